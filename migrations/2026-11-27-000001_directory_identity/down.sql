@@ -1,0 +1,5 @@
+DROP TABLE login_throttle;
+DROP TABLE refresh_tokens;
+DROP TABLE accounts;
+DROP TABLE organizations;
+DROP TABLE regions;

@@ -1,0 +1,162 @@
+//! Rust client for the petition (信访) gRPC API, `petition.v1`.
+//!
+//! A [`Client`] holds one connection and the sign-in state. Sign in with
+//! [`Client::login`] (citizens and staff) or
+//! [`Client::login_with_client_credentials`] (partner service accounts); the
+//! client then sends the access token with every call and renews it before
+//! it expires, so callers never handle tokens unless they want to
+//! ([`Client::set_tokens`], [`Client::with_access_token`]).
+//!
+//! The services are reached through [`Client::identity`] and
+//! [`Client::directory`]. Their methods take the generated request messages
+//! (re-exported as [`pb`]) and return the resource inside the response; list
+//! calls come both page by page and as a [`Stream`](futures::Stream) of
+//! every item.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use futures::TryStreamExt;
+//! use petition_sdk::{Client, pb};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), petition_sdk::Error> {
+//!     let client = Client::connect("http://127.0.0.1:50051").await?;
+//!
+//!     let account = client.login("13800138000", "correct horse battery staple").await?;
+//!     println!("signed in as {} ({})", account.display_name, account.id);
+//!
+//!     let me = client.identity().get_me().await?;
+//!     assert_eq!(me.id, account.id);
+//!
+//!     // Every county under 南京市, page after page.
+//!     let filter = pb::ListRegionsRequest {
+//!         parent_code: "320100".into(),
+//!         level: pb::RegionLevel::County.into(),
+//!         ..Default::default()
+//!     };
+//!     let mut regions = client.directory().regions(filter);
+//!     while let Some(region) = regions.try_next().await? {
+//!         println!("{} {}", region.code, region.name);
+//!     }
+//!
+//!     client.logout().await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # Errors
+//!
+//! Every call returns [`Error`], which exposes the gRPC [`code`](Error::code)
+//! and the standard details the server attaches:
+//!
+//! ```no_run
+//! # use petition_sdk::{Client, pb, tonic::Code};
+//! # async fn register(client: &Client, request: pb::RegisterCitizenRequest) {
+//! match client.identity().register_citizen(request).await {
+//!     Ok(account) => println!("registered {}", account.id),
+//!     Err(e) if e.code() == Code::InvalidArgument => {
+//!         for violation in e.field_violations() {
+//!             eprintln!("{}: {}", violation.field, violation.description);
+//!         }
+//!     }
+//!     Err(e) if e.code() == Code::AlreadyExists => eprintln!("already registered"),
+//!     Err(e) if e.retry_after().is_some() => eprintln!("slow down: {e}"),
+//!     Err(e) => eprintln!("failed ({:?}): {e}", e.reason()),
+//! }
+//! # }
+//! ```
+
+pub use petition_proto::v1 as pb;
+pub use {tonic, tonic_types};
+
+mod auth;
+mod client;
+mod directory;
+mod error;
+mod identity;
+mod paging;
+
+pub use client::{CONNECT_TIMEOUT, Client};
+pub use directory::DirectoryClient;
+pub use error::{Error, ErrorKind, FieldViolation, PreconditionViolation, Result};
+pub use identity::IdentityClient;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync + 'static>(_: &T) {}
+
+    #[test]
+    fn client_and_futures_are_send_and_sync() {
+        // Lazy channels need a runtime to spawn their worker on; nothing
+        // connects.
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let _entered = runtime.enter();
+        let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:1").connect_lazy();
+        let client = Client::from_channel(channel);
+        assert_send_sync(&client);
+        assert_send_sync(&client.identity());
+        assert_send_sync(&client.directory());
+
+        fn assert_send<T: Send>(_: T) {}
+        assert_send(client.login("a", "b"));
+        assert_send(client.login_with_client_credentials("id", "secret", [pb::Scope::CasesRead]));
+        assert_send(client.logout());
+        let identity = client.identity();
+        assert_send(identity.get_me());
+        assert_send(identity.set_account_disabled("id", true));
+        let directory = client.directory();
+        assert_send(directory.get_region("320100"));
+        assert_send(directory.regions(pb::ListRegionsRequest::default()));
+        assert_send(directory.staff(pb::ListStaffRequest::default()));
+    }
+
+    #[test]
+    fn token_management_without_a_server() -> Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let _entered = runtime.enter();
+        let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:1").connect_lazy();
+        let client = Client::from_channel(channel);
+        assert_eq!(client.tokens(), None);
+
+        let pair = pb::TokenPair {
+            access_token: "access-1".into(),
+            access_token_expire_time: Some((std::time::SystemTime::now() + std::time::Duration::from_secs(900)).into()),
+            refresh_token: "refresh-1".into(),
+            refresh_token_expire_time: None,
+        };
+        client.set_tokens(pair.clone())?;
+        let clone = client.clone();
+        assert_eq!(clone.tokens(), Some(pair));
+        assert!(format!("{client:?}").contains("renews_tokens: true"));
+        assert!(!format!("{client:?}").contains("access-1"));
+
+        // A separate session on the same channel.
+        let other = client.with_access_token("static-token")?;
+        assert_eq!(other.access_token().as_deref(), Some("static-token"));
+        assert_eq!(client.access_token().as_deref(), Some("access-1"));
+        assert_eq!(client.new_session().tokens(), None);
+        assert_eq!(client.with_access_token("").map(|_| ()).map_err(|e| e.kind()), Err(ErrorKind::InvalidInput));
+
+        clone.clear_tokens();
+        assert_eq!(client.tokens(), None);
+        assert!(other.tokens().is_some());
+        Ok(())
+    }
+
+    #[test]
+    fn connect_reports_unreachable_servers() {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        // Port 1 on loopback: nothing listens there, so the connection is refused.
+        let error = runtime.block_on(Client::connect("127.0.0.1:1")).map(|_| ()).err();
+        let error = error.expect("connecting to a closed port fails");
+        assert_eq!(error.kind(), ErrorKind::Connect);
+        assert_eq!(error.code(), tonic::Code::Unavailable);
+        assert!(error.to_string().starts_with("cannot connect to http://127.0.0.1:1: "), "{error}");
+
+        let invalid = runtime.block_on(Client::connect("http://exa mple")).map(|_| ()).err();
+        assert_eq!(invalid.map(|e| e.kind()), Some(ErrorKind::Connect));
+    }
+}

@@ -1,0 +1,213 @@
+//! Wires the server together: database (external or embedded), keys,
+//! services, health, reflection, gRPC-Web with CORS, limits, and graceful
+//! shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue};
+use petition_proto::v1::directory_service_server::DirectoryServiceServer;
+use petition_proto::v1::identity_service_server::IdentityServiceServer;
+use tokio::net::TcpListener;
+use tonic::service::interceptor::InterceptedService;
+use tonic_health::server::HealthReporter;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::auth::interceptor::AuthInterceptor;
+use crate::auth::passwords::PasswordHasher;
+use crate::auth::tokens::TokenIssuer;
+use crate::config::Config;
+use crate::db::Db;
+use crate::directory::DirectoryApi;
+use crate::embedded_pg::EmbeddedPostgres;
+use crate::identity::IdentityApi;
+use crate::identity::bootstrap::{self, Bootstrap};
+use crate::pagination::PageTokens;
+use crate::pii::Pii;
+use crate::state::AppState;
+
+/// A start-up failure, said in words for the operator.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartupError(pub String);
+
+impl From<crate::error::AppError> for StartupError {
+    fn from(e: crate::error::AppError) -> Self {
+        match e {
+            crate::error::AppError::Unavailable { detail } => {
+                StartupError(format!("cannot reach the database: {detail}"))
+            }
+            crate::error::AppError::Internal { detail } => StartupError(detail),
+            other => StartupError(other.to_string()),
+        }
+    }
+}
+
+/// A built server, bound to its address, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    state: Arc<AppState>,
+    config: Config,
+    bootstrap: Bootstrap,
+    /// Kept alive while the server runs; stopped when dropped.
+    embedded: Option<EmbeddedPostgres>,
+}
+
+impl Application {
+    /// Connects (starting the embedded database if no URL is configured),
+    /// migrates, loads keys, creates the bootstrap admin and binds the port.
+    pub async fn build(config: Config) -> Result<Application, StartupError> {
+        let (database_url, embedded) = match &config.database_url {
+            Some(url) => (url.expose().to_owned(), None),
+            None => {
+                let data_dir = config.data_dir.clone();
+                let embedded = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&data_dir))
+                    .await
+                    .map_err(|e| StartupError(e.to_string()))?
+                    .map_err(|e| StartupError(e.to_string()))?;
+                (embedded.database_url(), Some(embedded))
+            }
+        };
+        let db = Db::new(&database_url, &config.database);
+        db.migrate().await?;
+
+        let keys = crate::keys::load(&config.auth, &config.data_dir).map_err(StartupError)?;
+        let tokens = TokenIssuer::new(
+            &keys.jwt,
+            config.auth.jwt_issuer.clone(),
+            config.auth.jwt_audience.clone(),
+            Duration::from_secs(config.auth.access_token_ttl_secs),
+        )
+        .map_err(StartupError)?;
+        let hasher = PasswordHasher::new(config.auth.hashing_concurrency)?;
+        let state = Arc::new(AppState {
+            db,
+            tokens: Arc::new(tokens),
+            hasher,
+            pii: Pii::new(&keys.pii_encryption, &keys.pii_index),
+            pages: PageTokens::new(*keys.page_tokens.as_bytes()),
+            auth: config.auth.clone(),
+        });
+        let bootstrap = bootstrap::ensure_admin(&state).await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| StartupError(format!("cannot listen on {}: {e}", config.listen)))?;
+        Ok(Application { listener, state, config, bootstrap, embedded })
+    }
+
+    pub fn local_addr(&self) -> Result<SocketAddr, StartupError> {
+        self.listener.local_addr().map_err(|e| StartupError(e.to_string()))
+    }
+
+    pub fn state(&self) -> Arc<AppState> {
+        self.state.clone()
+    }
+
+    /// What happened to the bootstrap admin on this start.
+    pub fn bootstrap(&self) -> &Bootstrap {
+        &self.bootstrap
+    }
+
+    /// Serves until `shutdown` completes, then reports NOT_SERVING, lets
+    /// in-flight calls finish (at most the configured grace period) and stops.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
+        let Application { listener, state, config, embedded, .. } = self;
+        let (health_reporter, health_service) = tonic_health::server::health_reporter();
+        set_serving(&health_reporter, true).await;
+
+        let reflection_v1 = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(petition_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .map_err(|e| StartupError(e.to_string()))?;
+        let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(petition_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1alpha()
+            .map_err(|e| StartupError(e.to_string()))?;
+
+        let limits = &config.limits;
+        let auth = AuthInterceptor::new(state.tokens.clone());
+        let identity = IdentityServiceServer::new(IdentityApi::new(state.clone()))
+            .max_decoding_message_size(limits.max_message_bytes)
+            .max_encoding_message_size(limits.max_message_bytes);
+        let directory = DirectoryServiceServer::new(DirectoryApi::new(state.clone()))
+            .max_decoding_message_size(limits.max_message_bytes)
+            .max_encoding_message_size(limits.max_message_bytes);
+
+        let router = tonic::transport::Server::builder()
+            .accept_http1(true)
+            .max_concurrent_streams(Some(limits.max_concurrent_streams))
+            .timeout(Duration::from_secs(limits.request_timeout_secs))
+            .layer(tower::util::option_layer(cors_layer(&config.cors_allowed_origins)))
+            .layer(tonic_web::GrpcWebLayer::new())
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(InterceptedService::new(identity, auth.clone()))
+            .add_service(InterceptedService::new(directory, auth));
+
+        let address = listener.local_addr().map_err(|e| StartupError(e.to_string()))?;
+        tracing::info!(%address, "serving gRPC and gRPC-Web");
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        let mut server = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
+            let _ = stop_rx.await;
+        }));
+
+        tokio::select! {
+            result = &mut server => {
+                return result.map_err(|e| StartupError(e.to_string()))?.map_err(|e| StartupError(e.to_string()));
+            }
+            () = shutdown => {}
+        }
+        tracing::info!("shutting down: NOT_SERVING, draining in-flight calls");
+        set_serving(&health_reporter, false).await;
+        let _ = stop_tx.send(());
+        let grace = Duration::from_secs(limits.shutdown_grace_secs);
+        match tokio::time::timeout(grace, &mut server).await {
+            Ok(result) => result.map_err(|e| StartupError(e.to_string()))?.map_err(|e| StartupError(e.to_string()))?,
+            Err(_) => {
+                tracing::warn!(?grace, "calls still running after the grace period; stopping anyway");
+                server.abort();
+            }
+        }
+        if let Some(mut embedded) = embedded {
+            tokio::task::spawn_blocking(move || embedded.stop()).await.map_err(|e| StartupError(e.to_string()))?;
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn set_serving(reporter: &HealthReporter, serving: bool) {
+    let status = if serving { tonic_health::ServingStatus::Serving } else { tonic_health::ServingStatus::NotServing };
+    for service in ["", "petition.v1.IdentityService", "petition.v1.DirectoryService"] {
+        reporter.set_service_status(service, status).await;
+    }
+}
+
+/// CORS for browsers calling through gRPC-Web; none when no origin is allowed.
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<&str> = origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()).collect();
+    if origins.is_empty() {
+        return None;
+    }
+    let allow_origin = if origins.contains(&"*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    let request_headers = ["authorization", "content-type", "x-grpc-web", "x-user-agent", "grpc-timeout"];
+    let exposed = ["grpc-status", "grpc-message", "grpc-status-details-bin"];
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods([http::Method::POST, http::Method::OPTIONS])
+            .allow_headers(request_headers.map(HeaderName::from_static))
+            .expose_headers(exposed.map(HeaderName::from_static))
+            .max_age(Duration::from_secs(24 * 3600)),
+    )
+}

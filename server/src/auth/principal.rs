@@ -1,0 +1,113 @@
+//! Who is calling: roles, account kinds, scopes and the authenticated
+//! principal that the interceptor puts in each request's extensions.
+
+use uuid::Uuid;
+
+use crate::error::AppError;
+
+/// A role on an account (values match `petition.v1.Role`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(i16)]
+pub enum Role {
+    Citizen = 1,
+    Clerk = 2,
+    Handler = 3,
+    UnitLead = 4,
+    Leader = 5,
+    Supervisor = 6,
+    Mediator = 7,
+    Lawyer = 8,
+    Partner = 9,
+    Admin = 10,
+}
+
+impl Role {
+    pub const ALL: [Role; 10] = [
+        Role::Citizen,
+        Role::Clerk,
+        Role::Handler,
+        Role::UnitLead,
+        Role::Leader,
+        Role::Supervisor,
+        Role::Mediator,
+        Role::Lawyer,
+        Role::Partner,
+        Role::Admin,
+    ];
+
+    pub fn from_i32(value: i32) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| *role as i32 == value)
+    }
+
+    /// Roles an admin may give a staff account.
+    pub fn is_staff_role(self) -> bool {
+        !matches!(self, Role::Citizen | Role::Partner)
+    }
+}
+
+/// What kind of principal an account is (values match `petition.v1.AccountKind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i16)]
+pub enum AccountKind {
+    Citizen = 1,
+    Staff = 2,
+    Service = 3,
+}
+
+impl AccountKind {
+    pub fn from_i16(value: i16) -> Option<AccountKind> {
+        [AccountKind::Citizen, AccountKind::Staff, AccountKind::Service].into_iter().find(|k| *k as i16 == value)
+    }
+}
+
+/// A partner scope (values match `petition.v1.Scope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(i16)]
+pub enum Scope {
+    CasesRead = 1,
+    CasesWrite = 2,
+    DirectoryRead = 3,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 3] = [Scope::CasesRead, Scope::CasesWrite, Scope::DirectoryRead];
+
+    pub fn from_i32(value: i32) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|scope| *scope as i32 == value)
+    }
+}
+
+/// The authenticated caller, taken from a verified access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub account_id: Uuid,
+    pub kind: AccountKind,
+    pub roles: Vec<Role>,
+    pub organization_id: Option<Uuid>,
+    /// Path (`/`-joined codes from the root) of the region the caller's
+    /// organization sits in: the root of their jurisdiction subtree.
+    pub jurisdiction: Option<String>,
+    /// Scopes of a partner token; empty for people.
+    pub scopes: Vec<Scope>,
+}
+
+impl Principal {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.has_role(Role::Admin)
+    }
+}
+
+/// What the interceptor stored: no token (anonymous) or a verified principal.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Option<Principal>);
+
+/// The verified principal of a request, or UNAUTHENTICATED.
+pub fn require_principal<T>(request: &tonic::Request<T>) -> Result<Principal, AppError> {
+    request.extensions().get::<Caller>().and_then(|caller| caller.0.clone()).ok_or_else(|| {
+        AppError::unauthenticated("MISSING_CREDENTIALS", "sign in first: send `authorization: Bearer <access token>`")
+    })
+}

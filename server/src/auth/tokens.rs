@@ -1,0 +1,346 @@
+//! Access tokens: short-lived HS256 JWTs with the algorithm pinned and
+//! `iss`, `aud`, `sub`, `exp`, `typ` and `kid` checked on every call. Keys are
+//! named by `kid` so they can rotate: the first key signs, every configured
+//! key verifies. Refresh tokens are opaque (see `identity::store`), so one
+//! presented as an access token fails to decode.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::principal::{AccountKind, Principal, Role, Scope};
+use crate::error::AppError;
+
+/// The only `typ` claim accepted on calls.
+const ACCESS_TYPE: &str = "access";
+/// Clock skew tolerated between replicas, in seconds.
+const LEEWAY_SECS: u64 = 30;
+
+/// One named signing key.
+#[derive(Clone)]
+pub struct SigningKey {
+    pub kid: String,
+    pub secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SigningKey {{ kid: {:?}, secret: <redacted> }}", self.kid)
+    }
+}
+
+/// Parses `kid=base64,kid2=base64`; every key must be at least 32 bytes.
+pub fn parse_keys(spec: &str) -> Result<Vec<SigningKey>, String> {
+    let mut keys = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (kid, encoded) = part.split_once('=').ok_or("each JWT key must be written kid=base64")?;
+        let kid = kid.trim();
+        if kid.is_empty() || kid.len() > 64 {
+            return Err("a JWT key id must be 1–64 characters".into());
+        }
+        let secret = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded.trim()))
+            .map_err(|_| format!("JWT key {kid:?} is not valid base64"))?;
+        if secret.len() < 32 {
+            return Err(format!("JWT key {kid:?} must be at least 32 bytes"));
+        }
+        if keys.iter().any(|k: &SigningKey| k.kid == kid) {
+            return Err(format!("JWT key id {kid:?} is given twice"));
+        }
+        keys.push(SigningKey { kid: kid.to_owned(), secret });
+    }
+    if keys.is_empty() {
+        return Err("at least one JWT key is required".into());
+    }
+    Ok(keys)
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    iss: String,
+    aud: String,
+    sub: String,
+    exp: u64,
+    iat: u64,
+    jti: String,
+    typ: String,
+    /// petition.v1.AccountKind.
+    kind: i16,
+    roles: Vec<i16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    org: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    jur: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    scopes: Vec<i16>,
+}
+
+/// Issues and verifies access tokens.
+pub struct TokenIssuer {
+    signing: (String, EncodingKey),
+    verifying: HashMap<String, DecodingKey>,
+    issuer: String,
+    audience: String,
+    ttl: Duration,
+}
+
+/// A freshly issued access token.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_at: SystemTime,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn rejected(message: &str) -> AppError {
+    AppError::unauthenticated("INVALID_TOKEN", message)
+}
+
+impl TokenIssuer {
+    pub fn new(keys: &[SigningKey], issuer: String, audience: String, ttl: Duration) -> Result<Self, String> {
+        let first = keys.first().ok_or("at least one JWT key is required")?;
+        Ok(Self {
+            signing: (first.kid.clone(), EncodingKey::from_secret(&first.secret)),
+            verifying: keys.iter().map(|k| (k.kid.clone(), DecodingKey::from_secret(&k.secret))).collect(),
+            issuer,
+            audience,
+            ttl,
+        })
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// Signs an access token for `principal`.
+    pub fn issue(&self, principal: &Principal) -> Result<IssuedToken, AppError> {
+        self.issue_at(principal, unix_now())
+    }
+
+    fn issue_at(&self, principal: &Principal, now: u64) -> Result<IssuedToken, AppError> {
+        let exp = now + self.ttl.as_secs();
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: principal.account_id.to_string(),
+            exp,
+            iat: now,
+            jti: Uuid::now_v7().to_string(),
+            typ: ACCESS_TYPE.into(),
+            kind: principal.kind as i16,
+            roles: principal.roles.iter().map(|r| *r as i16).collect(),
+            org: principal.organization_id.map(|id| id.to_string()),
+            jur: principal.jurisdiction.clone(),
+            scopes: principal.scopes.iter().map(|s| *s as i16).collect(),
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.signing.0.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &self.signing.1)
+            .map_err(|e| AppError::internal(format!("signing failed: {e}")))?;
+        Ok(IssuedToken { token, expires_at: UNIX_EPOCH + Duration::from_secs(exp) })
+    }
+
+    /// Verifies an access token and returns its principal, or
+    /// UNAUTHENTICATED saying (without detail useful to a forger) why not.
+    pub fn verify(&self, token: &str) -> Result<Principal, AppError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| rejected("malformed access token"))?;
+        if header.alg != Algorithm::HS256 {
+            return Err(rejected("unsupported token algorithm"));
+        }
+        let kid = header.kid.ok_or_else(|| rejected("token has no key id"))?;
+        let key = self.verifying.get(&kid).ok_or_else(|| rejected("token signed with an unknown key"))?;
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = LEEWAY_SECS;
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            match e.kind() {
+                ErrorKind::ExpiredSignature => {
+                    AppError::unauthenticated("TOKEN_EXPIRED", "access token expired; refresh it")
+                }
+                _ => rejected("invalid access token"),
+            }
+        })?;
+        principal_from_claims(data.claims)
+    }
+}
+
+fn principal_from_claims(claims: Claims) -> Result<Principal, AppError> {
+    if claims.typ != ACCESS_TYPE {
+        return Err(rejected("not an access token"));
+    }
+    let account_id = Uuid::parse_str(&claims.sub).map_err(|_| rejected("invalid token subject"))?;
+    let kind = AccountKind::from_i16(claims.kind).ok_or_else(|| rejected("invalid token account kind"))?;
+    let roles = claims
+        .roles
+        .iter()
+        .map(|r| Role::from_i32(i32::from(*r)))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| rejected("invalid token role"))?;
+    let scopes = claims
+        .scopes
+        .iter()
+        .map(|s| Scope::from_i32(i32::from(*s)))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| rejected("invalid token scope"))?;
+    let organization_id =
+        claims.org.map(|org| Uuid::parse_str(&org)).transpose().map_err(|_| rejected("invalid token organization"))?;
+    Ok(Principal { account_id, kind, roles, organization_id, jurisdiction: claims.jur, scopes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(kid: &str, byte: u8) -> SigningKey {
+        SigningKey { kid: kid.into(), secret: vec![byte; 32] }
+    }
+
+    fn issuer_with(keys: &[SigningKey]) -> TokenIssuer {
+        TokenIssuer::new(keys, "petition".into(), "petition-api".into(), Duration::from_secs(900))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn clerk() -> Principal {
+        Principal {
+            account_id: Uuid::now_v7(),
+            kind: AccountKind::Staff,
+            roles: vec![Role::Clerk, Role::Handler],
+            organization_id: Some(Uuid::now_v7()),
+            jurisdiction: Some("360700/360702".into()),
+            scopes: vec![],
+        }
+    }
+
+    fn sign_raw(claims: &serde_json::Value, header: &Header, secret: &[u8]) -> String {
+        jsonwebtoken::encode(header, claims, &EncodingKey::from_secret(secret)).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn valid_claims() -> serde_json::Value {
+        let now = unix_now();
+        serde_json::json!({
+            "iss": "petition", "aud": "petition-api", "sub": Uuid::now_v7().to_string(),
+            "exp": now + 600, "iat": now, "jti": "j", "typ": "access", "kind": 2, "roles": [2]
+        })
+    }
+
+    fn header_with_kid(kid: &str) -> Header {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(kid.into());
+        header
+    }
+
+    fn b64(data: &[u8]) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(data)
+    }
+
+    #[test]
+    fn round_trip_keeps_the_principal() {
+        let issuer = issuer_with(&[key("k1", 1)]);
+        let principal = clerk();
+        let token = issuer.issue(&principal).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(issuer.verify(&token.token).ok(), Some(principal));
+    }
+
+    #[test]
+    fn rotation_verifies_old_keys_and_signs_with_the_first() {
+        let old = issuer_with(&[key("old", 1)]);
+        let rotated = issuer_with(&[key("new", 2), key("old", 1)]);
+        let old_token = old.issue(&clerk()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(rotated.verify(&old_token.token).is_ok());
+        let new_token = rotated.issue(&clerk()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(old.verify(&new_token.token).is_err(), "old servers do not know the new kid");
+        let header = jsonwebtoken::decode_header(&new_token.token).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(header.kid.as_deref(), Some("new"));
+    }
+
+    /// Every way a forged, stale or misdirected token must be turned away.
+    #[test]
+    fn rejection_table() {
+        let issuer = issuer_with(&[key("k1", 1)]);
+        let good_secret = vec![1u8; 32];
+        let now = unix_now();
+        let with = |field: &str, value: serde_json::Value| {
+            let mut claims = valid_claims();
+            claims[field] = value;
+            sign_raw(&claims, &header_with_kid("k1"), &good_secret)
+        };
+        let without = |field: &str| {
+            let mut claims = valid_claims();
+            claims.as_object_mut().map(|o| o.remove(field));
+            sign_raw(&claims, &header_with_kid("k1"), &good_secret)
+        };
+        let alg_none = format!(
+            "{}.{}.",
+            b64(br#"{"alg":"none","typ":"JWT","kid":"k1"}"#),
+            b64(valid_claims().to_string().as_bytes())
+        );
+        let hs512 = {
+            let mut header = Header::new(Algorithm::HS512);
+            header.kid = Some("k1".into());
+            sign_raw(&valid_claims(), &header, &good_secret)
+        };
+        let valid = sign_raw(&valid_claims(), &header_with_kid("k1"), &good_secret);
+        let tampered_payload = {
+            let parts: Vec<&str> = valid.split('.').collect();
+            let mut claims = valid_claims();
+            claims["roles"] = serde_json::json!([10]);
+            format!("{}.{}.{}", parts[0], b64(claims.to_string().as_bytes()), parts[2])
+        };
+        let cases: Vec<(&str, String, &str)> = vec![
+            ("alg none", alg_none, "INVALID_TOKEN"),
+            ("HS512 instead of the pinned HS256", hs512, "INVALID_TOKEN"),
+            (
+                "signed with another key under a known kid",
+                sign_raw(&valid_claims(), &header_with_kid("k1"), &[9u8; 32]),
+                "INVALID_TOKEN",
+            ),
+            ("unknown kid", sign_raw(&valid_claims(), &header_with_kid("k9"), &good_secret), "INVALID_TOKEN"),
+            ("no kid", sign_raw(&valid_claims(), &Header::new(Algorithm::HS256), &good_secret), "INVALID_TOKEN"),
+            ("expired", with("exp", serde_json::json!(now - 3600)), "TOKEN_EXPIRED"),
+            ("wrong audience", with("aud", serde_json::json!("someone-else")), "INVALID_TOKEN"),
+            ("wrong issuer", with("iss", serde_json::json!("evil")), "INVALID_TOKEN"),
+            ("typ refresh", with("typ", serde_json::json!("refresh")), "INVALID_TOKEN"),
+            ("missing typ", without("typ"), "INVALID_TOKEN"),
+            ("missing exp", without("exp"), "INVALID_TOKEN"),
+            ("missing sub", without("sub"), "INVALID_TOKEN"),
+            ("subject not a uuid", with("sub", serde_json::json!("admin")), "INVALID_TOKEN"),
+            ("unknown role", with("roles", serde_json::json!([77])), "INVALID_TOKEN"),
+            ("tampered payload", tampered_payload, "INVALID_TOKEN"),
+            ("opaque refresh token used as access token", crate::crypto::random_token(32), "INVALID_TOKEN"),
+            ("empty", String::new(), "INVALID_TOKEN"),
+            ("garbage", "a.b.c".into(), "INVALID_TOKEN"),
+        ];
+        assert!(cases.len() >= 10);
+        for (name, token, reason) in cases {
+            match issuer.verify(&token) {
+                Ok(p) => panic!("{name}: accepted as {p:?}"),
+                Err(e) => assert_eq!(e.reason(), reason, "{name}"),
+            }
+        }
+        assert!(issuer.verify(&valid).is_ok(), "control: the untampered token is valid");
+    }
+
+    #[test]
+    fn key_spec_parsing() {
+        let k = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        assert_eq!(parse_keys(&format!("a={k}, b={k}")).map(|v| v.len()), Ok(2));
+        assert!(parse_keys("").is_err());
+        assert!(parse_keys("nokid").is_err());
+        assert!(parse_keys(&format!("a={}", base64::engine::general_purpose::STANDARD.encode([7u8; 16]))).is_err());
+        assert!(parse_keys(&format!("a={k},a={k}")).is_err());
+        assert!(parse_keys("a=!!!").is_err());
+        let printed = format!("{:?}", parse_keys(&format!("a={k}")));
+        assert!(!printed.contains(&k));
+    }
+}

@@ -1,0 +1,210 @@
+//! One error type for the whole server and its one mapping to `tonic::Status`
+//! (AIP-193: canonical code, `ErrorInfo` with a reason, and the detail that
+//! fits the code — field violations, precondition failures, retry delays).
+
+use std::time::Duration;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// The `ErrorInfo.domain` of every error this server returns.
+pub const ERROR_DOMAIN: &str = "petition.v1";
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// Path of the field, e.g. `resident_id` or `roles[1]`.
+    pub field: String,
+    /// Why it is invalid, never echoing personal data.
+    pub description: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self { field: field.into(), description: description.into() }
+    }
+}
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("invalid request")]
+    InvalidArgument(Vec<FieldViolation>),
+    #[error("{message}")]
+    Unauthenticated { reason: &'static str, message: String },
+    #[error("{message}")]
+    PermissionDenied { reason: &'static str, message: String },
+    /// Also what a caller sees for a resource outside their jurisdiction.
+    #[error("{resource} not found")]
+    NotFound { resource: &'static str },
+    #[error("{message}")]
+    AlreadyExists { reason: &'static str, message: String },
+    /// An operation not allowed in the resource's current state.
+    #[error("{message}")]
+    FailedPrecondition { reason: &'static str, message: String, subject: String },
+    /// The etag sent does not match the stored one.
+    #[error("{resource} was changed by someone else; read it again")]
+    Aborted { resource: &'static str },
+    #[error("{message}")]
+    ResourceExhausted { reason: &'static str, message: String, retry_after: Duration },
+    /// The database is unreachable or saturated: retryable.
+    #[error("service temporarily unavailable")]
+    Unavailable { detail: String },
+    /// A bug or an unexpected failure; the detail is logged, never sent.
+    #[error("internal error")]
+    Internal { detail: String },
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::InvalidArgument(vec![FieldViolation::new(field, description)])
+    }
+
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        Self::Internal { detail: detail.to_string() }
+    }
+
+    pub fn unauthenticated(reason: &'static str, message: impl Into<String>) -> Self {
+        Self::Unauthenticated { reason, message: message.into() }
+    }
+
+    pub fn permission_denied(reason: &'static str, message: impl Into<String>) -> Self {
+        Self::PermissionDenied { reason, message: message.into() }
+    }
+
+    /// The `ErrorInfo.reason`: UPPER_SNAKE_CASE, stable, machine-readable.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::InvalidArgument(_) => "INVALID_ARGUMENT",
+            Self::Unauthenticated { reason, .. }
+            | Self::PermissionDenied { reason, .. }
+            | Self::AlreadyExists { reason, .. }
+            | Self::FailedPrecondition { reason, .. }
+            | Self::ResourceExhausted { reason, .. } => reason,
+            Self::NotFound { .. } => "NOT_FOUND",
+            Self::Aborted { .. } => "ETAG_MISMATCH",
+            Self::Unavailable { .. } => "UNAVAILABLE",
+            Self::Internal { .. } => "INTERNAL",
+        }
+    }
+
+    fn code(&self) -> Code {
+        match self {
+            Self::InvalidArgument(_) => Code::InvalidArgument,
+            Self::Unauthenticated { .. } => Code::Unauthenticated,
+            Self::PermissionDenied { .. } => Code::PermissionDenied,
+            Self::NotFound { .. } => Code::NotFound,
+            Self::AlreadyExists { .. } => Code::AlreadyExists,
+            Self::FailedPrecondition { .. } => Code::FailedPrecondition,
+            Self::Aborted { .. } => Code::Aborted,
+            Self::ResourceExhausted { .. } => Code::ResourceExhausted,
+            Self::Unavailable { .. } => Code::Unavailable,
+            Self::Internal { .. } => Code::Internal,
+        }
+    }
+}
+
+impl From<AppError> for Status {
+    fn from(error: AppError) -> Status {
+        let mut details = ErrorDetails::new();
+        details.set_error_info(error.reason(), ERROR_DOMAIN, std::collections::HashMap::<String, String>::new());
+        match &error {
+            AppError::InvalidArgument(violations) => {
+                for v in violations {
+                    details.add_bad_request_violation(v.field.clone(), v.description.clone());
+                }
+            }
+            AppError::FailedPrecondition { reason, message, subject } => {
+                details.add_precondition_failure_violation(*reason, subject.clone(), message.clone());
+            }
+            AppError::ResourceExhausted { retry_after, .. } => {
+                details.set_retry_info(Some(*retry_after));
+            }
+            AppError::Unavailable { detail } => {
+                tracing::warn!(%detail, "database unavailable");
+                details.set_retry_info(Some(Duration::from_secs(1)));
+            }
+            AppError::Internal { detail } => {
+                tracing::error!(%detail, "internal error");
+            }
+            _ => {}
+        }
+        let message = match &error {
+            AppError::InvalidArgument(violations) => {
+                let fields: Vec<&str> = violations.iter().map(|v| v.field.as_str()).collect();
+                format!("invalid request: {}", fields.join(", "))
+            }
+            other => other.to_string(),
+        };
+        Status::with_error_details(error.code(), message, details)
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match error {
+            Error::NotFound => AppError::NotFound { resource: "resource" },
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => AppError::AlreadyExists {
+                reason: "ALREADY_EXISTS",
+                message: format!("already exists ({})", info.constraint_name().unwrap_or("unique")),
+            },
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => AppError::Unavailable { detail: info.message().to_owned() },
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                AppError::Aborted { resource: "resource" }
+            }
+            Error::BrokenTransactionManager => AppError::Unavailable { detail: "broken connection".into() },
+            other => AppError::Internal { detail: other.to_string() },
+        }
+    }
+}
+
+/// Result of a request handler.
+pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_argument_carries_field_violations_and_reason() {
+        let status = Status::from(AppError::invalid("resident_id", "bad checksum"));
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let details = status.get_error_details();
+        let info = details.error_info().cloned();
+        assert_eq!(info.as_ref().map(|i| i.reason.as_str()), Some("INVALID_ARGUMENT"));
+        assert_eq!(info.as_ref().map(|i| i.domain.as_str()), Some(ERROR_DOMAIN));
+        let fields: Vec<String> = details
+            .bad_request()
+            .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+            .unwrap_or_default();
+        assert_eq!(fields, vec!["resident_id".to_owned()]);
+    }
+
+    #[test]
+    fn internal_detail_is_not_sent() {
+        let status = Status::from(AppError::internal("secret table xyz exploded"));
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("xyz"));
+    }
+
+    #[test]
+    fn exhaustion_carries_retry_info() {
+        let status = Status::from(AppError::ResourceExhausted {
+            reason: "LOGIN_THROTTLED",
+            message: "too many attempts".into(),
+            retry_after: Duration::from_secs(42),
+        });
+        let retry = status.get_error_details().retry_info().and_then(|r| r.retry_delay);
+        assert_eq!(retry, Some(Duration::from_secs(42)));
+    }
+
+    #[test]
+    fn lost_connection_is_unavailable() {
+        let status = Status::from(AppError::from(diesel::result::Error::BrokenTransactionManager));
+        assert_eq!(status.code(), Code::Unavailable);
+    }
+}

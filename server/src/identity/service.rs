@@ -1,0 +1,615 @@
+//! `petition.v1.IdentityService`: registration, sign-in, tokens, accounts.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use petition_proto::v1 as pb;
+use petition_proto::v1::identity_service_server::IdentityService;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use super::model::{AccountRow, AccountWithJurisdiction, RefreshTokenRow};
+use super::phone::PhoneNumber;
+use super::resident_id::ResidentId;
+use super::rules::{self, finish};
+use super::store;
+use super::throttle::{self, ThrottlePolicy};
+use crate::auth::policy::{self, Action, Resource};
+use crate::auth::{AccountKind, Principal, Role, Scope, require_principal};
+use crate::convert::{parse_id, system_time_to_timestamp, timestamp};
+use crate::crypto::{random_token, sha256};
+use crate::directory::store as directory_store;
+use crate::error::{AppError, FieldViolation};
+use crate::pii::Pii;
+use crate::state::AppState;
+use crate::time::shanghai_today;
+
+/// Blind-index domains: one per kind of value.
+pub const RESIDENT_ID_DOMAIN: &str = "resident_id";
+pub const PHONE_DOMAIN: &str = "phone";
+const LOGIN_DOMAIN: &str = "login";
+
+pub struct IdentityApi {
+    state: Arc<AppState>,
+}
+
+impl IdentityApi {
+    pub fn new(state: Arc<AppState>) -> Self {
+        Self { state }
+    }
+}
+
+/// Who is looking at an account decides how much personal data they see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Viewer {
+    Owner,
+    Admin,
+}
+
+fn roles_of(row: &AccountRow) -> Vec<Role> {
+    row.roles.iter().flatten().filter_map(|r| Role::from_i32(i32::from(*r))).collect()
+}
+
+fn scopes_of(row: &AccountRow) -> Vec<Scope> {
+    row.scopes.iter().flatten().filter_map(|s| Scope::from_i32(i32::from(*s))).collect()
+}
+
+fn invalid_credentials() -> AppError {
+    AppError::unauthenticated("INVALID_CREDENTIALS", "wrong login name or password")
+}
+
+fn invalid_refresh_token() -> AppError {
+    AppError::unauthenticated("INVALID_REFRESH_TOKEN", "the refresh token is not valid; sign in again")
+}
+
+fn throttled(retry_after: Duration) -> AppError {
+    AppError::ResourceExhausted {
+        reason: "LOGIN_THROTTLED",
+        message: "too many failed sign-in attempts; try again later".into(),
+        retry_after: retry_after.to_std().unwrap_or_default(),
+    }
+}
+
+impl IdentityApi {
+    fn account_view(&self, row: &AccountRow, viewer: Viewer) -> Result<pb::Account, AppError> {
+        let pii = &self.state.pii;
+        let (resident_id, phone) = match viewer {
+            Viewer::Admin => (
+                pii.reveal(row.id, row.resident_id_cipher.as_deref())?,
+                pii.reveal(row.id, row.phone_cipher.as_deref())?,
+            ),
+            Viewer::Owner => {
+                (row.resident_id_masked.clone().unwrap_or_default(), pii.reveal(row.id, row.phone_cipher.as_deref())?)
+            }
+        };
+        Ok(pb::Account {
+            id: row.id.to_string(),
+            kind: i32::from(row.kind),
+            login_name: row.login_name.clone().unwrap_or_default(),
+            display_name: row.display_name.clone(),
+            resident_id,
+            phone,
+            roles: roles_of(row).into_iter().map(|r| r as i32).collect(),
+            organization_id: row.organization_id.map(|id| id.to_string()).unwrap_or_default(),
+            scopes: scopes_of(row).into_iter().map(|s| s as i32).collect(),
+            disabled: row.disabled,
+            create_time: Some(timestamp(row.created_at)),
+        })
+    }
+
+    fn principal_of(account: &AccountWithJurisdiction) -> Result<Principal, AppError> {
+        let row = &account.account;
+        Ok(Principal {
+            account_id: row.id,
+            kind: AccountKind::from_i16(row.kind)
+                .ok_or_else(|| AppError::internal("stored account has an unknown kind"))?,
+            roles: roles_of(row),
+            organization_id: row.organization_id,
+            jurisdiction: account.jurisdiction.clone(),
+            scopes: scopes_of(row),
+        })
+    }
+
+    fn throttle_policies(&self) -> (ThrottlePolicy, ThrottlePolicy) {
+        let auth = &self.state.auth;
+        let window = Duration::seconds(auth.login_lockout_secs.min(i64::MAX as u64) as i64);
+        (
+            ThrottlePolicy { max_failures: auth.login_max_failures, window },
+            ThrottlePolicy { max_failures: auth.login_max_failures_per_address, window },
+        )
+    }
+
+    /// Throttle keys: the login name (hashed: it may be a phone number) and
+    /// the client address.
+    fn throttle_keys(&self, login: &str, address: Option<SocketAddr>) -> (String, Option<String>) {
+        let account_key = format!("account:{}", hex(&self.state.pii.index(LOGIN_DOMAIN, login)));
+        (account_key, address.map(|a| format!("address:{}", a.ip())))
+    }
+
+    /// Checks both throttle keys, then verifies `secret` against the account
+    /// `lookup` finds (or a dummy hash), recording failures. Same answer and
+    /// same cost for an unknown account and a wrong secret.
+    async fn authenticate<F>(
+        &self,
+        login: String,
+        secret: String,
+        address: Option<SocketAddr>,
+        lookup: F,
+    ) -> Result<AccountWithJurisdiction, AppError>
+    where
+        F: FnOnce(&mut diesel::PgConnection) -> Result<Option<AccountWithJurisdiction>, AppError> + Send + 'static,
+    {
+        let (account_key, address_key) = self.throttle_keys(&login, address);
+        let (keys, now) = ((account_key.clone(), address_key.clone()), Utc::now());
+        let account = self
+            .state
+            .db
+            .run(move |conn| {
+                let mut blocked = throttle::blocked_for(store::find_throttle(conn, &keys.0)?.as_ref(), now);
+                if let Some(key) = &keys.1 {
+                    blocked = blocked.max(throttle::blocked_for(store::find_throttle(conn, key)?.as_ref(), now));
+                }
+                match blocked {
+                    Some(wait) => Err(throttled(wait)),
+                    None => lookup(conn),
+                }
+            })
+            .await?;
+        let stored_hash = account.as_ref().map(|a| a.account.password_hash.clone());
+        let matches = self.state.hasher.verify(secret, stored_hash).await?;
+        match account {
+            Some(account) if matches => {
+                self.state.db.run(move |conn| store::clear_throttle(conn, &account_key)).await?;
+                if account.account.disabled {
+                    return Err(AppError::permission_denied("ACCOUNT_DISABLED", "this account is disabled"));
+                }
+                Ok(account)
+            }
+            _ => {
+                let (account_policy, address_policy) = self.throttle_policies();
+                self.state
+                    .db
+                    .run(move |conn| {
+                        let now = Utc::now();
+                        let row = store::find_throttle_for_update(conn, &account_key)?;
+                        store::save_throttle(conn, &throttle::record_failure(row, &account_key, account_policy, now))?;
+                        if let Some(key) = address_key {
+                            let row = store::find_throttle_for_update(conn, &key)?;
+                            store::save_throttle(conn, &throttle::record_failure(row, &key, address_policy, now))?;
+                        }
+                        Ok(())
+                    })
+                    .await?;
+                Err(invalid_credentials())
+            }
+        }
+    }
+
+    /// Issues an access token and starts (or continues) a refresh family.
+    async fn issue_pair(&self, principal: &Principal, family_id: Option<Uuid>) -> Result<pb::TokenPair, AppError> {
+        let access = self.state.tokens.issue(principal)?;
+        let refresh = random_token(32);
+        let now = Utc::now();
+        let expires_at = now + Duration::seconds(self.state.auth.refresh_token_ttl_secs.min(i64::MAX as u64) as i64);
+        let row = RefreshTokenRow {
+            id: Uuid::now_v7(),
+            family_id: family_id.unwrap_or_else(Uuid::now_v7),
+            account_id: principal.account_id,
+            token_hash: sha256(refresh.as_bytes()).to_vec(),
+            expires_at,
+            created_at: now,
+            rotated_at: None,
+            revoked_at: None,
+        };
+        self.state.db.run(move |conn| store::insert_refresh_token(conn, &row)).await?;
+        Ok(pb::TokenPair {
+            access_token: access.token,
+            access_token_expire_time: Some(system_time_to_timestamp(access.expires_at)),
+            refresh_token: refresh,
+            refresh_token_expire_time: Some(timestamp(expires_at)),
+        })
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A phone-shaped login is a citizen's phone number; anything else a login name.
+fn looks_like_phone(login: &str) -> bool {
+    login.len() == 11 && login.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn check_credentials_shape(login_field: &str, login: &str, secret_field: &str, secret: &str) -> Result<(), AppError> {
+    let mut violations = Vec::new();
+    if login.is_empty() || login.len() > 128 {
+        violations.push(FieldViolation::new(login_field, "is required (at most 128 bytes)"));
+    }
+    if secret.is_empty() || secret.len() > 1024 {
+        violations.push(FieldViolation::new(secret_field, "is required (at most 1024 bytes)"));
+    }
+    finish(violations)
+}
+
+#[tonic::async_trait]
+impl IdentityService for IdentityApi {
+    async fn register_citizen(
+        &self,
+        request: Request<pb::RegisterCitizenRequest>,
+    ) -> Result<Response<pb::RegisterCitizenResponse>, Status> {
+        let req = request.into_inner();
+        let mut violations = Vec::new();
+        let real_name = rules::check_real_name(&req.real_name, &mut violations);
+        let resident_id = ResidentId::parse(&req.resident_id, shanghai_today())
+            .map_err(|e| violations.push(FieldViolation::new("resident_id", e.to_string())))
+            .ok();
+        let phone = PhoneNumber::parse(&req.phone)
+            .map_err(|e| violations.push(FieldViolation::new("phone", e.to_string())))
+            .ok();
+        rules::check_password("password", &req.password, &mut violations);
+        let (Some(resident_id), Some(phone), true) = (resident_id, phone, violations.is_empty()) else {
+            return Err(AppError::InvalidArgument(violations).into());
+        };
+        let password_hash = self.state.hasher.hash(req.password).await?;
+        let id = Uuid::now_v7();
+        let pii: &Pii = &self.state.pii;
+        let now = Utc::now();
+        let row = AccountRow {
+            id,
+            kind: AccountKind::Citizen as i16,
+            login_name: None,
+            display_name: real_name,
+            resident_id_cipher: Some(pii.seal(id, resident_id.as_str())?),
+            resident_id_index: Some(pii.index(RESIDENT_ID_DOMAIN, resident_id.as_str())),
+            resident_id_masked: Some(resident_id.masked()),
+            phone_cipher: Some(pii.seal(id, phone.as_str())?),
+            phone_index: Some(pii.index(PHONE_DOMAIN, phone.as_str())),
+            phone_masked: Some(phone.masked()),
+            password_hash,
+            roles: vec![Some(Role::Citizen as i16)],
+            organization_id: None,
+            scopes: vec![],
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        };
+        let row = self.state.db.run(move |conn| store::insert_account(conn, &row)).await?;
+        tracing::info!(account_id = %row.id, "citizen registered");
+        Ok(Response::new(pb::RegisterCitizenResponse { account: Some(self.account_view(&row, Viewer::Owner)?) }))
+    }
+
+    async fn login(&self, request: Request<pb::LoginRequest>) -> Result<Response<pb::LoginResponse>, Status> {
+        let address = request.remote_addr();
+        let req = request.into_inner();
+        check_credentials_shape("login_name", &req.login_name, "password", &req.password)?;
+        let login = req.login_name.clone();
+        let phone_index = self.state.pii.index(PHONE_DOMAIN, &login);
+        let account = self
+            .authenticate(req.login_name, req.password, address, move |conn| {
+                let found = if looks_like_phone(&login) {
+                    store::find_citizen_by_phone(conn, &phone_index)?
+                } else {
+                    store::find_by_login_name(conn, &login)?
+                };
+                // Service accounts use client credentials, not Login.
+                Ok(found.filter(|a| a.account.kind != AccountKind::Service as i16))
+            })
+            .await?;
+        let principal = Self::principal_of(&account)?;
+        let tokens = self.issue_pair(&principal, None).await?;
+        tracing::info!(account_id = %principal.account_id, "signed in");
+        Ok(Response::new(pb::LoginResponse {
+            tokens: Some(tokens),
+            account: Some(self.account_view(&account.account, Viewer::Owner)?),
+        }))
+    }
+
+    async fn refresh_token(
+        &self,
+        request: Request<pb::RefreshTokenRequest>,
+    ) -> Result<Response<pb::RefreshTokenResponse>, Status> {
+        let token = request.into_inner().refresh_token;
+        if token.is_empty() || token.len() > 256 {
+            return Err(AppError::invalid("refresh_token", "is required").into());
+        }
+        let hash = sha256(token.as_bytes()).to_vec();
+        enum Outcome {
+            Rotated(Box<AccountWithJurisdiction>, Uuid),
+            Reused,
+            Invalid,
+        }
+        let outcome = self
+            .state
+            .db
+            .run(move |conn| {
+                let now = Utc::now();
+                let Some(row) = store::find_refresh_token_for_update(conn, &hash)? else { return Ok(Outcome::Invalid) };
+                if row.revoked_at.is_some() || row.expires_at <= now {
+                    return Ok(Outcome::Invalid);
+                }
+                if row.rotated_at.is_some() {
+                    // A rotated token presented again was stolen or replayed:
+                    // end the whole sign-in (RFC 6819 §5.2.2.3).
+                    store::revoke_family(conn, row.family_id, now)?;
+                    return Ok(Outcome::Reused);
+                }
+                store::mark_rotated(conn, row.id, now)?;
+                match store::find_account(conn, row.account_id)? {
+                    Some(account) if !account.account.disabled => {
+                        Ok(Outcome::Rotated(Box::new(account), row.family_id))
+                    }
+                    _ => {
+                        store::revoke_family(conn, row.family_id, now)?;
+                        Ok(Outcome::Invalid)
+                    }
+                }
+            })
+            .await?;
+        match outcome {
+            Outcome::Rotated(account, family) => {
+                let principal = Self::principal_of(&account)?;
+                let tokens = self.issue_pair(&principal, Some(family)).await?;
+                Ok(Response::new(pb::RefreshTokenResponse { tokens: Some(tokens) }))
+            }
+            Outcome::Reused => {
+                tracing::warn!("rotated refresh token reused; sign-in revoked");
+                Err(invalid_refresh_token().into())
+            }
+            Outcome::Invalid => Err(invalid_refresh_token().into()),
+        }
+    }
+
+    async fn logout(&self, request: Request<pb::LogoutRequest>) -> Result<Response<pb::LogoutResponse>, Status> {
+        let token = request.into_inner().refresh_token;
+        if token.is_empty() || token.len() > 256 {
+            return Err(AppError::invalid("refresh_token", "is required").into());
+        }
+        let hash = sha256(token.as_bytes()).to_vec();
+        // Unknown or already revoked tokens succeed too: logging out twice is
+        // not an error, and the answer reveals nothing.
+        self.state
+            .db
+            .run(move |conn| {
+                if let Some(row) = store::find_refresh_token_for_update(conn, &hash)? {
+                    store::revoke_family(conn, row.family_id, Utc::now())?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(Response::new(pb::LogoutResponse {}))
+    }
+
+    async fn get_me(&self, request: Request<pb::GetMeRequest>) -> Result<Response<pb::GetMeResponse>, Status> {
+        let principal = require_principal(&request)?;
+        let id = principal.account_id;
+        let account = self
+            .state
+            .db
+            .run(move |conn| store::find_account(conn, id))
+            .await?
+            .ok_or(AppError::NotFound { resource: "account" })?;
+        let viewer = if principal.is_admin() { Viewer::Admin } else { Viewer::Owner };
+        Ok(Response::new(pb::GetMeResponse { account: Some(self.account_view(&account.account, viewer)?) }))
+    }
+
+    async fn create_staff_account(
+        &self,
+        request: Request<pb::CreateStaffAccountRequest>,
+    ) -> Result<Response<pb::CreateStaffAccountResponse>, Status> {
+        let principal = require_principal(&request)?;
+        policy::authorize(&principal, Action::ManageAccounts, Resource::System)?;
+        let req = request.into_inner();
+        let mut violations = Vec::new();
+        rules::check_login_name(&req.login_name, &mut violations);
+        let display_name =
+            crate::directory::rules::validate_name("display_name", &req.display_name, 100, &mut violations);
+        rules::check_password("password", &req.password, &mut violations);
+        let roles = rules::check_staff_roles(&req.roles, &mut violations);
+        let organization_id = parse_id("organization_id", &req.organization_id)
+            .map_err(|_| violations.push(FieldViolation::new("organization_id", "must be an organization id")))
+            .ok();
+        let phone = if req.phone.is_empty() {
+            None
+        } else {
+            PhoneNumber::parse(&req.phone)
+                .map_err(|e| violations.push(FieldViolation::new("phone", e.to_string())))
+                .ok()
+        };
+        let (Some(organization_id), true) = (organization_id, violations.is_empty()) else {
+            return Err(AppError::InvalidArgument(violations).into());
+        };
+        let password_hash = self.state.hasher.hash(req.password).await?;
+        let id = Uuid::now_v7();
+        let now = Utc::now();
+        let pii = &self.state.pii;
+        let row = AccountRow {
+            id,
+            kind: AccountKind::Staff as i16,
+            login_name: Some(req.login_name),
+            display_name,
+            resident_id_cipher: None,
+            resident_id_index: None,
+            resident_id_masked: None,
+            phone_cipher: phone.as_ref().map(|p| pii.seal(id, p.as_str())).transpose()?,
+            phone_index: phone.as_ref().map(|p| pii.index(PHONE_DOMAIN, p.as_str())),
+            phone_masked: phone.as_ref().map(PhoneNumber::masked),
+            password_hash,
+            roles: roles.iter().map(|r| Some(*r as i16)).collect(),
+            organization_id: Some(organization_id),
+            scopes: vec![],
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        };
+        let row = self
+            .state
+            .db
+            .run(move |conn| {
+                directory_store::find_organization(conn, organization_id)?
+                    .ok_or_else(|| AppError::invalid("organization_id", "no such organization"))?;
+                store::insert_account(conn, &row)
+            })
+            .await?;
+        tracing::info!(account_id = %row.id, by = %principal.account_id, "staff account created");
+        Ok(Response::new(pb::CreateStaffAccountResponse { account: Some(self.account_view(&row, Viewer::Admin)?) }))
+    }
+
+    async fn create_service_account(
+        &self,
+        request: Request<pb::CreateServiceAccountRequest>,
+    ) -> Result<Response<pb::CreateServiceAccountResponse>, Status> {
+        let principal = require_principal(&request)?;
+        policy::authorize(&principal, Action::ManageAccounts, Resource::System)?;
+        let req = request.into_inner();
+        let mut violations = Vec::new();
+        let display_name =
+            crate::directory::rules::validate_name("display_name", &req.display_name, 100, &mut violations);
+        let organization_id = parse_id("organization_id", &req.organization_id)
+            .map_err(|_| violations.push(FieldViolation::new("organization_id", "must be an organization id")))
+            .ok();
+        let mut scopes = Vec::new();
+        if req.scopes.is_empty() {
+            violations.push(FieldViolation::new("scopes", "grant at least one scope"));
+        }
+        for (i, raw) in req.scopes.iter().enumerate() {
+            match Scope::from_i32(*raw) {
+                Some(scope) if !scopes.contains(&scope) => scopes.push(scope),
+                Some(_) => {}
+                None => violations.push(FieldViolation::new(format!("scopes[{i}]"), "unknown scope")),
+            }
+        }
+        let (Some(organization_id), true) = (organization_id, violations.is_empty()) else {
+            return Err(AppError::InvalidArgument(violations).into());
+        };
+        scopes.sort();
+        let client_id = format!("svc-{}", random_token(12).to_ascii_lowercase().replace(['_', '-'], "x"));
+        let client_secret = random_token(32);
+        let secret_hash = self.state.hasher.hash(client_secret.clone()).await?;
+        let now = Utc::now();
+        let row = AccountRow {
+            id: Uuid::now_v7(),
+            kind: AccountKind::Service as i16,
+            login_name: Some(client_id.clone()),
+            display_name,
+            resident_id_cipher: None,
+            resident_id_index: None,
+            resident_id_masked: None,
+            phone_cipher: None,
+            phone_index: None,
+            phone_masked: None,
+            password_hash: secret_hash,
+            roles: vec![Some(Role::Partner as i16)],
+            organization_id: Some(organization_id),
+            scopes: scopes.iter().map(|s| Some(*s as i16)).collect(),
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        };
+        let row = self
+            .state
+            .db
+            .run(move |conn| {
+                directory_store::find_organization(conn, organization_id)?
+                    .ok_or_else(|| AppError::invalid("organization_id", "no such organization"))?;
+                store::insert_account(conn, &row)
+            })
+            .await?;
+        tracing::info!(account_id = %row.id, by = %principal.account_id, "service account created");
+        Ok(Response::new(pb::CreateServiceAccountResponse {
+            account: Some(self.account_view(&row, Viewer::Admin)?),
+            client_id,
+            client_secret,
+        }))
+    }
+
+    async fn exchange_client_credentials(
+        &self,
+        request: Request<pb::ExchangeClientCredentialsRequest>,
+    ) -> Result<Response<pb::ExchangeClientCredentialsResponse>, Status> {
+        let address = request.remote_addr();
+        let req = request.into_inner();
+        check_credentials_shape("client_id", &req.client_id, "client_secret", &req.client_secret)?;
+        let wanted = req
+            .scopes
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| {
+                Scope::from_i32(*raw).ok_or_else(|| FieldViolation::new(format!("scopes[{i}]"), "unknown scope"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|v| AppError::InvalidArgument(vec![v]))?;
+        let client_id = req.client_id.clone();
+        let account = self
+            .authenticate(req.client_id, req.client_secret, address, move |conn| {
+                Ok(store::find_by_login_name(conn, &client_id)?
+                    .filter(|a| a.account.kind == AccountKind::Service as i16))
+            })
+            .await?;
+        let mut principal = Self::principal_of(&account)?;
+        if let Some(missing) = wanted.iter().find(|s| !principal.scopes.contains(s)) {
+            return Err(AppError::permission_denied(
+                "SCOPE_NOT_GRANTED",
+                format!("scope {missing:?} is not granted to this client"),
+            )
+            .into());
+        }
+        if !wanted.is_empty() {
+            principal.scopes = wanted;
+        }
+        let access = self.state.tokens.issue(&principal)?;
+        Ok(Response::new(pb::ExchangeClientCredentialsResponse {
+            access_token: access.token,
+            access_token_expire_time: Some(system_time_to_timestamp(access.expires_at)),
+            scopes: principal.scopes.iter().map(|s| *s as i32).collect(),
+        }))
+    }
+
+    async fn get_account(
+        &self,
+        request: Request<pb::GetAccountRequest>,
+    ) -> Result<Response<pb::GetAccountResponse>, Status> {
+        let principal = require_principal(&request)?;
+        policy::authorize(&principal, Action::ManageAccounts, Resource::System)?;
+        let id = parse_id("id", &request.into_inner().id)?;
+        let account = self
+            .state
+            .db
+            .run(move |conn| store::find_account(conn, id))
+            .await?
+            .ok_or(AppError::NotFound { resource: "account" })?;
+        Ok(Response::new(pb::GetAccountResponse { account: Some(self.account_view(&account.account, Viewer::Admin)?) }))
+    }
+
+    async fn set_account_disabled(
+        &self,
+        request: Request<pb::SetAccountDisabledRequest>,
+    ) -> Result<Response<pb::SetAccountDisabledResponse>, Status> {
+        let principal = require_principal(&request)?;
+        policy::authorize(&principal, Action::ManageAccounts, Resource::System)?;
+        let req = request.into_inner();
+        let id = parse_id("id", &req.id)?;
+        if id == principal.account_id && req.disabled {
+            return Err(AppError::FailedPrecondition {
+                reason: "CANNOT_DISABLE_SELF",
+                message: "an admin cannot disable their own account".into(),
+                subject: format!("accounts/{id}"),
+            }
+            .into());
+        }
+        let disabled = req.disabled;
+        let row = self
+            .state
+            .db
+            .run(move |conn| {
+                let row = store::set_disabled(conn, id, disabled)?.ok_or(AppError::NotFound { resource: "account" })?;
+                if disabled {
+                    store::revoke_account_tokens(conn, id, Utc::now())?;
+                }
+                Ok(row)
+            })
+            .await?;
+        tracing::info!(account_id = %id, disabled, by = %principal.account_id, "account status changed");
+        Ok(Response::new(pb::SetAccountDisabledResponse { account: Some(self.account_view(&row, Viewer::Admin)?) }))
+    }
+}

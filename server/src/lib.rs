@@ -1,0 +1,22 @@
+//! The petition (信访) case platform's gRPC server.
+//!
+//! [`app::Application`] builds and runs the server from a [`config::Config`];
+//! the binary `petition-server` wraps it with flags and signal handling.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod convert;
+pub mod crypto;
+pub mod db;
+pub mod directory;
+pub mod embedded_pg;
+pub mod error;
+pub mod identity;
+pub mod keys;
+pub mod pagination;
+pub mod pii;
+pub mod schema;
+pub mod seed;
+pub mod state;
+pub mod time;

@@ -1,0 +1,19 @@
+//! What every service shares.
+
+use std::sync::Arc;
+
+use crate::auth::passwords::PasswordHasher;
+use crate::auth::tokens::TokenIssuer;
+use crate::config::AuthConfig;
+use crate::db::Db;
+use crate::pagination::PageTokens;
+use crate::pii::Pii;
+
+pub struct AppState {
+    pub db: Db,
+    pub tokens: Arc<TokenIssuer>,
+    pub hasher: PasswordHasher,
+    pub pii: Pii,
+    pub pages: PageTokens,
+    pub auth: AuthConfig,
+}

@@ -84,6 +84,7 @@ impl Client {
     }
 
     /// A client using an existing channel, not signed in.
+    #[must_use]
     pub fn from_channel(channel: Channel) -> Client {
         Client::with_session(channel, Session::default())
     }
@@ -110,6 +111,7 @@ impl Client {
 
     /// A client on the same connection with its own, empty, sign-in state:
     /// signing in on it does not affect this client and vice versa.
+    #[must_use]
     pub fn new_session(&self) -> Client {
         Client::with_session(self.inner.channel.clone(), Session::default())
     }

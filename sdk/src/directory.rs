@@ -52,6 +52,7 @@ impl DirectoryClient {
     /// the walk starts.
     ///
     /// The stream ends after the first error.
+    #[must_use = "streams do nothing unless polled"]
     pub fn regions(&self, filter: pb::ListRegionsRequest) -> BoxStream<'static, Result<pb::Region>> {
         let directory = self.clone();
         paginate(filter, move |request| {
@@ -88,6 +89,7 @@ impl DirectoryClient {
 
     /// Every organization matching `filter`, page after page (see
     /// [`regions`](DirectoryClient::regions)).
+    #[must_use = "streams do nothing unless polled"]
     pub fn organizations(&self, filter: pb::ListOrganizationsRequest) -> BoxStream<'static, Result<pb::Organization>> {
         let directory = self.clone();
         paginate(filter, move |request| {
@@ -120,6 +122,7 @@ impl DirectoryClient {
 
     /// Every staff member matching `filter`, page after page (see
     /// [`regions`](DirectoryClient::regions)).
+    #[must_use = "streams do nothing unless polled"]
     pub fn staff(&self, filter: pb::ListStaffRequest) -> BoxStream<'static, Result<pb::StaffMember>> {
         let directory = self.clone();
         paginate(filter, move |request| {

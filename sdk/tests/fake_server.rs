@@ -135,7 +135,8 @@ impl IdentityService for Server {
         self.0.record("Login", &request);
         let request = request.into_inner();
         if request.password != "correct horse" {
-            let mut details = ErrorDetails::with_error_info("LOGIN_THROTTLED", "petition.v1", Default::default());
+            let mut details =
+                ErrorDetails::with_error_info("LOGIN_THROTTLED", "petition.v1", std::collections::HashMap::new());
             details.set_retry_info(Some(Duration::from_secs(30)));
             return Err(Status::with_error_details(Code::ResourceExhausted, "too many attempts", details));
         }

@@ -1,1 +1,8 @@
+//! End-to-end tests: a real server on `127.0.0.1:0` over a real PostgreSQL
+//! database of its own, driven through the SDK as users would.
 
+mod availability;
+mod directory;
+mod identity;
+mod operations;
+mod support;

@@ -1,1 +1,15 @@
+//! Test and benchmark harness: real PostgreSQL databases cloned from a
+//! migrated template, and real servers on `127.0.0.1:0`, driven through the
+//! SDK.
+//!
+//! The PostgreSQL server is `TEST_DATABASE_URL` (a URL to its maintenance
+//! database) if set, else the local server at 127.0.0.1:5432, else an
+//! embedded cluster under `target/`.
 
+pub mod builders;
+pub mod database;
+pub mod server;
+
+pub use builders::*;
+pub use database::TestDatabase;
+pub use server::{ADMIN_PASSWORD, TestServer};

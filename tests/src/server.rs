@@ -1,0 +1,114 @@
+//! A real server in-process on `127.0.0.1:0` over its own database.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use petition_sdk::Client;
+use petition_server::app::Application;
+use petition_server::config::{Config, Secret};
+use petition_server::crypto::SecretKey;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::database::TestDatabase;
+
+/// Password of the bootstrap admin in tests.
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+/// A running server; stopped (gracefully) when dropped or by [`TestServer::stop`].
+pub struct TestServer {
+    pub url: String,
+    /// The server's own database (none when a test brings its own server).
+    pub database: Option<TestDatabase>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), String>>>,
+    data_dir: PathBuf,
+}
+
+fn random_key() -> String {
+    SecretKey::generate().to_base64()
+}
+
+/// Defaults for a test server on `database_url`; adjust before spawning.
+pub fn test_config(database_url: &str, data_dir: &std::path::Path) -> Config {
+    let mut config = Config::from_defaults();
+    config.listen = "127.0.0.1:0".parse().unwrap_or_else(|_| unreachable!());
+    config.database_url = Some(Secret::new(database_url));
+    config.data_dir = data_dir.to_path_buf();
+    config.auth.jwt_keys = Some(Secret::new(format!("test={}", random_key())));
+    config.auth.data_key = Some(Secret::new(random_key()));
+    config.auth.bootstrap_admin_password = Some(Secret::new(ADMIN_PASSWORD));
+    config.limits.shutdown_grace_secs = 5;
+    config
+}
+
+impl TestServer {
+    /// A server over a fresh database with default test settings.
+    pub async fn spawn() -> Result<TestServer> {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A server over a fresh database, with settings changed by `adjust`.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Result<TestServer> {
+        let database = tokio::task::spawn_blocking(TestDatabase::create).await??;
+        let data_dir = std::env::temp_dir().join(format!("petition-test-{}", uuid::Uuid::now_v7().simple()));
+        let mut config = test_config(database.url(), &data_dir);
+        adjust(&mut config);
+        Self::start(config, Some(database), data_dir).await
+    }
+
+    /// Starts a server with exactly `config` (whose database, if created by
+    /// the harness, is `database`; it is dropped with the server).
+    pub async fn start(config: Config, database: Option<TestDatabase>, data_dir: PathBuf) -> Result<TestServer> {
+        let app = Application::build(config).await.context("building the server")?;
+        let url = format!("http://{}", app.local_addr()?);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            app.run_until(async {
+                let _ = stopped.await;
+            })
+            .await
+            .map_err(|e| e.to_string())
+        });
+        Ok(TestServer { url, database, stop: Some(stop), task: Some(task), data_dir })
+    }
+
+    /// A client connected to this server, not signed in.
+    pub async fn client(&self) -> Result<Client> {
+        Ok(Client::connect(self.url.clone()).await?)
+    }
+
+    /// A client signed in as the bootstrap admin.
+    pub async fn admin(&self) -> Result<Client> {
+        let client = self.client().await?;
+        client.login("admin", ADMIN_PASSWORD).await?;
+        Ok(client)
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) -> Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(30), task)
+                .await
+                .context("server did not stop")??
+                .map_err(|e| anyhow::anyhow!(e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}

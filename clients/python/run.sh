@@ -36,6 +36,6 @@ echo "run.sh: stubs generated ($(elapsed "$t1"))"
 
 t2="$(now)"
 status=0
-"$venv/bin/python" "$here/smoke.py" --target "$target" || status=$?
+"$venv/bin/python" "$here/smoke.py" --strict --target "$target" || status=$?
 echo "run.sh: smoke finished with exit $status ($(elapsed "$t2"); total $(elapsed "$t0"))"
 exit "$status"

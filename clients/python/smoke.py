@@ -199,8 +199,8 @@ def main() -> int:
         expect(bool(acct.id), "account.id is empty")
         expect(acct.kind == identity_pb2.ACCOUNT_KIND_CITIZEN,
                f"kind {identity_pb2.AccountKind.Name(acct.kind)}")
-        r.contract("RegisterCitizen account.login_name is the phone", acct.login_name == phone,
-                   f"login_name {acct.login_name!r}, expected the phone number (identity.proto Account.login_name)")
+        r.contract("RegisterCitizen account.login_name is empty for citizens", acct.login_name == "",
+                   f"login_name {acct.login_name!r}, expected '' (identity.proto Account.login_name)")
         expect(list(acct.roles) == [common_pb2.ROLE_CITIZEN],
                f"roles {[common_pb2.Role.Name(x) for x in acct.roles]}")
         expect(resident_id[6:14] not in acct.resident_id, "birth date visible in returned resident_id")
@@ -214,8 +214,8 @@ def main() -> int:
         expect(bool(resp.tokens.access_token), "tokens.access_token is empty")
         expect(bool(resp.tokens.refresh_token), "tokens.refresh_token is empty")
         expect(resp.account.id == account_id, f"account.id {resp.account.id} != registered {account_id}")
-        r.contract("Login account.login_name is the phone", resp.account.login_name == phone,
-                   f"login_name {resp.account.login_name!r}, expected the phone number (identity.proto Account.login_name)")
+        r.contract("Login account.login_name is empty for citizens", resp.account.login_name == "",
+                   f"login_name {resp.account.login_name!r}, expected '' (identity.proto Account.login_name)")
         return f"access token of {len(resp.tokens.access_token)} chars", resp.tokens.access_token
 
     token = r.run("Login", login) if account_id else r.skip_dependent("Login", "RegisterCitizen")
@@ -231,8 +231,8 @@ def main() -> int:
                f"resident_id {acct.resident_id!r} != expected mask {masked(resident_id)!r}")
         expect(resident_id[6:14] not in acct.resident_id, "birth date visible in resident_id")
         expect(acct.phone == phone, f"phone {acct.phone!r} != registered {phone!r} (owner sees it unmasked)")
-        r.contract("GetMe account.login_name is the phone", acct.login_name == phone,
-                   f"login_name {acct.login_name!r}, expected the phone number (identity.proto Account.login_name)")
+        r.contract("GetMe account.login_name is empty for citizens", acct.login_name == "",
+                   f"login_name {acct.login_name!r}, expected '' (identity.proto Account.login_name)")
         return f"display_name {acct.display_name}, resident_id {acct.resident_id}, phone {acct.phone}"
 
     if token:

@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use tonic::service::interceptor::InterceptedService;
 use tonic_health::server::HealthReporter;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::TraceLayer;
 
 use crate::auth::interceptor::AuthInterceptor;
 use crate::auth::passwords::PasswordHasher;
@@ -137,17 +138,23 @@ impl Application {
             .max_decoding_message_size(limits.max_message_bytes)
             .max_encoding_message_size(limits.max_message_bytes);
 
-        let router = tonic::transport::Server::builder()
-            .accept_http1(true)
-            .max_concurrent_streams(Some(limits.max_concurrent_streams))
-            .timeout(Duration::from_secs(limits.request_timeout_secs))
-            .layer(tower::util::option_layer(cors_layer(&config.cors_allowed_origins)))
-            .layer(tonic_web::GrpcWebLayer::new())
-            .add_service(health_service)
-            .add_service(reflection_v1)
-            .add_service(reflection_v1alpha)
-            .add_service(InterceptedService::new(identity, auth.clone()))
-            .add_service(InterceptedService::new(directory, auth));
+        let router =
+            tonic::transport::Server::builder()
+                .accept_http1(true)
+                .max_concurrent_streams(Some(limits.max_concurrent_streams))
+                .timeout(Duration::from_secs(limits.request_timeout_secs))
+                // One span per call (method path only: headers carry tokens);
+                // every log line of the call, including Db::run's, sits in it.
+                .layer(TraceLayer::new_for_grpc().make_span_with(
+                    |request: &http::Request<_>| tracing::info_span!("rpc", path = %request.uri().path()),
+                ))
+                .layer(tower::util::option_layer(cors_layer(&config.cors_allowed_origins)))
+                .layer(tonic_web::GrpcWebLayer::new())
+                .add_service(health_service)
+                .add_service(reflection_v1)
+                .add_service(reflection_v1alpha)
+                .add_service(InterceptedService::new(identity, auth.clone()))
+                .add_service(InterceptedService::new(directory, auth));
 
         let address = listener.local_addr().map_err(|e| StartupError(e.to_string()))?;
         tracing::info!(%address, "serving gRPC and gRPC-Web");

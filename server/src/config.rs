@@ -73,16 +73,16 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address the gRPC (and gRPC-Web) listener binds to; port 0 picks a free one.
-    #[arg(long, env = "PETITION_LISTEN", default_value = "127.0.0.1:50051")]
+    #[arg(global = true, long, env = "PETITION_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
 
     /// PostgreSQL URL. When unset, an embedded PostgreSQL cluster is created
     /// and run under the data directory.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    #[arg(global = true, long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<Secret>,
 
     /// Directory for the embedded database cluster and generated keys.
-    #[arg(long, env = "PETITION_DATA_DIR", default_value = "./.petition")]
+    #[arg(global = true, long, env = "PETITION_DATA_DIR", default_value = "./.petition")]
     pub data_dir: PathBuf,
 
     #[command(flatten)]
@@ -95,16 +95,16 @@ pub struct Config {
     pub limits: LimitsConfig,
 
     /// Log format.
-    #[arg(long, env = "PETITION_LOG_FORMAT", value_enum, default_value = "human")]
+    #[arg(global = true, long, env = "PETITION_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,
 
     /// Log filter in `tracing` EnvFilter syntax, e.g. `info,petition_server=debug`.
-    #[arg(long, env = "PETITION_LOG", default_value = "info")]
+    #[arg(global = true, long, env = "PETITION_LOG", default_value = "info")]
     pub log_filter: String,
 
     /// Origins allowed to call through gRPC-Web from a browser, comma-separated
     /// (`*` allows any). Empty: no cross-origin browser access.
-    #[arg(long, env = "PETITION_CORS_ORIGINS", value_delimiter = ',')]
+    #[arg(global = true, long, env = "PETITION_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_allowed_origins: Vec<String>,
 }
 
@@ -112,12 +112,17 @@ pub struct Config {
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseConfig {
     /// Maximum number of pooled PostgreSQL connections.
-    #[arg(long = "db-pool-size", env = "PETITION_DB_POOL_SIZE", default_value_t = 16)]
+    #[arg(global = true, long = "db-pool-size", env = "PETITION_DB_POOL_SIZE", default_value_t = 16)]
     pub pool_size: u32,
 
     /// How long a request waits for a pooled connection before failing with
     /// UNAVAILABLE, in milliseconds.
-    #[arg(long = "db-checkout-timeout-ms", env = "PETITION_DB_CHECKOUT_TIMEOUT_MS", default_value_t = 1000)]
+    #[arg(
+        global = true,
+        long = "db-checkout-timeout-ms",
+        env = "PETITION_DB_CHECKOUT_TIMEOUT_MS",
+        default_value_t = 1000
+    )]
     pub checkout_timeout_ms: u64,
 }
 
@@ -134,54 +139,54 @@ pub struct AuthConfig {
     /// signs, all verify (rotation: put the new key first, keep the old one
     /// until its tokens expire). Keys are 32 random bytes. When unset, a key
     /// is generated once and kept in `<data-dir>/keys.json`.
-    #[arg(long, env = "PETITION_JWT_KEYS", hide_env_values = true)]
+    #[arg(global = true, long, env = "PETITION_JWT_KEYS", hide_env_values = true)]
     pub jwt_keys: Option<Secret>,
 
     /// Key protecting personal data at rest (resident ID and phone numbers):
     /// 32 bytes, base64. When unset, generated once into `<data-dir>/keys.json`.
     /// Losing it makes stored personal data unreadable.
-    #[arg(long, env = "PETITION_DATA_KEY", hide_env_values = true)]
+    #[arg(global = true, long, env = "PETITION_DATA_KEY", hide_env_values = true)]
     pub data_key: Option<Secret>,
 
     /// `iss` claim of issued access tokens (checked on every call).
-    #[arg(long, env = "PETITION_JWT_ISSUER", default_value = "petition")]
+    #[arg(global = true, long, env = "PETITION_JWT_ISSUER", default_value = "petition")]
     pub jwt_issuer: String,
 
     /// `aud` claim of issued access tokens (checked on every call).
-    #[arg(long, env = "PETITION_JWT_AUDIENCE", default_value = "petition-api")]
+    #[arg(global = true, long, env = "PETITION_JWT_AUDIENCE", default_value = "petition-api")]
     pub jwt_audience: String,
 
     /// Access token lifetime in seconds.
-    #[arg(long, env = "PETITION_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    #[arg(global = true, long, env = "PETITION_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
     pub access_token_ttl_secs: u64,
 
     /// Refresh token lifetime in seconds.
-    #[arg(long, env = "PETITION_REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600)]
+    #[arg(global = true, long, env = "PETITION_REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600)]
     pub refresh_token_ttl_secs: u64,
 
     /// Password of the bootstrap admin (`admin`) created on first start when no
     /// admin exists. When unset, a one-time password is generated and printed
     /// once on standard error.
-    #[arg(long, env = "PETITION_BOOTSTRAP_ADMIN_PASSWORD", hide_env_values = true)]
+    #[arg(global = true, long, env = "PETITION_BOOTSTRAP_ADMIN_PASSWORD", hide_env_values = true)]
     pub bootstrap_admin_password: Option<Secret>,
 
-    /// Failed sign-ins per account or per client address within the window
-    /// before further attempts are refused.
-    #[arg(long, env = "PETITION_LOGIN_MAX_FAILURES", default_value_t = 5)]
+    /// Failed sign-ins for one login name within the window before further
+    /// attempts for it are refused (unknown names too: no enumeration).
+    #[arg(global = true, long, env = "PETITION_LOGIN_MAX_FAILURES", default_value_t = 5)]
     pub login_max_failures: u32,
 
     /// Failed sign-ins from one client address within the window before
     /// further attempts from it are refused (higher: a reception desk or a
     /// carrier NAT puts many people behind one address).
-    #[arg(long, env = "PETITION_LOGIN_MAX_FAILURES_PER_ADDRESS", default_value_t = 50)]
+    #[arg(global = true, long, env = "PETITION_LOGIN_MAX_FAILURES_PER_ADDRESS", default_value_t = 50)]
     pub login_max_failures_per_address: u32,
 
     /// Length of the failure-counting window and of the lockout, in seconds.
-    #[arg(long, env = "PETITION_LOGIN_LOCKOUT_SECS", default_value_t = 300)]
+    #[arg(global = true, long, env = "PETITION_LOGIN_LOCKOUT_SECS", default_value_t = 300)]
     pub login_lockout_secs: u64,
 
     /// Password hashes computed at once; more wait (bounds CPU and memory).
-    #[arg(long, env = "PETITION_HASHING_CONCURRENCY", default_value_t = 4)]
+    #[arg(global = true, long, env = "PETITION_HASHING_CONCURRENCY", default_value_t = 4)]
     pub hashing_concurrency: usize,
 }
 
@@ -189,20 +194,20 @@ pub struct AuthConfig {
 #[derive(Debug, Clone, Args)]
 pub struct LimitsConfig {
     /// Largest accepted request message, in bytes.
-    #[arg(long, env = "PETITION_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
+    #[arg(global = true, long, env = "PETITION_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_message_bytes: usize,
 
     /// Concurrent HTTP/2 streams per connection.
-    #[arg(long, env = "PETITION_MAX_CONCURRENT_STREAMS", default_value_t = 256)]
+    #[arg(global = true, long, env = "PETITION_MAX_CONCURRENT_STREAMS", default_value_t = 256)]
     pub max_concurrent_streams: u32,
 
     /// Longest a call may run before it is cancelled, in seconds.
-    #[arg(long, env = "PETITION_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    #[arg(global = true, long, env = "PETITION_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
 
     /// On SIGINT/SIGTERM, how long in-flight calls may finish before the
     /// server stops anyway, in seconds.
-    #[arg(long, env = "PETITION_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    #[arg(global = true, long, env = "PETITION_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
 }
 

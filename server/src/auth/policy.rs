@@ -9,6 +9,8 @@ use crate::error::AppError;
 /// What the caller wants to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
+    /// Read one's own account.
+    ReadOwnAccount,
     /// Read regions and organizations.
     ReadDirectory,
     /// Create or change regions and organizations.
@@ -48,6 +50,7 @@ fn denied(action: Action) -> AppError {
 
 fn describe(action: Action) -> &'static str {
     match action {
+        Action::ReadOwnAccount => "read your account",
         Action::ReadDirectory => "read the directory",
         Action::WriteDirectory => "change the directory",
         Action::ListStaff => "list staff",
@@ -62,6 +65,7 @@ pub fn authorize(principal: &Principal, action: Action, resource: Resource<'_>) 
     }
     let is_staff = JURISDICTION_STAFF.iter().any(|role| principal.has_role(*role));
     let role_allows = match action {
+        Action::ReadOwnAccount => true,
         Action::ReadDirectory => {
             principal.has_role(Role::Citizen) || is_staff || principal.scopes.contains(&Scope::DirectoryRead)
         }
@@ -133,6 +137,9 @@ mod tests {
         for p in [&citizen, &clerk, &city_leader, &partner_dir, &partner_cases] {
             expect(p, WriteDirectory, Resource::System, Some("PERMISSION_DENIED"));
             expect(p, ManageAccounts, Resource::System, Some("PERMISSION_DENIED"));
+        }
+        for p in [&citizen, &clerk, &city_leader, &partner_dir, &partner_cases, &admin] {
+            expect(p, ReadOwnAccount, Resource::System, None);
         }
         expect(&admin, WriteDirectory, Resource::System, None);
         expect(&admin, ManageAccounts, Resource::System, None);

@@ -382,6 +382,7 @@ impl IdentityService for IdentityApi {
 
     async fn get_me(&self, request: Request<pb::GetMeRequest>) -> Result<Response<pb::GetMeResponse>, Status> {
         let principal = require_principal(&request)?;
+        policy::authorize(&principal, Action::ReadOwnAccount, Resource::System)?;
         let id = principal.account_id;
         let account = self
             .state

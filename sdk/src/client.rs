@@ -10,6 +10,7 @@ use tonic::metadata::AsciiMetadataValue;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::auth::{self, AUTHORIZATION, ClientCredentials, Origin, Session, Tokens};
+use crate::calendar::CalendarClient;
 use crate::directory::DirectoryClient;
 use crate::error::{Error, Result, required};
 use crate::identity::IdentityClient;
@@ -107,6 +108,11 @@ impl Client {
     /// The `DirectoryService` calls: regions, organizations and staff.
     pub fn directory(&self) -> DirectoryClient {
         DirectoryClient::new(self.clone())
+    }
+
+    /// The `CalendarService` calls: the workday calendar and deadlines.
+    pub fn calendar(&self) -> CalendarClient {
+        CalendarClient::new(self.clone())
     }
 
     /// A client on the same connection with its own, empty, sign-in state:

@@ -7,8 +7,8 @@
 //! it expires, so callers never handle tokens unless they want to
 //! ([`Client::set_tokens`], [`Client::with_access_token`]).
 //!
-//! The services are reached through [`Client::identity`] and
-//! [`Client::directory`]. Their methods take the generated request messages
+//! The services are reached through [`Client::identity`],
+//! [`Client::directory`] and [`Client::calendar`]. Their methods take the generated request messages
 //! (re-exported as [`pb`]) and return the resource inside the response; list
 //! calls come both page by page and as a [`Stream`](futures::Stream) of
 //! every item.
@@ -71,12 +71,14 @@ pub use petition_proto::v1 as pb;
 pub use {tonic, tonic_types};
 
 mod auth;
+mod calendar;
 mod client;
 mod directory;
 mod error;
 mod identity;
 mod paging;
 
+pub use calendar::CalendarClient;
 pub use client::{CONNECT_TIMEOUT, Client};
 pub use directory::DirectoryClient;
 pub use error::{Error, ErrorKind, FieldViolation, PreconditionViolation, Result};
@@ -99,6 +101,7 @@ mod tests {
         assert_send_sync(&client);
         assert_send_sync(&client.identity());
         assert_send_sync(&client.directory());
+        assert_send_sync(&client.calendar());
 
         fn assert_send<T: Send>(_: T) {}
         assert_send(client.login("a", "b"));
@@ -111,6 +114,7 @@ mod tests {
         assert_send(directory.get_region("320100"));
         assert_send(directory.regions(pb::ListRegionsRequest::default()));
         assert_send(directory.staff(pb::ListStaffRequest::default()));
+        assert_send(client.calendar().list_calendar_days(2025));
     }
 
     #[test]

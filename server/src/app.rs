@@ -8,8 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
+use petition_proto::v1::calendar_service_server::CalendarServiceServer;
+use petition_proto::v1::case_service_server::CaseServiceServer;
 use petition_proto::v1::directory_service_server::DirectoryServiceServer;
 use petition_proto::v1::identity_service_server::IdentityServiceServer;
+use petition_proto::v1::taxonomy_service_server::TaxonomyServiceServer;
 use tokio::net::TcpListener;
 use tonic::service::interceptor::InterceptedService;
 use tonic_health::server::HealthReporter;
@@ -19,6 +22,8 @@ use tower_http::trace::TraceLayer;
 use crate::auth::interceptor::AuthInterceptor;
 use crate::auth::passwords::PasswordHasher;
 use crate::auth::tokens::TokenIssuer;
+use crate::calendar::CalendarApi;
+use crate::cases::CaseApi;
 use crate::config::Config;
 use crate::db::Db;
 use crate::directory::DirectoryApi;
@@ -28,6 +33,7 @@ use crate::identity::bootstrap::{self, Bootstrap};
 use crate::pagination::PageTokens;
 use crate::pii::Pii;
 use crate::state::AppState;
+use crate::taxonomy::TaxonomyApi;
 
 /// A start-up failure, said in words for the operator.
 #[derive(Debug, thiserror::Error)]
@@ -131,12 +137,17 @@ impl Application {
 
         let limits = &config.limits;
         let auth = AuthInterceptor::new(state.tokens.clone());
-        let identity = IdentityServiceServer::new(IdentityApi::new(state.clone()))
-            .max_decoding_message_size(limits.max_message_bytes)
-            .max_encoding_message_size(limits.max_message_bytes);
-        let directory = DirectoryServiceServer::new(DirectoryApi::new(state.clone()))
-            .max_decoding_message_size(limits.max_message_bytes)
-            .max_encoding_message_size(limits.max_message_bytes);
+        // Every service gets the same message limits and the auth interceptor.
+        macro_rules! guarded {
+            ($server:expr) => {
+                InterceptedService::new(
+                    $server
+                        .max_decoding_message_size(limits.max_message_bytes)
+                        .max_encoding_message_size(limits.max_message_bytes),
+                    auth.clone(),
+                )
+            };
+        }
 
         let router =
             tonic::transport::Server::builder()
@@ -153,8 +164,11 @@ impl Application {
                 .add_service(health_service)
                 .add_service(reflection_v1)
                 .add_service(reflection_v1alpha)
-                .add_service(InterceptedService::new(identity, auth.clone()))
-                .add_service(InterceptedService::new(directory, auth));
+                .add_service(guarded!(IdentityServiceServer::new(IdentityApi::new(state.clone()))))
+                .add_service(guarded!(DirectoryServiceServer::new(DirectoryApi::new(state.clone()))))
+                .add_service(guarded!(CalendarServiceServer::new(CalendarApi::new(state.clone()))))
+                .add_service(guarded!(TaxonomyServiceServer::new(TaxonomyApi::new(state.clone()))))
+                .add_service(guarded!(CaseServiceServer::new(CaseApi::new(state.clone()))));
 
         let address = listener.local_addr().map_err(|e| StartupError(e.to_string()))?;
         tracing::info!(%address, "serving gRPC and gRPC-Web");
@@ -189,9 +203,19 @@ impl Application {
     }
 }
 
+/// Names whose health is reported ("" is the server as a whole).
+const SERVICES: [&str; 6] = [
+    "",
+    "petition.v1.IdentityService",
+    "petition.v1.DirectoryService",
+    "petition.v1.CalendarService",
+    "petition.v1.TaxonomyService",
+    "petition.v1.CaseService",
+];
+
 async fn set_serving(reporter: &HealthReporter, serving: bool) {
     let status = if serving { tonic_health::ServingStatus::Serving } else { tonic_health::ServingStatus::NotServing };
-    for service in ["", "petition.v1.IdentityService", "petition.v1.DirectoryService"] {
+    for service in SERVICES {
         reporter.set_service_status(service, status).await;
     }
 }

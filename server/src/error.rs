@@ -162,6 +162,11 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
+/// Fails with every collected violation, if any.
+pub fn require_valid(violations: Vec<FieldViolation>) -> Result<(), AppError> {
+    if violations.is_empty() { Ok(()) } else { Err(AppError::InvalidArgument(violations)) }
+}
+
 /// Result of a request handler.
 pub type AppResult<T> = Result<T, AppError>;
 

@@ -5,6 +5,8 @@
 
 pub mod app;
 pub mod auth;
+pub mod calendar;
+pub mod cases;
 pub mod config;
 pub mod convert;
 pub mod crypto;
@@ -12,6 +14,7 @@ pub mod db;
 pub mod directory;
 pub mod embedded_pg;
 pub mod error;
+pub mod idempotency;
 pub mod identity;
 pub mod keys;
 pub mod pagination;
@@ -19,4 +22,5 @@ pub mod pii;
 pub mod schema;
 pub mod seed;
 pub mod state;
+pub mod taxonomy;
 pub mod time;

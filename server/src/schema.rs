@@ -23,6 +23,90 @@ diesel::table! {
 }
 
 diesel::table! {
+    calendar_days (day) {
+        day -> Date,
+        kind -> Int2,
+        note -> Text,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    case_counters (region_code, year) {
+        region_code -> Text,
+        year -> Int4,
+        last_value -> Int4,
+    }
+}
+
+diesel::table! {
+    case_events (case_id, sequence) {
+        case_id -> Uuid,
+        sequence -> Int4,
+        event_type -> Int2,
+        actor_id -> Nullable<Uuid>,
+        occurred_at -> Timestamptz,
+        state -> Int2,
+        payload -> Jsonb,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> Uuid,
+        number -> Text,
+        kind -> Int2,
+        channel -> Int2,
+        state -> Int2,
+        track -> Int2,
+        category_code -> Text,
+        region_code -> Text,
+        region_path -> Text,
+        title -> Text,
+        content -> Text,
+        requests -> Text,
+        facts_and_reasons -> Text,
+        attachments -> Jsonb,
+        petitioner_id -> Uuid,
+        group_visit -> Nullable<Jsonb>,
+        registered_by -> Uuid,
+        registering_organization_id -> Nullable<Uuid>,
+        handling_organization_id -> Nullable<Uuid>,
+        routing_mode -> Nullable<Int2>,
+        reviewing_organization_id -> Nullable<Uuid>,
+        lifecycle -> Jsonb,
+        due_date -> Nullable<Date>,
+        extended -> Bool,
+        routed_on_registration -> Bool,
+        first_routed_at -> Nullable<Timestamptz>,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    categories (code) {
+        code -> Text,
+        name -> Text,
+        retired -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (account_id, request_id) {
+        account_id -> Uuid,
+        request_id -> Text,
+        method -> Text,
+        fingerprint -> Bytea,
+        response -> Nullable<Bytea>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     login_throttle (key) {
         key -> Text,
         failures -> Int4,
@@ -68,8 +152,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    routing_rules (id) {
+        id -> Uuid,
+        category_code -> Text,
+        region_code -> Text,
+        organization_id -> Uuid,
+        mode -> Int2,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(accounts -> organizations (organization_id));
+diesel::joinable!(case_counters -> regions (region_code));
+diesel::joinable!(case_events -> accounts (actor_id));
+diesel::joinable!(case_events -> cases (case_id));
+diesel::joinable!(cases -> categories (category_code));
+diesel::joinable!(cases -> regions (region_code));
+diesel::joinable!(idempotency_keys -> accounts (account_id));
 diesel::joinable!(organizations -> regions (region_code));
 diesel::joinable!(refresh_tokens -> accounts (account_id));
+diesel::joinable!(routing_rules -> categories (category_code));
+diesel::joinable!(routing_rules -> organizations (organization_id));
+diesel::joinable!(routing_rules -> regions (region_code));
 
-diesel::allow_tables_to_appear_in_same_query!(accounts, login_throttle, organizations, refresh_tokens, regions,);
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    calendar_days,
+    case_counters,
+    case_events,
+    cases,
+    categories,
+    idempotency_keys,
+    login_throttle,
+    organizations,
+    refresh_tokens,
+    regions,
+    routing_rules,
+);

@@ -2,6 +2,7 @@
 //! database of its own, driven through the SDK as users would.
 
 mod availability;
+mod calendar;
 mod directory;
 mod identity;
 mod operations;

@@ -19,6 +19,14 @@ pub enum Action {
     ListStaff,
     /// Create, read and disable accounts other than one's own.
     ManageAccounts,
+    /// Read the workday calendar and compute deadlines on it.
+    ReadCalendar,
+    /// Replace a year of the workday calendar.
+    WriteCalendar,
+    /// Read categories and routing rules.
+    ReadTaxonomy,
+    /// Change categories and routing rules.
+    WriteTaxonomy,
 }
 
 /// What the action is done to.
@@ -55,6 +63,10 @@ fn describe(action: Action) -> &'static str {
         Action::WriteDirectory => "change the directory",
         Action::ListStaff => "list staff",
         Action::ManageAccounts => "manage accounts",
+        Action::ReadCalendar => "read the calendar",
+        Action::WriteCalendar => "change the calendar",
+        Action::ReadTaxonomy => "read the taxonomy",
+        Action::WriteTaxonomy => "change the taxonomy",
     }
 }
 
@@ -65,12 +77,12 @@ pub fn authorize(principal: &Principal, action: Action, resource: Resource<'_>) 
     }
     let is_staff = JURISDICTION_STAFF.iter().any(|role| principal.has_role(*role));
     let role_allows = match action {
-        Action::ReadOwnAccount => true,
+        Action::ReadOwnAccount | Action::ReadCalendar | Action::ReadTaxonomy => true,
         Action::ReadDirectory => {
             principal.has_role(Role::Citizen) || is_staff || principal.scopes.contains(&Scope::DirectoryRead)
         }
         Action::ListStaff => is_staff,
-        Action::WriteDirectory | Action::ManageAccounts => false,
+        Action::WriteDirectory | Action::ManageAccounts | Action::WriteCalendar | Action::WriteTaxonomy => false,
     };
     if !role_allows {
         return Err(denied(action));
@@ -81,6 +93,113 @@ pub fn authorize(principal: &Principal, action: Action, resource: Resource<'_>) 
         }
         _ => Ok(()),
     }
+}
+
+/// What a caller wants to do to a case (or, for filing, to a place).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseAction {
+    /// File a case online as oneself (citizens).
+    Submit,
+    /// Record a case for a citizen (clerks).
+    Register,
+    /// See the case and its timeline.
+    Read,
+    /// Triage, route, or decline before routing (clerks of the jurisdiction).
+    Triage,
+    /// Accept, object to, or decline a routed case (the handling unit).
+    RespondToRouting,
+    /// Follow up, reply, report completion (the handling unit).
+    Handle,
+    /// Approve a deadline extension (the handling unit's lead, Art.34).
+    ApproveExtension,
+    /// Ask for review or re-review, withdraw (the petitioner).
+    ActAsPetitioner,
+    /// Decide a review or re-review (the reviewing organization).
+    DecideReview,
+}
+
+/// What the policy needs to know about a case.
+#[derive(Debug, Clone, Copy)]
+pub struct CaseAccess<'a> {
+    pub region_path: &'a str,
+    pub petitioner_id: uuid::Uuid,
+    pub handling_organization_id: Option<uuid::Uuid>,
+    pub reviewing_organization_id: Option<uuid::Uuid>,
+}
+
+const HANDLING_ROLES: [Role; 2] = [Role::Handler, Role::UnitLead];
+const REVIEWING_ROLES: [Role; 3] = [Role::Handler, Role::UnitLead, Role::Leader];
+
+fn holds_any(principal: &Principal, roles: &[Role]) -> bool {
+    roles.iter().any(|role| principal.has_role(*role))
+}
+
+fn works_for(principal: &Principal, organization: Option<uuid::Uuid>) -> bool {
+    organization.is_some() && principal.organization_id == organization
+}
+
+/// Whether the principal may see the case at all. Those who may not get
+/// NOT_FOUND for every action, so a case's existence leaks to no one.
+pub fn can_see_case(principal: &Principal, case: &CaseAccess<'_>) -> bool {
+    if principal.is_admin() || principal.account_id == case.petitioner_id {
+        return true;
+    }
+    let is_staff = JURISDICTION_STAFF.iter().any(|role| principal.has_role(*role));
+    is_staff
+        && (in_jurisdiction(principal, case.region_path)
+            || works_for(principal, case.handling_organization_id)
+            || works_for(principal, case.reviewing_organization_id))
+}
+
+fn case_denied(action: CaseAction) -> AppError {
+    let what = match action {
+        CaseAction::Submit => "file cases online",
+        CaseAction::Register => "register cases",
+        CaseAction::Read => "read this case",
+        CaseAction::Triage => "triage or route this case",
+        CaseAction::RespondToRouting => "accept, object to or decline this case",
+        CaseAction::Handle => "handle this case",
+        CaseAction::ApproveExtension => "extend this case's deadline",
+        CaseAction::ActAsPetitioner => "act for the petitioner",
+        CaseAction::DecideReview => "decide this review",
+    };
+    AppError::permission_denied("PERMISSION_DENIED", format!("you may not {what}"))
+}
+
+/// Filing: `Submit` needs a citizen; `Register` a clerk whose jurisdiction
+/// holds the region where the matter arose (`region_path`).
+pub fn authorize_filing(principal: &Principal, action: CaseAction, region_path: &str) -> Result<(), AppError> {
+    let allowed = match action {
+        CaseAction::Submit => principal.has_role(Role::Citizen),
+        CaseAction::Register => principal.has_role(Role::Clerk) && in_jurisdiction(principal, region_path),
+        _ => false,
+    };
+    if allowed { Ok(()) } else { Err(case_denied(action)) }
+}
+
+/// Allows or denies `action` on an existing case. Admins may read every
+/// case but act on none: handling is the work of the organizations the
+/// law names.
+pub fn authorize_case(principal: &Principal, action: CaseAction, case: &CaseAccess<'_>) -> Result<(), AppError> {
+    if !can_see_case(principal, case) {
+        return Err(AppError::NotFound { resource: "case" });
+    }
+    let allowed = match action {
+        CaseAction::Read => true,
+        CaseAction::Submit | CaseAction::Register => false,
+        CaseAction::Triage => principal.has_role(Role::Clerk) && in_jurisdiction(principal, case.region_path),
+        CaseAction::RespondToRouting | CaseAction::Handle => {
+            holds_any(principal, &HANDLING_ROLES) && works_for(principal, case.handling_organization_id)
+        }
+        CaseAction::ApproveExtension => {
+            principal.has_role(Role::UnitLead) && works_for(principal, case.handling_organization_id)
+        }
+        CaseAction::ActAsPetitioner => principal.account_id == case.petitioner_id,
+        CaseAction::DecideReview => {
+            holds_any(principal, &REVIEWING_ROLES) && works_for(principal, case.reviewing_organization_id)
+        }
+    };
+    if allowed { Ok(()) } else { Err(case_denied(action)) }
 }
 
 #[cfg(test)]
@@ -137,10 +256,13 @@ mod tests {
         for p in [&citizen, &clerk, &city_leader, &partner_dir, &partner_cases] {
             expect(p, WriteDirectory, Resource::System, Some("PERMISSION_DENIED"));
             expect(p, ManageAccounts, Resource::System, Some("PERMISSION_DENIED"));
+            expect(p, WriteCalendar, Resource::System, Some("PERMISSION_DENIED"));
         }
         for p in [&citizen, &clerk, &city_leader, &partner_dir, &partner_cases, &admin] {
             expect(p, ReadOwnAccount, Resource::System, None);
+            expect(p, ReadCalendar, Resource::System, None);
         }
+        expect(&admin, WriteCalendar, Resource::System, None);
         expect(&admin, WriteDirectory, Resource::System, None);
         expect(&admin, ManageAccounts, Resource::System, None);
 

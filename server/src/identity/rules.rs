@@ -2,7 +2,7 @@
 
 use crate::auth::Role;
 use crate::directory::rules::validate_name;
-use crate::error::{AppError, FieldViolation};
+use crate::error::FieldViolation;
 
 pub const MIN_PASSWORD_CHARS: usize = 10;
 pub const MAX_PASSWORD_CHARS: usize = 128;
@@ -66,11 +66,6 @@ pub fn check_staff_roles(raw: &[i32], violations: &mut Vec<FieldViolation>) -> V
     }
     roles.sort();
     roles
-}
-
-/// Fails with every collected violation, if any.
-pub fn finish(violations: Vec<FieldViolation>) -> Result<(), AppError> {
-    if violations.is_empty() { Ok(()) } else { Err(AppError::InvalidArgument(violations)) }
 }
 
 #[cfg(test)]

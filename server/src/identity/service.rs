@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::model::{AccountRow, AccountWithJurisdiction, RefreshTokenRow};
 use super::phone::PhoneNumber;
 use super::resident_id::ResidentId;
-use super::rules::{self, finish};
+use super::rules;
 use super::store;
 use super::throttle::{self, ThrottlePolicy};
 use crate::auth::policy::{self, Action, Resource};
@@ -20,7 +20,7 @@ use crate::auth::{AccountKind, Principal, Role, Scope, require_principal};
 use crate::convert::{parse_id, system_time_to_timestamp, timestamp};
 use crate::crypto::{random_token, sha256};
 use crate::directory::store as directory_store;
-use crate::error::{AppError, FieldViolation};
+use crate::error::{AppError, FieldViolation, require_valid};
 use crate::pii::Pii;
 use crate::state::AppState;
 use crate::time::shanghai_today;
@@ -229,7 +229,7 @@ fn check_credentials_shape(login_field: &str, login: &str, secret_field: &str, s
     if secret.is_empty() || secret.len() > 1024 {
         violations.push(FieldViolation::new(secret_field, "is required (at most 1024 bytes)"));
     }
-    finish(violations)
+    require_valid(violations)
 }
 
 #[tonic::async_trait]

@@ -42,6 +42,12 @@
 //! fast rejections into the distribution) and the most frequent messages
 //! printed. Throughput is successful calls per measured second.
 //!
+//! Each phase also reports where the machine's CPU went during its measured
+//! window (from `/proc`, Linux only): this process (server and load
+//! generator), the server's PostgreSQL backends, every other process, and
+//! idle. Other processes using CPU mean a disturbed, noisier run; an idle
+//! share while calls queue means the bottleneck is not the CPU.
+//!
 //! The process exits with status 1 if any phase had more than 1% errors or
 //! no successful call, and refuses to run a debug build (`--allow-debug` to
 //! run one anyway, for checking the harness, never for numbers).
@@ -49,10 +55,12 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
+use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
 use hdrhistogram::Histogram;
 use petition_sdk::{Client, pb};
 use petition_tests::{PASSWORD, TestServer, citizen_request, signed_in_citizen};
@@ -72,6 +80,8 @@ const MAX_LATENCY_MICROS: u64 = 60_000_000;
 /// Quiet time between phases, so one phase's leftovers (abandoned calls,
 /// connections returning to the pool) do not land in the next.
 const PAUSE_BETWEEN_PHASES: Duration = Duration::from_millis(500);
+/// CPU used by other processes above which a phase is flagged as disturbed, in cores.
+const DISTURBED_CORES: f64 = 0.2;
 
 #[derive(Parser)]
 #[command(name = "bench", about = "Load benchmarks of an in-process petition server over loopback")]
@@ -137,6 +147,8 @@ struct Phase {
     error_messages: BTreeMap<String, u64>,
     /// Calls in flight at the deadline, abandoned and not counted.
     abandoned: u64,
+    /// Where the machine's CPU went during the measured window.
+    cpu: Option<CpuSplit>,
 }
 
 impl Phase {
@@ -195,7 +207,13 @@ fn histogram() -> Result<Histogram<u64>> {
 /// Runs `callers` tasks calling `call(caller_index)` back to back for
 /// `warmup` and then `measured`, and tallies the calls completed in the
 /// measured window.
-async fn run_phase<F, Fut>(rpc: &'static str, callers: usize, load: &LoadArgs, call: F) -> Result<Phase>
+async fn run_phase<F, Fut>(
+    rpc: &'static str,
+    callers: usize,
+    load: &LoadArgs,
+    monitor: &CpuMonitor,
+    call: F,
+) -> Result<Phase>
 where
     F: Fn(usize) -> Fut + Clone + Send + 'static,
     Fut: Future<Output = Result<(), String>> + Send + 'static,
@@ -207,6 +225,16 @@ where
     let start = Instant::now();
     let measuring_from = start + warmup;
     let deadline = measuring_from + measured;
+    let cpu = {
+        let monitor = monitor.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep_until(measuring_from).await;
+            let before = monitor.snapshot().await;
+            tokio::time::sleep_until(deadline).await;
+            let after = monitor.snapshot_again(&before).await;
+            CpuSplit::between(&before, &after)
+        })
+    };
     let mut tasks = Vec::with_capacity(callers);
     for caller in 0..callers {
         let call = call.clone();
@@ -251,6 +279,7 @@ where
         errors: 0,
         error_messages: BTreeMap::new(),
         abandoned: 0,
+        cpu: None,
     };
     for task in tasks {
         let tally = task.await.context("a caller task panicked")?;
@@ -261,8 +290,136 @@ where
             *phase.error_messages.entry(message).or_default() += count;
         }
     }
+    phase.cpu = cpu.await.context("the CPU monitor panicked")?;
     tokio::time::sleep(PAUSE_BETWEEN_PHASES).await;
     Ok(phase)
+}
+
+/// Clock ticks per second of the CPU times in `/proc` (`USER_HZ`, 100 on Linux).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// CPU seconds used by process `pid` (all its threads) so far.
+fn process_cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the parenthesised command name, from the state (field 3).
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 1..)?.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / TICKS_PER_SECOND)
+}
+
+/// Busy and idle CPU seconds of the whole machine so far, summed over cores.
+fn machine_cpu_seconds() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next().filter(|line| line.starts_with("cpu "))?;
+    let ticks: Vec<f64> = line.split_whitespace().skip(1).map(|t| t.parse().unwrap_or(0.0)).collect();
+    // user nice system idle iowait irq softirq steal (guest time is inside user).
+    let at = |i: usize| ticks.get(i).copied().unwrap_or(0.0);
+    let busy = at(0) + at(1) + at(2) + at(5) + at(6) + at(7);
+    let idle = at(3) + at(4);
+    Some((busy / TICKS_PER_SECOND, idle / TICKS_PER_SECOND))
+}
+
+/// Reads CPU counters of this process, of the server's PostgreSQL backends
+/// (found through a connection of its own to the server's database) and of
+/// the machine.
+#[derive(Clone)]
+struct CpuMonitor {
+    database: Option<Arc<Mutex<PgConnection>>>,
+}
+
+/// CPU counters at one instant, in CPU seconds.
+struct CpuSnapshot {
+    at: Instant,
+    this_process: f64,
+    /// Backend pid → its CPU seconds.
+    backends: BTreeMap<String, f64>,
+    machine_busy: f64,
+    machine_idle: f64,
+}
+
+#[derive(QueryableByName)]
+struct Backend {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+}
+
+impl CpuMonitor {
+    /// A monitor; without /proc or the database it reports nothing.
+    fn new(database_url: Option<&str>) -> CpuMonitor {
+        let database = database_url
+            .filter(|_| machine_cpu_seconds().is_some())
+            .and_then(|url| PgConnection::establish(url).ok())
+            .map(|conn| Arc::new(Mutex::new(conn)));
+        CpuMonitor { database }
+    }
+
+    /// The pids of the backends connected to the server's database, except ours.
+    async fn backend_pids(&self) -> Vec<String> {
+        let Some(database) = self.database.clone() else {
+            return Vec::new();
+        };
+        let query = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()";
+        let backends = tokio::task::spawn_blocking(move || {
+            let mut conn = database.lock().ok()?;
+            diesel::sql_query(query).load::<Backend>(&mut *conn).ok()
+        })
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+        backends.into_iter().map(|backend| backend.pid.to_string()).collect()
+    }
+
+    fn read(pids: impl IntoIterator<Item = String>) -> Option<CpuSnapshot> {
+        let (machine_busy, machine_idle) = machine_cpu_seconds()?;
+        Some(CpuSnapshot {
+            at: Instant::now(),
+            this_process: process_cpu_seconds("self")?,
+            backends: pids.into_iter().filter_map(|pid| Some((pid.clone(), process_cpu_seconds(&pid)?))).collect(),
+            machine_busy,
+            machine_idle,
+        })
+    }
+
+    async fn snapshot(&self) -> Option<CpuSnapshot> {
+        self.database.as_ref()?;
+        let pids = self.backend_pids().await;
+        Self::read(pids)
+    }
+
+    /// A snapshot of the same backends as `before` (the pool is warm by then).
+    async fn snapshot_again(&self, before: &Option<CpuSnapshot>) -> Option<CpuSnapshot> {
+        Self::read(before.as_ref()?.backends.keys().cloned())
+    }
+}
+
+/// Average cores used during a window.
+#[derive(Clone, Copy)]
+struct CpuSplit {
+    this_process: f64,
+    postgres: f64,
+    other: f64,
+    idle: f64,
+}
+
+impl CpuSplit {
+    fn between(before: &Option<CpuSnapshot>, after: &Option<CpuSnapshot>) -> Option<CpuSplit> {
+        let (before, after) = (before.as_ref()?, after.as_ref()?);
+        let seconds = after.at.duration_since(before.at).as_secs_f64();
+        if seconds <= 0.0 {
+            return None;
+        }
+        let this_process = after.this_process - before.this_process;
+        let postgres: f64 = after.backends.iter().filter_map(|(pid, cpu)| Some(cpu - before.backends.get(pid)?)).sum();
+        let busy = after.machine_busy - before.machine_busy;
+        Some(CpuSplit {
+            this_process: this_process / seconds,
+            postgres: postgres / seconds,
+            other: (busy - this_process - postgres).max(0.0) / seconds,
+            idle: (after.machine_idle - before.machine_idle) / seconds,
+        })
+    }
 }
 
 /// An error as one line: the gRPC code and the message.
@@ -326,7 +483,12 @@ impl Setup {
              ({} worker threads) and the machine's {} cores; loopback only",
             self.server_url, self.worker_threads, self.cores
         );
-        println!("  database     {} (fresh, cloned from the migrated template)", self.database);
+        let local = ["127.0.0.1", "localhost", "[::1]", "host=/"].iter().any(|host| self.database.contains(host));
+        println!(
+            "  database     {} (fresh, cloned from the migrated template){}",
+            self.database,
+            if local { "; PostgreSQL runs on this machine too, on the same cores" } else { "" }
+        );
         println!(
             "  server cfg   defaults: DB pool size {}, password-hashing concurrency {}",
             self.pool_size, self.hashing_concurrency
@@ -368,6 +530,30 @@ fn print_results(setup: &Setup, phases: &[Phase]) {
     if let Some(ratio) = ratio(phases, "getme", "health") {
         println!("GetMe throughput = {:.1}% of health-check throughput", ratio * 100.0);
     }
+    println!();
+    println!(
+        "CPU during the measured window, in cores (of {}): this process = server + load generator; \
+         postgres = the server's backends",
+        setup.cores
+    );
+    println!("{:<8} | {:>12} | {:>8} | {:>15} | {:>6}", "rpc", "this process", "postgres", "other processes", "idle");
+    for phase in phases {
+        match phase.cpu {
+            Some(cpu) => println!(
+                "{:<8} | {:>12.2} | {:>8.2} | {:>15.2} | {:>6.2}",
+                phase.rpc, cpu.this_process, cpu.postgres, cpu.other, cpu.idle
+            ),
+            None => println!("{:<8} | {:>12} | {:>8} | {:>15} | {:>6}", phase.rpc, "n/a", "n/a", "n/a", "n/a"),
+        }
+    }
+    for phase in phases {
+        if let Some(cpu) = phase.cpu.filter(|cpu| cpu.other > DISTURBED_CORES) {
+            println!(
+                "!!! {}: other processes used {:.2} cores meanwhile: the machine was not quiet, expect noise",
+                phase.rpc, cpu.other
+            );
+        }
+    }
     for phase in phases {
         if phase.errors > 0 || phase.ok() == 0 {
             println!();
@@ -408,6 +594,12 @@ fn json(setup: &Setup, phases: &[Phase]) -> String {
                 "calls": p.calls(),
                 "errors": p.errors,
                 "abandoned_at_deadline": p.abandoned,
+                "cpu_cores": p.cpu.map(|cpu| serde_json::json!({
+                    "this_process": round(cpu.this_process),
+                    "postgres": round(cpu.postgres),
+                    "other": round(cpu.other),
+                    "idle": round(cpu.idle),
+                })),
                 "throughput": round(p.throughput()),
                 "p50_ms": round(p.quantile_ms(0.50)),
                 "p90_ms": round(p.quantile_ms(0.90)),
@@ -438,6 +630,17 @@ fn json(setup: &Setup, phases: &[Phase]) -> String {
         "results": results,
     })
     .to_string()
+}
+
+/// A distinct real name for the `i`th benchmark citizen (names may hold
+/// only letters, so the index is spelled with the heavenly stems).
+fn citizen_name(i: usize) -> String {
+    const STEMS: [char; 10] = ['甲', '乙', '丙', '丁', '戊', '己', '庚', '辛', '壬', '癸'];
+    let mut name = String::from("压测");
+    name.push(STEMS[(i / 100) % 10]);
+    name.push(STEMS[(i / 10) % 10]);
+    name.push(STEMS[i % 10]);
+    name
 }
 
 /// `n` clients, each on its own HTTP/2 connection, none signed in.
@@ -480,22 +683,23 @@ async fn identity(args: IdentityArgs) -> Result<ExitCode> {
     // One signed-in citizen per connection, each with its own session.
     let mut citizens = Vec::with_capacity(connections);
     for (i, client) in anonymous.iter().enumerate() {
-        let (citizen, _) =
-            signed_in_citizen(client, &format!("压测甲{i}")).await.context("registering a GetMe citizen")?;
+        let (citizen, _) = signed_in_citizen(client, &citizen_name(i)).await.context("registering a GetMe citizen")?;
         citizens.push(citizen);
     }
     // The citizen whose password Login verifies.
-    let login_as = citizen_request("压测乙");
+    let login_as = citizen_request("压测登录");
     anonymous[0].identity().register_citizen(login_as.clone()).await.context("registering the Login citizen")?;
     let login_name = login_as.phone;
 
+    let database_url = server.database.as_ref().map(|db| db.url().to_owned());
+    let monitor = tokio::task::spawn_blocking(move || CpuMonitor::new(database_url.as_deref())).await?;
     setup.print();
     eprintln!("measuring…");
     let mut phases = Vec::new();
 
     let channels: Vec<tonic::transport::Channel> = anonymous.iter().map(|c| c.channel().clone()).collect();
     phases.push(
-        run_phase("health", load.concurrency as usize, &load, move |caller| {
+        run_phase("health", load.concurrency as usize, &load, &monitor, move |caller| {
             let mut health = HealthClient::new(channels[caller % channels.len()].clone());
             async move {
                 let response = health.check(HealthCheckRequest { service: String::new() }).await;
@@ -511,7 +715,7 @@ async fn identity(args: IdentityArgs) -> Result<ExitCode> {
 
     let signed_in = citizens.clone();
     phases.push(
-        run_phase("getme", load.concurrency as usize, &load, move |caller| {
+        run_phase("getme", load.concurrency as usize, &load, &monitor, move |caller| {
             let client = signed_in[caller % signed_in.len()].clone();
             async move { client.identity().get_me().await.map(|_| ()).map_err(|e| describe_sdk(&e)) }
         })
@@ -520,7 +724,7 @@ async fn identity(args: IdentityArgs) -> Result<ExitCode> {
 
     let login_clients = anonymous.clone();
     phases.push(
-        run_phase("login", args.login_concurrency as usize, &load, move |caller| {
+        run_phase("login", args.login_concurrency as usize, &load, &monitor, move |caller| {
             let client = login_clients[caller % login_clients.len()].clone();
             let request = pb::LoginRequest { login_name: login_name.clone(), password: PASSWORD.into() };
             async move {
@@ -534,7 +738,7 @@ async fn identity(args: IdentityArgs) -> Result<ExitCode> {
         .await?,
     );
 
-    drop((anonymous, citizens));
+    drop((anonymous, citizens, monitor));
     server.stop().await.context("stopping the server")?;
 
     print_results(&setup, &phases);

@@ -1,0 +1,113 @@
+//! The vocabulary of cases: kinds, channels, states, tracks and the other
+//! enumerations (values match their `petition.v1` counterparts).
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $value:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[repr(i16)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant = $value),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The value from the wire or a column; `None` for unknown values.
+            pub fn from_i32(value: i32) -> Option<$name> {
+                Self::ALL.iter().copied().find(|v| *v as i32 == value)
+            }
+
+            pub fn as_i16(self) -> i16 {
+                self as i16
+            }
+        }
+    };
+}
+
+wire_enum! {
+    /// What the case is about (Art.29–31).
+    CaseKind { Suggestion = 1, Accusation = 2, Claim = 3 }
+}
+
+wire_enum! {
+    /// How the case arrived (Art.21).
+    Channel { Online = 1, Letter = 2, Phone = 3, Fax = 4, Visit = 5 }
+}
+
+wire_enum! {
+    /// Where a case is in its life.
+    CaseState {
+        Registered = 1,
+        Routed = 2,
+        Accepted = 3,
+        Declined = 4,
+        Replied = 5,
+        UnderReview = 6,
+        Reviewed = 7,
+        UnderRecheck = 8,
+        Final = 9,
+        Withdrawn = 10,
+    }
+}
+
+wire_enum! {
+    /// Triage track.
+    Track { Urgent = 1, Simple = 2, Normal = 3 }
+}
+
+wire_enum! {
+    /// 转送 or 交办 (Art.22).
+    RoutingMode { Forward = 1, Assign = 2 }
+}
+
+wire_enum! {
+    /// Why a case is not accepted.
+    DeclineReason {
+        Litigation = 1,
+        Arbitration = 2,
+        PartyAppeal = 3,
+        AdministrativeProcedure = 4,
+        AlreadyInProgress = 5,
+        ConcludedAfterRecheck = 6,
+        Other = 7,
+    }
+}
+
+wire_enum! {
+    /// The decision of a written opinion (Art.32).
+    Decision { Supported = 1, Explained = 2, NotSupported = 3 }
+}
+
+wire_enum! {
+    /// Kind of follow-up note.
+    FollowUpKind { Contact = 1, Investigation = 2, Visit = 3, Note = 4 }
+}
+
+impl DeclineReason {
+    /// Reasons that divert the petitioner to another procedure (诉访分离,
+    /// Art.31 1–4) and so must name the receiving body.
+    pub fn diverts(self) -> bool {
+        matches!(self, Self::Litigation | Self::Arbitration | Self::PartyAppeal | Self::AdministrativeProcedure)
+    }
+
+    /// Reasons that point at another case of the petitioner.
+    pub fn names_related_case(self) -> bool {
+        matches!(self, Self::AlreadyInProgress | Self::ConcludedAfterRecheck)
+    }
+}
+
+impl CaseState {
+    /// No further transition is possible.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Declined | Self::Final | Self::Withdrawn)
+    }
+
+    /// The matter is still in the procedure, including the windows in which
+    /// review or re-review may be requested (Art.19 ¶3: "in progress").
+    pub fn is_open(self) -> bool {
+        !self.is_terminal()
+    }
+}

@@ -1,0 +1,12 @@
+//! The case lifecycle (信访事项): filing on every channel, triage, routing,
+//! handling, reply, review and re-review, with statutory clocks.
+
+pub mod domain;
+pub mod draft;
+pub mod model;
+pub mod rules;
+pub mod service;
+pub mod store;
+pub mod view;
+
+pub use service::CaseApi;

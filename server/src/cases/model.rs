@@ -1,0 +1,70 @@
+//! Database rows of cases, their events, the taxonomy and idempotency keys.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::schema::{case_events, cases};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = cases, check_for_backend(diesel::pg::Pg))]
+pub struct CaseRow {
+    pub id: Uuid,
+    pub number: String,
+    pub kind: i16,
+    pub channel: i16,
+    pub state: i16,
+    pub track: i16,
+    pub category_code: String,
+    pub region_code: String,
+    pub region_path: String,
+    pub title: String,
+    pub content: String,
+    pub requests: String,
+    pub facts_and_reasons: String,
+    pub attachments: serde_json::Value,
+    pub petitioner_id: Uuid,
+    pub group_visit: Option<serde_json::Value>,
+    pub registered_by: Uuid,
+    pub registering_organization_id: Option<Uuid>,
+    pub handling_organization_id: Option<Uuid>,
+    pub routing_mode: Option<i16>,
+    pub reviewing_organization_id: Option<Uuid>,
+    pub lifecycle: serde_json::Value,
+    pub due_date: Option<NaiveDate>,
+    pub extended: bool,
+    pub routed_on_registration: bool,
+    pub first_routed_at: Option<DateTime<Utc>>,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The columns a transition rewrites: the lifecycle and its projections.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = cases, treat_none_as_null = true)]
+pub struct LifecycleChange {
+    pub state: i16,
+    pub track: i16,
+    pub handling_organization_id: Option<Uuid>,
+    pub routing_mode: Option<i16>,
+    pub reviewing_organization_id: Option<Uuid>,
+    pub lifecycle: serde_json::Value,
+    pub due_date: Option<NaiveDate>,
+    pub extended: bool,
+    pub first_routed_at: Option<DateTime<Utc>>,
+    pub version: i32,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = case_events, check_for_backend(diesel::pg::Pg))]
+pub struct CaseEventRow {
+    pub case_id: Uuid,
+    pub sequence: i32,
+    pub event_type: i16,
+    pub actor_id: Option<Uuid>,
+    pub occurred_at: DateTime<Utc>,
+    pub state: i16,
+    pub payload: serde_json::Value,
+}

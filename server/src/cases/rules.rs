@@ -1,0 +1,993 @@
+//! The case lifecycle as the 2022 信访工作条例 reads: the state machine,
+//! the clocks it starts and stops, and the events it records. Pure: no I/O,
+//! no wire or row types.
+//!
+//! A command is decided against the current [`Lifecycle`] into events
+//! ([`decide`]); events are applied to the lifecycle ([`apply`]). The stored
+//! lifecycle is always the fold of the case's events ([`fold`]).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::domain::{CaseState, Decision, DeclineReason, FollowUpKind, RoutingMode, Track};
+use crate::calendar::rules::{Period, WorkCalendar};
+use crate::error::AppError;
+
+/// Art.22: the bureau routes within 15 days of registration.
+pub const ROUTE_WITHIN: Period = Period::Days(15);
+/// Art.23 ¶3: the unit tells the petitioner within 15 days of receipt.
+pub const ACCEPT_WITHIN: Period = Period::Days(15);
+/// Art.23 ¶3: an objection comes within 5 working days of receipt.
+pub const OBJECT_WITHIN: Period = Period::Workdays(5);
+/// Art.34: 60 days from acceptance.
+pub const NORMAL_REPLY_WITHIN: Period = Period::Days(60);
+/// Seed practice (简易办): 10 working days from acceptance.
+pub const SIMPLE_REPLY_WITHIN: Period = Period::Workdays(10);
+/// Art.34: one extension of at most 30 days.
+pub const MAX_EXTENSION_DAYS: u32 = 30;
+/// Art.35–36: review and re-review are requested within 30 days of service
+/// and decided within 30 days of the request.
+pub const REVIEW_WINDOW: Period = Period::Days(30);
+pub const REVIEW_WITHIN: Period = Period::Days(30);
+/// Completion report due date of an assignment made by a routing rule:
+/// 15 days to accept plus 60 to reply.
+pub const RULE_ASSIGNMENT_REPORT_WITHIN: Period = Period::Days(75);
+/// An assignment's completion report may not be set further out than this.
+pub const MAX_REPORT_DAYS: i64 = 120;
+
+/// A written opinion as served (Art.32).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Opinion {
+    pub request: String,
+    pub facts: String,
+    pub decision: Decision,
+    pub legal_basis: String,
+    pub served_at: DateTime<Utc>,
+    pub organization_id: Uuid,
+}
+
+/// Every deadline of a case; `None` where not (yet) applicable.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deadlines {
+    pub route_by: Option<NaiveDate>,
+    pub accept_by: Option<NaiveDate>,
+    pub object_by: Option<NaiveDate>,
+    pub reply_by: Option<NaiveDate>,
+    pub report_by: Option<NaiveDate>,
+    pub review_request_by: Option<NaiveDate>,
+    pub review_by: Option<NaiveDate>,
+    pub recheck_request_by: Option<NaiveDate>,
+    pub recheck_by: Option<NaiveDate>,
+}
+
+/// Everything the rules track about a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lifecycle {
+    pub state: CaseState,
+    pub track: Track,
+    pub registered_on: NaiveDate,
+    pub handling_organization_id: Option<Uuid>,
+    pub routing_mode: Option<RoutingMode>,
+    pub routed_on: Option<NaiveDate>,
+    pub accepted_on: Option<NaiveDate>,
+    pub reviewing_organization_id: Option<Uuid>,
+    pub deadlines: Deadlines,
+    pub extended: bool,
+    pub decline_reason: Option<DeclineReason>,
+    pub related_case_id: Option<Uuid>,
+    pub reply: Option<Opinion>,
+    pub review_opinion: Option<Opinion>,
+    pub recheck_opinion: Option<Opinion>,
+    pub completion_reported: bool,
+    /// Calendar days left on the re-review clock while a hearing stops it.
+    pub recheck_paused_days_left: Option<i64>,
+}
+
+/// What happened to a case. Each carries what changed, so folding the
+/// events reproduces the lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    Registered {
+        track: Track,
+        registered_on: NaiveDate,
+        route_by: NaiveDate,
+    },
+    TrackSet {
+        track: Track,
+        reason: String,
+        reply_by: Option<NaiveDate>,
+    },
+    /// An URGENT case reported to the bureau one level up (Art.25).
+    ReportedUpward {
+        organization_id: Option<Uuid>,
+        reason: String,
+    },
+    Routed {
+        organization_id: Uuid,
+        mode: RoutingMode,
+        routed_on: NaiveDate,
+        accept_by: NaiveDate,
+        object_by: NaiveDate,
+        report_by: Option<NaiveDate>,
+        note: String,
+        by_rule: bool,
+    },
+    Objected {
+        organization_id: Uuid,
+        reason: String,
+    },
+    Accepted {
+        accepted_on: NaiveDate,
+        reply_by: NaiveDate,
+        note: String,
+    },
+    Declined {
+        reason: DeclineReason,
+        diverted_to: String,
+        related_case_id: Option<Uuid>,
+        explanation: String,
+    },
+    FollowedUp {
+        kind: FollowUpKind,
+        note: String,
+    },
+    DeadlineExtended {
+        days: u32,
+        reason: String,
+        reply_by: NaiveDate,
+    },
+    Replied {
+        opinion: Opinion,
+        review_request_by: NaiveDate,
+    },
+    CompletionReported {
+        report: String,
+    },
+    ReviewRequested {
+        reason: String,
+        organization_id: Uuid,
+        review_by: NaiveDate,
+    },
+    ReviewReplied {
+        opinion: Opinion,
+        recheck_request_by: NaiveDate,
+    },
+    RecheckRequested {
+        reason: String,
+        organization_id: Uuid,
+        recheck_by: NaiveDate,
+    },
+    RecheckPaused {
+        reason: String,
+        days_left: i64,
+    },
+    RecheckResumed {
+        note: String,
+        recheck_by: NaiveDate,
+    },
+    RecheckReplied {
+        opinion: Opinion,
+    },
+    Withdrawn {
+        reason: String,
+    },
+}
+
+/// What a caller asks to do to an existing case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    SetTrack { track: Track, reason: String, first_time: bool, report_to: Option<Uuid> },
+    Route { organization_id: Uuid, mode: RoutingMode, report_by: Option<NaiveDate>, note: String },
+    Object { reason: String },
+    Accept { note: String },
+    Decline { reason: DeclineReason, diverted_to: String, related_case_id: Option<Uuid>, explanation: String },
+    FollowUp { kind: FollowUpKind, note: String },
+    Extend { days: u32, reason: String },
+    Reply { opinion: Opinion },
+    ReportCompletion { report: String },
+    RequestReview { reason: String, reviewing_organization_id: Uuid },
+    ReplyToReview { opinion: Opinion },
+    RequestRecheck { reason: String, reviewing_organization_id: Uuid },
+    PauseRecheck { reason: String },
+    ResumeRecheck { note: String },
+    ReplyToRecheck { opinion: Opinion },
+    Withdraw { reason: String },
+}
+
+/// Names of commands, for precondition messages and the transition table.
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::SetTrack { .. } => "SetCaseTrack",
+            Self::Route { mode: RoutingMode::Forward, .. } => "ForwardCase",
+            Self::Route { mode: RoutingMode::Assign, .. } => "AssignCase",
+            Self::Object { .. } => "ObjectToAssignment",
+            Self::Accept { .. } => "AcceptCase",
+            Self::Decline { .. } => "DeclineCase",
+            Self::FollowUp { .. } => "AddFollowUp",
+            Self::Extend { .. } => "ExtendCaseDeadline",
+            Self::Reply { .. } => "ReplyToCase",
+            Self::ReportCompletion { .. } => "SubmitCompletionReport",
+            Self::RequestReview { .. } => "RequestReview",
+            Self::ReplyToReview { .. } => "ReplyToReview",
+            Self::RequestRecheck { .. } => "RequestRecheck",
+            Self::PauseRecheck { .. } => "PauseRecheck",
+            Self::ResumeRecheck { .. } => "ResumeRecheck",
+            Self::ReplyToRecheck { .. } => "ReplyToRecheck",
+            Self::Withdraw { .. } => "WithdrawCase",
+        }
+    }
+}
+
+/// The clock and settings a decision needs.
+pub struct Context<'a> {
+    pub today: NaiveDate,
+    pub calendar: &'a WorkCalendar,
+    /// Calendar days an URGENT case has for its opinion.
+    pub urgent_reply_days: u32,
+}
+
+impl Context<'_> {
+    fn deadline(&self, start: NaiveDate, period: Period) -> NaiveDate {
+        self.calendar.deadline(start, period)
+    }
+
+    fn reply_period(&self, track: Track) -> Period {
+        match track {
+            Track::Urgent => Period::Days(self.urgent_reply_days),
+            Track::Simple => SIMPLE_REPLY_WITHIN,
+            Track::Normal => NORMAL_REPLY_WITHIN,
+        }
+    }
+}
+
+/// The states in which each command is allowed (the documented transitions).
+pub fn allowed_in(command: &Command) -> &'static [CaseState] {
+    use CaseState::*;
+    match command {
+        Command::SetTrack { .. } => &[Registered, Routed, Accepted],
+        Command::Route { .. } => &[Registered],
+        Command::Object { .. } | Command::Accept { .. } => &[Routed],
+        Command::Decline { .. } => &[Registered, Routed],
+        Command::FollowUp { .. } => &[Routed, Accepted, Replied, UnderReview, UnderRecheck],
+        Command::Extend { .. } | Command::Reply { .. } => &[Accepted],
+        Command::ReportCompletion { .. } | Command::RequestReview { .. } => &[Replied],
+        Command::ReplyToReview { .. } => &[UnderReview],
+        Command::RequestRecheck { .. } => &[Reviewed],
+        Command::PauseRecheck { .. } | Command::ResumeRecheck { .. } | Command::ReplyToRecheck { .. } => {
+            &[UnderRecheck]
+        }
+        Command::Withdraw { .. } => &[Registered, Routed, Accepted],
+    }
+}
+
+fn precondition(case_id: Uuid, reason: &'static str, message: impl Into<String>) -> AppError {
+    AppError::FailedPrecondition { reason, message: message.into(), subject: format!("cases/{case_id}") }
+}
+
+/// Decides `command` against `case` (id `case_id`) into the events to
+/// record, or FAILED_PRECONDITION (with a PreconditionFailure naming the
+/// case) when the state or a window forbids it.
+pub fn decide(case_id: Uuid, case: &Lifecycle, command: Command, ctx: &Context<'_>) -> Result<Vec<Event>, AppError> {
+    if !allowed_in(&command).contains(&case.state) {
+        return Err(precondition(
+            case_id,
+            "INVALID_STATE",
+            format!("{} is not allowed while the case is {:?}", command.name(), case.state),
+        ));
+    }
+    let today = ctx.today;
+    let events = match command {
+        Command::SetTrack { track, reason, first_time, report_to } => {
+            // 简易办 is for first-time petitions with clear facts.
+            if track == Track::Simple && !first_time {
+                return Err(precondition(case_id, "NOT_FIRST_TIME", "SIMPLE is only for a first-time petition"));
+            }
+            let reply_by = case.accepted_on.map(|accepted| ctx.deadline(accepted, ctx.reply_period(track)));
+            let mut events = vec![Event::TrackSet { track, reason: reason.clone(), reply_by }];
+            if track == Track::Urgent && case.track != Track::Urgent {
+                events.push(Event::ReportedUpward { organization_id: report_to, reason });
+            }
+            events
+        }
+        Command::Route { organization_id, mode, report_by, note } => {
+            if let Some(report_by) = report_by
+                && (report_by < today || (report_by - today).num_days() > MAX_REPORT_DAYS)
+            {
+                return Err(AppError::invalid(
+                    "report_by",
+                    format!("must be between today and {MAX_REPORT_DAYS} days ahead"),
+                ));
+            }
+            vec![Event::Routed {
+                organization_id,
+                mode,
+                routed_on: today,
+                accept_by: ctx.deadline(today, ACCEPT_WITHIN),
+                object_by: ctx.deadline(today, OBJECT_WITHIN),
+                report_by,
+                note,
+                by_rule: false,
+            }]
+        }
+        Command::Object { reason } => {
+            let object_by = case.deadlines.object_by.unwrap_or(today);
+            if today > object_by {
+                return Err(precondition(
+                    case_id,
+                    "OBJECTION_WINDOW_CLOSED",
+                    format!("objections were due by {object_by} (5 working days after receipt)"),
+                ));
+            }
+            let organization_id = case.handling_organization_id.unwrap_or_default();
+            vec![Event::Objected { organization_id, reason }]
+        }
+        Command::Accept { note } => {
+            vec![Event::Accepted {
+                accepted_on: today,
+                reply_by: ctx.deadline(today, ctx.reply_period(case.track)),
+                note,
+            }]
+        }
+        Command::Decline { reason, diverted_to, related_case_id, explanation } => {
+            vec![Event::Declined { reason, diverted_to, related_case_id, explanation }]
+        }
+        Command::FollowUp { kind, note } => vec![Event::FollowedUp { kind, note }],
+        Command::Extend { days, reason } => {
+            if case.extended {
+                return Err(precondition(
+                    case_id,
+                    "ALREADY_EXTENDED",
+                    "the handling deadline can be extended only once",
+                ));
+            }
+            if case.track != Track::Normal {
+                return Err(precondition(case_id, "NOT_NORMAL_TRACK", "only NORMAL track cases can be extended"));
+            }
+            if !(1..=MAX_EXTENSION_DAYS).contains(&days) {
+                return Err(AppError::invalid("days", format!("must be 1–{MAX_EXTENSION_DAYS}")));
+            }
+            let current = case.deadlines.reply_by.unwrap_or(today);
+            vec![Event::DeadlineExtended { days, reason, reply_by: ctx.deadline(current, Period::Days(days)) }]
+        }
+        Command::Reply { opinion } => {
+            let served_on = crate::time::shanghai_date(opinion.served_at);
+            vec![Event::Replied { review_request_by: ctx.deadline(served_on, REVIEW_WINDOW), opinion }]
+        }
+        Command::ReportCompletion { report } => {
+            if case.routing_mode != Some(RoutingMode::Assign) {
+                return Err(precondition(
+                    case_id,
+                    "NOT_ASSIGNED",
+                    "only assigned (交办) cases owe a completion report",
+                ));
+            }
+            if case.completion_reported {
+                return Err(precondition(case_id, "ALREADY_REPORTED", "the completion report was already submitted"));
+            }
+            vec![Event::CompletionReported { report }]
+        }
+        Command::RequestReview { reason, reviewing_organization_id } => {
+            let window = case.deadlines.review_request_by.unwrap_or(today);
+            if today > window {
+                return Err(precondition(
+                    case_id,
+                    "REVIEW_WINDOW_CLOSED",
+                    format!("review could be requested until {window}"),
+                ));
+            }
+            vec![Event::ReviewRequested {
+                reason,
+                organization_id: reviewing_organization_id,
+                review_by: ctx.deadline(today, REVIEW_WITHIN),
+            }]
+        }
+        Command::ReplyToReview { opinion } => {
+            let served_on = crate::time::shanghai_date(opinion.served_at);
+            vec![Event::ReviewReplied { recheck_request_by: ctx.deadline(served_on, REVIEW_WINDOW), opinion }]
+        }
+        Command::RequestRecheck { reason, reviewing_organization_id } => {
+            let window = case.deadlines.recheck_request_by.unwrap_or(today);
+            if today > window {
+                return Err(precondition(
+                    case_id,
+                    "RECHECK_WINDOW_CLOSED",
+                    format!("re-review could be requested until {window}"),
+                ));
+            }
+            vec![Event::RecheckRequested {
+                reason,
+                organization_id: reviewing_organization_id,
+                recheck_by: ctx.deadline(today, REVIEW_WITHIN),
+            }]
+        }
+        Command::PauseRecheck { reason } => {
+            if case.recheck_paused_days_left.is_some() {
+                return Err(precondition(case_id, "ALREADY_PAUSED", "the re-review clock is already stopped"));
+            }
+            let due = case.deadlines.recheck_by.unwrap_or(today);
+            vec![Event::RecheckPaused { reason, days_left: (due - today).num_days() }]
+        }
+        Command::ResumeRecheck { note } => {
+            let Some(days_left) = case.recheck_paused_days_left else {
+                return Err(precondition(case_id, "NOT_PAUSED", "the re-review clock is running"));
+            };
+            // Hearing time does not count (Art.36 ¶2): the days left run again from today.
+            let recheck_by = if days_left <= 0 {
+                today + chrono::Duration::days(days_left)
+            } else {
+                ctx.deadline(today, Period::Days(u32::try_from(days_left).unwrap_or(u32::MAX)))
+            };
+            vec![Event::RecheckResumed { note, recheck_by }]
+        }
+        Command::ReplyToRecheck { opinion } => vec![Event::RecheckReplied { opinion }],
+        Command::Withdraw { reason } => vec![Event::Withdrawn { reason }],
+    };
+    Ok(events)
+}
+
+/// The lifecycle of a case just registered.
+pub fn register(track: Track, today: NaiveDate, calendar: &WorkCalendar) -> Event {
+    Event::Registered { track, registered_on: today, route_by: calendar.deadline(today, ROUTE_WITHIN) }
+}
+
+/// Routing by a rule at registration (即时交办): the same event as a clerk's
+/// routing, marked as the rule's.
+pub fn route_by_rule(organization_id: Uuid, mode: RoutingMode, ctx: &Context<'_>) -> Event {
+    let today = ctx.today;
+    // A rule's assignment gives the unit the statutory time to accept and reply.
+    let report_by = (mode == RoutingMode::Assign).then(|| ctx.deadline(today, RULE_ASSIGNMENT_REPORT_WITHIN));
+    Event::Routed {
+        organization_id,
+        mode,
+        routed_on: today,
+        accept_by: ctx.deadline(today, ACCEPT_WITHIN),
+        object_by: ctx.deadline(today, OBJECT_WITHIN),
+        report_by,
+        note: String::new(),
+        by_rule: true,
+    }
+}
+
+/// Applies one event. The first event of every case is `Registered`.
+pub fn apply(case: Option<Lifecycle>, event: &Event) -> Lifecycle {
+    let mut case = match (case, event) {
+        (_, Event::Registered { track, registered_on, route_by }) => {
+            return Lifecycle {
+                state: CaseState::Registered,
+                track: *track,
+                registered_on: *registered_on,
+                handling_organization_id: None,
+                routing_mode: None,
+                routed_on: None,
+                accepted_on: None,
+                reviewing_organization_id: None,
+                deadlines: Deadlines { route_by: Some(*route_by), ..Deadlines::default() },
+                extended: false,
+                decline_reason: None,
+                related_case_id: None,
+                reply: None,
+                review_opinion: None,
+                recheck_opinion: None,
+                completion_reported: false,
+                recheck_paused_days_left: None,
+            };
+        }
+        (Some(case), _) => case,
+        // Only reachable with a corrupt log; an empty registered lifecycle
+        // keeps folding total.
+        (None, _) => apply(
+            None,
+            &Event::Registered { track: Track::Normal, registered_on: NaiveDate::MIN, route_by: NaiveDate::MIN },
+        ),
+    };
+    match event {
+        Event::Registered { .. } => {}
+        Event::TrackSet { track, reply_by, .. } => {
+            case.track = *track;
+            if reply_by.is_some() {
+                case.deadlines.reply_by = *reply_by;
+            }
+        }
+        Event::ReportedUpward { .. } | Event::FollowedUp { .. } => {}
+        Event::Routed { organization_id, mode, routed_on, accept_by, object_by, report_by, .. } => {
+            case.state = CaseState::Routed;
+            case.handling_organization_id = Some(*organization_id);
+            case.routing_mode = Some(*mode);
+            case.routed_on = Some(*routed_on);
+            case.deadlines.accept_by = Some(*accept_by);
+            case.deadlines.object_by = Some(*object_by);
+            case.deadlines.report_by = *report_by;
+        }
+        Event::Objected { .. } => {
+            case.state = CaseState::Registered;
+            case.handling_organization_id = None;
+            case.routing_mode = None;
+            case.routed_on = None;
+            case.deadlines.accept_by = None;
+            case.deadlines.object_by = None;
+            case.deadlines.report_by = None;
+        }
+        Event::Accepted { accepted_on, reply_by, .. } => {
+            case.state = CaseState::Accepted;
+            case.accepted_on = Some(*accepted_on);
+            case.deadlines.reply_by = Some(*reply_by);
+        }
+        Event::Declined { reason, related_case_id, .. } => {
+            case.state = CaseState::Declined;
+            case.decline_reason = Some(*reason);
+            case.related_case_id = *related_case_id;
+        }
+        Event::DeadlineExtended { reply_by, .. } => {
+            case.extended = true;
+            case.deadlines.reply_by = Some(*reply_by);
+        }
+        Event::Replied { opinion, review_request_by } => {
+            case.state = CaseState::Replied;
+            case.reply = Some(opinion.clone());
+            case.deadlines.review_request_by = Some(*review_request_by);
+        }
+        Event::CompletionReported { .. } => case.completion_reported = true,
+        Event::ReviewRequested { organization_id, review_by, .. } => {
+            case.state = CaseState::UnderReview;
+            case.reviewing_organization_id = Some(*organization_id);
+            case.deadlines.review_by = Some(*review_by);
+        }
+        Event::ReviewReplied { opinion, recheck_request_by } => {
+            case.state = CaseState::Reviewed;
+            case.review_opinion = Some(opinion.clone());
+            case.deadlines.recheck_request_by = Some(*recheck_request_by);
+        }
+        Event::RecheckRequested { organization_id, recheck_by, .. } => {
+            case.state = CaseState::UnderRecheck;
+            case.reviewing_organization_id = Some(*organization_id);
+            case.deadlines.recheck_by = Some(*recheck_by);
+        }
+        Event::RecheckPaused { days_left, .. } => case.recheck_paused_days_left = Some(*days_left),
+        Event::RecheckResumed { recheck_by, .. } => {
+            case.recheck_paused_days_left = None;
+            case.deadlines.recheck_by = Some(*recheck_by);
+        }
+        Event::RecheckReplied { opinion } => {
+            case.state = CaseState::Final;
+            case.recheck_opinion = Some(opinion.clone());
+            case.recheck_paused_days_left = None;
+        }
+        Event::Withdrawn { .. } => case.state = CaseState::Withdrawn,
+    }
+    case
+}
+
+/// The lifecycle the events describe; `None` for no events.
+pub fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> Option<Lifecycle> {
+    events.into_iter().fold(None, |case, event| Some(apply(case, event)))
+}
+
+/// The deadline that binds the case now, if any: the one the responsible
+/// party is working against in its current state.
+pub fn due_date(case: &Lifecycle) -> Option<NaiveDate> {
+    let d = &case.deadlines;
+    match case.state {
+        CaseState::Registered => d.route_by,
+        CaseState::Routed => d.accept_by,
+        CaseState::Accepted => d.reply_by,
+        CaseState::Replied if case.routing_mode == Some(RoutingMode::Assign) && !case.completion_reported => {
+            d.report_by
+        }
+        CaseState::UnderReview => d.review_by,
+        CaseState::UnderRecheck if case.recheck_paused_days_left.is_none() => d.recheck_by,
+        _ => None,
+    }
+}
+
+/// The event-type number of `petition.v1.CaseEventType`.
+pub fn event_type(event: &Event) -> i16 {
+    match event {
+        Event::Registered { .. } => 1,
+        Event::TrackSet { .. } => 2,
+        Event::ReportedUpward { .. } => 3,
+        Event::Routed { .. } => 4,
+        Event::Objected { .. } => 5,
+        Event::Accepted { .. } => 6,
+        Event::Declined { .. } => 7,
+        Event::FollowedUp { .. } => 8,
+        Event::DeadlineExtended { .. } => 9,
+        Event::Replied { .. } => 10,
+        Event::CompletionReported { .. } => 11,
+        Event::ReviewRequested { .. } => 12,
+        Event::ReviewReplied { .. } => 13,
+        Event::RecheckRequested { .. } => 14,
+        Event::RecheckPaused { .. } => 15,
+        Event::RecheckResumed { .. } => 16,
+        Event::RecheckReplied { .. } => 17,
+        Event::Withdrawn { .. } => 18,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::rules::DayKind;
+    use chrono::TimeZone;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap_or_else(|| panic!("bad date {y}-{m}-{d}"))
+    }
+
+    /// The 2025 National Day and Mid-Autumn week: Oct 1–8 off, Sep 28 (Sun)
+    /// and Oct 11 (Sat) worked (国办发明电〔2024〕12号).
+    fn national_day_2025() -> WorkCalendar {
+        let mut days: Vec<(NaiveDate, DayKind)> = (1..=8).map(|d| (date(2025, 10, d), DayKind::Holiday)).collect();
+        days.push((date(2025, 9, 28), DayKind::Workday));
+        days.push((date(2025, 10, 11), DayKind::Workday));
+        WorkCalendar::new(days.into_iter().filter(|(d, k)| k.fits(*d)))
+    }
+
+    const UNIT: Uuid = Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0001);
+    const SUPERIOR: Uuid = Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0002);
+    const TOP: Uuid = Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0003);
+    const CASE: Uuid = Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0009);
+
+    fn opinion(organization_id: Uuid, served_on: NaiveDate) -> Opinion {
+        let served_at = crate::time::shanghai()
+            .from_local_datetime(&served_on.and_hms_opt(10, 0, 0).unwrap_or_default())
+            .single()
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default();
+        Opinion {
+            request: "修复漏水".into(),
+            facts: "经查属实".into(),
+            decision: Decision::Supported,
+            legal_basis: "《物业管理条例》".into(),
+            served_at,
+            organization_id,
+        }
+    }
+
+    /// Every command, with arguments that pass validation on `today`.
+    fn commands(today: NaiveDate) -> Vec<Command> {
+        vec![
+            Command::SetTrack { track: Track::Normal, reason: "r".into(), first_time: true, report_to: None },
+            Command::Route { organization_id: UNIT, mode: RoutingMode::Forward, report_by: None, note: String::new() },
+            Command::Route {
+                organization_id: UNIT,
+                mode: RoutingMode::Assign,
+                report_by: Some(today + chrono::Duration::days(30)),
+                note: String::new(),
+            },
+            Command::Object { reason: "not ours".into() },
+            Command::Accept { note: "will investigate".into() },
+            Command::Decline {
+                reason: DeclineReason::Litigation,
+                diverted_to: "章贡区人民法院".into(),
+                related_case_id: None,
+                explanation: String::new(),
+            },
+            Command::FollowUp { kind: FollowUpKind::Contact, note: "called".into() },
+            Command::Extend { days: 30, reason: "complex".into() },
+            Command::Reply { opinion: opinion(UNIT, today) },
+            Command::ReportCompletion { report: "done".into() },
+            Command::RequestReview { reason: "disagree".into(), reviewing_organization_id: SUPERIOR },
+            Command::ReplyToReview { opinion: opinion(SUPERIOR, today) },
+            Command::RequestRecheck { reason: "still disagree".into(), reviewing_organization_id: TOP },
+            Command::PauseRecheck { reason: "hearing".into() },
+            Command::ResumeRecheck { note: "hearing held".into() },
+            Command::ReplyToRecheck { opinion: opinion(TOP, today) },
+            Command::Withdraw { reason: "resolved".into() },
+        ]
+    }
+
+    /// The documented transitions, written out independently of
+    /// `allowed_in`: the state after `command` in `state`, or `None` where
+    /// the command is not allowed.
+    fn documented(command: &Command, state: CaseState) -> Option<CaseState> {
+        use CaseState::*;
+        match (command, state) {
+            (Command::SetTrack { .. }, Registered | Routed | Accepted) => Some(state),
+            (Command::Route { .. }, Registered) => Some(Routed),
+            (Command::Object { .. }, Routed) => Some(Registered),
+            (Command::Accept { .. }, Routed) => Some(Accepted),
+            (Command::Decline { .. }, Registered | Routed) => Some(Declined),
+            (Command::FollowUp { .. }, Routed | Accepted | Replied | UnderReview | UnderRecheck) => Some(state),
+            (Command::Extend { .. }, Accepted) => Some(Accepted),
+            (Command::Reply { .. }, Accepted) => Some(Replied),
+            (Command::ReportCompletion { .. }, Replied) => Some(Replied),
+            (Command::RequestReview { .. }, Replied) => Some(UnderReview),
+            (Command::ReplyToReview { .. }, UnderReview) => Some(Reviewed),
+            (Command::RequestRecheck { .. }, Reviewed) => Some(UnderRecheck),
+            (Command::PauseRecheck { .. } | Command::ResumeRecheck { .. }, UnderRecheck) => Some(UnderRecheck),
+            (Command::ReplyToRecheck { .. }, UnderRecheck) => Some(Final),
+            (Command::Withdraw { .. }, Registered | Routed | Accepted) => Some(Withdrawn),
+            _ => None,
+        }
+    }
+
+    /// A case in `state`, reached along the main path from registration
+    /// (assigned, so it owes a completion report), all on `today`.
+    fn case_in(state: CaseState, today: NaiveDate, calendar: &WorkCalendar) -> Lifecycle {
+        use CaseState::*;
+        let ctx = Context { today, calendar, urgent_reply_days: 7 };
+        let mut events = vec![register(Track::Normal, today, calendar)];
+        let steps: Vec<Command> = match state {
+            Registered => vec![],
+            Declined => vec![commands(today)[5].clone()],
+            Withdrawn => vec![commands(today)[16].clone()],
+            _ => {
+                let main = [2, 4, 8, 10, 11, 12, 15];
+                let count = match state {
+                    Routed => 1,
+                    Accepted => 2,
+                    Replied => 3,
+                    UnderReview => 4,
+                    Reviewed => 5,
+                    UnderRecheck => 6,
+                    _ => 7,
+                };
+                main[..count].iter().map(|i| commands(today)[*i].clone()).collect()
+            }
+        };
+        let mut case = fold(&events).unwrap_or_else(|| panic!("no lifecycle"));
+        for step in steps {
+            let new = decide(CASE, &case, step, &ctx).unwrap_or_else(|e| panic!("path to {state:?}: {e:?}"));
+            for event in &new {
+                case = apply(Some(case), event);
+            }
+            events.extend(new);
+        }
+        assert_eq!(case.state, state);
+        assert_eq!(fold(&events).as_ref(), Some(&case), "folding the log gives the same lifecycle");
+        case
+    }
+
+    /// Every (state, command) pair: the documented transition or
+    /// FAILED_PRECONDITION with a PreconditionFailure on the case.
+    #[test]
+    fn transition_table_is_exhaustive() {
+        let calendar = WorkCalendar::default();
+        let today = date(2026, 3, 2);
+        let ctx = Context { today, calendar: &calendar, urgent_reply_days: 7 };
+        let mut checked = 0;
+        for state in CaseState::ALL {
+            for command in commands(today) {
+                let mut case = case_in(*state, today, &calendar);
+                if matches!(command, Command::ResumeRecheck { .. }) && *state == CaseState::UnderRecheck {
+                    case = apply(Some(case), &Event::RecheckPaused { reason: "hearing".into(), days_left: 10 });
+                }
+                let name = command.name();
+                match (documented(&command, *state), decide(CASE, &case, command, &ctx)) {
+                    (Some(next), Ok(events)) => {
+                        let after = events.iter().fold(case, |c, e| apply(Some(c), e));
+                        assert_eq!(after.state, next, "{name} in {state:?}");
+                    }
+                    (None, Err(AppError::FailedPrecondition { reason, subject, .. })) => {
+                        assert_eq!(reason, "INVALID_STATE", "{name} in {state:?}");
+                        assert_eq!(subject, format!("cases/{CASE}"));
+                    }
+                    (want, got) => panic!("{name} in {state:?}: documented {want:?}, got {got:?}"),
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, CaseState::ALL.len() * commands(today).len());
+    }
+
+    #[test]
+    fn terminal_states_allow_nothing() {
+        let calendar = WorkCalendar::default();
+        let today = date(2026, 3, 2);
+        for state in CaseState::ALL.iter().filter(|s| s.is_terminal()) {
+            for command in commands(today) {
+                assert!(!allowed_in(&command).contains(state), "{} in {state:?}", command.name());
+            }
+            let _ = case_in(*state, today, &calendar);
+        }
+    }
+
+    #[test]
+    fn routing_deadline_rolls_past_the_national_day_holiday() {
+        let calendar = national_day_2025();
+        // Registered Sep 20: day 15 is Oct 5, a holiday; the period ends on
+        // Oct 9, the first working day after the holiday.
+        let Event::Registered { route_by, .. } = register(Track::Normal, date(2025, 9, 20), &calendar) else {
+            panic!("not a registration")
+        };
+        assert_eq!(route_by, date(2025, 10, 9));
+        // A plain week: registered Mar 2, 2026 (Mon) → Mar 17 (Tue).
+        let Event::Registered { route_by, .. } = register(Track::Normal, date(2026, 3, 2), &WorkCalendar::default())
+        else {
+            panic!("not a registration")
+        };
+        assert_eq!(route_by, date(2026, 3, 17));
+    }
+
+    #[test]
+    fn objection_window_counts_make_up_workdays_and_skips_holidays() {
+        let calendar = national_day_2025();
+        let ctx = Context { today: date(2025, 9, 26), calendar: &calendar, urgent_reply_days: 7 };
+        let case = apply(
+            Some(case_in(CaseState::Registered, date(2025, 9, 26), &calendar)),
+            &route_by_rule(UNIT, RoutingMode::Forward, &ctx),
+        );
+        // Routed Fri Sep 26: working days Sep 28 (make-up Sun), 29, 30, then
+        // Oct 9 and Oct 10 → the fifth is Oct 10.
+        assert_eq!(case.deadlines.object_by, Some(date(2025, 10, 10)));
+        let late = Context { today: date(2025, 10, 11), calendar: &calendar, urgent_reply_days: 7 };
+        match decide(CASE, &case, Command::Object { reason: "x".into() }, &late) {
+            Err(AppError::FailedPrecondition { reason, .. }) => assert_eq!(reason, "OBJECTION_WINDOW_CLOSED"),
+            other => panic!("{other:?}"),
+        }
+        let in_time = Context { today: date(2025, 10, 10), calendar: &calendar, urgent_reply_days: 7 };
+        let events = decide(CASE, &case, Command::Object { reason: "x".into() }, &in_time).unwrap_or_default();
+        assert_eq!(fold_from(case, &events).state, CaseState::Registered);
+    }
+
+    fn fold_from(case: Lifecycle, events: &[Event]) -> Lifecycle {
+        events.iter().fold(case, |c, e| apply(Some(c), e))
+    }
+
+    #[test]
+    fn tracks_set_the_reply_deadline() {
+        let calendar = WorkCalendar::default();
+        let today = date(2026, 3, 2); // Monday
+        let ctx = Context { today, calendar: &calendar, urgent_reply_days: 7 };
+        let routed = case_in(CaseState::Routed, today, &calendar);
+        let accepted = fold_from(
+            routed.clone(),
+            &decide(CASE, &routed, Command::Accept { note: String::new() }, &ctx).unwrap_or_default(),
+        );
+        assert_eq!(accepted.deadlines.reply_by, Some(date(2026, 5, 1)), "60 days; May 1 2026 is a Friday");
+        let simple =
+            Command::SetTrack { track: Track::Simple, reason: "clear".into(), first_time: true, report_to: None };
+        let simple = fold_from(accepted.clone(), &decide(CASE, &accepted, simple, &ctx).unwrap_or_default());
+        assert_eq!(simple.deadlines.reply_by, Some(date(2026, 3, 16)), "10 working days");
+        let urgent = Command::SetTrack {
+            track: Track::Urgent,
+            reason: "安全隐患".into(),
+            first_time: false,
+            report_to: Some(TOP),
+        };
+        let events = decide(CASE, &accepted, urgent, &ctx).unwrap_or_default();
+        assert!(
+            events.iter().any(|e| matches!(e, Event::ReportedUpward { organization_id: Some(TOP), .. })),
+            "URGENT is reported upward"
+        );
+        assert_eq!(fold_from(accepted.clone(), &events).deadlines.reply_by, Some(date(2026, 3, 9)));
+        let not_first =
+            Command::SetTrack { track: Track::Simple, reason: String::new(), first_time: false, report_to: None };
+        match decide(CASE, &accepted, not_first, &ctx) {
+            Err(AppError::FailedPrecondition { reason, .. }) => assert_eq!(reason, "NOT_FIRST_TIME"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn extension_once_by_at_most_thirty_days() {
+        let calendar = WorkCalendar::default();
+        let today = date(2026, 3, 2);
+        let ctx = Context { today, calendar: &calendar, urgent_reply_days: 7 };
+        let accepted = case_in(CaseState::Accepted, today, &calendar);
+        for days in [0, 31] {
+            assert!(matches!(
+                decide(CASE, &accepted, Command::Extend { days, reason: "x".into() }, &ctx),
+                Err(AppError::InvalidArgument(_))
+            ));
+        }
+        let extended = fold_from(
+            accepted.clone(),
+            &decide(CASE, &accepted, Command::Extend { days: 30, reason: "复杂".into() }, &ctx).unwrap_or_default(),
+        );
+        assert!(extended.extended);
+        // May 1 + 30 = May 31 2026, a Sunday → Jun 1.
+        assert_eq!(extended.deadlines.reply_by, Some(date(2026, 6, 1)));
+        match decide(CASE, &extended, Command::Extend { days: 1, reason: "again".into() }, &ctx) {
+            Err(AppError::FailedPrecondition { reason, .. }) => assert_eq!(reason, "ALREADY_EXTENDED"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn review_windows_close_after_thirty_days() {
+        let calendar = WorkCalendar::default();
+        let today = date(2026, 3, 2);
+        let replied = case_in(CaseState::Replied, today, &calendar);
+        assert_eq!(replied.deadlines.review_request_by, Some(date(2026, 4, 1)));
+        let late = Context { today: date(2026, 4, 2), calendar: &calendar, urgent_reply_days: 7 };
+        let request = Command::RequestReview { reason: "x".into(), reviewing_organization_id: SUPERIOR };
+        match decide(CASE, &replied, request.clone(), &late) {
+            Err(AppError::FailedPrecondition { reason, .. }) => assert_eq!(reason, "REVIEW_WINDOW_CLOSED"),
+            other => panic!("{other:?}"),
+        }
+        let last_day = Context { today: date(2026, 4, 1), calendar: &calendar, urgent_reply_days: 7 };
+        let review = fold_from(replied.clone(), &decide(CASE, &replied, request, &last_day).unwrap_or_default());
+        assert_eq!(review.reviewing_organization_id, Some(SUPERIOR));
+        assert_eq!(review.deadlines.review_by, Some(date(2026, 5, 1)), "30 days from the request");
+    }
+
+    #[test]
+    fn hearings_stop_the_recheck_clock() {
+        let calendar = WorkCalendar::default();
+        let today = date(2026, 3, 2);
+        let case = case_in(CaseState::UnderRecheck, today, &calendar);
+        assert_eq!(case.deadlines.recheck_by, Some(date(2026, 4, 1)));
+        assert_eq!(due_date(&case), Some(date(2026, 4, 1)));
+        let day10 = Context { today: date(2026, 3, 12), calendar: &calendar, urgent_reply_days: 7 };
+        let paused = fold_from(
+            case.clone(),
+            &decide(CASE, &case, Command::PauseRecheck { reason: "听证".into() }, &day10).unwrap_or_default(),
+        );
+        assert_eq!(paused.recheck_paused_days_left, Some(20));
+        assert_eq!(due_date(&paused), None, "no clock runs during the hearing");
+        let again = decide(CASE, &paused, Command::PauseRecheck { reason: "x".into() }, &day10);
+        assert!(matches!(again, Err(AppError::FailedPrecondition { reason: "ALREADY_PAUSED", .. })));
+        let day40 = Context { today: date(2026, 4, 11), calendar: &calendar, urgent_reply_days: 7 };
+        let resumed = fold_from(
+            paused.clone(),
+            &decide(CASE, &paused, Command::ResumeRecheck { note: String::new() }, &day40).unwrap_or_default(),
+        );
+        // 20 days left from Apr 11 → May 1 (Friday).
+        assert_eq!(resumed.deadlines.recheck_by, Some(date(2026, 5, 1)));
+        assert_eq!(due_date(&resumed), Some(date(2026, 5, 1)));
+    }
+
+    #[test]
+    fn completion_reports_only_for_assignments_and_once() {
+        let calendar = WorkCalendar::default();
+        let today = date(2026, 3, 2);
+        let ctx = Context { today, calendar: &calendar, urgent_reply_days: 7 };
+        let replied = case_in(CaseState::Replied, today, &calendar);
+        assert_eq!(due_date(&replied), replied.deadlines.report_by, "the report binds once replied");
+        let reported = fold_from(
+            replied.clone(),
+            &decide(CASE, &replied, Command::ReportCompletion { report: "r".into() }, &ctx).unwrap_or_default(),
+        );
+        assert_eq!(due_date(&reported), None);
+        assert!(matches!(
+            decide(CASE, &reported, Command::ReportCompletion { report: "r".into() }, &ctx),
+            Err(AppError::FailedPrecondition { reason: "ALREADY_REPORTED", .. })
+        ));
+        let mut forwarded = replied;
+        forwarded.routing_mode = Some(RoutingMode::Forward);
+        assert!(matches!(
+            decide(CASE, &forwarded, Command::ReportCompletion { report: "r".into() }, &ctx),
+            Err(AppError::FailedPrecondition { reason: "NOT_ASSIGNED", .. })
+        ));
+    }
+
+    #[test]
+    fn due_date_follows_the_state() {
+        let calendar = WorkCalendar::default();
+        let today = date(2026, 3, 2);
+        for state in CaseState::ALL {
+            let case = case_in(*state, today, &calendar);
+            let d = &case.deadlines;
+            let want = match state {
+                CaseState::Registered => d.route_by,
+                CaseState::Routed => d.accept_by,
+                CaseState::Accepted => d.reply_by,
+                CaseState::Replied => d.report_by,
+                CaseState::UnderReview => d.review_by,
+                CaseState::UnderRecheck => d.recheck_by,
+                _ => None,
+            };
+            assert_eq!(due_date(&case), want, "{state:?}");
+        }
+    }
+
+    #[test]
+    fn events_round_trip_through_json() {
+        let calendar = WorkCalendar::default();
+        let today = date(2026, 3, 2);
+        let ctx = Context { today, calendar: &calendar, urgent_reply_days: 7 };
+        let case = case_in(CaseState::Accepted, today, &calendar);
+        for command in commands(today) {
+            if let Ok(events) = decide(CASE, &case, command, &ctx) {
+                for event in events {
+                    let json = serde_json::to_value(&event).unwrap_or_default();
+                    assert_eq!(serde_json::from_value::<Event>(json).ok(), Some(event));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Case queries: numbers, rows, the event log, listing with visibility.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::model::{CaseEventRow, CaseRow, LifecycleChange};
+use crate::calendar::store::overdue;
+use crate::error::AppError;
+use crate::schema::{case_counters, case_events, cases};
+
+/// The next sequence number of (region, year): one upsert, so concurrent
+/// filings serialize on the counter row and numbers never repeat.
+pub fn next_number(conn: &mut PgConnection, region_code: &str, year: i32) -> Result<i32, AppError> {
+    Ok(diesel::insert_into(case_counters::table)
+        .values((
+            case_counters::region_code.eq(region_code),
+            case_counters::year.eq(year),
+            case_counters::last_value.eq(1),
+        ))
+        .on_conflict((case_counters::region_code, case_counters::year))
+        .do_update()
+        .set(case_counters::last_value.eq(case_counters::last_value + 1))
+        .returning(case_counters::last_value)
+        .get_result(conn)?)
+}
+
+pub fn insert_case(conn: &mut PgConnection, row: &CaseRow) -> Result<CaseRow, AppError> {
+    Ok(diesel::insert_into(cases::table).values(row).returning(CaseRow::as_returning()).get_result(conn)?)
+}
+
+pub fn find_case(conn: &mut PgConnection, id: Uuid) -> Result<Option<CaseRow>, AppError> {
+    Ok(cases::table.find(id).select(CaseRow::as_select()).first(conn).optional()?)
+}
+
+pub fn find_case_by_number(conn: &mut PgConnection, number: &str) -> Result<Option<CaseRow>, AppError> {
+    Ok(cases::table.filter(cases::number.eq(number)).select(CaseRow::as_select()).first(conn).optional()?)
+}
+
+/// The case, locked until the transaction ends: transitions of one case
+/// run one at a time and each sees the state the previous one left.
+pub fn lock_case(conn: &mut PgConnection, id: Uuid) -> Result<Option<CaseRow>, AppError> {
+    Ok(cases::table.find(id).select(CaseRow::as_select()).for_update().first(conn).optional()?)
+}
+
+pub fn save_lifecycle(conn: &mut PgConnection, id: Uuid, change: &LifecycleChange) -> Result<CaseRow, AppError> {
+    Ok(diesel::update(cases::table.find(id)).set(change).returning(CaseRow::as_returning()).get_result(conn)?)
+}
+
+pub fn last_sequence(conn: &mut PgConnection, case_id: Uuid) -> Result<i32, AppError> {
+    Ok(case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .select(diesel::dsl::max(case_events::sequence))
+        .first::<Option<i32>>(conn)?
+        .unwrap_or(0))
+}
+
+pub fn append_events(conn: &mut PgConnection, rows: &[CaseEventRow]) -> Result<(), AppError> {
+    diesel::insert_into(case_events::table).values(rows).execute(conn)?;
+    Ok(())
+}
+
+pub fn list_events(
+    conn: &mut PgConnection,
+    case_id: Uuid,
+    after: i32,
+    limit: i64,
+) -> Result<Vec<CaseEventRow>, AppError> {
+    Ok(case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .filter(case_events::sequence.gt(after))
+        .order(case_events::sequence)
+        .limit(limit)
+        .select(CaseEventRow::as_select())
+        .load(conn)?)
+}
+
+/// Whether the petitioner has any case other than `except` (for "first-time").
+pub fn petitioner_has_other_cases(conn: &mut PgConnection, petitioner: Uuid, except: Uuid) -> Result<bool, AppError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        cases::table.filter(cases::petitioner_id.eq(petitioner)).filter(cases::id.ne(except)),
+    ))
+    .get_result(conn)?)
+}
+
+/// Which cases a caller may list.
+#[derive(Debug, Clone)]
+pub enum Visibility {
+    /// Admins.
+    All,
+    /// A citizen: their own cases.
+    Petitioner(Uuid),
+    /// Staff: cases arising in their jurisdiction, plus those their
+    /// organization handles or reviews.
+    Staff { jurisdiction: Option<String>, organization: Option<Uuid> },
+}
+
+/// Inclusive start and exclusive end of a time range; `None` is open.
+pub type TimeBounds = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// Typed list filters, already validated.
+#[derive(Debug, Clone, Default)]
+pub struct CaseFilter {
+    pub states: Vec<i16>,
+    pub tracks: Vec<i16>,
+    pub kind: Option<i16>,
+    pub category_code: Option<String>,
+    pub region_root: Option<String>,
+    pub handling_organization_id: Option<Uuid>,
+    pub overdue_only: bool,
+    pub extended_only: bool,
+    pub group_visit_only: bool,
+    pub created: TimeBounds,
+    pub updated: TimeBounds,
+}
+
+fn like_subtree(root: &str) -> String {
+    format!("{}/%", root.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
+/// Cases newest first (ids are UUIDv7) after the cursor `before`.
+pub fn list_cases(
+    conn: &mut PgConnection,
+    visibility: &Visibility,
+    filter: &CaseFilter,
+    before: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<CaseRow>, AppError> {
+    let mut query = cases::table.select(CaseRow::as_select()).order(cases::id.desc()).limit(limit).into_boxed();
+    match visibility {
+        Visibility::All => {}
+        Visibility::Petitioner(id) => query = query.filter(cases::petitioner_id.eq(*id)),
+        Visibility::Staff { jurisdiction, organization } => {
+            let root = jurisdiction.clone().unwrap_or_else(|| "\u{0}".into());
+            let org = organization.unwrap_or(Uuid::nil());
+            query = query.filter(
+                cases::region_path
+                    .eq(root.clone())
+                    .or(cases::region_path.like(like_subtree(&root)))
+                    .or(cases::handling_organization_id.eq(org))
+                    .or(cases::reviewing_organization_id.eq(org)),
+            );
+        }
+    }
+    if !filter.states.is_empty() {
+        query = query.filter(cases::state.eq_any(filter.states.clone()));
+    }
+    if !filter.tracks.is_empty() {
+        query = query.filter(cases::track.eq_any(filter.tracks.clone()));
+    }
+    if let Some(kind) = filter.kind {
+        query = query.filter(cases::kind.eq(kind));
+    }
+    if let Some(category) = &filter.category_code {
+        query = query.filter(cases::category_code.eq(category.clone()));
+    }
+    if let Some(root) = &filter.region_root {
+        query = query.filter(cases::region_path.eq(root.clone()).or(cases::region_path.like(like_subtree(root))));
+    }
+    if let Some(org) = filter.handling_organization_id {
+        query = query.filter(cases::handling_organization_id.eq(org));
+    }
+    if filter.overdue_only {
+        query = query.filter(overdue(cases::due_date));
+    }
+    if filter.extended_only {
+        query = query.filter(cases::extended.eq(true));
+    }
+    if filter.group_visit_only {
+        query = query.filter(cases::group_visit.is_not_null());
+    }
+    if let Some(start) = filter.created.0 {
+        query = query.filter(cases::created_at.ge(start));
+    }
+    if let Some(end) = filter.created.1 {
+        query = query.filter(cases::created_at.lt(end));
+    }
+    if let Some(start) = filter.updated.0 {
+        query = query.filter(cases::updated_at.ge(start));
+    }
+    if let Some(end) = filter.updated.1 {
+        query = query.filter(cases::updated_at.lt(end));
+    }
+    if let Some(before) = before {
+        query = query.filter(cases::id.lt(before));
+    }
+    Ok(query.load(conn)?)
+}

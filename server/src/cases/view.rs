@@ -1,0 +1,202 @@
+//! What a viewer sees of a case: rows and lifecycle turned into wire
+//! messages, with accusation content and phone numbers hidden from those
+//! who may not see them.
+
+use chrono::NaiveDate;
+use petition_proto::v1 as pb;
+use uuid::Uuid;
+
+use super::domain::CaseKind;
+use super::draft::Attachment;
+use super::model::{CaseEventRow, CaseRow};
+use super::rules::{Lifecycle, Opinion, due_date};
+use crate::calendar::rules::{format_date, is_overdue};
+use crate::convert::timestamp;
+use crate::error::AppError;
+
+/// Who is looking, as far as hiding goes.
+#[derive(Debug, Clone, Copy)]
+pub struct Viewer {
+    pub account_id: Uuid,
+    pub is_admin: bool,
+    /// Works in a discipline inspection organization (Art.30).
+    pub in_discipline_channel: bool,
+}
+
+impl Viewer {
+    /// Whether the content of `row` is visible: always, except an
+    /// accusation, which only its petitioner and the discipline channel see.
+    pub fn sees_content(&self, row: &CaseRow) -> bool {
+        row.kind != CaseKind::Accusation.as_i16() || self.account_id == row.petitioner_id || self.in_discipline_channel
+    }
+
+    fn sees_phone(&self, row: &CaseRow) -> bool {
+        self.is_admin || self.account_id == row.petitioner_id
+    }
+}
+
+/// The petitioner's name and phone as stored (phone masked and sealed).
+#[derive(Debug, Clone)]
+pub struct PetitionerInfo {
+    pub name: String,
+    pub phone_masked: String,
+    pub phone: String,
+}
+
+/// A group visit as stored: representatives' phones sealed.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct StoredGroupVisit {
+    pub headcount: i32,
+    pub representatives: Vec<StoredRepresentative>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct StoredRepresentative {
+    pub name: String,
+    pub phone_masked: String,
+}
+
+fn date(d: Option<NaiveDate>) -> String {
+    d.map(format_date).unwrap_or_default()
+}
+
+fn opinion(o: &Option<Opinion>) -> Option<pb::Opinion> {
+    o.as_ref().map(|o| pb::Opinion {
+        request: o.request.clone(),
+        facts: o.facts.clone(),
+        decision: o.decision as i32,
+        legal_basis: o.legal_basis.clone(),
+        serve_time: Some(timestamp(o.served_at)),
+        organization_id: o.organization_id.to_string(),
+    })
+}
+
+pub fn lifecycle_of(row: &CaseRow) -> Result<Lifecycle, AppError> {
+    serde_json::from_value(row.lifecycle.clone())
+        .map_err(|e| AppError::internal(format!("case {} has an unreadable lifecycle: {e}", row.id)))
+}
+
+/// The wire form of a case for `viewer`, on `today`.
+pub fn case_message(
+    row: &CaseRow,
+    petitioner: &PetitionerInfo,
+    viewer: &Viewer,
+    today: NaiveDate,
+) -> Result<pb::Case, AppError> {
+    let life = lifecycle_of(row)?;
+    let d = &life.deadlines;
+    let sees_content = viewer.sees_content(row);
+    let hide = |text: &str| if sees_content { text.to_owned() } else { String::new() };
+    let attachments: Vec<Attachment> =
+        if sees_content { serde_json::from_value(row.attachments.clone()).unwrap_or_default() } else { vec![] };
+    let group_visit =
+        row.group_visit.as_ref().and_then(|g| serde_json::from_value::<StoredGroupVisit>(g.clone()).ok()).map(|g| {
+            pb::GroupVisit {
+                headcount: g.headcount,
+                representatives: g
+                    .representatives
+                    .into_iter()
+                    .map(|r| pb::Representative { name: r.name, phone: r.phone_masked })
+                    .collect(),
+            }
+        });
+    let due = due_date(&life);
+    Ok(pb::Case {
+        id: row.id.to_string(),
+        number: row.number.clone(),
+        kind: i32::from(row.kind),
+        channel: i32::from(row.channel),
+        state: i32::from(row.state),
+        track: i32::from(row.track),
+        category_code: row.category_code.clone(),
+        region_code: row.region_code.clone(),
+        title: row.title.clone(),
+        content: hide(&row.content),
+        requests: hide(&row.requests),
+        facts_and_reasons: hide(&row.facts_and_reasons),
+        content_hidden: !sees_content,
+        attachments: attachments
+            .into_iter()
+            .map(|a| pb::Attachment {
+                name: a.name,
+                media_type: a.media_type,
+                size_bytes: a.size_bytes,
+                sha256: a.sha256,
+            })
+            .collect(),
+        petitioner: Some(pb::Petitioner {
+            account_id: row.petitioner_id.to_string(),
+            name: petitioner.name.clone(),
+            phone: if viewer.sees_phone(row) { petitioner.phone.clone() } else { petitioner.phone_masked.clone() },
+        }),
+        group_visit,
+        registering_organization_id: row.registering_organization_id.map(|id| id.to_string()).unwrap_or_default(),
+        handling_organization_id: life.handling_organization_id.map(|id| id.to_string()).unwrap_or_default(),
+        routing_mode: life.routing_mode.map(|m| m as i32).unwrap_or_default(),
+        reviewing_organization_id: life.reviewing_organization_id.map(|id| id.to_string()).unwrap_or_default(),
+        deadlines: Some(pb::CaseDeadlines {
+            route_by: date(d.route_by),
+            accept_by: date(d.accept_by),
+            object_by: date(d.object_by),
+            reply_by: date(d.reply_by),
+            report_by: date(d.report_by),
+            review_request_by: date(d.review_request_by),
+            review_by: date(d.review_by),
+            recheck_request_by: date(d.recheck_request_by),
+            recheck_by: date(d.recheck_by),
+        }),
+        due_date: date(due),
+        overdue: due.is_some_and(|due| is_overdue(due, today)),
+        extended: life.extended,
+        decline_reason: life.decline_reason.map(|r| r as i32).unwrap_or_default(),
+        related_case_id: life.related_case_id.map(|id| id.to_string()).unwrap_or_default(),
+        reply: opinion(&life.reply),
+        review_opinion: opinion(&life.review_opinion),
+        recheck_opinion: opinion(&life.recheck_opinion),
+        completion_reported: life.completion_reported,
+        recheck_paused: life.recheck_paused_days_left.is_some(),
+        etag: row.version.to_string(),
+        create_time: Some(timestamp(row.created_at)),
+        update_time: Some(timestamp(row.updated_at)),
+        routed_on_registration: row.routed_on_registration,
+    })
+}
+
+fn json_to_prost(value: serde_json::Value) -> prost_types::Value {
+    use prost_types::value::Kind;
+    let kind = match value {
+        serde_json::Value::Null => Kind::NullValue(0),
+        serde_json::Value::Bool(b) => Kind::BoolValue(b),
+        serde_json::Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or_default()),
+        serde_json::Value::String(s) => Kind::StringValue(s),
+        serde_json::Value::Array(items) => {
+            Kind::ListValue(prost_types::ListValue { values: items.into_iter().map(json_to_prost).collect() })
+        }
+        serde_json::Value::Object(map) => Kind::StructValue(json_object_to_struct(map)),
+    };
+    prost_types::Value { kind: Some(kind) }
+}
+
+fn json_object_to_struct(map: serde_json::Map<String, serde_json::Value>) -> prost_types::Struct {
+    prost_types::Struct { fields: map.into_iter().map(|(k, v)| (k, json_to_prost(v))).collect() }
+}
+
+/// A timeline entry; payloads of accusations are withheld from viewers who
+/// may not see the content.
+pub fn event_message(row: CaseEventRow, sees_content: bool) -> pb::CaseEvent {
+    let payload = match row.payload {
+        serde_json::Value::Object(mut map) if sees_content => {
+            map.remove("type");
+            Some(json_object_to_struct(map))
+        }
+        _ => None,
+    };
+    pb::CaseEvent {
+        sequence: i64::from(row.sequence),
+        r#type: i32::from(row.event_type),
+        actor_account_id: row.actor_id.map(|id| id.to_string()).unwrap_or_default(),
+        time: Some(timestamp(row.occurred_at)),
+        state: i32::from(row.state),
+        payload,
+    }
+}

@@ -1,0 +1,8 @@
+//! The case taxonomy (categories) and routing rules (即时交办).
+
+pub mod model;
+pub mod rules;
+pub mod service;
+pub mod store;
+
+pub use service::TaxonomyApi;

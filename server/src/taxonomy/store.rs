@@ -1,0 +1,99 @@
+//! Taxonomy and routing-rule queries.
+
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::model::{CategoryRow, RoutingRuleRow};
+use crate::error::AppError;
+use crate::schema::{categories, regions, routing_rules};
+
+pub fn insert_category(conn: &mut PgConnection, row: &CategoryRow) -> Result<CategoryRow, AppError> {
+    diesel::insert_into(categories::table).values(row).returning(CategoryRow::as_returning()).get_result(conn).map_err(
+        |e| match AppError::from(e) {
+            AppError::AlreadyExists { .. } => AppError::AlreadyExists {
+                reason: "CATEGORY_EXISTS",
+                message: "a category with this code exists".into(),
+            },
+            other => other,
+        },
+    )
+}
+
+pub fn find_category(conn: &mut PgConnection, code: &str) -> Result<Option<CategoryRow>, AppError> {
+    Ok(categories::table.find(code).select(CategoryRow::as_select()).first(conn).optional()?)
+}
+
+pub fn list_categories(conn: &mut PgConnection, include_retired: bool) -> Result<Vec<CategoryRow>, AppError> {
+    let mut query = categories::table.select(CategoryRow::as_select()).order(categories::code).into_boxed();
+    if !include_retired {
+        query = query.filter(categories::retired.eq(false));
+    }
+    Ok(query.load(conn)?)
+}
+
+pub fn update_category(
+    conn: &mut PgConnection,
+    code: &str,
+    name: Option<&str>,
+    retired: bool,
+) -> Result<Option<CategoryRow>, AppError> {
+    let Some(current) = find_category(conn, code)? else { return Ok(None) };
+    Ok(diesel::update(categories::table.find(code))
+        .set((
+            categories::name.eq(name.unwrap_or(&current.name)),
+            categories::retired.eq(retired),
+            categories::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(CategoryRow::as_returning())
+        .get_result(conn)
+        .optional()?)
+}
+
+/// Creates or replaces the rule of (category, region).
+pub fn upsert_routing_rule(conn: &mut PgConnection, row: &RoutingRuleRow) -> Result<RoutingRuleRow, AppError> {
+    Ok(diesel::insert_into(routing_rules::table)
+        .values(row)
+        .on_conflict((routing_rules::category_code, routing_rules::region_code))
+        .do_update()
+        .set((
+            routing_rules::organization_id.eq(row.organization_id),
+            routing_rules::mode.eq(row.mode),
+            routing_rules::updated_at.eq(row.updated_at),
+        ))
+        .returning(RoutingRuleRow::as_returning())
+        .get_result(conn)?)
+}
+
+pub fn list_routing_rules(conn: &mut PgConnection, category: Option<&str>) -> Result<Vec<RoutingRuleRow>, AppError> {
+    let mut query = routing_rules::table
+        .select(RoutingRuleRow::as_select())
+        .order((routing_rules::category_code, routing_rules::region_code))
+        .into_boxed();
+    if let Some(category) = category {
+        query = query.filter(routing_rules::category_code.eq(category.to_owned()));
+    }
+    Ok(query.load(conn)?)
+}
+
+pub fn delete_routing_rule(conn: &mut PgConnection, id: Uuid) -> Result<bool, AppError> {
+    Ok(diesel::delete(routing_rules::table.find(id)).execute(conn)? > 0)
+}
+
+/// The rule for `category` whose region is the nearest ancestor-or-self of
+/// the region at `region_path`.
+pub fn matching_rule(
+    conn: &mut PgConnection,
+    category: &str,
+    region_path: &str,
+) -> Result<Option<RoutingRuleRow>, AppError> {
+    let rules: Vec<(RoutingRuleRow, String)> = routing_rules::table
+        .inner_join(regions::table)
+        .filter(routing_rules::category_code.eq(category))
+        .select((RoutingRuleRow::as_select(), regions::path))
+        .load(conn)?;
+    Ok(rules
+        .into_iter()
+        .filter(|(_, path)| crate::auth::policy::path_within(region_path, path))
+        .max_by_key(|(_, path)| path.len())
+        .map(|(rule, _)| rule))
+}

@@ -11,10 +11,12 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::auth::{self, AUTHORIZATION, ClientCredentials, Origin, Session, Tokens};
 use crate::calendar::CalendarClient;
+use crate::cases::CaseClient;
 use crate::directory::DirectoryClient;
 use crate::error::{Error, Result, required};
 use crate::identity::IdentityClient;
 use crate::pb;
+use crate::taxonomy::TaxonomyClient;
 
 /// How long [`Client::connect`] waits for the TCP connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -30,10 +32,12 @@ const USER_AGENT: &str = concat!("petition-sdk/", env!("CARGO_PKG_VERSION"));
 /// [`with_access_token`](Client::with_access_token) make a client that
 /// shares only the connection.
 ///
-/// Every call made through [`identity`](Client::identity) or
-/// [`directory`](Client::directory) sends `authorization: Bearer <access
-/// token>` when the client holds a token. The access token is renewed
-/// transparently:
+/// Every call made through the service clients ([`identity`](Client::identity),
+/// [`directory`](Client::directory), [`calendar`](Client::calendar),
+/// [`taxonomy`](Client::taxonomy) and [`cases`](Client::cases)) sends
+/// `authorization: Bearer <access token>` when the client holds a token
+/// (except the few identity calls that take none). The access token is
+/// renewed transparently:
 ///
 /// * before it expires: when less than 30 seconds or a tenth of its lifetime
 ///   is left (but at most half its lifetime), through `RefreshToken` after
@@ -113,6 +117,17 @@ impl Client {
     /// The `CalendarService` calls: the workday calendar and deadlines.
     pub fn calendar(&self) -> CalendarClient {
         CalendarClient::new(self.clone())
+    }
+
+    /// The `TaxonomyService` calls: case categories and routing rules.
+    pub fn taxonomy(&self) -> TaxonomyClient {
+        TaxonomyClient::new(self.clone())
+    }
+
+    /// The `CaseService` calls: filing cases, reading them and their
+    /// timeline, and every lifecycle step.
+    pub fn cases(&self) -> CaseClient {
+        CaseClient::new(self.clone())
     }
 
     /// A client on the same connection with its own, empty, sign-in state:

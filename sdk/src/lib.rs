@@ -7,11 +7,22 @@
 //! it expires, so callers never handle tokens unless they want to
 //! ([`Client::set_tokens`], [`Client::with_access_token`]).
 //!
-//! The services are reached through [`Client::identity`],
-//! [`Client::directory`] and [`Client::calendar`]. Their methods take the generated request messages
-//! (re-exported as [`pb`]) and return the resource inside the response; list
-//! calls come both page by page and as a [`Stream`](futures::Stream) of
-//! every item.
+//! The services are reached through:
+//!
+//! * [`Client::identity`] ([`IdentityClient`]): accounts, sign-in and tokens;
+//! * [`Client::directory`] ([`DirectoryClient`]): regions, organizations and
+//!   staff;
+//! * [`Client::calendar`] ([`CalendarClient`]): the workday calendar and
+//!   deadlines;
+//! * [`Client::taxonomy`] ([`TaxonomyClient`]): case categories and routing
+//!   rules;
+//! * [`Client::cases`] ([`CaseClient`]): filing cases (信访事项), their
+//!   timeline and every lifecycle step, with [`new_request_id`] for the
+//!   idempotency keys those calls take.
+//!
+//! Their methods take the generated request messages (re-exported as
+//! [`pb`]) and return the resource inside the response; list calls come
+//! both page by page and as a [`Stream`](futures::Stream) of every item.
 //!
 //! # Example
 //!
@@ -72,17 +83,21 @@ pub use {tonic, tonic_types};
 
 mod auth;
 mod calendar;
+mod cases;
 mod client;
 mod directory;
 mod error;
 mod identity;
 mod paging;
+mod taxonomy;
 
 pub use calendar::CalendarClient;
+pub use cases::{CaseClient, new_request_id};
 pub use client::{CONNECT_TIMEOUT, Client};
 pub use directory::DirectoryClient;
 pub use error::{Error, ErrorKind, FieldViolation, PreconditionViolation, Result};
 pub use identity::IdentityClient;
+pub use taxonomy::TaxonomyClient;
 
 #[cfg(test)]
 mod tests {
@@ -102,6 +117,8 @@ mod tests {
         assert_send_sync(&client.identity());
         assert_send_sync(&client.directory());
         assert_send_sync(&client.calendar());
+        assert_send_sync(&client.taxonomy());
+        assert_send_sync(&client.cases());
 
         fn assert_send<T: Send>(_: T) {}
         assert_send(client.login("a", "b"));
@@ -115,6 +132,14 @@ mod tests {
         assert_send(directory.regions(pb::ListRegionsRequest::default()));
         assert_send(directory.staff(pb::ListStaffRequest::default()));
         assert_send(client.calendar().list_calendar_days(2025));
+        assert_send(client.taxonomy().list_categories(false));
+        assert_send(client.taxonomy().delete_routing_rule("id"));
+        let cases = client.cases();
+        assert_send(cases.get_case("360702-2026-000001"));
+        assert_send(cases.submit_case(pb::SubmitCaseRequest::default()));
+        assert_send(cases.add_follow_up(pb::AddFollowUpRequest::default()));
+        assert_send(cases.cases(pb::ListCasesRequest::default()));
+        assert_send(cases.case_events("id"));
     }
 
     #[test]

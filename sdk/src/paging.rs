@@ -26,7 +26,13 @@ macro_rules! page_request {
     )*};
 }
 
-page_request!(pb::ListRegionsRequest, pb::ListOrganizationsRequest, pb::ListStaffRequest);
+page_request!(
+    pb::ListRegionsRequest,
+    pb::ListOrganizationsRequest,
+    pb::ListStaffRequest,
+    pb::ListCasesRequest,
+    pb::ListCaseEventsRequest,
+);
 
 /// The items of every page, starting with `first`. `fetch` returns one
 /// page's items and its `next_page_token` (empty after the last page).

@@ -3,6 +3,7 @@
 
 mod availability;
 mod calendar;
+mod cases;
 mod directory;
 mod identity;
 mod operations;

@@ -9,7 +9,9 @@
 pub mod builders;
 pub mod database;
 pub mod server;
+pub mod world;
 
 pub use builders::*;
 pub use database::TestDatabase;
 pub use server::{ADMIN_PASSWORD, TestServer};
+pub use world::{CaseWorld, claim, opinion};

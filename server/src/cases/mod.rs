@@ -3,6 +3,7 @@
 
 pub mod domain;
 pub mod draft;
+pub mod engine;
 pub mod model;
 pub mod rules;
 pub mod service;

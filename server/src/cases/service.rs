@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use diesel::PgConnection;
 use petition_proto::v1 as pb;
 use petition_proto::v1::case_service_server::CaseService;
@@ -17,14 +17,14 @@ use uuid::Uuid;
 
 use super::domain::{CaseKind, CaseState, Channel, Decision, DeclineReason, FollowUpKind, RoutingMode, Track};
 use super::draft::{self, Attachment, RawDraft};
-use super::model::{CaseEventRow, CaseRow, LifecycleChange};
-use super::rules::{self, Command, Context, Event, Lifecycle, Opinion};
+use super::engine::{self, Filing};
+use super::model::{CaseEventRow, CaseRow};
+use super::rules::{Command, Lifecycle, Opinion};
 use super::store::{self, CaseFilter, Visibility};
 use super::view::{self, PetitionerInfo, StoredGroupVisit, StoredRepresentative, Viewer};
-use crate::auth::policy::{self, CaseAccess, CaseAction};
+use crate::auth::policy::{self, CaseAction};
 use crate::auth::{Principal, require_principal};
-use crate::calendar::rules::{WorkCalendar, parse_date};
-use crate::calendar::store as calendar_store;
+use crate::calendar::rules::parse_date;
 use crate::convert::parse_id;
 use crate::directory::rules::OrganizationKind;
 use crate::directory::store as directory_store;
@@ -34,11 +34,7 @@ use crate::identity::phone::PhoneNumber;
 use crate::identity::store as identity_store;
 use crate::pagination::{finish_page, page_size};
 use crate::state::AppState;
-use crate::taxonomy::store as taxonomy_store;
 use crate::time::shanghai_today;
-
-/// Calendar days an URGENT case has for its opinion (紧急办).
-pub const URGENT_REPLY_DAYS: u32 = 7;
 
 pub struct CaseApi {
     state: Arc<AppState>,
@@ -47,15 +43,6 @@ pub struct CaseApi {
 impl CaseApi {
     pub fn new(state: Arc<AppState>) -> Self {
         Self { state }
-    }
-}
-
-fn access(row: &CaseRow) -> CaseAccess<'_> {
-    CaseAccess {
-        region_path: &row.region_path,
-        petitioner_id: row.petitioner_id,
-        handling_organization_id: row.handling_organization_id,
-        reviewing_organization_id: row.reviewing_organization_id,
     }
 }
 
@@ -123,54 +110,6 @@ fn once<R: Message + Default>(
             Ok(response)
         }
     }
-}
-
-/// Stores the events `decide` produced: the new lifecycle and its
-/// projections, then the events, all in the caller's transaction.
-fn commit(
-    conn: &mut PgConnection,
-    row: &CaseRow,
-    life: Lifecycle,
-    events: &[Event],
-    actor: Option<Uuid>,
-) -> Result<(CaseRow, Vec<CaseEventRow>), AppError> {
-    let now = Utc::now();
-    let first_sequence = store::last_sequence(conn, row.id)? + 1;
-    let mut life = life;
-    let mut event_rows = Vec::with_capacity(events.len());
-    for (i, event) in events.iter().enumerate() {
-        life = rules::apply(Some(life), event);
-        event_rows.push(CaseEventRow {
-            case_id: row.id,
-            sequence: first_sequence + i as i32,
-            event_type: rules::event_type(event),
-            actor_id: actor,
-            occurred_at: now,
-            state: life.state.as_i16(),
-            payload: serde_json::to_value(event).map_err(AppError::internal)?,
-        });
-    }
-    let routed_now = events.iter().any(|e| matches!(e, Event::Routed { .. }));
-    let change = LifecycleChange {
-        state: life.state.as_i16(),
-        track: life.track.as_i16(),
-        handling_organization_id: life.handling_organization_id,
-        routing_mode: life.routing_mode.map(RoutingMode::as_i16),
-        reviewing_organization_id: life.reviewing_organization_id,
-        due_date: rules::due_date(&life),
-        extended: life.extended,
-        first_routed_at: row.first_routed_at.or(routed_now.then_some(now)),
-        lifecycle: serde_json::to_value(&life).map_err(AppError::internal)?,
-        version: row.version + 1,
-        updated_at: now,
-    };
-    let saved = store::save_lifecycle(conn, row.id, &change)?;
-    store::append_events(conn, &event_rows)?;
-    Ok((saved, event_rows))
-}
-
-fn calendar(conn: &mut PgConnection) -> Result<WorkCalendar, AppError> {
-    calendar_store::load_calendar_around(conn, shanghai_today())
 }
 
 fn text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, AppError> {
@@ -271,10 +210,8 @@ impl CaseApi {
         .await
     }
 
-    /// The common path of every lifecycle call: lock the case, ask the
-    /// policy (NOT_FOUND if the caller may not see it, PERMISSION_DENIED if
-    /// they may not do this), check the etag, build the command (which may
-    /// read what it needs), decide, store, and answer with `respond`.
+    /// A lifecycle call: [`engine::act`] under the request id, answered by
+    /// `respond` with the viewer's view of what was stored.
     async fn transition_with<R, A, B, F>(&self, call: Call<'_>, action: A, build: B, respond: F) -> Result<R, AppError>
     where
         R: Message + Default + Send + 'static,
@@ -288,138 +225,36 @@ impl CaseApi {
             .db
             .run(move |conn| {
                 once(conn, &principal, &request_id, method, &fingerprint, |conn| {
-                    let row = store::lock_case(conn, case_id)?.ok_or(AppError::NotFound { resource: "case" })?;
-                    let life = view::lifecycle_of(&row)?;
-                    policy::authorize_case(&principal, action(&life), &access(&row))?;
-                    if !etag.is_empty() && etag != row.version.to_string() {
-                        return Err(AppError::Aborted { resource: "case" });
-                    }
-                    let command = build(conn, &row, &life)?;
-                    let calendar = calendar(conn)?;
-                    let ctx =
-                        Context { today: shanghai_today(), calendar: &calendar, urgent_reply_days: URGENT_REPLY_DAYS };
-                    let events = rules::decide(row.id, &life, command, &ctx)?;
-                    let (saved, event_rows) = commit(conn, &row, life, &events, Some(principal.account_id))?;
+                    let (saved, events) = engine::act(conn, &principal, case_id, &etag, action, build)?;
                     let viewer = viewer_of(conn, &principal)?;
-                    respond(conn, &saved, &event_rows, &viewer)
+                    respond(conn, &saved, &events, &viewer)
                 })
             })
             .await
     }
 
-    /// Files a case (online or registered) in one transaction.
-    async fn file(&self, filing: Filing) -> Result<pb::Case, AppError> {
+    /// Files a case (online or registered) in one transaction, once per
+    /// request id.
+    async fn file(
+        &self,
+        filing: Filing,
+        request_id: String,
+        method: &'static str,
+        fingerprint: Vec<u8>,
+    ) -> Result<pb::Case, AppError> {
         let state = self.state.clone();
         self.state
             .db
             .run(move |conn| {
                 let principal = filing.principal.clone();
-                once(conn, &principal, &filing.request_id.clone(), filing.method, &filing.fingerprint.clone(), |conn| {
-                    file_case(conn, &state, filing)
+                once(conn, &principal, &request_id, method, &fingerprint, |conn| {
+                    let row = engine::file(conn, filing)?;
+                    let viewer = viewer_of(conn, &principal)?;
+                    case_message(conn, &state, &row, &viewer)
                 })
             })
             .await
     }
-}
-
-/// A validated filing and who makes it.
-struct Filing {
-    principal: Principal,
-    draft: draft::Draft,
-    channel: Channel,
-    petitioner_id: Uuid,
-    group_visit: Option<StoredGroupVisit>,
-    request_id: String,
-    method: &'static str,
-    fingerprint: Vec<u8>,
-}
-
-fn file_case(conn: &mut PgConnection, state: &AppState, filing: Filing) -> Result<pb::Case, AppError> {
-    let Filing { principal, draft, channel, petitioner_id, group_visit, .. } = filing;
-    let region = directory_store::find_region(conn, &draft.region_code)?
-        .ok_or_else(|| AppError::invalid("draft.region_code", "no such region"))?;
-    let action = if channel == Channel::Online { CaseAction::Submit } else { CaseAction::Register };
-    policy::authorize_filing(&principal, action, &region.path)?;
-    taxonomy_store::find_category(conn, &draft.category_code)?
-        .filter(|c| !c.retired)
-        .ok_or_else(|| AppError::invalid("draft.category_code", "no such active category"))?;
-    if action == CaseAction::Register {
-        let petitioner = identity_store::find_account(conn, petitioner_id)?;
-        if petitioner.is_none_or(|p| p.account.kind != crate::auth::AccountKind::Citizen as i16) {
-            return Err(AppError::invalid("petitioner_account_id", "no such citizen account"));
-        }
-    }
-    let today = shanghai_today();
-    let calendar = calendar(conn)?;
-    let ctx = Context { today, calendar: &calendar, urgent_reply_days: URGENT_REPLY_DAYS };
-    let mut events = vec![rules::register(Track::Normal, today, &calendar)];
-    // 即时交办: a routing rule for (category, region) routes at once; an
-    // accusation only ever goes to the discipline channel (Art.22 ¶4, Art.30).
-    if let Some(rule) = taxonomy_store::matching_rule(conn, &draft.category_code, &region.path)? {
-        let target = directory_store::find_organization(conn, rule.organization_id)?;
-        let to_discipline =
-            target.is_some_and(|t| t.organization.kind == OrganizationKind::DisciplineInspection as i16);
-        if draft.kind != CaseKind::Accusation || to_discipline {
-            let mode = RoutingMode::from_i32(i32::from(rule.mode)).unwrap_or(RoutingMode::Forward);
-            events.push(rules::route_by_rule(rule.organization_id, mode, &ctx));
-        }
-    }
-    let sequence = store::next_number(conn, &region.code, today.year())?;
-    let id = Uuid::now_v7();
-    let now = Utc::now();
-    let life = rules::fold(&events).ok_or(AppError::internal("no lifecycle"))?;
-    let routed = events.len() > 1;
-    let row = CaseRow {
-        id,
-        number: format!("{}-{}-{:06}", region.code, today.year(), sequence),
-        kind: draft.kind.as_i16(),
-        channel: channel.as_i16(),
-        state: life.state.as_i16(),
-        track: life.track.as_i16(),
-        category_code: draft.category_code,
-        region_code: region.code,
-        region_path: region.path,
-        title: draft.title,
-        content: draft.content,
-        requests: draft.requests,
-        facts_and_reasons: draft.facts_and_reasons,
-        attachments: serde_json::to_value(&draft.attachments).map_err(AppError::internal)?,
-        petitioner_id,
-        group_visit: group_visit.map(serde_json::to_value).transpose().map_err(AppError::internal)?,
-        registered_by: principal.account_id,
-        registering_organization_id: if action == CaseAction::Register { principal.organization_id } else { None },
-        handling_organization_id: life.handling_organization_id,
-        routing_mode: life.routing_mode.map(RoutingMode::as_i16),
-        reviewing_organization_id: None,
-        due_date: rules::due_date(&life),
-        extended: false,
-        routed_on_registration: routed,
-        first_routed_at: routed.then_some(now),
-        lifecycle: serde_json::to_value(&life).map_err(AppError::internal)?,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    let row = store::insert_case(conn, &row)?;
-    let mut life_so_far: Option<Lifecycle> = None;
-    let mut event_rows = Vec::new();
-    for (i, event) in events.iter().enumerate() {
-        let after = rules::apply(life_so_far, event);
-        event_rows.push(CaseEventRow {
-            case_id: id,
-            sequence: i as i32 + 1,
-            event_type: rules::event_type(event),
-            actor_id: Some(principal.account_id),
-            occurred_at: now,
-            state: after.state.as_i16(),
-            payload: serde_json::to_value(event).map_err(AppError::internal)?,
-        });
-        life_so_far = Some(after);
-    }
-    store::append_events(conn, &event_rows)?;
-    tracing::info!(case_id = %id, number = %row.number, routed, "case filed");
-    let viewer = viewer_of(conn, &principal)?;
-    case_message(conn, state, &row, &viewer)
 }
 
 fn raw_draft(draft: &pb::CaseDraft) -> RawDraft<'_> {
@@ -520,11 +355,9 @@ impl CaseService for CaseApi {
             draft,
             channel: Channel::Online,
             group_visit: None,
-            request_id: req.request_id.clone(),
-            method: "SubmitCase",
-            fingerprint: idempotency::fingerprint("SubmitCase", &req.encode_to_vec()),
         };
-        let case = self.file(filing).await?;
+        let fingerprint = idempotency::fingerprint("SubmitCase", &req.encode_to_vec());
+        let case = self.file(filing, req.request_id, "SubmitCase", fingerprint).await?;
         Ok(Response::new(pb::SubmitCaseResponse { case: Some(case) }))
     }
 
@@ -588,17 +421,9 @@ impl CaseService for CaseApi {
         let (Some(draft), Some(channel), Some(petitioner_id)) = (draft, channel, petitioner_id) else {
             return Err(AppError::internal("validated filing incomplete").into());
         };
-        let filing = Filing {
-            principal,
-            draft,
-            channel,
-            petitioner_id,
-            group_visit,
-            request_id: req.request_id.clone(),
-            method: "RegisterCase",
-            fingerprint: idempotency::fingerprint("RegisterCase", &req.encode_to_vec()),
-        };
-        let case = self.file(filing).await?;
+        let filing = Filing { principal, draft, channel, petitioner_id, group_visit };
+        let fingerprint = idempotency::fingerprint("RegisterCase", &req.encode_to_vec());
+        let case = self.file(filing, req.request_id, "RegisterCase", fingerprint).await?;
         Ok(Response::new(pb::RegisterCaseResponse { case: Some(case) }))
     }
 
@@ -618,7 +443,7 @@ impl CaseService for CaseApi {
                     Err(_) => store::find_case_by_number(conn, &key)?,
                 }
                 .ok_or(AppError::NotFound { resource: "case" })?;
-                policy::authorize_case(&principal, CaseAction::Read, &access(&row))?;
+                policy::authorize_case(&principal, CaseAction::Read, &engine::access(&row))?;
                 let viewer = viewer_of(conn, &principal)?;
                 case_message(conn, &state, &row, &viewer)
             })
@@ -719,7 +544,7 @@ impl CaseService for CaseApi {
             .db
             .run(move |conn| {
                 let row = store::find_case(conn, case_id)?.ok_or(AppError::NotFound { resource: "case" })?;
-                policy::authorize_case(&principal, CaseAction::Read, &access(&row))?;
+                policy::authorize_case(&principal, CaseAction::Read, &engine::access(&row))?;
                 let sees_content = viewer_of(conn, &principal)?.sees_content(&row);
                 let rows = store::list_events(conn, case_id, after.unwrap_or(0), limit + 1)?;
                 let (rows, next) = finish_page(rows, limit, |r| r.sequence);

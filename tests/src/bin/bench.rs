@@ -122,6 +122,10 @@ struct LoadArgs {
     /// Run even though this is a debug build (the numbers are meaningless).
     #[arg(long)]
     allow_debug: bool,
+
+    /// Server database pool size, to study its effect (default: the server's default).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    db_pool_size: Option<u32>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -467,6 +471,7 @@ struct Setup {
     server_url: String,
     database: String,
     pool_size: u32,
+    pool_size_is_default: bool,
     hashing_concurrency: usize,
     load: LoadArgs,
     login_concurrency: u32,
@@ -490,8 +495,10 @@ impl Setup {
             if local { "; PostgreSQL runs on this machine too, on the same cores" } else { "" }
         );
         println!(
-            "  server cfg   defaults: DB pool size {}, password-hashing concurrency {}",
-            self.pool_size, self.hashing_concurrency
+            "  server cfg   DB pool size {} ({}), password-hashing concurrency {} (default); all else default",
+            self.pool_size,
+            if self.pool_size_is_default { "default" } else { "--db-pool-size, NOT the default" },
+            self.hashing_concurrency
         );
         println!(
             "  load         {} callers over {} HTTP/2 connections (Login: {} callers); per phase {}s warm-up + {}s \
@@ -620,6 +627,7 @@ fn json(setup: &Setup, phases: &[Phase]) -> String {
         "cores": setup.cores,
         "worker_threads": setup.worker_threads,
         "db_pool_size": setup.pool_size,
+        "db_pool_size_is_default": setup.pool_size_is_default,
         "hashing_concurrency": setup.hashing_concurrency,
         "concurrency": setup.load.concurrency,
         "login_concurrency": setup.login_concurrency,
@@ -658,6 +666,9 @@ async fn identity(args: IdentityArgs) -> Result<ExitCode> {
     let mut hashing_concurrency = 0;
     eprintln!("starting the server…");
     let server = TestServer::spawn_with(|config| {
+        if let Some(size) = load.db_pool_size {
+            config.database.pool_size = size;
+        }
         pool_size = config.database.pool_size;
         hashing_concurrency = config.auth.hashing_concurrency;
     })
@@ -672,6 +683,7 @@ async fn identity(args: IdentityArgs) -> Result<ExitCode> {
         server_url: server.url.clone(),
         database: server.database.as_ref().map_or_else(|| "(unknown)".to_owned(), |db| redact_url(db.url())),
         pool_size,
+        pool_size_is_default: load.db_pool_size.is_none(),
         hashing_concurrency,
         load: load.clone(),
         login_concurrency: args.login_concurrency,

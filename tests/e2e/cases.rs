@@ -162,3 +162,259 @@ async fn a_claim_goes_from_submission_to_final_re_review() -> Result<()> {
 pub fn date_in(days: i64) -> String {
     (petition_server::time::shanghai_today() + chrono::Duration::days(days)).format("%Y-%m-%d").to_string()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_transitions_of_one_case_never_both_succeed() -> Result<()> {
+    let server = TestServer::spawn().await?;
+    let w = CaseWorld::create(&server).await?;
+    for round in 0..3 {
+        let case = w.routed_case(&format!("并发{round}")).await?;
+        let calls = (0..8).map(|i| {
+            let cases = w.handler.cases();
+            let id = case.id.clone();
+            async move {
+                if i % 2 == 0 {
+                    cases.accept_case(pb::AcceptCaseRequest { case_id: id, ..Default::default() }).await
+                } else {
+                    cases
+                        .decline_case(pb::DeclineCaseRequest {
+                            case_id: id,
+                            reason: pb::DeclineReason::Other.into(),
+                            explanation: "不属于本单位职责".into(),
+                            ..Default::default()
+                        })
+                        .await
+                }
+            }
+        });
+        let results = futures::future::join_all(calls).await;
+        let winners = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(winners, 1, "round {round}: {results:?}");
+        for error in results.into_iter().filter_map(Result::err) {
+            assert_eq!(error.code(), Code::FailedPrecondition, "{error}");
+        }
+        let events: Vec<pb::CaseEvent> = w.owner.cases().case_events(&case.id).try_collect().await?;
+        assert_eq!(events.len(), 3, "registered, routed and exactly one decision");
+    }
+    // A stale etag is refused even when the transition would be allowed.
+    let case = w.routed_case("过期版本").await?;
+    w.handler
+        .cases()
+        .add_follow_up(pb::AddFollowUpRequest {
+            case_id: case.id.clone(),
+            kind: pb::FollowUpKind::Contact.into(),
+            note: "电话联系".into(),
+            request_id: String::new(),
+        })
+        .await?;
+    expect_error(
+        w.handler
+            .cases()
+            .accept_case(pb::AcceptCaseRequest { case_id: case.id.clone(), etag: case.etag, ..Default::default() })
+            .await,
+        Code::Aborted,
+        Some("ETAG_MISMATCH"),
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_ids_make_retries_safe() -> Result<()> {
+    let server = TestServer::spawn().await?;
+    let w = CaseWorld::create(&server).await?;
+    let request = pb::SubmitCaseRequest { draft: Some(claim("重放")), request_id: "submit-1".into() };
+    // 50 concurrent replays of one submission make exactly one case.
+    let calls = (0..50).map(|_| {
+        let cases = w.owner.cases();
+        let request = request.clone();
+        async move { cases.submit_case(request).await }
+    });
+    let results = futures::future::join_all(calls).await;
+    let ids: std::collections::BTreeSet<String> =
+        results.into_iter().map(|r| r.map(|c| c.id)).collect::<Result<_, _>>()?;
+    assert_eq!(ids.len(), 1, "every replay answers with the one case");
+    let mine: Vec<pb::Case> = w.owner.cases().cases(pb::ListCasesRequest::default()).try_collect().await?;
+    assert_eq!(mine.len(), 1);
+
+    // The same id with a different request is refused.
+    let different = pb::SubmitCaseRequest { draft: Some(claim("另一件事")), request_id: "submit-1".into() };
+    expect_error(w.owner.cases().submit_case(different).await, Code::AlreadyExists, Some("REQUEST_ID_REUSED"));
+
+    // A replayed transition returns the first response and changes nothing.
+    let case = &mine[0];
+    let forward = pb::ForwardCaseRequest {
+        case_id: case.id.clone(),
+        organization_id: w.dir.unit_a.id.clone(),
+        request_id: "forward-1".into(),
+        ..Default::default()
+    };
+    let first = w.clerk.cases().forward_case(forward.clone()).await?;
+    let again = w.clerk.cases().forward_case(forward).await?;
+    assert_eq!(first, again);
+    assert_eq!(w.clerk.cases().get_case(&case.id).await?.etag, first.etag, "the replay did not transition again");
+    // Ids are per caller: another caller's identical id is their own.
+    let theirs = pb::SubmitCaseRequest { draft: Some(claim("重放")), request_id: "submit-1".into() };
+    let other = w.other_citizen.cases().submit_case(theirs).await?;
+    assert_ne!(other.id, case.id);
+    crate::support::expect_invalid(
+        w.owner
+            .cases()
+            .submit_case(pb::SubmitCaseRequest { draft: Some(claim("x")), request_id: "r".repeat(129) })
+            .await,
+        &["request_id"],
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_numbers_are_unique_and_increasing_under_concurrency() -> Result<()> {
+    let server = TestServer::spawn().await?;
+    let w = CaseWorld::create(&server).await?;
+    let calls = (0..40).map(|i| {
+        let cases = w.owner.cases();
+        async move {
+            cases
+                .submit_case(pb::SubmitCaseRequest {
+                    draft: Some(claim(&format!("编号{i}"))),
+                    request_id: String::new(),
+                })
+                .await
+        }
+    });
+    let results = futures::future::join_all(calls).await;
+    let mut sequences: Vec<u32> = Vec::new();
+    for case in results {
+        let number = case?.number;
+        let year = petition_server::time::shanghai_today().format("%Y").to_string();
+        let prefix = format!("360702001-{year}-");
+        let sequence = number.strip_prefix(&prefix).ok_or_else(|| anyhow::anyhow!("{number} lacks {prefix}"))?;
+        assert_eq!(sequence.len(), 6, "{number}");
+        sequences.push(sequence.parse()?);
+    }
+    sequences.sort();
+    assert_eq!(sequences, (1..=40).collect::<Vec<u32>>(), "unique, gapless, increasing");
+    // Another region counts on its own.
+    let elsewhere = pb::CaseDraft { region_code: "360731".into(), ..claim("于都") };
+    let case = w
+        .owner
+        .cases()
+        .submit_case(pb::SubmitCaseRequest { draft: Some(elsewhere), request_id: String::new() })
+        .await?;
+    assert!(case.number.starts_with("360731-") && case.number.ends_with("-000001"), "{}", case.number);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn folding_the_event_log_gives_the_stored_case() -> Result<()> {
+    use diesel::prelude::*;
+    use petition_server::cases::rules::{Event, Lifecycle, fold};
+    let server = TestServer::spawn().await?;
+    let w = CaseWorld::create(&server).await?;
+    let replied = w.replied_case("折叠").await?;
+    w.owner
+        .cases()
+        .request_review(pb::RequestReviewRequest {
+            case_id: replied.id.clone(),
+            reason: "不服".into(),
+            ..Default::default()
+        })
+        .await?;
+    let accepted = w.accepted_case("延期折叠").await?;
+    w.unit_lead
+        .cases()
+        .extend_case_deadline(pb::ExtendCaseDeadlineRequest {
+            case_id: accepted.id.clone(),
+            days: 20,
+            reason: "情况复杂".into(),
+            ..Default::default()
+        })
+        .await?;
+    let objected = w.routed_case("异议折叠").await?;
+    w.handler
+        .cases()
+        .object_to_assignment(pb::ObjectToAssignmentRequest {
+            case_id: objected.id.clone(),
+            reason: "非本单位职责".into(),
+            ..Default::default()
+        })
+        .await?;
+
+    let database = server.database.as_ref().ok_or_else(|| anyhow::anyhow!("no database"))?;
+    let mut conn = database.connect()?;
+    for id in [&replied.id, &accepted.id, &objected.id] {
+        let id = uuid::Uuid::parse_str(id)?;
+        let stored: serde_json::Value = diesel::sql_query("SELECT lifecycle FROM cases WHERE id = $1")
+            .bind::<diesel::sql_types::Uuid, _>(id)
+            .get_result::<LifecycleColumn>(&mut conn)?
+            .lifecycle;
+        let payloads: Vec<PayloadColumn> =
+            diesel::sql_query("SELECT payload FROM case_events WHERE case_id = $1 ORDER BY sequence")
+                .bind::<diesel::sql_types::Uuid, _>(id)
+                .load(&mut conn)?;
+        let events: Vec<Event> =
+            payloads.into_iter().map(|p| serde_json::from_value(p.payload)).collect::<Result<_, _>>()?;
+        let folded = fold(&events);
+        let stored: Lifecycle = serde_json::from_value(stored)?;
+        assert_eq!(folded.as_ref(), Some(&stored), "case {id}");
+    }
+    Ok(())
+}
+
+#[derive(diesel::QueryableByName)]
+struct LifecycleColumn {
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    lifecycle: serde_json::Value,
+}
+
+#[derive(diesel::QueryableByName)]
+struct PayloadColumn {
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    payload: serde_json::Value,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overdue_means_the_same_in_sql_filters_and_in_each_case() -> Result<()> {
+    use diesel::prelude::*;
+    let server = TestServer::spawn().await?;
+    let w = CaseWorld::create(&server).await?;
+    let today = petition_server::time::shanghai_today();
+    let database = server.database.as_ref().ok_or_else(|| anyhow::anyhow!("no database"))?;
+    let mut conn = database.connect()?;
+    let mut expected_overdue = std::collections::BTreeSet::new();
+    for offset in -3..=3i64 {
+        let case = w.submit(claim(&format!("期限{offset}"))).await?;
+        let due = (today + chrono::Duration::days(offset)).format("%Y-%m-%d").to_string();
+        // Move the binding deadline (route_by of a registered case) in both
+        // the lifecycle and its projection, as a case registered earlier would have.
+        diesel::sql_query(
+            "UPDATE cases SET due_date = $2::date, \
+             lifecycle = jsonb_set(lifecycle, '{deadlines,route_by}', to_jsonb($2::text)) WHERE id = $1",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(uuid::Uuid::parse_str(&case.id)?)
+        .bind::<diesel::sql_types::Text, _>(&due)
+        .execute(&mut conn)?;
+        if offset < 0 {
+            expected_overdue.insert(case.id.clone());
+        }
+    }
+    let listed: std::collections::BTreeSet<String> = w
+        .clerk
+        .cases()
+        .cases(pb::ListCasesRequest { overdue_only: true, ..Default::default() })
+        .map_ok(|c| c.id)
+        .try_collect()
+        .await?;
+    assert_eq!(listed, expected_overdue, "the SQL filter");
+    let all: Vec<pb::Case> = w.clerk.cases().cases(pb::ListCasesRequest::default()).try_collect().await?;
+    assert_eq!(all.len(), 7);
+    for case in all {
+        assert_eq!(
+            case.overdue,
+            expected_overdue.contains(&case.id),
+            "Rust's verdict on {} (due {})",
+            case.id,
+            case.due_date
+        );
+    }
+    Ok(())
+}

@@ -689,7 +689,10 @@ impl CaseService for CaseApi {
         let case = self
             .transition(
                 call,
-                |life| if life.state == CaseState::Routed { CaseAction::RespondToRouting } else { CaseAction::Triage },
+                // Before routing the bureau declines; after, the unit it went to.
+                |life| {
+                    if life.state == CaseState::Registered { CaseAction::Triage } else { CaseAction::RespondToRouting }
+                },
                 move |conn, row, _| {
                     if let Some(related) = related_case_id {
                         let other = store::find_case(conn, related)?

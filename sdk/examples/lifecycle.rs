@@ -17,12 +17,17 @@
 //!
 //! ```sh
 //! cargo run -p petition-server -- seed-demo
-//! cargo run -p petition-sdk --example lifecycle -- http://127.0.0.1:50051
+//! cargo run -p petition-sdk --example lifecycle -- http://127.0.0.1:50051 [CATEGORY]
 //! ```
 //!
 //! It signs in with the demo accounts (password `demo-password`): citizen
 //! `13807970001`, clerk `zg.clerk` and handler `zg.handler`, and files under
-//! the category `housing.property` (物业管理) in 厚德路社区 (`360702001001`).
+//! the category `CATEGORY` (default `housing.property`, 物业管理) in
+//! 厚德路社区 (`360702001001`). When a routing rule for the category and
+//! region routes the case on registration (即时交办; the demo data has one
+//! for `housing.property` in 章贡区), the clerk finds it already with the
+//! housing bureau and has nothing to assign; pass a category without a rule,
+//! such as `housing`, to see the clerk assign it.
 //! Every run files a new case. On failure it prints the step, the gRPC code
 //! and the details the server sent (field violations, failed
 //! preconditions), and exits with status 1.
@@ -41,8 +46,8 @@ const PASSWORD: &str = "demo-password";
 const CITIZEN: &str = "13807970001";
 const CLERK: &str = "zg.clerk";
 const HANDLER: &str = "zg.handler";
-/// 物业管理.
-const CATEGORY: &str = "housing.property";
+/// 物业管理: the default category.
+const DEFAULT_CATEGORY: &str = "housing.property";
 /// 厚德路社区, 解放街道, 章贡区.
 const REGION: &str = "360702001001";
 /// 章贡区: where the housing bureau sits.
@@ -53,8 +58,10 @@ const REPORT_WITHIN_DAYS: u64 = 30;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let url = std::env::args().nth(1).unwrap_or_else(|| DEFAULT_URL.to_owned());
-    match run(&url).await {
+    let mut args = std::env::args().skip(1);
+    let url = args.next().unwrap_or_else(|| DEFAULT_URL.to_owned());
+    let category = args.next().unwrap_or_else(|| DEFAULT_CATEGORY.to_owned());
+    match run(&url, &category).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             failure.print(&url);
@@ -117,7 +124,7 @@ impl<T> During<T> for Result<T, Error> {
     }
 }
 
-async fn run(url: &str) -> Result<(), Failure> {
+async fn run(url: &str, category: &str) -> Result<(), Failure> {
     let connection = Client::connect(url).await.during("connecting")?;
     println!("connected to {url}");
 
@@ -136,17 +143,17 @@ async fn run(url: &str) -> Result<(), Failure> {
 
     // 1. The citizen files the case online.
     let categories = citizen.taxonomy().list_categories(false).await.during("listing the categories")?;
-    if !categories.iter().any(|category| category.code == CATEGORY) {
+    if !categories.iter().any(|c| c.code == category) {
         let known: Vec<String> = categories.iter().map(|c| format!("{} ({})", c.code, c.name)).collect();
         return Err(Failure::Unexpected(format!(
-            "the category {CATEGORY} is not among the active categories: [{}]",
+            "the category {category} is not among the active categories: [{}]",
             known.join(", ")
         )));
     }
     let submit = pb::SubmitCaseRequest {
         draft: Some(pb::CaseDraft {
             kind: pb::CaseKind::Claim.into(),
-            category_code: CATEGORY.into(),
+            category_code: category.into(),
             region_code: REGION.into(),
             title: "小区电梯停运两月，物业拒不维修".into(),
             content: "我住厚德路社区3栋，单元电梯自两个月前故障停运至今。多次向物业公司报修，物业以维修资金未到位为由拒不维修，\
@@ -196,12 +203,21 @@ async fn run(url: &str) -> Result<(), Failure> {
                 case_state(&case),
                 d.accept_by,
                 d.object_by,
-                d.report_by
+                or_none(&d.report_by)
             );
         }
         // A routing rule for (category, region) may have routed it already.
         pb::CaseState::Routed if case.handling_organization_id == bureau.id => {
-            println!("[clerk] a routing rule already routed it to {} on registration", bureau.name);
+            let d = deadlines(&case);
+            println!(
+                "[clerk] nothing to assign: a routing rule routed it ({}) to {} on registration (即时交办); \
+                 accept by {}, object by {}, report by {}",
+                short(case.routing_mode().as_str_name(), "ROUTING_MODE_"),
+                bureau.name,
+                d.accept_by,
+                d.object_by,
+                or_none(&d.report_by)
+            );
         }
         _ => {
             return Err(Failure::Unexpected(format!(
@@ -311,6 +327,11 @@ async fn find_housing_bureau(clerk: &Client) -> Result<pb::Organization, Failure
 
 fn deadlines(case: &pb::Case) -> pb::CaseDeadlines {
     case.deadlines.clone().unwrap_or_default()
+}
+
+/// A deadline, or `-` where it does not apply.
+fn or_none(date: &str) -> &str {
+    if date.is_empty() { "-" } else { date }
 }
 
 fn case_state(case: &pb::Case) -> &'static str {

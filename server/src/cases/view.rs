@@ -159,6 +159,7 @@ pub fn case_message(
         create_time: Some(timestamp(row.created_at)),
         update_time: Some(timestamp(row.updated_at)),
         routed_on_registration: row.routed_on_registration,
+        route_time: row.first_routed_at.map(timestamp),
     })
 }
 

@@ -31,7 +31,7 @@ async fn a_claim_goes_from_submission_to_final_re_review() -> Result<()> {
         .await?;
     assert_eq!(case.state, pb::CaseState::Routed as i32);
     assert_eq!(case.routing_mode, pb::RoutingMode::Assign as i32);
-    let (created, routed) = (case.create_time.clone().unwrap_or_default(), case.route_time.clone().unwrap_or_default());
+    let (created, routed) = (case.create_time.unwrap_or_default(), case.route_time.unwrap_or_default());
     assert!(
         routed.seconds > 0 && (routed.seconds, routed.nanos) >= (created.seconds, created.nanos),
         "time-to-assign recorded"

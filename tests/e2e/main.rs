@@ -3,8 +3,11 @@
 
 mod availability;
 mod calendar;
+mod case_authz;
+mod case_paths;
 mod cases;
 mod directory;
 mod identity;
 mod operations;
 mod support;
+mod taxonomy;

@@ -273,4 +273,121 @@ mod tests {
         expect(&citizen, ListStaff, here, Some("PERMISSION_DENIED"));
         expect(&partner_dir, ListStaff, here, Some("PERMISSION_DENIED"));
     }
+
+    /// The case matrix: every [`CaseAction`] for every kind of principal on
+    /// one routed case under review. `y` allowed, `d` PERMISSION_DENIED (may
+    /// see the case, may not act), `n` NOT_FOUND (may not see it at all).
+    #[test]
+    fn case_matrix() {
+        const TOWNSHIP: &str = "360700/360702/360702001";
+        const COUNTY: &str = "360700/360702";
+        const OTHER_COUNTY: &str = "360700/360731";
+        const CITY: &str = "360700";
+        let (unit, gov, bureau, other_unit, city_bureau, court) =
+            (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let petitioner_id = Uuid::now_v7();
+        let case = CaseAccess {
+            region_path: TOWNSHIP,
+            petitioner_id,
+            handling_organization_id: Some(unit),
+            reviewing_organization_id: Some(gov),
+        };
+        let person =
+            |kind, roles: &[Role], organization: Option<Uuid>, jurisdiction: Option<&str>, scopes: &[Scope]| {
+                Principal {
+                    account_id: Uuid::now_v7(),
+                    kind,
+                    roles: roles.to_vec(),
+                    organization_id: organization,
+                    jurisdiction: jurisdiction.map(str::to_owned),
+                    scopes: scopes.to_vec(),
+                }
+            };
+        let staff = |roles: &[Role], organization: Uuid, jurisdiction: &str| {
+            person(AccountKind::Staff, roles, Some(organization), Some(jurisdiction), &[])
+        };
+        let mut petitioner = person(AccountKind::Citizen, &[Role::Citizen], None, None, &[]);
+        petitioner.account_id = petitioner_id;
+        let all_scopes = [Scope::CasesRead, Scope::CasesWrite, Scope::DirectoryRead];
+
+        use CaseAction::*;
+        let actions =
+            [Submit, Register, Read, Triage, RespondToRouting, Handle, ApproveExtension, ActAsPetitioner, DecideReview];
+        // One character per action, in the order of `actions`.
+        let table: Vec<(&str, Principal, &str)> = vec![
+            ("petitioner", petitioner, "ddyddddyd"),
+            ("other citizen", person(AccountKind::Citizen, &[Role::Citizen], None, None, &[]), "nnnnnnnnn"),
+            ("clerk of the county", staff(&[Role::Clerk], bureau, COUNTY), "ddyyddddd"),
+            ("clerk of the city (ancestor)", staff(&[Role::Clerk], city_bureau, CITY), "ddyyddddd"),
+            ("clerk of another county", staff(&[Role::Clerk], Uuid::now_v7(), OTHER_COUNTY), "nnnnnnnnn"),
+            ("clerk working at the handling unit", staff(&[Role::Clerk], unit, COUNTY), "ddyyddddd"),
+            ("handler of the handling unit", staff(&[Role::Handler], unit, COUNTY), "ddydyyddd"),
+            ("unit lead of the handling unit", staff(&[Role::UnitLead], unit, COUNTY), "ddydyyydd"),
+            // The handling unit sees its case even when its jurisdiction does not cover the region.
+            ("handler of the handling unit, elsewhere", staff(&[Role::Handler], unit, OTHER_COUNTY), "ddydyyddd"),
+            ("handler of another unit in the county", staff(&[Role::Handler], other_unit, COUNTY), "ddydddddd"),
+            ("handler of another county's unit", staff(&[Role::Handler], Uuid::now_v7(), OTHER_COUNTY), "nnnnnnnnn"),
+            ("leader of the reviewing organization", staff(&[Role::Leader], gov, COUNTY), "ddydddddy"),
+            ("handler of the reviewing organization", staff(&[Role::Handler], gov, COUNTY), "ddydddddy"),
+            ("leader of the reviewing organization, elsewhere", staff(&[Role::Leader], gov, OTHER_COUNTY), "ddydddddy"),
+            ("supervisor of the reviewing organization", staff(&[Role::Supervisor], gov, COUNTY), "ddydddddd"),
+            ("city leader", staff(&[Role::Leader], city_bureau, CITY), "ddydddddd"),
+            ("city supervisor", staff(&[Role::Supervisor], city_bureau, CITY), "ddydddddd"),
+            ("mediator in the county", staff(&[Role::Mediator], Uuid::now_v7(), COUNTY), "ddydddddd"),
+            ("staff without a case role", staff(&[], bureau, COUNTY), "nnnnnnnnn"),
+            (
+                "partner with every scope",
+                person(AccountKind::Service, &[Role::Partner], Some(court), Some(COUNTY), &all_scopes),
+                "nnnnnnnnn",
+            ),
+            ("admin", person(AccountKind::Staff, &[Role::Admin], None, None, &[]), "ddydddddd"),
+        ];
+        let outcome = |result: Result<(), AppError>| match result {
+            Ok(()) => 'y',
+            Err(e) if e.reason() == "PERMISSION_DENIED" => 'd',
+            Err(e) if e.reason() == "NOT_FOUND" => 'n',
+            Err(e) => panic!("unexpected denial {e:?}"),
+        };
+        for (name, principal, want) in &table {
+            let got: String = actions.iter().map(|a| outcome(authorize_case(principal, *a, &case))).collect();
+            assert_eq!(&got, want, "{name}: {actions:?}");
+            assert_eq!(can_see_case(principal, &case), !want.starts_with('n'), "{name}: can_see_case");
+        }
+
+        // Before routing nobody handles or reviews: an organization-less
+        // handler must not match the absent unit (None == None).
+        let unrouted = CaseAccess { handling_organization_id: None, reviewing_organization_id: None, ..case };
+        let loose = person(AccountKind::Staff, &[Role::Handler, Role::UnitLead, Role::Leader], None, None, &[]);
+        assert!(!can_see_case(&loose, &unrouted));
+        assert_eq!(outcome(authorize_case(&loose, Read, &unrouted)), 'n');
+        let handler = staff(&[Role::Handler, Role::UnitLead], unit, COUNTY);
+        let got: String = actions.iter().map(|a| outcome(authorize_case(&handler, *a, &unrouted))).collect();
+        assert_eq!(got, "ddydddddd", "the unit acts only once the case is routed to it");
+
+        // Filing: never NOT_FOUND (there is no case yet), only PERMISSION_DENIED.
+        let filing = |p: &Principal, action| outcome(authorize_filing(p, action, TOWNSHIP));
+        let citizen = person(AccountKind::Citizen, &[Role::Citizen], None, None, &[]);
+        let admin = person(AccountKind::Staff, &[Role::Admin], None, None, &[]);
+        let partner = person(AccountKind::Service, &[Role::Partner], Some(court), Some(COUNTY), &all_scopes);
+        for (name, p, submit, register) in [
+            ("citizen", &citizen, 'y', 'd'),
+            ("clerk of the county", &staff(&[Role::Clerk], bureau, COUNTY), 'd', 'y'),
+            ("clerk of the city", &staff(&[Role::Clerk], city_bureau, CITY), 'd', 'y'),
+            ("clerk of the township region itself", &staff(&[Role::Clerk], bureau, TOWNSHIP), 'd', 'y'),
+            ("clerk of another county", &staff(&[Role::Clerk], bureau, OTHER_COUNTY), 'd', 'd'),
+            ("handler of the county", &staff(&[Role::Handler], unit, COUNTY), 'd', 'd'),
+            ("city leader", &staff(&[Role::Leader], city_bureau, CITY), 'd', 'd'),
+            ("partner", &partner, 'd', 'd'),
+            ("admin", &admin, 'd', 'd'),
+        ] {
+            assert_eq!((filing(p, Submit), filing(p, Register)), (submit, register), "{name}");
+            for other in [Read, Triage, RespondToRouting, Handle, ApproveExtension, ActAsPetitioner, DecideReview] {
+                assert_eq!(filing(p, other), 'd', "{name} {other:?} is not a filing action");
+            }
+        }
+        // A clerk of a sibling code that merely shares the prefix is outside.
+        let prefix = staff(&[Role::Clerk], bureau, "360700/36070");
+        assert_eq!(filing(&prefix, Register), 'd');
+        assert_eq!(outcome(authorize_case(&prefix, Read, &case)), 'n');
+    }
 }

@@ -566,14 +566,17 @@ impl CaseService for CaseApi {
         let track =
             Track::from_i32(req.track).ok_or_else(|| AppError::invalid("track", "must be URGENT, SIMPLE or NORMAL"))?;
         let reason = text("reason", &req.reason, usize::from(track == Track::Urgent), draft::MAX_NOTE_CHARS)?;
+        let triaging_organization = principal.organization_id;
         let case = self
             .transition(
                 call,
                 |_| CaseAction::Triage,
                 move |conn, row, _| {
-                    let first_time = !store::petitioner_has_other_cases(conn, row.petitioner_id, row.id)?;
-                    // Art.25: an urgent matter is reported to the level above.
-                    let report_to = match row.registering_organization_id {
+                    let first_time = !store::petitioner_has_earlier_cases(conn, row.petitioner_id, row.id)?;
+                    // Art.25: an urgent matter is reported to the level above
+                    // the bureau that registered it, or above the triaging
+                    // clerk's bureau for an online filing.
+                    let report_to = match row.registering_organization_id.or(triaging_organization) {
                         Some(org) => {
                             directory_store::find_organization(conn, org)?.and_then(|o| o.organization.parent_id)
                         }
@@ -690,8 +693,9 @@ impl CaseService for CaseApi {
             .transition(
                 call,
                 // Before routing the bureau declines; after, the unit it went to.
-                |life| {
-                    if life.state == CaseState::Registered { CaseAction::Triage } else { CaseAction::RespondToRouting }
+                |life| match life.handling_organization_id {
+                    None => CaseAction::Triage,
+                    Some(_) => CaseAction::RespondToRouting,
                 },
                 move |conn, row, _| {
                     if let Some(related) = related_case_id {

@@ -75,10 +75,12 @@ pub fn list_events(
         .load(conn)?)
 }
 
-/// Whether the petitioner has any case other than `except` (for "first-time").
-pub fn petitioner_has_other_cases(conn: &mut PgConnection, petitioner: Uuid, except: Uuid) -> Result<bool, AppError> {
+/// Whether the petitioner filed any case before `case` (ids are UUIDv7, so
+/// ordered by filing time): a case is a first-time petition (初次信访) when
+/// none came before it.
+pub fn petitioner_has_earlier_cases(conn: &mut PgConnection, petitioner: Uuid, case: Uuid) -> Result<bool, AppError> {
     Ok(diesel::select(diesel::dsl::exists(
-        cases::table.filter(cases::petitioner_id.eq(petitioner)).filter(cases::id.ne(except)),
+        cases::table.filter(cases::petitioner_id.eq(petitioner)).filter(cases::id.lt(case)),
     ))
     .get_result(conn)?)
 }

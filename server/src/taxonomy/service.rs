@@ -131,10 +131,18 @@ impl TaxonomyService for TaxonomyApi {
                 store::find_category(conn, &rule.category_code)?
                     .filter(|c| !c.retired)
                     .ok_or_else(|| AppError::invalid("rule.category_code", "no such active category"))?;
-                directory_store::find_region(conn, &rule.region_code)?
+                let region = directory_store::find_region(conn, &rule.region_code)?
                     .ok_or_else(|| AppError::invalid("rule.region_code", "no such region"))?;
                 let unit = directory_store::find_organization(conn, organization_id)?
                     .ok_or_else(|| AppError::invalid("rule.organization_id", "no such organization"))?;
+                // The competence check of a clerk's forwarding: the unit's
+                // jurisdiction must cover every region the rule matches.
+                if !crate::auth::policy::path_within(&region.path, &unit.region_path) {
+                    return Err(AppError::invalid(
+                        "rule.organization_id",
+                        "the organization's jurisdiction does not cover the rule's region",
+                    ));
+                }
                 if OrganizationKind::from_i32(i32::from(unit.organization.kind))
                     == Some(OrganizationKind::PetitionBureau)
                 {

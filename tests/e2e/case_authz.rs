@@ -86,6 +86,8 @@ enum Stage {
     Forwarded,
     /// Assigned (交办) to unit A.
     Assigned,
+    /// Assigned to unit A, which objected: back with the bureau.
+    Objected,
     /// Forwarded and accepted by unit A.
     Accepted,
     /// Forwarded, accepted and replied to by unit A.
@@ -236,7 +238,7 @@ impl Lab {
         if stage == Registered {
             return Ok(case);
         }
-        let case = if matches!(stage, Assigned | AssignedAndReplied) {
+        let case = if matches!(stage, Assigned | Objected | AssignedAndReplied) {
             w.clerk
                 .cases()
                 .assign_case(pb::AssignCaseRequest {
@@ -260,6 +262,18 @@ impl Lab {
         };
         if matches!(stage, Forwarded | Assigned) {
             return Ok(case);
+        }
+        if stage == Objected {
+            return Ok(w
+                .handler
+                .cases()
+                .object_to_assignment(pb::ObjectToAssignmentRequest {
+                    case_id: case.id,
+                    reason: "不属于本单位职责".into(),
+                    etag: case.etag,
+                    ..Default::default()
+                })
+                .await?);
         }
         let case = w
             .handler
@@ -629,6 +643,9 @@ async fn matrix_routing_and_handling() -> Result<()> {
         // Once routed, declining is the unit's answer to the routing: the
         // clerk who routed it may no longer decline.
         row(Rpc::DeclineCase, Some(Forwarded), &[Handler, UnitLead], HIDDEN, Some(S::Declined)),
+        // After the unit's objection the case is the bureau's again.
+        row(Rpc::DeclineCase, Some(Objected), &[Clerk], HIDDEN, Some(S::Declined)),
+        row(Rpc::ForwardCase, Some(Objected), &[Clerk], HIDDEN, Some(S::Routed)),
         // Triage stays with the clerk after acceptance.
         row(Rpc::SetCaseTrack, Some(Accepted), &[Clerk], HIDDEN, Some(S::Accepted)),
         row(Rpc::AddFollowUp, Some(Forwarded), &[Handler, UnitLead], HIDDEN, None),

@@ -317,8 +317,6 @@ async fn retired_categories_take_no_new_rules_or_cases() -> Result<()> {
 /// ForwardCase refuses a unit whose jurisdiction does not cover the case's
 /// region; a routing rule must not do at registration what a clerk may not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "server bug: SetRoutingRule accepts a unit whose region does not cover the rule's region (county A's unit \
-            for county B), so registration routes county B cases to a unit ForwardCase would refuse"]
 async fn a_rule_routes_only_to_a_unit_whose_jurisdiction_covers_its_region() -> Result<()> {
     let lab = Lab::new().await?;
     let dir = &lab.dir;
@@ -328,6 +326,12 @@ async fn a_rule_routes_only_to_a_unit_whose_jurisdiction_covers_its_region() -> 
         tax.set_routing_rule(rule("housing", &dir.county_b.code, &dir.unit_a.id, pb::RoutingMode::Forward)).await,
         &["rule.organization_id"],
     );
+    // Nor a rule for the whole city: the unit covers only county A of it.
+    expect_invalid(
+        tax.set_routing_rule(rule("housing", &dir.city.code, &dir.unit_a.id, pb::RoutingMode::Forward)).await,
+        &["rule.organization_id"],
+    );
+    assert!(tax.list_routing_rules("").await?.is_empty());
     let case = lab.file("housing", &dir.county_b.code).await?;
     assert_eq!(case.state, pb::CaseState::Registered as i32, "not routed out of the unit's jurisdiction");
     Ok(())

@@ -54,7 +54,7 @@ impl CalendarService for CalendarApi {
         let principal = require_principal(&request)?;
         policy::authorize(&principal, Action::ReadCalendar, Resource::System)?;
         let year = rules::validate_year("year", request.into_inner().year)?;
-        let rows = self.state.db.run(move |conn| store::list_year(conn, year)).await?;
+        let rows = self.state.db.read(move |conn| store::list_year(conn, year)).await?;
         Ok(Response::new(pb::ListCalendarDaysResponse { days: rows.into_iter().map(Into::into).collect() }))
     }
 
@@ -82,7 +82,7 @@ impl CalendarService for CalendarApi {
         let req = request.into_inner();
         let (start, period) = rules::validate_deadline_request(&req.start_date, req.days, req.workdays)?;
         let until = horizon(start, period);
-        let calendar = self.state.db.run(move |conn| store::load_calendar(conn, start, until)).await?;
+        let calendar = self.state.db.read(move |conn| store::load_calendar(conn, start, until)).await?;
         let deadline = calendar.deadline(start, period);
         Ok(Response::new(pb::ComputeDeadlineResponse { deadline_date: rules::format_date(deadline) }))
     }

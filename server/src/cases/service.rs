@@ -437,7 +437,7 @@ impl CaseService for CaseApi {
         let case = self
             .state
             .db
-            .run(move |conn| {
+            .read(move |conn| {
                 let row = match Uuid::parse_str(&key) {
                     Ok(id) => store::find_case(conn, id)?,
                     Err(_) => store::find_case_by_number(conn, &key)?,
@@ -501,7 +501,7 @@ impl CaseService for CaseApi {
         let (cases, next) = self
             .state
             .db
-            .run(move |conn| {
+            .read(move |conn| {
                 if !region_code.is_empty() {
                     let region = directory_store::find_region(conn, &region_code)?
                         .ok_or_else(|| AppError::invalid("region_code", "no such region"))?;
@@ -542,7 +542,7 @@ impl CaseService for CaseApi {
         let (events, next) = self
             .state
             .db
-            .run(move |conn| {
+            .read(move |conn| {
                 let row = store::find_case(conn, case_id)?.ok_or(AppError::NotFound { resource: "case" })?;
                 policy::authorize_case(&principal, CaseAction::Read, &engine::access(&row))?;
                 let sees_content = viewer_of(conn, &principal)?.sees_content(&row);

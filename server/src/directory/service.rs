@@ -131,7 +131,7 @@ impl DirectoryService for DirectoryApi {
         let row = self
             .state
             .db
-            .run(move |conn| store::find_region(conn, &code)?.ok_or(AppError::NotFound { resource: "region" }))
+            .read(move |conn| store::find_region(conn, &code)?.ok_or(AppError::NotFound { resource: "region" }))
             .await?;
         Ok(Response::new(pb::GetRegionResponse { region: Some(row.into()) }))
     }
@@ -157,7 +157,7 @@ impl DirectoryService for DirectoryApi {
         let rows = self
             .state
             .db
-            .run(move |conn| store::list_regions(conn, parent.as_deref(), level, after.as_deref(), limit + 1))
+            .read(move |conn| store::list_regions(conn, parent.as_deref(), level, after.as_deref(), limit + 1))
             .await?;
         let (rows, next) = finish_page(rows, limit, |row| row.code.clone());
         let next_page_token =
@@ -228,7 +228,9 @@ impl DirectoryService for DirectoryApi {
         let placed = self
             .state
             .db
-            .run(move |conn| store::find_organization(conn, id)?.ok_or(AppError::NotFound { resource: "organization" }))
+            .read(move |conn| {
+                store::find_organization(conn, id)?.ok_or(AppError::NotFound { resource: "organization" })
+            })
             .await?;
         Ok(Response::new(pb::GetOrganizationResponse { organization: Some(placed.organization.into()) }))
     }
@@ -251,7 +253,7 @@ impl DirectoryService for DirectoryApi {
         let rows = self
             .state
             .db
-            .run(move |conn| {
+            .read(move |conn| {
                 let root = if region_code.is_empty() {
                     None
                 } else {
@@ -350,7 +352,7 @@ impl DirectoryService for DirectoryApi {
         let rows = self
             .state
             .db
-            .run(move |conn| {
+            .read(move |conn| {
                 // The subtree searched: the named organization's region if
                 // the caller may see it, else the caller's whole jurisdiction.
                 let root = match organization_id {

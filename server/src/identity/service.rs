@@ -387,7 +387,7 @@ impl IdentityService for IdentityApi {
         let account = self
             .state
             .db
-            .run(move |conn| store::find_account(conn, id))
+            .read(move |conn| store::find_account(conn, id))
             .await?
             .ok_or(AppError::NotFound { resource: "account" })?;
         let viewer = if principal.is_admin() { Viewer::Admin } else { Viewer::Owner };
@@ -576,7 +576,7 @@ impl IdentityService for IdentityApi {
         let account = self
             .state
             .db
-            .run(move |conn| store::find_account(conn, id))
+            .read(move |conn| store::find_account(conn, id))
             .await?
             .ok_or(AppError::NotFound { resource: "account" })?;
         Ok(Response::new(pb::GetAccountResponse { account: Some(self.account_view(&account.account, Viewer::Admin)?) }))

@@ -76,7 +76,7 @@ impl TaxonomyService for TaxonomyApi {
         let principal = require_principal(&request)?;
         policy::authorize(&principal, Action::ReadTaxonomy, Resource::System)?;
         let include_retired = request.into_inner().include_retired;
-        let rows = self.state.db.run(move |conn| store::list_categories(conn, include_retired)).await?;
+        let rows = self.state.db.read(move |conn| store::list_categories(conn, include_retired)).await?;
         Ok(Response::new(pb::ListCategoriesResponse { categories: rows.into_iter().map(Into::into).collect() }))
     }
 
@@ -177,7 +177,7 @@ impl TaxonomyService for TaxonomyApi {
         let rows = self
             .state
             .db
-            .run(move |conn| store::list_routing_rules(conn, (!category.is_empty()).then_some(category.as_str())))
+            .read(move |conn| store::list_routing_rules(conn, (!category.is_empty()).then_some(category.as_str())))
             .await?;
         Ok(Response::new(pb::ListRoutingRulesResponse { rules: rows.into_iter().map(Into::into).collect() }))
     }

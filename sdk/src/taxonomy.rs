@@ -202,7 +202,12 @@ mod tests {
         assert_eq!(taxonomy.create_category(housing.clone()).await?, housing);
         let taken = taxonomy.create_category(housing.clone()).await.map(|_| ()).expect_err("duplicate code");
         assert_eq!(taken.code(), Code::AlreadyExists);
-        let request = pb::UpdateCategoryRequest { code: "housing".into(), name: String::new(), retired: true };
+        let request = pb::UpdateCategoryRequest {
+            code: "housing".into(),
+            update_mask: Some(prost_types::FieldMask { paths: vec!["retired".into()] }),
+            name: String::new(),
+            retired: true,
+        };
         let retired = taxonomy.update_category(request).await?;
         assert_eq!((retired.name.as_str(), retired.retired), ("住房", true));
         assert!(taxonomy.list_categories(false).await?.is_empty());

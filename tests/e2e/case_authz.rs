@@ -959,8 +959,6 @@ async fn the_petitioners_phone_is_masked_for_staff() -> Result<()> {
 /// cases.proto: a representative's phone is "masked for everyone but the
 /// case's handlers and admins".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "server bug: group-visit representatives' phones are stored masked only (StoredRepresentative keeps \
-            phone_masked), so admins and the handling unit never see them in full as cases.proto promises"]
 async fn group_visit_representatives_phones_are_full_for_admins_and_handlers() -> Result<()> {
     let lab = Lab::new().await?;
     let w = &lab.w;

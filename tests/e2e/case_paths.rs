@@ -997,6 +997,7 @@ async fn accusation_content_reaches_only_the_petitioner_and_the_discipline_chann
         assert!(case.content_hidden, "{case:?}");
         assert!(case.content.is_empty() && case.requests.is_empty() && case.facts_and_reasons.is_empty());
         assert!(case.attachments.is_empty());
+        assert_eq!(case.petitioner, Some(pb::Petitioner::default()), "nor who accuses (Art.30)");
     };
     for staff in [&w.clerk, &w.handler] {
         hidden(&staff.cases().get_case(&filed.id).await?);

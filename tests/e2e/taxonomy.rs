@@ -59,8 +59,18 @@ fn category(code: &str, name: &str) -> pb::Category {
     pb::Category { code: code.into(), name: name.into(), retired: false }
 }
 
+/// Sets `retired`, and the name too when one is given.
 fn update(code: &str, name: &str, retired: bool) -> pb::UpdateCategoryRequest {
-    pb::UpdateCategoryRequest { code: code.into(), name: name.into(), retired }
+    let mut paths = vec!["retired".to_owned()];
+    if !name.is_empty() {
+        paths.push("name".into());
+    }
+    pb::UpdateCategoryRequest {
+        code: code.into(),
+        update_mask: Some(prost_types::FieldMask { paths }),
+        name: name.into(),
+        retired,
+    }
 }
 
 fn rule(category: &str, region: &str, organization: &str, mode: pb::RoutingMode) -> pb::RoutingRule {
@@ -144,6 +154,28 @@ async fn admins_write_categories_and_everyone_signed_in_reads_them() -> Result<(
     expect_invalid(tax.update_category(update("housing", &long_name, false)).await, &["name"]);
     expect_error(tax.update_category(update("nosuch", "无", true)).await, Code::NotFound, Some("NOT_FOUND"));
     expect_error(tax.update_category(update("", "无", true)).await, Code::NotFound, Some("NOT_FOUND"));
+    // A rename alone keeps the retired flag; an empty or unknown mask is refused.
+    let rename_only = pb::UpdateCategoryRequest {
+        code: "housing.demolition".into(),
+        update_mask: Some(prost_types::FieldMask { paths: vec!["name".into()] }),
+        name: "房屋征收补偿".into(),
+        retired: false,
+    };
+    assert!(tax.update_category(rename_only.clone()).await?.retired, "retired stays retired");
+    expect_invalid(
+        tax.update_category(pb::UpdateCategoryRequest { update_mask: None, ..rename_only.clone() }).await,
+        &["update_mask"],
+    );
+    expect_invalid(
+        tax.update_category(pb::UpdateCategoryRequest {
+            update_mask: Some(prost_types::FieldMask { paths: vec!["code".into()] }),
+            ..rename_only
+        })
+        .await,
+        &["update_mask"],
+    );
+    // A child needs its parent.
+    expect_invalid(tax.create_category(category("orphan.child", "孤儿")).await, &["category.code"]);
     // Un-retired, it is offered again.
     assert_eq!(tax.update_category(update("housing.demolition", "", false)).await?, renamed);
     assert!(codes(&tax.list_categories(false).await?).contains(&"housing.demolition"));

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use base64::Engine as _;
 use chrono::Utc;
 use diesel::PgConnection;
 use petition_proto::v1 as pb;
@@ -52,7 +53,12 @@ fn viewer_of(conn: &mut PgConnection, principal: &Principal) -> Result<Viewer, A
             .is_some_and(|o| o.organization.kind == OrganizationKind::DisciplineInspection as i16),
         None => false,
     };
-    Ok(Viewer { account_id: principal.account_id, is_admin: principal.is_admin(), in_discipline_channel })
+    Ok(Viewer {
+        account_id: principal.account_id,
+        organization_id: principal.organization_id,
+        is_admin: principal.is_admin(),
+        in_discipline_channel,
+    })
 }
 
 fn petitioners(
@@ -87,7 +93,7 @@ fn case_message(
 ) -> Result<pb::Case, AppError> {
     let people = petitioners(conn, state, &[row.petitioner_id])?;
     let info = people.get(&row.petitioner_id).ok_or(AppError::internal("case without petitioner"))?;
-    view::case_message(row, info, viewer, shanghai_today())
+    view::case_message(row, info, viewer, shanghai_today(), &state.pii)
 }
 
 /// Runs `work` once per (caller, request_id): replays get the stored response.
@@ -401,9 +407,15 @@ impl CaseService for CaseApi {
                             ))
                         })
                         .ok();
+                    // Sealed like every phone number, bound to the petitioner.
+                    let sealed = match (&phone, petitioner_id) {
+                        (Some(p), Some(owner)) => self.state.pii.seal(owner, p.as_str())?,
+                        _ => Vec::new(),
+                    };
                     representatives.push(StoredRepresentative {
                         name,
                         phone_masked: phone.map(|p| p.masked()).unwrap_or_default(),
+                        phone_sealed: base64::engine::general_purpose::STANDARD.encode(sealed),
                     });
                 }
                 Some(StoredGroupVisit { headcount: g.headcount, representatives })
@@ -518,7 +530,7 @@ impl CaseService for CaseApi {
                     .map(|row| {
                         let info =
                             people.get(&row.petitioner_id).ok_or(AppError::internal("case without petitioner"))?;
-                        view::case_message(row, info, &viewer, today)
+                        view::case_message(row, info, &viewer, today, &state.pii)
                     })
                     .collect::<Result<Vec<_>, AppError>>()?;
                 Ok((cases, next))

@@ -13,11 +13,14 @@ use super::rules::{Lifecycle, Opinion, due_date};
 use crate::calendar::rules::{format_date, is_overdue};
 use crate::convert::timestamp;
 use crate::error::AppError;
+use crate::pii::Pii;
+use base64::Engine as _;
 
 /// Who is looking, as far as hiding goes.
 #[derive(Debug, Clone, Copy)]
 pub struct Viewer {
     pub account_id: Uuid,
+    pub organization_id: Option<Uuid>,
     pub is_admin: bool,
     /// Works in a discipline inspection organization (Art.30).
     pub in_discipline_channel: bool,
@@ -32,6 +35,11 @@ impl Viewer {
 
     fn sees_phone(&self, row: &CaseRow) -> bool {
         self.is_admin || self.account_id == row.petitioner_id
+    }
+
+    /// Representatives of a group visit are contacted by the unit handling it.
+    fn sees_representative_phones(&self, row: &CaseRow) -> bool {
+        self.is_admin || (self.organization_id.is_some() && self.organization_id == row.handling_organization_id)
     }
 }
 
@@ -54,6 +62,9 @@ pub struct StoredGroupVisit {
 pub struct StoredRepresentative {
     pub name: String,
     pub phone_masked: String,
+    /// Base64 of the phone sealed for the case's petitioner (see `Pii`).
+    #[serde(default)]
+    pub phone_sealed: String,
 }
 
 fn date(d: Option<NaiveDate>) -> String {
@@ -82,6 +93,7 @@ pub fn case_message(
     petitioner: &PetitionerInfo,
     viewer: &Viewer,
     today: NaiveDate,
+    pii: &Pii,
 ) -> Result<pb::Case, AppError> {
     let life = lifecycle_of(row)?;
     let d = &life.deadlines;
@@ -89,17 +101,26 @@ pub fn case_message(
     let hide = |text: &str| if sees_content { text.to_owned() } else { String::new() };
     let attachments: Vec<Attachment> =
         if sees_content { serde_json::from_value(row.attachments.clone()).unwrap_or_default() } else { vec![] };
-    let group_visit =
-        row.group_visit.as_ref().and_then(|g| serde_json::from_value::<StoredGroupVisit>(g.clone()).ok()).map(|g| {
-            pb::GroupVisit {
-                headcount: g.headcount,
-                representatives: g
-                    .representatives
-                    .into_iter()
-                    .map(|r| pb::Representative { name: r.name, phone: r.phone_masked })
-                    .collect(),
-            }
-        });
+    let representative_phone = |r: &StoredRepresentative| -> Result<String, AppError> {
+        if !viewer.sees_representative_phones(row) || r.phone_sealed.is_empty() {
+            return Ok(r.phone_masked.clone());
+        }
+        let sealed = base64::engine::general_purpose::STANDARD.decode(&r.phone_sealed).map_err(AppError::internal)?;
+        pii.reveal(row.petitioner_id, Some(&sealed))
+    };
+    let group_visit = match &row.group_visit {
+        None => None,
+        Some(stored) => {
+            let g: StoredGroupVisit = serde_json::from_value(stored.clone())
+                .map_err(|e| AppError::internal(format!("case {} has an unreadable group visit: {e}", row.id)))?;
+            let representatives = g
+                .representatives
+                .iter()
+                .map(|r| Ok(pb::Representative { name: r.name.clone(), phone: representative_phone(r)? }))
+                .collect::<Result<Vec<_>, AppError>>()?;
+            Some(pb::GroupVisit { headcount: g.headcount, representatives })
+        }
+    };
     let due = due_date(&life);
     Ok(pb::Case {
         id: row.id.to_string(),
@@ -124,10 +145,15 @@ pub fn case_message(
                 sha256: a.sha256,
             })
             .collect(),
-        petitioner: Some(pb::Petitioner {
-            account_id: row.petitioner_id.to_string(),
-            name: petitioner.name.clone(),
-            phone: if viewer.sees_phone(row) { petitioner.phone.clone() } else { petitioner.phone_masked.clone() },
+        // Art.30: who accuses is as confidential as what they say.
+        petitioner: Some(if sees_content {
+            pb::Petitioner {
+                account_id: row.petitioner_id.to_string(),
+                name: petitioner.name.clone(),
+                phone: if viewer.sees_phone(row) { petitioner.phone.clone() } else { petitioner.phone_masked.clone() },
+            }
+        } else {
+            pb::Petitioner::default()
         }),
         group_visit,
         registering_organization_id: row.registering_organization_id.map(|id| id.to_string()).unwrap_or_default(),

@@ -63,9 +63,24 @@ impl TaxonomyService for TaxonomyApi {
         let name = validate_name("category.name", &category.name, 64, &mut violations);
         require_valid(violations)?;
         let now = Utc::now();
+        let parent = category.code.rsplit_once('.').map(|(parent, _)| parent.to_owned());
         let row =
             CategoryRow { code: category.code, name, retired: category.retired, created_at: now, updated_at: now };
-        let row = self.state.db.run(move |conn| store::insert_category(conn, &row)).await?;
+        let row = self
+            .state
+            .db
+            .run(move |conn| {
+                if let Some(parent) = parent
+                    && store::find_category(conn, &parent)?.is_none()
+                {
+                    return Err(AppError::invalid(
+                        "category.code",
+                        format!("create the parent category {parent:?} first"),
+                    ));
+                }
+                store::insert_category(conn, &row)
+            })
+            .await?;
         Ok(Response::new(pb::CreateCategoryResponse { category: Some(row.into()) }))
     }
 
@@ -87,14 +102,22 @@ impl TaxonomyService for TaxonomyApi {
         let principal = require_principal(&request)?;
         policy::authorize(&principal, Action::WriteTaxonomy, Resource::System)?;
         let req = request.into_inner();
+        let paths = req.update_mask.map(|mask| mask.paths).unwrap_or_default();
+        if paths.is_empty() {
+            return Err(AppError::invalid("update_mask", "name at least one field to change").into());
+        }
+        if let Some(unknown) = paths.iter().find(|p| !matches!(p.as_str(), "name" | "retired")) {
+            return Err(AppError::invalid("update_mask", format!("{unknown:?} cannot be changed")).into());
+        }
         let mut violations = Vec::new();
-        let name = (!req.name.is_empty()).then(|| validate_name("name", &req.name, 64, &mut violations));
+        let name = paths.iter().any(|p| p == "name").then(|| validate_name("name", &req.name, 64, &mut violations));
+        let retired = paths.iter().any(|p| p == "retired").then_some(req.retired);
         require_valid(violations)?;
         let row = self
             .state
             .db
             .run(move |conn| {
-                store::update_category(conn, &req.code, name.as_deref(), req.retired)?
+                store::update_category(conn, &req.code, name.as_deref(), retired)?
                     .ok_or(AppError::NotFound { resource: "category" })
             })
             .await?;

@@ -31,17 +31,18 @@ pub fn list_categories(conn: &mut PgConnection, include_retired: bool) -> Result
     Ok(query.load(conn)?)
 }
 
+/// Changes the given fields; `None` keeps the stored value.
 pub fn update_category(
     conn: &mut PgConnection,
     code: &str,
     name: Option<&str>,
-    retired: bool,
+    retired: Option<bool>,
 ) -> Result<Option<CategoryRow>, AppError> {
     let Some(current) = find_category(conn, code)? else { return Ok(None) };
     Ok(diesel::update(categories::table.find(code))
         .set((
             categories::name.eq(name.unwrap_or(&current.name)),
-            categories::retired.eq(retired),
+            categories::retired.eq(retired.unwrap_or(current.retired)),
             categories::updated_at.eq(diesel::dsl::now),
         ))
         .returning(CategoryRow::as_returning())

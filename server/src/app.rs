@@ -96,6 +96,7 @@ impl Application {
             pii: Pii::new(&keys.pii_encryption, &keys.pii_index),
             pages: PageTokens::new(*keys.page_tokens.as_bytes()),
             auth: config.auth.clone(),
+            intake: config.intake.clone(),
         });
         let bootstrap = bootstrap::ensure_admin(&state).await?;
         let listener = TcpListener::bind(config.listen)

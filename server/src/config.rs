@@ -94,6 +94,9 @@ pub struct Config {
     #[command(flatten)]
     pub limits: LimitsConfig,
 
+    #[command(flatten)]
+    pub intake: IntakeConfig,
+
     /// Log format.
     #[arg(global = true, long, env = "PETITION_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,
@@ -195,6 +198,28 @@ pub struct AuthConfig {
     /// Password hashes computed at once; more wait (bounds CPU and memory).
     #[arg(global = true, long, env = "PETITION_HASHING_CONCURRENCY", default_value_t = 4)]
     pub hashing_concurrency: usize,
+}
+
+/// Which filings count towards the daily limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LimitedChannels {
+    /// Online filings and those a clerk registers (letters, calls, visits).
+    All,
+    /// Only the petitioner's own online filings.
+    Online,
+}
+
+/// Intake safeguards (智慧信访).
+#[derive(Debug, Clone, Args)]
+pub struct IntakeConfig {
+    /// Filings a petitioner may make per Beijing calendar day; 0 disables
+    /// the limit. Replays of a request_id never count.
+    #[arg(global = true, long, env = "PETITION_DAILY_FILING_LIMIT", default_value_t = 3)]
+    pub daily_filing_limit: u32,
+
+    /// Which filings count towards the daily limit.
+    #[arg(global = true, long, env = "PETITION_DAILY_LIMIT_CHANNELS", value_enum, default_value = "all")]
+    pub daily_limit_channels: LimitedChannels,
 }
 
 /// Transport limits.

@@ -45,8 +45,10 @@ pub enum AppError {
     /// The etag sent does not match the stored one.
     #[error("{resource} was changed by someone else; read it again")]
     Aborted { resource: &'static str },
+    /// A limit was reached; `quota` names what was exhausted
+    /// (QuotaFailure: subject, description) when it is a quota.
     #[error("{message}")]
-    ResourceExhausted { reason: &'static str, message: String, retry_after: Duration },
+    ResourceExhausted { reason: &'static str, message: String, retry_after: Duration, quota: Option<(String, String)> },
     /// The database is unreachable or saturated: retryable.
     #[error("service temporarily unavailable")]
     Unavailable { detail: String },
@@ -117,8 +119,11 @@ impl From<AppError> for Status {
             AppError::FailedPrecondition { reason, message, subject } => {
                 details.add_precondition_failure_violation(*reason, subject.clone(), message.clone());
             }
-            AppError::ResourceExhausted { retry_after, .. } => {
+            AppError::ResourceExhausted { retry_after, quota, .. } => {
                 details.set_retry_info(Some(*retry_after));
+                if let Some((subject, description)) = quota {
+                    details.add_quota_failure_violation(subject.clone(), description.clone());
+                }
             }
             AppError::Unavailable { detail } => {
                 tracing::warn!(%detail, "database unavailable");
@@ -202,9 +207,12 @@ mod tests {
             reason: "LOGIN_THROTTLED",
             message: "too many attempts".into(),
             retry_after: Duration::from_secs(42),
+            quota: Some(("petitioners/x".into(), "at most 3 filings a day".into())),
         });
         let retry = status.get_error_details().retry_info().and_then(|r| r.retry_delay);
         assert_eq!(retry, Some(Duration::from_secs(42)));
+        let quota = status.get_error_details().quota_failure().map(|q| q.violations.len());
+        assert_eq!(quota, Some(1));
     }
 
     #[test]

@@ -96,6 +96,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    daily_filings (petitioner_id, day) {
+        petitioner_id -> Uuid,
+        day -> Date,
+        filings -> Int4,
+    }
+}
+
+diesel::table! {
     idempotency_keys (account_id, request_id) {
         account_id -> Uuid,
         request_id -> Text,
@@ -169,6 +177,7 @@ diesel::joinable!(case_events -> accounts (actor_id));
 diesel::joinable!(case_events -> cases (case_id));
 diesel::joinable!(cases -> categories (category_code));
 diesel::joinable!(cases -> regions (region_code));
+diesel::joinable!(daily_filings -> accounts (petitioner_id));
 diesel::joinable!(idempotency_keys -> accounts (account_id));
 diesel::joinable!(organizations -> regions (region_code));
 diesel::joinable!(refresh_tokens -> accounts (account_id));
@@ -183,6 +192,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_events,
     cases,
     categories,
+    daily_filings,
     idempotency_keys,
     login_throttle,
     organizations,

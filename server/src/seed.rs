@@ -16,6 +16,7 @@ use crate::auth::{AccountKind, Role};
 use crate::cases::domain::{CaseKind, Channel, Decision, DeclineReason, FollowUpKind, RoutingMode};
 use crate::cases::draft::Draft;
 use crate::cases::engine::{self, Filing};
+use crate::cases::limits::DailyLimit;
 use crate::cases::rules::{Command, Opinion};
 use crate::directory::model::{OrganizationRow, RegionRow};
 use crate::directory::rules::{OrganizationKind, RegionLevel, child_path};
@@ -333,7 +334,15 @@ fn demo_cases(
         let channel = if who.account_id == petitioner.account_id { Channel::Online } else { Channel::Visit };
         Ok(engine::file(
             conn,
-            Filing { principal: who.clone(), draft, channel, petitioner_id: petitioner.account_id, group_visit: None },
+            Filing {
+                principal: who.clone(),
+                draft,
+                channel,
+                petitioner_id: petitioner.account_id,
+                group_visit: None,
+                // Demo history spans what would be several days.
+                daily_limit: DailyLimit::NONE,
+            },
         )?
         .id)
     };

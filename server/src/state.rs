@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::auth::passwords::PasswordHasher;
 use crate::auth::tokens::TokenIssuer;
-use crate::config::AuthConfig;
+use crate::config::{AuthConfig, IntakeConfig};
 use crate::db::Db;
 use crate::pagination::PageTokens;
 use crate::pii::Pii;
@@ -16,4 +16,5 @@ pub struct AppState {
     pub pii: Pii,
     pub pages: PageTokens,
     pub auth: AuthConfig,
+    pub intake: IntakeConfig,
 }

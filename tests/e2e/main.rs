@@ -8,6 +8,7 @@ mod case_paths;
 mod cases;
 mod directory;
 mod identity;
+mod intake;
 mod operations;
 mod support;
 mod taxonomy;

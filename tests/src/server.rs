@@ -40,6 +40,8 @@ pub fn test_config(database_url: &str, data_dir: &std::path::Path) -> Config {
     config.auth.data_key = Some(Secret::new(random_key()));
     config.auth.bootstrap_admin_password = Some(Secret::new(ADMIN_PASSWORD));
     config.limits.shutdown_grace_secs = 5;
+    // Tests file many cases per person; the limit's own tests turn it on.
+    config.intake.daily_filing_limit = 0;
     config
 }
 

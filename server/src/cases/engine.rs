@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::domain::{CaseKind, Channel, RoutingMode, Track};
 use super::draft::Draft;
+use super::limits::{self, DailyLimit};
 use super::model::{CaseEventRow, CaseRow, LifecycleChange};
 use super::rules::{self, Command, Context, Event, Lifecycle};
 use super::store;
@@ -121,12 +122,13 @@ pub struct Filing {
     pub channel: Channel,
     pub petitioner_id: Uuid,
     pub group_visit: Option<StoredGroupVisit>,
+    pub daily_limit: DailyLimit,
 }
 
 /// Files a case: checks the policy, registers it, routes it at once when a
 /// routing rule applies, numbers it, and records its first events.
 pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<CaseRow, AppError> {
-    let Filing { principal, draft, channel, petitioner_id, group_visit } = filing;
+    let Filing { principal, draft, channel, petitioner_id, group_visit, daily_limit } = filing;
     let region = directory_store::find_region(conn, &draft.region_code)?
         .ok_or_else(|| AppError::invalid("draft.region_code", "no such region"))?;
     let action = if channel == Channel::Online { CaseAction::Submit } else { CaseAction::Register };
@@ -138,6 +140,22 @@ pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<CaseRow, AppError
         let petitioner = identity_store::find_account(conn, petitioner_id)?;
         if petitioner.is_none_or(|p| p.account.kind != crate::auth::AccountKind::Citizen as i16) {
             return Err(AppError::invalid("petitioner_account_id", "no such citizen account"));
+        }
+    }
+    if daily_limit.counts(channel) {
+        let now = Utc::now();
+        let nth = store::count_filing(conn, petitioner_id, limits::filing_day(now))?;
+        if daily_limit.exceeded_by(u32::try_from(nth).unwrap_or(u32::MAX)) {
+            // The transaction rolls back, taking this count with it.
+            return Err(AppError::ResourceExhausted {
+                reason: "DAILY_LIMIT_REACHED",
+                message: format!("at most {} filings a day; try again tomorrow", daily_limit.per_day),
+                retry_after: limits::until_next_day(now).to_std().unwrap_or_default(),
+                quota: Some((
+                    format!("petitioners/{petitioner_id}"),
+                    format!("{} filings per petitioner per day (Beijing time)", daily_limit.per_day),
+                )),
+            });
         }
     }
     let today = shanghai_today();

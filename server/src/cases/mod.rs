@@ -4,6 +4,7 @@
 pub mod domain;
 pub mod draft;
 pub mod engine;
+pub mod limits;
 pub mod model;
 pub mod rules;
 pub mod service;

@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::domain::{CaseKind, CaseState, Channel, Decision, DeclineReason, FollowUpKind, RoutingMode, Track};
 use super::draft::{self, Attachment, RawDraft};
 use super::engine::{self, Filing};
+use super::limits::DailyLimit;
 use super::model::{CaseEventRow, CaseRow};
 use super::rules::{Command, Lifecycle, Opinion};
 use super::store::{self, CaseFilter, Visibility};
@@ -203,6 +204,11 @@ fn call<'a, M: Message>(
 }
 
 impl CaseApi {
+    fn daily_limit(&self) -> DailyLimit {
+        let intake = &self.state.intake;
+        DailyLimit { per_day: intake.daily_filing_limit, channels: intake.daily_limit_channels }
+    }
+
     /// The common path of every lifecycle call, answering with the case.
     async fn transition<A, B>(&self, call: Call<'_>, action: A, build: B) -> Result<pb::Case, AppError>
     where
@@ -361,6 +367,7 @@ impl CaseService for CaseApi {
             draft,
             channel: Channel::Online,
             group_visit: None,
+            daily_limit: self.daily_limit(),
         };
         let fingerprint = idempotency::fingerprint("SubmitCase", &req.encode_to_vec());
         let case = self.file(filing, req.request_id, "SubmitCase", fingerprint).await?;
@@ -433,7 +440,7 @@ impl CaseService for CaseApi {
         let (Some(draft), Some(channel), Some(petitioner_id)) = (draft, channel, petitioner_id) else {
             return Err(AppError::internal("validated filing incomplete").into());
         };
-        let filing = Filing { principal, draft, channel, petitioner_id, group_visit };
+        let filing = Filing { principal, draft, channel, petitioner_id, group_visit, daily_limit: self.daily_limit() };
         let fingerprint = idempotency::fingerprint("RegisterCase", &req.encode_to_vec());
         let case = self.file(filing, req.request_id, "RegisterCase", fingerprint).await?;
         Ok(Response::new(pb::RegisterCaseResponse { case: Some(case) }))

@@ -25,6 +25,20 @@ pub fn next_number(conn: &mut PgConnection, region_code: &str, year: i32) -> Res
         .get_result(conn)?)
 }
 
+/// Counts one more filing of `petitioner` on `day` and returns the day's
+/// count; the row stays locked until the transaction ends, so concurrent
+/// filings of one person serialize here.
+pub fn count_filing(conn: &mut PgConnection, petitioner: Uuid, day: chrono::NaiveDate) -> Result<i32, AppError> {
+    use crate::schema::daily_filings;
+    Ok(diesel::insert_into(daily_filings::table)
+        .values((daily_filings::petitioner_id.eq(petitioner), daily_filings::day.eq(day), daily_filings::filings.eq(1)))
+        .on_conflict((daily_filings::petitioner_id, daily_filings::day))
+        .do_update()
+        .set(daily_filings::filings.eq(daily_filings::filings + 1))
+        .returning(daily_filings::filings)
+        .get_result(conn)?)
+}
+
 pub fn insert_case(conn: &mut PgConnection, row: &CaseRow) -> Result<CaseRow, AppError> {
     Ok(diesel::insert_into(cases::table).values(row).returning(CaseRow::as_returning()).get_result(conn)?)
 }

@@ -68,6 +68,7 @@ fn throttled(retry_after: Duration) -> AppError {
         reason: "LOGIN_THROTTLED",
         message: "too many failed sign-in attempts; try again later".into(),
         retry_after: retry_after.to_std().unwrap_or_default(),
+        quota: None,
     }
 }
 

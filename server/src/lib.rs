@@ -21,6 +21,7 @@ pub mod pagination;
 pub mod pii;
 pub mod schema;
 pub mod seed;
+pub mod similarity;
 pub mod state;
 pub mod taxonomy;
 pub mod time;

@@ -1,0 +1,424 @@
+//! The fingerprint a filing stores, and the analysis that makes it.
+
+use serde::{Deserialize, Serialize};
+
+use super::minhash::{Banding, MinHasher, NoStats, ShingleStats, Weighting};
+use super::normalize::Normalized;
+use super::shingles::{Specific, distinct, shingles, specifics};
+
+/// Version of the fingerprint layout and of everything that feeds it (seeds,
+/// shingle size, normalization). Fingerprints of another version must be
+/// recomputed from the case text before they are compared.
+pub const FINGERPRINT_VERSION: u16 = 1;
+
+/// How texts are fingerprinted. [`Params::default`] holds the measured
+/// choice.
+///
+/// Measured with `dedup-quality --seed 1 --lsh-grid` (10,000 filings,
+/// document frequencies from a 10,000-filing background corpus of another
+/// seed), exactly on the signatures: "recall" is the share of planted
+/// repeat (related) pairs that share a band key, "random" the share of
+/// random pairs of different matters that do — × 10⁶ it is the number of
+/// chance candidates per filing among 1,000,000 cases. Chosen on seed 1,
+/// confirmed on seed 2.
+///
+/// * `weighting`: dropping shingles and specifics found in more than 0.5%
+///   of the cases beats the weighted MinHash with IDF weights where it
+///   matters, at few candidates: at ≈ 5e-5 random, cutoff 0.5% (40 × 3)
+///   has repeat recall 0.985 and related 0.926, `idf²` weighting (8 × 3)
+///   0.944 and 0.741; `idf¹` needs 24 × 4 to get down to 5e-5 (recall
+///   0.959). The weighted MinHash wins only at 4× the candidates (`idf²`
+///   40 × 3: 0.989/0.949 at 2.4e-4). Boilerplate and template phrasing are
+///   in far more than 0.5% of petitions; names, numbers and rare wording
+///   are not. Cutoffs 0.2%/0.5%/1%/2% at 40 × 3: recall 0.983/0.985/0.983/
+///   0.986, random 4.3e-5/5.8e-5/9.5e-5/3.2e-4; 0.2% lost the most
+///   recall with a 1,000-case statistics table (filing recall 0.978 vs
+///   0.980 at 1%). Until `min_documents` cases are counted nothing is
+///   dropped; a text whose every item is dropped is signed unweighted.
+/// * `specifics_boost` 16: specifics survive rewording, so they should win
+///   more MinHash functions. At 0.5%, 40 × 3: boost 4/8/16/32 → recall of
+///   repeats 0.984/0.984/0.985/0.984, of the "mixed" kind (paraphrase +
+///   insertion + typos) 0.950/0.953/0.956/0.956, of related filings
+///   0.909/0.915/0.926/0.923, random 4.5e-5/5.3e-5/5.8e-5/7.8e-5;
+///   FindSimilarCases recall@5 0.969/0.971/0.973/0.972.
+/// * `shingle_size` 2: with IDF weighting at 32 × 3 bigrams kept 0.976 of
+///   the repeats and trigrams 0.958 (mixed 0.923 vs 0.848: one wrong
+///   character breaks three trigrams); with the cutoff the gap narrows
+///   (32 × 3: 0.980 vs 0.978, related 0.926 vs 0.906). Bigrams also keep
+///   two-character names whole.
+/// * `banding` 40 × 3 (`minhash_k` 120): S-curve `1 - (1 - s³)^40` —
+///   s = 0.2 → 0.28, 0.3 → 0.67, 0.4 → 0.93, 0.5 → 0.995, steepest at
+///   `(1/40)^(1/3)` ≈ 0.29, because reworded repeats sit at s ≈ 0.3–0.6 and
+///   random pairs below 0.05 once the boilerplate is gone. Seed 1:
+///   0.985/0.926/5.8e-5; alternatives 32 × 3 0.982/0.912/4.3e-5, 24 × 4
+///   0.964/0.768/1.0e-5 (loses related filings), 40 × 2 0.990/0.972/8.4e-4
+///   (15× the candidates).
+/// * `max_shingles` 1024: covers the 99th-percentile text (≈ 1,400
+///   characters) completely; longer ones keep a bottom-k sample.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Params {
+    /// Units per shingle (n of the n-grams).
+    pub shingle_size: usize,
+    /// MinHash functions (signature length); at least `bands × rows`.
+    pub minhash_k: usize,
+    /// LSH bands and rows.
+    pub banding: Banding,
+    /// How shingles are weighted for the MinHash.
+    pub weighting: Weighting,
+    /// Weight multiplier of specifics over shingles in the MinHash.
+    pub specifics_boost: f32,
+    /// Most shingle hashes kept in a fingerprint (the smallest hashes: a
+    /// bottom-k sample, so two sketches stay comparable).
+    pub max_shingles: usize,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            shingle_size: 2,
+            minhash_k: 120,
+            banding: Banding { bands: 40, rows: 3 },
+            weighting: Weighting::Cutoff { max_df_ratio: 0.005, min_documents: 100 },
+            specifics_boost: 16.0,
+            max_shingles: 1024,
+        }
+    }
+}
+
+/// What a filing stores for duplicate detection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// [`FINGERPRINT_VERSION`] it was made with.
+    pub version: u16,
+    /// The weighted MinHash signature (`minhash_k` item ids; empty for a text
+    /// without units).
+    pub signature: Vec<u32>,
+    /// One LSH key per band (empty for a text without units): the rows
+    /// `(band, key, case_id)` of the candidate index.
+    pub band_keys: Vec<i64>,
+    /// Hashes of the distinct specifics, sorted (the low four bits are the
+    /// [`super::SpecificKind`]).
+    pub specifics: Vec<u64>,
+    /// Distinct shingle hashes, sorted; only the `max_shingles` smallest.
+    pub shingles: Vec<u64>,
+    /// Number of distinct shingles before the cap.
+    pub shingle_count: u32,
+}
+
+impl Fingerprint {
+    /// True when `shingles` is a sample (the text had more distinct shingles
+    /// than the cap).
+    pub fn is_sampled(&self) -> bool {
+        self.shingles.len() < self.shingle_count as usize
+    }
+
+    /// The largest hash that a sampled shingle set could hold (every smaller
+    /// shingle of the text is in it): `u64::MAX` when complete.
+    pub fn shingle_limit(&self) -> u64 {
+        if self.is_sampled() { self.shingles.last().copied().unwrap_or(u64::MAX) } else { u64::MAX }
+    }
+
+    /// Compact little-endian encoding for a `bytea` column.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.encoded_len());
+        out.extend_from_slice(&self.version.to_le_bytes());
+        put_len(&mut out, self.signature.len());
+        for v in &self.signature {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        put_len(&mut out, self.band_keys.len());
+        for v in &self.band_keys {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        put_len(&mut out, self.specifics.len());
+        for v in &self.specifics {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&self.shingle_count.to_le_bytes());
+        put_len(&mut out, self.shingles.len());
+        for v in &self.shingles {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out
+    }
+
+    /// Length of [`Self::encode`]'s output in bytes.
+    pub fn encoded_len(&self) -> usize {
+        2 + 4
+            + 4 * self.signature.len()
+            + 4
+            + 8 * self.band_keys.len()
+            + 4
+            + 8 * self.specifics.len()
+            + 4
+            + 4
+            + 8 * self.shingles.len()
+    }
+
+    /// Decodes [`Self::encode`]'s output.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader { bytes };
+        let version = u16::from_le_bytes(r.take::<2>()?);
+        let n = r.len()?;
+        let signature = (0..n).map(|_| r.take::<4>().map(u32::from_le_bytes)).collect::<Result<_, _>>()?;
+        let n = r.len()?;
+        let band_keys = (0..n).map(|_| r.take::<8>().map(i64::from_le_bytes)).collect::<Result<_, _>>()?;
+        let n = r.len()?;
+        let specifics = (0..n).map(|_| r.take::<8>().map(u64::from_le_bytes)).collect::<Result<_, _>>()?;
+        let shingle_count = u32::from_le_bytes(r.take::<4>()?);
+        let n = r.len()?;
+        let shingles = (0..n).map(|_| r.take::<8>().map(u64::from_le_bytes)).collect::<Result<_, _>>()?;
+        if !r.bytes.is_empty() {
+            return Err(DecodeError::Trailing(r.bytes.len()));
+        }
+        Ok(Self { version, signature, band_keys, specifics, shingles, shingle_count })
+    }
+}
+
+fn put_len(out: &mut Vec<u8>, n: usize) {
+    out.extend_from_slice(&(n as u32).to_le_bytes());
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl Reader<'_> {
+    fn take<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let (head, rest) = self.bytes.split_first_chunk::<N>().ok_or(DecodeError::Truncated)?;
+        self.bytes = rest;
+        Ok(*head)
+    }
+
+    fn len(&mut self) -> Result<usize, DecodeError> {
+        let n = u32::from_le_bytes(self.take::<4>()?) as usize;
+        // Every element is at least 4 bytes: a longer count is corrupt.
+        if n > self.bytes.len() / 4 {
+            return Err(DecodeError::Truncated);
+        }
+        Ok(n)
+    }
+}
+
+/// A stored fingerprint that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("fingerprint truncated")]
+    Truncated,
+    #[error("{0} bytes after the fingerprint")]
+    Trailing(usize),
+}
+
+/// A text taken apart: what the fingerprint was made of, kept for
+/// explaining a match ([`super::score::explain`]).
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// The normalized text.
+    pub text: Normalized,
+    /// Shingle hashes in text order (the i-th starts at unit i).
+    pub shingles: Vec<u64>,
+    /// Specifics in text order.
+    pub specifics: Vec<Specific>,
+    /// The fingerprint to store.
+    pub fingerprint: Fingerprint,
+}
+
+/// Makes fingerprints with fixed [`Params`].
+#[derive(Debug, Clone)]
+pub struct Fingerprinter {
+    params: Params,
+    hasher: MinHasher,
+}
+
+impl Default for Fingerprinter {
+    fn default() -> Self {
+        Self::new(Params::default())
+    }
+}
+
+impl Fingerprinter {
+    /// # Panics
+    /// When the parameters are inconsistent (shingle size 0, fewer MinHash
+    /// functions than `bands × rows`, no band, no row, or a cap of 0).
+    pub fn new(params: Params) -> Self {
+        assert!(params.shingle_size >= 1, "shingle size must be at least 1");
+        assert!(params.banding.bands >= 1 && params.banding.rows >= 1, "banding needs bands and rows");
+        assert!(
+            params.minhash_k >= params.banding.bands * params.banding.rows,
+            "fewer MinHash functions than bands × rows"
+        );
+        assert!(params.max_shingles >= 1, "the shingle cap must be at least 1");
+        Self { params, hasher: MinHasher::new(params.minhash_k) }
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Analyzes `text`, weighting with `stats`.
+    pub fn analyze(&self, text: &str, stats: &dyn ShingleStats) -> Analysis {
+        let normalized = Normalized::new(text);
+        let positional = shingles(&normalized, self.params.shingle_size);
+        let found = specifics(&normalized);
+        let all_shingles = distinct(&positional);
+        let specific_hashes = distinct(&found.iter().map(|s| s.hash).collect::<Vec<_>>());
+        let boost = self.params.specifics_boost;
+        let weigh = |stats: &dyn ShingleStats| -> Vec<(u64, f32)> {
+            let w = self.params.weighting;
+            all_shingles
+                .iter()
+                .map(|&h| (h, w.weight(stats, h, 1.0)))
+                .chain(specific_hashes.iter().map(|&h| (h, w.weight(stats, h, boost))))
+                .collect()
+        };
+        let mut signature = self.hasher.sign(&weigh(stats));
+        if signature.is_empty() {
+            // Nothing rarer than the cutoff (a short, generic text): sign it
+            // unweighted rather than leave it out of the index.
+            signature = self.hasher.sign(&weigh(&NoStats));
+        }
+        let band_keys = self.params.banding.keys(&signature);
+        let shingle_count = all_shingles.len() as u32;
+        let mut kept = all_shingles;
+        kept.truncate(self.params.max_shingles);
+        Analysis {
+            text: normalized,
+            shingles: positional,
+            specifics: found,
+            fingerprint: Fingerprint {
+                version: FINGERPRINT_VERSION,
+                signature,
+                band_keys,
+                specifics: specific_hashes,
+                shingles: kept,
+                shingle_count,
+            },
+        }
+    }
+
+    /// The fingerprint of `text`, weighting with `stats`.
+    pub fn fingerprint(&self, text: &str, stats: &dyn ShingleStats) -> Fingerprint {
+        self.analyze(text, stats).fingerprint
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::similarity::minhash::{DocFreqTable, NoStats, agreement};
+
+    const TEXT: &str = "我是章贡区水东镇虎岗村村民，2023年5月12日起在宏达建筑有限公司务工，至今被拖欠工资3.5万元。恳请领导高度重视，尽快解决为盼！";
+
+    #[test]
+    fn fingerprint_has_every_part() {
+        let f = Fingerprinter::default().fingerprint(TEXT, &NoStats);
+        let p = Params::default();
+        assert_eq!(f.version, FINGERPRINT_VERSION);
+        assert_eq!(f.signature.len(), p.minhash_k);
+        assert_eq!(f.band_keys.len(), p.banding.bands);
+        assert!(!f.specifics.is_empty());
+        assert!(f.shingles.windows(2).all(|w| w[0] < w[1]));
+        assert!(f.specifics.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(f.shingles.len(), f.shingle_count as usize);
+        assert!(!f.is_sampled());
+        assert_eq!(f.shingle_limit(), u64::MAX);
+    }
+
+    #[test]
+    fn analysis_keeps_positions() {
+        let a = Fingerprinter::default().analyze(TEXT, &NoStats);
+        assert_eq!(a.shingles.len(), a.text.len() - Params::default().shingle_size + 1);
+        assert!(a.specifics.iter().any(|s| s.text == "35000元"));
+    }
+
+    #[test]
+    fn same_text_same_fingerprint_punctuation_and_width_do_not_matter() {
+        let fp = Fingerprinter::default();
+        let a = fp.fingerprint(TEXT, &NoStats);
+        let b = fp.fingerprint(&TEXT.replace('，', ",").replace('3', "３"), &NoStats);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn empty_text_has_an_empty_fingerprint() {
+        let f = Fingerprinter::default().fingerprint("。。！", &NoStats);
+        assert!(f.signature.is_empty() && f.band_keys.is_empty() && f.shingles.is_empty() && f.specifics.is_empty());
+        assert_eq!(f.shingle_count, 0);
+    }
+
+    #[test]
+    fn long_text_shingles_are_a_bottom_k_sample() {
+        let params = Params { max_shingles: 10, ..Params::default() };
+        let f = Fingerprinter::new(params).fingerprint(TEXT, &NoStats);
+        let full = Fingerprinter::default().fingerprint(TEXT, &NoStats);
+        assert_eq!(f.shingles.len(), 10);
+        assert!(f.is_sampled());
+        assert_eq!(f.shingles[..], full.shingles[..10]);
+        assert_eq!(f.shingle_limit(), full.shingles[9]);
+        assert_eq!(f.signature, full.signature);
+    }
+
+    #[test]
+    fn stats_change_the_signature_but_not_the_sets() {
+        let fp = Fingerprinter::default();
+        let mut stats = DocFreqTable::new();
+        let boiler = fp.analyze("恳请领导高度重视，尽快解决为盼！", &NoStats);
+        for _ in 0..100 {
+            stats.add_document(boiler.fingerprint.shingles.iter().copied());
+        }
+        let plain = fp.fingerprint(TEXT, &NoStats);
+        let weighted = fp.fingerprint(TEXT, &stats);
+        assert_eq!(plain.shingles, weighted.shingles);
+        assert_eq!(plain.specifics, weighted.specifics);
+        assert_ne!(plain.signature, weighted.signature);
+        // The boilerplate wins fewer MinHash functions once it is known to be common.
+        let b_plain = fp.fingerprint("恳请领导高度重视，尽快解决为盼！", &NoStats);
+        let b_weighted = fp.fingerprint("恳请领导高度重视，尽快解决为盼！", &stats);
+        assert!(
+            agreement(&weighted.signature, &b_weighted.signature) < agreement(&plain.signature, &b_plain.signature)
+        );
+    }
+
+    #[test]
+    fn a_text_of_only_common_shingles_is_still_signed() {
+        let fp = Fingerprinter::default();
+        let text = "恳请领导高度重视，尽快解决为盼！";
+        let mut stats = DocFreqTable::new();
+        let a = fp.analyze(text, &NoStats);
+        for _ in 0..200 {
+            stats.add_document(a.fingerprint.shingles.iter().copied());
+        }
+        let f = fp.fingerprint(text, &stats);
+        assert_eq!(f.signature, a.fingerprint.signature);
+        assert_eq!(f.band_keys.len(), Params::default().banding.bands);
+    }
+
+    #[test]
+    fn encode_decode_round_trip() {
+        let f = Fingerprinter::default().fingerprint(TEXT, &NoStats);
+        let bytes = f.encode();
+        assert_eq!(bytes.len(), f.encoded_len());
+        assert_eq!(Fingerprint::decode(&bytes), Ok(f.clone()));
+        assert_eq!(Fingerprint::decode(&bytes[..bytes.len() - 1]), Err(DecodeError::Truncated));
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(Fingerprint::decode(&longer), Err(DecodeError::Trailing(1)));
+        assert_eq!(Fingerprint::decode(&[]), Err(DecodeError::Truncated));
+        let mut huge = bytes;
+        huge[2..6].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(Fingerprint::decode(&huge), Err(DecodeError::Truncated));
+    }
+
+    #[test]
+    fn serde_round_trip() {
+        let f = Fingerprinter::default().fingerprint(TEXT, &NoStats);
+        let json = serde_json::to_string(&f).expect("serializes");
+        assert_eq!(serde_json::from_str::<Fingerprint>(&json).expect("deserializes"), f);
+    }
+
+    #[test]
+    #[should_panic(expected = "fewer MinHash functions")]
+    fn inconsistent_params_are_refused() {
+        Fingerprinter::new(Params { minhash_k: 8, ..Params::default() });
+    }
+}

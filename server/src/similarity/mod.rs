@@ -1,0 +1,41 @@
+//! Duplicate and repeat detection for petition texts (智能判重): pure
+//! algorithms, no I/O.
+//!
+//! A filing's text is [normalized](normalize) (NFKC, punctuation and
+//! whitespace folded, one unit per Han character or ASCII alphanumeric run),
+//! cut into [`shingles`] (character n-grams, stable XXH3 hashes) and
+//! [specifics](shingles::specifics) (amounts, dates, numbers, names of
+//! places, organizations and officials), and summarized in a stored
+//! [`Fingerprint`]: a weighted [MinHash](minhash) signature over the
+//! shingles and specifics rarer than a document-frequency cutoff (the
+//! boilerplate left out, specifics weighing 16 shingles), its LSH band keys
+//! (the candidate index), the specifics and a bottom-k sample of the
+//! shingles. Candidates that share a band key are [re-ranked](score) by
+//! exact IDF-weighted overlap of shingles and specifics, combined with the
+//! caller's cues; [`decide_repeat`] and [`decide_related`] make the
+//! 同人+同事 decision.
+//!
+//! Parameters were chosen on the quality harness
+//! (`cargo run --release -p petition-tests --bin dedup-quality`): see
+//! [`Params`] and [`Scoring`] for the values and the measurements behind
+//! them.
+//!
+//! What a store keeps per case: the [`Fingerprint`] (its
+//! [`Fingerprint::encode`] bytes, ≈ 2.5 KB at the median text), one row per
+//! band key `(band, key, case_id)` indexed on `key` (the key already mixes
+//! in the band number), and document frequencies of shingles and specifics
+//! ([`DocFreqTable`]: only items above the cutoff matter for the MinHash,
+//! all for the IDF weights). A fingerprint depends on the statistics it was
+//! made with: when they are refreshed, recompute the stored band keys.
+
+pub mod fingerprint;
+pub mod minhash;
+pub mod normalize;
+pub mod score;
+pub mod shingles;
+
+pub use fingerprint::{Analysis, DecodeError, FINGERPRINT_VERSION, Fingerprint, Fingerprinter, Params};
+pub use minhash::{Banding, DocFreqTable, MinHasher, NoStats, ShingleStats, Weighting};
+pub use normalize::Normalized;
+pub use score::{Cues, Prepared, Reason, Scoring, Similarity, decide_related, decide_repeat, explain};
+pub use shingles::{Specific, SpecificKind};

@@ -1,0 +1,884 @@
+//! Shingles and specifics of a normalized text.
+//!
+//! **Shingles** are the character n-grams over the units of a
+//! [`Normalized`] text (a text shorter than `n` units is one shingle),
+//! hashed to `u64` with XXH3-64 (the `xxhash-rust` crate; XXH3's output is
+//! frozen by its specification, so the hashes stored in PostgreSQL stay valid
+//! across processes, machines and crate versions) seeded with
+//! [`SHINGLE_SEED`]. Units are joined with a 0x1F separator before hashing, so
+//! `12|3` and `1|23` differ.
+//!
+//! **Specifics** are what a reworded repeat of a matter keeps: amounts,
+//! dates, house and other numbers, and (heuristically) the names of places,
+//! estates, roads, organizations and officials. They are recognized by
+//!
+//! * numbers followed by a measure word: `3.5万元` → amount `35000元`,
+//!   `2023年5月12日` → date (also its parts `2023年5月`, `5月12日`, ...; a
+//!   year alone is a [`SpecificKind::Year`]),
+//!   `3栋2单元502室` → the address and its parts; `5月12号` reads as a date;
+//!   `2023-05-12`, `2023/5/12` and `2023.5.12` are dates too; bare digit runs
+//!   of four or more digits (phone, contract, case numbers) and codes mixing
+//!   letters and digits are kept as they are;
+//! * names before a suffix: the suffix (小区, 花园, 路, 村, 公司, 局, 医院,
+//!   经理, ...) and the up-to-two Han characters before it, cut at a
+//!   function word (的, 在, 我, 该, 某, ...): `住在阳光花园` → `阳光花园`,
+//!   `该公司` → nothing. The fixed two-character window makes the same
+//!   name come out the same however the sentence around it is phrased.
+//!
+//! A specific is hashed with [`SPECIFIC_SEED`]; the hash's low four bits
+//! carry its [`SpecificKind`], so a stored hash still says what kind of
+//! specific it was.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+use super::normalize::{Normalized, UnitKind};
+
+/// Seed of the shingle hash. Changing it invalidates every stored fingerprint.
+pub const SHINGLE_SEED: u64 = 0x7065_7469_7469_6f6e; // "petition"
+/// Seed of the specifics hash. Changing it invalidates every stored fingerprint.
+pub const SPECIFIC_SEED: u64 = 0x7370_6563_6966_6963; // "specific"
+
+/// The stable hash of a shingle made of `units`.
+pub fn shingle_hash<'a>(units: impl IntoIterator<Item = &'a str>) -> u64 {
+    let mut buf = Vec::with_capacity(16);
+    hash_joined(&mut buf, units)
+}
+
+fn hash_joined<'a>(buf: &mut Vec<u8>, units: impl IntoIterator<Item = &'a str>) -> u64 {
+    buf.clear();
+    for (i, u) in units.into_iter().enumerate() {
+        if i > 0 {
+            buf.push(0x1F);
+        }
+        buf.extend_from_slice(u.as_bytes());
+    }
+    xxh3_64_with_seed(buf, SHINGLE_SEED)
+}
+
+/// The shingle hashes of `text` in text order: `text.len() - n + 1` of them,
+/// the i-th covering units `i..i + n`; one covering all units when the text
+/// is shorter than `n`; none for an empty text. `n` must be at least 1.
+pub fn shingles(text: &Normalized, n: usize) -> Vec<u64> {
+    assert!(n >= 1, "shingle size must be at least 1");
+    let len = text.len();
+    if len == 0 {
+        return Vec::new();
+    }
+    let mut buf = Vec::with_capacity(16);
+    if len < n {
+        return vec![hash_joined(&mut buf, text.units())];
+    }
+    (0..=len - n).map(|i| hash_joined(&mut buf, (i..i + n).map(|j| text.unit(j)))).collect()
+}
+
+/// The distinct values of `hashes`, sorted.
+pub fn distinct(hashes: &[u64]) -> Vec<u64> {
+    let mut v = hashes.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// What a specific names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum SpecificKind {
+    /// A sum of money, in 元 (`3.5万元` → `35000元`).
+    Amount = 1,
+    /// A date or part of one down to the month or day (`2023年5月12日`,
+    /// `5月12日`, `5月`).
+    Date = 2,
+    /// A counted or numbered thing: address parts, areas, head counts,
+    /// durations, bare long numbers.
+    Number = 3,
+    /// A code mixing letters and digits (`g105`, `a3`).
+    Code = 4,
+    /// A place: estate, road, village, town, district, market, ...
+    Place = 5,
+    /// An organization: company, bureau, school, hospital, project, ...
+    Organization = 6,
+    /// An official or other person named by title (王经理, 李书记).
+    Person = 7,
+    /// A year alone (`2023年`): shared by many unrelated matters.
+    Year = 8,
+}
+
+impl SpecificKind {
+    const ALL: [SpecificKind; 8] = [
+        SpecificKind::Amount,
+        SpecificKind::Date,
+        SpecificKind::Number,
+        SpecificKind::Code,
+        SpecificKind::Place,
+        SpecificKind::Organization,
+        SpecificKind::Person,
+        SpecificKind::Year,
+    ];
+
+    /// The kind a specific hash carries in its low four bits.
+    pub fn of_hash(hash: u64) -> Option<SpecificKind> {
+        let tag = (hash & 0xF) as u8;
+        Self::ALL.into_iter().find(|k| *k as u8 == tag)
+    }
+}
+
+/// One specific found in a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Specific {
+    pub kind: SpecificKind,
+    /// Canonical text: what is hashed (amounts in 元, dates without leading
+    /// zeros, synonyms of measure words unified).
+    pub text: String,
+    /// [`specific_hash`] of `kind` and `text`.
+    pub hash: u64,
+    /// The units of the text it was read from.
+    pub units: Range<usize>,
+}
+
+/// The stable hash of a specific; its low four bits are the kind.
+pub fn specific_hash(kind: SpecificKind, text: &str) -> u64 {
+    let mut buf = Vec::with_capacity(text.len() + 1);
+    buf.push(kind as u8);
+    buf.extend_from_slice(text.as_bytes());
+    (xxh3_64_with_seed(&buf, SPECIFIC_SEED) & !0xF) | kind as u64
+}
+
+/// The specifics of `text`, each distinct one once (at its first
+/// occurrence), in text order.
+pub fn specifics(text: &Normalized) -> Vec<Specific> {
+    let mut out = Vec::new();
+    numbers(text, &mut out);
+    names(text, &mut out);
+    out.sort_by_key(|s| (s.units.start, s.units.end));
+    let mut seen = HashSet::new();
+    out.retain(|s| seen.insert(s.hash));
+    out
+}
+
+fn push(out: &mut Vec<Specific>, kind: SpecificKind, text: String, units: Range<usize>) {
+    let hash = specific_hash(kind, &text);
+    out.push(Specific { kind, text, hash, units });
+}
+
+// ---------------------------------------------------------------------------
+// Numbers
+
+/// How a measure word reads after a number.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Measure {
+    /// Money; the number is multiplied by the factor and written in 元.
+    Money(f64),
+    Year,
+    Month,
+    Day,
+    /// Anything else, written with the canonical measure word.
+    Count(&'static str),
+}
+
+/// Measure words (as written) and how they read. Longest match wins.
+static MEASURES: LazyLock<Vec<(&'static str, Measure)>> = LazyLock::new(|| {
+    use Measure::*;
+    let mut v = vec![
+        ("元", Money(1.0)),
+        ("块钱", Money(1.0)),
+        ("块", Money(1.0)),
+        ("余元", Money(1.0)),
+        ("多元", Money(1.0)),
+        ("万元", Money(1e4)),
+        ("万余元", Money(1e4)),
+        ("万多元", Money(1e4)),
+        ("余万元", Money(1e4)),
+        ("多万元", Money(1e4)),
+        ("万", Money(1e4)),
+        ("千元", Money(1e3)),
+        ("亿元", Money(1e8)),
+        ("亿", Money(1e8)),
+        ("年", Year),
+        ("月", Month),
+        ("月份", Month),
+        ("日", Day),
+        ("栋", Count("栋")),
+        ("幢", Count("栋")),
+        ("号楼", Count("栋")),
+        ("单元", Count("单元")),
+        ("室", Count("室")),
+        ("层", Count("层")),
+        ("楼", Count("楼")),
+        ("号", Count("号")),
+        ("户", Count("户")),
+        ("人", Count("人")),
+        ("名", Count("人")),
+        ("余人", Count("人")),
+        ("多人", Count("人")),
+        ("天", Count("天")),
+        ("次", Count("次")),
+        ("岁", Count("岁")),
+        ("周岁", Count("岁")),
+        ("米", Count("米")),
+        ("平方米", Count("平方米")),
+        ("平米", Count("平方米")),
+        ("平方", Count("平方米")),
+        ("亩", Count("亩")),
+        ("个月", Count("个月")),
+        ("组", Count("组")),
+        ("期", Count("期")),
+        ("套", Count("套")),
+        ("间", Count("间")),
+        ("辆", Count("辆")),
+        ("吨", Count("吨")),
+        ("斤", Count("斤")),
+        ("公斤", Count("公斤")),
+        ("小时", Count("小时")),
+        ("公里", Count("公里")),
+        ("千米", Count("公里")),
+        ("年级", Count("年级")),
+        ("班", Count("班")),
+        ("床", Count("床")),
+        ("处", Count("处")),
+        ("家", Count("家")),
+        ("座", Count("座")),
+        ("棵", Count("棵")),
+        ("头", Count("头")),
+        ("分", Count("分")),
+    ];
+    v.sort_by_key(|(w, _)| std::cmp::Reverse(w.chars().count()));
+    v
+});
+
+const LONGEST_MEASURE: usize = 3;
+
+/// One number with its measure: `value` canonical text, units it spans.
+#[derive(Debug, Clone)]
+struct Quantity {
+    kind: SpecificKind,
+    text: String,
+    units: Range<usize>,
+}
+
+fn numbers(text: &Normalized, out: &mut Vec<Specific>) {
+    let mut i = 0;
+    let mut group: Vec<Quantity> = Vec::new();
+    while i < text.len() {
+        if let Some(parts) = separated_date(text, i) {
+            flush_group(&mut group, out);
+            i = parts[2].units.end;
+            group.extend(parts);
+            flush_group(&mut group, out);
+            continue;
+        }
+        match quantity_at(text, i, group.last()) {
+            Some(q) => {
+                // A quantity continues the group when it touches the previous one.
+                if group.last().is_some_and(|p| !text.touches_next(p.units.end - 1) || p.units.end != q.units.start) {
+                    flush_group(&mut group, out);
+                }
+                i = q.units.end;
+                group.push(q);
+            }
+            None => {
+                flush_group(&mut group, out);
+                if let Some(q) = bare_number(text, i) {
+                    i = q.units.end;
+                    push(out, q.kind, q.text, q.units);
+                } else {
+                    i += 1;
+                }
+            }
+        }
+    }
+    flush_group(&mut group, out);
+}
+
+/// Emits every quantity of a group of touching quantities and every run of
+/// two or more of them (`2023年5月12日` → `2023年5月12日`, `2023年5月`,
+/// `5月12日`, `2023年`, `5月`, `12日`). A run is a date when all its parts
+/// are, else a number.
+fn flush_group(group: &mut Vec<Quantity>, out: &mut Vec<Specific>) {
+    for a in 0..group.len() {
+        for b in a + 1..=group.len() {
+            let run = &group[a..b];
+            if run.len() == 1 {
+                push(out, run[0].kind, run[0].text.clone(), run[0].units.clone());
+                continue;
+            }
+            let dated = |q: &Quantity| matches!(q.kind, SpecificKind::Date | SpecificKind::Year);
+            let kind = if run.iter().all(dated) {
+                SpecificKind::Date
+            } else if run.iter().any(|q| q.kind == SpecificKind::Amount) {
+                // An amount next to something else is not one thing.
+                continue;
+            } else {
+                SpecificKind::Number
+            };
+            let text: String = run.iter().map(|q| q.text.as_str()).collect();
+            push(out, kind, text, run[0].units.start..run[run.len() - 1].units.end);
+        }
+    }
+    group.clear();
+}
+
+fn is_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_number(s: &str) -> bool {
+    let mut parts = s.split('.');
+    let whole = parts.next().unwrap_or("");
+    let frac = parts.next();
+    is_digits(whole) && parts.next().is_none() && frac.is_none_or(is_digits)
+}
+
+/// Digits without leading zeros (`0` stays `0`).
+fn trim_zeros(s: &str) -> &str {
+    let t = s.trim_start_matches('0');
+    if t.is_empty() || t.starts_with('.') { &s[s.len() - t.len() - 1..] } else { t }
+}
+
+/// The measure word starting at unit `i` (Han units that touch), if any:
+/// the measure and how many units it spans.
+fn measure_at(text: &Normalized, i: usize) -> Option<(Measure, usize)> {
+    let mut word = String::new();
+    let mut lens = Vec::new();
+    let mut j = i;
+    while j < text.len() && lens.len() < LONGEST_MEASURE && text.kind(j) == UnitKind::Han {
+        word.push_str(text.unit(j));
+        lens.push(word.len());
+        if !text.touches_next(j) {
+            break;
+        }
+        j += 1;
+    }
+    for (w, m) in MEASURES.iter() {
+        if let Some(k) = lens.iter().position(|&l| l == w.len())
+            && word[..w.len()] == **w
+        {
+            return Some((*m, k + 1));
+        }
+    }
+    None
+}
+
+/// The quantity whose number is unit `i`, if it is a number followed
+/// (touching) by a measure word, or a dotted or dashed date.
+fn quantity_at(text: &Normalized, i: usize, previous: Option<&Quantity>) -> Option<Quantity> {
+    let unit = text.unit(i);
+    if text.kind(i) != UnitKind::Alnum {
+        return None;
+    }
+    if !is_number(unit) || !text.touches_next(i) {
+        return None;
+    }
+    let (measure, len) = measure_at(text, i + 1)?;
+    let units = i..i + 1 + len;
+    let number = trim_zeros(unit);
+    let q = |kind, text| Some(Quantity { kind, text, units: units.clone() });
+    match measure {
+        Measure::Money(factor) => {
+            let value: f64 = number.parse().ok()?;
+            q(SpecificKind::Amount, format!("{}元", format_amount(value * factor)))
+        }
+        Measure::Year if is_digits(number) && (number.len() == 4 || number.len() == 2) => {
+            q(SpecificKind::Year, format!("{number}年"))
+        }
+        Measure::Year => q(SpecificKind::Number, format!("{number}年")),
+        Measure::Month if is_digits(number) && (1..=12).contains(&number.parse::<u32>().ok()?) => {
+            q(SpecificKind::Date, format!("{number}月"))
+        }
+        Measure::Day if is_digits(number) && (1..=31).contains(&number.parse::<u32>().ok()?) => {
+            q(SpecificKind::Date, format!("{number}日"))
+        }
+        Measure::Count("号")
+            if previous.is_some_and(|p| p.text.ends_with('月') && p.units.end == i)
+                && is_digits(number)
+                && (1..=31).contains(&number.parse::<u32>().ok()?) =>
+        {
+            // 5月12号 is the 12th of May.
+            q(SpecificKind::Date, format!("{number}日"))
+        }
+        Measure::Month | Measure::Day => q(SpecificKind::Number, format!("{number}{}", measure_word(measure))),
+        Measure::Count(word) => q(SpecificKind::Number, format!("{number}{word}")),
+    }
+}
+
+fn measure_word(m: Measure) -> &'static str {
+    match m {
+        Measure::Month => "月",
+        Measure::Day => "日",
+        Measure::Year => "年",
+        Measure::Money(_) => "元",
+        Measure::Count(w) => w,
+    }
+}
+
+/// `2023.5.12`, `2023-05-12`, `2023/5/12` (year of four digits, valid
+/// month and day) as its parts `2023年`, `5月`, `12日`.
+fn separated_date(text: &Normalized, i: usize) -> Option<[Quantity; 3]> {
+    if text.kind(i) != UnitKind::Alnum {
+        return None;
+    }
+    let unit = text.unit(i);
+    let (parts, units): (Vec<&str>, [Range<usize>; 3]) = if unit.matches('.').count() == 2 {
+        (unit.split('.').collect(), [i..i + 1, i..i + 1, i..i + 1])
+    } else if is_digits(unit) && unit.len() == 4 && i + 2 < text.len() {
+        let folded = text.folded();
+        let gap = |a: usize| &folded[text.span(a).end..text.span(a + 1).start];
+        let sep = gap(i);
+        if !matches!(sep, "-" | "/") || gap(i + 1) != sep {
+            return None;
+        }
+        (vec![unit, text.unit(i + 1), text.unit(i + 2)], [i..i + 1, i + 1..i + 2, i + 2..i + 3])
+    } else {
+        return None;
+    };
+    if parts.len() != 3 || !parts.iter().all(|p| is_digits(p)) || parts[0].len() != 4 {
+        return None;
+    }
+    let month: u32 = parts[1].parse().ok()?;
+    let day: u32 = parts[2].parse().ok()?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let [y, m, d] = units;
+    Some([
+        Quantity { kind: SpecificKind::Year, text: format!("{}年", parts[0]), units: y },
+        Quantity { kind: SpecificKind::Date, text: format!("{month}月"), units: m },
+        Quantity { kind: SpecificKind::Date, text: format!("{day}日"), units: d },
+    ])
+}
+
+/// A digit run of four or more digits, or a code mixing letters and digits,
+/// standing without a measure word.
+fn bare_number(text: &Normalized, i: usize) -> Option<Quantity> {
+    if text.kind(i) != UnitKind::Alnum {
+        return None;
+    }
+    let unit = text.unit(i);
+    if is_digits(unit) && unit.len() >= 4 {
+        return Some(Quantity { kind: SpecificKind::Number, text: unit.to_owned(), units: i..i + 1 });
+    }
+    let letters = unit.bytes().any(|b| b.is_ascii_alphabetic());
+    let digits = unit.bytes().any(|b| b.is_ascii_digit());
+    if letters && digits && unit.len() >= 2 {
+        return Some(Quantity { kind: SpecificKind::Code, text: unit.to_owned(), units: i..i + 1 });
+    }
+    None
+}
+
+/// An amount in 元 without needless decimals: `35000`, `1234.5`.
+fn format_amount(v: f64) -> String {
+    let cents = (v * 100.0).round() as i64;
+    if cents % 100 == 0 {
+        format!("{}", cents / 100)
+    } else if cents % 10 == 0 {
+        format!("{}.{}", cents / 100, (cents % 100) / 10)
+    } else {
+        format!("{}.{:02}", cents / 100, cents % 100)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Names
+
+/// Suffixes that end a name, with the kind of name. Longest match wins.
+static SUFFIXES: LazyLock<Vec<(&'static str, SpecificKind)>> = LazyLock::new(|| {
+    use SpecificKind::*;
+    let places = [
+        "小区",
+        "花园",
+        "家园",
+        "公寓",
+        "大厦",
+        "广场",
+        "苑",
+        "华庭",
+        "名城",
+        "新城",
+        "公馆",
+        "雅居",
+        "山庄",
+        "新村",
+        "村",
+        "镇",
+        "乡",
+        "街道",
+        "社区",
+        "街",
+        "路",
+        "大道",
+        "巷",
+        "弄",
+        "县",
+        "区",
+        "工业园",
+        "园区",
+        "市场",
+        "商城",
+        "水库",
+        "河",
+    ];
+    let organizations = [
+        "有限公司",
+        "有限责任公司",
+        "公司",
+        "集团",
+        "局",
+        "厂",
+        "学校",
+        "小学",
+        "中学",
+        "大学",
+        "幼儿园",
+        "医院",
+        "卫生院",
+        "诊所",
+        "项目",
+        "工地",
+        "委员会",
+        "村委会",
+        "居委会",
+        "办事处",
+        "派出所",
+        "法院",
+        "中心",
+        "合作社",
+        "银行",
+        "物业",
+        "酒店",
+        "超市",
+        "加油站",
+        "养殖场",
+        "大队",
+        "政府",
+    ];
+    let persons =
+        ["书记", "主任", "镇长", "村长", "局长", "经理", "老板", "科长", "所长", "校长", "院长", "队长", "会计"];
+    let mut v: Vec<(&'static str, SpecificKind)> = places
+        .into_iter()
+        .map(|s| (s, Place))
+        .chain(organizations.into_iter().map(|s| (s, Organization)))
+        .chain(persons.into_iter().map(|s| (s, Person)))
+        .collect();
+    v.sort_by_key(|(w, _)| std::cmp::Reverse(w.chars().count()));
+    v
+});
+
+/// A suffix as characters, with the kind of name it ends.
+type Suffix = (Vec<char>, SpecificKind);
+
+/// [`SUFFIXES`] by their last character, longest first.
+static SUFFIX_INDEX: LazyLock<HashMap<char, Vec<Suffix>>> = LazyLock::new(|| {
+    let mut index: HashMap<char, Vec<Suffix>> = HashMap::new();
+    for (suffix, kind) in SUFFIXES.iter() {
+        let chars: Vec<char> = suffix.chars().collect();
+        if let Some(&last) = chars.last() {
+            index.entry(last).or_default().push((chars, *kind));
+        }
+    }
+    index
+});
+/// Han characters of a name kept before its suffix.
+const NAME_WINDOW: usize = 2;
+
+/// Function words, pronouns and the like: a name never includes them.
+const STOP: &str = "的了在是和与及或我你他她它们本该此这那其每各某个位把被对向给将为于从到至自住找问说让请叫要有无不没也都就还又并而但已曾等里内外";
+
+fn names(text: &Normalized, out: &mut Vec<Specific>) {
+    // Han units grouped in runs that touch; suffixes and names live inside one run.
+    let mut start = 0;
+    while start < text.len() {
+        if text.kind(start) != UnitKind::Han {
+            start += 1;
+            continue;
+        }
+        let mut end = start + 1;
+        while end < text.len() && text.kind(end) == UnitKind::Han && text.touches_next(end - 1) {
+            end += 1;
+        }
+        names_in_run(text, start..end, out);
+        start = end;
+    }
+}
+
+fn names_in_run(text: &Normalized, run: Range<usize>, out: &mut Vec<Specific>) {
+    // Han units are one character each.
+    let chars: Vec<char> = run.clone().filter_map(|i| text.unit(i).chars().next()).collect();
+    for last in 0..chars.len() {
+        // The longest suffix ending at `last` (suffixes indexed by their last character).
+        let Some(candidates) = SUFFIX_INDEX.get(&chars[last]) else { continue };
+        let found = candidates.iter().find_map(|(suffix, kind)| {
+            let n = suffix.len();
+            (n <= last + 1 && chars[last + 1 - n..=last] == suffix[..]).then(|| (last + 1 - n, *kind))
+        });
+        let Some((first, kind)) = found else { continue };
+        let mut name_start = first;
+        while name_start > 0 && first - name_start < NAME_WINDOW && !STOP.contains(chars[name_start - 1]) {
+            name_start -= 1;
+        }
+        if name_start == first {
+            continue;
+        }
+        let name: String = chars[name_start..=last].iter().collect();
+        push(out, kind, name, run.start + name_start..run.start + last + 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(text: &str) -> Vec<(SpecificKind, String)> {
+        specifics(&Normalized::new(text)).into_iter().map(|s| (s.kind, s.text)).collect()
+    }
+
+    fn has(text: &str, kind: SpecificKind, specific: &str) -> bool {
+        texts(text).iter().any(|(k, t)| *k == kind && t == specific)
+    }
+
+    use SpecificKind::*;
+
+    #[test]
+    fn shingles_are_n_grams_over_units() {
+        let n = Normalized::new("拖欠工资");
+        let s = shingles(&n, 2);
+        assert_eq!(s.len(), 3);
+        assert_eq!(s[0], shingle_hash(["拖", "欠"]));
+        assert_eq!(s[2], shingle_hash(["工", "资"]));
+        assert_eq!(shingles(&n, 3).len(), 2);
+    }
+
+    #[test]
+    fn short_text_is_one_shingle() {
+        let n = Normalized::new("漏水");
+        assert_eq!(shingles(&n, 3), vec![shingle_hash(["漏", "水"])]);
+        assert!(shingles(&Normalized::new("。"), 3).is_empty());
+    }
+
+    #[test]
+    fn shingles_ignore_punctuation_and_width() {
+        let a = shingles(&Normalized::new("阳光花园，３栋"), 3);
+        let b = shingles(&Normalized::new("阳光花园3栋"), 3);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn unit_boundaries_matter_to_the_hash() {
+        assert_ne!(shingle_hash(["12", "3"]), shingle_hash(["1", "23"]));
+        assert_ne!(shingle_hash(["ab"]), shingle_hash(["a", "b"]));
+    }
+
+    #[test]
+    fn shingle_hash_is_stable() {
+        // Stored in PostgreSQL: must never change.
+        assert_eq!(shingle_hash(["拖", "欠", "工"]), shingle_hash(["拖", "欠", "工"]));
+        assert_eq!(shingle_hash(["拖", "欠", "工"]), 16329541975588381305);
+        assert_eq!(specific_hash(Place, "阳光花园"), 10914689117786692725);
+    }
+
+    #[test]
+    #[should_panic(expected = "at least 1")]
+    fn zero_shingle_size_is_refused() {
+        shingles(&Normalized::new("abc"), 0);
+    }
+
+    #[test]
+    fn distinct_sorts_and_dedups() {
+        assert_eq!(distinct(&[3, 1, 3, 2, 1]), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn specific_hash_carries_its_kind() {
+        for kind in SpecificKind::ALL {
+            assert_eq!(SpecificKind::of_hash(specific_hash(kind, "x")), Some(kind));
+        }
+        assert_eq!(SpecificKind::of_hash(0), None);
+        assert_ne!(specific_hash(Place, "阳光"), specific_hash(Organization, "阳光"));
+    }
+
+    #[test]
+    fn amounts_are_in_yuan() {
+        assert!(has("拖欠工资3.5万元", Amount, "35000元"));
+        assert!(has("拖欠工资35000元", Amount, "35000元"));
+        assert!(has("共计12,800元", Amount, "12800元"));
+        assert!(has("欠款2万余元", Amount, "20000元"));
+        assert!(has("300块钱", Amount, "300元"));
+        assert!(has("补偿1.25万元", Amount, "12500元"));
+        assert!(has("一共99.5元", Amount, "99.5元"));
+        assert!(has("一共0.05元", Amount, "0.05元"));
+        assert!(has("2亿元", Amount, "200000000元"));
+        assert!(has("5千元", Amount, "5000元"));
+    }
+
+    #[test]
+    fn dates_and_their_parts() {
+        let t = texts("2023年5月12日上午");
+        for d in ["2023年5月12日", "2023年5月", "5月12日", "5月", "12日"] {
+            assert!(t.contains(&(Date, d.to_owned())), "{d} in {t:?}");
+        }
+        assert!(t.contains(&(Year, "2023年".to_owned())));
+        assert!(has("2023年05月02日", Date, "2023年5月2日"));
+        assert!(has("5月12号", Date, "5月12日"));
+        assert!(has("去年3月份", Date, "3月"));
+    }
+
+    #[test]
+    fn separated_dates() {
+        assert!(has("于2023-05-12签订", Date, "2023年5月12日"));
+        assert!(has("于2023/5/12签订", Date, "2023年5月12日"));
+        assert!(has("于2023.5.12签订", Date, "2023年5月12日"));
+        let t = texts("2023-05-12");
+        for d in ["2023年5月12日", "2023年5月", "5月12日", "5月", "12日"] {
+            assert!(t.contains(&(Date, d.to_owned())), "{d} in {t:?}");
+        }
+        assert!(t.contains(&(Year, "2023年".to_owned())));
+        assert!(has("2023.5.12", Date, "5月12日"));
+        assert!(!has("于2023-13-12签订", Date, "2023年13月12日"));
+        assert!(!has("2023-05/12", Date, "2023年5月12日"));
+    }
+
+    #[test]
+    fn invalid_months_and_days_are_numbers() {
+        assert!(has("13月", Number, "13月"));
+        assert!(has("40日", Number, "40日"));
+        assert!(has("3年", Number, "3年"));
+        assert!(has("12号", Number, "12号"));
+    }
+
+    #[test]
+    fn addresses_and_their_parts() {
+        let t = texts("住3栋2单元502室");
+        for d in ["3栋2单元502室", "3栋2单元", "2单元502室", "3栋", "502室"] {
+            assert!(t.contains(&(Number, d.to_owned())), "{d} in {t:?}");
+        }
+        assert!(has("5幢", Number, "5栋"));
+        assert!(has("5号楼", Number, "5栋"));
+        assert!(has("120平米", Number, "120平方米"));
+        assert!(has("23名工人", Number, "23人"));
+        assert!(has("6个月", Number, "6个月"));
+    }
+
+    #[test]
+    fn amount_next_to_a_date_is_two_specifics() {
+        let t = texts("2023年5000元");
+        assert!(t.contains(&(Year, "2023年".to_owned())));
+        assert!(t.contains(&(Amount, "5000元".to_owned())));
+        assert!(!t.iter().any(|(_, s)| s == "2023年5000元"));
+    }
+
+    #[test]
+    fn separated_quantities_are_not_grouped() {
+        let t = texts("3栋，502室");
+        assert!(t.contains(&(Number, "3栋".to_owned())));
+        assert!(!t.iter().any(|(_, s)| s == "3栋502室"));
+    }
+
+    #[test]
+    fn bare_long_numbers_and_codes() {
+        assert!(has("电话13800138000", Number, "13800138000"));
+        assert!(has("G105国道", Code, "g105"));
+        assert!(!has("共12", Number, "12"));
+        assert!(texts("abc").is_empty());
+    }
+
+    #[test]
+    fn leading_zeros_are_trimmed() {
+        assert!(has("0502室", Number, "502室"));
+        assert!(has("0元", Amount, "0元"));
+        assert_eq!(trim_zeros("000"), "0");
+        assert_eq!(trim_zeros("00.5"), "0.5");
+        assert_eq!(trim_zeros("120"), "120");
+    }
+
+    #[test]
+    fn numbers_without_a_touching_measure_are_not_quantities() {
+        assert!(!has("3 栋", Number, "3栋"));
+        assert!(texts("共3。").is_empty());
+    }
+
+    #[test]
+    fn place_names_keep_two_characters_before_the_suffix() {
+        assert!(has("我住在阳光花园小区", Place, "阳光花园"));
+        assert!(has("我住在阳光花园小区", Place, "花园小区"));
+        assert!(has("赣州市章贡区水东镇虎岗村", Place, "水东镇"));
+        assert!(has("赣州市章贡区水东镇虎岗村", Place, "虎岗村"));
+        assert!(has("赣州市章贡区水东镇虎岗村", Place, "章贡区"));
+        assert!(has("沿着长征大道往南", Place, "长征大道"));
+        assert!(has("红旗路口", Place, "红旗路"));
+    }
+
+    #[test]
+    fn names_stop_at_function_words() {
+        assert!(!texts("该公司").iter().any(|(k, _)| *k == Organization));
+        assert!(has("我找王经理", Person, "王经理"));
+        assert!(has("在滨江苑", Place, "滨江苑"));
+        assert!(!texts("的小区").iter().any(|(k, _)| *k == Place));
+    }
+
+    #[test]
+    fn names_do_not_cross_punctuation() {
+        assert!(!texts("阳光，小区").iter().any(|(_, t)| t == "阳光小区"));
+        assert!(!texts("3小区").iter().any(|(k, _)| *k == Place));
+    }
+
+    #[test]
+    fn longest_suffix_wins() {
+        let t = texts("宏达建筑有限公司");
+        assert!(t.contains(&(Organization, "建筑有限公司".to_owned())));
+        assert!(!t.iter().any(|(_, s)| s == "限公司"));
+    }
+
+    #[test]
+    fn organizations_and_persons() {
+        assert!(has("县人社局", Organization, "人社局"));
+        assert!(has("县人民医院", Organization, "人民医院"));
+        assert!(has("章贡中学", Organization, "章贡中学"));
+        assert!(has("找到李书记", Person, "李书记"));
+    }
+
+    #[test]
+    fn specifics_are_distinct_and_in_text_order() {
+        let s = specifics(&Normalized::new("阳光花园3栋漏水，阳光花园物业不管"));
+        let hashes: Vec<u64> = s.iter().map(|s| s.hash).collect();
+        assert_eq!(hashes.len(), distinct(&hashes).len());
+        assert!(s.windows(2).all(|w| w[0].units.start <= w[1].units.start));
+        assert_eq!(s[0].text, "阳光花园");
+    }
+
+    #[test]
+    fn specific_units_point_at_the_text() {
+        let n = Normalized::new("欠我3.5万元");
+        let s = specifics(&n);
+        let amount = s.iter().find(|s| s.kind == Amount).expect("an amount");
+        assert_eq!(n.excerpt(amount.units.clone()), "3.5万元");
+    }
+
+    #[test]
+    fn more_measure_words() {
+        assert!(has("23年", Year, "23年"));
+        assert!(has("欠我3万", Amount, "30000元"));
+        assert!(has("12号楼", Number, "12栋"));
+        assert!(has("3年级", Number, "3年级"));
+        assert!(has("住了3年", Number, "3年"));
+        assert!(has("5月份12号", Date, "5月12日"));
+        // Chinese numerals are not read (a known limit: the shingles still match them).
+        assert!(!texts("三万元").iter().any(|(k, _)| *k == Amount));
+    }
+
+    #[test]
+    fn name_window_is_two_characters() {
+        assert!(has("赣州市宏达建筑有限公司", Organization, "建筑有限公司"));
+        assert!(has("新城区", Place, "新城区"));
+        assert!(has("城区", Place, "城区"));
+        assert!(!texts("区").iter().any(|(k, _)| *k == Place));
+    }
+
+    #[test]
+    fn format_amount_drops_needless_decimals() {
+        assert_eq!(format_amount(35000.0), "35000");
+        assert_eq!(format_amount(1234.5), "1234.5");
+        assert_eq!(format_amount(0.05), "0.05");
+    }
+}

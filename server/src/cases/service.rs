@@ -62,26 +62,27 @@ fn viewer_of(conn: &mut PgConnection, principal: &Principal) -> Result<Viewer, A
     })
 }
 
+/// The petitioners of `ids` in one query; phones are decrypted only for
+/// viewers who may see them in full (the petitioner, admins).
 fn petitioners(
     conn: &mut PgConnection,
     state: &AppState,
     ids: &[Uuid],
+    viewer: &Viewer,
 ) -> Result<HashMap<Uuid, PetitionerInfo>, AppError> {
-    let mut out = HashMap::new();
-    for id in ids {
-        if out.contains_key(id) {
-            continue;
-        }
-        let account = identity_store::find_account(conn, *id)?.ok_or(AppError::internal("case without petitioner"))?;
-        let row = account.account;
-        out.insert(
-            *id,
-            PetitionerInfo {
-                name: row.display_name.clone(),
-                phone_masked: row.phone_masked.clone().unwrap_or_default(),
-                phone: state.pii.reveal(row.id, row.phone_cipher.as_deref())?,
-            },
-        );
+    let mut out = HashMap::with_capacity(ids.len());
+    for row in identity_store::find_accounts(conn, ids)? {
+        let phone = if viewer.is_admin || viewer.account_id == row.id {
+            state.pii.reveal(row.id, row.phone_cipher.as_deref())?
+        } else {
+            String::new()
+        };
+        let info = PetitionerInfo {
+            name: row.display_name.clone(),
+            phone_masked: row.phone_masked.clone().unwrap_or_default(),
+            phone,
+        };
+        out.insert(row.id, info);
     }
     Ok(out)
 }
@@ -92,7 +93,7 @@ fn case_message(
     row: &CaseRow,
     viewer: &Viewer,
 ) -> Result<pb::Case, AppError> {
-    let people = petitioners(conn, state, &[row.petitioner_id])?;
+    let people = petitioners(conn, state, &[row.petitioner_id], viewer)?;
     let info = people.get(&row.petitioner_id).ok_or(AppError::internal("case without petitioner"))?;
     view::case_message(row, info, viewer, shanghai_today(), &state.pii)
 }
@@ -530,7 +531,7 @@ impl CaseService for CaseApi {
                 let (rows, next) = finish_page(rows, limit, |row| row.id);
                 let viewer = viewer_of(conn, &principal)?;
                 let ids: Vec<Uuid> = rows.iter().map(|r| r.petitioner_id).collect();
-                let people = petitioners(conn, &state, &ids)?;
+                let people = petitioners(conn, &state, &ids, &viewer)?;
                 let today = shanghai_today();
                 let cases = rows
                     .iter()

@@ -49,6 +49,11 @@ pub fn find_account(conn: &mut PgConnection, id: Uuid) -> Result<Option<AccountW
     account.map(|a| with_jurisdiction(conn, a)).transpose()
 }
 
+/// The accounts with these ids (in no particular order), in one query.
+pub fn find_accounts(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<AccountRow>, AppError> {
+    Ok(accounts::table.filter(accounts::id.eq_any(ids)).select(AccountRow::as_select()).load(conn)?)
+}
+
 /// A citizen by the blind index of their phone number.
 pub fn find_citizen_by_phone(
     conn: &mut PgConnection,

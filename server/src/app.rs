@@ -174,7 +174,9 @@ impl Application {
         let address = listener.local_addr().map_err(|e| StartupError(e.to_string()))?;
         tracing::info!(%address, "serving gRPC and gRPC-Web");
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        // Replies go out at once: without TCP_NODELAY a response written in
+        // more than one piece waits out the peer's delayed ACK (~40 ms).
+        let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
         let mut server = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
             let _ = stop_rx.await;
         }));

@@ -1,0 +1,148 @@
+//! Load benchmarks of a real petition server, driven through the SDK.
+//!
+//! ```text
+//! cargo run --release -p petition-tests --bin bench -- identity [--seconds 10] [--warmup-seconds 2]
+//!     [--concurrency 64] [--connections 4] [--login-concurrency 8] [--json] [--db-pool-size N]
+//! cargo run --release -p petition-tests --bin bench -- cases [--preload 100000] [--citizens 200]
+//!     [--seconds 10] [--warmup-seconds 2] [--concurrency 64] [--connections 4] [--json]
+//!     [--db-pool-size N] [--no-pgbench] [--keep-database]
+//! ```
+//!
+//! One server is started in-process with the test harness
+//! ([`TestServer::spawn_with`]) on `127.0.0.1:0`, over a fresh database cloned
+//! from the migrated template on the test PostgreSQL, with every server
+//! setting at its default (the database pool size too, unless
+//! `--db-pool-size` overrides it, which the output then says). The server and the
+//! load generator share this process, its tokio runtime and the machine's
+//! cores, so every number is "server + client on the same cores": the
+//! absolute figures understate what a dedicated server would do; the ratios
+//! between phases are the point.
+//!
+//! Each benchmark runs phases one after another, each for `--warmup-seconds`
+//! (discarded) and then `--seconds` (measured), with callers that are tokio
+//! tasks looping calls back to back, spread round-robin over `--connections`
+//! HTTP/2 connections (one SDK [`Client`] each). Every benchmark starts with
+//! `grpc.health.v1.Health/Check`, the baseline: the cheapest RPC the same
+//! server answers (no authentication, no database, a response from memory).
+//! It costs exactly the transport (HTTP/2, tonic, the tower layers every
+//! call goes through) on both sides, so it is the ceiling any real RPC of
+//! this server can reach on this machine, and what is left between it and
+//! another RPC is that RPC's own work.
+//!
+//! `identity` then measures `IdentityService/GetMe` as a signed-in citizen
+//! (a JWT verified, one account read and its personal data decrypted) and
+//! `IdentityService/Login` with fewer callers (`--login-concurrency`):
+//! argon2id password verification bounded by the server's hashing
+//! semaphore, then a new sign-in written. About 3 × (warm-up + measured +
+//! ½ s) plus a few seconds of set-up.
+//!
+//! `cases` first preloads `--preload` cases (see `preload.rs`: real cases
+//! filed through the API serve as templates, then a few big SQL statements
+//! copy them), runs pgbench's TPC-B on the same PostgreSQL as a yardstick of
+//! the database machine, and measures GetCase, ListCases and SubmitCase
+//! (see `cases.rs`). About 1–2 minutes with the defaults.
+//!
+//! A call counts in a phase when it completes inside the measured window;
+//! calls still in flight at the deadline are abandoned (cancelled), so every
+//! phase ends on time. Latencies of successful calls go to an HDR histogram
+//! in microseconds; failed calls are counted apart (their latency would mix
+//! fast rejections into the distribution) and the most frequent messages
+//! printed. Throughput is successful calls per measured second.
+//!
+//! Each phase also reports where the machine's CPU went during its measured
+//! window (from `/proc`, Linux only): this process (server and load
+//! generator), the server's PostgreSQL backends, every other process, and
+//! idle. Other processes using CPU mean a disturbed, noisier run; an idle
+//! share while calls queue means the bottleneck is not the CPU. And it
+//! reports what the server's PostgreSQL backends were doing, sampled every
+//! 25 ms from `pg_stat_activity`: on CPU, waiting on a lock or on the WAL,
+//! or idle inside a transaction (waiting for the server's next statement).
+//!
+//! The process exits with status 1 if any phase had more than 1% errors or
+//! no successful call, and refuses (status 2) to run a debug build
+//! (`--allow-debug` to run one anyway, for checking the harness, never for
+//! numbers).
+
+mod cases;
+mod identity;
+mod monitor;
+mod pgbench;
+mod phase;
+mod preload;
+mod report;
+mod support;
+mod text;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "bench", about = "Load benchmarks of an in-process petition server over loopback")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Health check (baseline), GetMe and Login.
+    Identity(identity::IdentityArgs),
+    /// Preloaded cases: health (baseline), GetCase, ListCases, SubmitCase, and pgbench TPC-B.
+    Cases(cases::CasesArgs),
+}
+
+/// Settings every benchmark shares.
+#[derive(Args, Debug, Clone)]
+pub struct LoadArgs {
+    /// Measured seconds per phase.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub seconds: u64,
+
+    /// Warm-up seconds per phase, before measuring (calls made then are discarded).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub warmup_seconds: u64,
+
+    /// Concurrent callers (tokio tasks calling back to back).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub concurrency: u32,
+
+    /// HTTP/2 connections to the server; callers are spread over them round-robin.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub connections: u32,
+
+    /// Also print the results as one JSON object on the last line.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Run even though this is a debug build (the numbers are meaningless).
+    #[arg(long)]
+    pub allow_debug: bool,
+
+    /// Server database pool size, to study its effect (default: the server's default).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_pool_size: Option<u32>,
+}
+
+#[tokio::main]
+async fn main() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    let load = match &cli.command {
+        Command::Identity(args) => &args.load,
+        Command::Cases(args) => &args.load,
+    };
+    if cfg!(debug_assertions) {
+        let banner = "!".repeat(78);
+        eprintln!("{banner}\n!!! This is a DEBUG build: benchmark numbers from it are meaningless.");
+        eprintln!("!!! Run: cargo run --release -p petition-tests --bin bench -- ...\n{banner}");
+        if !load.allow_debug {
+            eprintln!("refusing to benchmark a debug build (pass --allow-debug to run it anyway)");
+            return Ok(ExitCode::from(2));
+        }
+    }
+    match cli.command {
+        Command::Identity(args) => identity::identity(args).await,
+        Command::Cases(args) => cases::cases(args).await,
+    }
+}

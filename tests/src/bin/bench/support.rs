@@ -1,0 +1,178 @@
+//! What every benchmark needs around its phases: the server, clients,
+//! error descriptions, a small random number generator, the exit status.
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{Context, Result};
+use petition_sdk::Client;
+use petition_server::config::Config;
+use petition_tests::TestServer;
+
+use crate::LoadArgs;
+use crate::phase::{MAX_ERROR_RATIO, Phase};
+use crate::report::Setup;
+
+/// Starts the server over a fresh database with default settings (but
+/// `--db-pool-size`) and describes the run.
+/// `adjust` changes more settings (the caller says which in the set-up lines).
+pub async fn start_server(
+    bench: &'static str,
+    load: &LoadArgs,
+    adjust: impl FnOnce(&mut Config),
+) -> Result<(TestServer, Setup)> {
+    let mut pool_size = 0;
+    let mut hashing_concurrency = 0;
+    eprintln!("starting the server…");
+    let server = TestServer::spawn_with(|config| {
+        adjust(config);
+        if let Some(size) = load.db_pool_size {
+            config.database.pool_size = size;
+        }
+        pool_size = config.database.pool_size;
+        hashing_concurrency = config.auth.hashing_concurrency;
+    })
+    .await
+    .context("starting the server (is PostgreSQL running on 127.0.0.1:5432?)")?;
+    let setup = Setup {
+        bench,
+        build: if cfg!(debug_assertions) { "debug" } else { "release" },
+        commit: git_commit(),
+        cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
+        worker_threads: tokio::runtime::Handle::current().metrics().num_workers(),
+        server_url: server.url.clone(),
+        database: server.database.as_ref().map_or_else(|| "(unknown)".to_owned(), |db| redact_url(db.url())),
+        pool_size,
+        pool_size_is_default: load.db_pool_size.is_none(),
+        hashing_concurrency,
+        load: load.clone(),
+        lines: Vec::new(),
+    };
+    Ok((server, setup))
+}
+
+/// `n` clients, each on its own HTTP/2 connection, none signed in.
+pub async fn connect(server: &TestServer, n: usize) -> Result<Vec<Client>> {
+    let mut clients = Vec::with_capacity(n);
+    for _ in 0..n {
+        clients.push(server.client().await.context("connecting to the server")?);
+    }
+    Ok(clients)
+}
+
+/// An error as one line: the gRPC code and the message.
+pub fn describe_sdk(error: &petition_sdk::Error) -> String {
+    format!("{:?}: {error}", error.code())
+}
+
+pub fn describe_status(status: &tonic::Status) -> String {
+    format!("{:?}: {}", status.code(), status.message())
+}
+
+/// The output of `git args…` in the workspace, if git is at hand.
+fn git(args: &[&str]) -> Option<String> {
+    std::process::Command::new("git")
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .and_then(|output| String::from_utf8(output.stdout).ok())
+        .map(|text| text.trim_end().to_owned())
+}
+
+/// The workspace's commit now (`-dirty` with local changes), and a warning
+/// if this binary is older than that commit or than a locally changed
+/// file: the commit is read when the benchmark runs, not when it was
+/// built, so a binary run directly after a `git pull` or an edit would
+/// otherwise be reported under code it does not contain.
+fn git_commit() -> String {
+    let commit = git(&["describe", "--always", "--dirty", "--abbrev=12"])
+        .filter(|commit| !commit.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned());
+    match stale_build() {
+        Some(why) => format!("{commit} — !!! STALE BINARY: built before {why}; rebuild (cargo run does)"),
+        None => commit,
+    }
+}
+
+/// Files whose changes change the binary.
+const CODE: [&str; 5] = [".rs", ".toml", ".proto", ".sql", ".lock"];
+
+/// Why this binary may not contain the workspace's code, if it may not
+/// (commits and edits of other files, such as the README, do not count).
+fn stale_build() -> Option<String> {
+    let built = std::fs::metadata(std::env::current_exe().ok()?).ok()?.modified().ok()?;
+    let root = git(&["rev-parse", "--show-toplevel"])?;
+    let patterns: Vec<String> = CODE.iter().map(|ext| format!(":(glob)**/*{ext}")).collect();
+    let mut log = vec!["log", "-1", "--format=%ct %h", "--"];
+    log.extend(patterns.iter().map(String::as_str));
+    let last_code_commit = git(&log)?;
+    let (seconds, hash) = last_code_commit.split_once(' ')?;
+    if built < std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds.parse().ok()?) {
+        return Some(format!("commit {hash}"));
+    }
+    let status = git(&["status", "--porcelain", "--untracked-files=no"])?;
+    let changed = status.lines().filter_map(|line| line.get(3..)).find(|path| {
+        let modified = std::fs::metadata(std::path::Path::new(&root).join(path)).and_then(|m| m.modified());
+        CODE.iter().any(|ext| path.ends_with(ext)) && modified.is_ok_and(|modified| modified > built)
+    })?;
+    Some(format!("a change to {changed}"))
+}
+
+/// `url` without its user information (a password may be in it).
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return "(unparsable URL)".to_owned();
+    };
+    let authority_end = url[scheme_end..].find('/').map_or(url.len(), |i| i + scheme_end);
+    match url[scheme_end..authority_end].rfind('@') {
+        Some(at) => format!("{}{}", &url[..scheme_end], &url[scheme_end + at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
+/// Exit status 1 (and a message) if any phase failed.
+pub fn exit_status(phases: &[Phase]) -> ExitCode {
+    let failed: Vec<&str> = phases.iter().filter(|p| p.failed()).map(|p| p.rpc).collect();
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "benchmark FAILED: more than {:.0}% errors (or no success) in: {}",
+            MAX_ERROR_RATIO * 100.0,
+            failed.join(", ")
+        );
+        ExitCode::FAILURE
+    }
+}
+
+/// SplitMix64: small, fast, good enough to pick test data (not for secrets).
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator seeded from a process-wide counter: every call gets a
+    /// different stream.
+    pub fn fresh() -> Rng {
+        static SEED: AtomicU64 = AtomicU64::new(0x005e_ed0f_9e71_7104);
+        Rng(SEED.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed))
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (`n` > 0; the modulo bias is negligible here).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+
+    /// A random element of `items` (which must not be empty).
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}

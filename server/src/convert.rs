@@ -20,3 +20,8 @@ pub fn parse_id(field: &str, raw: &str) -> Result<Uuid, AppError> {
     }
     Uuid::parse_str(raw).map_err(|_| AppError::invalid(field, "must be a UUID"))
 }
+
+/// Lowercase hexadecimal of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -342,9 +342,7 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
 
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
+    use crate::convert::hex;
 
     fn key(seed: u8) -> SecretKey {
         SecretKey::from_bytes(std::array::from_fn(|i| seed.wrapping_add(i as u8)))

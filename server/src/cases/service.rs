@@ -292,14 +292,26 @@ fn raw_draft(draft: &pb::CaseDraft) -> RawDraft<'_> {
     }
 }
 
-/// The superior organization of `organization` (for review and re-review).
-fn superior_of(conn: &mut PgConnection, case_id: Uuid, organization: Option<Uuid>) -> Result<Uuid, AppError> {
+/// The organization one level above `organization`: it decides the next
+/// review (Art.35) or re-review (Art.36). Looked up only while the case is in
+/// `state`, where the request is valid; in any other state the rules refuse
+/// the call for its state, so no organization is needed.
+fn next_level(
+    conn: &mut PgConnection,
+    row: &CaseRow,
+    life: &Lifecycle,
+    state: CaseState,
+    organization: Option<Uuid>,
+) -> Result<Uuid, AppError> {
+    if life.state != state {
+        return Ok(Uuid::nil());
+    }
     let org = organization.ok_or(AppError::internal("review without a deciding organization"))?;
     directory_store::find_organization(conn, org)?.and_then(|o| o.organization.parent_id).ok_or_else(|| {
         AppError::FailedPrecondition {
             reason: "NO_SUPERIOR_ORGANIZATION",
             message: "the deciding organization has no superior organization in the directory".into(),
-            subject: format!("cases/{case_id}"),
+            subject: format!("cases/{}", row.id),
         }
     })
 }
@@ -513,7 +525,7 @@ impl CaseService for CaseApi {
             fingerprint_of.page_token.clear();
             fingerprint_of.page_size = 0;
             let digest = crate::crypto::sha256(&fingerprint_of.encode_to_vec());
-            format!("cases:{}", digest[..12].iter().map(|b| format!("{b:02x}")).collect::<String>())
+            format!("cases:{}", crate::convert::hex(&digest[..12]))
         };
         let before: Option<Uuid> = self.state.pages.decode(&scope, &req.page_token)?;
         let region_code = req.region_code.clone();
@@ -839,11 +851,8 @@ impl CaseService for CaseApi {
                 call,
                 |_| CaseAction::ActAsPetitioner,
                 move |conn, row, life| {
-                    let reviewing_organization_id = if life.state == CaseState::Replied {
-                        superior_of(conn, row.id, life.handling_organization_id)?
-                    } else {
-                        Uuid::nil()
-                    };
+                    let reviewing_organization_id =
+                        next_level(conn, row, life, CaseState::Replied, life.handling_organization_id)?;
                     Ok(Command::RequestReview { reason, reviewing_organization_id })
                 },
             )
@@ -885,11 +894,8 @@ impl CaseService for CaseApi {
                 call,
                 |_| CaseAction::ActAsPetitioner,
                 move |conn, row, life| {
-                    let reviewing_organization_id = if life.state == CaseState::Reviewed {
-                        superior_of(conn, row.id, life.reviewing_organization_id)?
-                    } else {
-                        Uuid::nil()
-                    };
+                    let reviewing_organization_id =
+                        next_level(conn, row, life, CaseState::Reviewed, life.reviewing_organization_id)?;
                     Ok(Command::RequestRecheck { reason, reviewing_organization_id })
                 },
             )

@@ -124,7 +124,7 @@ impl IdentityApi {
     /// Throttle keys: the login name (hashed: it may be a phone number) and
     /// the client address.
     fn throttle_keys(&self, login: &str, address: Option<SocketAddr>) -> (String, Option<String>) {
-        let account_key = format!("account:{}", hex(&self.state.pii.index(LOGIN_DOMAIN, login)));
+        let account_key = format!("account:{}", crate::convert::hex(&self.state.pii.index(LOGIN_DOMAIN, login)));
         (account_key, address.map(|a| format!("address:{}", a.ip())))
     }
 
@@ -211,10 +211,6 @@ impl IdentityApi {
             refresh_token_expire_time: Some(timestamp(expires_at)),
         })
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A phone-shaped login is a citizen's phone number; anything else a login name.

@@ -52,6 +52,8 @@ const PROGRAMS: [&str; 3] = ["initdb", "pg_ctl", "psql"];
 const DEBIAN_PG_ROOT: &str = "/usr/lib/postgresql";
 /// The system account PostgreSQL runs as when we are root.
 const SYSTEM_USER: &str = "postgres";
+/// Where clusters go whose data directory the cluster account cannot enter.
+const FALLBACK_CLUSTERS: &str = "/var/lib/petition/clusters";
 /// Longest Unix socket path, excluding the NUL: `sun_path` is 108 bytes on
 /// Linux and 104 on the BSDs and macOS.
 #[cfg(target_os = "linux")]
@@ -152,12 +154,35 @@ impl EmbeddedPostgres {
     /// unusable (see [`EmbeddedPgError`]), or a program fails: the error then
     /// carries the end of its output and, for the server, of its log.
     pub fn start(data_dir: &Path) -> Result<EmbeddedPostgres, EmbeddedPgError> {
+        Self::start_in(data_dir, Some(Path::new(FALLBACK_CLUSTERS)))
+    }
+
+    /// [`start`](Self::start), with the cluster placed under `fallback` (in
+    /// a directory named after the data directory) when the cluster account
+    /// cannot enter the data directory — as for a checkout under `/root`,
+    /// which is closed to other users. With no fallback that is an error.
+    pub fn start_in(data_dir: &Path, fallback: Option<&Path>) -> Result<EmbeddedPostgres, EmbeddedPgError> {
         let bin_dir = find_bin_dir()?;
-        let layout = Layout::create(data_dir)?;
+        let mut layout = Layout::create(data_dir)?;
         let account = cluster_account()?;
         if let Some(account) = account {
             grant_traversal(&layout.data_dir)?;
-            ensure_reachable(account, &layout.data_dir)?;
+            match (ensure_reachable(account, &layout.data_dir), fallback) {
+                (Ok(()), _) => {}
+                (Err(EmbeddedPgError::DataDirUnreachable { blocked, .. }), Some(fallback)) => {
+                    let digest = crate::crypto::sha256(layout.data_dir.as_os_str().as_bytes());
+                    let elsewhere = fallback.join(crate::convert::hex(&digest[..8]));
+                    warn!(
+                        blocked = %blocked.display(),
+                        cluster = %elsewhere.display(),
+                        "the {SYSTEM_USER} user cannot enter the data directory; keeping the cluster elsewhere"
+                    );
+                    layout = Layout::create(&elsewhere)?;
+                    grant_traversal(&layout.data_dir)?;
+                    ensure_reachable(account, &layout.data_dir)?;
+                }
+                (Err(error), _) => return Err(error),
+            }
         }
         layout.prepare(account)?;
         let mut pg = EmbeddedPostgres { bin_dir, account, layout, running: false };
@@ -789,10 +814,16 @@ mod tests {
         let closed = dir.0.join("closed");
         DirBuilder::new().mode(0o700).create(&closed).map_err(io_err("create".to_owned()))?;
         let closed = fs::canonicalize(closed).map_err(io_err("canonicalize".to_owned()))?;
-        match EmbeddedPostgres::start(&closed.join("data")) {
+        match EmbeddedPostgres::start_in(&closed.join("data"), None) {
             Err(EmbeddedPgError::DataDirUnreachable { blocked, .. }) => assert_eq!(blocked, closed),
             other => panic!("expected DataDirUnreachable, got {other:?}"),
         }
+        // With a fallback, the cluster runs there instead.
+        let fallback = dir.0.join("fallback");
+        let mut pg = EmbeddedPostgres::start_in(&closed.join("data"), Some(&fallback))?;
+        assert!(pg.layout.pgdata.starts_with(&fallback), "{}", pg.layout.pgdata.display());
+        assert_eq!(pg.psql(DATABASE, "SELECT 1")?, "1");
+        pg.stop();
         Ok(())
     }
 }

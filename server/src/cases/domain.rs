@@ -7,6 +7,9 @@ macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $value:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        // Event payloads reach clients: spell values like the proto's
+        // (CASE_TRACK_NORMAL → "NORMAL"), not like Rust's.
+        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
         #[repr(i16)]
         pub enum $name {
             $($(#[$vmeta])* $variant = $value),+

@@ -267,6 +267,22 @@ fn precondition(case_id: Uuid, reason: &'static str, message: impl Into<String>)
     AppError::FailedPrecondition { reason, message: message.into(), subject: format!("cases/{case_id}") }
 }
 
+/// FAILED_PRECONDITION `reason` when `today` is past the last day of a
+/// window the petitioner or unit had (`what` … until that day); a window not
+/// yet set is open.
+fn within(
+    case_id: Uuid,
+    today: NaiveDate,
+    last_day: Option<NaiveDate>,
+    reason: &'static str,
+    what: &str,
+) -> Result<(), AppError> {
+    match last_day {
+        Some(last_day) if today > last_day => Err(precondition(case_id, reason, format!("{what} until {last_day}"))),
+        _ => Ok(()),
+    }
+}
+
 /// Decides `command` against `case` (id `case_id`) into the events to
 /// record, or FAILED_PRECONDITION (with a PreconditionFailure naming the
 /// case) when the state or a window forbids it.
@@ -313,14 +329,13 @@ pub fn decide(case_id: Uuid, case: &Lifecycle, command: Command, ctx: &Context<'
             }]
         }
         Command::Object { reason } => {
-            let object_by = case.deadlines.object_by.unwrap_or(today);
-            if today > object_by {
-                return Err(precondition(
-                    case_id,
-                    "OBJECTION_WINDOW_CLOSED",
-                    format!("objections were due by {object_by} (5 working days after receipt)"),
-                ));
-            }
+            within(
+                case_id,
+                today,
+                case.deadlines.object_by,
+                "OBJECTION_WINDOW_CLOSED",
+                "objections (5 working days after receipt) could be made",
+            )?;
             let organization_id = case.handling_organization_id.unwrap_or_default();
             vec![Event::Objected { organization_id, reason }]
         }
@@ -370,14 +385,13 @@ pub fn decide(case_id: Uuid, case: &Lifecycle, command: Command, ctx: &Context<'
             vec![Event::CompletionReported { report }]
         }
         Command::RequestReview { reason, reviewing_organization_id } => {
-            let window = case.deadlines.review_request_by.unwrap_or(today);
-            if today > window {
-                return Err(precondition(
-                    case_id,
-                    "REVIEW_WINDOW_CLOSED",
-                    format!("review could be requested until {window}"),
-                ));
-            }
+            within(
+                case_id,
+                today,
+                case.deadlines.review_request_by,
+                "REVIEW_WINDOW_CLOSED",
+                "review could be requested",
+            )?;
             vec![Event::ReviewRequested {
                 reason,
                 organization_id: reviewing_organization_id,
@@ -389,14 +403,13 @@ pub fn decide(case_id: Uuid, case: &Lifecycle, command: Command, ctx: &Context<'
             vec![Event::ReviewReplied { recheck_request_by: ctx.deadline(served_on, REVIEW_WINDOW), opinion }]
         }
         Command::RequestRecheck { reason, reviewing_organization_id } => {
-            let window = case.deadlines.recheck_request_by.unwrap_or(today);
-            if today > window {
-                return Err(precondition(
-                    case_id,
-                    "RECHECK_WINDOW_CLOSED",
-                    format!("re-review could be requested until {window}"),
-                ));
-            }
+            within(
+                case_id,
+                today,
+                case.deadlines.recheck_request_by,
+                "RECHECK_WINDOW_CLOSED",
+                "re-review could be requested",
+            )?;
             vec![Event::RecheckRequested {
                 reason,
                 organization_id: reviewing_organization_id,

@@ -246,6 +246,24 @@ impl CaseApi {
             .await
     }
 
+    /// The opinion of the organization deciding a review or re-review.
+    async fn decide_review(
+        &self,
+        call: Call<'_>,
+        raw: Option<pb::Opinion>,
+        command: fn(Opinion) -> Command,
+    ) -> Result<pb::Case, AppError> {
+        self.transition(
+            call,
+            |_| CaseAction::DecideReview,
+            move |_, _, life| {
+                let organization = life.reviewing_organization_id.unwrap_or_default();
+                Ok(command(opinion(raw, organization)?))
+            },
+        )
+        .await
+    }
+
     /// Files a case (online or registered) in one transaction, once per
     /// request id.
     async fn file(
@@ -867,17 +885,7 @@ impl CaseService for CaseApi {
         let principal = require_principal(&request)?;
         let req = request.into_inner();
         let call = call(&principal, "ReplyToReview", &req.case_id, &req.etag, &req.request_id, &req)?;
-        let raw = req.opinion;
-        let case = self
-            .transition(
-                call,
-                |_| CaseAction::DecideReview,
-                move |_, _, life| {
-                    let organization = life.reviewing_organization_id.unwrap_or_default();
-                    Ok(Command::ReplyToReview { opinion: opinion(raw, organization)? })
-                },
-            )
-            .await?;
+        let case = self.decide_review(call, req.opinion, |opinion| Command::ReplyToReview { opinion }).await?;
         Ok(Response::new(pb::ReplyToReviewResponse { case: Some(case) }))
     }
 
@@ -938,17 +946,7 @@ impl CaseService for CaseApi {
         let principal = require_principal(&request)?;
         let req = request.into_inner();
         let call = call(&principal, "ReplyToRecheck", &req.case_id, &req.etag, &req.request_id, &req)?;
-        let raw = req.opinion;
-        let case = self
-            .transition(
-                call,
-                |_| CaseAction::DecideReview,
-                move |_, _, life| {
-                    let organization = life.reviewing_organization_id.unwrap_or_default();
-                    Ok(Command::ReplyToRecheck { opinion: opinion(raw, organization)? })
-                },
-            )
-            .await?;
+        let case = self.decide_review(call, req.opinion, |opinion| Command::ReplyToRecheck { opinion }).await?;
         Ok(Response::new(pb::ReplyToRecheckResponse { case: Some(case) }))
     }
 

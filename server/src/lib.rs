@@ -25,3 +25,4 @@ pub mod similarity;
 pub mod state;
 pub mod taxonomy;
 pub mod time;
+pub mod wire;

@@ -4,76 +4,46 @@
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::wire::wire_enum;
 
-/// A role on an account (values match `petition.v1.Role`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(i16)]
-pub enum Role {
-    Citizen = 1,
-    Clerk = 2,
-    Handler = 3,
-    UnitLead = 4,
-    Leader = 5,
-    Supervisor = 6,
-    Mediator = 7,
-    Lawyer = 8,
-    Partner = 9,
-    Admin = 10,
+wire_enum! {
+    /// A role on an account (values match `petition.v1.Role`).
+    Role {
+        Citizen = 1,
+        Clerk = 2,
+        Handler = 3,
+        UnitLead = 4,
+        Leader = 5,
+        Supervisor = 6,
+        Mediator = 7,
+        Lawyer = 8,
+        Partner = 9,
+        Admin = 10,
+    }
 }
 
 impl Role {
-    pub const ALL: [Role; 10] = [
-        Role::Citizen,
-        Role::Clerk,
-        Role::Handler,
-        Role::UnitLead,
-        Role::Leader,
-        Role::Supervisor,
-        Role::Mediator,
-        Role::Lawyer,
-        Role::Partner,
-        Role::Admin,
-    ];
-
-    pub fn from_i32(value: i32) -> Option<Role> {
-        Role::ALL.into_iter().find(|role| *role as i32 == value)
-    }
-
     /// Roles an admin may give a staff account.
     pub fn is_staff_role(self) -> bool {
         !matches!(self, Role::Citizen | Role::Partner)
     }
 }
 
-/// What kind of principal an account is (values match `petition.v1.AccountKind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(i16)]
-pub enum AccountKind {
-    Citizen = 1,
-    Staff = 2,
-    Service = 3,
-}
-
-impl AccountKind {
-    pub fn from_i16(value: i16) -> Option<AccountKind> {
-        [AccountKind::Citizen, AccountKind::Staff, AccountKind::Service].into_iter().find(|k| *k as i16 == value)
+wire_enum! {
+    /// What kind of principal an account is (values match `petition.v1.AccountKind`).
+    AccountKind {
+        Citizen = 1,
+        Staff = 2,
+        Service = 3,
     }
 }
 
-/// A partner scope (values match `petition.v1.Scope`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[repr(i16)]
-pub enum Scope {
-    CasesRead = 1,
-    CasesWrite = 2,
-    DirectoryRead = 3,
-}
-
-impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::CasesRead, Scope::CasesWrite, Scope::DirectoryRead];
-
-    pub fn from_i32(value: i32) -> Option<Scope> {
-        Scope::ALL.into_iter().find(|scope| *scope as i32 == value)
+wire_enum! {
+    /// A partner scope (values match `petition.v1.Scope`).
+    Scope {
+        CasesRead = 1,
+        CasesWrite = 2,
+        DirectoryRead = 3,
     }
 }
 

@@ -180,7 +180,7 @@ fn principal_from_claims(claims: Claims) -> Result<Principal, AppError> {
         return Err(rejected("not an access token"));
     }
     let account_id = Uuid::parse_str(&claims.sub).map_err(|_| rejected("invalid token subject"))?;
-    let kind = AccountKind::from_i16(claims.kind).ok_or_else(|| rejected("invalid token account kind"))?;
+    let kind = AccountKind::from_i32(i32::from(claims.kind)).ok_or_else(|| rejected("invalid token account kind"))?;
     let roles = claims
         .roles
         .iter()

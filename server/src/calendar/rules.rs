@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{Datelike, NaiveDate, Weekday};
 
 use crate::error::{AppError, FieldViolation};
+use crate::wire::wire_enum;
 
 /// First and last year the calendar API accepts.
 pub const MIN_YEAR: i32 = 2000;
@@ -34,22 +35,18 @@ pub const MAX_DAYS_PER_YEAR: usize = 366;
 /// (about ten years).
 pub const MAX_PERIOD: u32 = 3660;
 
-/// An exception to the default week (values match
-/// `petition.v1.CalendarDayKind` and the `calendar_days.kind` column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(i16)]
-pub enum DayKind {
-    /// A Monday–Friday that is off (public holiday, 放假).
-    Holiday = 1,
-    /// A Saturday or Sunday that is worked (make-up workday, 调休上班).
-    Workday = 2,
+wire_enum! {
+    /// An exception to the default week (values match
+    /// `petition.v1.CalendarDayKind` and the `calendar_days.kind` column).
+    DayKind {
+        /// A Monday–Friday that is off (public holiday, 放假).
+        Holiday = 1,
+        /// A Saturday or Sunday that is worked (make-up workday, 调休上班).
+        Workday = 2,
+    }
 }
 
 impl DayKind {
-    pub fn from_i32(value: i32) -> Option<Self> {
-        [Self::Holiday, Self::Workday].into_iter().find(|k| *k as i32 == value)
-    }
-
     /// Whether this kind of exception may fall on `date`: a holiday on a
     /// weekday, a make-up workday on a weekend day.
     pub fn fits(self, date: NaiveDate) -> bool {

@@ -1,34 +1,7 @@
 //! The vocabulary of cases: kinds, channels, states, tracks and the other
 //! enumerations (values match their `petition.v1` counterparts).
 
-use serde::{Deserialize, Serialize};
-
-macro_rules! wire_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $value:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        // Event payloads reach clients: spell values like the proto's
-        // (CASE_TRACK_NORMAL → "NORMAL"), not like Rust's.
-        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-        #[repr(i16)]
-        pub enum $name {
-            $($(#[$vmeta])* $variant = $value),+
-        }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The value from the wire or a column; `None` for unknown values.
-            pub fn from_i32(value: i32) -> Option<$name> {
-                Self::ALL.iter().copied().find(|v| *v as i32 == value)
-            }
-
-            pub fn as_i16(self) -> i16 {
-                self as i16
-            }
-        }
-    };
-}
+use crate::wire::wire_enum;
 
 wire_enum! {
     /// What the case is about (Art.29–31).

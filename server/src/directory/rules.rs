@@ -4,22 +4,19 @@
 
 use crate::auth::policy::path_within;
 use crate::error::{AppError, FieldViolation};
+use crate::wire::wire_enum;
 
-/// Level in the region tree (values match `petition.v1.RegionLevel`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-#[repr(i16)]
-pub enum RegionLevel {
-    City = 1,
-    County = 2,
-    Township = 3,
-    Village = 4,
+wire_enum! {
+    /// Level in the region tree (values match `petition.v1.RegionLevel`).
+    RegionLevel {
+        City = 1,
+        County = 2,
+        Township = 3,
+        Village = 4,
+    }
 }
 
 impl RegionLevel {
-    pub fn from_i32(value: i32) -> Option<Self> {
-        [Self::City, Self::County, Self::Township, Self::Village].into_iter().find(|l| *l as i32 == value)
-    }
-
     /// Digits of a code at this level.
     fn code_len(self) -> usize {
         match self {
@@ -39,32 +36,16 @@ impl RegionLevel {
     }
 }
 
-/// Kind of organization (values match `petition.v1.OrganizationKind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(i16)]
-pub enum OrganizationKind {
-    PetitionBureau = 1,
-    ResponsibleUnit = 2,
-    Court = 3,
-    LegalAidCentre = 4,
-    MediationCommittee = 5,
-    DisciplineInspection = 6,
-    Leadership = 7,
-}
-
-impl OrganizationKind {
-    pub const ALL: [Self; 7] = [
-        Self::PetitionBureau,
-        Self::ResponsibleUnit,
-        Self::Court,
-        Self::LegalAidCentre,
-        Self::MediationCommittee,
-        Self::DisciplineInspection,
-        Self::Leadership,
-    ];
-
-    pub fn from_i32(value: i32) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| *k as i32 == value)
+wire_enum! {
+    /// Kind of organization (values match `petition.v1.OrganizationKind`).
+    OrganizationKind {
+        PetitionBureau = 1,
+        ResponsibleUnit = 2,
+        Court = 3,
+        LegalAidCentre = 4,
+        MediationCommittee = 5,
+        DisciplineInspection = 6,
+        Leadership = 7,
     }
 }
 

@@ -103,7 +103,7 @@ impl IdentityApi {
         let row = &account.account;
         Ok(Principal {
             account_id: row.id,
-            kind: AccountKind::from_i16(row.kind)
+            kind: AccountKind::from_i32(i32::from(row.kind))
                 .ok_or_else(|| AppError::internal("stored account has an unknown kind"))?,
             roles: roles_of(row),
             organization_id: row.organization_id,

@@ -162,6 +162,7 @@ async fn run(url: &str, category: &str) -> Result<(), Failure> {
             requests: "请督促物业公司尽快修复电梯，并说明维修资金的使用情况。".into(),
             facts_and_reasons: "电梯属于共用设施设备，物业服务合同约定由物业公司负责日常维修养护。".into(),
             attachments: vec![],
+            respondent_organization_id: String::new(),
         }),
         // The idempotency key: the SDK never fills it in.
         request_id: new_request_id(),

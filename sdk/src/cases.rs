@@ -112,11 +112,52 @@ impl CaseClient {
         required(response.case, "SubmitCaseResponse.case")
     }
 
+    /// [`Self::submit_case`], with what intake found: whether the filing is
+    /// a repeat (and of which open case), escalated, and related cases.
+    pub async fn submit_case_with_intake(
+        &self,
+        request: pb::SubmitCaseRequest,
+    ) -> Result<(pb::Case, pb::IntakeResult)> {
+        let response = self.client.call(request, rpc!(CaseServiceClient::submit_case)).await?;
+        Ok((required(response.case, "SubmitCaseResponse.case")?, response.intake.unwrap_or_default()))
+    }
+
     /// A clerk records a letter, phone call, fax or visit for a citizen
     /// (`petitioner_account_id`).
     pub async fn register_case(&self, request: pb::RegisterCaseRequest) -> Result<pb::Case> {
         let response = self.client.call(request, rpc!(CaseServiceClient::register_case)).await?;
         required(response.case, "RegisterCaseResponse.case")
+    }
+
+    /// [`Self::register_case`], with what intake found; `related_case_ids`
+    /// lists other petitioners' filings on the same matter that the clerk
+    /// may see (a possible group petition).
+    pub async fn register_case_with_intake(
+        &self,
+        request: pb::RegisterCaseRequest,
+    ) -> Result<(pb::Case, pb::IntakeResult)> {
+        let response = self.client.call(request, rpc!(CaseServiceClient::register_case)).await?;
+        Ok((required(response.case, "RegisterCaseResponse.case")?, response.intake.unwrap_or_default()))
+    }
+
+    /// Cases similar to a case (`query = CaseId`) or a text (`query =
+    /// Text`, with optional cues), best first, each with its score and
+    /// the reason. Staff only; only cases the caller may see.
+    pub async fn find_similar_cases(&self, request: pb::FindSimilarCasesRequest) -> Result<Vec<pb::SimilarCase>> {
+        Ok(self.client.call(request, rpc!(CaseServiceClient::find_similar_cases)).await?.matches)
+    }
+
+    /// Merges open cases into an open primary case (并案); each keeps its
+    /// own record and clocks. Clerks of the jurisdiction.
+    pub async fn merge_cases(&self, request: pb::MergeCasesRequest) -> Result<pb::MergeCasesResponse> {
+        self.client.call(request, rpc!(CaseServiceClient::merge_cases)).await
+    }
+
+    /// Undoes a repeat link (back to `REGISTERED`, to be routed) or a merge,
+    /// with a reason. Clerks of the jurisdiction.
+    pub async fn unlink_case(&self, request: pb::UnlinkCaseRequest) -> Result<pb::Case> {
+        let response = self.client.call(request, rpc!(CaseServiceClient::unlink_case)).await?;
+        required(response.case, "UnlinkCaseResponse.case")
     }
 
     /// The case with the given id or human number (such as
@@ -398,7 +439,7 @@ mod tests {
                     self.record("SubmitCase", &request, &request.get_ref().request_id);
                     let draft = request.into_inner().draft.unwrap_or_default();
                     let case = pb::Case { title: draft.title, state: pb::CaseState::Registered.into(), ..case("7") };
-                    Ok(Response::new(pb::SubmitCaseResponse { case: Some(case) }))
+                    Ok(Response::new(pb::SubmitCaseResponse { case: Some(case), intake: None }))
                 }
 
                 async fn get_case(&self, request: Request<pb::GetCaseRequest>) -> Reply<pb::GetCaseResponse> {
@@ -467,6 +508,9 @@ mod tests {
         resume_recheck(ResumeRecheckRequest) -> ResumeRecheckResponse;
         reply_to_recheck(ReplyToRecheckRequest) -> ReplyToRecheckResponse;
         withdraw_case(WithdrawCaseRequest) -> WithdrawCaseResponse;
+        find_similar_cases(FindSimilarCasesRequest) -> FindSimilarCasesResponse;
+        merge_cases(MergeCasesRequest) -> MergeCasesResponse;
+        unlink_case(UnlinkCaseRequest) -> UnlinkCaseResponse;
     }
 
     /// A fake server on a loopback port and a client signed in with a

@@ -32,6 +32,8 @@ use crate::identity::IdentityApi;
 use crate::identity::bootstrap::{self, Bootstrap};
 use crate::pagination::PageTokens;
 use crate::pii::Pii;
+use crate::similarity::SimilarityIndex;
+use crate::similarity::index::RELOAD_EVERY;
 use crate::state::AppState;
 use crate::taxonomy::TaxonomyApi;
 
@@ -89,6 +91,11 @@ impl Application {
         )
         .map_err(StartupError)?;
         let hasher = PasswordHasher::new(config.auth.hashing_concurrency)?;
+        let similarity = if config.intake.duplicate_detection {
+            Some(Arc::new(db.read(SimilarityIndex::load).await?))
+        } else {
+            None
+        };
         let state = Arc::new(AppState {
             db,
             tokens: Arc::new(tokens),
@@ -97,6 +104,7 @@ impl Application {
             pages: PageTokens::new(*keys.page_tokens.as_bytes()),
             auth: config.auth.clone(),
             intake: config.intake.clone(),
+            similarity,
         });
         let bootstrap = bootstrap::ensure_admin(&state).await?;
         let listener = TcpListener::bind(config.listen)
@@ -180,12 +188,16 @@ impl Application {
         let mut server = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
             let _ = stop_rx.await;
         }));
+        let reloader = state.similarity.clone().map(|index| tokio::spawn(reload_similarity(state.db.clone(), index)));
 
         tokio::select! {
             result = &mut server => {
                 return result.map_err(|e| StartupError(e.to_string()))?.map_err(|e| StartupError(e.to_string()));
             }
             () = shutdown => {}
+        }
+        if let Some(reloader) = reloader {
+            reloader.abort();
         }
         tracing::info!("shutting down: NOT_SERVING, draining in-flight calls");
         set_serving(&health_reporter, false).await;
@@ -203,6 +215,19 @@ impl Application {
         }
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Picks up statistics versions that `reindex-similarity` stores.
+async fn reload_similarity(db: Db, index: Arc<SimilarityIndex>) {
+    let mut every = tokio::time::interval(RELOAD_EVERY);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let index = index.clone();
+        if let Err(e) = db.read(move |conn| index.reload_if_changed(conn)).await {
+            tracing::warn!(error = %e, "could not reload similarity statistics");
+        }
     }
 }
 

@@ -58,6 +58,15 @@ pub enum Command {
     SeedDemo,
     /// Apply pending migrations and exit.
     Migrate,
+    /// Rebuild the statistics of duplicate detection from the stored cases
+    /// and re-key every case's fingerprint (after a bulk import, or when
+    /// the number of cases has doubled).
+    ReindexSimilarity {
+        /// Do not wait for running servers to pick the new statistics up
+        /// (only when no server is running).
+        #[arg(long)]
+        no_wait: bool,
+    },
 }
 
 /// Log output format.
@@ -220,6 +229,18 @@ pub struct IntakeConfig {
     /// Which filings count towards the daily limit.
     #[arg(global = true, long, env = "PETITION_DAILY_LIMIT_CHANNELS", value_enum, default_value = "all")]
     pub daily_limit_channels: LimitedChannels,
+
+    /// Duplicate and repeat detection at filing (智能判重): fingerprint every
+    /// filing, link repeats, record related cases. `false` stores no
+    /// fingerprints and leaves FindSimilarCases unavailable.
+    #[arg(
+        global = true,
+        long,
+        env = "PETITION_DUPLICATE_DETECTION",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub duplicate_detection: bool,
 }
 
 /// Transport limits.

@@ -64,6 +64,25 @@ async fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         },
+        Command::ReindexSimilarity { no_wait } => {
+            return match petition_server::cases::reindex::run(&app.state().db, !no_wait).await {
+                Ok(r) => {
+                    eprintln!(
+                        "petition-server: similarity statistics version {} from {} cases ({} common items); {} cases re-keyed in {:.1} s",
+                        r.version,
+                        r.documents,
+                        r.common_items,
+                        r.rekeyed,
+                        r.elapsed.as_secs_f64()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("petition-server: reindex failed: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Command::Serve => {}
     }
     match app.run_until(shutdown_signal()).await {

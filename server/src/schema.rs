@@ -32,6 +32,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_bands (key, case_id) {
+        key -> Int8,
+        case_id -> Uuid,
+    }
+}
+
+diesel::table! {
     case_counters (region_code, year) {
         region_code -> Text,
         year -> Int4,
@@ -48,6 +55,14 @@ diesel::table! {
         occurred_at -> Timestamptz,
         state -> Int2,
         payload -> Jsonb,
+    }
+}
+
+diesel::table! {
+    case_fingerprints (case_id) {
+        case_id -> Uuid,
+        stats_version -> Int4,
+        fingerprint -> Bytea,
     }
 }
 
@@ -82,6 +97,9 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        respondent_organization_id -> Nullable<Uuid>,
+        repeat_of -> Nullable<Uuid>,
+        merged_into -> Nullable<Uuid>,
     }
 }
 
@@ -161,6 +179,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    related_cases (case_id, related_case_id) {
+        case_id -> Uuid,
+        related_case_id -> Uuid,
+        score -> Float4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     routing_rules (id) {
         id -> Uuid,
         category_code -> Text,
@@ -171,10 +198,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    similarity_stats (version) {
+        version -> Int4,
+        documents -> Int8,
+        items -> Bytea,
+        complete -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(accounts -> organizations (organization_id));
+diesel::joinable!(case_bands -> cases (case_id));
 diesel::joinable!(case_counters -> regions (region_code));
 diesel::joinable!(case_events -> accounts (actor_id));
 diesel::joinable!(case_events -> cases (case_id));
+diesel::joinable!(case_fingerprints -> cases (case_id));
 diesel::joinable!(cases -> categories (category_code));
 diesel::joinable!(cases -> regions (region_code));
 diesel::joinable!(daily_filings -> accounts (petitioner_id));
@@ -188,8 +227,10 @@ diesel::joinable!(routing_rules -> regions (region_code));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     calendar_days,
+    case_bands,
     case_counters,
     case_events,
+    case_fingerprints,
     cases,
     categories,
     daily_filings,
@@ -198,5 +239,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     refresh_tokens,
     regions,
+    related_cases,
     routing_rules,
+    similarity_stats,
 );

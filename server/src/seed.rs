@@ -298,6 +298,7 @@ fn demo_draft(kind: CaseKind, category: &str, region: &str, title: &str, content
         requests: requests.into(),
         facts_and_reasons: String::new(),
         attachments: vec![],
+        respondent_organization_id: None,
     }
 }
 
@@ -342,8 +343,12 @@ fn demo_cases(
                 group_visit: None,
                 // Demo history spans what would be several days.
                 daily_limit: DailyLimit::NONE,
+                // The sample cases are one matter in several states on
+                // purpose; detection would link them as repeats.
+                similarity: None,
             },
         )?
+        .row
         .id)
     };
     let leak = |n: &str| {

@@ -8,6 +8,7 @@ use crate::config::{AuthConfig, IntakeConfig};
 use crate::db::Db;
 use crate::pagination::PageTokens;
 use crate::pii::Pii;
+use crate::similarity::SimilarityIndex;
 
 pub struct AppState {
     pub db: Db,
@@ -17,4 +18,6 @@ pub struct AppState {
     pub pages: PageTokens,
     pub auth: AuthConfig,
     pub intake: IntakeConfig,
+    /// `None` when duplicate detection is switched off.
+    pub similarity: Option<Arc<SimilarityIndex>>,
 }

@@ -697,6 +697,7 @@ fn accusation() -> pb::CaseDraft {
             size_bytes: 2048,
             sha256: "ab".repeat(32),
         }],
+        respondent_organization_id: String::new(),
     }
 }
 

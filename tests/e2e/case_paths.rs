@@ -165,6 +165,7 @@ fn accusation(title: &str, category: &str) -> pb::CaseDraft {
             size_bytes: 2048,
             sha256: "ab".repeat(32),
         }],
+        respondent_organization_id: String::new(),
     }
 }
 

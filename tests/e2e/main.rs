@@ -6,6 +6,7 @@ mod calendar;
 mod case_authz;
 mod case_paths;
 mod cases;
+mod dedup;
 mod directory;
 mod identity;
 mod intake;

@@ -42,6 +42,9 @@ pub fn test_config(database_url: &str, data_dir: &std::path::Path) -> Config {
     config.limits.shutdown_grace_secs = 5;
     // Tests file many cases per person; the limit's own tests turn it on.
     config.intake.daily_filing_limit = 0;
+    // Tests file one stock text many times per person; detection would link
+    // them as repeats. The intake tests turn it on.
+    config.intake.duplicate_detection = false;
     config
 }
 

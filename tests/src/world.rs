@@ -56,6 +56,7 @@ pub fn claim(title: &str) -> pb::CaseDraft {
         requests: "请求督促物业维修".into(),
         facts_and_reasons: "多次向物业反映无果。".into(),
         attachments: vec![],
+        respondent_organization_id: String::new(),
     }
 }
 

@@ -35,6 +35,8 @@ pub struct Draft {
     pub requests: String,
     pub facts_and_reasons: String,
     pub attachments: Vec<Attachment>,
+    /// The unit complained about (checked to exist by the engine).
+    pub respondent_organization_id: Option<uuid::Uuid>,
 }
 
 /// The raw fields of a filing, as received.
@@ -47,6 +49,7 @@ pub struct RawDraft<'a> {
     pub requests: &'a str,
     pub facts_and_reasons: &'a str,
     pub attachments: Vec<Attachment>,
+    pub respondent_organization_id: &'a str,
 }
 
 /// Free text: trimmed, within `min..=max` characters, no control characters
@@ -110,6 +113,16 @@ pub fn validate(raw: RawDraft<'_>) -> Result<Draft, AppError> {
     for (i, a) in raw.attachments.iter().enumerate() {
         check_attachment(i, a, &mut v);
     }
+    let respondent_organization_id = match raw.respondent_organization_id {
+        "" => None,
+        id => {
+            let parsed = uuid::Uuid::parse_str(id).ok();
+            if parsed.is_none() {
+                v.push(FieldViolation::new("draft.respondent_organization_id", "must be an organization id"));
+            }
+            parsed
+        }
+    };
     require_valid(v)?;
     Ok(Draft {
         kind: kind.unwrap_or(CaseKind::Claim),
@@ -120,6 +133,7 @@ pub fn validate(raw: RawDraft<'_>) -> Result<Draft, AppError> {
         requests,
         facts_and_reasons,
         attachments: raw.attachments,
+        respondent_organization_id,
     })
 }
 
@@ -151,6 +165,7 @@ mod tests {
             requests: "维修",
             facts_and_reasons: "",
             attachments: vec![],
+            respondent_organization_id: "",
         }
     }
 
@@ -190,6 +205,16 @@ mod tests {
         };
         assert!(fields(validate(RawDraft { attachments: vec![good.clone()], ..raw() })).is_empty());
         assert_eq!(fields(validate(RawDraft { attachments: vec![good; 21], ..raw() })), ["draft.attachments"]);
+        assert_eq!(
+            fields(validate(RawDraft { respondent_organization_id: "水务局", ..raw() })),
+            ["draft.respondent_organization_id"]
+        );
+        let respondent = "0190a1b2-0000-7000-8000-000000000001";
+        let ok = validate(RawDraft { respondent_organization_id: respondent, ..raw() });
+        assert_eq!(
+            ok.ok().and_then(|d| d.respondent_organization_id).map(|u| u.to_string()).as_deref(),
+            Some(respondent)
+        );
     }
 
     #[test]

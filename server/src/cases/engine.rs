@@ -3,12 +3,15 @@
 //! service wraps it with wire conversion and idempotency; the demo seed
 //! drives it directly.
 
+use std::sync::Arc;
+
 use chrono::{Datelike, Utc};
 use diesel::PgConnection;
 use uuid::Uuid;
 
 use super::domain::{CaseKind, Channel, RoutingMode, Track};
 use super::draft::Draft;
+use super::intake::{self, Outcome, Subject};
 use super::limits::{self, DailyLimit};
 use super::model::{CaseEventRow, CaseRow, LifecycleChange};
 use super::rules::{self, Command, Context, Event, Lifecycle};
@@ -22,6 +25,8 @@ use crate::directory::rules::OrganizationKind;
 use crate::directory::store as directory_store;
 use crate::error::AppError;
 use crate::identity::store as identity_store;
+use crate::similarity::SimilarityIndex;
+use crate::similarity::store as similarity_store;
 use crate::taxonomy::store as taxonomy_store;
 use crate::time::shanghai_today;
 
@@ -109,6 +114,8 @@ pub fn commit(
         lifecycle: serde_json::to_value(&life).map_err(AppError::internal)?,
         version: row.version + 1,
         updated_at: now,
+        repeat_of: life.repeat_of,
+        merged_into: life.merged_into,
     };
     let saved = store::save_lifecycle(conn, row.id, &change)?;
     store::append_events(conn, &event_rows)?;
@@ -123,12 +130,23 @@ pub struct Filing {
     pub petitioner_id: Uuid,
     pub group_visit: Option<StoredGroupVisit>,
     pub daily_limit: DailyLimit,
+    /// Duplicate and repeat detection; `None` when switched off (nothing
+    /// is fingerprinted then).
+    pub similarity: Option<Arc<SimilarityIndex>>,
 }
 
-/// Files a case: checks the policy, registers it, routes it at once when a
-/// routing rule applies, numbers it, and records its first events.
-pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<CaseRow, AppError> {
-    let Filing { principal, draft, channel, petitioner_id, group_visit, daily_limit } = filing;
+/// A filed case and what intake found.
+pub struct Filed {
+    pub row: CaseRow,
+    pub intake: Outcome,
+}
+
+/// Files a case: checks the policy, registers it, compares it with stored
+/// cases (a repeat of the petitioner's open case is linked and declined,
+/// not routed), otherwise routes it at once when a routing rule applies,
+/// numbers it, and records its first events and its fingerprint.
+pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<Filed, AppError> {
+    let Filing { principal, draft, channel, petitioner_id, group_visit, daily_limit, similarity } = filing;
     let region = directory_store::find_region(conn, &draft.region_code)?
         .ok_or_else(|| AppError::invalid("draft.region_code", "no such region"))?;
     let action = if channel == Channel::Online { CaseAction::Submit } else { CaseAction::Register };
@@ -136,6 +154,11 @@ pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<CaseRow, AppError
     taxonomy_store::find_category(conn, &draft.category_code)?
         .filter(|c| !c.retired)
         .ok_or_else(|| AppError::invalid("draft.category_code", "no such active category"))?;
+    if let Some(respondent) = draft.respondent_organization_id
+        && directory_store::find_organization(conn, respondent)?.is_none()
+    {
+        return Err(AppError::invalid("draft.respondent_organization_id", "no such organization"));
+    }
     if action == CaseAction::Register {
         let petitioner = identity_store::find_account(conn, petitioner_id)?;
         if petitioner.is_none_or(|p| p.account.kind != crate::auth::AccountKind::Citizen as i16) {
@@ -162,6 +185,34 @@ pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<CaseRow, AppError
     let calendar = calendar(conn)?;
     let ctx = Context { today, calendar: &calendar, urgent_reply_days: URGENT_REPLY_DAYS };
     let mut events = vec![rules::register(Track::Normal, today, &calendar)];
+    let (analyzed, outcome) = match &similarity {
+        Some(index) => {
+            let text = intake::filing_text(&draft.title, &draft.content, &draft.requests, &draft.facts_and_reasons);
+            let analyzed = index.analyze(&text);
+            let subject = Subject {
+                petitioner_id: Some(petitioner_id),
+                region_path: Some(region.path.clone()),
+                category_code: Some(draft.category_code.clone()),
+                respondent_organization_id: draft.respondent_organization_id,
+                kind: Some(draft.kind),
+                exclude: None,
+            };
+            let matches = intake::find_matches(conn, index, &analyzed, &subject)?;
+            // The level it was filed at: the registering clerk's bureau, or
+            // the region an online filing is addressed to.
+            let filed_at = match (action, principal.jurisdiction.as_deref()) {
+                (CaseAction::Register, Some(jurisdiction)) => jurisdiction,
+                _ => region.path.as_str(),
+            };
+            let outcome = intake::decide(&matches, filed_at);
+            (Some(analyzed), outcome)
+        }
+        None => (None, Outcome::default()),
+    };
+    if let Some((original, content)) = &outcome.repeat_of {
+        // 重复信访: recorded, linked and not accepted (Art.19 ¶3); never routed.
+        events.push(rules::link_repeat(original.id, outcome.escalated, *content));
+    } else
     // 即时交办: a routing rule for (category, region) routes at once; an
     // accusation only ever goes to the discipline channel (Art.22 ¶4, Art.30).
     if let Some(rule) = taxonomy_store::matching_rule(conn, &draft.category_code, &region.path)? {
@@ -177,7 +228,7 @@ pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<CaseRow, AppError
     let id = Uuid::now_v7();
     let now = Utc::now();
     let life = rules::fold(&events).ok_or(AppError::internal("no lifecycle"))?;
-    let routed = events.len() > 1;
+    let routed = events.iter().any(|e| matches!(e, Event::Routed { .. }));
     let row = CaseRow {
         id,
         number: format!("{}-{}-{:06}", region.code, today.year(), sequence),
@@ -208,6 +259,9 @@ pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<CaseRow, AppError
         version: 1,
         created_at: now,
         updated_at: now,
+        respondent_organization_id: draft.respondent_organization_id,
+        repeat_of: life.repeat_of,
+        merged_into: None,
     };
     let row = store::insert_case(conn, &row)?;
     let mut life_so_far: Option<Lifecycle> = None;
@@ -226,6 +280,18 @@ pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<CaseRow, AppError
         life_so_far = Some(after);
     }
     store::append_events(conn, &event_rows)?;
-    tracing::info!(case_id = %id, number = %row.number, routed, "case filed");
-    Ok(row)
+    if let Some(analyzed) = analyzed {
+        similarity_store::insert_fingerprint(conn, id, analyzed.version, &analyzed.analysis.fingerprint)?;
+    }
+    store::insert_related(conn, id, &outcome.related)?;
+    tracing::info!(
+        case_id = %id,
+        number = %row.number,
+        routed,
+        repeat = outcome.repeat_of.is_some(),
+        escalated = outcome.escalated,
+        related = outcome.related.len(),
+        "case filed"
+    );
+    Ok(Filed { row, intake: outcome })
 }

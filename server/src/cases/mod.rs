@@ -4,8 +4,10 @@
 pub mod domain;
 pub mod draft;
 pub mod engine;
+pub mod intake;
 pub mod limits;
 pub mod model;
+pub mod reindex;
 pub mod rules;
 pub mod service;
 pub mod store;

@@ -38,6 +38,9 @@ pub struct CaseRow {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub respondent_organization_id: Option<Uuid>,
+    pub repeat_of: Option<Uuid>,
+    pub merged_into: Option<Uuid>,
 }
 
 /// The columns a transition rewrites: the lifecycle and its projections.
@@ -55,6 +58,8 @@ pub struct LifecycleChange {
     pub first_routed_at: Option<DateTime<Utc>>,
     pub version: i32,
     pub updated_at: DateTime<Utc>,
+    pub repeat_of: Option<Uuid>,
+    pub merged_into: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

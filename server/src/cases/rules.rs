@@ -82,6 +82,16 @@ pub struct Lifecycle {
     pub completion_reported: bool,
     /// Calendar days left on the re-review clock while a hearing stops it.
     pub recheck_paused_days_left: Option<i64>,
+    /// The open case of the same petitioner and matter this filing repeats
+    /// (重复信访); while set the case is declined as ALREADY_IN_PROGRESS.
+    #[serde(default)]
+    pub repeat_of: Option<Uuid>,
+    /// Filed above the level where the matter is open (越级, Art.19 ¶3).
+    #[serde(default)]
+    pub escalated: bool,
+    /// The primary case this one is handled with (并案).
+    #[serde(default)]
+    pub merged_into: Option<Uuid>,
 }
 
 /// What happened to a case. Each carries what changed, so folding the
@@ -173,27 +183,101 @@ pub enum Event {
     Withdrawn {
         reason: String,
     },
+    /// Recorded at filing as a repeat of the petitioner's open case on the
+    /// same matter and not accepted (Art.19 ¶3): never routed.
+    RepeatLinked {
+        of: Uuid,
+        escalated: bool,
+        /// Content similarity in thousandths.
+        score_permille: u16,
+    },
+    /// Staff found it is not the same matter: registered again, with a new
+    /// routing deadline.
+    RepeatUnlinked {
+        reason: String,
+        route_by: NaiveDate,
+    },
+    Merged {
+        into: Uuid,
+        reason: String,
+    },
+    Unmerged {
+        reason: String,
+    },
 }
 
 /// What a caller asks to do to an existing case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    SetTrack { track: Track, reason: String, first_time: bool, report_to: Option<Uuid> },
-    Route { organization_id: Uuid, mode: RoutingMode, report_by: Option<NaiveDate>, note: String },
-    Object { reason: String },
-    Accept { note: String },
-    Decline { reason: DeclineReason, diverted_to: String, related_case_id: Option<Uuid>, explanation: String },
-    FollowUp { kind: FollowUpKind, note: String },
-    Extend { days: u32, reason: String },
-    Reply { opinion: Opinion },
-    ReportCompletion { report: String },
-    RequestReview { reason: String, reviewing_organization_id: Uuid },
-    ReplyToReview { opinion: Opinion },
-    RequestRecheck { reason: String, reviewing_organization_id: Uuid },
-    PauseRecheck { reason: String },
-    ResumeRecheck { note: String },
-    ReplyToRecheck { opinion: Opinion },
-    Withdraw { reason: String },
+    SetTrack {
+        track: Track,
+        reason: String,
+        first_time: bool,
+        report_to: Option<Uuid>,
+    },
+    Route {
+        organization_id: Uuid,
+        mode: RoutingMode,
+        report_by: Option<NaiveDate>,
+        note: String,
+    },
+    Object {
+        reason: String,
+    },
+    Accept {
+        note: String,
+    },
+    Decline {
+        reason: DeclineReason,
+        diverted_to: String,
+        related_case_id: Option<Uuid>,
+        explanation: String,
+    },
+    FollowUp {
+        kind: FollowUpKind,
+        note: String,
+    },
+    Extend {
+        days: u32,
+        reason: String,
+    },
+    Reply {
+        opinion: Opinion,
+    },
+    ReportCompletion {
+        report: String,
+    },
+    RequestReview {
+        reason: String,
+        reviewing_organization_id: Uuid,
+    },
+    ReplyToReview {
+        opinion: Opinion,
+    },
+    RequestRecheck {
+        reason: String,
+        reviewing_organization_id: Uuid,
+    },
+    PauseRecheck {
+        reason: String,
+    },
+    ResumeRecheck {
+        note: String,
+    },
+    ReplyToRecheck {
+        opinion: Opinion,
+    },
+    Withdraw {
+        reason: String,
+    },
+    Merge {
+        into: Uuid,
+        reason: String,
+    },
+    /// Undo a repeat link or a merge.
+    Unlink {
+        reason: String,
+    },
 }
 
 /// Names of commands, for precondition messages and the transition table.
@@ -217,6 +301,8 @@ impl Command {
             Self::ResumeRecheck { .. } => "ResumeRecheck",
             Self::ReplyToRecheck { .. } => "ReplyToRecheck",
             Self::Withdraw { .. } => "WithdrawCase",
+            Self::Merge { .. } => "MergeCases",
+            Self::Unlink { .. } => "UnlinkCase",
         }
     }
 }
@@ -260,6 +346,12 @@ pub fn allowed_in(command: &Command) -> &'static [CaseState] {
             &[UnderRecheck]
         }
         Command::Withdraw { .. } => &[Registered, Routed, Accepted],
+        // Each merged case keeps its own clocks: any open state.
+        Command::Merge { .. } => &[Registered, Routed, Accepted, Replied, UnderReview, Reviewed, UnderRecheck],
+        // A repeat link is undone from DECLINED, a merge from an open state.
+        Command::Unlink { .. } => {
+            &[Registered, Routed, Accepted, Declined, Replied, UnderReview, Reviewed, UnderRecheck]
+        }
     }
 }
 
@@ -437,6 +529,22 @@ pub fn decide(case_id: Uuid, case: &Lifecycle, command: Command, ctx: &Context<'
         }
         Command::ReplyToRecheck { opinion } => vec![Event::RecheckReplied { opinion }],
         Command::Withdraw { reason } => vec![Event::Withdrawn { reason }],
+        Command::Merge { into, reason } => {
+            if into == case_id {
+                return Err(precondition(case_id, "SELF_MERGE", "a case cannot be merged into itself"));
+            }
+            if case.merged_into.is_some() {
+                return Err(precondition(case_id, "ALREADY_MERGED", "the case is already merged into another"));
+            }
+            vec![Event::Merged { into, reason }]
+        }
+        Command::Unlink { reason } => match (case.state, case.repeat_of, case.merged_into) {
+            (CaseState::Declined, Some(_), _) => {
+                vec![Event::RepeatUnlinked { reason, route_by: ctx.deadline(today, ROUTE_WITHIN) }]
+            }
+            (state, _, Some(_)) if state.is_open() => vec![Event::Unmerged { reason }],
+            _ => return Err(precondition(case_id, "NOT_LINKED", "the case is neither a linked repeat nor merged")),
+        },
     };
     Ok(events)
 }
@@ -444,6 +552,13 @@ pub fn decide(case_id: Uuid, case: &Lifecycle, command: Command, ctx: &Context<'
 /// The lifecycle of a case just registered.
 pub fn register(track: Track, today: NaiveDate, calendar: &WorkCalendar) -> Event {
     Event::Registered { track, registered_on: today, route_by: calendar.deadline(today, ROUTE_WITHIN) }
+}
+
+/// A filing found to repeat the petitioner's open case `of` (same
+/// matter): declined as already in progress, linked, never routed.
+pub fn link_repeat(of: Uuid, escalated: bool, content_score: f32) -> Event {
+    let score_permille = (content_score.clamp(0.0, 1.0) * 1000.0).round() as u16;
+    Event::RepeatLinked { of, escalated, score_permille }
 }
 
 /// Routing by a rule at registration (即时交办): the same event as a clerk's
@@ -486,6 +601,9 @@ pub fn apply(case: Option<Lifecycle>, event: &Event) -> Lifecycle {
                 recheck_opinion: None,
                 completion_reported: false,
                 recheck_paused_days_left: None,
+                repeat_of: None,
+                escalated: false,
+                merged_into: None,
             };
         }
         (Some(case), _) => case,
@@ -569,6 +687,24 @@ pub fn apply(case: Option<Lifecycle>, event: &Event) -> Lifecycle {
             case.recheck_paused_days_left = None;
         }
         Event::Withdrawn { .. } => case.state = CaseState::Withdrawn,
+        Event::RepeatLinked { of, escalated, .. } => {
+            case.state = CaseState::Declined;
+            case.decline_reason = Some(DeclineReason::AlreadyInProgress);
+            case.related_case_id = Some(*of);
+            case.repeat_of = Some(*of);
+            case.escalated = *escalated;
+            case.deadlines.route_by = None;
+        }
+        Event::RepeatUnlinked { route_by, .. } => {
+            case.state = CaseState::Registered;
+            case.decline_reason = None;
+            case.related_case_id = None;
+            case.repeat_of = None;
+            case.escalated = false;
+            case.deadlines.route_by = Some(*route_by);
+        }
+        Event::Merged { into, .. } => case.merged_into = Some(*into),
+        Event::Unmerged { .. } => case.merged_into = None,
     }
     case
 }
@@ -616,6 +752,10 @@ pub fn event_type(event: &Event) -> i16 {
         Event::RecheckResumed { .. } => 16,
         Event::RecheckReplied { .. } => 17,
         Event::Withdrawn { .. } => 18,
+        Event::RepeatLinked { .. } => 19,
+        Event::RepeatUnlinked { .. } => 20,
+        Event::Merged { .. } => 21,
+        Event::Unmerged { .. } => 22,
     }
 }
 
@@ -689,6 +829,7 @@ mod tests {
             Command::ResumeRecheck { note: "hearing held".into() },
             Command::ReplyToRecheck { opinion: opinion(TOP, today) },
             Command::Withdraw { reason: "resolved".into() },
+            Command::Merge { into: OTHER_CASE, reason: "same matter".into() },
         ]
     }
 
@@ -713,6 +854,7 @@ mod tests {
             (Command::PauseRecheck { .. } | Command::ResumeRecheck { .. }, UnderRecheck) => Some(UnderRecheck),
             (Command::ReplyToRecheck { .. }, UnderRecheck) => Some(Final),
             (Command::Withdraw { .. }, Registered | Routed | Accepted) => Some(Withdrawn),
+            (Command::Merge { .. }, s) if !s.is_terminal() => Some(state),
             _ => None,
         }
     }
@@ -784,6 +926,86 @@ mod tests {
             }
         }
         assert_eq!(checked, CaseState::ALL.len() * commands(today).len());
+    }
+
+    const OTHER_CASE: Uuid = Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0099);
+
+    #[test]
+    fn a_repeat_is_declined_linked_and_unlinked_back_to_registration() {
+        let calendar = WorkCalendar::default();
+        let today = date(2026, 3, 2);
+        let ctx = Context { today, calendar: &calendar, urgent_reply_days: 7 };
+        let events = [register(Track::Normal, today, &calendar), link_repeat(OTHER_CASE, true, 0.8123)];
+        let case = fold(&events).unwrap_or_else(|| panic!("no lifecycle"));
+        assert_eq!(case.state, CaseState::Declined);
+        assert_eq!(case.decline_reason, Some(DeclineReason::AlreadyInProgress));
+        assert_eq!((case.repeat_of, case.related_case_id, case.escalated), (Some(OTHER_CASE), Some(OTHER_CASE), true));
+        assert_eq!(due_date(&case), None, "a linked repeat owes nothing");
+        assert_eq!(events[1], Event::RepeatLinked { of: OTHER_CASE, escalated: true, score_permille: 812 });
+
+        let later = date(2026, 3, 9);
+        let ctx_later = Context { today: later, ..ctx };
+        let unlinked = decide(CASE, &case, Command::Unlink { reason: "different plot".into() }, &ctx_later)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let case = unlinked.iter().fold(case, |c, e| apply(Some(c), e));
+        assert_eq!(case.state, CaseState::Registered);
+        assert_eq!(
+            (case.repeat_of, case.related_case_id, case.decline_reason, case.escalated),
+            (None, None, None, false)
+        );
+        assert_eq!(case.deadlines.route_by, Some(date(2026, 3, 24)), "a new 15-day routing clock from the unlink");
+        assert_eq!(due_date(&case), case.deadlines.route_by);
+    }
+
+    #[test]
+    fn merges_keep_the_state_and_clocks_and_can_be_undone() {
+        let calendar = WorkCalendar::default();
+        let today = date(2026, 3, 2);
+        let ctx = Context { today, calendar: &calendar, urgent_reply_days: 7 };
+        let accepted = case_in(CaseState::Accepted, today, &calendar);
+        let merge = Command::Merge { into: OTHER_CASE, reason: "one matter".into() };
+        let events = decide(CASE, &accepted, merge.clone(), &ctx).unwrap_or_else(|e| panic!("{e:?}"));
+        let merged = events.iter().fold(accepted.clone(), |c, e| apply(Some(c), e));
+        assert_eq!(merged.merged_into, Some(OTHER_CASE));
+        assert_eq!((merged.state, merged.deadlines.clone()), (accepted.state, accepted.deadlines.clone()));
+        let again = decide(CASE, &merged, merge, &ctx);
+        assert!(matches!(again, Err(AppError::FailedPrecondition { reason: "ALREADY_MERGED", .. })), "{again:?}");
+        let into_self = decide(CASE, &accepted, Command::Merge { into: CASE, reason: "x".into() }, &ctx);
+        assert!(matches!(into_self, Err(AppError::FailedPrecondition { reason: "SELF_MERGE", .. })), "{into_self:?}");
+        let events =
+            decide(CASE, &merged, Command::Unlink { reason: "split".into() }, &ctx).unwrap_or_else(|e| panic!("{e:?}"));
+        let unmerged = events.iter().fold(merged, |c, e| apply(Some(c), e));
+        assert_eq!(unmerged, accepted);
+    }
+
+    #[test]
+    fn unlink_needs_a_link() {
+        let calendar = WorkCalendar::default();
+        let today = date(2026, 3, 2);
+        let ctx = Context { today, calendar: &calendar, urgent_reply_days: 7 };
+        for state in CaseState::ALL {
+            let case = case_in(*state, today, &calendar);
+            let got = decide(CASE, &case, Command::Unlink { reason: "r".into() }, &ctx);
+            let want =
+                if matches!(state, CaseState::Final | CaseState::Withdrawn) { "INVALID_STATE" } else { "NOT_LINKED" };
+            assert!(
+                matches!(&got, Err(AppError::FailedPrecondition { reason, .. }) if *reason == want),
+                "{state:?}: {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn lifecycles_stored_before_links_existed_still_load() {
+        let calendar = WorkCalendar::default();
+        let case = case_in(CaseState::Routed, date(2026, 3, 2), &calendar);
+        let mut json = serde_json::to_value(&case).unwrap_or_else(|e| panic!("{e}"));
+        let object = json.as_object_mut().unwrap_or_else(|| panic!("not an object"));
+        for key in ["repeat_of", "escalated", "merged_into"] {
+            object.remove(key);
+        }
+        let loaded: Lifecycle = serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(loaded, case);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::domain::{CaseKind, CaseState, Channel, Decision, DeclineReason, FollowUpKind, RoutingMode, Track};
 use super::draft::{self, Attachment, RawDraft};
 use super::engine::{self, Filing};
+use super::intake::{self, Subject};
 use super::limits::DailyLimit;
 use super::model::{CaseEventRow, CaseRow};
 use super::rules::{Command, Lifecycle, Opinion};
@@ -35,8 +36,12 @@ use crate::idempotency::{self, Claim};
 use crate::identity::phone::PhoneNumber;
 use crate::identity::store as identity_store;
 use crate::pagination::{finish_page, page_size};
+use crate::similarity;
 use crate::state::AppState;
 use crate::time::shanghai_today;
+
+/// Most cases one MergeCases call merges.
+const MAX_MERGED: usize = 50;
 
 pub struct CaseApi {
     state: Arc<AppState>,
@@ -272,20 +277,57 @@ impl CaseApi {
         request_id: String,
         method: &'static str,
         fingerprint: Vec<u8>,
-    ) -> Result<pb::Case, AppError> {
+    ) -> Result<pb::SubmitCaseResponse, AppError> {
         let state = self.state.clone();
         self.state
             .db
             .run(move |conn| {
                 let principal = filing.principal.clone();
                 once(conn, &principal, &request_id, method, &fingerprint, |conn| {
-                    let row = engine::file(conn, filing)?;
+                    let filed = engine::file(conn, filing)?;
                     let viewer = viewer_of(conn, &principal)?;
-                    case_message(conn, &state, &row, &viewer)
+                    let case = case_message(conn, &state, &filed.row, &viewer)?;
+                    let intake = intake_message(conn, &principal, &filed.intake)?;
+                    Ok(pb::SubmitCaseResponse { case: Some(case), intake: Some(intake) })
                 })
             })
             .await
     }
+}
+
+/// What intake found, as the filer may see it: related cases only those
+/// they may see (none for a citizen).
+fn intake_message(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    outcome: &intake::Outcome,
+) -> Result<pb::IntakeResult, AppError> {
+    let ids: Vec<Uuid> = outcome.related.iter().map(|(id, _)| *id).collect();
+    // A citizen never learns of other people's filings.
+    let related_case_ids = if principal.has_role(crate::auth::Role::Citizen) {
+        Vec::new()
+    } else {
+        store::find_cases(conn, &ids)?
+            .iter()
+            .filter(|row| policy::can_see_case(principal, &engine::access(row)))
+            .map(|row| row.id.to_string())
+            .collect()
+    };
+    let (filing_kind, repeat_of_case_id, repeat_of_case_number) = match &outcome.repeat_of {
+        Some((case, _)) => (pb::FilingKind::Repeat, case.id.to_string(), case.number.clone()),
+        None => (pb::FilingKind::FirstTime, String::new(), String::new()),
+    };
+    Ok(pb::IntakeResult {
+        filing_kind: filing_kind as i32,
+        repeat_of_case_id,
+        repeat_of_case_number,
+        escalated: outcome.escalated,
+        related_case_ids,
+    })
+}
+
+fn optional_id(field: &str, raw: &str) -> Result<Option<Uuid>, AppError> {
+    if raw.is_empty() { Ok(None) } else { parse_id(field, raw).map(Some) }
 }
 
 fn raw_draft(draft: &pb::CaseDraft) -> RawDraft<'_> {
@@ -307,6 +349,7 @@ fn raw_draft(draft: &pb::CaseDraft) -> RawDraft<'_> {
                 sha256: a.sha256.clone(),
             })
             .collect(),
+        respondent_organization_id: &draft.respondent_organization_id,
     }
 }
 
@@ -399,10 +442,10 @@ impl CaseService for CaseApi {
             channel: Channel::Online,
             group_visit: None,
             daily_limit: self.daily_limit(),
+            similarity: self.state.similarity.clone(),
         };
         let fingerprint = idempotency::fingerprint("SubmitCase", &req.encode_to_vec());
-        let case = self.file(filing, req.request_id, "SubmitCase", fingerprint).await?;
-        Ok(Response::new(pb::SubmitCaseResponse { case: Some(case) }))
+        Ok(Response::new(self.file(filing, req.request_id, "SubmitCase", fingerprint).await?))
     }
 
     async fn register_case(
@@ -471,10 +514,18 @@ impl CaseService for CaseApi {
         let (Some(draft), Some(channel), Some(petitioner_id)) = (draft, channel, petitioner_id) else {
             return Err(AppError::internal("validated filing incomplete").into());
         };
-        let filing = Filing { principal, draft, channel, petitioner_id, group_visit, daily_limit: self.daily_limit() };
+        let filing = Filing {
+            principal,
+            draft,
+            channel,
+            petitioner_id,
+            group_visit,
+            daily_limit: self.daily_limit(),
+            similarity: self.state.similarity.clone(),
+        };
         let fingerprint = idempotency::fingerprint("RegisterCase", &req.encode_to_vec());
-        let case = self.file(filing, req.request_id, "RegisterCase", fingerprint).await?;
-        Ok(Response::new(pb::RegisterCaseResponse { case: Some(case) }))
+        let filed = self.file(filing, req.request_id, "RegisterCase", fingerprint).await?;
+        Ok(Response::new(pb::RegisterCaseResponse { case: filed.case, intake: filed.intake }))
     }
 
     async fn get_case(&self, request: Request<pb::GetCaseRequest>) -> Result<Response<pb::GetCaseResponse>, Status> {
@@ -488,11 +539,7 @@ impl CaseService for CaseApi {
             .state
             .db
             .read(move |conn| {
-                let row = match Uuid::parse_str(&key) {
-                    Ok(id) => store::find_case(conn, id)?,
-                    Err(_) => store::find_case_by_number(conn, &key)?,
-                }
-                .ok_or(AppError::NotFound { resource: "case" })?;
+                let row = store::find_case_by_key(conn, &key)?.ok_or(AppError::NotFound { resource: "case" })?;
                 policy::authorize_case(&principal, CaseAction::Read, &engine::access(&row))?;
                 let viewer = viewer_of(conn, &principal)?;
                 case_message(conn, &state, &row, &viewer)
@@ -537,6 +584,10 @@ impl CaseService for CaseApi {
             group_visit_only: req.group_visit_only,
             created: time_range("create_time", req.create_time)?,
             updated: time_range("update_time", req.update_time)?,
+            related_to: optional_id("related_to_case_id", &req.related_to_case_id)?,
+            repeat_of: optional_id("repeat_of_case_id", &req.repeat_of_case_id)?,
+            merged_into: optional_id("merged_into_case_id", &req.merged_into_case_id)?,
+            escalated_only: req.escalated_only,
         };
         let scope = {
             let mut fingerprint_of = req.clone();
@@ -962,5 +1013,241 @@ impl CaseService for CaseApi {
             .transition(call, |_| CaseAction::ActAsPetitioner, move |_, _, _| Ok(Command::Withdraw { reason }))
             .await?;
         Ok(Response::new(pb::WithdrawCaseResponse { case: Some(case) }))
+    }
+
+    async fn find_similar_cases(
+        &self,
+        request: Request<pb::FindSimilarCasesRequest>,
+    ) -> Result<Response<pb::FindSimilarCasesResponse>, Status> {
+        use pb::find_similar_cases_request::Query;
+        let principal = require_principal(&request)?;
+        let req = request.into_inner();
+        if principal.has_role(crate::auth::Role::Citizen) || principal.has_role(crate::auth::Role::Partner) {
+            return Err(AppError::permission_denied("PERMISSION_DENIED", "only staff search for similar cases").into());
+        }
+        let Some(index) = self.state.similarity.clone() else {
+            return Err(AppError::FailedPrecondition {
+                reason: "DUPLICATE_DETECTION_OFF",
+                message: "duplicate detection is switched off on this server".into(),
+                subject: "cases".into(),
+            }
+            .into());
+        };
+        let limit = match req.page_size {
+            0 => 10,
+            n @ 1..=50 => n as usize,
+            _ => return Err(AppError::invalid("page_size", "must be 0 (default 10) to 50").into()),
+        };
+        let mut v = Vec::new();
+        let query = match req.query {
+            Some(Query::CaseId(id)) if !id.trim().is_empty() => Query::CaseId(id.trim().to_owned()),
+            Some(Query::Text(t)) => Query::Text(draft::text("text", &t, 1, draft::MAX_CONTENT_CHARS, &mut v)),
+            _ => {
+                v.push(FieldViolation::new("query", "give case_id or text"));
+                Query::Text(String::new())
+            }
+        };
+        let respondent = optional_id("respondent_organization_id", &req.respondent_organization_id)
+            .map_err(|_| v.push(FieldViolation::new("respondent_organization_id", "must be an organization id")))
+            .ok()
+            .flatten();
+        let petitioner = optional_id("petitioner_account_id", &req.petitioner_account_id)
+            .map_err(|_| v.push(FieldViolation::new("petitioner_account_id", "must be an account id")))
+            .ok()
+            .flatten();
+        require_valid(v)?;
+        let state = self.state.clone();
+        let matches = self
+            .state
+            .db
+            .read(move |conn| {
+                let viewer = viewer_of(conn, &principal)?;
+                let (text, subject) = match query {
+                    Query::CaseId(key) => {
+                        let row =
+                            store::find_case_by_key(conn, &key)?.ok_or(AppError::NotFound { resource: "case" })?;
+                        policy::authorize_case(&principal, CaseAction::Read, &engine::access(&row))?;
+                        if !viewer.sees_content(&row) {
+                            return Err(AppError::permission_denied(
+                                "CONTENT_HIDDEN",
+                                "you may not see this accusation's content (Art.30)",
+                            ));
+                        }
+                        let text = intake::filing_text(&row.title, &row.content, &row.requests, &row.facts_and_reasons);
+                        let subject = Subject {
+                            petitioner_id: Some(row.petitioner_id),
+                            region_path: Some(row.region_path.clone()),
+                            category_code: Some(row.category_code.clone()),
+                            respondent_organization_id: row.respondent_organization_id,
+                            kind: CaseKind::from_i32(i32::from(row.kind)),
+                            exclude: Some(row.id),
+                        };
+                        (text, subject)
+                    }
+                    Query::Text(text) => {
+                        let region_path = match req.region_code.as_str() {
+                            "" => None,
+                            code => Some(
+                                directory_store::find_region(conn, code)?
+                                    .ok_or_else(|| AppError::invalid("region_code", "no such region"))?
+                                    .path,
+                            ),
+                        };
+                        let category_code = (!req.category_code.is_empty()).then(|| req.category_code.clone());
+                        let subject = Subject {
+                            petitioner_id: petitioner,
+                            region_path,
+                            category_code,
+                            respondent_organization_id: respondent,
+                            kind: None,
+                            exclude: None,
+                        };
+                        (text, subject)
+                    }
+                };
+                let analyzed = index.analyze(&text);
+                let found = intake::find_matches(conn, &index, &analyzed, &subject)?;
+                let visible: Vec<intake::Match> = found
+                    .into_iter()
+                    .filter(|m| {
+                        let c = &m.case;
+                        let access = policy::CaseAccess {
+                            region_path: &c.region_path,
+                            petitioner_id: c.petitioner_id,
+                            handling_organization_id: c.handling_organization_id,
+                            reviewing_organization_id: c.reviewing_organization_id,
+                        };
+                        policy::can_see_case(&principal, &access) && viewer.sees_content_of(c.kind, c.petitioner_id)
+                    })
+                    .take(limit)
+                    .collect();
+                let ids: Vec<Uuid> = visible.iter().map(|m| m.case.id).collect();
+                let rows: HashMap<Uuid, CaseRow> =
+                    store::find_cases(conn, &ids)?.into_iter().map(|row| (row.id, row)).collect();
+                let petitioner_ids: Vec<Uuid> = rows.values().map(|r| r.petitioner_id).collect();
+                let people = petitioners(conn, &state, &petitioner_ids, &viewer)?;
+                let versions = index.versions();
+                let stats = &versions.newest().table;
+                let today = shanghai_today();
+                visible
+                    .iter()
+                    .filter_map(|m| rows.get(&m.case.id).map(|row| (m, row)))
+                    .map(|(m, row)| {
+                        let info =
+                            people.get(&row.petitioner_id).ok_or(AppError::internal("case without petitioner"))?;
+                        let reason = similarity::explain(&analyzed.analysis, &m.fingerprint, &m.cues, stats, 3);
+                        Ok(pb::SimilarCase {
+                            case: Some(view::case_message(row, info, &viewer, today, &state.pii)?),
+                            score: m.rank.clamp(0.0, 1.0),
+                            content_score: m.similarity.content.clamp(0.0, 1.0),
+                            repeat: m.repeat,
+                            related: m.related,
+                            reason: Some(pb::SimilarityReason {
+                                shared_passages: reason.shared_passages,
+                                shared_specifics: reason.shared_specifics,
+                                same_petitioner: reason.same_petitioner,
+                                same_region: reason.same_region,
+                                same_category: reason.same_category,
+                                same_respondent: reason.same_respondent,
+                            }),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, AppError>>()
+            })
+            .await?;
+        Ok(Response::new(pb::FindSimilarCasesResponse { matches }))
+    }
+
+    async fn merge_cases(
+        &self,
+        request: Request<pb::MergeCasesRequest>,
+    ) -> Result<Response<pb::MergeCasesResponse>, Status> {
+        let principal = require_principal(&request)?;
+        let req = request.into_inner();
+        idempotency::check_request_id(&req.request_id)?;
+        let mut v = Vec::new();
+        let primary = parse_id("primary_case_id", &req.primary_case_id)
+            .map_err(|_| v.push(FieldViolation::new("primary_case_id", "must be a case id")))
+            .ok();
+        if req.case_ids.is_empty() || req.case_ids.len() > MAX_MERGED {
+            v.push(FieldViolation::new("case_ids", format!("name 1–{MAX_MERGED} cases")));
+        }
+        let mut others = Vec::with_capacity(req.case_ids.len());
+        for (i, raw) in req.case_ids.iter().enumerate() {
+            match Uuid::parse_str(raw) {
+                Ok(id) if Some(id) == primary => {
+                    v.push(FieldViolation::new(format!("case_ids[{i}]"), "is the primary case"))
+                }
+                Ok(id) if others.contains(&id) => v.push(FieldViolation::new(format!("case_ids[{i}]"), "is repeated")),
+                Ok(id) => others.push(id),
+                Err(_) => v.push(FieldViolation::new(format!("case_ids[{i}]"), "must be a case id")),
+            }
+        }
+        let reason = draft::text("reason", &req.reason, 1, draft::MAX_NOTE_CHARS, &mut v);
+        require_valid(v)?;
+        let Some(primary) = primary else {
+            return Err(AppError::internal("validated merge without a primary").into());
+        };
+        let fingerprint = idempotency::fingerprint("MergeCases", &req.encode_to_vec());
+        let state = self.state.clone();
+        let response =
+            self.state
+                .db
+                .run(move |conn| {
+                    once(conn, &principal, &req.request_id, "MergeCases", &fingerprint, |conn| {
+                        // Lock every case in one order, so concurrent merges cannot deadlock.
+                        let mut all = others.clone();
+                        all.push(primary);
+                        all.sort_unstable();
+                        for id in &all {
+                            store::lock_case(conn, *id)?;
+                        }
+                        let primary_row =
+                            store::find_case(conn, primary)?.ok_or(AppError::NotFound { resource: "case" })?;
+                        policy::authorize_case(&principal, CaseAction::Triage, &engine::access(&primary_row))?;
+                        let primary_life = view::lifecycle_of(&primary_row)?;
+                        if !primary_life.state.is_open() || primary_life.merged_into.is_some() {
+                            return Err(AppError::FailedPrecondition {
+                                reason: "PRIMARY_NOT_OPEN",
+                                message: "the primary case must be open and not itself merged".into(),
+                                subject: format!("cases/{primary}"),
+                            });
+                        }
+                        let mut merged = Vec::with_capacity(others.len());
+                        for id in others {
+                            let reason = reason.clone();
+                            let (row, _) = engine::act(
+                                conn,
+                                &principal,
+                                id,
+                                "",
+                                |_| CaseAction::Triage,
+                                move |_, _, _| Ok(Command::Merge { into: primary, reason }),
+                            )?;
+                            merged.push(row);
+                        }
+                        let viewer = viewer_of(conn, &principal)?;
+                        let primary = case_message(conn, &state, &primary_row, &viewer)?;
+                        let merged = merged
+                            .iter()
+                            .map(|row| case_message(conn, &state, row, &viewer))
+                            .collect::<Result<Vec<_>, AppError>>()?;
+                        Ok(pb::MergeCasesResponse { primary: Some(primary), merged })
+                    })
+                })
+                .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn unlink_case(
+        &self,
+        request: Request<pb::UnlinkCaseRequest>,
+    ) -> Result<Response<pb::UnlinkCaseResponse>, Status> {
+        let principal = require_principal(&request)?;
+        let req = request.into_inner();
+        let call = call(&principal, "UnlinkCase", &req.case_id, &req.etag, &req.request_id, &req)?;
+        let reason = text("reason", &req.reason, 1, draft::MAX_NOTE_CHARS)?;
+        let case = self.transition(call, |_| CaseAction::Triage, move |_, _, _| Ok(Command::Unlink { reason })).await?;
+        Ok(Response::new(pb::UnlinkCaseResponse { case: Some(case) }))
     }
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::model::{CaseEventRow, CaseRow, LifecycleChange};
 use crate::calendar::store::overdue;
 use crate::error::AppError;
-use crate::schema::{case_counters, case_events, cases};
+use crate::schema::{case_counters, case_events, cases, related_cases};
 
 /// The next sequence number of (region, year): one upsert, so concurrent
 /// filings serialize on the counter row and numbers never repeat.
@@ -45,6 +45,22 @@ pub fn insert_case(conn: &mut PgConnection, row: &CaseRow) -> Result<CaseRow, Ap
 
 pub fn find_case(conn: &mut PgConnection, id: Uuid) -> Result<Option<CaseRow>, AppError> {
     Ok(cases::table.find(id).select(CaseRow::as_select()).first(conn).optional()?)
+}
+
+/// The cases of `ids` that exist, in no particular order.
+pub fn find_cases(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<CaseRow>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(cases::table.filter(cases::id.eq_any(ids)).select(CaseRow::as_select()).load(conn)?)
+}
+
+/// A case by its id or its human number.
+pub fn find_case_by_key(conn: &mut PgConnection, key: &str) -> Result<Option<CaseRow>, AppError> {
+    match Uuid::parse_str(key) {
+        Ok(id) => find_case(conn, id),
+        Err(_) => find_case_by_number(conn, key),
+    }
 }
 
 pub fn find_case_by_number(conn: &mut PgConnection, number: &str) -> Result<Option<CaseRow>, AppError> {
@@ -99,6 +115,33 @@ pub fn petitioner_has_earlier_cases(conn: &mut PgConnection, petitioner: Uuid, c
     .get_result(conn)?)
 }
 
+/// Records filings of the same matter by other petitioners, both ways.
+pub fn insert_related(conn: &mut PgConnection, case_id: Uuid, related: &[(Uuid, f32)]) -> Result<(), AppError> {
+    if related.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = related
+        .iter()
+        .flat_map(|(other, score)| {
+            let score = score.clamp(0.0, 1.0);
+            [
+                (
+                    related_cases::case_id.eq(case_id),
+                    related_cases::related_case_id.eq(*other),
+                    related_cases::score.eq(score),
+                ),
+                (
+                    related_cases::case_id.eq(*other),
+                    related_cases::related_case_id.eq(case_id),
+                    related_cases::score.eq(score),
+                ),
+            ]
+        })
+        .collect();
+    diesel::insert_into(related_cases::table).values(&rows).on_conflict_do_nothing().execute(conn)?;
+    Ok(())
+}
+
 /// Which cases a caller may list.
 #[derive(Debug, Clone)]
 pub enum Visibility {
@@ -128,6 +171,10 @@ pub struct CaseFilter {
     pub group_visit_only: bool,
     pub created: TimeBounds,
     pub updated: TimeBounds,
+    pub related_to: Option<Uuid>,
+    pub repeat_of: Option<Uuid>,
+    pub merged_into: Option<Uuid>,
+    pub escalated_only: bool,
 }
 
 fn like_subtree(root: &str) -> String {
@@ -196,6 +243,20 @@ pub fn list_cases(
     }
     if let Some(end) = filter.updated.1 {
         query = query.filter(cases::updated_at.lt(end));
+    }
+    if let Some(case) = filter.related_to {
+        query = query.filter(cases::id.eq_any(
+            related_cases::table.filter(related_cases::case_id.eq(case)).select(related_cases::related_case_id),
+        ));
+    }
+    if let Some(case) = filter.repeat_of {
+        query = query.filter(cases::repeat_of.eq(case));
+    }
+    if let Some(case) = filter.merged_into {
+        query = query.filter(cases::merged_into.eq(case));
+    }
+    if filter.escalated_only {
+        query = query.filter(cases::lifecycle.contains(serde_json::json!({ "escalated": true })));
     }
     if let Some(before) = before {
         query = query.filter(cases::id.lt(before));

@@ -30,7 +30,12 @@ impl Viewer {
     /// Whether the content of `row` is visible: always, except an
     /// accusation, which only its petitioner and the discipline channel see.
     pub fn sees_content(&self, row: &CaseRow) -> bool {
-        row.kind != CaseKind::Accusation.as_i16() || self.account_id == row.petitioner_id || self.in_discipline_channel
+        self.sees_content_of(row.kind, row.petitioner_id)
+    }
+
+    /// [`Self::sees_content`] for a case of `kind` filed by `petitioner`.
+    pub fn sees_content_of(&self, kind: i16, petitioner: Uuid) -> bool {
+        kind != CaseKind::Accusation.as_i16() || self.account_id == petitioner || self.in_discipline_channel
     }
 
     fn sees_phone(&self, row: &CaseRow) -> bool {
@@ -186,7 +191,16 @@ pub fn case_message(
         update_time: Some(timestamp(row.updated_at)),
         routed_on_registration: row.routed_on_registration,
         route_time: row.first_routed_at.map(timestamp),
+        respondent_organization_id: id(row.respondent_organization_id),
+        filing_kind: if life.repeat_of.is_some() { pb::FilingKind::Repeat } else { pb::FilingKind::FirstTime } as i32,
+        repeat_of_case_id: id(life.repeat_of),
+        escalated: life.escalated,
+        merged_into_case_id: id(life.merged_into),
     })
+}
+
+fn id(value: Option<Uuid>) -> String {
+    value.map(|id| id.to_string()).unwrap_or_default()
 }
 
 fn json_to_prost(value: serde_json::Value) -> prost_types::Value {

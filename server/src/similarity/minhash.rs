@@ -36,6 +36,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
+use super::fingerprint::DecodeError;
+
 /// Seed of the MinHash functions. Changing it invalidates stored signatures.
 pub const MINHASH_SEED: u64 = 0x6d69_6e68_6173_6821; // "minhash!"
 /// Seed of the band keys. Changing it invalidates stored band keys.
@@ -145,6 +147,11 @@ impl DocFreqTable {
         self.df.retain(|_, df| *df >= min_df);
     }
 
+    /// Number of documents counted.
+    pub fn documents_counted(&self) -> u64 {
+        self.documents
+    }
+
     /// Number of items with an entry.
     pub fn len(&self) -> usize {
         self.df.len()
@@ -158,6 +165,44 @@ impl DocFreqTable {
     /// The entries, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
         self.df.iter().map(|(&k, &v)| (k, v))
+    }
+
+    /// Compact little-endian encoding for a `bytea` column: the document
+    /// count, then `(item, df)` pairs sorted by item.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut entries: Vec<(u64, u32)> = self.iter().collect();
+        entries.sort_unstable();
+        let mut out = Vec::with_capacity(12 + entries.len() * 12);
+        out.extend_from_slice(&self.documents.to_le_bytes());
+        out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+        for (item, df) in entries {
+            out.extend_from_slice(&item.to_le_bytes());
+            out.extend_from_slice(&df.to_le_bytes());
+        }
+        out
+    }
+
+    /// Reads what [`Self::encode`] wrote.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let (documents, rest) = bytes.split_first_chunk::<8>().ok_or(DecodeError::Truncated)?;
+        let (count, mut rest) = rest.split_first_chunk::<4>().ok_or(DecodeError::Truncated)?;
+        let count = u32::from_le_bytes(*count) as usize;
+        if rest.len() != count.checked_mul(12).ok_or(DecodeError::Truncated)? {
+            return Err(if rest.len() < count * 12 {
+                DecodeError::Truncated
+            } else {
+                DecodeError::Trailing(rest.len() - count * 12)
+            });
+        }
+        let mut table = Self::new();
+        table.documents = u64::from_le_bytes(*documents);
+        table.df.reserve(count);
+        while let Some((item, after)) = rest.split_first_chunk::<8>() {
+            let Some((df, after)) = after.split_first_chunk::<4>() else { break };
+            table.set(u64::from_le_bytes(*item), u32::from_le_bytes(*df));
+            rest = after;
+        }
+        Ok(table)
     }
 }
 
@@ -571,5 +616,20 @@ mod tests {
         assert!((b.collision_probability(0.5) - (1.0 - 0.75f64.powi(16))).abs() < 1e-12);
         assert!((b.threshold() - 0.25).abs() < 1e-12);
         assert!(b.collision_probability(0.6) > b.collision_probability(0.3));
+    }
+
+    #[test]
+    fn doc_freq_table_round_trips_and_rejects_corrupt_bytes() {
+        let mut t = DocFreqTable::new();
+        t.add_document([1, 2, 3]);
+        t.add_document([2, 3]);
+        t.add_document([3, u64::MAX]);
+        let bytes = t.encode();
+        assert_eq!(DocFreqTable::decode(&bytes), Ok(t.clone()));
+        assert_eq!(bytes.len(), 12 + 4 * 12);
+        assert_eq!(DocFreqTable::decode(&bytes[..bytes.len() - 1]), Err(DecodeError::Truncated));
+        assert_eq!(DocFreqTable::decode(&[bytes.as_slice(), &[0]].concat()), Err(DecodeError::Trailing(1)));
+        assert_eq!(DocFreqTable::decode(&[]), Err(DecodeError::Truncated));
+        assert_eq!(DocFreqTable::decode(&DocFreqTable::new().encode()), Ok(DocFreqTable::new()));
     }
 }

@@ -1,5 +1,6 @@
 //! Duplicate and repeat detection for petition texts (智能判重): pure
-//! algorithms, no I/O.
+//! algorithms, plus [`store`] (where fingerprints live) and [`index`] (the
+//! statistics a running server uses).
 //!
 //! A filing's text is [normalized](normalize) (NFKC, punctuation and
 //! whitespace folded, one unit per Han character or ASCII alphanumeric run),
@@ -29,12 +30,15 @@
 //! made with: when they are refreshed, recompute the stored band keys.
 
 pub mod fingerprint;
+pub mod index;
 pub mod minhash;
 pub mod normalize;
 pub mod score;
 pub mod shingles;
+pub mod store;
 
 pub use fingerprint::{Analysis, DecodeError, FINGERPRINT_VERSION, Fingerprint, Fingerprinter, Params};
+pub use index::{Analyzed, SimilarityIndex, Versions};
 pub use minhash::{Banding, DocFreqTable, MinHasher, NoStats, ShingleStats, Weighting};
 pub use normalize::Normalized;
 pub use score::{Cues, Prepared, Reason, Scoring, Similarity, decide_related, decide_repeat, explain};

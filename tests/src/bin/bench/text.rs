@@ -190,6 +190,7 @@ pub fn draft(rng: &mut Rng, regions: &[&str]) -> pb::CaseDraft {
         requests: (*rng.pick(REQUESTS)).into(),
         facts_and_reasons: facts,
         attachments: vec![],
+        respondent_organization_id: String::new(),
     }
 }
 

@@ -1,0 +1,10 @@
+DROP TABLE related_cases;
+DROP TABLE case_bands;
+DROP TABLE case_fingerprints;
+DROP TABLE similarity_stats;
+DROP INDEX cases_escalated_idx;
+DROP INDEX cases_merged_into_idx;
+DROP INDEX cases_repeat_of_idx;
+ALTER TABLE cases DROP COLUMN merged_into;
+ALTER TABLE cases DROP COLUMN repeat_of;
+ALTER TABLE cases DROP COLUMN respondent_organization_id;

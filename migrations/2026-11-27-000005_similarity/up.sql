@@ -1,0 +1,54 @@
+-- Duplicate, repeat and escalation detection (issue 4).
+
+-- The unit complained about, when the petitioner names one: a cue for
+-- "same matter".
+ALTER TABLE cases ADD COLUMN respondent_organization_id UUID REFERENCES organizations (id);
+-- Projections of the lifecycle's links: a repeat (重复信访) points at the
+-- open case of the same matter; a merged case at the case it is handled with.
+ALTER TABLE cases ADD COLUMN repeat_of UUID REFERENCES cases (id);
+ALTER TABLE cases ADD COLUMN merged_into UUID REFERENCES cases (id);
+-- Escalation (越级, Art.19 ¶3) lives in the lifecycle JSON only: diesel
+-- tables hold at most 32 columns; the partial index serves its filter.
+CREATE INDEX cases_escalated_idx ON cases (id DESC) WHERE (lifecycle @> '{"escalated": true}');
+CREATE INDEX cases_repeat_of_idx ON cases (repeat_of) WHERE repeat_of IS NOT NULL;
+CREATE INDEX cases_merged_into_idx ON cases (merged_into) WHERE merged_into IS NOT NULL;
+
+-- Document frequencies of shingles and specifics over the stored cases
+-- (similarity::DocFreqTable, encoded): band keys depend on them, so every
+-- fingerprint names the version it was made with.
+CREATE TABLE similarity_stats (
+    version    INTEGER PRIMARY KEY CHECK (version >= 1),
+    documents  BIGINT NOT NULL CHECK (documents >= 0),
+    items      BYTEA NOT NULL,
+    -- Every fingerprint was re-keyed to this version.
+    complete   BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+
+-- One similarity::Fingerprint per case (encoded).
+CREATE TABLE case_fingerprints (
+    case_id       UUID PRIMARY KEY REFERENCES cases (id),
+    stats_version INTEGER NOT NULL,
+    fingerprint   BYTEA NOT NULL
+);
+CREATE INDEX case_fingerprints_version_idx ON case_fingerprints (stats_version);
+
+-- The LSH index: one row per band key of a case's fingerprint (the key
+-- already mixes in the band number). Candidates share a key.
+CREATE TABLE case_bands (
+    key     BIGINT NOT NULL,
+    case_id UUID NOT NULL REFERENCES cases (id),
+    PRIMARY KEY (key, case_id)
+);
+CREATE INDEX case_bands_case_idx ON case_bands (case_id);
+
+-- Filings of the same matter by different petitioners (a possible group
+-- petition), found at filing; one row per direction.
+CREATE TABLE related_cases (
+    case_id         UUID NOT NULL REFERENCES cases (id),
+    related_case_id UUID NOT NULL REFERENCES cases (id),
+    score           REAL NOT NULL CHECK (score >= 0 AND score <= 1),
+    created_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (case_id, related_case_id),
+    CHECK (case_id <> related_case_id)
+);

@@ -1,0 +1,257 @@
+//! Intake checks on the matter of a filing (智能判重): its stored
+//! fingerprint, the candidates that share a band key or the petitioner,
+//! and the decisions — repeat of an open case (同人+同事), escalation
+//! (越级), related filings of other petitioners (a possible group petition).
+
+use std::collections::HashSet;
+
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::domain::{CaseKind, CaseState};
+use crate::auth::policy::path_within;
+use crate::error::AppError;
+use crate::schema::{case_fingerprints, cases};
+use crate::similarity::store as similarity_store;
+use crate::similarity::{Analyzed, Cues, Fingerprint, Similarity, SimilarityIndex};
+
+/// Most band-key candidates re-ranked per query: repeats share many bands,
+/// chance collisions one, so the best-sharing ones come first.
+pub const MAX_BAND_CANDIDATES: i64 = 64;
+/// Most of the petitioner's own open cases compared directly (a reworded
+/// repeat may share no band with its original).
+pub const MAX_OWN_OPEN_CASES: i64 = 100;
+/// Most related cases recorded per filing.
+pub const MAX_RELATED: usize = 20;
+
+/// The text of a filing that is fingerprinted.
+pub fn filing_text(title: &str, content: &str, requests: &str, facts_and_reasons: &str) -> String {
+    [title, content, facts_and_reasons, requests]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// What the query is, beyond its text: the cues it is compared by.
+#[derive(Debug, Clone, Default)]
+pub struct Subject {
+    pub petitioner_id: Option<Uuid>,
+    pub region_path: Option<String>,
+    pub category_code: Option<String>,
+    pub respondent_organization_id: Option<Uuid>,
+    pub kind: Option<CaseKind>,
+    /// The query case itself, when searching by case.
+    pub exclude: Option<Uuid>,
+}
+
+/// A stored case as the matcher sees it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = cases, check_for_backend(diesel::pg::Pg))]
+pub struct CandidateRow {
+    pub id: Uuid,
+    pub number: String,
+    pub kind: i16,
+    pub state: i16,
+    pub petitioner_id: Uuid,
+    pub region_path: String,
+    pub category_code: String,
+    pub respondent_organization_id: Option<Uuid>,
+    pub handling_organization_id: Option<Uuid>,
+    pub reviewing_organization_id: Option<Uuid>,
+    pub repeat_of: Option<Uuid>,
+}
+
+impl CandidateRow {
+    pub fn is_open(&self) -> bool {
+        CaseState::from_i32(i32::from(self.state)).is_some_and(CaseState::is_open)
+    }
+
+    pub fn is_accusation(&self) -> bool {
+        self.kind == CaseKind::Accusation.as_i16()
+    }
+}
+
+/// A candidate compared with the query.
+#[derive(Debug, Clone)]
+pub struct Match {
+    pub case: CandidateRow,
+    pub fingerprint: Fingerprint,
+    pub similarity: Similarity,
+    pub cues: Cues,
+    /// Content plus cue bonuses: the order of FindSimilarCases.
+    pub rank: f32,
+    pub repeat: bool,
+    pub related: bool,
+}
+
+fn cues(subject: &Subject, case: &CandidateRow) -> Cues {
+    Cues {
+        same_petitioner: subject.petitioner_id == Some(case.petitioner_id),
+        same_region: subject
+            .region_path
+            .as_deref()
+            .is_some_and(|q| path_within(&case.region_path, q) || path_within(q, &case.region_path)),
+        same_category: subject.category_code.as_deref() == Some(case.category_code.as_str()),
+        same_respondent: subject.respondent_organization_id.is_some()
+            && subject.respondent_organization_id == case.respondent_organization_id,
+    }
+}
+
+/// The stored cases most like the query, best first: those sharing band
+/// keys with it and the petitioner's own open cases, re-ranked exactly.
+pub fn find_matches(
+    conn: &mut PgConnection,
+    index: &SimilarityIndex,
+    query: &Analyzed,
+    subject: &Subject,
+) -> Result<Vec<Match>, AppError> {
+    let mut ids = similarity_store::candidates(conn, &query.search_keys, MAX_BAND_CANDIDATES)?;
+    if let Some(petitioner) = subject.petitioner_id {
+        let own: Vec<Uuid> = cases::table
+            .filter(cases::petitioner_id.eq(petitioner))
+            .filter(cases::state.ne_all(terminal_states()))
+            .select(cases::id)
+            .order(cases::id.desc())
+            .limit(MAX_OWN_OPEN_CASES)
+            .load(conn)?;
+        ids.extend(own);
+    }
+    let mut seen = HashSet::with_capacity(ids.len());
+    ids.retain(|id| Some(*id) != subject.exclude && seen.insert(*id));
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(CandidateRow, Vec<u8>)> = cases::table
+        .inner_join(case_fingerprints::table)
+        .filter(cases::id.eq_any(&ids))
+        .select((CandidateRow::as_select(), case_fingerprints::fingerprint))
+        .load(conn)?;
+    let versions = index.versions();
+    let stats = &versions.newest().table;
+    let scoring = index.scoring();
+    let prepared = scoring.prepare(&query.analysis.fingerprint, stats);
+    let mut matches: Vec<Match> = rows
+        .into_iter()
+        .filter_map(|(case, bytes)| match Fingerprint::decode(&bytes) {
+            Ok(fingerprint) => Some((case, fingerprint)),
+            Err(e) => {
+                tracing::warn!(case_id = %case.id, error = %e, "unreadable fingerprint skipped");
+                None
+            }
+        })
+        .map(|(case, fingerprint)| {
+            let similarity = scoring.similarity(&prepared, &fingerprint, stats);
+            let cues = cues(subject, &case);
+            let rank = scoring.rank(&similarity, &cues);
+            let repeat = case.is_open() && case.repeat_of.is_none() && scoring.decide_repeat(&similarity, &cues);
+            let related = !case.is_accusation()
+                && subject.kind != Some(CaseKind::Accusation)
+                && subject.petitioner_id.is_some()
+                && scoring.decide_related(&similarity, &cues);
+            Match { case, fingerprint, similarity, cues, rank, repeat, related }
+        })
+        .collect();
+    matches.sort_by(|a, b| b.rank.total_cmp(&a.rank).then(b.case.id.cmp(&a.case.id)));
+    Ok(matches)
+}
+
+fn terminal_states() -> Vec<i16> {
+    [CaseState::Declined, CaseState::Final, CaseState::Withdrawn].map(CaseState::as_i16).to_vec()
+}
+
+/// What intake decided about a new filing.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// The open case it repeats, with the content similarity.
+    pub repeat_of: Option<(CandidateRow, f32)>,
+    /// Filed above the level where that case is open.
+    pub escalated: bool,
+    /// Other petitioners' cases on the same matter, with the content similarity.
+    pub related: Vec<(Uuid, f32)>,
+}
+
+/// Decides a filing's outcome from its matches. `filed_at_path` is the
+/// region path of the level it was filed at (the registering clerk's
+/// jurisdiction, or the region an online filing names).
+pub fn decide(matches: &[Match], filed_at_path: &str) -> Outcome {
+    let repeat_of = matches
+        .iter()
+        .filter(|m| m.repeat)
+        .max_by(|a, b| a.similarity.content.total_cmp(&b.similarity.content))
+        .map(|m| (m.case.clone(), m.similarity.content));
+    let escalated = repeat_of
+        .as_ref()
+        .is_some_and(|(case, _)| case.region_path != filed_at_path && path_within(&case.region_path, filed_at_path));
+    let related =
+        matches.iter().filter(|m| m.related).take(MAX_RELATED).map(|m| (m.case.id, m.similarity.content)).collect();
+    Outcome { repeat_of, escalated, related }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(petitioner: Uuid, region_path: &str, state: CaseState) -> CandidateRow {
+        CandidateRow {
+            id: Uuid::now_v7(),
+            number: "360702-2026-000001".into(),
+            kind: CaseKind::Claim.as_i16(),
+            state: state.as_i16(),
+            petitioner_id: petitioner,
+            region_path: region_path.into(),
+            category_code: "labor".into(),
+            respondent_organization_id: None,
+            handling_organization_id: None,
+            reviewing_organization_id: None,
+            repeat_of: None,
+        }
+    }
+
+    fn matched(case: CandidateRow, content: f32, repeat: bool, related: bool) -> Match {
+        Match {
+            case,
+            fingerprint: Fingerprint {
+                version: 1,
+                signature: vec![],
+                band_keys: vec![],
+                specifics: vec![],
+                shingles: vec![],
+                shingle_count: 0,
+            },
+            similarity: Similarity { content, ..Similarity::default() },
+            cues: Cues::default(),
+            rank: content,
+            repeat,
+            related,
+        }
+    }
+
+    #[test]
+    fn the_most_similar_repeat_wins_and_escalation_needs_a_higher_level() {
+        let me = Uuid::now_v7();
+        let county = "360700/360702";
+        let weak = matched(row(me, county, CaseState::Accepted), 0.5, true, false);
+        let strong = matched(row(me, county, CaseState::Routed), 0.9, true, false);
+        let other = matched(row(Uuid::now_v7(), county, CaseState::Routed), 0.95, false, true);
+        let matches = [weak, strong.clone(), other.clone()];
+
+        let same_level = decide(&matches, county);
+        assert_eq!(same_level.repeat_of.as_ref().map(|(c, _)| c.id), Some(strong.case.id));
+        assert!(!same_level.escalated);
+        assert_eq!(same_level.related, vec![(other.case.id, 0.95)]);
+
+        assert!(decide(&matches, "360700").escalated, "the city above the county");
+        assert!(!decide(&matches, "360700/360703").escalated, "a sibling county is not above");
+        assert!(!decide(&matches, "360700/360702/360702001").escalated, "below is not above");
+
+        let none = decide(&[other], "360700");
+        assert!(none.repeat_of.is_none() && !none.escalated);
+    }
+
+    #[test]
+    fn filing_text_joins_the_non_empty_fields() {
+        assert_eq!(filing_text("标题", "内容", "", "事实"), "标题\n内容\n事实");
+    }
+}

@@ -1,0 +1,128 @@
+//! `petition-server reindex-similarity`: rebuilds the document-frequency
+//! statistics of duplicate detection from the stored cases and re-keys
+//! every case's fingerprint to them (see `similarity::index`).
+//!
+//! Run it after a bulk import and whenever the corpus has grown a lot
+//! (doubled, say): the boilerplate cutoff and the IDF weights come from
+//! these statistics. Filing goes on meanwhile; queries search under both
+//! the old and the new version until every fingerprint is re-keyed.
+
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::intake::filing_text;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::schema::{case_fingerprints, cases};
+use crate::similarity::index::RELOAD_EVERY;
+use crate::similarity::store as similarity_store;
+use crate::similarity::{DocFreqTable, Fingerprinter, NoStats};
+
+/// Cases read or re-keyed per transaction.
+const BATCH: i64 = 1000;
+
+/// What a reindex did.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub version: i32,
+    pub documents: u64,
+    pub common_items: usize,
+    pub rekeyed: u64,
+    pub elapsed: Duration,
+}
+
+/// Items seen in fewer documents than this share are left out of the
+/// stored table: unknown items count as rarest, which they nearly are.
+const MIN_DF_RATIO: f64 = 1e-4;
+
+type TextRow = (Uuid, String, String, String, String);
+
+fn texts_after(conn: &mut PgConnection, after: Option<Uuid>) -> Result<Vec<TextRow>, AppError> {
+    let mut query = cases::table
+        .select((cases::id, cases::title, cases::content, cases::requests, cases::facts_and_reasons))
+        .order(cases::id)
+        .limit(BATCH)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(cases::id.gt(after));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Counts document frequencies over every stored case.
+pub fn count(conn: &mut PgConnection, fingerprinter: &Fingerprinter) -> Result<DocFreqTable, AppError> {
+    let mut table = DocFreqTable::new();
+    let mut after = None;
+    loop {
+        let rows = texts_after(conn, after)?;
+        let Some(last) = rows.last() else { break };
+        after = Some(last.0);
+        for (_, title, content, requests, facts) in &rows {
+            let f = fingerprinter.fingerprint(&filing_text(title, content, requests, facts), &NoStats);
+            table.add_document(f.shingles.iter().chain(&f.specifics).copied());
+        }
+    }
+    let min_df = ((table.documents_counted() as f64 * MIN_DF_RATIO).ceil() as u32).max(2);
+    table.prune(min_df);
+    Ok(table)
+}
+
+/// Re-keys up to one batch of cases whose fingerprint is missing or of an
+/// older version; returns how many.
+fn rekey_batch(
+    conn: &mut PgConnection,
+    fingerprinter: &Fingerprinter,
+    version: i32,
+    table: &DocFreqTable,
+) -> Result<u64, AppError> {
+    let stale = similarity_store::stale_fingerprints(conn, version, BATCH)?;
+    let missing: Vec<Uuid> = cases::table
+        .left_join(case_fingerprints::table)
+        .filter(case_fingerprints::case_id.is_null())
+        .select(cases::id)
+        .limit(BATCH)
+        .load(conn)?;
+    let ids: Vec<Uuid> = stale.into_iter().chain(missing).collect();
+    let rows: Vec<TextRow> = cases::table
+        .filter(cases::id.eq_any(&ids))
+        .select((cases::id, cases::title, cases::content, cases::requests, cases::facts_and_reasons))
+        .load(conn)?;
+    for (id, title, content, requests, facts) in &rows {
+        let fingerprint = fingerprinter.fingerprint(&filing_text(title, content, requests, facts), table);
+        similarity_store::replace_fingerprint(conn, *id, version, &fingerprint)?;
+    }
+    Ok(rows.len() as u64)
+}
+
+/// Builds and stores a new statistics version, waits for running servers
+/// to file under it (unless `wait` is false: no server is running), re-keys
+/// every case, and marks it complete.
+pub async fn run(db: &Db, wait: bool) -> Result<Report, AppError> {
+    let started = Instant::now();
+    let fingerprinter = Fingerprinter::default();
+    let counter = fingerprinter.clone();
+    let table = db.read(move |conn| count(conn, &counter)).await?;
+    let documents = table.documents_counted();
+    let common_items = table.len();
+    let stored = table.clone();
+    let version = db.run(move |conn| similarity_store::save_stats(conn, &stored)).await?;
+    tracing::info!(version, documents, common_items, "similarity statistics stored; re-keying");
+    if wait {
+        // Servers reload within RELOAD_EVERY; after that no new filing uses
+        // an older version, so one sweep catches every straggler.
+        tokio::time::sleep(RELOAD_EVERY + Duration::from_secs(5)).await;
+    }
+    let mut rekeyed = 0;
+    loop {
+        let (fingerprinter, table) = (fingerprinter.clone(), table.clone());
+        let done = db.run(move |conn| rekey_batch(conn, &fingerprinter, version, &table)).await?;
+        rekeyed += done;
+        if done == 0 {
+            break;
+        }
+    }
+    db.run(move |conn| similarity_store::complete_stats(conn, version)).await?;
+    Ok(Report { version, documents, common_items, rekeyed, elapsed: started.elapsed() })
+}

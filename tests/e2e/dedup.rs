@@ -415,3 +415,64 @@ async fn with_detection_off_nothing_is_linked_and_search_says_so() -> Result<()>
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_filings_of_one_matter_make_one_first_time_case() -> Result<()> {
+    let (_server, w) = world().await?;
+    let township = w.dir.township_a.code.clone();
+    let calls = (0..8).map(|i| {
+        let cases = w.owner.cases();
+        let draft = wages(&format!("讨薪{i}"), if i % 2 == 0 { ORIGINAL } else { REWORDED }, &township);
+        async move { cases.submit_case_with_intake(submit(draft)).await }
+    });
+    let results = futures::future::join_all(calls).await;
+    let filed: Vec<(pb::Case, pb::IntakeResult)> = results.into_iter().collect::<Result<_, _>>()?;
+    let first: Vec<&pb::Case> =
+        filed.iter().filter(|(_, i)| i.filing_kind() == pb::FilingKind::FirstTime).map(|(c, _)| c).collect();
+    assert_eq!(first.len(), 1, "exactly one filing is the first");
+    for (case, intake) in filed.iter().filter(|(_, i)| i.filing_kind() == pb::FilingKind::Repeat) {
+        assert_eq!(intake.repeat_of_case_id, first[0].id);
+        assert_eq!(case.state(), pb::CaseState::Declined);
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reindexing_rebuilds_the_statistics_and_rekeys_every_case() -> Result<()> {
+    use diesel::prelude::*;
+    use petition_server::schema::{case_fingerprints, similarity_stats};
+
+    let (server, w) = world().await?;
+    let township = w.dir.township_a.code.clone();
+    w.owner.cases().submit_case(submit(wages("讨薪", ORIGINAL, &township))).await?;
+    w.owner.cases().submit_case(submit(wages("讨薪", OTHER_MATTER, &township))).await?;
+    w.other_citizen.cases().submit_case(submit(claim("漏水"))).await?;
+    let url = server.database.as_ref().ok_or_else(|| anyhow!("no test database"))?.url().to_owned();
+    let db = petition_server::db::Db::new(&url, &petition_server::config::Config::from_defaults().database);
+
+    let report = petition_server::cases::reindex::run(&db, false).await?;
+    assert_eq!((report.version, report.documents, report.rekeyed), (1, 3, 3));
+    let mut conn = diesel::PgConnection::establish(&url)?;
+    let versions: Vec<i32> = case_fingerprints::table.select(case_fingerprints::stats_version).load(&mut conn)?;
+    assert_eq!(versions, [1, 1, 1], "every case re-keyed");
+    let stats: Vec<(i32, bool)> =
+        similarity_stats::table.select((similarity_stats::version, similarity_stats::complete)).load(&mut conn)?;
+    assert_eq!(stats, [(1, true)]);
+
+    // A server started now files under the new statistics and still links repeats.
+    let data_dir = std::env::temp_dir().join(format!("petition-test-{}", uuid::Uuid::now_v7().simple()));
+    let mut config = petition_tests::server::test_config(&url, &data_dir);
+    config.intake.duplicate_detection = true;
+    let restarted = TestServer::start(config, None, data_dir).await?;
+    let (citizen, _) = signed_in_citizen(&restarted.client().await?, "钟四").await?;
+    let own = citizen.cases().submit_case(submit(wages("讨薪", ORIGINAL, &township))).await?;
+    let (repeat, intake) =
+        citizen.cases().submit_case_with_intake(submit(wages("又一次", REWORDED, &township))).await?;
+    assert_eq!(intake.repeat_of_case_id, own.id);
+    let version: i32 = case_fingerprints::table
+        .find(uuid::Uuid::parse_str(&repeat.id)?)
+        .select(case_fingerprints::stats_version)
+        .first(&mut conn)?;
+    assert_eq!(version, 1, "filed under the statistics the restarted server loaded");
+    Ok(())
+}

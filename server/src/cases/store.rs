@@ -115,6 +115,18 @@ pub fn petitioner_has_earlier_cases(conn: &mut PgConnection, petitioner: Uuid, c
     .get_result(conn)?)
 }
 
+/// Serializes the filings of one petitioner until the transaction ends
+/// (a transaction-scoped advisory lock keyed by the petitioner's id).
+pub fn lock_petitioner_filings(conn: &mut PgConnection, petitioner: Uuid) -> Result<(), AppError> {
+    let (high, low) = petitioner.as_u64_pair();
+    // The namespace keeps these keys apart from any other advisory lock.
+    let key = (high ^ low ^ FILING_LOCK_NAMESPACE) as i64;
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1)").bind::<diesel::sql_types::BigInt, _>(key).execute(conn)?;
+    Ok(())
+}
+
+const FILING_LOCK_NAMESPACE: u64 = 0x6669_6c69_6e67_2121; // "filing!!"
+
 /// Records filings of the same matter by other petitioners, both ways.
 pub fn insert_related(conn: &mut PgConnection, case_id: Uuid, related: &[(Uuid, f32)]) -> Result<(), AppError> {
     if related.is_empty() {

@@ -2,7 +2,7 @@
 //! per LSH band key (the candidate index), and the versions of the
 //! document-frequency statistics the fingerprints were made with.
 
-use diesel::dsl::{count_star, max};
+use diesel::dsl::max;
 use diesel::prelude::*;
 use uuid::Uuid;
 
@@ -119,18 +119,35 @@ fn insert_bands(conn: &mut PgConnection, case_id: Uuid, keys: &[i64]) -> Result<
     Ok(())
 }
 
-/// Cases sharing at least one of `keys`, most shared keys first.
+/// Most cases read per band key: a key that thousands of cases share (many
+/// filings of one stock text, deliberate or not) says little and must not
+/// make every check slow; the newest cases of such a key are kept.
+pub const MAX_CASES_PER_KEY: i64 = 256;
+
+#[derive(QueryableByName)]
+struct Candidate {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    case_id: Uuid,
+}
+
+/// Cases sharing at least one of `keys`, most shared keys first (newest
+/// first among equals), reading at most [`MAX_CASES_PER_KEY`] per key.
 pub fn candidates(conn: &mut PgConnection, keys: &[i64], limit: i64) -> Result<Vec<Uuid>, AppError> {
+    use diesel::sql_types::{Array, BigInt};
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(case_bands::table
-        .filter(case_bands::key.eq_any(keys))
-        .group_by(case_bands::case_id)
-        .select(case_bands::case_id)
-        .order((count_star().desc(), case_bands::case_id.desc()))
-        .limit(limit)
-        .load(conn)?)
+    let rows: Vec<Candidate> = diesel::sql_query(
+        "SELECT b.case_id FROM unnest($1) AS k(key) \
+         CROSS JOIN LATERAL (SELECT case_id FROM case_bands WHERE case_bands.key = k.key \
+                             ORDER BY case_id DESC LIMIT $2) AS b \
+         GROUP BY b.case_id ORDER BY count(*) DESC, b.case_id DESC LIMIT $3",
+    )
+    .bind::<Array<BigInt>, _>(keys)
+    .bind::<BigInt, _>(MAX_CASES_PER_KEY)
+    .bind::<BigInt, _>(limit)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| r.case_id).collect())
 }
 
 /// A page of stored fingerprints in case order, after `after`.

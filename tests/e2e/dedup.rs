@@ -280,6 +280,21 @@ async fn merged_cases_keep_their_own_record_and_clocks() -> Result<()> {
         Code::FailedPrecondition,
         Some("ALREADY_MERGED"),
     );
+    // One level only: the primary cannot itself be merged away.
+    let third = w.owner.cases().submit_case(submit(wages("讨薪", ORIGINAL, &w.dir.township_a.code))).await?;
+    expect_error(
+        w.clerk
+            .cases()
+            .merge_cases(pb::MergeCasesRequest {
+                primary_case_id: third.id.clone(),
+                case_ids: vec![primary.id.clone()],
+                reason: "再并".into(),
+                request_id: String::new(),
+            })
+            .await,
+        Code::FailedPrecondition,
+        Some("HAS_MERGED_CASES"),
+    );
     let unmerged = w
         .clerk
         .cases()

@@ -1190,52 +1190,61 @@ impl CaseService for CaseApi {
         };
         let fingerprint = idempotency::fingerprint("MergeCases", &req.encode_to_vec());
         let state = self.state.clone();
-        let response =
-            self.state
-                .db
-                .run(move |conn| {
-                    once(conn, &principal, &req.request_id, "MergeCases", &fingerprint, |conn| {
-                        // Lock every case in one order, so concurrent merges cannot deadlock.
-                        let mut all = others.clone();
-                        all.push(primary);
-                        all.sort_unstable();
-                        for id in &all {
-                            store::lock_case(conn, *id)?;
-                        }
-                        let primary_row =
-                            store::find_case(conn, primary)?.ok_or(AppError::NotFound { resource: "case" })?;
-                        policy::authorize_case(&principal, CaseAction::Triage, &engine::access(&primary_row))?;
-                        let primary_life = view::lifecycle_of(&primary_row)?;
-                        if !primary_life.state.is_open() || primary_life.merged_into.is_some() {
-                            return Err(AppError::FailedPrecondition {
-                                reason: "PRIMARY_NOT_OPEN",
-                                message: "the primary case must be open and not itself merged".into(),
-                                subject: format!("cases/{primary}"),
-                            });
-                        }
-                        let mut merged = Vec::with_capacity(others.len());
-                        for id in others {
-                            let reason = reason.clone();
-                            let (row, _) = engine::act(
-                                conn,
-                                &principal,
-                                id,
-                                "",
-                                |_| CaseAction::Triage,
-                                move |_, _, _| Ok(Command::Merge { into: primary, reason }),
-                            )?;
-                            merged.push(row);
-                        }
-                        let viewer = viewer_of(conn, &principal)?;
-                        let primary = case_message(conn, &state, &primary_row, &viewer)?;
-                        let merged = merged
-                            .iter()
-                            .map(|row| case_message(conn, &state, row, &viewer))
-                            .collect::<Result<Vec<_>, AppError>>()?;
-                        Ok(pb::MergeCasesResponse { primary: Some(primary), merged })
-                    })
+        let response = self
+            .state
+            .db
+            .run(move |conn| {
+                once(conn, &principal, &req.request_id, "MergeCases", &fingerprint, |conn| {
+                    // Lock every case in one order, so concurrent merges cannot deadlock.
+                    let mut all = others.clone();
+                    all.push(primary);
+                    all.sort_unstable();
+                    for id in &all {
+                        store::lock_case(conn, *id)?;
+                    }
+                    let primary_row =
+                        store::find_case(conn, primary)?.ok_or(AppError::NotFound { resource: "case" })?;
+                    policy::authorize_case(&principal, CaseAction::Triage, &engine::access(&primary_row))?;
+                    let primary_life = view::lifecycle_of(&primary_row)?;
+                    if !primary_life.state.is_open() || primary_life.merged_into.is_some() {
+                        return Err(AppError::FailedPrecondition {
+                            reason: "PRIMARY_NOT_OPEN",
+                            message: "the primary case must be open and not itself merged".into(),
+                            subject: format!("cases/{primary}"),
+                        });
+                    }
+                    // One level only: a case others are merged into stays a primary.
+                    if let Some(parent) = store::merge_primaries(conn, &others)?.first() {
+                        return Err(AppError::FailedPrecondition {
+                            reason: "HAS_MERGED_CASES",
+                            message: "cases are merged into this one; merge them into the new primary instead".into(),
+                            subject: format!("cases/{parent}"),
+                        });
+                    }
+                    let mut merged = Vec::with_capacity(others.len());
+                    for id in others {
+                        let reason = reason.clone();
+                        let (row, _) = engine::act(
+                            conn,
+                            &principal,
+                            id,
+                            "",
+                            |_| CaseAction::Triage,
+                            move |_, _, _| Ok(Command::Merge { into: primary, reason }),
+                        )?;
+                        merged.push(row);
+                    }
+                    let viewer = viewer_of(conn, &principal)?;
+                    let primary = case_message(conn, &state, &primary_row, &viewer)?;
+                    let merged = merged.iter().map(|row| case_message(conn, &state, row, &viewer)).collect::<Result<
+                        Vec<_>,
+                        AppError,
+                    >>(
+                    )?;
+                    Ok(pb::MergeCasesResponse { primary: Some(primary), merged })
                 })
-                .await?;
+            })
+            .await?;
         Ok(Response::new(response))
     }
 

@@ -115,6 +115,13 @@ pub fn petitioner_has_earlier_cases(conn: &mut PgConnection, petitioner: Uuid, c
     .get_result(conn)?)
 }
 
+/// Those of `ids` that other cases are merged into.
+pub fn merge_primaries(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Uuid>, AppError> {
+    let primaries: Vec<Option<Uuid>> =
+        cases::table.filter(cases::merged_into.eq_any(ids)).select(cases::merged_into).distinct().load(conn)?;
+    Ok(primaries.into_iter().flatten().collect())
+}
+
 /// Serializes the filings of one petitioner until the transaction ends
 /// (a transaction-scoped advisory lock keyed by the petitioner's id).
 pub fn lock_petitioner_filings(conn: &mut PgConnection, petitioner: Uuid) -> Result<(), AppError> {

@@ -25,28 +25,33 @@ CREATE TABLE similarity_stats (
     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 
--- One similarity::Fingerprint per case (encoded).
+-- One similarity::Fingerprint per case (encoded). A filing writes its
+-- fingerprint, bands and related rows before it takes the case-number lock
+-- (the case row comes last): the foreign keys are checked at commit.
 CREATE TABLE case_fingerprints (
-    case_id       UUID PRIMARY KEY REFERENCES cases (id),
+    case_id       UUID PRIMARY KEY REFERENCES cases (id) DEFERRABLE INITIALLY DEFERRED,
     stats_version INTEGER NOT NULL,
     fingerprint   BYTEA NOT NULL
 );
+-- Kept in the row (≈ 2.6 KB, hashes do not compress): a candidate costs
+-- one heap page, not a TOAST index probe and two chunks.
+ALTER TABLE case_fingerprints ALTER COLUMN fingerprint SET STORAGE MAIN;
 CREATE INDEX case_fingerprints_version_idx ON case_fingerprints (stats_version);
 
 -- The LSH index: one row per band key of a case's fingerprint (the key
--- already mixes in the band number). Candidates share a key.
+-- already mixes in the band number). Candidates share a key. No index on
+-- case_id: a case's rows are found by the keys its fingerprint holds.
 CREATE TABLE case_bands (
     key     BIGINT NOT NULL,
-    case_id UUID NOT NULL REFERENCES cases (id),
+    case_id UUID NOT NULL REFERENCES cases (id) DEFERRABLE INITIALLY DEFERRED,
     PRIMARY KEY (key, case_id)
 );
-CREATE INDEX case_bands_case_idx ON case_bands (case_id);
 
 -- Filings of the same matter by different petitioners (a possible group
 -- petition), found at filing; one row per direction.
 CREATE TABLE related_cases (
-    case_id         UUID NOT NULL REFERENCES cases (id),
-    related_case_id UUID NOT NULL REFERENCES cases (id),
+    case_id         UUID NOT NULL REFERENCES cases (id) DEFERRABLE INITIALLY DEFERRED,
+    related_case_id UUID NOT NULL REFERENCES cases (id) DEFERRABLE INITIALLY DEFERRED,
     score           REAL NOT NULL CHECK (score >= 0 AND score <= 1),
     created_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (case_id, related_case_id),

@@ -200,7 +200,8 @@ pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<Filed, AppError> 
                 kind: Some(draft.kind),
                 exclude: None,
             };
-            let matches = intake::find_matches(conn, index, &analyzed, &subject)?;
+            // A filing needs only the candidates close enough to decide on.
+            let matches = intake::find_matches(conn, index, &analyzed, &subject, 0)?;
             // The level it was filed at: the registering clerk's bureau, or
             // the region an online filing is addressed to.
             let filed_at = match (action, principal.jurisdiction.as_deref()) {
@@ -227,8 +228,16 @@ pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<Filed, AppError> 
             events.push(rules::route_by_rule(rule.organization_id, mode, &ctx));
         }
     }
-    let sequence = store::next_number(conn, &region.code, today.year())?;
     let id = Uuid::now_v7();
+    // Everything but the case row and its events is written before the
+    // case number is taken: the numbering row is locked until commit, so
+    // work after it serializes every filing of the region (the foreign keys
+    // to the case are checked at commit).
+    if let Some(analyzed) = analyzed {
+        similarity_store::insert_fingerprint(conn, id, analyzed.version, &analyzed.analysis.fingerprint)?;
+    }
+    store::insert_related(conn, id, &outcome.related)?;
+    let sequence = store::next_number(conn, &region.code, today.year())?;
     let now = Utc::now();
     let life = rules::fold(&events).ok_or(AppError::internal("no lifecycle"))?;
     let routed = events.iter().any(|e| matches!(e, Event::Routed { .. }));
@@ -283,10 +292,6 @@ pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<Filed, AppError> 
         life_so_far = Some(after);
     }
     store::append_events(conn, &event_rows)?;
-    if let Some(analyzed) = analyzed {
-        similarity_store::insert_fingerprint(conn, id, analyzed.version, &analyzed.analysis.fingerprint)?;
-    }
-    store::insert_related(conn, id, &outcome.related)?;
     tracing::info!(
         case_id = %id,
         number = %row.number,

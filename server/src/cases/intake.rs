@@ -101,11 +101,17 @@ fn cues(subject: &Subject, case: &CandidateRow) -> Cues {
 
 /// The stored cases most like the query, best first: those sharing band
 /// keys with it and the petitioner's own open cases, re-ranked exactly.
+///
+/// Two steps, so that a check reads few case rows: every candidate's
+/// fingerprint is scored first; only those similar enough to be decided a
+/// repeat or related — and, for a search, the `keep_best` most similar —
+/// are looked up in `cases` for the cues and the decisions.
 pub fn find_matches(
     conn: &mut PgConnection,
     index: &SimilarityIndex,
     query: &Analyzed,
     subject: &Subject,
+    keep_best: usize,
 ) -> Result<Vec<Match>, AppError> {
     let mut ids = similarity_store::candidates(conn, &query.search_keys, MAX_BAND_CANDIDATES)?;
     if let Some(petitioner) = subject.petitioner_id {
@@ -123,26 +129,47 @@ pub fn find_matches(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<(CandidateRow, Vec<u8>)> = cases::table
-        .inner_join(case_fingerprints::table)
-        .filter(cases::id.eq_any(&ids))
-        .select((CandidateRow::as_select(), case_fingerprints::fingerprint))
+    let stored: Vec<(Uuid, Vec<u8>)> = case_fingerprints::table
+        .filter(case_fingerprints::case_id.eq_any(&ids))
+        .select((case_fingerprints::case_id, case_fingerprints::fingerprint))
         .load(conn)?;
     let versions = index.versions();
     let stats = &versions.newest().table;
     let scoring = index.scoring();
     let prepared = scoring.prepare(&query.analysis.fingerprint, stats);
-    let mut matches: Vec<Match> = rows
+    let mut scored: Vec<(Uuid, Fingerprint, Similarity)> = stored
         .into_iter()
-        .filter_map(|(case, bytes)| match Fingerprint::decode(&bytes) {
-            Ok(fingerprint) => Some((case, fingerprint)),
+        .filter_map(|(id, bytes)| match Fingerprint::decode(&bytes) {
+            Ok(fingerprint) => Some((id, fingerprint)),
             Err(e) => {
-                tracing::warn!(case_id = %case.id, error = %e, "unreadable fingerprint skipped");
+                tracing::warn!(case_id = %id, error = %e, "unreadable fingerprint skipped");
                 None
             }
         })
-        .map(|(case, fingerprint)| {
+        .map(|(id, fingerprint)| {
             let similarity = scoring.similarity(&prepared, &fingerprint, stats);
+            (id, fingerprint, similarity)
+        })
+        .collect();
+    scored.sort_by(|a, b| b.2.content.total_cmp(&a.2.content).then(b.0.cmp(&a.0)));
+    let floor = scoring.repeat_threshold.min(scoring.related_threshold);
+    let kept = scored.iter().enumerate().take_while(|(i, s)| *i < keep_best || s.2.content >= floor).count();
+    scored.truncate(kept);
+    if scored.is_empty() {
+        return Ok(Vec::new());
+    }
+    let kept_ids: Vec<Uuid> = scored.iter().map(|s| s.0).collect();
+    let mut rows: std::collections::HashMap<Uuid, CandidateRow> = cases::table
+        .filter(cases::id.eq_any(&kept_ids))
+        .select(CandidateRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|row: CandidateRow| (row.id, row))
+        .collect();
+    let mut matches: Vec<Match> = scored
+        .into_iter()
+        .filter_map(|(id, fingerprint, similarity)| rows.remove(&id).map(|case| (case, fingerprint, similarity)))
+        .map(|(case, fingerprint, similarity)| {
             let cues = cues(subject, &case);
             let rank = scoring.rank(&similarity, &cues);
             let repeat = case.is_open() && case.repeat_of.is_none() && scoring.decide_repeat(&similarity, &cues);

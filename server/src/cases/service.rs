@@ -1106,7 +1106,8 @@ impl CaseService for CaseApi {
                     }
                 };
                 let analyzed = index.analyze(&text);
-                let found = intake::find_matches(conn, &index, &analyzed, &subject)?;
+                // Some of the best may be invisible to the caller: keep a margin.
+                let found = intake::find_matches(conn, &index, &analyzed, &subject, limit * 4)?;
                 let visible: Vec<intake::Match> = found
                     .into_iter()
                     .filter(|m| {

@@ -92,7 +92,20 @@ pub fn replace_fingerprint(
     stats_version: i32,
     fingerprint: &Fingerprint,
 ) -> Result<(), AppError> {
-    diesel::delete(case_bands::table.filter(case_bands::case_id.eq(case_id))).execute(conn)?;
+    let old: Option<Vec<u8>> =
+        case_fingerprints::table.find(case_id).select(case_fingerprints::fingerprint).first(conn).optional()?;
+    let bands = case_bands::table.filter(case_bands::case_id.eq(case_id));
+    match old.map(|bytes| Fingerprint::decode(&bytes)) {
+        None => {}
+        // The old keys find the old rows through the primary key.
+        Some(Ok(old)) => {
+            diesel::delete(bands.filter(case_bands::key.eq_any(&old.band_keys))).execute(conn)?;
+        }
+        Some(Err(e)) => {
+            tracing::warn!(%case_id, error = %e, "unreadable fingerprint replaced; its band rows are found by a scan");
+            diesel::delete(bands).execute(conn)?;
+        }
+    }
     diesel::insert_into(case_fingerprints::table)
         .values((
             case_fingerprints::case_id.eq(case_id),

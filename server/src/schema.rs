@@ -209,7 +209,6 @@ diesel::table! {
 }
 
 diesel::joinable!(accounts -> organizations (organization_id));
-diesel::joinable!(case_bands -> cases (case_id));
 diesel::joinable!(case_counters -> regions (region_code));
 diesel::joinable!(case_events -> accounts (actor_id));
 diesel::joinable!(case_events -> cases (case_id));

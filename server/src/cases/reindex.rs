@@ -64,9 +64,15 @@ pub fn count(conn: &mut PgConnection, fingerprinter: &Fingerprinter) -> Result<D
             table.add_document(f.shingles.iter().chain(&f.specifics).copied());
         }
     }
+    prune_rare(&mut table);
+    Ok(table)
+}
+
+/// Drops the items too rare to store (below [`MIN_DF_RATIO`] of the
+/// documents, and seen once).
+pub fn prune_rare(table: &mut DocFreqTable) {
     let min_df = ((table.documents_counted() as f64 * MIN_DF_RATIO).ceil() as u32).max(2);
     table.prune(min_df);
-    Ok(table)
 }
 
 /// Re-keys up to one batch of cases whose fingerprint is missing or of an

@@ -8,6 +8,7 @@
 
 pub mod builders;
 pub mod database;
+pub mod petition_texts;
 pub mod server;
 pub mod world;
 

@@ -47,7 +47,7 @@ use crate::LoadArgs;
 use crate::identity::{health_phase, monitor_of};
 use crate::pgbench::{self, Pgbench};
 use crate::phase::{PAUSE_BETWEEN_PHASES, run_phase};
-use crate::preload::{self, Preloaded, RegionGroup, Sources, TEMPLATE_STATES};
+use crate::preload::{self, Preloaded, RegionGroup, Sources, TEMPLATE_STATES, Texts};
 use crate::report::{print_results, ratio};
 use crate::support::{Rng, connect, describe_sdk, exit_status, start_server};
 use crate::text;
@@ -85,7 +85,7 @@ pub struct CasesArgs {
 }
 
 /// Where cases arise: county A's township, county A, county B.
-const REGIONS: [&str; 3] = ["360702001", "360702", "360731"];
+pub const REGIONS: [&str; 3] = ["360702001", "360702", "360731"];
 /// The principal of GetCase and ListCases.
 const READER: &str = "leader.city";
 const READER_DESCRIPTION: &str = "leader.city: Leader at 赣州市信访局, jurisdiction 360700 (the whole city, so every \
@@ -97,10 +97,10 @@ const WALK_PAGES: u64 = 4;
 const LIST_STATES: [pb::CaseState; 4] =
     [pb::CaseState::Registered, pb::CaseState::Routed, pb::CaseState::Accepted, pb::CaseState::Replied];
 /// Registrations and sign-ins in flight at once while preparing (each hashes a password).
-const SETUP_CONCURRENCY: usize = 8;
+pub const SETUP_CONCURRENCY: usize = 8;
 
 /// Registers `n` citizens; returns their account ids and phone numbers.
-async fn register_citizens(client: &Client, n: usize) -> Result<Vec<(Uuid, String)>> {
+pub async fn register_citizens(client: &Client, n: usize) -> Result<Vec<(Uuid, String)>> {
     futures::stream::iter(0..n)
         .map(|i| async move {
             let request = citizen_request(&text::person_name(i));
@@ -115,7 +115,7 @@ async fn register_citizens(client: &Client, n: usize) -> Result<Vec<(Uuid, Strin
 
 /// Files one case per (region group, template state) through the API and
 /// moves it to that state; returns their ids, region-major.
-async fn file_templates(world: &CaseWorld) -> Result<Vec<Uuid>> {
+pub async fn file_templates(world: &CaseWorld) -> Result<Vec<Uuid>> {
     let mut rng = Rng::fresh();
     let groups = [
         (REGIONS[0], &world.clerk, &world.handler, &world.dir.unit_a),
@@ -168,6 +168,22 @@ async fn file_templates(world: &CaseWorld) -> Result<Vec<Uuid>> {
         }
     }
     Ok(ids)
+}
+
+/// Signs the first `n` of `citizens` in (at most all of them), spread over `clients`.
+pub async fn sign_in_filers(clients: &[Client], citizens: &[(Uuid, String)], n: usize) -> Result<Vec<Client>> {
+    let n = n.min(citizens.len());
+    let logins: Vec<(Client, String)> =
+        (0..n).map(|i| (clients[i % clients.len()].clone(), citizens[i].1.clone())).collect();
+    futures::stream::iter(logins)
+        .map(|(client, phone)| async move {
+            let session = client.new_session();
+            session.login(phone, PASSWORD).await.context("signing in a filing citizen")?;
+            anyhow::Ok(session)
+        })
+        .buffered(SETUP_CONCURRENCY)
+        .try_collect()
+        .await
 }
 
 /// Signs `login_name` in once per client, each its own session on that client's connection.
@@ -224,7 +240,7 @@ fn megabytes(bytes: i64) -> f64 {
 }
 
 /// The preload's lines of the set-up.
-fn preload_lines(
+pub fn preload_lines(
     preloaded: &Preloaded,
     api_seconds: f64,
     total_seconds: f64,
@@ -278,12 +294,12 @@ fn preload_lines(
     ]
 }
 
-fn pgbench_line(result: &Result<Pgbench>) -> String {
+/// The pgbench result as a note; `between` says when it ran.
+pub fn pgbench_line(result: &Result<Pgbench>, between: &str) -> String {
     match result {
         Ok(p) => format!(
             "pgbench TPC-B: {:.1} tps (scale {}, {} clients, {} threads, -M prepared, {}s; latency avg {}; \
-             init {:.1}s){}; run on the same PostgreSQL while the server was idle, between the ListCases and \
-             SubmitCase phases",
+             init {:.1}s){}; run on the same PostgreSQL while the server was idle, {between}",
             p.tps,
             pgbench::SCALE,
             pgbench::CLIENTS,
@@ -350,7 +366,7 @@ pub async fn cases(args: CasesArgs) -> Result<ExitCode> {
         let count = args.preload;
         tokio::task::spawn_blocking(move || {
             let mut conn = diesel::Connection::establish(&url).context("connecting to the server's database")?;
-            preload::preload(&mut conn, count, &sources)
+            preload::preload(&mut conn, &Texts::Random { count }, &sources)
         })
         .await??
     };
@@ -360,23 +376,7 @@ pub async fn cases(args: CasesArgs) -> Result<ExitCode> {
 
     eprintln!("signing in the reader and the filing citizens…");
     let readers = sessions(&anonymous, READER).await?;
-    let filers = {
-        let n = (load.concurrency as usize).min(citizens.len());
-        let mut filers = Vec::with_capacity(n);
-        let logins: Vec<(Client, String)> =
-            (0..n).map(|i| (anonymous[i % anonymous.len()].clone(), citizens[i].1.clone())).collect();
-        let mut stream = futures::stream::iter(logins)
-            .map(|(client, phone)| async move {
-                let session = client.new_session();
-                session.login(phone, PASSWORD).await.context("signing in a filing citizen")?;
-                anyhow::Ok(session)
-            })
-            .buffered(SETUP_CONCURRENCY);
-        while let Some(session) = stream.next().await {
-            filers.push(session?);
-        }
-        filers
-    };
+    let filers = sign_in_filers(&anonymous, &citizens, load.concurrency as usize).await?;
     setup.lines.push((
         "filers".into(),
         format!(
@@ -523,7 +523,7 @@ pub async fn cases(args: CasesArgs) -> Result<ExitCode> {
 
     let (first, by_state, next, mix_text) = mix.describe();
     let mut notes = vec![
-        pgbench_line(&pgbench_result),
+        pgbench_line(&pgbench_result, "between the ListCases and SubmitCase phases"),
         format!("ListCases(50) mix: {mix_text}"),
         format!("SubmitCase filed {filed} cases during its phase (warm-up included)"),
     ];

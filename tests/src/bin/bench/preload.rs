@@ -24,6 +24,12 @@
 //!   20% suggestions; 60% housing, 40% labor; 30% with a photo attached;
 //! - title: a place and a matter; content: 2–12 sentences of realistic
 //!   petition text (about 50–500 characters); requests; facts and reasons;
+//! - or, with [`Texts::Given`] (`bench dedup`), the texts, petitioners,
+//!   regions, categories and kinds given, one per case: the k-th given case
+//!   is the k-th filed (times still uniform over the year, in the given
+//!   order), and its petitioner one of as many accounts cloned in SQL from
+//!   the first benchmark citizen (their phone and resident-id indexes made
+//!   unique: they never sign in);
 //! - numbers: `region-year-NNNNNN`, consecutive per region and year in
 //!   filing order after those already handed out; `case_counters` is
 //!   raised to the highest number.
@@ -36,7 +42,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use diesel::sql_types::{Array, BigInt, Integer, Text};
+use diesel::sql_types::{Array, BigInt, Integer, SmallInt, Text};
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, sql_query};
 use uuid::Uuid;
 
@@ -65,10 +71,44 @@ pub struct Sources {
     pub templates: Vec<Uuid>,
 }
 
+/// Where the preloaded cases' texts and petitioners come from.
+pub enum Texts {
+    /// `count` cases of random sentences of the benchmark corpus
+    /// (`text.rs`), petitioners uniform over the benchmark citizens.
+    Random { count: u32 },
+    /// These cases, in filing order.
+    Given(GivenTexts),
+}
+
+/// Cases given one by one (see [`Texts::Given`]).
+pub struct GivenTexts {
+    pub cases: Vec<GivenCase>,
+    /// Petitioner accounts to clone (each case names one by index).
+    pub petitioners: usize,
+}
+
+/// One given case.
+pub struct GivenCase {
+    /// Index into [`Sources::regions`].
+    pub region: usize,
+    /// Index of its petitioner among the cloned accounts.
+    pub petitioner: usize,
+    pub category_code: &'static str,
+    /// `petition.v1.CaseKind`.
+    pub kind: i16,
+    pub title: String,
+    pub content: String,
+    pub requests: String,
+}
+
 /// What the preload did.
 pub struct Preloaded {
-    /// Ids of the preloaded cases (not the templates).
+    /// Ids of the preloaded cases (not the templates): in id order, or for
+    /// [`Texts::Given`] in the order given.
     pub ids: Vec<Uuid>,
+    /// The petitioners' accounts: the benchmark citizens, or for
+    /// [`Texts::Given`] the cloned accounts in the order of their indexes.
+    pub people: Vec<Uuid>,
     pub insert_seconds: f64,
     pub vacuum_seconds: f64,
     pub checkpoint_seconds: f64,
@@ -156,7 +196,7 @@ fn count_of(conn: &mut PgConnection, query: &str) -> Result<i64> {
     Ok(sql_query(query).get_result::<Count>(conn)?.n)
 }
 
-fn table_size(conn: &mut PgConnection, table: &str) -> Result<TableSize> {
+pub fn table_size(conn: &mut PgConnection, table: &str) -> Result<TableSize> {
     Ok(sql_query(
         "SELECT pg_total_relation_size(c.oid) AS total, pg_relation_size(c.oid) AS heap, \
                 coalesce(pg_total_relation_size(nullif(c.reltoastrelid, 0)), 0) AS toast, \
@@ -210,19 +250,42 @@ fn load_template_docs(conn: &mut PgConnection) -> Result<usize> {
     Ok(sent)
 }
 
-/// The plan of every preloaded case: id, time, region, template, people, number.
-const PLAN: &str = "
-CREATE TEMP TABLE bench_plan AS
-WITH raw AS (
+/// The drawn attributes of `$1` random cases (see [`PLAN`]).
+const RAW_RANDOM: &str = "
+drawn AS (
     SELECT n,
            (extract(epoch FROM now()) * 1000)::bigint - 600000 - floor(random() * 31536000000)::bigint AS ms,
            random() AS r_region, random() AS r_state, random() AS r_channel, random() AS r_kind,
            random() AS r_category, floor(random() * $2)::int AS person,
            1 + floor(random() * 11)::int AS sentences, random() < 0.3 AS with_photo
     FROM generate_series(1, $1) AS n
-), timed AS (
+), raw AS (
+    SELECT n, ms, CASE WHEN r_region < 0.35 THEN 0 WHEN r_region < 0.70 THEN 1 ELSE 2 END AS g, r_state, r_channel,
+           (CASE WHEN r_kind < 0.8 THEN 3 ELSE 1 END)::smallint AS kind,
+           CASE WHEN r_category < 0.6 THEN 'housing' ELSE 'labor' END AS category_code,
+           person, sentences, with_photo
+    FROM drawn
+)";
+
+/// The attributes of the `$1` given cases in `bench_text` (see [`PLAN`]):
+/// the k-th in the k-th slot of the year.
+const RAW_GIVEN: &str = "
+raw AS (
+    SELECT t.k AS n,
+           (extract(epoch FROM now()) * 1000)::bigint - 600000
+               - floor(($1 - t.k + random()) * (31536000000::float8 / $1))::bigint AS ms,
+           t.g, random() AS r_state, random() AS r_channel, t.kind, t.category_code, t.person,
+           0 AS sentences, random() < 0.3 AS with_photo
+    FROM bench_text t
+)";
+
+/// The plan of every preloaded case: id, time, region, template, people,
+/// number. `/*RAW*/` is [`RAW_RANDOM`] or [`RAW_GIVEN`]: the CTE `raw` of
+/// (n, ms, g, r_state, r_channel, kind, category_code, person, sentences, with_photo).
+const PLAN: &str = "
+CREATE TEMP TABLE bench_plan AS
+WITH /*RAW*/, timed AS (
     SELECT raw.*, timestamptz 'epoch' + ms * interval '1 millisecond' AS created_at,
-           CASE WHEN r_region < 0.35 THEN 0 WHEN r_region < 0.70 THEN 1 ELSE 2 END AS g,
            CASE WHEN r_channel < 0.70 THEN 1 WHEN r_channel < 0.82 THEN 2 WHEN r_channel < 0.88 THEN 3 ELSE 5 END
                AS channel
     FROM raw
@@ -252,12 +315,9 @@ WITH raw AS (
            extract(year FROM created_on)::int AS year
     FROM staged
 )
-SELECT i.id, i.g * 5 + i.s + 1 AS t, i.created_at, i.created_on, i.days_ago, i.sentences, i.with_photo,
-       r.code AS region_code, r.path AS region_path, i.year,
-       (CASE WHEN i.r_kind < 0.8 THEN 3 ELSE 1 END)::smallint AS kind,
-       i.channel::smallint AS channel,
-       CASE WHEN i.r_category < 0.6 THEN 'housing' ELSE 'labor' END AS category_code,
-       c.id AS petitioner_id,
+SELECT i.n, i.id, i.g * 5 + i.s + 1 AS t, i.created_at, i.created_on, i.days_ago, i.sentences, i.with_photo,
+       r.code AS region_code, r.path AS region_path, i.year, i.kind, i.channel::smallint AS channel,
+       i.category_code, c.id AS petitioner_id,
        CASE WHEN i.channel = 1 THEN c.id ELSE r.clerk END AS registered_by,
        CASE WHEN i.channel = 1 THEN NULL ELSE r.bureau END AS registering_organization_id,
        (row_number() OVER w + coalesce(k.last_value, 0))::int AS seq,
@@ -276,15 +336,7 @@ INSERT INTO cases (id, number, kind, channel, state, track, category_code, regio
     handling_organization_id, routing_mode, reviewing_organization_id, lifecycle, due_date, extended,
     routed_on_registration, first_routed_at, version, created_at, updated_at)
 SELECT p.id, p.number, p.kind, p.channel, t.state, t.track, p.category_code, p.region_code, p.region_path,
-    w.places[1 + floor(random() * cardinality(w.places))::int]
-        || w.titles[1 + floor(random() * cardinality(w.titles))::int],
-    -- The corpus is joined again inside: an aggregate over outer columns
-    -- only would belong to the outer query.
-    left((SELECT string_agg(s.sentences[1 + floor(random() * cardinality(s.sentences))::int], '')
-          FROM generate_series(0, p.sentences) CROSS JOIN bench_corpus s), 500),
-    w.requests[1 + floor(random() * cardinality(w.requests))::int],
-    (SELECT string_agg(s.facts[1 + floor(random() * cardinality(s.facts))::int], '')
-     FROM generate_series(0, p.sentences % 3) CROSS JOIN bench_corpus s),
+    /*TEXTS*/,
     CASE WHEN p.with_photo THEN jsonb_build_array(jsonb_build_object(
         'name', '现场照片.jpg', 'media_type', 'image/jpeg',
         'size_bytes', 200000 + floor(random() * 3000000)::int,
@@ -296,8 +348,39 @@ SELECT p.id, p.number, p.kind, p.channel, t.state, t.track, p.category_code, p.r
 FROM bench_plan p
 JOIN bench_template t ON t.t = p.t
 JOIN bench_json j ON j.t = p.t AND j.sequence = 0 AND j.days_ago = p.days_ago
-CROSS JOIN bench_corpus w
+/*TEXT_SOURCE*/
 ORDER BY p.id";
+
+/// Title, content, requests, facts and reasons of a random case (see [`INSERT_CASES`]).
+const TEXTS_RANDOM: &str = "
+    w.places[1 + floor(random() * cardinality(w.places))::int]
+        || w.titles[1 + floor(random() * cardinality(w.titles))::int],
+    -- The corpus is joined again inside: an aggregate over outer columns
+    -- only would belong to the outer query.
+    left((SELECT string_agg(s.sentences[1 + floor(random() * cardinality(s.sentences))::int], '')
+          FROM generate_series(0, p.sentences) CROSS JOIN bench_corpus s), 500),
+    w.requests[1 + floor(random() * cardinality(w.requests))::int],
+    (SELECT string_agg(s.facts[1 + floor(random() * cardinality(s.facts))::int], '')
+     FROM generate_series(0, p.sentences % 3) CROSS JOIN bench_corpus s)";
+const TEXT_SOURCE_RANDOM: &str = "CROSS JOIN bench_corpus w";
+/// The same of a given case.
+const TEXTS_GIVEN: &str = "x.title, x.content, x.requests, ''";
+const TEXT_SOURCE_GIVEN: &str = "JOIN bench_text x ON x.k = p.n";
+
+/// Given cases sent per statement.
+const TEXT_BATCH: usize = 5000;
+
+/// Clones the citizen `$1` into the accounts of `bench_people`.
+const CLONE_PEOPLE: &str = "
+INSERT INTO accounts (id, kind, login_name, display_name, resident_id_cipher, resident_id_index, resident_id_masked,
+    phone_cipher, phone_index, phone_masked, password_hash, roles, organization_id, scopes, disabled, created_at,
+    updated_at)
+SELECT p.id, a.kind, NULL, a.display_name, a.resident_id_cipher, decode(md5('resident ' || p.id::text), 'hex'),
+    a.resident_id_masked, a.phone_cipher, decode(md5('phone ' || p.id::text), 'hex'), a.phone_masked,
+    a.password_hash, a.roles, NULL, a.scopes, FALSE, a.created_at, a.updated_at
+FROM bench_people p CROSS JOIN accounts a
+WHERE a.id = $1
+ORDER BY p.i";
 
 const INSERT_EVENTS: &str = "
 INSERT INTO case_events (case_id, sequence, event_type, actor_id, occurred_at, state, payload)
@@ -313,21 +396,85 @@ INSERT INTO case_counters (region_code, year, last_value)
 SELECT region_code, year, max(seq) FROM bench_plan GROUP BY region_code, year
 ON CONFLICT (region_code, year) DO UPDATE SET last_value = GREATEST(case_counters.last_value, EXCLUDED.last_value)";
 
-/// Preloads `count` cases (see the module docs) over `conn`, a direct
+/// Sends the given cases to `bench_text`, a batch per statement.
+fn load_given_texts(conn: &mut PgConnection, given: &GivenTexts) -> Result<()> {
+    sql_query(
+        "CREATE TEMP TABLE bench_text (k int PRIMARY KEY, g int NOT NULL, person int NOT NULL,          category_code text NOT NULL, kind smallint NOT NULL, title text NOT NULL, content text NOT NULL,          requests text NOT NULL) ON COMMIT DROP",
+    )
+    .execute(conn)?;
+    for (batch, cases) in given.cases.chunks(TEXT_BATCH).enumerate() {
+        let first = batch * TEXT_BATCH + 1;
+        let ks: Vec<i32> = (0..cases.len()).map(|i| (first + i) as i32).collect();
+        let gs: Vec<i32> = cases.iter().map(|c| c.region as i32).collect();
+        let people: Vec<i32> = cases.iter().map(|c| c.petitioner as i32).collect();
+        let categories: Vec<&str> = cases.iter().map(|c| c.category_code).collect();
+        let kinds: Vec<i16> = cases.iter().map(|c| c.kind).collect();
+        let titles: Vec<&str> = cases.iter().map(|c| c.title.as_str()).collect();
+        let contents: Vec<&str> = cases.iter().map(|c| c.content.as_str()).collect();
+        let requests: Vec<&str> = cases.iter().map(|c| c.requests.as_str()).collect();
+        sql_query(
+            "INSERT INTO bench_text SELECT * FROM unnest($1::int[], $2::int[], $3::int[], $4::text[],              $5::smallint[], $6::text[], $7::text[], $8::text[])",
+        )
+        .bind::<Array<Integer>, _>(ks)
+        .bind::<Array<Integer>, _>(gs)
+        .bind::<Array<Integer>, _>(people)
+        .bind::<Array<Text>, _>(categories)
+        .bind::<Array<SmallInt>, _>(kinds)
+        .bind::<Array<Text>, _>(titles)
+        .bind::<Array<Text>, _>(contents)
+        .bind::<Array<Text>, _>(requests)
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Preloads cases with `texts` (see the module docs) over `conn`, a direct
 /// connection to the server's database.
-pub fn preload(conn: &mut PgConnection, count: u32, sources: &Sources) -> Result<Preloaded> {
+pub fn preload(conn: &mut PgConnection, texts: &Texts, sources: &Sources) -> Result<Preloaded> {
     if sources.templates.len() != sources.regions.len() * TEMPLATE_STATES.len() {
         bail!("expected {} templates per region group", TEMPLATE_STATES.len());
     }
+    let count = match texts {
+        Texts::Random { count } => *count,
+        Texts::Given(given) => u32::try_from(given.cases.len()).context("too many given cases")?,
+    };
     let started = Instant::now();
+    let mut given_ids = Vec::new();
+    let mut people = sources.citizens.clone();
     conn.transaction(|conn| -> Result<()> {
         sql_query("CREATE TEMP TABLE bench_people (i int PRIMARY KEY, id uuid NOT NULL) ON COMMIT DROP")
             .execute(conn)?;
-        sql_query(
-            "INSERT INTO bench_people SELECT (i - 1)::int, id FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, i)",
-        )
-        .bind::<Array<diesel::sql_types::Uuid>, _>(&sources.citizens)
-        .execute(conn)?;
+        match texts {
+            Texts::Random { .. } => {
+                sql_query(
+                    "INSERT INTO bench_people \
+                     SELECT (i - 1)::int, id FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, i)",
+                )
+                .bind::<Array<diesel::sql_types::Uuid>, _>(&sources.citizens)
+                .execute(conn)?;
+            }
+            Texts::Given(given) => {
+                let template = sources.citizens.first().context("no citizen to clone petitioners from")?;
+                sql_query("INSERT INTO bench_people SELECT i, gen_random_uuid() FROM generate_series(0, $1 - 1) AS i")
+                    .bind::<Integer, _>(i32::try_from(given.petitioners).context("too many petitioners")?)
+                    .execute(conn)?;
+                let cloned = sql_query(CLONE_PEOPLE)
+                    .bind::<diesel::sql_types::Uuid, _>(template)
+                    .execute(conn)
+                    .context("cloning the petitioners' accounts")?;
+                eprintln!(
+                    "  {cloned} petitioner accounts cloned ({:.1}s); sending the texts…",
+                    started.elapsed().as_secs_f64()
+                );
+                load_given_texts(conn, given).context("sending the texts")?;
+                people = sql_query("SELECT id FROM bench_people ORDER BY i")
+                    .load::<Id>(conn)?
+                    .into_iter()
+                    .map(|row| row.id)
+                    .collect();
+                sql_query("ANALYZE bench_text").execute(conn)?;
+            }
+        }
         sql_query(
             "CREATE TEMP TABLE bench_region (g int PRIMARY KEY, code text, path text, clerk uuid, bureau uuid) \
              ON COMMIT DROP",
@@ -380,25 +527,44 @@ pub fn preload(conn: &mut PgConnection, count: u32, sources: &Sources) -> Result
         .bind::<Array<Text>, _>(FACTS)
         .execute(conn)?;
         sql_query("ANALYZE bench_people, bench_region, bench_template, bench_event, bench_json").execute(conn)?;
-        eprintln!("  {docs} template documents shifted to every day of the year; planning {count} cases…");
-        let planned =
-            sql_query(PLAN).bind::<Integer, _>(count as i32).bind::<Integer, _>(sources.citizens.len() as i32);
-        planned.execute(conn).context("planning the cases")?;
-        eprintln!("  inserting cases…");
-        let cases = sql_query(INSERT_CASES).execute(conn).context("inserting the cases")?;
+        eprintln!(
+            "  {docs} template documents shifted to every day of the year ({:.1}s); planning {count} cases…",
+            started.elapsed().as_secs_f64()
+        );
+        let (raw, texts_sql, source) = match texts {
+            Texts::Random { .. } => (RAW_RANDOM, TEXTS_RANDOM, TEXT_SOURCE_RANDOM),
+            Texts::Given(_) => (RAW_GIVEN, TEXTS_GIVEN, TEXT_SOURCE_GIVEN),
+        };
+        let plan = PLAN.replace("/*RAW*/", raw);
+        let planned = sql_query(&plan).bind::<Integer, _>(count as i32);
+        match texts {
+            Texts::Random { .. } => planned.bind::<Integer, _>(sources.citizens.len() as i32).execute(conn),
+            Texts::Given(_) => planned.execute(conn),
+        }
+        .context("planning the cases")?;
+        eprintln!("  inserting cases ({:.1}s)…", started.elapsed().as_secs_f64());
+        let insert = INSERT_CASES.replace("/*TEXTS*/", texts_sql).replace("/*TEXT_SOURCE*/", source);
+        let cases = sql_query(&insert).execute(conn).context("inserting the cases")?;
         eprintln!("  {cases} cases inserted ({:.1}s); inserting their events…", started.elapsed().as_secs_f64());
         let events = sql_query(INSERT_EVENTS).execute(conn).context("inserting the events")?;
         eprintln!("  {events} events inserted ({:.1}s)", started.elapsed().as_secs_f64());
         sql_query(RAISE_COUNTERS).execute(conn).context("raising the case counters")?;
+        if let Texts::Given(_) = texts {
+            given_ids = sql_query("SELECT id FROM bench_plan ORDER BY n").load::<Id>(conn)?;
+        }
         Ok(())
     })?;
-    // The plan is gone with the transaction; the ids are the cases not among the templates.
-    let ids: Vec<Uuid> = sql_query("SELECT id FROM cases WHERE NOT (id = ANY($1::uuid[])) ORDER BY id")
-        .bind::<Array<diesel::sql_types::Uuid>, _>(&sources.templates)
-        .load::<Id>(conn)?
-        .into_iter()
-        .map(|row| row.id)
-        .collect();
+    let ids: Vec<Uuid> = if let Texts::Given(_) = texts {
+        given_ids.into_iter().map(|row| row.id).collect()
+    } else {
+        // The plan is gone with the transaction; the ids are the cases not among the templates.
+        sql_query("SELECT id FROM cases WHERE NOT (id = ANY($1::uuid[])) ORDER BY id")
+            .bind::<Array<diesel::sql_types::Uuid>, _>(&sources.templates)
+            .load::<Id>(conn)?
+            .into_iter()
+            .map(|row| row.id)
+            .collect()
+    };
     let insert_seconds = started.elapsed().as_secs_f64();
 
     eprintln!("  VACUUM (ANALYZE)…");
@@ -419,6 +585,7 @@ pub fn preload(conn: &mut PgConnection, count: u32, sources: &Sources) -> Result
     let distinct_numbers = count_of(conn, "SELECT count(DISTINCT number) AS n FROM cases")?;
     Ok(Preloaded {
         ids,
+        people,
         insert_seconds,
         vacuum_seconds,
         checkpoint_seconds,

@@ -40,6 +40,13 @@ impl Rng {
         Self(seed ^ 0x5851_f42d_4c95_7f2d)
     }
 
+    /// A generator seeded from a process-wide counter: every call gets a
+    /// different stream.
+    pub fn fresh() -> Self {
+        static SEED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0x005e_ed0f_9e71_7104);
+        Self::new(SEED.fetch_add(0x9e37_79b9_7f4a_7c15, std::sync::atomic::Ordering::Relaxed))
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
@@ -48,9 +55,9 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    /// Uniform in 0..n (n > 0).
+    /// Uniform in `0..n` (`n` > 0; the modulo bias is negligible here).
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
+        (self.next_u64() % n.max(1) as u64) as usize
     }
 
     /// Uniform in lo..=hi.

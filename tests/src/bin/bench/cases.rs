@@ -46,7 +46,7 @@ use uuid::Uuid;
 use crate::LoadArgs;
 use crate::identity::{health_phase, monitor_of};
 use crate::pgbench::{self, Pgbench};
-use crate::phase::{PAUSE_BETWEEN_PHASES, run_phase};
+use crate::phase::run_phase;
 use crate::preload::{self, Preloaded, RegionGroup, Sources, TEMPLATE_STATES, Texts};
 use crate::report::{print_results, ratio};
 use crate::support::{Rng, connect, describe_sdk, exit_status, start_server};
@@ -465,28 +465,7 @@ pub async fn cases(args: CasesArgs) -> Result<ExitCode> {
     let pgbench_result = if args.no_pgbench {
         Err(anyhow!("skipped (--no-pgbench)"))
     } else {
-        eprintln!(
-            "  pgbench TPC-B on the same PostgreSQL (server idle): -i -s {}, then -c {} -j {} -T {} -M prepared…",
-            pgbench::SCALE,
-            pgbench::CLIENTS,
-            pgbench::THREADS,
-            load.seconds
-        );
-        let (url, name, seconds) = (database_url.clone(), database_name.clone(), load.seconds);
-        let result = tokio::task::spawn_blocking(move || pgbench::run(&url, &name, seconds)).await?;
-        if let Err(error) = &result {
-            eprintln!("  pgbench failed: {error:#}");
-        }
-        // The scratch database's removal is written out before the next phase.
-        let url = database_url.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn: diesel::PgConnection = diesel::Connection::establish(&url)?;
-            diesel::RunQueryDsl::execute(diesel::sql_query("CHECKPOINT"), &mut conn)?;
-            anyhow::Ok(())
-        })
-        .await??;
-        tokio::time::sleep(PAUSE_BETWEEN_PHASES).await;
-        result
+        pgbench::phase(&database_url, &database_name, load.seconds).await?
     };
 
     let cases_before = count_cases(&database_url).await?;

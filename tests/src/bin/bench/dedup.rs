@@ -69,7 +69,7 @@ use crate::archive::{self, Stored, Written};
 use crate::cases::{REGIONS, file_templates, pgbench_line, preload_lines, register_citizens, sign_in_filers};
 use crate::identity::{health_phase, monitor_of};
 use crate::monitor::{BackendActivity, CpuMonitor, CpuSplit};
-use crate::pgbench::{self, Pgbench};
+use crate::pgbench;
 use crate::phase::{PAUSE_BETWEEN_PHASES, Phase, run_phase};
 use crate::preload::{self, Preloaded, RegionGroup, Sources, TableSize, Texts};
 use crate::report::{print_results, ratio};
@@ -1064,27 +1064,7 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
     let pgbench_result = if args.no_pgbench {
         Err(anyhow!("skipped (--no-pgbench)"))
     } else {
-        eprintln!(
-            "  pgbench TPC-B on the same PostgreSQL (server idle): -i -s {}, then -c {} -j {} -T {} -M prepared…",
-            pgbench::SCALE,
-            pgbench::CLIENTS,
-            pgbench::THREADS,
-            load.seconds
-        );
-        let (url, name, seconds) = (database_url.clone(), database_name.clone(), load.seconds);
-        let result: Result<Pgbench> = tokio::task::spawn_blocking(move || pgbench::run(&url, &name, seconds)).await?;
-        if let Err(error) = &result {
-            eprintln!("  pgbench failed: {error:#}");
-        }
-        let url = database_url.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = PgConnection::establish(&url)?;
-            sql_query("CHECKPOINT").execute(&mut conn)?;
-            anyhow::Ok(())
-        })
-        .await??;
-        tokio::time::sleep(PAUSE_BETWEEN_PHASES).await;
-        result
+        pgbench::phase(&database_url, &database_name, load.seconds).await?
     };
 
     let versions_before = fingerprint_versions(&database_url).await?;

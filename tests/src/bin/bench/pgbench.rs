@@ -89,6 +89,30 @@ fn number_after(output: &str, prefix: &str) -> Option<f64> {
     line[prefix.len()..].split_whitespace().next()?.parse().ok()
 }
 
+/// The pgbench phase of a benchmark: says what runs, runs it (its failure
+/// is the inner error, reported and not fatal), checkpoints so that the
+/// scratch database's removal is written out before the next phase, and
+/// pauses like between phases.
+pub async fn phase(database_url: &str, database_name: &str, seconds: u64) -> Result<Result<Pgbench>> {
+    eprintln!(
+        "  pgbench TPC-B on the same PostgreSQL (server idle): -i -s {SCALE}, then -c {CLIENTS} -j {THREADS} -T {seconds} -M prepared…"
+    );
+    let (url, name) = (database_url.to_owned(), database_name.to_owned());
+    let result = tokio::task::spawn_blocking(move || run(&url, &name, seconds)).await?;
+    if let Err(error) = &result {
+        eprintln!("  pgbench failed: {error:#}");
+    }
+    let url = database_url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = PgConnection::establish(&url)?;
+        sql_query("CHECKPOINT").execute(&mut conn)?;
+        anyhow::Ok(())
+    })
+    .await??;
+    tokio::time::sleep(crate::phase::PAUSE_BETWEEN_PHASES).await;
+    Ok(result)
+}
+
 /// Runs pgbench against a scratch database on the server holding
 /// `database_url` (whose database is named `database_name`). Blocking.
 pub fn run(database_url: &str, database_name: &str, seconds: u64) -> Result<Pgbench> {

@@ -2,7 +2,6 @@
 //! error descriptions, a small random number generator, the exit status.
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result};
 use petition_sdk::Client;
@@ -147,32 +146,6 @@ pub fn exit_status(phases: &[Phase]) -> ExitCode {
     }
 }
 
-/// SplitMix64: small, fast, good enough to pick test data (not for secrets).
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator seeded from a process-wide counter: every call gets a
-    /// different stream.
-    pub fn fresh() -> Rng {
-        static SEED: AtomicU64 = AtomicU64::new(0x005e_ed0f_9e71_7104);
-        Rng(SEED.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed))
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n` > 0; the modulo bias is negligible here).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n.max(1) as u64) as usize
-    }
-
-    /// A random element of `items` (which must not be empty).
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
+/// SplitMix64 for picking test data (not for secrets), shared with the
+/// text generator.
+pub use petition_tests::petition_texts::Rng;

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::domain::{CaseKind, CaseState};
-use crate::auth::policy::path_within;
+use crate::auth::policy::{CaseAccess, path_within};
 use crate::error::AppError;
 use crate::schema::{case_fingerprints, cases};
 use crate::similarity::store as similarity_store;
@@ -66,6 +66,16 @@ pub struct CandidateRow {
 impl CandidateRow {
     pub fn is_open(&self) -> bool {
         CaseState::from_i32(i32::from(self.state)).is_some_and(CaseState::is_open)
+    }
+
+    /// What the policy needs to decide who may see it.
+    pub fn access(&self) -> CaseAccess<'_> {
+        CaseAccess {
+            region_path: &self.region_path,
+            petitioner_id: self.petitioner_id,
+            handling_organization_id: self.handling_organization_id,
+            reviewing_organization_id: self.reviewing_organization_id,
+        }
     }
 
     pub fn is_accusation(&self) -> bool {

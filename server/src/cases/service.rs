@@ -1111,14 +1111,8 @@ impl CaseService for CaseApi {
                 let visible: Vec<intake::Match> = found
                     .into_iter()
                     .filter(|m| {
-                        let c = &m.case;
-                        let access = policy::CaseAccess {
-                            region_path: &c.region_path,
-                            petitioner_id: c.petitioner_id,
-                            handling_organization_id: c.handling_organization_id,
-                            reviewing_organization_id: c.reviewing_organization_id,
-                        };
-                        policy::can_see_case(&principal, &access) && viewer.sees_content_of(c.kind, c.petitioner_id)
+                        policy::can_see_case(&principal, &m.case.access())
+                            && viewer.sees_content_of(m.case.kind, m.case.petitioner_id)
                     })
                     .take(limit)
                     .collect();

@@ -161,10 +161,10 @@ pub fn case_message(
             pb::Petitioner::default()
         }),
         group_visit,
-        registering_organization_id: row.registering_organization_id.map(|id| id.to_string()).unwrap_or_default(),
-        handling_organization_id: life.handling_organization_id.map(|id| id.to_string()).unwrap_or_default(),
+        registering_organization_id: id(row.registering_organization_id),
+        handling_organization_id: id(life.handling_organization_id),
         routing_mode: life.routing_mode.map(|m| m as i32).unwrap_or_default(),
-        reviewing_organization_id: life.reviewing_organization_id.map(|id| id.to_string()).unwrap_or_default(),
+        reviewing_organization_id: id(life.reviewing_organization_id),
         deadlines: Some(pb::CaseDeadlines {
             route_by: date(d.route_by),
             accept_by: date(d.accept_by),
@@ -180,7 +180,7 @@ pub fn case_message(
         overdue: due.is_some_and(|due| is_overdue(due, today)),
         extended: life.extended,
         decline_reason: life.decline_reason.map(|r| r as i32).unwrap_or_default(),
-        related_case_id: life.related_case_id.map(|id| id.to_string()).unwrap_or_default(),
+        related_case_id: id(life.related_case_id),
         reply: opinion(&life.reply),
         review_opinion: opinion(&life.review_opinion),
         recheck_opinion: opinion(&life.recheck_opinion),
@@ -235,7 +235,7 @@ pub fn event_message(row: CaseEventRow, sees_content: bool) -> pb::CaseEvent {
     pb::CaseEvent {
         sequence: i64::from(row.sequence),
         r#type: i32::from(row.event_type),
-        actor_account_id: row.actor_id.map(|id| id.to_string()).unwrap_or_default(),
+        actor_account_id: id(row.actor_id),
         time: Some(timestamp(row.occurred_at)),
         state: i32::from(row.state),
         payload,

@@ -171,6 +171,24 @@ pub async fn file_templates(world: &CaseWorld) -> Result<Vec<Uuid>> {
 }
 
 /// Signs the first `n` of `citizens` in (at most all of them), spread over `clients`.
+/// What the preload copies from: the citizens, the three regions with the
+/// clerk and bureau that register there, and the template cases.
+pub async fn sources(world: &CaseWorld, citizens: &[(Uuid, String)], templates: Vec<Uuid>) -> Result<Sources> {
+    let clerk_a = Uuid::parse_str(&world.clerk.identity().get_me().await?.id)?;
+    let clerk_b = Uuid::parse_str(&world.clerk_b.identity().get_me().await?.id)?;
+    let bureau_a = Uuid::parse_str(&world.dir.bureau_a.id)?;
+    let bureau_b = Uuid::parse_str(&world.dir.bureau_b.id)?;
+    Ok(Sources {
+        citizens: citizens.iter().map(|(id, _)| *id).collect(),
+        regions: vec![
+            RegionGroup { code: REGIONS[0].into(), clerk: clerk_a, bureau: bureau_a },
+            RegionGroup { code: REGIONS[1].into(), clerk: clerk_a, bureau: bureau_a },
+            RegionGroup { code: REGIONS[2].into(), clerk: clerk_b, bureau: bureau_b },
+        ],
+        templates,
+    })
+}
+
 pub async fn sign_in_filers(clients: &[Client], citizens: &[(Uuid, String)], n: usize) -> Result<Vec<Client>> {
     let n = n.min(citizens.len());
     let logins: Vec<(Client, String)> =
@@ -346,19 +364,7 @@ pub async fn cases(args: CasesArgs) -> Result<ExitCode> {
     let anonymous = connect(&server, load.connections as usize).await?;
     let citizens = register_citizens(&anonymous[0], args.citizens as usize).await?;
     let templates = file_templates(&world).await.context("filing the template cases")?;
-    let clerk_a = Uuid::parse_str(&world.clerk.identity().get_me().await?.id)?;
-    let clerk_b = Uuid::parse_str(&world.clerk_b.identity().get_me().await?.id)?;
-    let bureau_a = Uuid::parse_str(&world.dir.bureau_a.id)?;
-    let bureau_b = Uuid::parse_str(&world.dir.bureau_b.id)?;
-    let sources = Sources {
-        citizens: citizens.iter().map(|(id, _)| *id).collect(),
-        regions: vec![
-            RegionGroup { code: REGIONS[0].into(), clerk: clerk_a, bureau: bureau_a },
-            RegionGroup { code: REGIONS[1].into(), clerk: clerk_a, bureau: bureau_a },
-            RegionGroup { code: REGIONS[2].into(), clerk: clerk_b, bureau: bureau_b },
-        ],
-        templates,
-    };
+    let sources = sources(&world, &citizens, templates).await?;
     let api_seconds = preload_started.elapsed().as_secs_f64();
     eprintln!("preloading {} cases through SQL…", args.preload);
     let preloaded = {

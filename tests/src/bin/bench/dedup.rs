@@ -66,12 +66,12 @@ use uuid::Uuid;
 
 use crate::LoadArgs;
 use crate::archive::{self, Stored, Written};
-use crate::cases::{REGIONS, file_templates, pgbench_line, preload_lines, register_citizens, sign_in_filers};
+use crate::cases::{self, REGIONS, file_templates, pgbench_line, preload_lines, register_citizens, sign_in_filers};
 use crate::identity::{health_phase, monitor_of};
 use crate::monitor::{BackendActivity, CpuMonitor, CpuSplit};
 use crate::pgbench;
 use crate::phase::{PAUSE_BETWEEN_PHASES, Phase, run_phase};
-use crate::preload::{self, Preloaded, RegionGroup, Sources, TableSize, Texts};
+use crate::preload::{self, Preloaded, Sources, TableSize, Texts};
 use crate::report::{print_results, ratio};
 use crate::support::{connect, describe_sdk, exit_status, start_server};
 
@@ -842,20 +842,8 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
     let anonymous = connect(&server, load.connections as usize).await?;
     let citizens = register_citizens(&anonymous[0], filers_wanted).await?;
     let templates = file_templates(&world).await.context("filing the template cases")?;
-    let clerk_a = Uuid::parse_str(&world.clerk.identity().get_me().await?.id)?;
-    let clerk_b = Uuid::parse_str(&world.clerk_b.identity().get_me().await?.id)?;
-    let bureau_a = Uuid::parse_str(&world.dir.bureau_a.id)?;
-    let bureau_b = Uuid::parse_str(&world.dir.bureau_b.id)?;
-    let citizen_ids: Vec<Uuid> = citizens.iter().map(|(id, _)| *id).collect();
-    let sources = Sources {
-        citizens: citizen_ids.clone(),
-        regions: vec![
-            RegionGroup { code: REGIONS[0].into(), clerk: clerk_a, bureau: bureau_a },
-            RegionGroup { code: REGIONS[1].into(), clerk: clerk_a, bureau: bureau_a },
-            RegionGroup { code: REGIONS[2].into(), clerk: clerk_b, bureau: bureau_b },
-        ],
-        templates,
-    };
+    let sources = cases::sources(&world, &citizens, templates).await?;
+    let citizen_ids = sources.citizens.clone();
     let api_seconds = preload_started.elapsed().as_secs_f64();
     drop((world, anonymous));
 

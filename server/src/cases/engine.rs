@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::domain::{CaseKind, Channel, RoutingMode, Track};
 use super::draft::Draft;
 use super::intake::{self, Outcome, Subject};
+use super::intake_store;
 use super::limits::{self, DailyLimit};
 use super::model::{CaseEventRow, CaseRow, LifecycleChange};
 use super::rules::{self, Command, Context, Event, Lifecycle};
@@ -26,7 +27,6 @@ use crate::directory::store as directory_store;
 use crate::error::AppError;
 use crate::identity::store as identity_store;
 use crate::similarity::SimilarityIndex;
-use crate::similarity::store as similarity_store;
 use crate::taxonomy::store as taxonomy_store;
 use crate::time::shanghai_today;
 
@@ -234,9 +234,8 @@ pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<Filed, AppError> 
     // work after it serializes every filing of the region (the foreign keys
     // to the case are checked at commit).
     if let Some(analyzed) = analyzed {
-        similarity_store::insert_fingerprint(conn, id, analyzed.version, &analyzed.analysis.fingerprint)?;
+        intake_store::record_filing(conn, id, analyzed.version, &analyzed.analysis.fingerprint, &outcome.related)?;
     }
-    store::insert_related(conn, id, &outcome.related)?;
     let sequence = store::next_number(conn, &region.code, today.year())?;
     let now = Utc::now();
     let life = rules::fold(&events).ok_or(AppError::internal("no lifecycle"))?;

@@ -3,16 +3,14 @@
 //! and the decisions — repeat of an open case (同人+同事), escalation
 //! (越级), related filings of other petitioners (a possible group petition).
 
-use std::collections::HashSet;
-
 use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::domain::{CaseKind, CaseState};
+use super::intake_store::{self, CandidateQuery, StoredCandidate};
 use crate::auth::policy::{CaseAccess, path_within};
 use crate::error::AppError;
-use crate::schema::{case_fingerprints, cases};
-use crate::similarity::store as similarity_store;
+use crate::schema::cases;
 use crate::similarity::{Analyzed, Cues, Fingerprint, Similarity, SimilarityIndex};
 
 /// Most band-key candidates re-ranked per query: repeats share many bands,
@@ -123,33 +121,21 @@ pub fn find_matches(
     subject: &Subject,
     keep_best: usize,
 ) -> Result<Vec<Match>, AppError> {
-    let mut ids = similarity_store::candidates(conn, &query.search_keys, MAX_BAND_CANDIDATES)?;
-    if let Some(petitioner) = subject.petitioner_id {
-        let own: Vec<Uuid> = cases::table
-            .filter(cases::petitioner_id.eq(petitioner))
-            .filter(cases::state.ne_all(terminal_states()))
-            .select(cases::id)
-            .order(cases::id.desc())
-            .limit(MAX_OWN_OPEN_CASES)
-            .load(conn)?;
-        ids.extend(own);
-    }
-    let mut seen = HashSet::with_capacity(ids.len());
-    ids.retain(|id| Some(*id) != subject.exclude && seen.insert(*id));
-    if ids.is_empty() {
+    let stored = candidate_fingerprints(conn, query, subject)?;
+    if stored.is_empty() {
         return Ok(Vec::new());
     }
-    let stored: Vec<(Uuid, Vec<u8>)> = case_fingerprints::table
-        .filter(case_fingerprints::case_id.eq_any(&ids))
-        .select((case_fingerprints::case_id, case_fingerprints::fingerprint))
-        .load(conn)?;
     let versions = index.versions();
     let stats = &versions.newest().table;
     let scoring = index.scoring();
     let prepared = scoring.prepare(&query.analysis.fingerprint, stats);
     let mut scored: Vec<(Uuid, Fingerprint, Similarity)> = stored
         .into_iter()
-        .filter_map(|(id, bytes)| match Fingerprint::decode(&bytes) {
+        .filter_map(|(id, version, bytes)| match Fingerprint::decode(&bytes) {
+            // Its IDF total is of other statistics than the query's.
+            Ok(fingerprint) if version != query.version => {
+                Some((id, Fingerprint { shingle_idf_total: None, ..fingerprint }))
+            }
             Ok(fingerprint) => Some((id, fingerprint)),
             Err(e) => {
                 tracing::warn!(case_id = %id, error = %e, "unreadable fingerprint skipped");
@@ -194,8 +180,25 @@ pub fn find_matches(
     Ok(matches)
 }
 
-fn terminal_states() -> Vec<i16> {
-    [CaseState::Declined, CaseState::Final, CaseState::Withdrawn].map(CaseState::as_i16).to_vec()
+/// The stored fingerprints [`find_matches`] scores: the cases sharing band
+/// keys with the query and the petitioner's own open cases.
+pub fn candidate_fingerprints(
+    conn: &mut PgConnection,
+    query: &Analyzed,
+    subject: &Subject,
+) -> Result<Vec<StoredCandidate>, AppError> {
+    let terminal = [CaseState::Declined, CaseState::Final, CaseState::Withdrawn].map(CaseState::as_i16);
+    intake_store::candidate_fingerprints(
+        conn,
+        &CandidateQuery {
+            keys: &query.search_keys,
+            band_limit: MAX_BAND_CANDIDATES,
+            petitioner: subject.petitioner_id,
+            terminal_states: &terminal,
+            own_limit: MAX_OWN_OPEN_CASES,
+            exclude: subject.exclude,
+        },
+    )
 }
 
 /// What intake decided about a new filing.
@@ -251,11 +254,11 @@ mod tests {
             case,
             fingerprint: Fingerprint {
                 version: 1,
-                signature: vec![],
                 band_keys: vec![],
                 specifics: vec![],
                 shingles: vec![],
                 shingle_count: 0,
+                shingle_idf_total: None,
             },
             similarity: Similarity { content, ..Similarity::default() },
             cues: Cues::default(),

@@ -5,6 +5,7 @@ pub mod domain;
 pub mod draft;
 pub mod engine;
 pub mod intake;
+pub mod intake_store;
 pub mod limits;
 pub mod model;
 pub mod reindex;

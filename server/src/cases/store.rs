@@ -134,33 +134,6 @@ pub fn lock_petitioner_filings(conn: &mut PgConnection, petitioner: Uuid) -> Res
 
 const FILING_LOCK_NAMESPACE: u64 = 0x6669_6c69_6e67_2121; // "filing!!"
 
-/// Records filings of the same matter by other petitioners, both ways.
-pub fn insert_related(conn: &mut PgConnection, case_id: Uuid, related: &[(Uuid, f32)]) -> Result<(), AppError> {
-    if related.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<_> = related
-        .iter()
-        .flat_map(|(other, score)| {
-            let score = score.clamp(0.0, 1.0);
-            [
-                (
-                    related_cases::case_id.eq(case_id),
-                    related_cases::related_case_id.eq(*other),
-                    related_cases::score.eq(score),
-                ),
-                (
-                    related_cases::case_id.eq(*other),
-                    related_cases::related_case_id.eq(case_id),
-                    related_cases::score.eq(score),
-                ),
-            ]
-        })
-        .collect();
-    diesel::insert_into(related_cases::table).values(&rows).on_conflict_do_nothing().execute(conn)?;
-    Ok(())
-}
-
 /// Which cases a caller may list.
 #[derive(Debug, Clone)]
 pub enum Visibility {

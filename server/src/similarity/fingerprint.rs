@@ -7,9 +7,11 @@ use super::normalize::Normalized;
 use super::shingles::{Specific, distinct, shingles, specifics};
 
 /// Version of the fingerprint layout and of everything that feeds it (seeds,
-/// shingle size, normalization). Fingerprints of another version must be
+/// shingle size, normalization). Version 1 also stored the MinHash
+/// signature and lacked [`Fingerprint::shingle_idf_total`]; it still
+/// decodes (without the total). Fingerprints of an unknown version must be
 /// recomputed from the case text before they are compared.
-pub const FINGERPRINT_VERSION: u16 = 1;
+pub const FINGERPRINT_VERSION: u16 = 2;
 
 /// How texts are fingerprinted. [`Params::default`] holds the measured
 /// choice.
@@ -86,13 +88,10 @@ impl Default for Params {
 }
 
 /// What a filing stores for duplicate detection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fingerprint {
     /// [`FINGERPRINT_VERSION`] it was made with.
     pub version: u16,
-    /// The weighted MinHash signature (`minhash_k` item ids; empty for a text
-    /// without units).
-    pub signature: Vec<u32>,
     /// One LSH key per band (empty for a text without units): the rows
     /// `(band, key, case_id)` of the candidate index.
     pub band_keys: Vec<i64>,
@@ -103,6 +102,11 @@ pub struct Fingerprint {
     pub shingles: Vec<u64>,
     /// Number of distinct shingles before the cap.
     pub shingle_count: u32,
+    /// Σ IDF of `shingles` under the statistics it was made with, so that a
+    /// candidate's side of a comparison needs no lookups
+    /// ([`super::Scoring::similarity`]); `None` when not known (decoded from
+    /// version 1, or made under other statistics than the comparison uses).
+    pub shingle_idf_total: Option<f32>,
 }
 
 impl Fingerprint {
@@ -121,11 +125,7 @@ impl Fingerprint {
     /// Compact little-endian encoding for a `bytea` column.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.encoded_len());
-        out.extend_from_slice(&self.version.to_le_bytes());
-        put_len(&mut out, self.signature.len());
-        for v in &self.signature {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
+        out.extend_from_slice(&FINGERPRINT_VERSION.to_le_bytes());
         put_len(&mut out, self.band_keys.len());
         for v in &self.band_keys {
             out.extend_from_slice(&v.to_le_bytes());
@@ -135,6 +135,8 @@ impl Fingerprint {
             out.extend_from_slice(&v.to_le_bytes());
         }
         out.extend_from_slice(&self.shingle_count.to_le_bytes());
+        // NaN stands for "not known" (no statistics sum to NaN).
+        out.extend_from_slice(&self.shingle_idf_total.unwrap_or(f32::NAN).to_le_bytes());
         put_len(&mut out, self.shingles.len());
         for v in &self.shingles {
             out.extend_from_slice(&v.to_le_bytes());
@@ -144,34 +146,35 @@ impl Fingerprint {
 
     /// Length of [`Self::encode`]'s output in bytes.
     pub fn encoded_len(&self) -> usize {
-        2 + 4
-            + 4 * self.signature.len()
-            + 4
-            + 8 * self.band_keys.len()
-            + 4
-            + 8 * self.specifics.len()
-            + 4
-            + 4
-            + 8 * self.shingles.len()
+        2 + 4 + 8 * self.band_keys.len() + 4 + 8 * self.specifics.len() + 4 + 4 + 4 + 8 * self.shingles.len()
     }
 
-    /// Decodes [`Self::encode`]'s output.
+    /// Decodes [`Self::encode`]'s output, or a version 1 fingerprint.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader { bytes };
         let version = u16::from_le_bytes(r.take::<2>()?);
-        let n = r.len()?;
-        let signature = (0..n).map(|_| r.take::<4>().map(u32::from_le_bytes)).collect::<Result<_, _>>()?;
+        if version == 1 {
+            // The signature it stored is not needed to compare.
+            let n = r.len()?;
+            r.skip(4 * n)?;
+        } else if version != FINGERPRINT_VERSION {
+            return Err(DecodeError::Version(version));
+        }
         let n = r.len()?;
         let band_keys = (0..n).map(|_| r.take::<8>().map(i64::from_le_bytes)).collect::<Result<_, _>>()?;
         let n = r.len()?;
         let specifics = (0..n).map(|_| r.take::<8>().map(u64::from_le_bytes)).collect::<Result<_, _>>()?;
         let shingle_count = u32::from_le_bytes(r.take::<4>()?);
+        let shingle_idf_total = match version {
+            1 => None,
+            _ => Some(f32::from_le_bytes(r.take::<4>()?)).filter(|t| !t.is_nan()),
+        };
         let n = r.len()?;
         let shingles = (0..n).map(|_| r.take::<8>().map(u64::from_le_bytes)).collect::<Result<_, _>>()?;
         if !r.bytes.is_empty() {
             return Err(DecodeError::Trailing(r.bytes.len()));
         }
-        Ok(Self { version, signature, band_keys, specifics, shingles, shingle_count })
+        Ok(Self { version, band_keys, specifics, shingles, shingle_count, shingle_idf_total })
     }
 }
 
@@ -188,6 +191,11 @@ impl Reader<'_> {
         let (head, rest) = self.bytes.split_first_chunk::<N>().ok_or(DecodeError::Truncated)?;
         self.bytes = rest;
         Ok(*head)
+    }
+
+    fn skip(&mut self, n: usize) -> Result<(), DecodeError> {
+        self.bytes = self.bytes.get(n..).ok_or(DecodeError::Truncated)?;
+        Ok(())
     }
 
     fn len(&mut self) -> Result<usize, DecodeError> {
@@ -207,6 +215,8 @@ pub enum DecodeError {
     Truncated,
     #[error("{0} bytes after the fingerprint")]
     Trailing(usize),
+    #[error("unknown fingerprint version {0}")]
+    Version(u16),
 }
 
 /// A text taken apart: what the fingerprint was made of, kept for
@@ -219,6 +229,9 @@ pub struct Analysis {
     pub shingles: Vec<u64>,
     /// Specifics in text order.
     pub specifics: Vec<Specific>,
+    /// The weighted MinHash signature the band keys were cut from
+    /// (`minhash_k` item ids; empty for a text without units). Not stored.
+    pub signature: Vec<u32>,
     /// The fingerprint to store.
     pub fingerprint: Fingerprint,
 }
@@ -281,17 +294,19 @@ impl Fingerprinter {
         let shingle_count = all_shingles.len() as u32;
         let mut kept = all_shingles;
         kept.truncate(self.params.max_shingles);
+        let shingle_idf_total = kept.iter().map(|&h| stats.idf(h)).sum();
         Analysis {
             text: normalized,
             shingles: positional,
             specifics: found,
+            signature,
             fingerprint: Fingerprint {
                 version: FINGERPRINT_VERSION,
-                signature,
                 band_keys,
                 specifics: specific_hashes,
                 shingles: kept,
                 shingle_count,
+                shingle_idf_total: Some(shingle_idf_total),
             },
         }
     }
@@ -311,10 +326,11 @@ mod tests {
 
     #[test]
     fn fingerprint_has_every_part() {
-        let f = Fingerprinter::default().fingerprint(TEXT, &NoStats);
+        let a = Fingerprinter::default().analyze(TEXT, &NoStats);
+        let f = a.fingerprint;
         let p = Params::default();
         assert_eq!(f.version, FINGERPRINT_VERSION);
-        assert_eq!(f.signature.len(), p.minhash_k);
+        assert_eq!(a.signature.len(), p.minhash_k);
         assert_eq!(f.band_keys.len(), p.banding.bands);
         assert!(!f.specifics.is_empty());
         assert!(f.shingles.windows(2).all(|w| w[0] < w[1]));
@@ -322,6 +338,8 @@ mod tests {
         assert_eq!(f.shingles.len(), f.shingle_count as usize);
         assert!(!f.is_sampled());
         assert_eq!(f.shingle_limit(), u64::MAX);
+        // Without statistics every shingle weighs 1.
+        assert_eq!(f.shingle_idf_total, Some(f.shingles.len() as f32));
     }
 
     #[test]
@@ -341,21 +359,24 @@ mod tests {
 
     #[test]
     fn empty_text_has_an_empty_fingerprint() {
-        let f = Fingerprinter::default().fingerprint("。。！", &NoStats);
-        assert!(f.signature.is_empty() && f.band_keys.is_empty() && f.shingles.is_empty() && f.specifics.is_empty());
+        let a = Fingerprinter::default().analyze("。。！", &NoStats);
+        let f = a.fingerprint;
+        assert!(a.signature.is_empty() && f.band_keys.is_empty() && f.shingles.is_empty() && f.specifics.is_empty());
         assert_eq!(f.shingle_count, 0);
     }
 
     #[test]
     fn long_text_shingles_are_a_bottom_k_sample() {
         let params = Params { max_shingles: 10, ..Params::default() };
-        let f = Fingerprinter::new(params).fingerprint(TEXT, &NoStats);
-        let full = Fingerprinter::default().fingerprint(TEXT, &NoStats);
+        let a = Fingerprinter::new(params).analyze(TEXT, &NoStats);
+        let full = Fingerprinter::default().analyze(TEXT, &NoStats);
+        let (f, full_f) = (&a.fingerprint, &full.fingerprint);
         assert_eq!(f.shingles.len(), 10);
         assert!(f.is_sampled());
-        assert_eq!(f.shingles[..], full.shingles[..10]);
-        assert_eq!(f.shingle_limit(), full.shingles[9]);
-        assert_eq!(f.signature, full.signature);
+        assert_eq!(f.shingles[..], full_f.shingles[..10]);
+        assert_eq!(f.shingle_limit(), full_f.shingles[9]);
+        assert_eq!(f.shingle_idf_total, Some(10.0), "the total is over the sample");
+        assert_eq!(a.signature, full.signature);
     }
 
     #[test]
@@ -366,14 +387,15 @@ mod tests {
         for _ in 0..100 {
             stats.add_document(boiler.fingerprint.shingles.iter().copied());
         }
-        let plain = fp.fingerprint(TEXT, &NoStats);
-        let weighted = fp.fingerprint(TEXT, &stats);
-        assert_eq!(plain.shingles, weighted.shingles);
-        assert_eq!(plain.specifics, weighted.specifics);
+        let plain = fp.analyze(TEXT, &NoStats);
+        let weighted = fp.analyze(TEXT, &stats);
+        assert_eq!(plain.fingerprint.shingles, weighted.fingerprint.shingles);
+        assert_eq!(plain.fingerprint.specifics, weighted.fingerprint.specifics);
         assert_ne!(plain.signature, weighted.signature);
+        assert!(weighted.fingerprint.shingle_idf_total > plain.fingerprint.shingle_idf_total);
         // The boilerplate wins fewer MinHash functions once it is known to be common.
-        let b_plain = fp.fingerprint("恳请领导高度重视，尽快解决为盼！", &NoStats);
-        let b_weighted = fp.fingerprint("恳请领导高度重视，尽快解决为盼！", &stats);
+        let b_plain = fp.analyze("恳请领导高度重视，尽快解决为盼！", &NoStats);
+        let b_weighted = fp.analyze("恳请领导高度重视，尽快解决为盼！", &stats);
         assert!(
             agreement(&weighted.signature, &b_weighted.signature) < agreement(&plain.signature, &b_plain.signature)
         );
@@ -388,9 +410,9 @@ mod tests {
         for _ in 0..200 {
             stats.add_document(a.fingerprint.shingles.iter().copied());
         }
-        let f = fp.fingerprint(text, &stats);
-        assert_eq!(f.signature, a.fingerprint.signature);
-        assert_eq!(f.band_keys.len(), Params::default().banding.bands);
+        let b = fp.analyze(text, &stats);
+        assert_eq!(b.signature, a.signature);
+        assert_eq!(b.fingerprint.band_keys.len(), Params::default().banding.bands);
     }
 
     #[test]
@@ -404,9 +426,34 @@ mod tests {
         longer.push(0);
         assert_eq!(Fingerprint::decode(&longer), Err(DecodeError::Trailing(1)));
         assert_eq!(Fingerprint::decode(&[]), Err(DecodeError::Truncated));
-        let mut huge = bytes;
+        let mut huge = bytes.clone();
         huge[2..6].copy_from_slice(&u32::MAX.to_le_bytes());
         assert_eq!(Fingerprint::decode(&huge), Err(DecodeError::Truncated));
+        let mut unknown = bytes;
+        unknown[0..2].copy_from_slice(&9u16.to_le_bytes());
+        assert_eq!(Fingerprint::decode(&unknown), Err(DecodeError::Version(9)));
+        let unknown_total = Fingerprint { shingle_idf_total: None, ..f };
+        assert_eq!(Fingerprint::decode(&unknown_total.encode()), Ok(unknown_total));
+    }
+
+    #[test]
+    fn version_1_still_decodes_without_its_signature_or_total() {
+        let a = Fingerprinter::default().analyze(TEXT, &NoStats);
+        let f = &a.fingerprint;
+        // The version 1 layout: the signature after the version, no total.
+        let mut v1 = 1u16.to_le_bytes().to_vec();
+        let put = |out: &mut Vec<u8>, n: usize| out.extend_from_slice(&(n as u32).to_le_bytes());
+        put(&mut v1, a.signature.len());
+        a.signature.iter().for_each(|v| v1.extend_from_slice(&v.to_le_bytes()));
+        put(&mut v1, f.band_keys.len());
+        f.band_keys.iter().for_each(|v| v1.extend_from_slice(&v.to_le_bytes()));
+        put(&mut v1, f.specifics.len());
+        f.specifics.iter().for_each(|v| v1.extend_from_slice(&v.to_le_bytes()));
+        v1.extend_from_slice(&f.shingle_count.to_le_bytes());
+        put(&mut v1, f.shingles.len());
+        f.shingles.iter().for_each(|v| v1.extend_from_slice(&v.to_le_bytes()));
+        let decoded = Fingerprint::decode(&v1).expect("version 1 decodes");
+        assert_eq!(decoded, Fingerprint { version: 1, shingle_idf_total: None, ..f.clone() });
     }
 
     #[test]

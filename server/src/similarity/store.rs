@@ -1,6 +1,8 @@
 //! Where fingerprints live: one encoded [`Fingerprint`] per case, one row
 //! per LSH band key (the candidate index), and the versions of the
-//! document-frequency statistics the fingerprints were made with.
+//! document-frequency statistics the fingerprints were made with. (A
+//! filing reads and writes them in its own two statements:
+//! `crate::cases::intake_store`.)
 
 use diesel::dsl::max;
 use diesel::prelude::*;
@@ -68,23 +70,6 @@ pub fn complete_stats(conn: &mut PgConnection, version: i32) -> Result<(), AppEr
     Ok(())
 }
 
-/// Stores a new case's fingerprint and its band keys.
-pub fn insert_fingerprint(
-    conn: &mut PgConnection,
-    case_id: Uuid,
-    stats_version: i32,
-    fingerprint: &Fingerprint,
-) -> Result<(), AppError> {
-    diesel::insert_into(case_fingerprints::table)
-        .values((
-            case_fingerprints::case_id.eq(case_id),
-            case_fingerprints::stats_version.eq(stats_version),
-            case_fingerprints::fingerprint.eq(fingerprint.encode()),
-        ))
-        .execute(conn)?;
-    insert_bands(conn, case_id, &fingerprint.band_keys)
-}
-
 /// Replaces a case's fingerprint and band keys (re-keying to new statistics).
 pub fn replace_fingerprint(
     conn: &mut PgConnection,
@@ -130,37 +115,6 @@ fn insert_bands(conn: &mut PgConnection, case_id: Uuid, keys: &[i64]) -> Result<
     let rows: Vec<_> = keys.iter().map(|k| (case_bands::key.eq(*k), case_bands::case_id.eq(case_id))).collect();
     diesel::insert_into(case_bands::table).values(&rows).execute(conn)?;
     Ok(())
-}
-
-/// Most cases read per band key: a key that thousands of cases share (many
-/// filings of one stock text, deliberate or not) says little and must not
-/// make every check slow; the newest cases of such a key are kept.
-pub const MAX_CASES_PER_KEY: i64 = 256;
-
-#[derive(QueryableByName)]
-struct Candidate {
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    case_id: Uuid,
-}
-
-/// Cases sharing at least one of `keys`, most shared keys first (newest
-/// first among equals), reading at most [`MAX_CASES_PER_KEY`] per key.
-pub fn candidates(conn: &mut PgConnection, keys: &[i64], limit: i64) -> Result<Vec<Uuid>, AppError> {
-    use diesel::sql_types::{Array, BigInt};
-    if keys.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<Candidate> = diesel::sql_query(
-        "SELECT b.case_id FROM unnest($1) AS k(key) \
-         CROSS JOIN LATERAL (SELECT case_id FROM case_bands WHERE case_bands.key = k.key \
-                             ORDER BY case_id DESC LIMIT $2) AS b \
-         GROUP BY b.case_id ORDER BY count(*) DESC, b.case_id DESC LIMIT $3",
-    )
-    .bind::<Array<BigInt>, _>(keys)
-    .bind::<BigInt, _>(MAX_CASES_PER_KEY)
-    .bind::<BigInt, _>(limit)
-    .load(conn)?;
-    Ok(rows.into_iter().map(|r| r.case_id).collect())
 }
 
 /// A page of stored fingerprints in case order, after `after`.

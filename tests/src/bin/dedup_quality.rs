@@ -232,9 +232,12 @@ fn run(corpus: &Corpus, fingerprinter: &Fingerprinter, scoring: &Scoring, stats:
     let mut band_rows = 0;
     let mut seen = vec![u32::MAX; n];
     let mut own: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut signatures = Vec::with_capacity(n);
     for (i, filing) in corpus.filings.iter().enumerate() {
         let t0 = Instant::now();
-        let fp = fingerprinter.fingerprint(&filing.text, stats);
+        let analysis = fingerprinter.analyze(&filing.text, stats);
+        let fp = analysis.fingerprint;
+        signatures.push(analysis.signature);
         fingerprint_us.record(t0.elapsed().as_micros() as u64).ok();
         let t1 = Instant::now();
         let mut found = Vec::new();
@@ -289,7 +292,6 @@ fn run(corpus: &Corpus, fingerprinter: &Fingerprinter, scoring: &Scoring, stats:
         stored.push(fp);
         candidates.push(cands);
     }
-    let signatures = stored.into_iter().map(|f| f.signature).collect();
     Run { candidates, fingerprint_us, rerank_us, candidate_counts, storage_bytes, band_rows, signatures }
 }
 

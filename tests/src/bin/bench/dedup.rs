@@ -54,12 +54,11 @@ use diesel::sql_types::{Array, BigInt, Integer, Text};
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, sql_query};
 use hdrhistogram::Histogram;
 use petition_sdk::{Client, new_request_id, pb};
-use petition_server::cases::domain::{CaseKind, CaseState};
+use petition_server::cases::domain::CaseKind;
 use petition_server::cases::intake::{self, Subject, filing_text};
 use petition_server::config::Config;
 use petition_server::error::AppError;
-use petition_server::similarity::store as similarity_store;
-use petition_server::similarity::{Fingerprinter, SimilarityIndex};
+use petition_server::similarity::{Analyzed, Fingerprinter, SimilarityIndex};
 use petition_tests::petition_texts::{self, CATEGORIES, Corpus, Kind, Mix, REPEAT_KINDS};
 use petition_tests::{CaseWorld, TestServer};
 use uuid::Uuid;
@@ -341,35 +340,17 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
 }
 
-/// How many candidates `find_matches` scores for a query with band `keys`
-/// (the band candidates, capped, and the petitioner's open cases), and how
-/// many cases share a band key with it (uncapped).
-fn candidate_counts(conn: &mut PgConnection, keys: &[i64], subject: &Subject) -> Result<(u64, u64)> {
-    #[derive(QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
-        id: Uuid,
-    }
-    let mut ids: Vec<Uuid> = similarity_store::candidates(conn, keys, intake::MAX_BAND_CANDIDATES)
-        .map_err(|e| anyhow!("counting candidates: {e}"))?;
-    if let Some(petitioner) = subject.petitioner_id {
-        let terminal: Vec<i16> =
-            [CaseState::Declined, CaseState::Final, CaseState::Withdrawn].map(CaseState::as_i16).to_vec();
-        let own: Vec<Id> = sql_query(
-            "SELECT id FROM cases WHERE petitioner_id = $1 AND NOT (state = ANY($2)) ORDER BY id DESC LIMIT $3",
-        )
-        .bind::<diesel::sql_types::Uuid, _>(petitioner)
-        .bind::<Array<diesel::sql_types::SmallInt>, _>(terminal)
-        .bind::<BigInt, _>(intake::MAX_OWN_OPEN_CASES)
-        .load(conn)?;
-        ids.extend(own.into_iter().map(|row| row.id));
-    }
-    ids.sort_unstable();
-    ids.dedup();
+/// How many candidates `find_matches` scores for a query (the band
+/// candidates, capped, and the petitioner's open cases), and how many cases
+/// share a band key with it (uncapped).
+fn candidate_counts(conn: &mut PgConnection, analyzed: &Analyzed, subject: &Subject) -> Result<(u64, u64)> {
+    let scored = intake::candidate_fingerprints(conn, analyzed, subject)
+        .map_err(|e| anyhow!("counting candidates: {e}"))?
+        .len();
     let sharing: Count = sql_query("SELECT count(DISTINCT case_id) AS n FROM case_bands WHERE key = ANY($1)")
-        .bind::<Array<BigInt>, _>(keys)
+        .bind::<Array<BigInt>, _>(&analyzed.search_keys)
         .get_result(conn)?;
-    Ok((ids.len() as u64, sharing.n.max(0) as u64))
+    Ok((scored as u64, sharing.n.max(0) as u64))
 }
 
 /// Runs `queries` on `conn` as the filing transaction does, tallying them.
@@ -388,11 +369,11 @@ fn check_on(
             // As `engine::file`: a filing keeps only the candidates close enough to decide on.
             let matches = intake::find_matches(conn, index, &analyzed, &query.subject, 0)?;
             let outcome = intake::decide(&matches, &query.filed_at);
-            Ok((analyzed_in, matches.len(), outcome, analyzed.search_keys))
+            Ok((analyzed_in, matches.len(), outcome, analyzed))
         });
         let elapsed = began.elapsed();
         match result {
-            Ok((analyzed_in, kept, outcome, keys)) => {
+            Ok((analyzed_in, kept, outcome, analyzed)) => {
                 tally.total.saturating_record(micros(elapsed));
                 tally.analyze.saturating_record(micros(analyzed_in));
                 tally.search.saturating_record(micros(elapsed.saturating_sub(analyzed_in)));
@@ -405,7 +386,7 @@ fn check_on(
                 class.related_links += outcome.related.len() as u64;
                 class.kept += kept as u64;
                 if count_sharing {
-                    let (scored, sharing) = candidate_counts(conn, &keys, &query.subject)?;
+                    let (scored, sharing) = candidate_counts(conn, &analyzed, &query.subject)?;
                     tally.scored.saturating_record(scored);
                     tally.sharing.saturating_record(sharing);
                 }

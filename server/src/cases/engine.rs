@@ -187,9 +187,8 @@ pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<Filed, AppError> 
     let mut events = vec![rules::register(Track::Normal, today, &calendar)];
     let (analyzed, outcome) = match &similarity {
         Some(index) => {
-            // Filings of one petitioner take turns, so that of two
-            // concurrent filings of one matter the second sees the first.
-            store::lock_petitioner_filings(conn, petitioner_id)?;
+            // Filings of one petitioner take turns.
+            intake_store::lock_petitioner_filings(conn, petitioner_id)?;
             let text = intake::filing_text(&draft.title, &draft.content, &draft.requests, &draft.facts_and_reasons);
             let analyzed = index.analyze(&text);
             let subject = Subject {

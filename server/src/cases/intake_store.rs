@@ -1,6 +1,6 @@
-//! The two statements intake adds to a filing: reading the candidates'
-//! fingerprints, and recording the new case's fingerprint, band keys and
-//! related cases.
+//! The statements intake adds to a filing: the petitioner's filing lock,
+//! reading the candidates' fingerprints, and recording the new case's
+//! fingerprint, band keys and related cases.
 //!
 //! Each is one round trip and a prepared statement cached per connection
 //! (diesel prepares raw SQL and multi-row inserts afresh every time): at
@@ -15,6 +15,41 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::similarity::Fingerprint;
+
+/// Serializes the filings of one petitioner until the transaction ends
+/// (a transaction-scoped advisory lock keyed by the petitioner's id), so
+/// that of two concurrent filings of one matter the second sees the first.
+pub fn lock_petitioner_filings(conn: &mut PgConnection, petitioner: Uuid) -> Result<(), AppError> {
+    let (high, low) = petitioner.as_u64_pair();
+    // The namespace keeps these keys apart from any other advisory lock.
+    let key = (high ^ low ^ FILING_LOCK_NAMESPACE) as i64;
+    LockPetitionerFilings { key }.execute(conn)?;
+    Ok(())
+}
+
+const FILING_LOCK_NAMESPACE: u64 = 0x6669_6c69_6e67_2121; // "filing!!"
+
+struct LockPetitionerFilings {
+    key: i64,
+}
+
+struct LockPetitionerFilingsId;
+
+impl QueryId for LockPetitionerFilings {
+    type QueryId = LockPetitionerFilingsId;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl RunQueryDsl<PgConnection> for LockPetitionerFilings {}
+
+impl QueryFragment<Pg> for LockPetitionerFilings {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("SELECT pg_advisory_xact_lock(");
+        out.push_bind_param::<BigInt, _>(&self.key)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
 
 /// Most cases read per band key: a key that thousands of cases share (many
 /// filings of one stock text, deliberate or not) says little and must not

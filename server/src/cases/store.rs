@@ -122,18 +122,6 @@ pub fn merge_primaries(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Uuid
     Ok(primaries.into_iter().flatten().collect())
 }
 
-/// Serializes the filings of one petitioner until the transaction ends
-/// (a transaction-scoped advisory lock keyed by the petitioner's id).
-pub fn lock_petitioner_filings(conn: &mut PgConnection, petitioner: Uuid) -> Result<(), AppError> {
-    let (high, low) = petitioner.as_u64_pair();
-    // The namespace keeps these keys apart from any other advisory lock.
-    let key = (high ^ low ^ FILING_LOCK_NAMESPACE) as i64;
-    diesel::sql_query("SELECT pg_advisory_xact_lock($1)").bind::<diesel::sql_types::BigInt, _>(key).execute(conn)?;
-    Ok(())
-}
-
-const FILING_LOCK_NAMESPACE: u64 = 0x6669_6c69_6e67_2121; // "filing!!"
-
 /// Which cases a caller may list.
 #[derive(Debug, Clone)]
 pub enum Visibility {

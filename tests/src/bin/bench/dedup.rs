@@ -344,9 +344,8 @@ fn micros(d: Duration) -> u64 {
 /// candidates, capped, and the petitioner's open cases), and how many cases
 /// share a band key with it (uncapped).
 fn candidate_counts(conn: &mut PgConnection, analyzed: &Analyzed, subject: &Subject) -> Result<(u64, u64)> {
-    let scored = intake::candidate_fingerprints(conn, analyzed, subject)
-        .map_err(|e| anyhow!("counting candidates: {e}"))?
-        .len();
+    let scored =
+        intake::candidate_fingerprints(conn, analyzed, subject).map_err(|e| anyhow!("counting candidates: {e}"))?.len();
     let sharing: Count = sql_query("SELECT count(DISTINCT case_id) AS n FROM case_bands WHERE key = ANY($1)")
         .bind::<Array<BigInt>, _>(&analyzed.search_keys)
         .get_result(conn)?;

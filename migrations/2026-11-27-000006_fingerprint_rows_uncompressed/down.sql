@@ -1,0 +1,1 @@
+ALTER TABLE case_fingerprints RESET (toast_tuple_target);

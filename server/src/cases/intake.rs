@@ -125,8 +125,7 @@ pub fn find_matches(
     if stored.is_empty() {
         return Ok(Vec::new());
     }
-    let versions = index.versions();
-    let stats = &versions.newest().table;
+    let stats = &query.versions.newest().table;
     let scoring = index.scoring();
     let prepared = scoring.prepare(&query.analysis.fingerprint, stats);
     let mut scored: Vec<(Uuid, Fingerprint, Similarity)> = stored

@@ -64,6 +64,10 @@ pub struct Analyzed {
     /// Under the newest statistics: what a new filing stores.
     pub analysis: Analysis,
     pub version: i32,
+    /// The statistics it was analyzed under (its version is the newest):
+    /// comparisons and explanations weigh with these, even if the server
+    /// has loaded newer ones meanwhile.
+    pub versions: Arc<Versions>,
     /// Band keys under every live version, to find candidates of any.
     pub search_keys: Vec<i64>,
 }
@@ -142,7 +146,8 @@ impl SimilarityIndex {
         }
         search_keys.sort_unstable();
         search_keys.dedup();
-        Analyzed { analysis, version: newest.version, search_keys }
+        let version = newest.version;
+        Analyzed { analysis, version, search_keys, versions }
     }
 }
 

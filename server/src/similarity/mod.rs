@@ -7,11 +7,11 @@
 //! cut into [`shingles`] (character n-grams, stable XXH3 hashes) and
 //! [specifics](shingles::specifics) (amounts, dates, numbers, names of
 //! places, organizations and officials), and summarized in a stored
-//! [`Fingerprint`]: a weighted [MinHash](minhash) signature over the
-//! shingles and specifics rarer than a document-frequency cutoff (the
-//! boilerplate left out, specifics weighing 16 shingles), its LSH band keys
-//! (the candidate index), the specifics and a bottom-k sample of the
-//! shingles. Candidates that share a band key are [re-ranked](score) by
+//! [`Fingerprint`]: the LSH band keys (the candidate index) of a weighted
+//! [MinHash](minhash) signature over the shingles and specifics rarer than
+//! a document-frequency cutoff (the boilerplate left out, specifics
+//! weighing 16 shingles), the specifics, a bottom-k sample of the shingles
+//! and their IDF total. Candidates that share a band key are [re-ranked](score) by
 //! exact IDF-weighted overlap of shingles and specifics, combined with the
 //! caller's cues; [`decide_repeat`] and [`decide_related`] make the
 //! 同人+同事 decision.
@@ -22,9 +22,9 @@
 //! them.
 //!
 //! What a store keeps per case: the [`Fingerprint`] (its
-//! [`Fingerprint::encode`] bytes, ≈ 2.5 KB at the median text), one row per
-//! band key `(band, key, case_id)` indexed on `key` (the key already mixes
-//! in the band number), and document frequencies of shingles and specifics
+//! [`Fingerprint::encode`] bytes, ≈ 1.9 KB at the median text), one row per
+//! band key `(key, case_id)` indexed on `key` (the key already mixes in the
+//! band number), and document frequencies of shingles and specifics
 //! ([`DocFreqTable`]: only items above the cutoff matter for the MinHash,
 //! all for the IDF weights). A fingerprint depends on the statistics it was
 //! made with: when they are refreshed, recompute the stored band keys.

@@ -37,14 +37,25 @@ pub struct Report {
 /// stored table: unknown items count as rarest, which they nearly are.
 const MIN_DF_RATIO: f64 = 1e-4;
 
-type TextRow = (Uuid, String, String, String, String);
+/// The text of a stored case that is fingerprinted.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = cases, check_for_backend(diesel::pg::Pg))]
+struct CaseText {
+    id: Uuid,
+    title: String,
+    content: String,
+    requests: String,
+    facts_and_reasons: String,
+}
 
-fn texts_after(conn: &mut PgConnection, after: Option<Uuid>) -> Result<Vec<TextRow>, AppError> {
-    let mut query = cases::table
-        .select((cases::id, cases::title, cases::content, cases::requests, cases::facts_and_reasons))
-        .order(cases::id)
-        .limit(BATCH)
-        .into_boxed();
+impl CaseText {
+    fn text(&self) -> String {
+        filing_text(&self.title, &self.content, &self.requests, &self.facts_and_reasons)
+    }
+}
+
+fn texts_after(conn: &mut PgConnection, after: Option<Uuid>) -> Result<Vec<CaseText>, AppError> {
+    let mut query = cases::table.select(CaseText::as_select()).order(cases::id).limit(BATCH).into_boxed();
     if let Some(after) = after {
         query = query.filter(cases::id.gt(after));
     }
@@ -58,9 +69,9 @@ pub fn count(conn: &mut PgConnection, fingerprinter: &Fingerprinter) -> Result<D
     loop {
         let rows = texts_after(conn, after)?;
         let Some(last) = rows.last() else { break };
-        after = Some(last.0);
-        for (_, title, content, requests, facts) in &rows {
-            let f = fingerprinter.fingerprint(&filing_text(title, content, requests, facts), &NoStats);
+        after = Some(last.id);
+        for row in &rows {
+            let f = fingerprinter.fingerprint(&row.text(), &NoStats);
             table.add_document(f.shingles.iter().chain(&f.specifics).copied());
         }
     }
@@ -91,13 +102,10 @@ fn rekey_batch(
         .limit(BATCH)
         .load(conn)?;
     let ids: Vec<Uuid> = stale.into_iter().chain(missing).collect();
-    let rows: Vec<TextRow> = cases::table
-        .filter(cases::id.eq_any(&ids))
-        .select((cases::id, cases::title, cases::content, cases::requests, cases::facts_and_reasons))
-        .load(conn)?;
-    for (id, title, content, requests, facts) in &rows {
-        let fingerprint = fingerprinter.fingerprint(&filing_text(title, content, requests, facts), table);
-        similarity_store::replace_fingerprint(conn, *id, version, &fingerprint)?;
+    let rows: Vec<CaseText> = cases::table.filter(cases::id.eq_any(&ids)).select(CaseText::as_select()).load(conn)?;
+    for row in &rows {
+        let fingerprint = fingerprinter.fingerprint(&row.text(), table);
+        similarity_store::replace_fingerprint(conn, row.id, version, &fingerprint)?;
     }
     Ok(rows.len() as u64)
 }

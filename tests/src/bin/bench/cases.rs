@@ -49,7 +49,7 @@ use crate::pgbench::{self, Pgbench};
 use crate::phase::run_phase;
 use crate::preload::{self, Preloaded, RegionGroup, Sources, TEMPLATE_STATES, Texts};
 use crate::report::{print_results, ratio};
-use crate::support::{Rng, connect, describe_sdk, exit_status, start_server};
+use crate::support::{Rng, connect, describe_sdk, exit_status, start_server, stop_server};
 use crate::text;
 
 #[derive(Args, Debug, Clone)]
@@ -339,7 +339,7 @@ pub async fn cases(args: CasesArgs) -> Result<ExitCode> {
     let load = args.load.clone();
     let limit = args.daily_filing_limit;
     let mut channels = String::new();
-    let (mut server, mut setup) = start_server("cases", &load, |config| {
+    let (server, mut setup) = start_server("cases", &load, |config| {
         config.intake.daily_filing_limit = limit;
         channels = format!("{:?}", config.intake.daily_limit_channels).to_lowercase();
     })
@@ -497,14 +497,7 @@ pub async fn cases(args: CasesArgs) -> Result<ExitCode> {
     let filed = count_cases(&database_url).await? - cases_before;
 
     drop((anonymous, readers, filers, world, monitor));
-    let kept = if args.keep_database { server.database.take() } else { None };
-    if let Err(error) = server.stop().await {
-        eprintln!("warning: the server did not stop cleanly: {error:#}");
-    }
-    if let Some(database) = kept {
-        eprintln!("kept the database {} (--keep-database): drop it yourself", database.name());
-        std::mem::forget(database);
-    }
+    stop_server(server, args.keep_database).await;
 
     let (first, by_state, next, mix_text) = mix.describe();
     let mut notes = vec![

@@ -75,7 +75,7 @@ use crate::pgbench;
 use crate::phase::{PAUSE_BETWEEN_PHASES, Phase, run_phase};
 use crate::preload::{self, Preloaded, Sources, TableSize, Texts};
 use crate::report::{print_results, ratio};
-use crate::support::{connect, describe_sdk, exit_status, start_server};
+use crate::support::{connect, describe_sdk, exit_status, start_server, stop_server};
 
 #[derive(Args, Debug, Clone)]
 pub struct DedupArgs {
@@ -1047,7 +1047,7 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
 
     drop((anonymous, filers));
     eprintln!("  restarting the server with --duplicate-detection false…");
-    let mut server = restart(server, &config, false).await?;
+    let server = restart(server, &config, false).await?;
     let anonymous = connect(&server, load.connections as usize).await?;
     let filers = sign_in_filers(&anonymous, &citizens, filers_wanted).await?;
     let (off, _) = submit_phase(SUBMIT_OFF, &filers, &pool, &load, &monitor).await?;
@@ -1056,14 +1056,7 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
 
     let (fingerprints_size, bands_size, cases_now) = similarity_sizes(&database_url).await?;
     drop((anonymous, filers, monitor));
-    let kept = if args.keep_database { server.database.take() } else { None };
-    if let Err(error) = server.stop().await {
-        eprintln!("warning: the server did not stop cleanly: {error:#}");
-    }
-    if let Some(database) = kept {
-        eprintln!("kept the database {} (--keep-database): drop it yourself", database.name());
-        std::mem::forget(database);
-    }
+    stop_server(server, args.keep_database).await;
 
     // Notes.
     let mut notes = Vec::new();

@@ -25,7 +25,7 @@ use crate::LoadArgs;
 use crate::monitor::CpuMonitor;
 use crate::phase::{Phase, run_phase};
 use crate::report::{print_results, ratio};
-use crate::support::{connect, describe_sdk, describe_status, exit_status, start_server};
+use crate::support::{connect, describe_sdk, describe_status, exit_status, start_server, stop_server};
 use crate::text::citizen_name;
 
 #[derive(Args, Debug, Clone)]
@@ -115,9 +115,7 @@ pub async fn identity(args: IdentityArgs) -> Result<ExitCode> {
     );
 
     drop((anonymous, citizens, monitor));
-    if let Err(error) = server.stop().await {
-        eprintln!("warning: the server did not stop cleanly: {error:#}");
-    }
+    stop_server(server, false).await;
 
     let getme_over_health = ratio(&phases, "getme", "health");
     let notes: Vec<String> = getme_over_health

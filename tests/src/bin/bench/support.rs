@@ -50,6 +50,19 @@ pub async fn start_server(
     Ok((server, setup))
 }
 
+/// Stops the server at the end of a run; with `keep_database` its database
+/// is left in place (and named) instead of dropped.
+pub async fn stop_server(mut server: TestServer, keep_database: bool) {
+    let kept = if keep_database { server.database.take() } else { None };
+    if let Err(error) = server.stop().await {
+        eprintln!("warning: the server did not stop cleanly: {error:#}");
+    }
+    if let Some(database) = kept {
+        eprintln!("kept the database {} (--keep-database): drop it yourself", database.name());
+        std::mem::forget(database);
+    }
+}
+
 /// `n` clients, each on its own HTTP/2 connection, none signed in.
 pub async fn connect(server: &TestServer, n: usize) -> Result<Vec<Client>> {
     let mut clients = Vec::with_capacity(n);

@@ -233,7 +233,7 @@ pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<Filed, AppError> 
     // work after it serializes every filing of the region (the foreign keys
     // to the case are checked at commit).
     if let Some(analyzed) = analyzed {
-        intake_store::record_filing(conn, id, analyzed.version, &analyzed.analysis.fingerprint, &outcome.related)?;
+        intake_store::record_filing(conn, id, analyzed.version(), &analyzed.analysis.fingerprint, &outcome.related)?;
     }
     let sequence = store::next_number(conn, &region.code, today.year())?;
     let now = Utc::now();

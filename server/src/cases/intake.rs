@@ -125,14 +125,14 @@ pub fn find_matches(
     if stored.is_empty() {
         return Ok(Vec::new());
     }
-    let stats = &query.versions.newest().table;
+    let stats = query.stats();
     let scoring = index.scoring();
     let prepared = scoring.prepare(&query.analysis.fingerprint, stats);
     let mut scored: Vec<(Uuid, Fingerprint, Similarity)> = stored
         .into_iter()
         .filter_map(|(id, version, bytes)| match Fingerprint::decode(&bytes) {
             // Its IDF total is of other statistics than the query's.
-            Ok(fingerprint) if version != query.version => {
+            Ok(fingerprint) if version != query.version() => {
                 Some((id, Fingerprint { shingle_idf_total: None, ..fingerprint }))
             }
             Ok(fingerprint) => Some((id, fingerprint)),

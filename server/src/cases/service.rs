@@ -1121,7 +1121,7 @@ impl CaseService for CaseApi {
                     store::find_cases(conn, &ids)?.into_iter().map(|row| (row.id, row)).collect();
                 let petitioner_ids: Vec<Uuid> = rows.values().map(|r| r.petitioner_id).collect();
                 let people = petitioners(conn, &state, &petitioner_ids, &viewer)?;
-                let stats = &analyzed.versions.newest().table;
+                let stats = analyzed.stats();
                 let today = shanghai_today();
                 visible
                     .iter()

@@ -15,6 +15,7 @@ use std::time::Duration;
 use diesel::PgConnection;
 
 use super::fingerprint::{Analysis, Fingerprinter};
+use super::minhash::DocFreqTable;
 use super::score::Scoring;
 use super::store::{self, StatsVersion};
 use crate::error::AppError;
@@ -63,13 +64,23 @@ impl Versions {
 pub struct Analyzed {
     /// Under the newest statistics: what a new filing stores.
     pub analysis: Analysis,
-    pub version: i32,
-    /// The statistics it was analyzed under (its version is the newest):
-    /// comparisons and explanations weigh with these, even if the server
-    /// has loaded newer ones meanwhile.
-    pub versions: Arc<Versions>,
+    /// The statistics it was analyzed under: comparisons and explanations
+    /// weigh with these, even if the server has loaded newer ones meanwhile.
+    versions: Arc<Versions>,
     /// Band keys under every live version, to find candidates of any.
     pub search_keys: Vec<i64>,
+}
+
+impl Analyzed {
+    /// The statistics version `analysis` was made with.
+    pub fn version(&self) -> i32 {
+        self.versions.newest().version
+    }
+
+    /// The statistics `analysis` was made with.
+    pub fn stats(&self) -> &DocFreqTable {
+        &self.versions.newest().table
+    }
 }
 
 /// Fingerprinting, scoring and the live statistics; shared by all calls.
@@ -146,8 +157,7 @@ impl SimilarityIndex {
         }
         search_keys.sort_unstable();
         search_keys.dedup();
-        let version = newest.version;
-        Analyzed { analysis, version, search_keys, versions }
+        Analyzed { analysis, search_keys, versions }
     }
 }
 
@@ -182,7 +192,7 @@ mod tests {
     fn search_keys_cover_every_live_version() {
         let text = "我是章贡区水东镇虎岗村村民，2023年5月12日起在宏达建筑有限公司务工，至今被拖欠工资3.5万元。";
         let one = SimilarityIndex::default().analyze(text);
-        assert_eq!(one.version, 0);
+        assert_eq!(one.version(), 0);
         let mut keys = one.analysis.fingerprint.band_keys.clone();
         keys.sort_unstable();
         keys.dedup();
@@ -195,7 +205,7 @@ mod tests {
         let two =
             SimilarityIndex::new(Versions::from_stored(vec![StatsVersion { version: 1, table, complete: false }]))
                 .analyze(text);
-        assert_eq!(two.version, 1);
+        assert_eq!(two.version(), 1);
         assert!(one.search_keys.iter().all(|k| two.search_keys.binary_search(k).is_ok()));
         assert!(two.analysis.fingerprint.band_keys.iter().all(|k| two.search_keys.binary_search(k).is_ok()));
         assert!(two.search_keys.len() > one.search_keys.len());

@@ -189,14 +189,15 @@ pub async fn sources(world: &CaseWorld, citizens: &[(Uuid, String)], templates: 
     })
 }
 
-pub async fn sign_in_filers(clients: &[Client], citizens: &[(Uuid, String)], n: usize) -> Result<Vec<Client>> {
-    let n = n.min(citizens.len());
+/// Signs each of `logins` (login names or phones; the benchmark password)
+/// in, a session each, spread over `clients`' connections.
+pub async fn sign_in_filers(clients: &[Client], logins: &[String]) -> Result<Vec<Client>> {
     let logins: Vec<(Client, String)> =
-        (0..n).map(|i| (clients[i % clients.len()].clone(), citizens[i].1.clone())).collect();
+        logins.iter().enumerate().map(|(i, login)| (clients[i % clients.len()].clone(), login.clone())).collect();
     futures::stream::iter(logins)
-        .map(|(client, phone)| async move {
+        .map(|(client, login)| async move {
             let session = client.new_session();
-            session.login(phone, PASSWORD).await.context("signing in a filing citizen")?;
+            session.login(login, PASSWORD).await.context("signing in a filing citizen")?;
             anyhow::Ok(session)
         })
         .buffered(SETUP_CONCURRENCY)
@@ -382,7 +383,8 @@ pub async fn cases(args: CasesArgs) -> Result<ExitCode> {
 
     eprintln!("signing in the reader and the filing citizens…");
     let readers = sessions(&anonymous, READER).await?;
-    let filers = sign_in_filers(&anonymous, &citizens, load.concurrency as usize).await?;
+    let phones: Vec<String> = citizens.iter().take(load.concurrency as usize).map(|(_, phone)| phone.clone()).collect();
+    let filers = sign_in_filers(&anonymous, &phones).await?;
     setup.lines.push((
         "filers".into(),
         format!(

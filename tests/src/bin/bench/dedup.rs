@@ -3,7 +3,7 @@
 //! Set-up, with duplicate detection off (one citizen files every template
 //! case from a small corpus: some would be declined as repeats): the
 //! [`CaseWorld`] directory, one citizen per caller registered through the
-//! API (the filers), the template cases of `bench cases`, one category per
+//! API (the petitioners of the check queries), the template cases of `bench cases`, one category per
 //! category of the generator; then
 //! `--preload` generated petitions (see `archive.rs`) stored as cases by
 //! `preload.rs` (texts given, petitioners cloned), their statistics stored
@@ -32,7 +32,11 @@
 //! 3. pgbench TPC-B on the same PostgreSQL while the server is idle
 //!    (unless `--no-pgbench`), as a yardstick of the database machine.
 //! 4. `SubmitCase (detection on)`: filings through the SDK as in
-//!    `bench cases`, each caller its own citizen, texts from the generator
+//!    `bench cases`, by `--filing-citizens` citizens registered and signed
+//!    in through the API after the preload (draft i by citizen i mod N, so
+//!    each files a few cases and has a few open ones, as under the daily
+//!    limit; 64 citizens filing hundreds each would make every filing
+//!    compare itself with a hundred open cases of its petitioner), texts from the generator
 //!    (85% fresh matters, 15% another petitioner's filing of a stored
 //!    matter), a fresh `request_id` each call; the daily filing limit is off.
 //! 5. `SubmitCase (detection off)`: the server restarted with
@@ -97,6 +101,14 @@ pub struct DedupArgs {
     /// Seed of the generated archive (the checks and filings use seeds derived from it).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+
+    /// Citizens the SubmitCase filings are spread over, filing `i` by
+    /// citizen `i mod N`: enough that each files a few cases in a run, as
+    /// under the default daily limit of 3, rather than a handful of
+    /// citizens with hundreds of open cases each (every one of which a
+    /// filing of theirs is compared with).
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    filing_citizens: u32,
 
     /// Skip the pgbench TPC-B yardstick.
     #[arg(long)]
@@ -759,9 +771,11 @@ async fn submit_phase(
     let next = Arc::new(AtomicUsize::new(0));
     let repeats = Arc::new(AtomicU64::new(0));
     let (filers, pool, counted) = (filers.to_vec(), pool.clone(), repeats.clone());
-    let phase = run_phase(rpc, load.concurrency as usize, load, monitor, move |caller| {
-        let client = filers[caller % filers.len()].clone();
-        let draft = pool[next.fetch_add(1, Ordering::Relaxed) % pool.len()].clone();
+    let phase = run_phase(rpc, load.concurrency as usize, load, monitor, move |_caller| {
+        // Draft i is filed by citizen i mod N in both phases.
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let client = filers[i % filers.len()].clone();
+        let draft = pool[i % pool.len()].clone();
         let request = pb::SubmitCaseRequest { draft: Some(draft), request_id: new_request_id() };
         let repeats = counted.clone();
         async move {
@@ -959,9 +973,16 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
     let corpus_len = loaded.corpus.filings.len();
     drop(loaded.corpus);
 
-    eprintln!("signing in the filing citizens…");
+    let filing_citizens = args.filing_citizens as usize;
+    eprintln!("registering and signing in {filing_citizens} filing citizens…");
+    let signing_in = Instant::now();
     let anonymous = connect(&server, load.connections as usize).await?;
-    let filers = sign_in_filers(&anonymous, &citizens, filers_wanted).await?;
+    let logins: Vec<String> =
+        register_citizens(&anonymous[0], filing_citizens).await?.into_iter().map(|(_, phone)| phone).collect();
+    let filers = sign_in_filers(&anonymous, &logins).await?;
+    // The detection-off phase files as the same citizens, after a restart.
+    let tokens: Vec<String> =
+        filers.iter().map(Client::access_token).collect::<Option<_>>().context("a filer without a token")?;
     setup.lines.push((
         "checks".into(),
         format!(
@@ -982,9 +1003,11 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
     setup.lines.push((
         "filers".into(),
         format!(
-            "SubmitCase as {} citizens (caller i files as citizen i mod {}), a fresh request_id per call; {} drafts \
-             ({:.0}% another petitioner's filing of a stored matter), the same ones in the same order in both phases",
+            "SubmitCase as {} citizens (registered and signed in through the API in {:.1}s): \
+             draft i filed by citizen i mod {}, a fresh request_id per call; {} drafts ({:.0}% another petitioner's \
+             filing of a stored matter), the same ones in the same order, by the same citizens, in both phases",
             filers.len(),
+            signing_in.elapsed().as_secs_f64(),
             filers.len(),
             SUBMIT_POOL,
             SUBMIT_RELATED * 100.0
@@ -1049,7 +1072,11 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
     eprintln!("  restarting the server with --duplicate-detection false…");
     let server = restart(server, &config, false).await?;
     let anonymous = connect(&server, load.connections as usize).await?;
-    let filers = sign_in_filers(&anonymous, &citizens, filers_wanted).await?;
+    let filers = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, token)| anonymous[i % anonymous.len()].with_access_token(token))
+        .collect::<Result<Vec<_>, _>>()?;
     let (off, _) = submit_phase(SUBMIT_OFF, &filers, &pool, &load, &monitor).await?;
     phases.push(off);
     let versions_off = fingerprint_versions(&database_url).await?;

@@ -200,7 +200,7 @@ pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<Filed, AppError> 
                 exclude: None,
             };
             // A filing needs only the candidates close enough to decide on.
-            let matches = intake::find_matches(conn, index, &analyzed, &subject, 0)?;
+            let matches = intake::find_matches(conn, index, &analyzed, &subject, intake::Reach::FILING, 0)?;
             // The level it was filed at: the registering clerk's bureau, or
             // the region an online filing is addressed to.
             let filed_at = match (action, principal.jurisdiction.as_deref()) {

@@ -13,9 +13,25 @@ use crate::error::AppError;
 use crate::schema::cases;
 use crate::similarity::{Analyzed, Cues, Fingerprint, Similarity, SimilarityIndex};
 
-/// Most band-key candidates re-ranked per query: repeats share many bands,
-/// chance collisions one, so the best-sharing ones come first.
-pub const MAX_BAND_CANDIDATES: i64 = 64;
+/// How far a query reaches into the band index: the most band candidates
+/// re-ranked (those sharing the most keys first: repeats share many bands,
+/// chance collisions one), and the most cases read per key (the newest: a
+/// key that thousands of cases share — one estate or company named in all
+/// of them — says little, and must not make every check slow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reach {
+    pub band_candidates: i64,
+    pub cases_per_key: i64,
+}
+
+impl Reach {
+    /// A filing decides on the close candidates only, inside its
+    /// transaction, at every filing: it reads few.
+    pub const FILING: Reach = Reach { band_candidates: 24, cases_per_key: 64 };
+    /// FindSimilarCases ranks a page for staff and may look further.
+    pub const SEARCH: Reach = Reach { band_candidates: 64, cases_per_key: 256 };
+}
+
 /// Most of the petitioner's own open cases compared directly (a reworded
 /// repeat may share no band with its original).
 pub const MAX_OWN_OPEN_CASES: i64 = 100;
@@ -119,9 +135,10 @@ pub fn find_matches(
     index: &SimilarityIndex,
     query: &Analyzed,
     subject: &Subject,
+    reach: Reach,
     keep_best: usize,
 ) -> Result<Vec<Match>, AppError> {
-    let stored = candidate_fingerprints(conn, query, subject)?;
+    let stored = candidate_fingerprints(conn, query, subject, reach)?;
     if stored.is_empty() {
         return Ok(Vec::new());
     }
@@ -185,13 +202,15 @@ pub fn candidate_fingerprints(
     conn: &mut PgConnection,
     query: &Analyzed,
     subject: &Subject,
+    reach: Reach,
 ) -> Result<Vec<StoredCandidate>, AppError> {
     let terminal = [CaseState::Declined, CaseState::Final, CaseState::Withdrawn].map(CaseState::as_i16);
     intake_store::candidate_fingerprints(
         conn,
         &CandidateQuery {
             keys: &query.search_keys,
-            band_limit: MAX_BAND_CANDIDATES,
+            band_limit: reach.band_candidates,
+            max_per_key: reach.cases_per_key,
             petitioner: subject.petitioner_id,
             terminal_states: &terminal,
             own_limit: MAX_OWN_OPEN_CASES,

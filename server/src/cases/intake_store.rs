@@ -51,11 +51,6 @@ impl QueryFragment<Pg> for LockPetitionerFilings {
     }
 }
 
-/// Most cases read per band key: a key that thousands of cases share (many
-/// filings of one stock text, deliberate or not) says little and must not
-/// make every check slow; the newest cases of such a key are kept.
-pub const MAX_CASES_PER_KEY: i64 = 256;
-
 /// A candidate as stored: its case, the statistics version its fingerprint
 /// was made with, and the encoded fingerprint.
 pub type StoredCandidate = (Uuid, i32, Vec<u8>);
@@ -65,8 +60,10 @@ pub struct CandidateQuery<'a> {
     /// Band keys of the query (under every live statistics version).
     pub keys: &'a [i64],
     /// Most band candidates, those sharing the most keys first (newest first
-    /// among equals), at most [`MAX_CASES_PER_KEY`] read per key.
+    /// among equals).
     pub band_limit: i64,
+    /// Most cases read per key, the newest.
+    pub max_per_key: i64,
     /// Whose open cases are candidates too, compared directly.
     pub petitioner: Option<Uuid>,
     /// States that are not open.
@@ -83,12 +80,11 @@ pub fn candidate_fingerprints(
     conn: &mut PgConnection,
     query: &CandidateQuery<'_>,
 ) -> Result<Vec<StoredCandidate>, AppError> {
-    Ok(CandidateFingerprints { query, max_per_key: MAX_CASES_PER_KEY }.load(conn)?)
+    Ok(CandidateFingerprints { query }.load(conn)?)
 }
 
 struct CandidateFingerprints<'q, 'a> {
     query: &'q CandidateQuery<'a>,
-    max_per_key: i64,
 }
 
 struct CandidateFingerprintsId;
@@ -109,12 +105,14 @@ impl QueryFragment<Pg> for CandidateFingerprints<'_, '_> {
         let q = self.query;
         out.push_sql("WITH band AS (SELECT b.case_id FROM unnest(CAST(");
         out.push_bind_param::<Array<BigInt>, _>(q.keys)?;
+        // A shared key counts 1/n, n the cases read for it: one that few
+        // cases share says more than one that many do.
         out.push_sql(
-            " AS int8[])) AS k(key) CROSS JOIN LATERAL (SELECT case_id FROM case_bands \
-             WHERE case_bands.key = k.key ORDER BY case_id DESC LIMIT ",
+            " AS int8[])) AS k(key) CROSS JOIN LATERAL (SELECT case_id, count(*) OVER () AS n FROM \
+             (SELECT case_id FROM case_bands WHERE case_bands.key = k.key ORDER BY case_id DESC LIMIT ",
         );
-        out.push_bind_param::<BigInt, _>(&self.max_per_key)?;
-        out.push_sql(") AS b GROUP BY b.case_id ORDER BY count(*) DESC, b.case_id DESC LIMIT ");
+        out.push_bind_param::<BigInt, _>(&q.max_per_key)?;
+        out.push_sql(") AS l) AS b GROUP BY b.case_id ORDER BY sum(1.0 / b.n) DESC, b.case_id DESC LIMIT ");
         out.push_bind_param::<BigInt, _>(&q.band_limit)?;
         out.push_sql("), own AS (SELECT id AS case_id FROM cases WHERE petitioner_id = ");
         out.push_bind_param::<Nullable<diesel::sql_types::Uuid>, _>(&q.petitioner)?;

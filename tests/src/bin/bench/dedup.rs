@@ -62,7 +62,7 @@ use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, sql_query};
 use hdrhistogram::Histogram;
 use petition_sdk::{Client, new_request_id, pb};
 use petition_server::cases::domain::CaseKind;
-use petition_server::cases::intake::{self, Subject, filing_text};
+use petition_server::cases::intake::{self, Reach, Subject, filing_text};
 use petition_server::config::Config;
 use petition_server::error::AppError;
 use petition_server::similarity::{Analyzed, Fingerprinter, SimilarityIndex};
@@ -359,8 +359,9 @@ fn micros(d: Duration) -> u64 {
 /// candidates, capped, and the petitioner's open cases), and how many cases
 /// share a band key with it (uncapped).
 fn candidate_counts(conn: &mut PgConnection, analyzed: &Analyzed, subject: &Subject) -> Result<(u64, u64)> {
-    let scored =
-        intake::candidate_fingerprints(conn, analyzed, subject).map_err(|e| anyhow!("counting candidates: {e}"))?.len();
+    let scored = intake::candidate_fingerprints(conn, analyzed, subject, Reach::FILING)
+        .map_err(|e| anyhow!("counting candidates: {e}"))?
+        .len();
     let sharing: Count = sql_query("SELECT count(DISTINCT case_id) AS n FROM case_bands WHERE key = ANY($1)")
         .bind::<Array<BigInt>, _>(&analyzed.search_keys)
         .get_result(conn)?;
@@ -381,7 +382,7 @@ fn check_on(
             let analyzed = index.analyze(&query.text);
             let analyzed_in = began.elapsed();
             // As `engine::file`: a filing keeps only the candidates close enough to decide on.
-            let matches = intake::find_matches(conn, index, &analyzed, &query.subject, 0)?;
+            let matches = intake::find_matches(conn, index, &analyzed, &query.subject, Reach::FILING, 0)?;
             let outcome = intake::decide(&matches, &query.filed_at);
             Ok((analyzed_in, matches.len(), outcome, analyzed))
         });
@@ -747,6 +748,26 @@ async fn count_related(url: &str) -> Result<i64> {
     .await?
 }
 
+/// WAL written so far (bytes since 0/0) and the cases stored: read before
+/// and after a phase, the WAL per filing.
+async fn wal_and_cases(url: &str) -> Result<(i64, i64)> {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = PgConnection::establish(&url)?;
+        let wal: Count =
+            sql_query("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint AS n").get_result(&mut conn)?;
+        let cases: Count = sql_query("SELECT count(*) AS n FROM cases").get_result(&mut conn)?;
+        anyhow::Ok((wal.n, cases.n))
+    })
+    .await?
+}
+
+/// WAL bytes per case filed between two [`wal_and_cases`] readings.
+fn wal_per_filing(before: (i64, i64), after: (i64, i64)) -> Option<f64> {
+    let filed = after.1 - before.1;
+    (filed > 0).then(|| (after.0 - before.0) as f64 / filed as f64)
+}
+
 /// Sizes of the similarity tables and the number of cases.
 async fn similarity_sizes(url: &str) -> Result<(TableSize, TableSize, i64)> {
     let url = url.to_owned();
@@ -1063,8 +1084,10 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
 
     let versions_before = fingerprint_versions(&database_url).await?;
     let related_before = count_related(&database_url).await?;
+    let wal_before_on = wal_and_cases(&database_url).await?;
     let (on, on_repeats) = submit_phase(SUBMIT_ON, &filers, &pool, &load, &monitor).await?;
     phases.push(on);
+    let wal_on = wal_per_filing(wal_before_on, wal_and_cases(&database_url).await?);
     let versions_after = fingerprint_versions(&database_url).await?;
     let related_after = count_related(&database_url).await?;
 
@@ -1077,8 +1100,10 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
         .enumerate()
         .map(|(i, token)| anonymous[i % anonymous.len()].with_access_token(token))
         .collect::<Result<Vec<_>, _>>()?;
+    let wal_before_off = wal_and_cases(&database_url).await?;
     let (off, _) = submit_phase(SUBMIT_OFF, &filers, &pool, &load, &monitor).await?;
     phases.push(off);
+    let wal_off = wal_per_filing(wal_before_off, wal_and_cases(&database_url).await?);
     let versions_off = fingerprint_versions(&database_url).await?;
 
     let (fingerprints_size, bands_size, cases_now) = similarity_sizes(&database_url).await?;
@@ -1145,9 +1170,10 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
                 String::new()
             } else {
                 format!(
-                    "; counted outside the timing: candidates scored (band candidates, at most {}, and the \
-                     petitioner's open cases) {}, cases sharing a band key (uncapped) {}",
-                    intake::MAX_BAND_CANDIDATES,
+                    "; counted outside the timing: candidates scored (band candidates, at most {} of the newest {} \
+                     per key, and the petitioner's open cases) {}, cases sharing a band key (uncapped) {}",
+                    Reach::FILING.band_candidates,
+                    Reach::FILING.cases_per_key,
                     spread(&tally.scored),
                     spread(&tally.sharing)
                 )
@@ -1192,6 +1218,13 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
             "SubmitCase CPU per filing (this process and the server's PostgreSQL backends, core-ms): detection on \
              {on:.2}, off {off:.2} (off / on = {:.1}%)",
             off / on * 100.0
+        ));
+    }
+    if let (Some(on), Some(off)) = (wal_on, wal_off) {
+        notes.push(format!(
+            "SubmitCase WAL per filing (warm-up included): detection on {:.1} KB, off {:.1} KB",
+            on / 1024.0,
+            off / 1024.0
         ));
     }
     let p99s: Vec<(usize, f64)> =
@@ -1331,6 +1364,8 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
                 "on_new_fingerprints_by_version": new_by_version.iter().map(|(v, n)| (v.to_string(), serde_json::json!(n)))
                     .collect::<serde_json::Map<_, _>>(),
                 "off_new_fingerprints": fingerprinted_off,
+                "wal_bytes_per_filing_on": wal_on.map(round),
+                "wal_bytes_per_filing_off": wal_off.map(round),
             }),
         );
         json.insert(

@@ -34,6 +34,7 @@ use crate::pagination::PageTokens;
 use crate::pii::Pii;
 use crate::similarity::SimilarityIndex;
 use crate::similarity::index::RELOAD_EVERY;
+use crate::similarity::store as similarity_store;
 use crate::state::AppState;
 use crate::taxonomy::TaxonomyApi;
 
@@ -92,6 +93,13 @@ impl Application {
         .map_err(StartupError)?;
         let hasher = PasswordHasher::new(config.auth.hashing_concurrency)?;
         let similarity = if config.intake.duplicate_detection {
+            if db.read(similarity_store::bands_missing).await? {
+                tracing::warn!(
+                    "stored cases have fingerprints but no band keys (the LSH layout changed): until \
+                     `petition-server reindex-similarity` has run, duplicate detection finds them only as their \
+                     petitioner's own open cases"
+                );
+            }
             Some(Arc::new(db.read(SimilarityIndex::load).await?))
         } else {
             None

@@ -491,3 +491,33 @@ async fn reindexing_rebuilds_the_statistics_and_rekeys_every_case() -> Result<()
     assert_eq!(version, 1, "filed under the statistics the restarted server loaded");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn band_keys_dropped_by_a_new_lsh_layout_are_remade_by_reindexing() -> Result<()> {
+    use diesel::prelude::*;
+    use petition_server::similarity::store::bands_missing;
+
+    let (server, w) = world().await?;
+    let township = w.dir.township_a.code.clone();
+    let first = w.owner.cases().submit_case(submit(wages("讨薪", ORIGINAL, &township))).await?;
+    let url = server.database.as_ref().ok_or_else(|| anyhow!("no test database"))?.url().to_owned();
+    let mut conn = diesel::PgConnection::establish(&url)?;
+    assert!(!bands_missing(&mut conn)?);
+    let by_text = pb::FindSimilarCasesRequest { query: Some(Query::Text(REWORDED.into())), ..Default::default() };
+    let found = |matches: &[pb::SimilarCase]| matches.iter().any(|m| m.case.as_ref().is_some_and(|c| c.id == first.id));
+    assert!(found(&w.clerk.cases().find_similar_cases(by_text.clone()).await?));
+
+    // What migration 000007 does to a store of the older layout.
+    diesel::sql_query("TRUNCATE case_bands").execute(&mut conn)?;
+    assert!(bands_missing(&mut conn)?, "the server warns at start");
+    assert!(!found(&w.clerk.cases().find_similar_cases(by_text.clone()).await?), "no band key, no candidate");
+    // The petitioner's own open cases are still compared directly.
+    let (_, intake) = w.owner.cases().submit_case_with_intake(submit(wages("再次反映", REWORDED, &township))).await?;
+    assert_eq!(intake.repeat_of_case_id, first.id);
+
+    let db = petition_server::db::Db::new(&url, &petition_server::config::Config::from_defaults().database);
+    petition_server::cases::reindex::run(&db, false).await?;
+    assert!(!bands_missing(&mut conn)?);
+    assert!(found(&w.clerk.cases().find_similar_cases(by_text).await?), "found by band key again");
+    Ok(())
+}

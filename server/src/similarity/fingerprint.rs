@@ -48,13 +48,18 @@ pub const FINGERPRINT_VERSION: u16 = 2;
 ///   character breaks three trigrams); with the cutoff the gap narrows
 ///   (32 × 3: 0.980 vs 0.978, related 0.926 vs 0.906). Bigrams also keep
 ///   two-character names whole.
-/// * `banding` 40 × 3 (`minhash_k` 120): S-curve `1 - (1 - s³)^40` —
-///   s = 0.2 → 0.28, 0.3 → 0.67, 0.4 → 0.93, 0.5 → 0.995, steepest at
-///   `(1/40)^(1/3)` ≈ 0.29, because reworded repeats sit at s ≈ 0.3–0.6 and
-///   random pairs below 0.05 once the boilerplate is gone. Seed 1:
-///   0.985/0.926/5.8e-5; alternatives 32 × 3 0.982/0.912/4.3e-5, 24 × 4
-///   0.964/0.768/1.0e-5 (loses related filings), 40 × 2 0.990/0.972/8.4e-4
-///   (15× the candidates).
+/// * `banding` 16 × 2 (`minhash_k` 32): S-curve `1 - (1 - s²)^16` —
+///   s = 0.2 → 0.48, 0.3 → 0.78, 0.4 → 0.94, 0.5 → 0.99. Seed 1, repeats /
+///   related / random: 16 × 2 0.985/0.939/3.9e-4; 40 × 3 (the layout
+///   before) 0.985/0.926/5.8e-5; 12 × 2 0.981/0.916/2.9e-4; 20 × 3
+///   0.976/0.859/2.5e-5; 24 × 4 0.964/0.768/1.0e-5. The quality of 40 × 3
+///   with 16 index rows per case instead of 40: at a million cases each
+///   row is a random page of a large index, read at every check and
+///   written at every filing, and that, not the chance candidates, is
+///   what a filing pays for (`bench dedup`: 40 × 3 took 2.1–2.7 core-ms
+///   per filing for detection, 16 × 2 1.5, repeat and related decisions
+///   unchanged). The ≈ 7× chance candidates are bounded by the filing's
+///   reach (`cases::intake::Reach`), rarest shared keys first.
 /// * `max_shingles` 1024: covers the 99th-percentile text (≈ 1,400
 ///   characters) completely; longer ones keep a bottom-k sample.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -78,8 +83,8 @@ impl Default for Params {
     fn default() -> Self {
         Self {
             shingle_size: 2,
-            minhash_k: 120,
-            banding: Banding { bands: 40, rows: 3 },
+            minhash_k: 32,
+            banding: Banding { bands: 16, rows: 2 },
             weighting: Weighting::Cutoff { max_df_ratio: 0.005, min_documents: 100 },
             specifics_boost: 16.0,
             max_shingles: 1024,

@@ -134,6 +134,17 @@ pub fn fingerprints_page(
     Ok(query.load(conn)?)
 }
 
+/// True when cases have fingerprints but none has band keys: the band
+/// index was emptied (a new LSH layout) and `reindex-similarity` has not
+/// run, so stored cases cannot be found by band key.
+pub fn bands_missing(conn: &mut PgConnection) -> Result<bool, AppError> {
+    use diesel::dsl::{exists, select};
+    let fingerprints: bool =
+        select(exists(case_fingerprints::table.select(case_fingerprints::case_id))).get_result(conn)?;
+    let bands: bool = select(exists(case_bands::table.select(case_bands::key))).get_result(conn)?;
+    Ok(fingerprints && !bands)
+}
+
 /// Up to `limit` cases whose fingerprint is not of `version`.
 pub fn stale_fingerprints(conn: &mut PgConnection, version: i32, limit: i64) -> Result<Vec<Uuid>, AppError> {
     Ok(case_fingerprints::table

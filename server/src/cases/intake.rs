@@ -14,10 +14,12 @@ use crate::schema::cases;
 use crate::similarity::{Analyzed, Cues, Fingerprint, Similarity, SimilarityIndex};
 
 /// How far a query reaches into the band index: the most band candidates
-/// re-ranked (those sharing the most keys first: repeats share many bands,
-/// chance collisions one), and the most cases read per key (the newest: a
-/// key that thousands of cases share — one estate or company named in all
-/// of them — says little, and must not make every check slow).
+/// re-ranked, and the most cases read per key (the newest). A key that
+/// thousands of cases share — one estate or company named in all of them —
+/// says little and must not make every check slow, so candidates are
+/// ranked by their shared keys, each weighing 1/n for the n cases read for
+/// it: repeats share several keys, rare ones among them; chance collisions
+/// share one, often a common one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reach {
     pub band_candidates: i64,
@@ -27,7 +29,7 @@ pub struct Reach {
 impl Reach {
     /// A filing decides on the close candidates only, inside its
     /// transaction, at every filing: it reads few.
-    pub const FILING: Reach = Reach { band_candidates: 24, cases_per_key: 64 };
+    pub const FILING: Reach = Reach { band_candidates: 12, cases_per_key: 64 };
     /// FindSimilarCases ranks a page for staff and may look further.
     pub const SEARCH: Reach = Reach { band_candidates: 64, cases_per_key: 256 };
 }

@@ -59,8 +59,8 @@ pub type StoredCandidate = (Uuid, i32, Vec<u8>);
 pub struct CandidateQuery<'a> {
     /// Band keys of the query (under every live statistics version).
     pub keys: &'a [i64],
-    /// Most band candidates, those sharing the most keys first (newest first
-    /// among equals).
+    /// Most band candidates, those whose shared keys weigh most first (a
+    /// key weighs 1/n, n the cases read for it; newest first among equals).
     pub band_limit: i64,
     /// Most cases read per key, the newest.
     pub max_per_key: i64,

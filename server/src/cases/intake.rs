@@ -28,7 +28,11 @@ pub struct Reach {
 
 impl Reach {
     /// A filing decides on the close candidates only, inside its
-    /// transaction, at every filing: it reads few.
+    /// transaction, at every filing: it reads few. `bench dedup` at
+    /// 1,000,000 cases, 12 against 24: detection 1.28 against 1.60 core-ms
+    /// per filing, related links found for 84.8% against 85.2% of another
+    /// petitioner's filings of a stored matter. Repeats do not depend on it
+    /// (the petitioner's open cases are always compared).
     pub const FILING: Reach = Reach { band_candidates: 12, cases_per_key: 64 };
     /// FindSimilarCases ranks a page for staff and may look further.
     pub const SEARCH: Reach = Reach { band_candidates: 64, cases_per_key: 256 };

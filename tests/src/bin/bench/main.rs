@@ -53,11 +53,12 @@
 //! then times the duplicate check a filing runs (analyze, find_matches,
 //! decide) directly on the database on 1, 2 and 4 threads, runs pgbench,
 //! and measures SubmitCase with detection on and then off (the server
-//! restarted on the same database); it reports the check's latency
-//! against the 10 ms p99 target, the on/off throughput ratio against the
-//! 80% target, and the storage per case. On 2 cores the 1,000,000-case
-//! preload takes about 10 minutes, the phases 3 more; `--preload 20000`
-//! takes under a minute in all.
+//! restarted on the same database), filed by `--filing-citizens` citizens
+//! in turn; it reports the check's latency against the 10 ms p99 target,
+//! the on/off throughput ratio against the 80% target, CPU and WAL per
+//! filing, and the storage per case. On 2 cores the 1,000,000-case
+//! preload takes about 3–4 minutes, registering the citizens under one,
+//! the phases 3–4 more; `--preload 20000` takes about two minutes in all.
 //!
 //! A call counts in a phase when it completes inside the measured window;
 //! calls still in flight at the deadline are abandoned (cancelled), so every

@@ -93,14 +93,16 @@ impl Application {
         .map_err(StartupError)?;
         let hasher = PasswordHasher::new(config.auth.hashing_concurrency)?;
         let similarity = if config.intake.duplicate_detection {
-            if db.read(similarity_store::bands_missing).await? {
+            let index = db.read(SimilarityIndex::load).await?;
+            let bands = index.fingerprinter().params().banding.bands;
+            if db.read(move |conn| similarity_store::keyed_under_another_layout(conn, bands)).await? {
                 tracing::warn!(
-                    "stored cases have fingerprints but no band keys (the LSH layout changed): until \
-                     `petition-server reindex-similarity` has run, duplicate detection finds them only as their \
-                     petitioner's own open cases"
+                    "stored cases were fingerprinted under another LSH layout: until `petition-server \
+                     reindex-similarity` has run, duplicate detection finds them only as their petitioner's own \
+                     open cases"
                 );
             }
-            Some(Arc::new(db.read(SimilarityIndex::load).await?))
+            Some(Arc::new(index))
         } else {
             None
         };

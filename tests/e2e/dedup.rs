@@ -495,29 +495,42 @@ async fn reindexing_rebuilds_the_statistics_and_rekeys_every_case() -> Result<()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn band_keys_dropped_by_a_new_lsh_layout_are_remade_by_reindexing() -> Result<()> {
     use diesel::prelude::*;
-    use petition_server::similarity::store::bands_missing;
+    use petition_server::cases::intake::filing_text;
+    use petition_server::schema::case_fingerprints;
+    use petition_server::similarity::store::{keyed_under_another_layout, replace_fingerprint};
+    use petition_server::similarity::{Banding, Fingerprinter, NoStats, Params};
 
     let (server, w) = world().await?;
     let township = w.dir.township_a.code.clone();
-    let first = w.owner.cases().submit_case(submit(wages("讨薪", ORIGINAL, &township))).await?;
+    let draft = wages("讨薪", ORIGINAL, &township);
+    let text = filing_text(&draft.title, &draft.content, &draft.requests, &draft.facts_and_reasons);
+    let first = w.owner.cases().submit_case(submit(draft)).await?;
     let url = server.database.as_ref().ok_or_else(|| anyhow!("no test database"))?.url().to_owned();
     let mut conn = diesel::PgConnection::establish(&url)?;
-    assert!(!bands_missing(&mut conn)?);
+    let bands = Params::default().banding.bands;
+    assert!(!keyed_under_another_layout(&mut conn, bands)?);
     let by_text = pb::FindSimilarCasesRequest { query: Some(Query::Text(REWORDED.into())), ..Default::default() };
     let found = |matches: &[pb::SimilarCase]| matches.iter().any(|m| m.case.as_ref().is_some_and(|c| c.id == first.id));
     assert!(found(&w.clerk.cases().find_similar_cases(by_text.clone()).await?));
 
-    // What migration 000007 does to a store of the older layout.
+    // A store fingerprinted under the older layout (40 × 3), as migration
+    // 000007 finds it: it drops the band keys.
+    let id = uuid::Uuid::parse_str(&first.id)?;
+    let version: i32 = case_fingerprints::table.find(id).select(case_fingerprints::stats_version).first(&mut conn)?;
+    let older =
+        Fingerprinter::new(Params { minhash_k: 120, banding: Banding { bands: 40, rows: 3 }, ..Params::default() });
+    replace_fingerprint(&mut conn, id, version, &older.fingerprint(&text, &NoStats))?;
     diesel::sql_query("TRUNCATE case_bands").execute(&mut conn)?;
-    assert!(bands_missing(&mut conn)?, "the server warns at start");
+    assert!(keyed_under_another_layout(&mut conn, bands)?, "the server warns at start");
     assert!(!found(&w.clerk.cases().find_similar_cases(by_text.clone()).await?), "no band key, no candidate");
     // The petitioner's own open cases are still compared directly.
     let (_, intake) = w.owner.cases().submit_case_with_intake(submit(wages("再次反映", REWORDED, &township))).await?;
     assert_eq!(intake.repeat_of_case_id, first.id);
+    assert!(keyed_under_another_layout(&mut conn, bands)?, "still, with band rows of new filings stored");
 
     let db = petition_server::db::Db::new(&url, &petition_server::config::Config::from_defaults().database);
     petition_server::cases::reindex::run(&db, false).await?;
-    assert!(!bands_missing(&mut conn)?);
+    assert!(!keyed_under_another_layout(&mut conn, bands)?);
     assert!(found(&w.clerk.cases().find_similar_cases(by_text).await?), "found by band key again");
     Ok(())
 }

@@ -134,15 +134,22 @@ pub fn fingerprints_page(
     Ok(query.load(conn)?)
 }
 
-/// True when cases have fingerprints but none has band keys: the band
-/// index was emptied (a new LSH layout) and `reindex-similarity` has not
-/// run, so stored cases cannot be found by band key.
-pub fn bands_missing(conn: &mut PgConnection) -> Result<bool, AppError> {
-    use diesel::dsl::{exists, select};
-    let fingerprints: bool =
-        select(exists(case_fingerprints::table.select(case_fingerprints::case_id))).get_result(conn)?;
-    let bands: bool = select(exists(case_bands::table.select(case_bands::key))).get_result(conn)?;
-    Ok(fingerprints && !bands)
+/// True when the oldest stored fingerprint holds another number of band
+/// keys than `bands`: the store was fingerprinted under another LSH layout
+/// (whose band rows a migration dropped, or which would never match) and
+/// `reindex-similarity` has not re-keyed it, so stored cases cannot be
+/// found by band key. The oldest, because filings made since the upgrade
+/// are of the new layout.
+pub fn keyed_under_another_layout(conn: &mut PgConnection, bands: usize) -> Result<bool, AppError> {
+    let oldest: Option<Vec<u8>> = case_fingerprints::table
+        .select(case_fingerprints::fingerprint)
+        .order(case_fingerprints::case_id)
+        .first(conn)
+        .optional()?;
+    // A text without units has no band keys under any layout.
+    Ok(oldest
+        .and_then(|bytes| Fingerprint::decode(&bytes).ok())
+        .is_some_and(|f| !f.band_keys.is_empty() && f.band_keys.len() != bands))
 }
 
 /// Up to `limit` cases whose fingerprint is not of `version`.

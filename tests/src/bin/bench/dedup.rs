@@ -3,8 +3,8 @@
 //! Set-up, with duplicate detection off (one citizen files every template
 //! case from a small corpus: some would be declined as repeats): the
 //! [`CaseWorld`] directory, one citizen per caller registered through the
-//! API (the petitioners of the check queries), the template cases of `bench cases`, one category per
-//! category of the generator; then
+//! API (the petitioners of the check queries), the template cases of
+//! `bench cases`, one category per category of the generator; then
 //! `--preload` generated petitions (see `archive.rs`) stored as cases by
 //! `preload.rs` (texts given, petitioners cloned), their statistics stored
 //! as version 1 (complete), and every fingerprint and band row written in
@@ -36,18 +36,19 @@
 //!    in through the API after the preload (draft i by citizen i mod N, so
 //!    each files a few cases and has a few open ones, as under the daily
 //!    limit; 64 citizens filing hundreds each would make every filing
-//!    compare itself with a hundred open cases of its petitioner), texts from the generator
-//!    (85% fresh matters, 15% another petitioner's filing of a stored
-//!    matter), a fresh `request_id` each call; the daily filing limit is off.
+//!    compare itself with a hundred open cases of its petitioner), texts
+//!    from the generator (85% fresh matters, 15% another petitioner's filing
+//!    of a stored matter), a fresh `request_id` each call; the daily filing
+//!    limit is off.
 //! 5. `SubmitCase (detection off)`: the server restarted with
 //!    `--duplicate-detection false` on the same database, the same texts in
 //!    the same order.
 //!
 //! The report gives the on/off throughput ratio and, steadier, the core
 //! time per filing of both phases (this process and the server's
-//! PostgreSQL backends). Then the storage of duplicate detection per case:
-//! `case_fingerprints`
-//! and `case_bands`, table, TOAST and indexes.
+//! PostgreSQL backends), and the WAL per filing of both. Then the storage
+//! of duplicate detection per case: `case_fingerprints` and `case_bands`,
+//! table, TOAST and indexes.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::{HeaderName, HeaderValue};
 use petition_proto::v1::calendar_service_server::CalendarServiceServer;
@@ -33,8 +33,7 @@ use crate::identity::bootstrap::{self, Bootstrap};
 use crate::pagination::PageTokens;
 use crate::pii::Pii;
 use crate::similarity::SimilarityIndex;
-use crate::similarity::index::RELOAD_EVERY;
-use crate::similarity::store as similarity_store;
+use crate::similarity::index::{FOLLOW_EVERY, RELOAD_EVERY};
 use crate::state::AppState;
 use crate::taxonomy::TaxonomyApi;
 
@@ -93,16 +92,9 @@ impl Application {
         .map_err(StartupError)?;
         let hasher = PasswordHasher::new(config.auth.hashing_concurrency)?;
         let similarity = if config.intake.duplicate_detection {
-            let index = db.read(SimilarityIndex::load).await?;
-            let bands = index.fingerprinter().params().banding.bands;
-            if db.read(move |conn| similarity_store::keyed_under_another_layout(conn, bands)).await? {
-                tracing::warn!(
-                    "stored cases were fingerprinted under another LSH layout: until `petition-server \
-                     reindex-similarity` has run, duplicate detection finds them only as their petitioner's own \
-                     open cases"
-                );
-            }
-            Some(Arc::new(index))
+            // Builds the band index: seconds at a million cases, before the
+            // port is bound, so that no query misses stored cases.
+            Some(Arc::new(db.read(SimilarityIndex::load).await?))
         } else {
             None
         };
@@ -198,7 +190,7 @@ impl Application {
         let mut server = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
             let _ = stop_rx.await;
         }));
-        let reloader = state.similarity.clone().map(|index| tokio::spawn(reload_similarity(state.db.clone(), index)));
+        let reloader = state.similarity.clone().map(|index| tokio::spawn(follow_similarity(state.db.clone(), index)));
 
         tokio::select! {
             result = &mut server => {
@@ -228,15 +220,30 @@ impl Application {
     }
 }
 
-/// Picks up statistics versions that `reindex-similarity` stores.
-async fn reload_similarity(db: Db, index: Arc<SimilarityIndex>) {
-    let mut every = tokio::time::interval(RELOAD_EVERY);
+/// Follows the fingerprints other servers store, and picks up statistics
+/// versions that `reindex-similarity` stores.
+async fn follow_similarity(db: Db, index: Arc<SimilarityIndex>) {
+    let mut every = tokio::time::interval(FOLLOW_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_reload = Instant::now();
     every.tick().await;
     loop {
         every.tick().await;
+        let reload = last_reload.elapsed() >= RELOAD_EVERY;
+        if reload {
+            last_reload = Instant::now();
+        }
         let index = index.clone();
-        if let Err(e) = db.read(move |conn| index.reload_if_changed(conn)).await {
-            tracing::warn!(error = %e, "could not reload similarity statistics");
+        let result = db
+            .read(move |conn| {
+                if reload {
+                    index.reload_if_changed(conn)?;
+                }
+                index.follow(conn)
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not follow the stored fingerprints");
         }
     }
 }

@@ -32,13 +32,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    case_bands (key, case_id) {
-        key -> Int8,
-        case_id -> Uuid,
-    }
-}
-
-diesel::table! {
     case_counters (region_code, year) {
         region_code -> Text,
         year -> Int4,
@@ -63,6 +56,7 @@ diesel::table! {
         case_id -> Uuid,
         stats_version -> Int4,
         fingerprint -> Bytea,
+        stored_in_xact -> Int8,
     }
 }
 
@@ -226,7 +220,6 @@ diesel::joinable!(routing_rules -> regions (region_code));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     calendar_days,
-    case_bands,
     case_counters,
     case_events,
     case_fingerprints,

@@ -493,44 +493,98 @@ async fn reindexing_rebuilds_the_statistics_and_rekeys_every_case() -> Result<()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn band_keys_dropped_by_a_new_lsh_layout_are_remade_by_reindexing() -> Result<()> {
+async fn fingerprints_of_an_older_lsh_layout_are_found_again_after_reindexing() -> Result<()> {
     use diesel::prelude::*;
     use petition_server::cases::intake::filing_text;
     use petition_server::schema::case_fingerprints;
-    use petition_server::similarity::store::{keyed_under_another_layout, replace_fingerprint};
+    use petition_server::similarity::store::replace_fingerprint;
     use petition_server::similarity::{Banding, Fingerprinter, NoStats, Params};
 
     let (server, w) = world().await?;
+    let index = server.state.similarity.clone().ok_or_else(|| anyhow!("detection is on"))?;
     let township = w.dir.township_a.code.clone();
     let draft = wages("讨薪", ORIGINAL, &township);
     let text = filing_text(&draft.title, &draft.content, &draft.requests, &draft.facts_and_reasons);
     let first = w.owner.cases().submit_case(submit(draft)).await?;
     let url = server.database.as_ref().ok_or_else(|| anyhow!("no test database"))?.url().to_owned();
     let mut conn = diesel::PgConnection::establish(&url)?;
-    let bands = Params::default().banding.bands;
-    assert!(!keyed_under_another_layout(&mut conn, bands)?);
+    assert_eq!(index.rebuild_bands(&mut conn)?.other_layout, 0);
     let by_text = pb::FindSimilarCasesRequest { query: Some(Query::Text(REWORDED.into())), ..Default::default() };
     let found = |matches: &[pb::SimilarCase]| matches.iter().any(|m| m.case.as_ref().is_some_and(|c| c.id == first.id));
     assert!(found(&w.clerk.cases().find_similar_cases(by_text.clone()).await?));
 
-    // A store fingerprinted under the older layout (40 × 3), as migration
-    // 000007 finds it: it drops the band keys.
+    // A store fingerprinted under the older layout (40 × 3), as a server
+    // built on it at start finds it.
     let id = uuid::Uuid::parse_str(&first.id)?;
     let version: i32 = case_fingerprints::table.find(id).select(case_fingerprints::stats_version).first(&mut conn)?;
     let older =
         Fingerprinter::new(Params { minhash_k: 120, banding: Banding { bands: 40, rows: 3 }, ..Params::default() });
     replace_fingerprint(&mut conn, id, version, &older.fingerprint(&text, &NoStats))?;
-    diesel::sql_query("TRUNCATE case_bands").execute(&mut conn)?;
-    assert!(keyed_under_another_layout(&mut conn, bands)?, "the server warns at start");
+    let built = index.rebuild_bands(&mut conn)?;
+    assert_eq!((built.other_layout, built.footprint.cases), (1, 0), "the server warns at start");
     assert!(!found(&w.clerk.cases().find_similar_cases(by_text.clone()).await?), "no band key, no candidate");
     // The petitioner's own open cases are still compared directly.
     let (_, intake) = w.owner.cases().submit_case_with_intake(submit(wages("再次反映", REWORDED, &township))).await?;
     assert_eq!(intake.repeat_of_case_id, first.id);
-    assert!(keyed_under_another_layout(&mut conn, bands)?, "still, with band rows of new filings stored");
 
+    // Reindexing stores new statistics; a server picks them up and re-reads
+    // every band key.
     let db = petition_server::db::Db::new(&url, &petition_server::config::Config::from_defaults().database);
     petition_server::cases::reindex::run(&db, false).await?;
-    assert!(!keyed_under_another_layout(&mut conn, bands)?);
+    // (The server's own follower may have got there first.)
+    index.reload_if_changed(&mut conn)?;
+    let built = index.bands_built();
+    assert_eq!((built.other_layout, built.footprint.cases), (0, 2));
     assert!(found(&w.clerk.cases().find_similar_cases(by_text).await?), "found by band key again");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filing_on_one_server_becomes_a_candidate_on_the_others() -> Result<()> {
+    use petition_server::similarity::index::FOLLOW_EVERY;
+
+    let database = tokio::task::spawn_blocking(TestDatabase::create).await??;
+    let data_dir = || std::env::temp_dir().join(format!("petition-test-{}", uuid::Uuid::now_v7().simple()));
+    let (dir_a, dir_b) = (data_dir(), data_dir());
+    let mut config = petition_tests::server::test_config(database.url(), &dir_a);
+    config.intake.duplicate_detection = true;
+    // Two instances behind one load balancer share their keys and database.
+    let mut config_b = config.clone();
+    config_b.data_dir = dir_b.clone();
+    let a = TestServer::start(config, Some(database), dir_a).await?;
+    let w = CaseWorld::create(&a).await?;
+    let b = TestServer::start(config_b, None, dir_b).await?;
+    let on_b = b.client().await?;
+    let as_on_b = |client: &petition_sdk::Client| {
+        on_b.with_access_token(client.access_token().ok_or_else(|| anyhow!("signed in"))?).map_err(anyhow::Error::from)
+    };
+    let township = w.dir.township_a.code.clone();
+
+    // Filed through A after B built its band index.
+    let first = w.owner.cases().submit_case(submit(wages("讨薪", ORIGINAL, &township))).await?;
+    let filed = std::time::Instant::now();
+    let clerk_on_b = as_on_b(&w.clerk)?;
+    let by_text = pb::FindSimilarCasesRequest { query: Some(Query::Text(REWORDED.into())), ..Default::default() };
+    loop {
+        let matches = clerk_on_b.cases().find_similar_cases(by_text.clone()).await?;
+        if matches.iter().any(|m| m.case.as_ref().is_some_and(|c| c.id == first.id)) {
+            break;
+        }
+        assert!(filed.elapsed() < FOLLOW_EVERY * 10, "B never followed A's filing");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // Through B, another petitioner's filing of the matter is related to it.
+    let (second, _) = as_on_b(&w.other_citizen)?
+        .cases()
+        .submit_case_with_intake(submit(wages("工资被拖欠", REWORDED, &township)))
+        .await?;
+    let listed = w
+        .clerk
+        .cases()
+        .list_cases(pb::ListCasesRequest { related_to_case_id: first.id.clone(), ..Default::default() })
+        .await?;
+    assert_eq!(listed.cases.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [second.id.as_str()]);
+    drop(b);
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! A real server in-process on `127.0.0.1:0` over its own database.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -8,6 +9,7 @@ use petition_sdk::Client;
 use petition_server::app::Application;
 use petition_server::config::{Config, Secret};
 use petition_server::crypto::SecretKey;
+use petition_server::state::AppState;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -21,6 +23,8 @@ pub struct TestServer {
     pub url: String,
     /// The server's own database (none when a test brings its own server).
     pub database: Option<TestDatabase>,
+    /// What the server's services share (its similarity index, say).
+    pub state: Arc<AppState>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), String>>>,
     data_dir: PathBuf,
@@ -68,6 +72,7 @@ impl TestServer {
     pub async fn start(config: Config, database: Option<TestDatabase>, data_dir: PathBuf) -> Result<TestServer> {
         let app = Application::build(config).await.context("building the server")?;
         let url = format!("http://{}", app.local_addr()?);
+        let state = app.state();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             app.run_until(async {
@@ -76,7 +81,7 @@ impl TestServer {
             .await
             .map_err(|e| e.to_string())
         });
-        Ok(TestServer { url, database, stop: Some(stop), task: Some(task), data_dir })
+        Ok(TestServer { url, database, state, stop: Some(stop), task: Some(task), data_dir })
     }
 
     /// A client connected to this server, not signed in.

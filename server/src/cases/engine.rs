@@ -232,8 +232,9 @@ pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<Filed, AppError> 
     // case number is taken: the numbering row is locked until commit, so
     // work after it serializes every filing of the region (the foreign keys
     // to the case are checked at commit).
-    if let Some(analyzed) = analyzed {
+    if let (Some(analyzed), Some(index)) = (analyzed, &similarity) {
         intake_store::record_filing(conn, id, analyzed.version(), &analyzed.analysis.fingerprint, &outcome.related)?;
+        index.remember(id, &analyzed.analysis.fingerprint);
     }
     let sequence = store::next_number(conn, &region.code, today.year())?;
     let now = Utc::now();

@@ -19,20 +19,22 @@ use crate::similarity::{Analyzed, Cues, Fingerprint, Similarity, SimilarityIndex
 /// says little and must not make every check slow, so candidates are
 /// ranked by their shared keys, each weighing 1/n for the n cases read for
 /// it: repeats share several keys, rare ones among them; chance collisions
-/// share one, often a common one.
+/// share one, often a common one (`similarity::bands`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reach {
-    pub band_candidates: i64,
-    pub cases_per_key: i64,
+    pub band_candidates: usize,
+    pub cases_per_key: usize,
 }
 
 impl Reach {
     /// A filing decides on the close candidates only, inside its
-    /// transaction, at every filing: it reads few. `bench dedup` at
-    /// 1,000,000 cases, 12 against 24: detection 1.28 against 1.60 core-ms
-    /// per filing, related links found for 84.8% against 85.2% of another
-    /// petitioner's filings of a stored matter. Repeats do not depend on it
-    /// (the petitioner's open cases are always compared).
+    /// transaction, at every filing: each candidate's fingerprint is read
+    /// from PostgreSQL and scored. `bench dedup` at 1,000,000 cases, with
+    /// the band index in PostgreSQL, 12 against 24 candidates: detection
+    /// 1.28 against 1.60 core-ms per filing, related links found for 84.8%
+    /// against 85.2% of another petitioner's filings of a stored matter.
+    /// Repeats do not depend on it (the petitioner's open cases are always
+    /// compared).
     pub const FILING: Reach = Reach { band_candidates: 12, cases_per_key: 64 };
     /// FindSimilarCases ranks a page for staff and may look further.
     pub const SEARCH: Reach = Reach { band_candidates: 64, cases_per_key: 256 };
@@ -144,7 +146,7 @@ pub fn find_matches(
     reach: Reach,
     keep_best: usize,
 ) -> Result<Vec<Match>, AppError> {
-    let stored = candidate_fingerprints(conn, query, subject, reach)?;
+    let stored = candidate_fingerprints(conn, index, query, subject, reach)?;
     if stored.is_empty() {
         return Ok(Vec::new());
     }
@@ -206,17 +208,18 @@ pub fn find_matches(
 /// keys with the query and the petitioner's own open cases.
 pub fn candidate_fingerprints(
     conn: &mut PgConnection,
+    index: &SimilarityIndex,
     query: &Analyzed,
     subject: &Subject,
     reach: Reach,
 ) -> Result<Vec<StoredCandidate>, AppError> {
+    let band_cases =
+        index.bands().candidates(&query.search_keys, reach.cases_per_key, reach.band_candidates, subject.exclude);
     let terminal = [CaseState::Declined, CaseState::Final, CaseState::Withdrawn].map(CaseState::as_i16);
     intake_store::candidate_fingerprints(
         conn,
         &CandidateQuery {
-            keys: &query.search_keys,
-            band_limit: reach.band_candidates,
-            max_per_key: reach.cases_per_key,
+            band_cases: &band_cases,
             petitioner: subject.petitioner_id,
             terminal_states: &terminal,
             own_limit: MAX_OWN_OPEN_CASES,

@@ -1,6 +1,6 @@
 //! The statements intake adds to a filing: the petitioner's filing lock,
 //! reading the candidates' fingerprints, and recording the new case's
-//! fingerprint, band keys and related cases.
+//! fingerprint and related cases.
 //!
 //! Each is one round trip and a prepared statement cached per connection
 //! (diesel prepares raw SQL and multi-row inserts afresh every time): at
@@ -57,13 +57,8 @@ pub type StoredCandidate = (Uuid, i32, Vec<u8>);
 
 /// What to read candidates for.
 pub struct CandidateQuery<'a> {
-    /// Band keys of the query (under every live statistics version).
-    pub keys: &'a [i64],
-    /// Most band candidates, those whose shared keys weigh most first (a
-    /// key weighs 1/n, n the cases read for it; newest first among equals).
-    pub band_limit: i64,
-    /// Most cases read per key, the newest.
-    pub max_per_key: i64,
+    /// The band index's candidates (`SimilarityIndex::bands`).
+    pub band_cases: &'a [Uuid],
     /// Whose open cases are candidates too, compared directly.
     pub petitioner: Option<Uuid>,
     /// States that are not open.
@@ -103,26 +98,16 @@ impl RunQueryDsl<PgConnection> for CandidateFingerprints<'_, '_> {}
 impl QueryFragment<Pg> for CandidateFingerprints<'_, '_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         let q = self.query;
-        out.push_sql("WITH band AS (SELECT b.case_id FROM unnest(CAST(");
-        out.push_bind_param::<Array<BigInt>, _>(q.keys)?;
-        // A shared key counts 1/n, n the cases read for it: one that few
-        // cases share says more than one that many do.
-        out.push_sql(
-            " AS int8[])) AS k(key) CROSS JOIN LATERAL (SELECT case_id, count(*) OVER () AS n FROM \
-             (SELECT case_id FROM case_bands WHERE case_bands.key = k.key ORDER BY case_id DESC LIMIT ",
-        );
-        out.push_bind_param::<BigInt, _>(&q.max_per_key)?;
-        out.push_sql(") AS l) AS b GROUP BY b.case_id ORDER BY sum(1.0 / b.n) DESC, b.case_id DESC LIMIT ");
-        out.push_bind_param::<BigInt, _>(&q.band_limit)?;
-        out.push_sql("), own AS (SELECT id AS case_id FROM cases WHERE petitioner_id = ");
+        out.push_sql("WITH own AS (SELECT id AS case_id FROM cases WHERE petitioner_id = ");
         out.push_bind_param::<Nullable<diesel::sql_types::Uuid>, _>(&q.petitioner)?;
         out.push_sql(" AND NOT (state = ANY(");
         out.push_bind_param::<Array<SmallInt>, _>(q.terminal_states)?;
         out.push_sql(")) ORDER BY id DESC LIMIT ");
         out.push_bind_param::<BigInt, _>(&q.own_limit)?;
+        out.push_sql(") SELECT f.case_id, f.stats_version, f.fingerprint FROM (SELECT unnest(CAST(");
+        out.push_bind_param::<Array<diesel::sql_types::Uuid>, _>(q.band_cases)?;
         out.push_sql(
-            ") SELECT f.case_id, f.stats_version, f.fingerprint \
-             FROM (SELECT case_id FROM band UNION SELECT case_id FROM own) AS c \
+            " AS uuid[])) AS case_id UNION SELECT case_id FROM own) AS c \
              JOIN case_fingerprints AS f ON f.case_id = c.case_id WHERE f.case_id IS DISTINCT FROM ",
         );
         out.push_bind_param::<Nullable<diesel::sql_types::Uuid>, _>(&q.exclude)?;
@@ -130,8 +115,8 @@ impl QueryFragment<Pg> for CandidateFingerprints<'_, '_> {
     }
 }
 
-/// Stores a new case's fingerprint and band keys, and its related cases
-/// (both ways), in one statement. The case row comes later in the same
+/// Stores a new case's fingerprint and its related cases (both ways), in
+/// one statement. The case row comes later in the same
 /// transaction (the foreign keys are deferred).
 pub fn record_filing(
     conn: &mut PgConnection,
@@ -142,37 +127,28 @@ pub fn record_filing(
 ) -> Result<(), AppError> {
     let (related_ids, scores): (Vec<Uuid>, Vec<f32>) =
         related.iter().map(|(id, score)| (*id, score.clamp(0.0, 1.0))).unzip();
-    RecordFiling {
-        case_id,
-        stats_version,
-        fingerprint: fingerprint.encode(),
-        band_keys: &fingerprint.band_keys,
-        related_ids,
-        scores,
-    }
-    .execute(conn)?;
+    RecordFiling { case_id, stats_version, fingerprint: fingerprint.encode(), related_ids, scores }.execute(conn)?;
     Ok(())
 }
 
-struct RecordFiling<'a> {
+struct RecordFiling {
     case_id: Uuid,
     stats_version: i32,
     fingerprint: Vec<u8>,
-    band_keys: &'a [i64],
     related_ids: Vec<Uuid>,
     scores: Vec<f32>,
 }
 
 struct RecordFilingId;
 
-impl QueryId for RecordFiling<'_> {
+impl QueryId for RecordFiling {
     type QueryId = RecordFilingId;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl RunQueryDsl<PgConnection> for RecordFiling<'_> {}
+impl RunQueryDsl<PgConnection> for RecordFiling {}
 
-impl QueryFragment<Pg> for RecordFiling<'_> {
+impl QueryFragment<Pg> for RecordFiling {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         let case_id = |out: &mut AstPass<'_, 'b, Pg>| out.push_bind_param::<diesel::sql_types::Uuid, _>(&self.case_id);
         out.push_sql(
@@ -183,15 +159,8 @@ impl QueryFragment<Pg> for RecordFiling<'_> {
         out.push_bind_param::<Integer, _>(&self.stats_version)?;
         out.push_sql(", ");
         out.push_bind_param::<Binary, _>(&self.fingerprint)?;
-        // Sorted keys touch the index in order; two bands may hash alike.
         out.push_sql(
-            ")), bands AS (INSERT INTO case_bands (key, case_id) SELECT DISTINCT k.key, c.id FROM unnest(CAST(",
-        );
-        out.push_bind_param::<Array<BigInt>, _>(self.band_keys)?;
-        out.push_sql(" AS int8[])) AS k(key), (SELECT ");
-        case_id(&mut out)?;
-        out.push_sql(
-            " AS id) AS c ORDER BY k.key), related AS (INSERT INTO related_cases (case_id, related_case_id, score) \
+            ")), related AS (INSERT INTO related_cases (case_id, related_case_id, score) \
              SELECT x.a, x.b, x.score FROM (SELECT c.id AS a, r.id AS b, r.score FROM unnest(",
         );
         out.push_bind_param::<Array<diesel::sql_types::Uuid>, _>(&self.related_ids)?;

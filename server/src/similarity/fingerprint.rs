@@ -149,6 +149,32 @@ impl Fingerprint {
         out
     }
 
+    /// How many bytes at the start of [`Self::encode`]'s output hold
+    /// `bands` band keys: all the band index reads of a stored fingerprint.
+    pub fn band_keys_prefix_len(bands: usize) -> usize {
+        2 + 4 + 8 * bands
+    }
+
+    /// The band keys in the first [`Self::band_keys_prefix_len`] bytes of
+    /// an encoding (or more of it), when they are `bands` keys of this
+    /// version; `None` when the fingerprint was keyed under another LSH
+    /// layout or is of version 1 (made before this layout): its keys never
+    /// meet the current ones, and `reindex-similarity` re-makes it.
+    pub fn band_keys_in_prefix(prefix: &[u8], bands: usize) -> Result<Option<Vec<i64>>, DecodeError> {
+        let mut r = Reader { bytes: prefix };
+        match u16::from_le_bytes(r.take::<2>()?) {
+            1 => return Ok(None),
+            FINGERPRINT_VERSION => {}
+            other => return Err(DecodeError::Version(other)),
+        }
+        let n = u32::from_le_bytes(r.take::<4>()?) as usize;
+        // No units, no keys: under any layout.
+        if n != bands && n != 0 {
+            return Ok(None);
+        }
+        (0..n).map(|_| r.take::<8>().map(i64::from_le_bytes)).collect::<Result<_, _>>().map(Some)
+    }
+
     /// Length of [`Self::encode`]'s output in bytes.
     pub fn encoded_len(&self) -> usize {
         2 + 4 + 8 * self.band_keys.len() + 4 + 8 * self.specifics.len() + 4 + 4 + 4 + 8 * self.shingles.len()
@@ -439,6 +465,22 @@ mod tests {
         assert_eq!(Fingerprint::decode(&unknown), Err(DecodeError::Version(9)));
         let unknown_total = Fingerprint { shingle_idf_total: None, ..f };
         assert_eq!(Fingerprint::decode(&unknown_total.encode()), Ok(unknown_total));
+    }
+
+    #[test]
+    fn the_band_index_reads_the_keys_from_a_prefix() {
+        let f = Fingerprinter::default().fingerprint(TEXT, &NoStats);
+        let bands = Params::default().banding.bands;
+        let bytes = f.encode();
+        let prefix = &bytes[..Fingerprint::band_keys_prefix_len(bands)];
+        assert_eq!(Fingerprint::band_keys_in_prefix(prefix, bands), Ok(Some(f.band_keys.clone())));
+        assert_eq!(Fingerprint::band_keys_in_prefix(&bytes, bands), Ok(Some(f.band_keys.clone())));
+        assert_eq!(Fingerprint::band_keys_in_prefix(prefix, 40), Ok(None), "another layout");
+        assert_eq!(Fingerprint::band_keys_in_prefix(&prefix[..prefix.len() - 1], bands), Err(DecodeError::Truncated));
+        assert_eq!(Fingerprint::band_keys_in_prefix(&1u16.to_le_bytes(), bands), Ok(None), "version 1");
+        assert_eq!(Fingerprint::band_keys_in_prefix(&7u16.to_le_bytes(), bands), Err(DecodeError::Version(7)));
+        let empty = Fingerprinter::default().fingerprint("。。！", &NoStats).encode();
+        assert_eq!(Fingerprint::band_keys_in_prefix(&empty, bands), Ok(Some(vec![])), "a text without units");
     }
 
     #[test]

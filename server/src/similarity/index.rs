@@ -8,20 +8,36 @@
 //! (`petition-server reindex-similarity` builds a version, re-keys every
 //! case to it, then marks it complete and drops the older ones). Servers
 //! pick a new version up within [`RELOAD_EVERY`].
+//!
+//! The candidates a query reads come from the [band index](super::bands)
+//! in memory: built from the stored fingerprints at start and rebuilt when
+//! the statistics change (re-keyed fingerprints hold other keys); a
+//! server's own filings are added as they are stored, other servers' are
+//! followed every [`FOLLOW_EVERY`].
 
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use diesel::PgConnection;
+use uuid::Uuid;
 
-use super::fingerprint::{Analysis, Fingerprinter};
+use super::bands::{BandIndex, Footprint};
+use super::fingerprint::{Analysis, Fingerprint, Fingerprinter};
 use super::minhash::DocFreqTable;
 use super::score::Scoring;
-use super::store::{self, StatsVersion};
+use super::store::{self, StatsVersion, StoredBandKeys};
 use crate::error::AppError;
 
 /// How often a server looks for a new statistics version.
 pub const RELOAD_EVERY: Duration = Duration::from_secs(30);
+
+/// How often a server reads the fingerprints other servers stored into its
+/// band index: until then their filings are not candidates of its queries
+/// (the petitioner's own open cases always are, so repeats never wait).
+pub const FOLLOW_EVERY: Duration = Duration::from_secs(1);
+
+/// Fingerprints read per statement while building the band index.
+const BUILD_PAGE: i64 = 20_000;
 
 /// The versions in use, newest first.
 #[derive(Debug, Clone)]
@@ -83,12 +99,31 @@ impl Analyzed {
     }
 }
 
-/// Fingerprinting, scoring and the live statistics; shared by all calls.
+/// What a build of the band index found in the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BandsBuilt {
+    pub footprint: Footprint,
+    /// Fingerprints keyed under another LSH layout (or of version 1):
+    /// never candidates until `reindex-similarity` re-makes them.
+    pub other_layout: usize,
+    /// Fingerprints whose band keys could not be read.
+    pub unreadable: usize,
+    pub elapsed: Duration,
+}
+
+/// Fingerprinting, scoring, the live statistics and the band index;
+/// shared by all calls.
 #[derive(Debug)]
 pub struct SimilarityIndex {
     fingerprinter: Fingerprinter,
     scoring: Scoring,
     versions: RwLock<Arc<Versions>>,
+    bands: RwLock<Arc<BandIndex>>,
+    /// Fingerprints stored by this transaction or a later one may not be
+    /// in `bands` yet. Held while following or rebuilding, so that the two
+    /// take turns.
+    follow_from: Mutex<i64>,
+    built: Mutex<BandsBuilt>,
 }
 
 impl Default for SimilarityIndex {
@@ -103,12 +138,17 @@ impl SimilarityIndex {
             fingerprinter: Fingerprinter::default(),
             scoring: Scoring::default(),
             versions: RwLock::new(Arc::new(versions)),
+            bands: RwLock::new(Arc::new(BandIndex::new())),
+            follow_from: Mutex::new(0),
+            built: Mutex::new(BandsBuilt::default()),
         }
     }
 
-    /// Loads the stored statistics.
+    /// Loads the stored statistics and builds the band index.
     pub fn load(conn: &mut PgConnection) -> Result<Self, AppError> {
-        Ok(Self::new(Versions::from_stored(store::load_stats(conn)?)))
+        let index = Self::new(Versions::from_stored(store::load_stats(conn)?));
+        index.rebuild_bands(conn)?;
+        Ok(index)
     }
 
     pub fn fingerprinter(&self) -> &Fingerprinter {
@@ -122,6 +162,104 @@ impl SimilarityIndex {
     pub fn versions(&self) -> Arc<Versions> {
         // A poisoned lock still holds a consistent Arc: keep serving it.
         self.versions.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The band index as of now (a rebuild replaces it whole).
+    pub fn bands(&self) -> Arc<BandIndex> {
+        self.bands.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// What the last build of the band index found.
+    pub fn bands_built(&self) -> BandsBuilt {
+        *self.built.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Makes a fingerprint this server stores a candidate at once. Called
+    /// inside the storing transaction: if it rolls back, the keys name a
+    /// case without a fingerprint, which no query reads.
+    pub fn remember(&self, case_id: Uuid, fingerprint: &Fingerprint) {
+        self.bands().insert(case_id, &fingerprint.band_keys);
+    }
+
+    fn band_keys_prefix_len(&self) -> i32 {
+        let bands = self.fingerprinter.params().banding.bands;
+        i32::try_from(Fingerprint::band_keys_prefix_len(bands)).unwrap_or(i32::MAX)
+    }
+
+    /// Builds the band index anew from every stored fingerprint and puts it
+    /// in place of the old one.
+    pub fn rebuild_bands(&self, conn: &mut PgConnection) -> Result<BandsBuilt, AppError> {
+        let started = Instant::now();
+        let mut follow_from = self.follow_from.lock().unwrap_or_else(|e| e.into_inner());
+        // Whatever commits while the pages are read is stored at or after it.
+        let from = store::oldest_running_xact(conn)?;
+        let index = BandIndex::new();
+        let mut built = BandsBuilt::default();
+        let prefix_len = self.band_keys_prefix_len();
+        let mut after = None;
+        loop {
+            let page = store::band_keys_page(conn, after, BUILD_PAGE, prefix_len)?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.case_id);
+            for stored in &page {
+                self.add_stored(&index, stored, &mut built);
+            }
+        }
+        built.footprint = index.footprint();
+        built.elapsed = started.elapsed();
+        *self.bands.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(index);
+        *follow_from = from;
+        *self.built.lock().unwrap_or_else(|e| e.into_inner()) = built;
+        tracing::info!(
+            cases = built.footprint.cases,
+            keys = built.footprint.keys,
+            mib = built.footprint.bytes / (1 << 20),
+            elapsed_ms = built.elapsed.as_millis() as u64,
+            "band index built"
+        );
+        if built.other_layout > 0 {
+            tracing::warn!(
+                cases = built.other_layout,
+                "stored cases were fingerprinted under another LSH layout: until `petition-server \
+                 reindex-similarity` has run, duplicate detection finds them only as their petitioner's own \
+                 open cases"
+            );
+        }
+        if built.unreadable > 0 {
+            tracing::warn!(cases = built.unreadable, "unreadable fingerprints left out of the band index");
+        }
+        Ok(built)
+    }
+
+    /// Adds the fingerprints stored since the last look (other servers'
+    /// filings, and re-read own ones); returns how many were new.
+    pub fn follow(&self, conn: &mut PgConnection) -> Result<usize, AppError> {
+        let mut follow_from = self.follow_from.lock().unwrap_or_else(|e| e.into_inner());
+        let (next, stored) = store::band_keys_stored_since(conn, *follow_from, self.band_keys_prefix_len())?;
+        let index = self.bands();
+        let mut built = BandsBuilt::default();
+        let mut added = 0;
+        for row in &stored {
+            added += usize::from(self.add_stored(&index, row, &mut built));
+        }
+        *follow_from = next;
+        Ok(added)
+    }
+
+    fn add_stored(&self, index: &BandIndex, stored: &StoredBandKeys, built: &mut BandsBuilt) -> bool {
+        let bands = self.fingerprinter.params().banding.bands;
+        match Fingerprint::band_keys_in_prefix(&stored.prefix, bands) {
+            Ok(Some(keys)) => index.insert(stored.case_id, &keys),
+            Ok(None) => {
+                built.other_layout += 1;
+                false
+            }
+            Err(e) => {
+                tracing::debug!(case_id = %stored.case_id, error = %e, "unreadable fingerprint");
+                built.unreadable += 1;
+                false
+            }
+        }
     }
 
     /// Reloads the statistics when a version was added or completed.
@@ -140,6 +278,10 @@ impl SimilarityIndex {
                 live = versions.live().len(),
                 "similarity statistics loaded"
             );
+            // Re-keyed fingerprints hold other band keys. Rebuilt before the
+            // versions change: until then queries still search under the
+            // older keys too.
+            self.rebuild_bands(conn)?;
             *self.versions.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(versions);
         }
         Ok(changed)

@@ -22,13 +22,15 @@
 //! them.
 //!
 //! What a store keeps per case: the [`Fingerprint`] (its
-//! [`Fingerprint::encode`] bytes, ≈ 1.9 KB at the median text), one row per
-//! band key `(key, case_id)` indexed on `key` (the key already mixes in the
-//! band number), and document frequencies of shingles and specifics
-//! ([`DocFreqTable`]: only items above the cutoff matter for the MinHash,
-//! all for the IDF weights). A fingerprint depends on the statistics it was
-//! made with: when they are refreshed, recompute the stored band keys.
+//! [`Fingerprint::encode`] bytes, ≈ 1.9 KB at the median text) and
+//! document frequencies of shingles and specifics ([`DocFreqTable`]: only
+//! items above the cutoff matter for the MinHash, all for the IDF
+//! weights). The candidate index of band keys is each server's, in memory
+//! ([`bands`]), built from the stored fingerprints. A fingerprint depends
+//! on the statistics it was made with: when they are refreshed, recompute
+//! the stored fingerprints (`reindex-similarity`).
 
+pub mod bands;
 pub mod fingerprint;
 pub mod index;
 pub mod minhash;
@@ -38,7 +40,7 @@ pub mod shingles;
 pub mod store;
 
 pub use fingerprint::{Analysis, DecodeError, FINGERPRINT_VERSION, Fingerprint, Fingerprinter, Params};
-pub use index::{Analyzed, SimilarityIndex, Versions};
+pub use index::{Analyzed, BandsBuilt, SimilarityIndex, Versions};
 pub use minhash::{Banding, DocFreqTable, MinHasher, NoStats, ShingleStats, Weighting};
 pub use normalize::Normalized;
 pub use score::{Cues, Prepared, Reason, Scoring, Similarity, decide_related, decide_repeat, explain};

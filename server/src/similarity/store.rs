@@ -1,17 +1,20 @@
-//! Where fingerprints live: one encoded [`Fingerprint`] per case, one row
-//! per LSH band key (the candidate index), and the versions of the
+//! Where fingerprints live: one encoded [`Fingerprint`] per case (with the
+//! transaction that stored it, which servers follow to keep their band
+//! index current: [`super::bands`]) and the versions of the
 //! document-frequency statistics the fingerprints were made with. (A
 //! filing reads and writes them in its own two statements:
 //! `crate::cases::intake_store`.)
 
 use diesel::dsl::max;
 use diesel::prelude::*;
+use diesel::sql_query;
+use diesel::sql_types::{BigInt, Binary, Integer, Nullable};
 use uuid::Uuid;
 
 use super::fingerprint::Fingerprint;
 use super::minhash::DocFreqTable;
 use crate::error::AppError;
-use crate::schema::{case_bands, case_fingerprints, similarity_stats};
+use crate::schema::{case_fingerprints, similarity_stats};
 
 /// One version of the statistics. Version 0 is the empty table (nothing
 /// counted yet), never stored.
@@ -70,27 +73,15 @@ pub fn complete_stats(conn: &mut PgConnection, version: i32) -> Result<(), AppEr
     Ok(())
 }
 
-/// Replaces a case's fingerprint and band keys (re-keying to new statistics).
+/// Replaces a case's fingerprint (re-keying to new statistics). Running
+/// servers re-read every band key when the statistics change
+/// (`SimilarityIndex::reload_if_changed`).
 pub fn replace_fingerprint(
     conn: &mut PgConnection,
     case_id: Uuid,
     stats_version: i32,
     fingerprint: &Fingerprint,
 ) -> Result<(), AppError> {
-    let old: Option<Vec<u8>> =
-        case_fingerprints::table.find(case_id).select(case_fingerprints::fingerprint).first(conn).optional()?;
-    let bands = case_bands::table.filter(case_bands::case_id.eq(case_id));
-    match old.map(|bytes| Fingerprint::decode(&bytes)) {
-        None => {}
-        // The old keys find the old rows through the primary key.
-        Some(Ok(old)) => {
-            diesel::delete(bands.filter(case_bands::key.eq_any(&old.band_keys))).execute(conn)?;
-        }
-        Some(Err(e)) => {
-            tracing::warn!(%case_id, error = %e, "unreadable fingerprint replaced; its band rows are found by a scan");
-            diesel::delete(bands).execute(conn)?;
-        }
-    }
     diesel::insert_into(case_fingerprints::table)
         .values((
             case_fingerprints::case_id.eq(case_id),
@@ -104,52 +95,80 @@ pub fn replace_fingerprint(
             case_fingerprints::fingerprint.eq(fingerprint.encode()),
         ))
         .execute(conn)?;
-    insert_bands(conn, case_id, &fingerprint.band_keys)
-}
-
-fn insert_bands(conn: &mut PgConnection, case_id: Uuid, keys: &[i64]) -> Result<(), AppError> {
-    let mut keys = keys.to_vec();
-    // Two bands may hash alike; the index holds each (key, case) once.
-    keys.sort_unstable();
-    keys.dedup();
-    let rows: Vec<_> = keys.iter().map(|k| (case_bands::key.eq(*k), case_bands::case_id.eq(case_id))).collect();
-    diesel::insert_into(case_bands::table).values(&rows).execute(conn)?;
     Ok(())
 }
 
-/// A page of stored fingerprints in case order, after `after`.
-pub fn fingerprints_page(
+/// A stored fingerprint's first `prefix_len` bytes, which hold its band
+/// keys ([`Fingerprint::band_keys_in_prefix`]).
+#[derive(Debug, QueryableByName)]
+pub struct StoredBandKeys {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub case_id: Uuid,
+    #[diesel(sql_type = Binary)]
+    pub prefix: Vec<u8>,
+}
+
+/// A page of stored fingerprints' band keys in case order, after `after`.
+pub fn band_keys_page(
     conn: &mut PgConnection,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<(Uuid, Vec<u8>)>, AppError> {
-    let mut query = case_fingerprints::table
-        .select((case_fingerprints::case_id, case_fingerprints::fingerprint))
-        .order(case_fingerprints::case_id)
-        .limit(limit)
-        .into_boxed();
-    if let Some(after) = after {
-        query = query.filter(case_fingerprints::case_id.gt(after));
-    }
-    Ok(query.load(conn)?)
+    prefix_len: i32,
+) -> Result<Vec<StoredBandKeys>, AppError> {
+    Ok(sql_query(
+        "SELECT case_id, substring(fingerprint FROM 1 FOR $1) AS prefix FROM case_fingerprints \
+         WHERE $2::uuid IS NULL OR case_id > $2 ORDER BY case_id LIMIT $3",
+    )
+    .bind::<Integer, _>(prefix_len)
+    .bind::<Nullable<diesel::sql_types::Uuid>, _>(after)
+    .bind::<BigInt, _>(limit)
+    .load(conn)?)
 }
 
-/// True when the oldest stored fingerprint holds another number of band
-/// keys than `bands`: the store was fingerprinted under another LSH layout
-/// (whose band rows a migration dropped, or which would never match) and
-/// `reindex-similarity` has not re-keyed it, so stored cases cannot be
-/// found by band key. The oldest, because filings made since the upgrade
-/// are of the new layout.
-pub fn keyed_under_another_layout(conn: &mut PgConnection, bands: usize) -> Result<bool, AppError> {
-    let oldest: Option<Vec<u8>> = case_fingerprints::table
-        .select(case_fingerprints::fingerprint)
-        .order(case_fingerprints::case_id)
-        .first(conn)
-        .optional()?;
-    // A text without units has no band keys under any layout.
-    Ok(oldest
-        .and_then(|bytes| Fingerprint::decode(&bytes).ok())
-        .is_some_and(|f| !f.band_keys.is_empty() && f.band_keys.len() != bands))
+/// The oldest transaction that may still be running: every fingerprint
+/// not yet visible was stored by a transaction at or after it.
+pub fn oldest_running_xact(conn: &mut PgConnection) -> Result<i64, AppError> {
+    #[derive(QueryableByName)]
+    struct Xmin {
+        #[diesel(sql_type = BigInt)]
+        xmin: i64,
+    }
+    let row: Xmin =
+        sql_query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin").get_result(conn)?;
+    Ok(row.xmin)
+}
+
+/// The band keys of fingerprints stored by transactions at or after
+/// `since` (in case order), and the oldest transaction still running as of
+/// the same snapshot: the `since` of the next call.
+pub fn band_keys_stored_since(
+    conn: &mut PgConnection,
+    since: i64,
+    prefix_len: i32,
+) -> Result<(i64, Vec<StoredBandKeys>), AppError> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        xmin: i64,
+        #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
+        case_id: Option<Uuid>,
+        #[diesel(sql_type = Nullable<Binary>)]
+        prefix: Option<Vec<u8>>,
+    }
+    // One statement, one snapshot; the outer join returns the snapshot's
+    // xmin even when nothing new is stored.
+    let rows: Vec<Row> = sql_query(
+        "SELECT s.xmin, f.case_id, substring(f.fingerprint FROM 1 FOR $2) AS prefix \
+         FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) AS s \
+         LEFT JOIN case_fingerprints AS f ON f.stored_in_xact >= $1 ORDER BY f.case_id",
+    )
+    .bind::<BigInt, _>(since)
+    .bind::<Integer, _>(prefix_len)
+    .load(conn)?;
+    let xmin = rows.first().map_or(since, |r| r.xmin);
+    let stored =
+        rows.into_iter().filter_map(|r| Some(StoredBandKeys { case_id: r.case_id?, prefix: r.prefix? })).collect();
+    Ok((xmin, stored))
 }
 
 /// Up to `limit` cases whose fingerprint is not of `version`.

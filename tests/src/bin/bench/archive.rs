@@ -1,6 +1,6 @@
 //! The archive of `bench dedup`: generated petitions, the document-frequency
-//! statistics counted over them, and every case's fingerprint and band keys,
-//! computed in Rust and written in big batches.
+//! statistics counted over them, and every case's fingerprint, computed in
+//! Rust and written in big batches.
 //!
 //! - The petitions come from the shared generator
 //!   ([`petition_tests::petition_texts`]) in the archive mix (mostly
@@ -11,23 +11,19 @@
 //!   (`cases::reindex::count`): every case's `filing_text` fingerprinted
 //!   without statistics, its distinct shingles and specifics counted, the
 //!   items too rare to store pruned as `reindex-similarity` prunes them.
-//! - Fingerprints and band keys are then made with those statistics, as
-//!   the server makes them for a filing (`SimilarityIndex::analyze`), on
-//!   every core.
-//! - They are written in multi-row INSERTs from arrays (`unnest`): the
-//!   fingerprints on one connection, the band rows on another at the same
-//!   time, with the foreign-key triggers skipped (`session_replication_role
-//!   = replica`, when the user may: every case exists) and the band table's
-//!   indexes dropped first and rebuilt after (two at once), as a bulk load
-//!   does. Their definitions are read from the catalog and restored as they
-//!   were, the primary key attached to its rebuilt index.
+//! - Fingerprints are then made with those statistics, as the server makes
+//!   them for a filing (`SimilarityIndex::analyze`), on every core.
+//! - They are written in multi-row INSERTs from arrays (`unnest`), with the
+//!   foreign-key triggers skipped (`session_replication_role = replica`,
+//!   when the user may: every case exists). The band index is the server's,
+//!   in memory: it builds it from them at start.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
-use diesel::sql_types::{Array, BigInt, Bool, Bytea, Integer, Text};
-use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, sql_query};
+use diesel::sql_types::{Array, Bytea, Integer};
+use diesel::{Connection, PgConnection, RunQueryDsl, sql_query};
 use petition_server::cases::intake::filing_text;
 use petition_server::similarity::store as similarity_store;
 use petition_server::similarity::{DocFreqTable, Fingerprinter, NoStats, ShingleStats};
@@ -40,8 +36,6 @@ use crate::preload::{GivenCase, GivenTexts};
 pub const CHUNK: usize = 10_000;
 /// Fingerprint rows per INSERT.
 const FINGERPRINT_BATCH: usize = 2_000;
-/// Band rows per INSERT.
-const BAND_BATCH: usize = 100_000;
 
 /// Threads for CPU-bound work: every core.
 pub fn cores() -> usize {
@@ -153,7 +147,6 @@ pub fn count_stats(cases: &[GivenCase], fingerprinter: &Fingerprinter) -> DocFre
 /// A case's fingerprint as stored: the encoded bytes and the distinct band keys.
 pub struct Stored {
     pub encoded: Vec<u8>,
-    pub band_keys: Vec<i64>,
 }
 
 /// Every case's fingerprint under `stats`.
@@ -162,14 +155,7 @@ pub fn fingerprint_all(cases: &[GivenCase], fingerprinter: &Fingerprinter, stats
     let parts = parallel(cases.len().div_ceil(per_part), |part| {
         cases[part * per_part..((part + 1) * per_part).min(cases.len())]
             .iter()
-            .map(|case| {
-                let fingerprint = fingerprinter.fingerprint(&text_of(case), stats);
-                let mut band_keys = fingerprint.band_keys.clone();
-                // As `similarity::store::insert_bands`: each (key, case) once.
-                band_keys.sort_unstable();
-                band_keys.dedup();
-                Stored { encoded: fingerprint.encode(), band_keys }
-            })
+            .map(|case| Stored { encoded: fingerprinter.fingerprint(&text_of(case), stats).encode() })
             .collect::<Vec<_>>()
     });
     parts.into_iter().flatten().collect()
@@ -179,38 +165,23 @@ pub fn fingerprint_all(cases: &[GivenCase], fingerprinter: &Fingerprinter, stats
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Written {
     pub fingerprints: u64,
-    pub band_rows: u64,
     pub fingerprints_seconds: f64,
-    pub bands_seconds: f64,
-    pub indexes_seconds: f64,
     pub vacuum_seconds: f64,
     /// Foreign-key triggers were skipped (`session_replication_role = replica`).
     pub triggers_skipped: bool,
 }
 
-#[derive(QueryableByName)]
-struct IndexDef {
-    #[diesel(sql_type = Text)]
-    name: String,
-    #[diesel(sql_type = Text)]
-    def: String,
-    #[diesel(sql_type = Bool)]
-    primary: bool,
-}
-
 /// A connection for bulk writing: no waiting for the WAL flush at commit,
-/// foreign-key triggers off if this user may, room to sort for index builds.
+/// foreign-key triggers off if this user may.
 fn bulk_connection(url: &str) -> Result<(PgConnection, bool)> {
     let mut conn = PgConnection::establish(url).context("connecting to the server's database")?;
     sql_query("SET synchronous_commit = off").execute(&mut conn)?;
-    sql_query("SET maintenance_work_mem = '1GB'").execute(&mut conn)?;
     let replica = sql_query("SET session_replication_role = replica").execute(&mut conn).is_ok();
     Ok((conn, replica))
 }
 
-fn write_fingerprints(url: &str, ids: &[Uuid], stored: &[Stored], version: i32) -> Result<f64> {
+fn write_fingerprints(conn: &mut PgConnection, ids: &[Uuid], stored: &[Stored], version: i32) -> Result<f64> {
     let started = Instant::now();
-    let (mut conn, _) = bulk_connection(url)?;
     for (batch, rows) in stored.chunks(FINGERPRINT_BATCH).enumerate() {
         let first = batch * FINGERPRINT_BATCH;
         let case_ids = &ids[first..first + rows.len()];
@@ -222,38 +193,10 @@ fn write_fingerprints(url: &str, ids: &[Uuid], stored: &[Stored], version: i32) 
         .bind::<Array<diesel::sql_types::Uuid>, _>(case_ids)
         .bind::<Integer, _>(version)
         .bind::<Array<Bytea>, _>(bytes)
-        .execute(&mut conn)
+        .execute(conn)
         .context("inserting fingerprints")?;
     }
     Ok(started.elapsed().as_secs_f64())
-}
-
-fn write_bands(conn: &mut PgConnection, ids: &[Uuid], stored: &[Stored]) -> Result<(u64, f64)> {
-    let started = Instant::now();
-    let (mut keys, mut cases) = (Vec::with_capacity(BAND_BATCH), Vec::with_capacity(BAND_BATCH));
-    let mut rows = 0;
-    let mut flush = |keys: &mut Vec<i64>, cases: &mut Vec<Uuid>| -> Result<()> {
-        sql_query("INSERT INTO case_bands (key, case_id) SELECT * FROM unnest($1::bigint[], $2::uuid[])")
-            .bind::<Array<BigInt>, _>(std::mem::take(keys))
-            .bind::<Array<diesel::sql_types::Uuid>, _>(std::mem::take(cases))
-            .execute(conn)
-            .context("inserting band rows")?;
-        Ok(())
-    };
-    for (id, s) in ids.iter().zip(stored) {
-        for key in &s.band_keys {
-            keys.push(*key);
-            cases.push(*id);
-        }
-        rows += s.band_keys.len() as u64;
-        if keys.len() >= BAND_BATCH {
-            flush(&mut keys, &mut cases)?;
-        }
-    }
-    if !keys.is_empty() {
-        flush(&mut keys, &mut cases)?;
-    }
-    Ok((rows, started.elapsed().as_secs_f64()))
 }
 
 /// Stores the statistics as the first version (complete: every case is
@@ -267,82 +210,20 @@ pub fn store_stats(url: &str, stats: &DocFreqTable) -> Result<i32> {
     })
 }
 
-/// Writes every case's fingerprint (made with statistics `version`) and
-/// band rows; `ids[i]` is the case of `stored[i]`.
+/// Writes every case's fingerprint (made with statistics `version`);
+/// `ids[i]` is the case of `stored[i]`.
 pub fn write(url: &str, ids: &[Uuid], stored: Arc<Vec<Stored>>, version: i32) -> Result<Written> {
     if ids.len() != stored.len() {
         bail!("{} cases but {} fingerprints", ids.len(), stored.len());
     }
     let (mut conn, triggers_skipped) = bulk_connection(url)?;
-    let indexes: Vec<IndexDef> = sql_query(
-        "SELECT i.relname AS name, pg_get_indexdef(x.indexrelid) AS def, x.indisprimary AS primary \
-         FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
-         WHERE x.indrelid = 'case_bands'::regclass ORDER BY x.indisprimary DESC, i.relname",
-    )
-    .load(&mut conn)?;
-    let mut primary_constraint = None;
-    for index in &indexes {
-        if index.primary {
-            #[derive(QueryableByName)]
-            struct Name {
-                #[diesel(sql_type = Text)]
-                name: String,
-            }
-            let constraint: Name = sql_query(
-                "SELECT conname AS name FROM pg_constraint WHERE conrelid = 'case_bands'::regclass AND contype = 'p'",
-            )
-            .get_result(&mut conn)?;
-            sql_query(format!("ALTER TABLE case_bands DROP CONSTRAINT {}", constraint.name)).execute(&mut conn)?;
-            primary_constraint = Some((constraint.name, index.name.clone()));
-        } else {
-            sql_query(format!("DROP INDEX {}", index.name)).execute(&mut conn)?;
-        }
-    }
-    let fingerprints = {
-        let (url, ids, stored) = (url.to_owned(), ids.to_vec(), stored.clone());
-        std::thread::spawn(move || write_fingerprints(&url, &ids, &stored, version))
-    };
-    let (band_rows, bands_seconds) = write_bands(&mut conn, ids, &stored)?;
-    let fingerprints_seconds =
-        fingerprints.join().map_err(|_| anyhow!("the fingerprint writer panicked"))?.context("writing fingerprints")?;
-
-    eprintln!("  rebuilding the band index ({} indexes)…", indexes.len());
-    let started = Instant::now();
-    // Two builds at once, each on its own connection.
-    let builds: Vec<_> = indexes
-        .iter()
-        .map(|index| {
-            let (url, def) = (url.to_owned(), index.def.clone());
-            std::thread::spawn(move || -> Result<()> {
-                let (mut conn, _) = bulk_connection(&url)?;
-                sql_query(&def).execute(&mut conn).with_context(|| format!("rebuilding: {def}"))?;
-                Ok(())
-            })
-        })
-        .collect();
-    for build in builds {
-        build.join().map_err(|_| anyhow!("an index build panicked"))??;
-    }
-    if let Some((constraint, index)) = primary_constraint {
-        sql_query(format!("ALTER TABLE case_bands ADD CONSTRAINT {constraint} PRIMARY KEY USING INDEX {index}"))
-            .execute(&mut conn)?;
-    }
-    let indexes_seconds = started.elapsed().as_secs_f64();
-
+    let fingerprints_seconds = write_fingerprints(&mut conn, ids, &stored, version)?;
     eprintln!("  VACUUM (ANALYZE) of the similarity tables, CHECKPOINT…");
     let started = Instant::now();
-    sql_query("VACUUM (ANALYZE) case_fingerprints, case_bands, similarity_stats").execute(&mut conn)?;
+    sql_query("VACUUM (ANALYZE) case_fingerprints, similarity_stats").execute(&mut conn)?;
     sql_query("CHECKPOINT").execute(&mut conn)?;
     let vacuum_seconds = started.elapsed().as_secs_f64();
-    Ok(Written {
-        fingerprints: stored.len() as u64,
-        band_rows,
-        fingerprints_seconds,
-        bands_seconds,
-        indexes_seconds,
-        vacuum_seconds,
-        triggers_skipped,
-    })
+    Ok(Written { fingerprints: stored.len() as u64, fingerprints_seconds, vacuum_seconds, triggers_skipped })
 }
 
 /// Kinds of the archive's filings, most frequent first.

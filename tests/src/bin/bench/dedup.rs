@@ -7,8 +7,7 @@
 //! `bench cases`, one category per category of the generator; then
 //! `--preload` generated petitions (see `archive.rs`) stored as cases by
 //! `preload.rs` (texts given, petitioners cloned), their statistics stored
-//! as version 1 (complete), and every fingerprint and band row written in
-//! bulk. The server is then restarted with detection on, on the same
+//! as version 1 (complete), and every fingerprint written in bulk. The server is then restarted with detection on, on the same
 //! database (same keys and settings), so that it loads statistics version 1
 //! at start as a server over a real archive would.
 //!
@@ -20,8 +19,9 @@
 //!    N threads with a connection each, `--check-samples` queries per pass
 //!    (new queries each pass, after a warm-up pass): in a transaction,
 //!    `SimilarityIndex::analyze` of the filing's text (statistics loaded
-//!    from the database, like the server's), `intake::find_matches` as a
-//!    filing calls it (band candidates and the petitioner's open cases,
+//!    and the band index built from the database, like the server's),
+//!    `intake::find_matches` as a filing calls it (band candidates from
+//!    the index in memory and the petitioner's open cases,
 //!    their fingerprints read and scored, the case rows of those close
 //!    enough to decide on read) and `intake::decide`. Half the queries are fresh matters by
 //!    a citizen with no case, a quarter rewrite a stored case by its own
@@ -47,8 +47,9 @@
 //! The report gives the on/off throughput ratio and, steadier, the core
 //! time per filing of both phases (this process and the server's
 //! PostgreSQL backends), and the WAL per filing of both. Then the storage
-//! of duplicate detection per case: `case_fingerprints` and `case_bands`,
-//! table, TOAST and indexes.
+//! of duplicate detection per case (`case_fingerprints`: table, TOAST and
+//! indexes) and the server's band index in memory: its size and how long
+//! building it at start took.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -87,7 +88,7 @@ pub struct DedupArgs {
     #[command(flatten)]
     pub load: LoadArgs,
 
-    /// Generated petitions preloaded as cases, with fingerprints and band rows.
+    /// Generated petitions preloaded as cases, with fingerprints.
     #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(1..=5_000_000))]
     preload: u32,
 
@@ -359,14 +360,17 @@ fn micros(d: Duration) -> u64 {
 /// How many candidates `find_matches` scores for a query (the band
 /// candidates, capped, and the petitioner's open cases), and how many cases
 /// share a band key with it (uncapped).
-fn candidate_counts(conn: &mut PgConnection, analyzed: &Analyzed, subject: &Subject) -> Result<(u64, u64)> {
-    let scored = intake::candidate_fingerprints(conn, analyzed, subject, Reach::FILING)
+fn candidate_counts(
+    conn: &mut PgConnection,
+    index: &SimilarityIndex,
+    analyzed: &Analyzed,
+    subject: &Subject,
+) -> Result<(u64, u64)> {
+    let scored = intake::candidate_fingerprints(conn, index, analyzed, subject, Reach::FILING)
         .map_err(|e| anyhow!("counting candidates: {e}"))?
         .len();
-    let sharing: Count = sql_query("SELECT count(DISTINCT case_id) AS n FROM case_bands WHERE key = ANY($1)")
-        .bind::<Array<BigInt>, _>(&analyzed.search_keys)
-        .get_result(conn)?;
-    Ok((scored as u64, sharing.n.max(0) as u64))
+    let sharing = index.bands().candidates(&analyzed.search_keys, usize::MAX, usize::MAX, None).len();
+    Ok((scored as u64, sharing as u64))
 }
 
 /// Runs `queries` on `conn` as the filing transaction does, tallying them.
@@ -402,7 +406,7 @@ fn check_on(
                 class.related_links += outcome.related.len() as u64;
                 class.kept += kept as u64;
                 if count_sharing {
-                    let (scored, sharing) = candidate_counts(conn, &analyzed, &query.subject)?;
+                    let (scored, sharing) = candidate_counts(conn, index, &analyzed, &query.subject)?;
                     tally.scored.saturating_record(scored);
                     tally.sharing.saturating_record(sharing);
                 }
@@ -530,7 +534,7 @@ struct Prewarmed {
 }
 
 /// Reads the relations a check reads (cases and case_fingerprints with its
-/// TOAST, the primary keys of those and of case_bands, the petitioner index
+/// TOAST, the primary keys of those, the petitioner index
 /// of cases) into the OS page cache, and the smallest of them into
 /// shared_buffers as far as they fit in 80% of it, as a server running for
 /// a while over them has them, if `pg_prewarm` is at hand.
@@ -555,7 +559,7 @@ fn prewarm(url: &str) -> Result<Option<Prewarmed>> {
                   UNION SELECT oid FROM toast \
                   UNION SELECT indexrelid FROM pg_index WHERE indrelid IN (SELECT oid FROM toast) \
                   UNION SELECT indexrelid FROM pg_index WHERE indisprimary \
-                      AND indrelid IN ('cases'::regclass, 'case_fingerprints'::regclass, 'case_bands'::regclass) \
+                      AND indrelid IN ('cases'::regclass, 'case_fingerprints'::regclass) \
                   UNION SELECT to_regclass('cases_petitioner_idx')::oid \
                       WHERE to_regclass('cases_petitioner_idx') IS NOT NULL) \
          SELECT c.oid::regclass::text AS name, \
@@ -646,7 +650,7 @@ struct Loaded {
 }
 
 /// Generates the archive, stores it as cases, and stores its statistics,
-/// fingerprints and band rows (see `archive.rs`).
+/// fingerprints (see `archive.rs`).
 fn preload_archive(url: &str, sources: Sources, count: usize, seed: u64) -> Result<Loaded> {
     let started = Instant::now();
     eprintln!("  generating {count} petitions on {} threads…", archive::cores());
@@ -685,7 +689,7 @@ fn preload_archive(url: &str, sources: Sources, count: usize, seed: u64) -> Resu
     if version != 1 {
         bail!("the archive's statistics are version {version}, expected 1");
     }
-    eprintln!("  writing fingerprints and band rows ({:.1}s so far)…", started.elapsed().as_secs_f64());
+    eprintln!("  writing fingerprints ({:.1}s so far)…", started.elapsed().as_secs_f64());
     let written = archive::write(url, &preloaded.ids, Arc::new(stored), version)?;
     Ok(Loaded {
         corpus,
@@ -769,15 +773,14 @@ fn wal_per_filing(before: (i64, i64), after: (i64, i64)) -> Option<f64> {
     (filed > 0).then(|| (after.0 - before.0) as f64 / filed as f64)
 }
 
-/// Sizes of the similarity tables and the number of cases.
-async fn similarity_sizes(url: &str) -> Result<(TableSize, TableSize, i64)> {
+/// Size of the fingerprint table and the number of cases.
+async fn similarity_sizes(url: &str) -> Result<(TableSize, i64)> {
     let url = url.to_owned();
     tokio::task::spawn_blocking(move || {
         let mut conn = PgConnection::establish(&url)?;
         let fingerprints = preload::table_size(&mut conn, "case_fingerprints")?;
-        let bands = preload::table_size(&mut conn, "case_bands")?;
         let cases: Count = sql_query("SELECT count(*) AS n FROM cases").get_result(&mut conn)?;
-        anyhow::Ok((fingerprints, bands, cases.n))
+        anyhow::Ok((fingerprints, cases.n))
     })
     .await?
 }
@@ -873,7 +876,10 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
     };
     let preload_seconds = preload_started.elapsed().as_secs_f64();
     eprintln!("preloaded in {preload_seconds:.1}s; restarting the server so that it loads the statistics…");
+    let restarting = Instant::now();
     let server = restart(server, &config, true).await?;
+    let restart_seconds = restarting.elapsed().as_secs_f64();
+    let bands_built = server.state.similarity.as_ref().map(|index| index.bands_built()).unwrap_or_default();
 
     let archive_kinds = archive::kinds(&loaded.corpus);
     let w = &loaded.written;
@@ -893,14 +899,8 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
         "similarity".into(),
         format!(
             "statistics version {} over {} cases ({} items kept), complete; {} fingerprints (mean {:.0} B \
-             encoded), {} band rows ({:.1} per case)",
-            loaded.version,
-            loaded.stats_documents,
-            loaded.stats_items,
-            w.fingerprints,
-            loaded.fingerprint_mean_bytes,
-            w.band_rows,
-            w.band_rows as f64 / w.fingerprints.max(1) as f64
+             encoded)",
+            loaded.version, loaded.stats_documents, loaded.stats_items, w.fingerprints, loaded.fingerprint_mean_bytes,
         ),
     ));
     setup.lines.push((
@@ -908,17 +908,14 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
         format!(
             "{preload_seconds:.1}s in all: API set-up {api_seconds:.1}s; generating {:.1}s; then SQL cases + \
              events + VACUUM {:.1}s meanwhile statistics {:.1}s and fingerprints {:.1}s ({} threads); then \
-             fingerprint rows {:.1}s alongside band rows {:.1}s{}, band indexes rebuilt {:.1}s, VACUUM (ANALYZE) + \
-             CHECKPOINT {:.1}s",
+             fingerprint rows {:.1}s{}, VACUUM (ANALYZE) + CHECKPOINT {:.1}s",
             loaded.generate_seconds,
             loaded.sql_seconds,
             loaded.stats_seconds,
             loaded.fingerprint_seconds,
             archive::cores(),
             w.fingerprints_seconds,
-            w.bands_seconds,
             if w.triggers_skipped { " (foreign-key triggers skipped)" } else { "" },
-            w.indexes_seconds,
             w.vacuum_seconds,
         ),
     ));
@@ -1010,7 +1007,7 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
         format!(
             "{} per pass on {} threads (a connection each), after {warmup} checks straight after the preload, the \
              relations a check reads put into the OS page cache (pg_prewarm 'read': cases, case_fingerprints and \
-             its TOAST, the primary keys of those and of case_bands, cases_petitioner_idx) and the smallest of them \
+             its TOAST, the primary keys of those, cases_petitioner_idx) and the smallest of them \
              into shared_buffers as far as they fit in 80% of it (pg_prewarm 'buffer'), and {warmup} warm-up \
              checks; queries: \
              1/2 {}, 1/4 {}, 1/4 {}; statistics version {} loaded from the database as the server loads them",
@@ -1107,7 +1104,7 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
     let wal_off = wal_per_filing(wal_before_off, wal_and_cases(&database_url).await?);
     let versions_off = fingerprint_versions(&database_url).await?;
 
-    let (fingerprints_size, bands_size, cases_now) = similarity_sizes(&database_url).await?;
+    let (fingerprints_size, cases_now) = similarity_sizes(&database_url).await?;
     drop((anonymous, filers, monitor));
     stop_server(server, args.keep_database).await;
 
@@ -1258,14 +1255,25 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
         )
     };
     notes.push(format!(
-        "storage of duplicate detection over {cases_now} cases: case_fingerprints {}; case_bands {}; per case {:.0} \
-         bytes (fingerprint {:.0} + band index {:.0}); cases + events per case at preload {:.0} bytes",
+        "storage of duplicate detection over {cases_now} cases: case_fingerprints {}, {:.0} bytes per case; cases + \
+         events per case at preload {:.0} bytes",
         size(&fingerprints_size),
-        size(&bands_size),
-        per_case(fingerprints_size.total + bands_size.total),
         per_case(fingerprints_size.total),
-        per_case(bands_size.total),
         (preloaded.cases_size.total + preloaded.events_size.total) as f64 / preloaded.cases.max(1) as f64
+    ));
+    let built = &bands_built.footprint;
+    notes.push(format!(
+        "the server's band index (memory) after the preload: {} cases, {} keys, {} entries, {:.1} MB ({:.0} bytes \
+         per case); built in {:.1}s at start (the restart took {restart_seconds:.1}s in all); {} fingerprints of \
+         another layout, {} unreadable",
+        built.cases,
+        built.keys,
+        built.entries,
+        megabytes(built.bytes as i64),
+        built.bytes as f64 / built.cases.max(1) as f64,
+        bands_built.elapsed.as_secs_f64(),
+        bands_built.other_layout,
+        bands_built.unreadable,
     ));
     print_results(&setup, &phases, &notes);
 
@@ -1289,12 +1297,9 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
                 "seconds_statistics": round(loaded.stats_seconds),
                 "seconds_fingerprints": round(loaded.fingerprint_seconds),
                 "seconds_fingerprint_rows": round(w.fingerprints_seconds),
-                "seconds_band_rows": round(w.bands_seconds),
-                "seconds_band_indexes": round(w.indexes_seconds),
                 "seconds_vacuum_checkpoint": round(w.vacuum_seconds),
                 "statistics_version": loaded.version,
                 "statistics_items": loaded.stats_items,
-                "band_rows": w.band_rows,
                 "cases_bytes": preloaded.cases_size.total,
                 "case_events_bytes": preloaded.events_size.total,
             }),
@@ -1352,9 +1357,15 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
                 "case_fingerprints_bytes": fingerprints_size.total,
                 "case_fingerprints_toast_bytes": fingerprints_size.toast,
                 "case_fingerprints_index_bytes": fingerprints_size.indexes,
-                "case_bands_bytes": bands_size.total,
-                "case_bands_index_bytes": bands_size.indexes,
-                "bytes_per_case": round(per_case(fingerprints_size.total + bands_size.total)),
+                "bytes_per_case": round(per_case(fingerprints_size.total)),
+                "band_index": {
+                    "cases": built.cases,
+                    "keys": built.keys,
+                    "entries": built.entries,
+                    "bytes": built.bytes,
+                    "build_seconds": round(bands_built.elapsed.as_secs_f64()),
+                    "restart_seconds": round(restart_seconds),
+                },
             }),
         );
         json.insert(

@@ -48,15 +48,16 @@
 //! `dedup` measures duplicate detection (智能判重) at scale (see `dedup.rs`):
 //! it preloads `--preload` generated petitions (`archive.rs`: the shared
 //! text generator's archive mix, cases stored by `preload.rs`, statistics
-//! counted and fingerprints and band rows computed in Rust on every core,
-//! written in bulk), restarts the server so it loads those statistics,
+//! counted and fingerprints computed in Rust on every core, written in
+//! bulk), restarts the server so it loads those statistics and builds its
+//! band index,
 //! then times the duplicate check a filing runs (analyze, find_matches,
 //! decide) directly on the database on 1, 2 and 4 threads, runs pgbench,
 //! and measures SubmitCase with detection on and then off (the server
 //! restarted on the same database), filed by `--filing-citizens` citizens
 //! in turn; it reports the check's latency against the 10 ms p99 target,
 //! the on/off throughput ratio against the 80% target, CPU and WAL per
-//! filing, and the storage per case. On 2 cores the 1,000,000-case
+//! filing, the storage per case and the band index's memory. On 2 cores the 1,000,000-case
 //! preload takes about 3–4 minutes, registering the citizens under one,
 //! the phases 3–4 more; `--preload 20000` takes about two minutes in all.
 //!

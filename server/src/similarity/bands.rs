@@ -1,0 +1,282 @@
+//! The LSH band index: which cases share a band key. It lives in the
+//! server's memory, not in PostgreSQL.
+//!
+//! Why: band keys are derived data (every stored fingerprint holds its
+//! own), and as a table of `(key, case)` rows they made each filing at a
+//! million cases read 16 random pages of a large index and write 16 more,
+//! with full-page images after every checkpoint — `bench dedup` measured
+//! ≈ 1.3 of the ≈ 3.1 core-ms a filing took and 70 KB of its 74 KB WAL.
+//! In memory a probe is a hash lookup. Each server builds the index from
+//! `case_fingerprints` at start and follows what is stored after
+//! ([`super::SimilarityIndex::follow`]): its own filings at once, other
+//! servers' within [`super::index::FOLLOW_EVERY`].
+//!
+//! Layout: case ids become dense ordinals; each of [`SHARDS`] shards maps
+//! a key to its newest entry, and each entry links to the next older one
+//! of its key, so a probe reads the newest cases first and stops at the
+//! reach. ≈ 8 bytes per (key, case) entry, ≈ 14 per distinct key and ≈ 40
+//! per case: see [`Footprint`].
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use uuid::Uuid;
+
+/// Independently locked parts: a filing's insert and concurrent probes
+/// rarely wait on one another, and no single map grows (and rehashes)
+/// to the whole index's size.
+pub const SHARDS: usize = 64;
+
+/// "No older entry".
+const END: u32 = u32::MAX;
+
+pub struct BandIndex {
+    shards: Box<[RwLock<Shard>]>,
+    cases: RwLock<Cases>,
+}
+
+#[derive(Default)]
+struct Shard {
+    /// The newest entry of each key.
+    newest: HashMap<i64, u32>,
+    entries: Vec<Entry>,
+}
+
+#[derive(Clone, Copy)]
+struct Entry {
+    case: u32,
+    /// The next older entry of the same key, or [`END`].
+    older: u32,
+}
+
+#[derive(Default)]
+struct Cases {
+    ids: Vec<Uuid>,
+    ordinals: HashMap<Uuid, u32>,
+}
+
+/// What the index holds and about how much memory it takes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Footprint {
+    pub cases: usize,
+    pub keys: usize,
+    pub entries: usize,
+    pub bytes: usize,
+}
+
+impl Default for BandIndex {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for BandIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BandIndex").field("footprint", &self.footprint()).finish()
+    }
+}
+
+fn shard_of(key: i64) -> usize {
+    // Keys are hashes already; the multiply spreads any that are not.
+    ((key as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % SHARDS
+}
+
+impl BandIndex {
+    pub fn new() -> Self {
+        Self { shards: (0..SHARDS).map(|_| RwLock::default()).collect(), cases: RwLock::default() }
+    }
+
+    /// Adds a case under its band keys, as the newest case of each. A case
+    /// already in the index is left as it is (a follower sees a server's
+    /// own filings again); false then.
+    pub fn insert(&self, case: Uuid, keys: &[i64]) -> bool {
+        let ordinal = {
+            let mut cases = write(&self.cases);
+            if cases.ordinals.contains_key(&case) {
+                return false;
+            }
+            let Ok(ordinal) = u32::try_from(cases.ids.len()) else { return false };
+            if ordinal == END {
+                return false;
+            }
+            cases.ids.push(case);
+            cases.ordinals.insert(case, ordinal);
+            ordinal
+        };
+        let mut keys = keys.to_vec();
+        // Two bands may hash alike; a case is listed once per key.
+        keys.sort_unstable();
+        keys.dedup();
+        for key in keys {
+            let mut shard = write(&self.shards[shard_of(key)]);
+            let Ok(at) = u32::try_from(shard.entries.len()) else { continue };
+            let older = shard.newest.insert(key, at).unwrap_or(END);
+            shard.entries.push(Entry { case: ordinal, older });
+        }
+        true
+    }
+
+    pub fn contains(&self, case: Uuid) -> bool {
+        read(&self.cases).ordinals.contains_key(&case)
+    }
+
+    /// The cases sharing keys with `keys`, most alike first: of each key
+    /// the `per_key` newest cases are read, and a case scores Σ 1/n over
+    /// the keys it shares, n the cases read for the key — a key that
+    /// hundreds of cases share (one estate, one company) says little.
+    /// Equal scores go newest first. At most `limit`; never `exclude`.
+    pub fn candidates(&self, keys: &[i64], per_key: usize, limit: usize, exclude: Option<Uuid>) -> Vec<Uuid> {
+        let mut scores: HashMap<u32, f64> = HashMap::new();
+        let mut read_for_key = Vec::with_capacity(per_key.min(256));
+        for &key in keys {
+            read_for_key.clear();
+            {
+                let shard = read(&self.shards[shard_of(key)]);
+                let mut at = shard.newest.get(&key).copied().unwrap_or(END);
+                while at != END && read_for_key.len() < per_key {
+                    let Some(entry) = shard.entries.get(at as usize) else { break };
+                    read_for_key.push(entry.case);
+                    at = entry.older;
+                }
+            }
+            let weight = 1.0 / read_for_key.len().max(1) as f64;
+            for &case in &read_for_key {
+                *scores.entry(case).or_default() += weight;
+            }
+        }
+        let cases = read(&self.cases);
+        let mut ranked: Vec<(f64, Uuid)> = scores
+            .into_iter()
+            .filter_map(|(ordinal, score)| cases.ids.get(ordinal as usize).map(|id| (score, *id)))
+            .filter(|(_, id)| Some(*id) != exclude)
+            .collect();
+        drop(cases);
+        ranked.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
+        ranked.truncate(limit);
+        ranked.into_iter().map(|(_, id)| id).collect()
+    }
+
+    pub fn footprint(&self) -> Footprint {
+        let cases = read(&self.cases);
+        let mut footprint = Footprint {
+            cases: cases.ids.len(),
+            bytes: cases.ids.capacity() * size_of::<Uuid>() + map_bytes(&cases.ordinals),
+            ..Footprint::default()
+        };
+        drop(cases);
+        for shard in &self.shards {
+            let shard = read(shard);
+            footprint.keys += shard.newest.len();
+            footprint.entries += shard.entries.len();
+            footprint.bytes += shard.entries.capacity() * size_of::<Entry>() + map_bytes(&shard.newest);
+        }
+        footprint
+    }
+}
+
+/// A hash map's table: a slot and a control byte per bucket.
+fn map_bytes<K, V>(map: &HashMap<K, V>) -> usize {
+    map.capacity() * (size_of::<(K, V)>() + 1)
+}
+
+// A poisoned lock guards data that each insert leaves consistent at every
+// step (a case's keys are added one by one): keep serving it.
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(n: usize) -> Vec<Uuid> {
+        let mut ids: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn cases_sharing_more_and_rarer_keys_come_first() {
+        let [a, b, c, d] = ids(4)[..] else { unreachable!() };
+        let index = BandIndex::new();
+        // Key 1 is common (every case), key 2 shared by b and c, key 3 by c only.
+        assert!(index.insert(a, &[1, 10]));
+        assert!(index.insert(b, &[1, 2, 20]));
+        assert!(index.insert(c, &[1, 2, 3]));
+        assert!(index.insert(d, &[1, 40]));
+        assert_eq!(index.candidates(&[1, 2, 3], 64, 10, None), [c, b, d, a]);
+        assert_eq!(index.candidates(&[1, 2, 3], 64, 2, None), [c, b]);
+        assert_eq!(index.candidates(&[1, 2, 3], 64, 10, Some(c)), [b, d, a]);
+        assert_eq!(index.candidates(&[99], 64, 10, None), Vec::<Uuid>::new());
+        assert_eq!(index.candidates(&[], 64, 10, None), Vec::<Uuid>::new());
+    }
+
+    #[test]
+    fn a_probe_reads_only_the_newest_cases_of_a_key() {
+        let all = ids(10);
+        let index = BandIndex::new();
+        for id in &all {
+            index.insert(*id, &[7]);
+        }
+        let newest: Vec<Uuid> = all.iter().rev().take(3).copied().collect();
+        assert_eq!(index.candidates(&[7], 3, 10, None), newest);
+        // A rare key outweighs one that the reach cuts off.
+        let rare = Uuid::now_v7();
+        index.insert(rare, &[7, 8]);
+        assert_eq!(index.candidates(&[7, 8], 3, 1, None), [rare]);
+    }
+
+    #[test]
+    fn a_case_is_indexed_once_and_repeated_keys_count_once() {
+        let [a, b] = ids(2)[..] else { unreachable!() };
+        let index = BandIndex::new();
+        assert!(index.insert(a, &[5, 5, 6]));
+        assert!(!index.insert(a, &[5, 7]), "already indexed");
+        assert!(index.contains(a) && !index.contains(b));
+        assert_eq!(index.candidates(&[7], 64, 10, None), Vec::<Uuid>::new());
+        let footprint = index.footprint();
+        assert_eq!((footprint.cases, footprint.keys, footprint.entries), (1, 2, 2));
+        assert!(footprint.bytes > 0);
+        // Key 5 held once: b, with one shared key, ties with a and is newer.
+        index.insert(b, &[5]);
+        assert_eq!(index.candidates(&[5], 64, 10, None), [b, a]);
+    }
+
+    #[test]
+    fn keys_spread_over_every_shard() {
+        let mut used = [false; SHARDS];
+        for key in 0..10_000i64 {
+            used[shard_of(key.wrapping_mul(0x2545_F491_4F6C_DD1D))] = true;
+            used[shard_of(key)] = true;
+        }
+        assert!(used.iter().all(|u| *u));
+    }
+
+    #[test]
+    fn concurrent_inserts_and_probes_agree() {
+        let index = std::sync::Arc::new(BandIndex::new());
+        let writers: Vec<_> = (0..4)
+            .map(|t| {
+                let index = index.clone();
+                std::thread::spawn(move || {
+                    for i in 0..500i64 {
+                        index.insert(Uuid::now_v7(), &[t, 1000 + i % 50]);
+                        index.candidates(&[t], 8, 4, None);
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().expect("writer");
+        }
+        let footprint = index.footprint();
+        assert_eq!(footprint.cases, 2000);
+        assert_eq!(footprint.entries, 4000);
+        assert_eq!(footprint.keys, 4 + 50);
+        assert_eq!(index.candidates(&[0], 10_000, 10_000, None).len(), 500);
+    }
+}

@@ -20,24 +20,31 @@ use crate::similarity::{Analyzed, Cues, Fingerprint, Similarity, SimilarityIndex
 /// ranked by their shared keys, each weighing 1/n for the n cases read for
 /// it: repeats share several keys, rare ones among them; chance collisions
 /// share one, often a common one (`similarity::bands`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Reach {
     pub band_candidates: usize,
     pub cases_per_key: usize,
+    /// The least score (Σ 1/n) a band candidate needs: 0.3 passes a case
+    /// that shares one key with at most two others, or several keys.
+    pub min_score: f64,
 }
 
 impl Reach {
     /// A filing decides on the close candidates only, inside its
     /// transaction, at every filing: each candidate's fingerprint is read
-    /// from PostgreSQL and scored. `bench dedup` at 1,000,000 cases, with
-    /// the band index in PostgreSQL, 12 against 24 candidates: detection
-    /// 1.28 against 1.60 core-ms per filing, related links found for 84.8%
-    /// against 85.2% of another petitioner's filings of a stored matter.
-    /// Repeats do not depend on it (the petitioner's open cases are always
-    /// compared).
-    pub const FILING: Reach = Reach { band_candidates: 12, cases_per_key: 64 };
+    /// from PostgreSQL and scored, ≈ 0.05 core-ms apiece, most of what
+    /// detection costs a filing. `bench dedup` at 1,000,000 cases (band
+    /// index in memory), candidates scored per check / core-ms per filing
+    /// on (off 1.6–1.7) / related links found for another petitioner's
+    /// filing of a stored matter: 12 of 64 per key, 11.5 / 2.57 / 84.8%;
+    /// 6, 5.9 / 2.20 / 84.2%; 8 scoring ≥ 0.1, 6.2 / 2.50 / 84.5%; 8
+    /// scoring ≥ 0.3, 3.9 / 2.40 / 83.8% (1 thread; 85.6–86.1% on 2 and
+    /// 4); single runs, ±15% between runs. A candidate that shares one key with many others is a chance
+    /// collision far more often than a related filing. Repeats do not
+    /// depend on it (the petitioner's open cases are always compared).
+    pub const FILING: Reach = Reach { band_candidates: 8, cases_per_key: 64, min_score: 0.3 };
     /// FindSimilarCases ranks a page for staff and may look further.
-    pub const SEARCH: Reach = Reach { band_candidates: 64, cases_per_key: 256 };
+    pub const SEARCH: Reach = Reach { band_candidates: 64, cases_per_key: 256, min_score: 0.0 };
 }
 
 /// Most of the petitioner's own open cases compared directly (a reworded
@@ -213,8 +220,13 @@ pub fn candidate_fingerprints(
     subject: &Subject,
     reach: Reach,
 ) -> Result<Vec<StoredCandidate>, AppError> {
-    let band_cases =
-        index.bands().candidates(&query.search_keys, reach.cases_per_key, reach.band_candidates, subject.exclude);
+    let band_cases = index.bands().candidates(
+        &query.search_keys,
+        reach.cases_per_key,
+        reach.band_candidates,
+        reach.min_score,
+        subject.exclude,
+    );
     let terminal = [CaseState::Declined, CaseState::Final, CaseState::Withdrawn].map(CaseState::as_i16);
     intake_store::candidate_fingerprints(
         conn,

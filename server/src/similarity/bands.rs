@@ -124,8 +124,16 @@ impl BandIndex {
     /// the `per_key` newest cases are read, and a case scores Σ 1/n over
     /// the keys it shares, n the cases read for the key — a key that
     /// hundreds of cases share (one estate, one company) says little.
-    /// Equal scores go newest first. At most `limit`; never `exclude`.
-    pub fn candidates(&self, keys: &[i64], per_key: usize, limit: usize, exclude: Option<Uuid>) -> Vec<Uuid> {
+    /// Equal scores go newest first. At most `limit`, none scoring below
+    /// `min_score`; never `exclude`.
+    pub fn candidates(
+        &self,
+        keys: &[i64],
+        per_key: usize,
+        limit: usize,
+        min_score: f64,
+        exclude: Option<Uuid>,
+    ) -> Vec<Uuid> {
         let mut scores: HashMap<u32, f64> = HashMap::new();
         let mut read_for_key = Vec::with_capacity(per_key.min(256));
         for &key in keys {
@@ -147,6 +155,7 @@ impl BandIndex {
         let cases = read(&self.cases);
         let mut ranked: Vec<(f64, Uuid)> = scores
             .into_iter()
+            .filter(|(_, score)| *score >= min_score)
             .filter_map(|(ordinal, score)| cases.ids.get(ordinal as usize).map(|id| (score, *id)))
             .filter(|(_, id)| Some(*id) != exclude)
             .collect();
@@ -208,11 +217,13 @@ mod tests {
         assert!(index.insert(b, &[1, 2, 20]));
         assert!(index.insert(c, &[1, 2, 3]));
         assert!(index.insert(d, &[1, 40]));
-        assert_eq!(index.candidates(&[1, 2, 3], 64, 10, None), [c, b, d, a]);
-        assert_eq!(index.candidates(&[1, 2, 3], 64, 2, None), [c, b]);
-        assert_eq!(index.candidates(&[1, 2, 3], 64, 10, Some(c)), [b, d, a]);
-        assert_eq!(index.candidates(&[99], 64, 10, None), Vec::<Uuid>::new());
-        assert_eq!(index.candidates(&[], 64, 10, None), Vec::<Uuid>::new());
+        assert_eq!(index.candidates(&[1, 2, 3], 64, 10, 0.0, None), [c, b, d, a]);
+        assert_eq!(index.candidates(&[1, 2, 3], 64, 2, 0.0, None), [c, b]);
+        assert_eq!(index.candidates(&[1, 2, 3], 64, 10, 0.0, Some(c)), [b, d, a]);
+        assert_eq!(index.candidates(&[99], 64, 10, 0.0, None), Vec::<Uuid>::new());
+        // c 1.75, b 0.75, a and d 0.25.
+        assert_eq!(index.candidates(&[1, 2, 3], 64, 10, 0.5, None), [c, b]);
+        assert_eq!(index.candidates(&[], 64, 10, 0.0, None), Vec::<Uuid>::new());
     }
 
     #[test]
@@ -223,11 +234,11 @@ mod tests {
             index.insert(*id, &[7]);
         }
         let newest: Vec<Uuid> = all.iter().rev().take(3).copied().collect();
-        assert_eq!(index.candidates(&[7], 3, 10, None), newest);
+        assert_eq!(index.candidates(&[7], 3, 10, 0.0, None), newest);
         // A rare key outweighs one that the reach cuts off.
         let rare = Uuid::now_v7();
         index.insert(rare, &[7, 8]);
-        assert_eq!(index.candidates(&[7, 8], 3, 1, None), [rare]);
+        assert_eq!(index.candidates(&[7, 8], 3, 1, 0.0, None), [rare]);
     }
 
     #[test]
@@ -237,13 +248,13 @@ mod tests {
         assert!(index.insert(a, &[5, 5, 6]));
         assert!(!index.insert(a, &[5, 7]), "already indexed");
         assert!(index.contains(a) && !index.contains(b));
-        assert_eq!(index.candidates(&[7], 64, 10, None), Vec::<Uuid>::new());
+        assert_eq!(index.candidates(&[7], 64, 10, 0.0, None), Vec::<Uuid>::new());
         let footprint = index.footprint();
         assert_eq!((footprint.cases, footprint.keys, footprint.entries), (1, 2, 2));
         assert!(footprint.bytes > 0);
         // Key 5 held once: b, with one shared key, ties with a and is newer.
         index.insert(b, &[5]);
-        assert_eq!(index.candidates(&[5], 64, 10, None), [b, a]);
+        assert_eq!(index.candidates(&[5], 64, 10, 0.0, None), [b, a]);
     }
 
     #[test]
@@ -265,7 +276,7 @@ mod tests {
                 std::thread::spawn(move || {
                     for i in 0..500i64 {
                         index.insert(Uuid::now_v7(), &[t, 1000 + i % 50]);
-                        index.candidates(&[t], 8, 4, None);
+                        index.candidates(&[t], 8, 4, 0.0, None);
                     }
                 })
             })
@@ -277,6 +288,6 @@ mod tests {
         assert_eq!(footprint.cases, 2000);
         assert_eq!(footprint.entries, 4000);
         assert_eq!(footprint.keys, 4 + 50);
-        assert_eq!(index.candidates(&[0], 10_000, 10_000, None).len(), 500);
+        assert_eq!(index.candidates(&[0], 10_000, 10_000, 0.0, None).len(), 500);
     }
 }

@@ -369,7 +369,7 @@ fn candidate_counts(
     let scored = intake::candidate_fingerprints(conn, index, analyzed, subject, Reach::FILING)
         .map_err(|e| anyhow!("counting candidates: {e}"))?
         .len();
-    let sharing = index.bands().candidates(&analyzed.search_keys, usize::MAX, usize::MAX, None).len();
+    let sharing = index.bands().candidates(&analyzed.search_keys, usize::MAX, usize::MAX, 0.0, None).len();
     Ok((scored as u64, sharing as u64))
 }
 

@@ -57,9 +57,10 @@
 //! restarted on the same database), filed by `--filing-citizens` citizens
 //! in turn; it reports the check's latency against the 10 ms p99 target,
 //! the on/off throughput ratio against the 80% target, CPU and WAL per
-//! filing, the storage per case and the band index's memory. On 2 cores the 1,000,000-case
-//! preload takes about 3–4 minutes, registering the citizens under one,
-//! the phases 3–4 more; `--preload 20000` takes about two minutes in all.
+//! filing, the storage per case and the band index's memory. On 2 cores
+//! the 1,000,000-case preload takes about 3 minutes, registering the
+//! citizens under one, the phases 2–3 more; `--preload 20000` takes about
+//! two minutes in all.
 //!
 //! A call counts in a phase when it completes inside the measured window;
 //! calls still in flight at the deadline are abandoned (cancelled), so every

@@ -187,8 +187,6 @@ pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<Filed, AppError> 
     let mut events = vec![rules::register(Track::Normal, today, &calendar)];
     let (analyzed, outcome) = match &similarity {
         Some(index) => {
-            // Filings of one petitioner take turns.
-            intake_store::lock_petitioner_filings(conn, petitioner_id)?;
             let text = intake::filing_text(&draft.title, &draft.content, &draft.requests, &draft.facts_and_reasons);
             let analyzed = index.analyze(&text);
             let subject = Subject {
@@ -198,6 +196,8 @@ pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<Filed, AppError> 
                 respondent_organization_id: draft.respondent_organization_id,
                 kind: Some(draft.kind),
                 exclude: None,
+                // Filings of one petitioner take turns.
+                serialize_filings: true,
             };
             // A filing needs only the candidates close enough to decide on.
             let matches = intake::find_matches(conn, index, &analyzed, &subject, intake::Reach::FILING, 0)?;

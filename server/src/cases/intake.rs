@@ -73,6 +73,10 @@ pub struct Subject {
     pub kind: Option<CaseKind>,
     /// The query case itself, when searching by case.
     pub exclude: Option<Uuid>,
+    /// A filing: the petitioner's filings take turns from the candidate
+    /// read until the transaction ends, so that of two concurrent filings
+    /// of one matter the second sees the first.
+    pub serialize_filings: bool,
 }
 
 /// A stored case as the matcher sees it.
@@ -140,11 +144,8 @@ fn cues(subject: &Subject, case: &CandidateRow) -> Cues {
 
 /// The stored cases most like the query, best first: those sharing band
 /// keys with it and the petitioner's own open cases, re-ranked exactly.
-///
-/// Two steps, so that a check reads few case rows: every candidate's
-/// fingerprint is scored first; only those similar enough to be decided a
-/// repeat or related — and, for a search, the `keep_best` most similar —
-/// are looked up in `cases` for the cues and the decisions.
+/// Only those similar enough to be decided a repeat or related — and, for
+/// a search, the `keep_best` most similar — are returned.
 pub fn find_matches(
     conn: &mut PgConnection,
     index: &SimilarityIndex,
@@ -153,49 +154,37 @@ pub fn find_matches(
     reach: Reach,
     keep_best: usize,
 ) -> Result<Vec<Match>, AppError> {
-    let stored = candidate_fingerprints(conn, index, query, subject, reach)?;
+    let stored = candidates(conn, index, query, subject, reach)?;
     if stored.is_empty() {
         return Ok(Vec::new());
     }
     let stats = query.stats();
     let scoring = index.scoring();
     let prepared = scoring.prepare(&query.analysis.fingerprint, stats);
-    let mut scored: Vec<(Uuid, Fingerprint, Similarity)> = stored
+    let mut scored: Vec<(CandidateRow, Fingerprint, Similarity)> = stored
         .into_iter()
-        .filter_map(|(id, version, bytes)| match Fingerprint::decode(&bytes) {
+        .filter_map(|(version, bytes, case)| match Fingerprint::decode(&bytes) {
             // Its IDF total is of other statistics than the query's.
             Ok(fingerprint) if version != query.version() => {
-                Some((id, Fingerprint { shingle_idf_total: None, ..fingerprint }))
+                Some((case, Fingerprint { shingle_idf_total: None, ..fingerprint }))
             }
-            Ok(fingerprint) => Some((id, fingerprint)),
+            Ok(fingerprint) => Some((case, fingerprint)),
             Err(e) => {
-                tracing::warn!(case_id = %id, error = %e, "unreadable fingerprint skipped");
+                tracing::warn!(case_id = %case.id, error = %e, "unreadable fingerprint skipped");
                 None
             }
         })
-        .map(|(id, fingerprint)| {
+        .map(|(case, fingerprint)| {
             let similarity = scoring.similarity(&prepared, &fingerprint, stats);
-            (id, fingerprint, similarity)
+            (case, fingerprint, similarity)
         })
         .collect();
-    scored.sort_by(|a, b| b.2.content.total_cmp(&a.2.content).then(b.0.cmp(&a.0)));
+    scored.sort_by(|a, b| b.2.content.total_cmp(&a.2.content).then(b.0.id.cmp(&a.0.id)));
     let floor = scoring.repeat_threshold.min(scoring.related_threshold);
     let kept = scored.iter().enumerate().take_while(|(i, s)| *i < keep_best || s.2.content >= floor).count();
     scored.truncate(kept);
-    if scored.is_empty() {
-        return Ok(Vec::new());
-    }
-    let kept_ids: Vec<Uuid> = scored.iter().map(|s| s.0).collect();
-    let mut rows: std::collections::HashMap<Uuid, CandidateRow> = cases::table
-        .filter(cases::id.eq_any(&kept_ids))
-        .select(CandidateRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(|row: CandidateRow| (row.id, row))
-        .collect();
     let mut matches: Vec<Match> = scored
         .into_iter()
-        .filter_map(|(id, fingerprint, similarity)| rows.remove(&id).map(|case| (case, fingerprint, similarity)))
         .map(|(case, fingerprint, similarity)| {
             let cues = cues(subject, &case);
             let rank = scoring.rank(&similarity, &cues);
@@ -211,9 +200,10 @@ pub fn find_matches(
     Ok(matches)
 }
 
-/// The stored fingerprints [`find_matches`] scores: the cases sharing band
-/// keys with the query and the petitioner's own open cases.
-pub fn candidate_fingerprints(
+/// What [`find_matches`] scores: the stored cases sharing band keys with
+/// the query and the petitioner's own open cases, with their fingerprints
+/// (after the filing lock, for a filing).
+pub fn candidates(
     conn: &mut PgConnection,
     index: &SimilarityIndex,
     query: &Analyzed,
@@ -228,9 +218,10 @@ pub fn candidate_fingerprints(
         subject.exclude,
     );
     let terminal = [CaseState::Declined, CaseState::Final, CaseState::Withdrawn].map(CaseState::as_i16);
-    intake_store::candidate_fingerprints(
+    intake_store::candidates(
         conn,
         &CandidateQuery {
+            lock: subject.petitioner_id.filter(|_| subject.serialize_filings).map(intake_store::petitioner_lock_key),
             band_cases: &band_cases,
             petitioner: subject.petitioner_id,
             terminal_states: &terminal,

@@ -1,6 +1,6 @@
-//! The statements intake adds to a filing: the petitioner's filing lock,
-//! reading the candidates' fingerprints, and recording the new case's
-//! fingerprint and related cases.
+//! The statements intake adds to a filing: the petitioner's filing lock
+//! with reading the candidates, and recording the new case's fingerprint
+//! and related cases.
 //!
 //! Each is one round trip and a prepared statement cached per connection
 //! (diesel prepares raw SQL and multi-row inserts afresh every time): at
@@ -10,53 +10,32 @@
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, BigInt, Binary, Float, Integer, Nullable, SmallInt};
+use diesel::sql_types::{Array, BigInt, Binary, Float, Integer, Nullable, SmallInt, Text};
 use uuid::Uuid;
 
+use super::intake::CandidateRow;
 use crate::error::AppError;
 use crate::similarity::Fingerprint;
 
-/// Serializes the filings of one petitioner until the transaction ends
-/// (a transaction-scoped advisory lock keyed by the petitioner's id), so
-/// that of two concurrent filings of one matter the second sees the first.
-pub fn lock_petitioner_filings(conn: &mut PgConnection, petitioner: Uuid) -> Result<(), AppError> {
+/// The key of the transaction-scoped advisory lock under which one
+/// petitioner's filings take turns (so that of two concurrent filings of
+/// one matter the second sees the first).
+pub fn petitioner_lock_key(petitioner: Uuid) -> i64 {
     let (high, low) = petitioner.as_u64_pair();
     // The namespace keeps these keys apart from any other advisory lock.
-    let key = (high ^ low ^ FILING_LOCK_NAMESPACE) as i64;
-    LockPetitionerFilings { key }.execute(conn)?;
-    Ok(())
+    (high ^ low ^ FILING_LOCK_NAMESPACE) as i64
 }
 
 const FILING_LOCK_NAMESPACE: u64 = 0x6669_6c69_6e67_2121; // "filing!!"
 
-struct LockPetitionerFilings {
-    key: i64,
-}
-
-struct LockPetitionerFilingsId;
-
-impl QueryId for LockPetitionerFilings {
-    type QueryId = LockPetitionerFilingsId;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl RunQueryDsl<PgConnection> for LockPetitionerFilings {}
-
-impl QueryFragment<Pg> for LockPetitionerFilings {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("SELECT pg_advisory_xact_lock(");
-        out.push_bind_param::<BigInt, _>(&self.key)?;
-        out.push_sql(")");
-        Ok(())
-    }
-}
-
-/// A candidate as stored: its case, the statistics version its fingerprint
-/// was made with, and the encoded fingerprint.
-pub type StoredCandidate = (Uuid, i32, Vec<u8>);
+/// A candidate as stored: the statistics version its fingerprint was made
+/// with, the encoded fingerprint, and its case.
+pub type StoredCandidate = (i32, Vec<u8>, CandidateRow);
 
 /// What to read candidates for.
 pub struct CandidateQuery<'a> {
+    /// Take the petitioner's filing lock first ([`petitioner_lock_key`]).
+    pub lock: Option<i64>,
     /// The band index's candidates (`SimilarityIndex::bands`).
     pub band_cases: &'a [Uuid],
     /// Whose open cases are candidates too, compared directly.
@@ -69,48 +48,61 @@ pub struct CandidateQuery<'a> {
     pub exclude: Option<Uuid>,
 }
 
-/// The fingerprints of the band candidates and of the petitioner's open
-/// cases (cases without a fingerprint are left out), in no order.
-pub fn candidate_fingerprints(
-    conn: &mut PgConnection,
-    query: &CandidateQuery<'_>,
-) -> Result<Vec<StoredCandidate>, AppError> {
-    Ok(CandidateFingerprints { query }.load(conn)?)
+/// Takes the lock if asked, then reads the fingerprints and case rows of
+/// the band candidates and of the petitioner's open cases (cases without a
+/// fingerprint are left out), in no order: one round trip (the
+/// `intake_candidates` function of migration 000009).
+pub fn candidates(conn: &mut PgConnection, query: &CandidateQuery<'_>) -> Result<Vec<StoredCandidate>, AppError> {
+    Ok(Candidates { query }.load(conn)?)
 }
 
-struct CandidateFingerprints<'q, 'a> {
+struct Candidates<'q, 'a> {
     query: &'q CandidateQuery<'a>,
 }
 
-struct CandidateFingerprintsId;
+struct CandidatesId;
 
-impl QueryId for CandidateFingerprints<'_, '_> {
-    type QueryId = CandidateFingerprintsId;
+impl QueryId for Candidates<'_, '_> {
+    type QueryId = CandidatesId;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl Query for CandidateFingerprints<'_, '_> {
-    type SqlType = (diesel::sql_types::Uuid, Integer, Binary);
+impl Query for Candidates<'_, '_> {
+    type SqlType = (Integer, Binary, CandidateRowSql);
 }
 
-impl RunQueryDsl<PgConnection> for CandidateFingerprints<'_, '_> {}
+type CandidateRowSql = (
+    diesel::sql_types::Uuid,
+    Text,
+    SmallInt,
+    SmallInt,
+    diesel::sql_types::Uuid,
+    Text,
+    Text,
+    Nullable<diesel::sql_types::Uuid>,
+    Nullable<diesel::sql_types::Uuid>,
+    Nullable<diesel::sql_types::Uuid>,
+    Nullable<diesel::sql_types::Uuid>,
+);
 
-impl QueryFragment<Pg> for CandidateFingerprints<'_, '_> {
+impl RunQueryDsl<PgConnection> for Candidates<'_, '_> {}
+
+impl QueryFragment<Pg> for Candidates<'_, '_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         let q = self.query;
-        out.push_sql("WITH own AS (SELECT id AS case_id FROM cases WHERE petitioner_id = ");
+        out.push_sql("SELECT * FROM intake_candidates(");
+        out.push_bind_param::<Nullable<BigInt>, _>(&q.lock)?;
+        out.push_sql(", ");
         out.push_bind_param::<Nullable<diesel::sql_types::Uuid>, _>(&q.petitioner)?;
-        out.push_sql(" AND NOT (state = ANY(");
-        out.push_bind_param::<Array<SmallInt>, _>(q.terminal_states)?;
-        out.push_sql(")) ORDER BY id DESC LIMIT ");
-        out.push_bind_param::<BigInt, _>(&q.own_limit)?;
-        out.push_sql(") SELECT f.case_id, f.stats_version, f.fingerprint FROM (SELECT unnest(CAST(");
+        out.push_sql(", ");
         out.push_bind_param::<Array<diesel::sql_types::Uuid>, _>(q.band_cases)?;
-        out.push_sql(
-            " AS uuid[])) AS case_id UNION SELECT case_id FROM own) AS c \
-             JOIN case_fingerprints AS f ON f.case_id = c.case_id WHERE f.case_id IS DISTINCT FROM ",
-        );
+        out.push_sql(", ");
+        out.push_bind_param::<Array<SmallInt>, _>(q.terminal_states)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&q.own_limit)?;
+        out.push_sql(", ");
         out.push_bind_param::<Nullable<diesel::sql_types::Uuid>, _>(&q.exclude)?;
+        out.push_sql(")");
         Ok(())
     }
 }

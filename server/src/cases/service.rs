@@ -1081,6 +1081,7 @@ impl CaseService for CaseApi {
                             respondent_organization_id: row.respondent_organization_id,
                             kind: CaseKind::from_i32(i32::from(row.kind)),
                             exclude: Some(row.id),
+                            serialize_filings: false,
                         };
                         (text, subject)
                     }
@@ -1101,6 +1102,7 @@ impl CaseService for CaseApi {
                             respondent_organization_id: respondent,
                             kind: None,
                             exclude: None,
+                            serialize_filings: false,
                         };
                         (text, subject)
                     }

@@ -20,11 +20,11 @@
 //!    (new queries each pass, after a warm-up pass): in a transaction,
 //!    `SimilarityIndex::analyze` of the filing's text (statistics loaded
 //!    and the band index built from the database, like the server's),
-//!    `intake::find_matches` as a filing calls it (band candidates from
-//!    the index in memory and the petitioner's open cases,
-//!    their fingerprints read and scored, the case rows of those close
-//!    enough to decide on read) and `intake::decide`. Half the queries are fresh matters by
-//!    a citizen with no case, a quarter rewrite a stored case by its own
+//!    `intake::find_matches` as a filing calls it (the petitioner's filing
+//!    lock, then band candidates from the index in memory and the
+//!    petitioner's open cases, their fingerprints and case rows read in
+//!    one statement and scored) and `intake::decide`. Half the queries
+//!    are fresh matters by a citizen with no case, a quarter rewrite a stored case by its own
 //!    petitioner (paraphrase, reordering, insertion, typos, truncation, or a
 //!    mix: repeats if it is still open), a quarter the same matter by
 //!    another petitioner (related). Latencies are per check, in the
@@ -232,6 +232,8 @@ fn check_queries(
                     respondent_organization_id: None,
                     kind: Some(case_kind(archive::kind_of(m.category, filing))),
                     exclude: None,
+                    // As a filing: the petitioner's lock, then the read.
+                    serialize_filings: true,
                 },
                 filed_at: path,
             }
@@ -366,7 +368,7 @@ fn candidate_counts(
     analyzed: &Analyzed,
     subject: &Subject,
 ) -> Result<(u64, u64)> {
-    let scored = intake::candidate_fingerprints(conn, index, analyzed, subject, Reach::FILING)
+    let scored = intake::candidates(conn, index, analyzed, subject, Reach::FILING)
         .map_err(|e| anyhow!("counting candidates: {e}"))?
         .len();
     let sharing = index.bands().candidates(&analyzed.search_keys, usize::MAX, usize::MAX, 0.0, None).len();
@@ -1162,7 +1164,7 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
             )
         };
         notes.push(format!(
-            "dup check ×{threads}: matches kept per check (close enough to decide on, read from cases) {}{}",
+            "dup check ×{threads}: matches kept per check (close enough to decide on) {}{}",
             spread(&tally.kept),
             if tally.scored.is_empty() {
                 String::new()

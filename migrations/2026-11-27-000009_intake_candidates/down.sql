@@ -1,0 +1,1 @@
+DROP FUNCTION intake_candidates(BIGINT, UUID, UUID[], SMALLINT[], BIGINT, UUID);

@@ -226,6 +226,7 @@ async fn follow_similarity(db: Db, index: Arc<SimilarityIndex>) {
     let mut every = tokio::time::interval(FOLLOW_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_reload = Instant::now();
+    let mut failing = false;
     every.tick().await;
     loop {
         every.tick().await;
@@ -242,8 +243,18 @@ async fn follow_similarity(db: Db, index: Arc<SimilarityIndex>) {
                 index.follow(conn)
             })
             .await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "could not follow the stored fingerprints");
+        // Once per outage, not every second while the database is away.
+        match result {
+            Err(e) if !failing => {
+                tracing::warn!(error = %e, "could not follow the stored fingerprints; retrying every second");
+                failing = true;
+            }
+            Err(e) => tracing::debug!(error = %e, "could not follow the stored fingerprints"),
+            Ok(_) if failing => {
+                tracing::info!("following the stored fingerprints again");
+                failing = false;
+            }
+            Ok(_) => {}
         }
     }
 }

@@ -171,10 +171,12 @@ pub fn band_keys_stored_since(
     Ok((xmin, stored))
 }
 
-/// Up to `limit` cases whose fingerprint is not of `version`.
+/// Up to `limit` cases whose fingerprint is of a version before `version`
+/// (the newest: nothing is made with a later one while it is rolled out).
+/// `<`, not `<>`, so that the version index finds them.
 pub fn stale_fingerprints(conn: &mut PgConnection, version: i32, limit: i64) -> Result<Vec<Uuid>, AppError> {
     Ok(case_fingerprints::table
-        .filter(case_fingerprints::stats_version.ne(version))
+        .filter(case_fingerprints::stats_version.lt(version))
         .select(case_fingerprints::case_id)
         .limit(limit)
         .load(conn)?)

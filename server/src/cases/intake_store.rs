@@ -7,10 +7,11 @@
 //! filing rates, PostgreSQL's per-statement work (parse, plan, protocol)
 //! costs more than the index work itself.
 
+use diesel::dsl::{AsSelect, SqlTypeOf};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, BigInt, Binary, Float, Integer, Nullable, SmallInt, Text};
+use diesel::sql_types::{Array, BigInt, Binary, Float, Integer, Nullable, SmallInt};
 use uuid::Uuid;
 
 use super::intake::CandidateRow;
@@ -68,22 +69,9 @@ impl QueryId for Candidates<'_, '_> {
 }
 
 impl Query for Candidates<'_, '_> {
-    type SqlType = (Integer, Binary, CandidateRowSql);
+    // The function returns the case columns in `CandidateRow`'s order.
+    type SqlType = (Integer, Binary, SqlTypeOf<AsSelect<CandidateRow, Pg>>);
 }
-
-type CandidateRowSql = (
-    diesel::sql_types::Uuid,
-    Text,
-    SmallInt,
-    SmallInt,
-    diesel::sql_types::Uuid,
-    Text,
-    Text,
-    Nullable<diesel::sql_types::Uuid>,
-    Nullable<diesel::sql_types::Uuid>,
-    Nullable<diesel::sql_types::Uuid>,
-    Nullable<diesel::sql_types::Uuid>,
-);
 
 impl RunQueryDsl<PgConnection> for Candidates<'_, '_> {}
 

@@ -111,6 +111,16 @@ pub struct BandsBuilt {
     pub elapsed: Duration,
 }
 
+/// What became of a stored fingerprint offered to the band index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Added {
+    New,
+    /// Already in the index (a server's own filing, read back).
+    Known,
+    OtherLayout,
+    Unreadable,
+}
+
 /// Fingerprinting, scoring, the live statistics and the band index;
 /// shared by all calls.
 #[derive(Debug)]
@@ -202,7 +212,11 @@ impl SimilarityIndex {
             let Some(last) = page.last() else { break };
             after = Some(last.case_id);
             for stored in &page {
-                self.add_stored(&index, stored, &mut built);
+                match self.add_stored(&index, stored) {
+                    Added::New | Added::Known => {}
+                    Added::OtherLayout => built.other_layout += 1,
+                    Added::Unreadable => built.unreadable += 1,
+                }
             }
         }
         built.footprint = index.footprint();
@@ -237,27 +251,20 @@ impl SimilarityIndex {
         let mut follow_from = self.follow_from.lock().unwrap_or_else(|e| e.into_inner());
         let (next, stored) = store::band_keys_stored_since(conn, *follow_from, self.band_keys_prefix_len())?;
         let index = self.bands();
-        let mut built = BandsBuilt::default();
-        let mut added = 0;
-        for row in &stored {
-            added += usize::from(self.add_stored(&index, row, &mut built));
-        }
+        let added = stored.iter().filter(|row| self.add_stored(&index, row) == Added::New).count();
         *follow_from = next;
         Ok(added)
     }
 
-    fn add_stored(&self, index: &BandIndex, stored: &StoredBandKeys, built: &mut BandsBuilt) -> bool {
+    fn add_stored(&self, index: &BandIndex, stored: &StoredBandKeys) -> Added {
         let bands = self.fingerprinter.params().banding.bands;
         match Fingerprint::band_keys_in_prefix(&stored.prefix, bands) {
-            Ok(Some(keys)) => index.insert(stored.case_id, &keys),
-            Ok(None) => {
-                built.other_layout += 1;
-                false
-            }
+            Ok(Some(keys)) if index.insert(stored.case_id, &keys) => Added::New,
+            Ok(Some(_)) => Added::Known,
+            Ok(None) => Added::OtherLayout,
             Err(e) => {
                 tracing::debug!(case_id = %stored.case_id, error = %e, "unreadable fingerprint");
-                built.unreadable += 1;
-                false
+                Added::Unreadable
             }
         }
     }

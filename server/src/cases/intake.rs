@@ -39,9 +39,10 @@ impl Reach {
     /// filing of a stored matter: 12 of 64 per key, 11.5 / 2.57 / 84.8%;
     /// 6, 5.9 / 2.20 / 84.2%; 8 scoring ≥ 0.1, 6.2 / 2.50 / 84.5%; 8
     /// scoring ≥ 0.3, 3.9 / 2.40 / 83.8% (1 thread; 85.6–86.1% on 2 and
-    /// 4); single runs, ±15% between runs. A candidate that shares one key with many others is a chance
-    /// collision far more often than a related filing. Repeats do not
-    /// depend on it (the petitioner's open cases are always compared).
+    /// 4); single runs, ±15% between runs. A candidate that shares one key
+    /// with many others is a chance collision far more often than a
+    /// related filing. Repeats do not depend on it (the petitioner's open
+    /// cases are always compared).
     pub const FILING: Reach = Reach { band_candidates: 8, cases_per_key: 64, min_score: 0.3 };
     /// FindSimilarCases ranks a page for staff and may look further.
     pub const SEARCH: Reach = Reach { band_candidates: 64, cases_per_key: 256, min_score: 0.0 };

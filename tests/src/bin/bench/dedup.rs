@@ -775,16 +775,11 @@ fn wal_per_filing(before: (i64, i64), after: (i64, i64)) -> Option<f64> {
     (filed > 0).then(|| (after.0 - before.0) as f64 / filed as f64)
 }
 
-/// Size of the fingerprint table and the number of cases.
-async fn similarity_sizes(url: &str) -> Result<(TableSize, i64)> {
+/// Size of the fingerprint table.
+async fn fingerprints_size(url: &str) -> Result<TableSize> {
     let url = url.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut conn = PgConnection::establish(&url)?;
-        let fingerprints = preload::table_size(&mut conn, "case_fingerprints")?;
-        let cases: Count = sql_query("SELECT count(*) AS n FROM cases").get_result(&mut conn)?;
-        anyhow::Ok((fingerprints, cases.n))
-    })
-    .await?
+    tokio::task::spawn_blocking(move || preload::table_size(&mut PgConnection::establish(&url)?, "case_fingerprints"))
+        .await?
 }
 
 /// A SubmitCase phase filing `pool` from its start.
@@ -1103,10 +1098,12 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
     let wal_before_off = wal_and_cases(&database_url).await?;
     let (off, _) = submit_phase(SUBMIT_OFF, &filers, &pool, &load, &monitor).await?;
     phases.push(off);
-    let wal_off = wal_per_filing(wal_before_off, wal_and_cases(&database_url).await?);
+    let wal_after_off = wal_and_cases(&database_url).await?;
+    let wal_off = wal_per_filing(wal_before_off, wal_after_off);
     let versions_off = fingerprint_versions(&database_url).await?;
 
-    let (fingerprints_size, cases_now) = similarity_sizes(&database_url).await?;
+    let cases_now = wal_after_off.1;
+    let fingerprints_size = fingerprints_size(&database_url).await?;
     drop((anonymous, filers, monitor));
     stop_server(server, args.keep_database).await;
 
@@ -1171,9 +1168,11 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
             } else {
                 format!(
                     "; counted outside the timing: candidates scored (band candidates, at most {} of the newest {} \
-                     per key, and the petitioner's open cases) {}, cases sharing a band key (uncapped) {}",
+                     per key scoring at least {}, and the petitioner's open cases) {}, cases sharing a band key \
+                     (uncapped) {}",
                     Reach::FILING.band_candidates,
                     Reach::FILING.cases_per_key,
+                    Reach::FILING.min_score,
                     spread(&tally.scored),
                     spread(&tally.sharing)
                 )

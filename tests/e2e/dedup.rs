@@ -43,6 +43,15 @@ async fn world() -> Result<(TestServer, CaseWorld)> {
     Ok((server, world))
 }
 
+/// The ids of the cases `client` sees listed as related to `case_id`.
+async fn related_ids(client: &petition_sdk::Client, case_id: &str) -> Result<Vec<String>> {
+    let listed = client
+        .cases()
+        .list_cases(pb::ListCasesRequest { related_to_case_id: case_id.to_owned(), ..Default::default() })
+        .await?;
+    Ok(listed.cases.into_iter().map(|c| c.id).collect())
+}
+
 fn event_types(events: &[pb::CaseEvent]) -> Vec<pb::CaseEventType> {
     events.iter().map(|e| e.r#type()).collect()
 }
@@ -130,12 +139,7 @@ async fn the_same_matter_from_other_petitioners_is_related_not_linked() -> Resul
     assert_eq!(second.state(), pb::CaseState::Registered, "another petitioner's filing is handled");
     // Staff see the relation both ways.
     for (case, related) in [(&first, &second), (&second, &first)] {
-        let listed = w
-            .clerk
-            .cases()
-            .list_cases(pb::ListCasesRequest { related_to_case_id: case.id.clone(), ..Default::default() })
-            .await?;
-        assert_eq!(listed.cases.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [related.id.as_str()]);
+        assert_eq!(related_ids(&w.clerk, &case.id).await?, [related.id.as_str()]);
     }
     // A clerk registering a third co-worker's visit is told at once.
     let anonymous = server.client().await?;
@@ -157,12 +161,7 @@ async fn the_same_matter_from_other_petitioners_is_related_not_linked() -> Resul
     want.sort();
     assert_eq!(related, want);
     // The clerk of another county sees none of them.
-    let listed = w
-        .clerk_b
-        .cases()
-        .list_cases(pb::ListCasesRequest { related_to_case_id: first.id.clone(), ..Default::default() })
-        .await?;
-    assert!(listed.cases.is_empty());
+    assert!(related_ids(&w.clerk_b, &first.id).await?.is_empty());
     Ok(())
 }
 
@@ -579,12 +578,7 @@ async fn a_filing_on_one_server_becomes_a_candidate_on_the_others() -> Result<()
         .cases()
         .submit_case_with_intake(submit(wages("工资被拖欠", REWORDED, &township)))
         .await?;
-    let listed = w
-        .clerk
-        .cases()
-        .list_cases(pb::ListCasesRequest { related_to_case_id: first.id.clone(), ..Default::default() })
-        .await?;
-    assert_eq!(listed.cases.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [second.id.as_str()]);
+    assert_eq!(related_ids(&w.clerk, &first.id).await?, [second.id.as_str()]);
     drop(b);
     Ok(())
 }

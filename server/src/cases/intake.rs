@@ -11,7 +11,7 @@ use super::intake_store::{self, CandidateQuery, StoredCandidate};
 use crate::auth::policy::{CaseAccess, path_within};
 use crate::error::AppError;
 use crate::schema::cases;
-use crate::similarity::{Analyzed, Cues, Fingerprint, Similarity, SimilarityIndex};
+use crate::similarity::{Analyzed, Cues, Fingerprint, Prepared, Similarity, SimilarityIndex};
 
 /// How far a query reaches into the band index: the most band candidates
 /// re-ranked, and the most cases read per key (the newest). A key that
@@ -27,6 +27,11 @@ pub struct Reach {
     /// The least score (Σ 1/n) a band candidate needs: 0.3 passes a case
     /// that shares one key with at most two others, or several keys.
     pub min_score: f64,
+    /// Only band candidates that can be kept: those whose specifics (in
+    /// the band index) leave them a content bound at or above the repeat
+    /// or related threshold (`Scoring::content_bound`). A filing decides
+    /// and keeps nothing else; a search ranks the near misses too.
+    pub keepable_only: bool,
 }
 
 impl Reach {
@@ -43,9 +48,9 @@ impl Reach {
     /// with many others is a chance collision far more often than a
     /// related filing. Repeats do not depend on it (the petitioner's open
     /// cases are always compared).
-    pub const FILING: Reach = Reach { band_candidates: 8, cases_per_key: 64, min_score: 0.3 };
+    pub const FILING: Reach = Reach { band_candidates: 8, cases_per_key: 64, min_score: 0.3, keepable_only: true };
     /// FindSimilarCases ranks a page for staff and may look further.
-    pub const SEARCH: Reach = Reach { band_candidates: 64, cases_per_key: 256, min_score: 0.0 };
+    pub const SEARCH: Reach = Reach { band_candidates: 64, cases_per_key: 256, min_score: 0.0, keepable_only: false };
 }
 
 /// Most of the petitioner's own open cases compared directly (a reworded
@@ -155,13 +160,13 @@ pub fn find_matches(
     reach: Reach,
     keep_best: usize,
 ) -> Result<Vec<Match>, AppError> {
-    let stored = candidates(conn, index, query, subject, reach)?;
-    if stored.is_empty() {
-        return Ok(Vec::new());
-    }
     let stats = query.stats();
     let scoring = index.scoring();
     let prepared = scoring.prepare(&query.analysis.fingerprint, stats);
+    let stored = candidates(conn, index, query, &prepared, subject, reach)?;
+    if stored.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut scored: Vec<(CandidateRow, Fingerprint, Similarity)> = stored
         .into_iter()
         .filter_map(|(version, bytes, case)| match Fingerprint::decode(&bytes) {
@@ -181,8 +186,11 @@ pub fn find_matches(
         })
         .collect();
     scored.sort_by(|a, b| b.2.content.total_cmp(&a.2.content).then(b.0.id.cmp(&a.0.id)));
-    let floor = scoring.repeat_threshold.min(scoring.related_threshold);
-    let kept = scored.iter().enumerate().take_while(|(i, s)| *i < keep_best || s.2.content >= floor).count();
+    let kept = scored
+        .iter()
+        .enumerate()
+        .take_while(|(i, s)| *i < keep_best || s.2.content >= scoring.keep_threshold())
+        .count();
     scored.truncate(kept);
     let mut matches: Vec<Match> = scored
         .into_iter()
@@ -203,20 +211,27 @@ pub fn find_matches(
 
 /// What [`find_matches`] scores: the stored cases sharing band keys with
 /// the query and the petitioner's own open cases, with their fingerprints
-/// (after the filing lock, for a filing).
+/// (after the filing lock, for a filing). `prepared` is the query's
+/// fingerprint prepared for scoring.
 pub fn candidates(
     conn: &mut PgConnection,
     index: &SimilarityIndex,
     query: &Analyzed,
+    prepared: &Prepared<'_>,
     subject: &Subject,
     reach: Reach,
 ) -> Result<Vec<StoredCandidate>, AppError> {
+    let (scoring, stats) = (index.scoring(), query.stats());
+    let floor = scoring.keep_threshold();
+    let keepable = |specifics: &[u64]| scoring.content_bound(prepared, specifics, stats) >= floor;
+    let admit: &dyn Fn(&[u64]) -> bool = if reach.keepable_only { &keepable } else { &|_| true };
     let band_cases = index.bands().candidates(
         &query.search_keys,
         reach.cases_per_key,
         reach.band_candidates,
         reach.min_score,
         subject.exclude,
+        admit,
     );
     let terminal = [CaseState::Declined, CaseState::Final, CaseState::Withdrawn].map(CaseState::as_i16);
     intake_store::candidates(

@@ -16,6 +16,12 @@
 //! of its key, so a probe reads the newest cases first and stops at the
 //! reach. ≈ 8 bytes per (key, case) entry, ≈ 14 per distinct key and ≈ 40
 //! per case: see [`Footprint`].
+//!
+//! Each case's specifics (names, sums, dates) are kept beside it, 8 bytes
+//! apiece: a probe asks the caller about them before it returns a case
+//! ([`BandIndex::candidates`]'s `admit`), so that a filing does not read
+//! candidates from PostgreSQL that cannot be decided its repeat or related
+//! (`Scoring::content_bound`).
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -53,6 +59,23 @@ struct Entry {
 struct Cases {
     ids: Vec<Uuid>,
     ordinals: HashMap<Uuid, u32>,
+    /// Each case's specifics: `(start, len)` in `specifics`, `len`
+    /// [`UNKNOWN`] when they were not read.
+    spans: Vec<(u32, u32)>,
+    specifics: Vec<u64>,
+}
+
+/// "Specifics not known": the case is always admitted.
+const UNKNOWN: u32 = u32::MAX;
+
+impl Cases {
+    fn specifics_of(&self, ordinal: u32) -> Option<&[u64]> {
+        let &(start, len) = self.spans.get(ordinal as usize)?;
+        if len == UNKNOWN {
+            return None;
+        }
+        self.specifics.get(start as usize..start as usize + len as usize)
+    }
 }
 
 /// What the index holds and about how much memory it takes.
@@ -86,10 +109,10 @@ impl BandIndex {
         Self { shards: (0..SHARDS).map(|_| RwLock::default()).collect(), cases: RwLock::default() }
     }
 
-    /// Adds a case under its band keys, as the newest case of each. A case
-    /// already in the index is left as it is (a follower sees a server's
-    /// own filings again); false then.
-    pub fn insert(&self, case: Uuid, keys: &[i64]) -> bool {
+    /// Adds a case under its band keys, as the newest case of each, with
+    /// its specifics when known. A case already in the index is left as it
+    /// is (a follower sees a server's own filings again); false then.
+    pub fn insert(&self, case: Uuid, keys: &[i64], specifics: Option<&[u64]>) -> bool {
         let ordinal = {
             let mut cases = write(&self.cases);
             if cases.ordinals.contains_key(&case) {
@@ -99,8 +122,17 @@ impl BandIndex {
             if ordinal == END {
                 return false;
             }
+            let start = u32::try_from(cases.specifics.len()).ok();
+            let span = match (specifics, start) {
+                (Some(s), Some(start)) if u32::try_from(s.len()).is_ok_and(|n| n != UNKNOWN) => {
+                    cases.specifics.extend_from_slice(s);
+                    (start, s.len() as u32)
+                }
+                _ => (0, UNKNOWN),
+            };
             cases.ids.push(case);
             cases.ordinals.insert(case, ordinal);
+            cases.spans.push(span);
             ordinal
         };
         let mut keys = keys.to_vec();
@@ -125,7 +157,8 @@ impl BandIndex {
     /// the keys it shares, n the cases read for the key — a key that
     /// hundreds of cases share (one estate, one company) says little.
     /// Equal scores go newest first. At most `limit`, none scoring below
-    /// `min_score`; never `exclude`.
+    /// `min_score`, none whose known specifics `admit` refuses (it is asked
+    /// in rank order, until `limit` are admitted); never `exclude`.
     pub fn candidates(
         &self,
         keys: &[i64],
@@ -133,6 +166,7 @@ impl BandIndex {
         limit: usize,
         min_score: f64,
         exclude: Option<Uuid>,
+        admit: &dyn Fn(&[u64]) -> bool,
     ) -> Vec<Uuid> {
         let mut scores: HashMap<u32, f64> = HashMap::new();
         let mut read_for_key = Vec::with_capacity(per_key.min(256));
@@ -153,23 +187,29 @@ impl BandIndex {
             }
         }
         let cases = read(&self.cases);
-        let mut ranked: Vec<(f64, Uuid)> = scores
+        let mut ranked: Vec<(f64, Uuid, u32)> = scores
             .into_iter()
             .filter(|(_, score)| *score >= min_score)
-            .filter_map(|(ordinal, score)| cases.ids.get(ordinal as usize).map(|id| (score, *id)))
-            .filter(|(_, id)| Some(*id) != exclude)
+            .filter_map(|(ordinal, score)| cases.ids.get(ordinal as usize).map(|id| (score, *id, ordinal)))
+            .filter(|(_, id, _)| Some(*id) != exclude)
             .collect();
-        drop(cases);
         ranked.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
-        ranked.truncate(limit);
-        ranked.into_iter().map(|(_, id)| id).collect()
+        ranked
+            .into_iter()
+            .filter(|(_, _, ordinal)| cases.specifics_of(*ordinal).is_none_or(admit))
+            .take(limit)
+            .map(|(_, id, _)| id)
+            .collect()
     }
 
     pub fn footprint(&self) -> Footprint {
         let cases = read(&self.cases);
         let mut footprint = Footprint {
             cases: cases.ids.len(),
-            bytes: cases.ids.capacity() * size_of::<Uuid>() + map_bytes(&cases.ordinals),
+            bytes: cases.ids.capacity() * size_of::<Uuid>()
+                + map_bytes(&cases.ordinals)
+                + cases.spans.capacity() * size_of::<(u32, u32)>()
+                + cases.specifics.capacity() * size_of::<u64>(),
             ..Footprint::default()
         };
         drop(cases);
@@ -202,6 +242,8 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 mod tests {
     use super::*;
 
+    const ALL: fn(&[u64]) -> bool = |_| true;
+
     fn ids(n: usize) -> Vec<Uuid> {
         let mut ids: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
         ids.sort();
@@ -213,17 +255,17 @@ mod tests {
         let [a, b, c, d] = ids(4)[..] else { unreachable!() };
         let index = BandIndex::new();
         // Key 1 is common (every case), key 2 shared by b and c, key 3 by c only.
-        assert!(index.insert(a, &[1, 10]));
-        assert!(index.insert(b, &[1, 2, 20]));
-        assert!(index.insert(c, &[1, 2, 3]));
-        assert!(index.insert(d, &[1, 40]));
-        assert_eq!(index.candidates(&[1, 2, 3], 64, 10, 0.0, None), [c, b, d, a]);
-        assert_eq!(index.candidates(&[1, 2, 3], 64, 2, 0.0, None), [c, b]);
-        assert_eq!(index.candidates(&[1, 2, 3], 64, 10, 0.0, Some(c)), [b, d, a]);
-        assert_eq!(index.candidates(&[99], 64, 10, 0.0, None), Vec::<Uuid>::new());
+        assert!(index.insert(a, &[1, 10], None));
+        assert!(index.insert(b, &[1, 2, 20], None));
+        assert!(index.insert(c, &[1, 2, 3], None));
+        assert!(index.insert(d, &[1, 40], None));
+        assert_eq!(index.candidates(&[1, 2, 3], 64, 10, 0.0, None, &ALL), [c, b, d, a]);
+        assert_eq!(index.candidates(&[1, 2, 3], 64, 2, 0.0, None, &ALL), [c, b]);
+        assert_eq!(index.candidates(&[1, 2, 3], 64, 10, 0.0, Some(c), &ALL), [b, d, a]);
+        assert_eq!(index.candidates(&[99], 64, 10, 0.0, None, &ALL), Vec::<Uuid>::new());
         // c 1.75, b 0.75, a and d 0.25.
-        assert_eq!(index.candidates(&[1, 2, 3], 64, 10, 0.5, None), [c, b]);
-        assert_eq!(index.candidates(&[], 64, 10, 0.0, None), Vec::<Uuid>::new());
+        assert_eq!(index.candidates(&[1, 2, 3], 64, 10, 0.5, None, &ALL), [c, b]);
+        assert_eq!(index.candidates(&[], 64, 10, 0.0, None, &ALL), Vec::<Uuid>::new());
     }
 
     #[test]
@@ -231,30 +273,52 @@ mod tests {
         let all = ids(10);
         let index = BandIndex::new();
         for id in &all {
-            index.insert(*id, &[7]);
+            index.insert(*id, &[7], None);
         }
         let newest: Vec<Uuid> = all.iter().rev().take(3).copied().collect();
-        assert_eq!(index.candidates(&[7], 3, 10, 0.0, None), newest);
+        assert_eq!(index.candidates(&[7], 3, 10, 0.0, None, &ALL), newest);
         // A rare key outweighs one that the reach cuts off.
         let rare = Uuid::now_v7();
-        index.insert(rare, &[7, 8]);
-        assert_eq!(index.candidates(&[7, 8], 3, 1, 0.0, None), [rare]);
+        index.insert(rare, &[7, 8], None);
+        assert_eq!(index.candidates(&[7, 8], 3, 1, 0.0, None, &ALL), [rare]);
     }
 
     #[test]
     fn a_case_is_indexed_once_and_repeated_keys_count_once() {
         let [a, b] = ids(2)[..] else { unreachable!() };
         let index = BandIndex::new();
-        assert!(index.insert(a, &[5, 5, 6]));
-        assert!(!index.insert(a, &[5, 7]), "already indexed");
+        assert!(index.insert(a, &[5, 5, 6], None));
+        assert!(!index.insert(a, &[5, 7], None), "already indexed");
         assert!(index.contains(a) && !index.contains(b));
-        assert_eq!(index.candidates(&[7], 64, 10, 0.0, None), Vec::<Uuid>::new());
+        assert_eq!(index.candidates(&[7], 64, 10, 0.0, None, &ALL), Vec::<Uuid>::new());
         let footprint = index.footprint();
         assert_eq!((footprint.cases, footprint.keys, footprint.entries), (1, 2, 2));
         assert!(footprint.bytes > 0);
         // Key 5 held once: b, with one shared key, ties with a and is newer.
-        index.insert(b, &[5]);
-        assert_eq!(index.candidates(&[5], 64, 10, 0.0, None), [b, a]);
+        index.insert(b, &[5], None);
+        assert_eq!(index.candidates(&[5], 64, 10, 0.0, None, &ALL), [b, a]);
+    }
+
+    #[test]
+    fn admission_is_asked_of_known_specifics_in_rank_order() {
+        let [a, b, c, d] = ids(4)[..] else { unreachable!() };
+        let index = BandIndex::new();
+        assert!(index.insert(a, &[1, 2, 3], Some(&[10, 11])));
+        assert!(index.insert(b, &[1, 2], Some(&[20])));
+        assert!(index.insert(c, &[1], None));
+        assert!(index.insert(d, &[1], Some(&[])));
+        let no_tens = |s: &[u64]| !s.contains(&10);
+        // a ranks first but is refused; c's specifics are not known.
+        assert_eq!(index.candidates(&[1, 2, 3], 64, 10, 0.0, None, &no_tens), [b, d, c]);
+        assert_eq!(index.candidates(&[1, 2, 3], 64, 1, 0.0, None, &no_tens), [b], "the limit counts admitted cases");
+        let asked = std::cell::RefCell::new(Vec::new());
+        let record = |s: &[u64]| {
+            asked.borrow_mut().push(s.to_vec());
+            true
+        };
+        assert_eq!(index.candidates(&[1, 2, 3], 64, 2, 0.0, None, &record), [a, b]);
+        assert_eq!(*asked.borrow(), [vec![10, 11], vec![20]], "asked until the limit");
+        assert!(index.footprint().bytes > 0);
     }
 
     #[test]
@@ -275,8 +339,8 @@ mod tests {
                 let index = index.clone();
                 std::thread::spawn(move || {
                     for i in 0..500i64 {
-                        index.insert(Uuid::now_v7(), &[t, 1000 + i % 50]);
-                        index.candidates(&[t], 8, 4, 0.0, None);
+                        index.insert(Uuid::now_v7(), &[t, 1000 + i % 50], None);
+                        index.candidates(&[t], 8, 4, 0.0, None, &ALL);
                     }
                 })
             })
@@ -288,6 +352,6 @@ mod tests {
         assert_eq!(footprint.cases, 2000);
         assert_eq!(footprint.entries, 4000);
         assert_eq!(footprint.keys, 4 + 50);
-        assert_eq!(index.candidates(&[0], 10_000, 10_000, 0.0, None).len(), 500);
+        assert_eq!(index.candidates(&[0], 10_000, 10_000, 0.0, None, &ALL).len(), 500);
     }
 }

@@ -92,6 +92,21 @@ impl Default for Params {
     }
 }
 
+/// Most specifics of a case the band index holds: beyond them (a long
+/// text naming many people, sums and dates) it holds none, and the case is
+/// always read when it is a candidate. 128 covers the longest generated
+/// petitions several times over.
+pub const INDEXED_SPECIFICS: usize = 128;
+
+/// What the band index keeps of a stored fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Indexed {
+    pub band_keys: Vec<i64>,
+    /// `None` when the prefix read ends before them (more than
+    /// [`INDEXED_SPECIFICS`]).
+    pub specifics: Option<Vec<u64>>,
+}
+
 /// What a filing stores for duplicate detection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fingerprint {
@@ -149,18 +164,20 @@ impl Fingerprint {
         out
     }
 
-    /// How many bytes at the start of [`Self::encode`]'s output hold
-    /// `bands` band keys: all the band index reads of a stored fingerprint.
-    pub fn band_keys_prefix_len(bands: usize) -> usize {
-        2 + 4 + 8 * bands
+    /// How many bytes at the start of [`Self::encode`]'s output the band
+    /// index reads ([`Self::indexed_in_prefix`]): the `bands` band keys and
+    /// up to [`INDEXED_SPECIFICS`] specifics.
+    pub fn indexed_prefix_len(bands: usize) -> usize {
+        2 + 4 + 8 * bands + 4 + 8 * INDEXED_SPECIFICS
     }
 
-    /// The band keys in the first [`Self::band_keys_prefix_len`] bytes of
-    /// an encoding (or more of it), when they are `bands` keys of this
-    /// version; `None` when the fingerprint was keyed under another LSH
-    /// layout or is of version 1 (made before this layout): its keys never
-    /// meet the current ones, and `reindex-similarity` re-makes it.
-    pub fn band_keys_in_prefix(prefix: &[u8], bands: usize) -> Result<Option<Vec<i64>>, DecodeError> {
+    /// What the band index keeps of a fingerprint, from the first
+    /// [`Self::indexed_prefix_len`] bytes of its encoding (or more of it),
+    /// when it holds `bands` keys of this version; `None` when it was keyed
+    /// under another LSH layout or is of version 1 (made before this
+    /// layout): its keys never meet the current ones, and
+    /// `reindex-similarity` re-makes it.
+    pub fn indexed_in_prefix(prefix: &[u8], bands: usize) -> Result<Option<Indexed>, DecodeError> {
         let mut r = Reader { bytes: prefix };
         match u16::from_le_bytes(r.take::<2>()?) {
             1 => return Ok(None),
@@ -172,7 +189,14 @@ impl Fingerprint {
         if n != bands && n != 0 {
             return Ok(None);
         }
-        (0..n).map(|_| r.take::<8>().map(i64::from_le_bytes)).collect::<Result<_, _>>().map(Some)
+        let band_keys = (0..n).map(|_| r.take::<8>().map(i64::from_le_bytes)).collect::<Result<_, _>>()?;
+        let n = u32::from_le_bytes(r.take::<4>()?) as usize;
+        let specifics = if r.bytes.len() / 8 >= n {
+            Some((0..n).map(|_| r.take::<8>().map(u64::from_le_bytes)).collect::<Result<_, _>>()?)
+        } else {
+            None
+        };
+        Ok(Some(Indexed { band_keys, specifics }))
     }
 
     /// Length of [`Self::encode`]'s output in bytes.
@@ -468,19 +492,33 @@ mod tests {
     }
 
     #[test]
-    fn the_band_index_reads_the_keys_from_a_prefix() {
+    fn the_band_index_reads_keys_and_specifics_from_a_prefix() {
         let f = Fingerprinter::default().fingerprint(TEXT, &NoStats);
+        assert!(!f.specifics.is_empty());
         let bands = Params::default().banding.bands;
         let bytes = f.encode();
-        let prefix = &bytes[..Fingerprint::band_keys_prefix_len(bands)];
-        assert_eq!(Fingerprint::band_keys_in_prefix(prefix, bands), Ok(Some(f.band_keys.clone())));
-        assert_eq!(Fingerprint::band_keys_in_prefix(&bytes, bands), Ok(Some(f.band_keys.clone())));
-        assert_eq!(Fingerprint::band_keys_in_prefix(prefix, 40), Ok(None), "another layout");
-        assert_eq!(Fingerprint::band_keys_in_prefix(&prefix[..prefix.len() - 1], bands), Err(DecodeError::Truncated));
-        assert_eq!(Fingerprint::band_keys_in_prefix(&1u16.to_le_bytes(), bands), Ok(None), "version 1");
-        assert_eq!(Fingerprint::band_keys_in_prefix(&7u16.to_le_bytes(), bands), Err(DecodeError::Version(7)));
+        let whole = Ok(Some(Indexed { band_keys: f.band_keys.clone(), specifics: Some(f.specifics.clone()) }));
+        let prefix = &bytes[..Fingerprint::indexed_prefix_len(bands).min(bytes.len())];
+        assert_eq!(Fingerprint::indexed_in_prefix(prefix, bands), whole);
+        assert_eq!(Fingerprint::indexed_in_prefix(&bytes, bands), whole);
+        let keys_end = 2 + 4 + 8 * bands;
+        let cut = &bytes[..keys_end + 4 + 8 * f.specifics.len() - 1];
+        assert_eq!(
+            Fingerprint::indexed_in_prefix(cut, bands),
+            Ok(Some(Indexed { band_keys: f.band_keys.clone(), specifics: None })),
+            "specifics beyond the prefix are not known"
+        );
+        assert_eq!(Fingerprint::indexed_in_prefix(&bytes[..keys_end + 3], bands), Err(DecodeError::Truncated));
+        assert_eq!(Fingerprint::indexed_in_prefix(prefix, 40), Ok(None), "another layout");
+        assert_eq!(Fingerprint::indexed_in_prefix(&bytes[..keys_end - 1], bands), Err(DecodeError::Truncated));
+        assert_eq!(Fingerprint::indexed_in_prefix(&1u16.to_le_bytes(), bands), Ok(None), "version 1");
+        assert_eq!(Fingerprint::indexed_in_prefix(&7u16.to_le_bytes(), bands), Err(DecodeError::Version(7)));
         let empty = Fingerprinter::default().fingerprint("。。！", &NoStats).encode();
-        assert_eq!(Fingerprint::band_keys_in_prefix(&empty, bands), Ok(Some(vec![])), "a text without units");
+        assert_eq!(
+            Fingerprint::indexed_in_prefix(&empty, bands),
+            Ok(Some(Indexed { band_keys: vec![], specifics: Some(vec![]) })),
+            "a text without units"
+        );
     }
 
     #[test]

@@ -25,7 +25,7 @@ use super::bands::{BandIndex, Footprint};
 use super::fingerprint::{Analysis, Fingerprint, Fingerprinter};
 use super::minhash::DocFreqTable;
 use super::score::Scoring;
-use super::store::{self, StatsVersion, StoredBandKeys};
+use super::store::{self, IndexedPrefix, StatsVersion};
 use crate::error::AppError;
 
 /// How often a server looks for a new statistics version.
@@ -188,12 +188,12 @@ impl SimilarityIndex {
     /// inside the storing transaction: if it rolls back, the keys name a
     /// case without a fingerprint, which no query reads.
     pub fn remember(&self, case_id: Uuid, fingerprint: &Fingerprint) {
-        self.bands().insert(case_id, &fingerprint.band_keys);
+        self.bands().insert(case_id, &fingerprint.band_keys, Some(&fingerprint.specifics));
     }
 
-    fn band_keys_prefix_len(&self) -> i32 {
+    fn indexed_prefix_len(&self) -> i32 {
         let bands = self.fingerprinter.params().banding.bands;
-        i32::try_from(Fingerprint::band_keys_prefix_len(bands)).unwrap_or(i32::MAX)
+        i32::try_from(Fingerprint::indexed_prefix_len(bands)).unwrap_or(i32::MAX)
     }
 
     /// Builds the band index anew from every stored fingerprint and puts it
@@ -205,10 +205,10 @@ impl SimilarityIndex {
         let from = store::oldest_running_xact(conn)?;
         let index = BandIndex::new();
         let mut built = BandsBuilt::default();
-        let prefix_len = self.band_keys_prefix_len();
+        let prefix_len = self.indexed_prefix_len();
         let mut after = None;
         loop {
-            let page = store::band_keys_page(conn, after, BUILD_PAGE, prefix_len)?;
+            let page = store::indexed_prefixes_page(conn, after, BUILD_PAGE, prefix_len)?;
             let Some(last) = page.last() else { break };
             after = Some(last.case_id);
             for stored in &page {
@@ -249,17 +249,19 @@ impl SimilarityIndex {
     /// filings, and re-read own ones); returns how many were new.
     pub fn follow(&self, conn: &mut PgConnection) -> Result<usize, AppError> {
         let mut follow_from = self.follow_from.lock().unwrap_or_else(|e| e.into_inner());
-        let (next, stored) = store::band_keys_stored_since(conn, *follow_from, self.band_keys_prefix_len())?;
+        let (next, stored) = store::indexed_prefixes_stored_since(conn, *follow_from, self.indexed_prefix_len())?;
         let index = self.bands();
         let added = stored.iter().filter(|row| self.add_stored(&index, row) == Added::New).count();
         *follow_from = next;
         Ok(added)
     }
 
-    fn add_stored(&self, index: &BandIndex, stored: &StoredBandKeys) -> Added {
+    fn add_stored(&self, index: &BandIndex, stored: &IndexedPrefix) -> Added {
         let bands = self.fingerprinter.params().banding.bands;
-        match Fingerprint::band_keys_in_prefix(&stored.prefix, bands) {
-            Ok(Some(keys)) if index.insert(stored.case_id, &keys) => Added::New,
+        match Fingerprint::indexed_in_prefix(&stored.prefix, bands) {
+            Ok(Some(indexed)) if index.insert(stored.case_id, &indexed.band_keys, indexed.specifics.as_deref()) => {
+                Added::New
+            }
             Ok(Some(_)) => Added::Known,
             Ok(None) => Added::OtherLayout,
             Err(e) => {

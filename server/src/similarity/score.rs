@@ -183,16 +183,43 @@ impl Scoring {
         let text = overlap(&q.shingles, &query.shingle_weights, &candidate.shingles, limit, candidate_total, |h| {
             self.shingle_weight(stats, h)
         });
-        let specifics = overlap(&q.specifics, &query.specific_weights, &candidate.specifics, u64::MAX, None, |h| {
+        self.with_specifics(query, &candidate.specifics, stats, text.jaccard(), text.containment())
+    }
+
+    /// The most content a candidate with these specifics can have with the
+    /// prepared query, whatever its text: the specifics part and the
+    /// conflicts exactly as [`Self::similarity`] finds them, the text part
+    /// taken as identical. A filing skips the band candidates whose bound
+    /// is below both thresholds without reading them (most of them are
+    /// chance collisions of another matter: other names, amounts, dates).
+    pub fn content_bound(&self, query: &Prepared<'_>, candidate_specifics: &[u64], stats: &dyn ShingleStats) -> f32 {
+        self.with_specifics(query, candidate_specifics, stats, 1.0, 1.0).content
+    }
+
+    /// The least content that is decided a repeat or related.
+    pub fn keep_threshold(&self) -> f32 {
+        self.repeat_threshold.min(self.related_threshold)
+    }
+
+    fn with_specifics(
+        &self,
+        query: &Prepared<'_>,
+        candidate_specifics: &[u64],
+        stats: &dyn ShingleStats,
+        text_jaccard: f32,
+        text_containment: f32,
+    ) -> Similarity {
+        let q = &query.fingerprint.specifics;
+        let specifics = overlap(q, &query.specific_weights, candidate_specifics, u64::MAX, None, |h| {
             self.specific_weight(stats, h)
         });
         let mut sim = Similarity {
-            text_jaccard: text.jaccard(),
-            text_containment: text.containment(),
+            text_jaccard,
+            text_containment,
             specifics_jaccard: specifics.jaccard(),
             specifics_containment: specifics.containment(),
-            amount_conflict: conflict(&q.specifics, &candidate.specifics, SpecificKind::Amount),
-            date_conflict: conflict(&q.specifics, &candidate.specifics, SpecificKind::Date),
+            amount_conflict: conflict(q, candidate_specifics, SpecificKind::Amount),
+            date_conflict: conflict(q, candidate_specifics, SpecificKind::Date),
             both_have_specifics: specifics.q_total > 0.0 && specifics.c_total > 0.0,
             content: 0.0,
         };
@@ -656,6 +683,34 @@ mod tests {
         for c in [ORIGINAL, OTHER, "电梯坏了"] {
             assert_eq!(s.similarity(&prepared, &fp(c), &stats), s.compare(&q, &fp(c), &stats));
         }
+    }
+
+    #[test]
+    fn the_content_bound_is_never_below_the_content() {
+        let stats = stats();
+        let s = Scoring::default();
+        let cut: String = ORIGINAL.chars().take(40).collect();
+        let texts = [ORIGINAL, PARAPHRASE, OTHER, cut.as_str(), "电梯坏了", "", "小区物业乱收费，本人多次反映未果。"];
+        for q in texts {
+            let q = fp(q);
+            for table in [&stats as &dyn ShingleStats, &NoStats] {
+                let prepared = s.prepare(&q, table);
+                for c in texts {
+                    let c = fp(c);
+                    let content = s.similarity(&prepared, &c, table).content;
+                    let bound = s.content_bound(&prepared, &c.specifics, table);
+                    assert!(bound >= content, "{bound} < {content}");
+                }
+            }
+        }
+        // Another matter in the same template: its amount, date and company
+        // differ, and no wording can make up for that.
+        let original = fp(ORIGINAL);
+        let prepared = s.prepare(&original, &stats);
+        assert!(s.content_bound(&prepared, &fp(OTHER).specifics, &stats) < s.keep_threshold());
+        assert!(s.content_bound(&prepared, &fp(PARAPHRASE).specifics, &stats) >= s.keep_threshold());
+        // Without specifics on one side the text decides: nothing is known.
+        assert_eq!(s.content_bound(&prepared, &[], &stats), 1.0);
     }
 
     #[test]

@@ -98,23 +98,23 @@ pub fn replace_fingerprint(
     Ok(())
 }
 
-/// A stored fingerprint's first `prefix_len` bytes, which hold its band
-/// keys ([`Fingerprint::band_keys_in_prefix`]).
+/// A stored fingerprint's first `prefix_len` bytes, which hold what the
+/// band index keeps of it ([`Fingerprint::indexed_in_prefix`]).
 #[derive(Debug, QueryableByName)]
-pub struct StoredBandKeys {
+pub struct IndexedPrefix {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
     pub case_id: Uuid,
     #[diesel(sql_type = Binary)]
     pub prefix: Vec<u8>,
 }
 
-/// A page of stored fingerprints' band keys in case order, after `after`.
-pub fn band_keys_page(
+/// A page of stored fingerprints' indexed prefixes in case order, after `after`.
+pub fn indexed_prefixes_page(
     conn: &mut PgConnection,
     after: Option<Uuid>,
     limit: i64,
     prefix_len: i32,
-) -> Result<Vec<StoredBandKeys>, AppError> {
+) -> Result<Vec<IndexedPrefix>, AppError> {
     Ok(sql_query(
         "SELECT case_id, substring(fingerprint FROM 1 FOR $1) AS prefix FROM case_fingerprints \
          WHERE $2::uuid IS NULL OR case_id > $2 ORDER BY case_id LIMIT $3",
@@ -138,14 +138,14 @@ pub fn oldest_running_xact(conn: &mut PgConnection) -> Result<i64, AppError> {
     Ok(row.xmin)
 }
 
-/// The band keys of fingerprints stored by transactions at or after
+/// The indexed prefixes of fingerprints stored by transactions at or after
 /// `since` (in case order), and the oldest transaction still running as of
 /// the same snapshot: the `since` of the next call.
-pub fn band_keys_stored_since(
+pub fn indexed_prefixes_stored_since(
     conn: &mut PgConnection,
     since: i64,
     prefix_len: i32,
-) -> Result<(i64, Vec<StoredBandKeys>), AppError> {
+) -> Result<(i64, Vec<IndexedPrefix>), AppError> {
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(sql_type = BigInt)]
@@ -167,7 +167,7 @@ pub fn band_keys_stored_since(
     .load(conn)?;
     let xmin = rows.first().map_or(since, |r| r.xmin);
     let stored =
-        rows.into_iter().filter_map(|r| Some(StoredBandKeys { case_id: r.case_id?, prefix: r.prefix? })).collect();
+        rows.into_iter().filter_map(|r| Some(IndexedPrefix { case_id: r.case_id?, prefix: r.prefix? })).collect();
     Ok((xmin, stored))
 }
 

@@ -368,10 +368,11 @@ fn candidate_counts(
     analyzed: &Analyzed,
     subject: &Subject,
 ) -> Result<(u64, u64)> {
-    let scored = intake::candidates(conn, index, analyzed, subject, Reach::FILING)
+    let prepared = index.scoring().prepare(&analyzed.analysis.fingerprint, analyzed.stats());
+    let scored = intake::candidates(conn, index, analyzed, &prepared, subject, Reach::FILING)
         .map_err(|e| anyhow!("counting candidates: {e}"))?
         .len();
-    let sharing = index.bands().candidates(&analyzed.search_keys, usize::MAX, usize::MAX, 0.0, None).len();
+    let sharing = index.bands().candidates(&analyzed.search_keys, usize::MAX, usize::MAX, 0.0, None, &|_| true).len();
     Ok((scored as u64, sharing as u64))
 }
 

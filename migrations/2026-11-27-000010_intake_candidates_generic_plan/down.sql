@@ -1,0 +1,1 @@
+ALTER FUNCTION intake_candidates(BIGINT, UUID, UUID[], SMALLINT[], BIGINT, UUID) RESET plan_cache_mode;

@@ -1169,11 +1169,12 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
             } else {
                 format!(
                     "; counted outside the timing: candidates scored (band candidates, at most {} of the newest {} \
-                     per key scoring at least {}, and the petitioner's open cases) {}, cases sharing a band key \
+                     per key scoring at least {}{}, and the petitioner's open cases) {}, cases sharing a band key \
                      (uncapped) {}",
                     Reach::FILING.band_candidates,
                     Reach::FILING.cases_per_key,
                     Reach::FILING.min_score,
+                    if Reach::FILING.keepable_only { " whose specifics can reach a threshold" } else { "" },
                     spread(&tally.scored),
                     spread(&tally.sharing)
                 )

@@ -94,8 +94,10 @@ impl Default for Params {
 
 /// Most specifics of a case the band index holds: beyond them (a long
 /// text naming many people, sums and dates) it holds none, and the case is
-/// always read when it is a candidate. 128 covers the longest generated
-/// petitions several times over.
+/// always read when it is a candidate. Of 20,000 generated petitions
+/// (seed 1) the median has 20, the mean 26, the 99th percentile 126 and
+/// the longest 269: 0.9% have more than 128. A larger cap would make every
+/// fingerprint's prefix read at start longer (it is a fixed length).
 pub const INDEXED_SPECIFICS: usize = 128;
 
 /// What the band index keeps of a stored fingerprint.

@@ -28,9 +28,9 @@
 //! weights). The candidate index of band keys is each server's, in memory
 //! ([`bands`]), built from the stored fingerprints; it keeps each case's
 //! specifics too, so that a filing reads only the candidates whose
-//! specifics leave them a chance ([`Scoring::content_bound`]). A fingerprint depends
-//! on the statistics it was made with: when they are refreshed, recompute
-//! the stored fingerprints (`reindex-similarity`).
+//! specifics leave them a chance ([`Scoring::content_bound`]). A
+//! fingerprint depends on the statistics it was made with: when they are
+//! refreshed, recompute the stored fingerprints (`reindex-similarity`).
 
 pub mod bands;
 pub mod fingerprint;

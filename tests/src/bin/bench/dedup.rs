@@ -7,9 +7,10 @@
 //! `bench cases`, one category per category of the generator; then
 //! `--preload` generated petitions (see `archive.rs`) stored as cases by
 //! `preload.rs` (texts given, petitioners cloned), their statistics stored
-//! as version 1 (complete), and every fingerprint written in bulk. The server is then restarted with detection on, on the same
-//! database (same keys and settings), so that it loads statistics version 1
-//! at start as a server over a real archive would.
+//! as version 1 (complete), and every fingerprint written in bulk. The
+//! server is then restarted with detection on, on the same database (same
+//! keys and settings), so that it loads statistics version 1 at start as a
+//! server over a real archive would.
 //!
 //! Phases, in this order:
 //!
@@ -24,11 +25,12 @@
 //!    lock, then band candidates from the index in memory and the
 //!    petitioner's open cases, their fingerprints and case rows read in
 //!    one statement and scored) and `intake::decide`. Half the queries
-//!    are fresh matters by a citizen with no case, a quarter rewrite a stored case by its own
-//!    petitioner (paraphrase, reordering, insertion, typos, truncation, or a
-//!    mix: repeats if it is still open), a quarter the same matter by
-//!    another petitioner (related). Latencies are per check, in the
-//!    results table; calls/s are checks per second of the pass.
+//!    are fresh matters by a citizen with no case, a quarter rewrite a
+//!    stored case by its own petitioner (paraphrase, reordering, insertion,
+//!    typos, truncation, or a mix: repeats if it is still open), a quarter
+//!    the same matter by another petitioner (related). Latencies are per
+//!    check, in the results table; calls/s are checks per second of the
+//!    pass.
 //! 3. pgbench TPC-B on the same PostgreSQL while the server is idle
 //!    (unless `--no-pgbench`), as a yardstick of the database machine.
 //! 4. `SubmitCase (detection on)`: filings through the SDK as in

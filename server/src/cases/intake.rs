@@ -164,7 +164,7 @@ pub fn find_matches(
 ) -> Result<Vec<Match>, AppError> {
     let stats = query.stats();
     let scoring = index.scoring();
-    let prepared = scoring.prepare(&query.analysis.fingerprint, stats);
+    let prepared = scoring.prepare_analysis(&query.analysis);
     let stored = candidates(conn, index, query, &prepared, subject, reach)?;
     if stored.is_empty() {
         return Ok(Vec::new());

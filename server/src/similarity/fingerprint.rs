@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::minhash::{Banding, MinHasher, NoStats, ShingleStats, Weighting};
+use super::minhash::{Banding, MinHasher, ShingleStats, Weighting, idf};
 use super::normalize::Normalized;
 use super::shingles::{Specific, distinct, shingles, specifics};
 
@@ -289,6 +289,11 @@ pub struct Analysis {
     /// The weighted MinHash signature the band keys were cut from
     /// (`minhash_k` item ids; empty for a text without units). Not stored.
     pub signature: Vec<u32>,
+    /// The IDF of each of `fingerprint.shingles` and of each of
+    /// `fingerprint.specifics`, under the statistics it was analyzed with
+    /// (`super::Scoring::prepare_analysis` weighs the query with them).
+    pub shingle_idfs: Vec<f32>,
+    pub specific_idfs: Vec<f32>,
     /// The fingerprint to store.
     pub fingerprint: Fingerprint,
 }
@@ -332,31 +337,48 @@ impl Fingerprinter {
         let found = specifics(&normalized);
         let all_shingles = distinct(&positional);
         let specific_hashes = distinct(&found.iter().map(|s| s.hash).collect::<Vec<_>>());
-        let boost = self.params.specifics_boost;
-        let weigh = |stats: &dyn ShingleStats| -> Vec<(u64, f32)> {
-            let w = self.params.weighting;
+        // Each item's document frequency is looked up once: the weights,
+        // the IDF total and the query's scoring weights all derive from it.
+        let documents = stats.documents();
+        let shingle_dfs: Vec<u64> = all_shingles.iter().map(|&h| stats.doc_freq(h)).collect();
+        let specific_dfs: Vec<u64> = specific_hashes.iter().map(|&h| stats.doc_freq(h)).collect();
+        let (weighting, boost) = (self.params.weighting, self.params.specifics_boost);
+        // Without statistics (`counted` false) every item weighs as if nothing had been counted.
+        let weigh = |counted: bool| -> Vec<(u64, f32)> {
+            let documents = if counted { documents } else { 0 };
+            let df = |df: u64| if counted { df } else { 0 };
             all_shingles
                 .iter()
-                .map(|&h| (h, w.weight(stats, h, 1.0)))
-                .chain(specific_hashes.iter().map(|&h| (h, w.weight(stats, h, boost))))
+                .zip(&shingle_dfs)
+                .map(|(&h, &f)| (h, weighting.weight_of_df(documents, df(f), 1.0)))
+                .chain(
+                    specific_hashes
+                        .iter()
+                        .zip(&specific_dfs)
+                        .map(|(&h, &f)| (h, weighting.weight_of_df(documents, df(f), boost))),
+                )
                 .collect()
         };
-        let mut signature = self.hasher.sign(&weigh(stats));
+        let mut signature = self.hasher.sign(&weigh(true));
         if signature.is_empty() {
             // Nothing rarer than the cutoff (a short, generic text): sign it
             // unweighted rather than leave it out of the index.
-            signature = self.hasher.sign(&weigh(&NoStats));
+            signature = self.hasher.sign(&weigh(false));
         }
         let band_keys = self.params.banding.keys(&signature);
         let shingle_count = all_shingles.len() as u32;
         let mut kept = all_shingles;
         kept.truncate(self.params.max_shingles);
-        let shingle_idf_total = kept.iter().map(|&h| stats.idf(h)).sum();
+        let shingle_idfs: Vec<f32> = shingle_dfs.iter().take(kept.len()).map(|&df| idf(documents, df)).collect();
+        let specific_idfs: Vec<f32> = specific_dfs.iter().map(|&df| idf(documents, df)).collect();
+        let shingle_idf_total = shingle_idfs.iter().sum();
         Analysis {
             text: normalized,
             shingles: positional,
             specifics: found,
             signature,
+            shingle_idfs,
+            specific_idfs,
             fingerprint: Fingerprint {
                 version: FINGERPRINT_VERSION,
                 band_keys,

@@ -55,10 +55,16 @@ pub trait ShingleStats {
     }
     /// The share of documents that contain `item`, in [0, 1].
     fn df_ratio(&self, item: u64) -> f32 {
-        match self.documents() {
-            0 => 0.0,
-            n => (self.doc_freq(item).min(n) as f64 / n as f64) as f32,
-        }
+        df_ratio(self.documents(), self.doc_freq(item))
+    }
+}
+
+/// The share of `documents` that `df` is, in [0, 1] (0 when nothing has
+/// been counted).
+pub fn df_ratio(documents: u64, df: u64) -> f32 {
+    match documents {
+        0 => 0.0,
+        n => (df.min(n) as f64 / n as f64) as f32,
     }
 }
 
@@ -239,10 +245,15 @@ pub enum Weighting {
 impl Weighting {
     /// The MinHash weight of a shingle (`boost = 1`) or specific.
     pub fn weight(&self, stats: &dyn ShingleStats, item: u64, boost: f32) -> f32 {
+        self.weight_of_df(stats.documents(), stats.doc_freq(item), boost)
+    }
+
+    /// [`Self::weight`] of an item whose document frequency is known.
+    pub fn weight_of_df(&self, documents: u64, df: u64, boost: f32) -> f32 {
         match *self {
-            Weighting::Idf { power } => pow(stats.idf(item), power) * boost,
+            Weighting::Idf { power } => pow(idf(documents, df), power) * boost,
             Weighting::Cutoff { max_df_ratio, min_documents } => {
-                if stats.documents() >= min_documents && stats.df_ratio(item) > max_df_ratio { 0.0 } else { boost }
+                if documents >= min_documents && df_ratio(documents, df) > max_df_ratio { 0.0 } else { boost }
             }
         }
     }

@@ -158,17 +158,36 @@ impl Scoring {
         }
     }
 
+    /// [`Self::prepare`] of an analysis's fingerprint under the statistics
+    /// it was analyzed with, from the IDFs the analysis kept (no lookups).
+    pub fn prepare_analysis<'a>(&self, analysis: &'a Analysis) -> Prepared<'a> {
+        let query = &analysis.fingerprint;
+        Prepared {
+            fingerprint: query,
+            shingle_weights: analysis.shingle_idfs.iter().map(|&idf| pow(idf, self.idf_power)).collect(),
+            specific_weights: query
+                .specifics
+                .iter()
+                .zip(&analysis.specific_idfs)
+                .map(|(&h, &idf)| idf * self.specific_kind_weight(h))
+                .collect(),
+        }
+    }
+
     fn shingle_weight(&self, stats: &dyn ShingleStats, h: u64) -> f32 {
         pow(stats.idf(h), self.idf_power)
     }
 
     fn specific_weight(&self, stats: &dyn ShingleStats, h: u64) -> f32 {
-        let kind = match SpecificKind::of_hash(h) {
+        stats.idf(h) * self.specific_kind_weight(h)
+    }
+
+    fn specific_kind_weight(&self, h: u64) -> f32 {
+        match SpecificKind::of_hash(h) {
             Some(SpecificKind::Place | SpecificKind::Number) => self.address_weight,
             Some(SpecificKind::Year) => self.year_weight,
             _ => 1.0,
-        };
-        stats.idf(h) * kind
+        }
     }
 
     /// How similar `candidate` is to the prepared query. The candidate's
@@ -672,6 +691,27 @@ mod tests {
             assert!(r.shared_specifics.iter().any(|x| x == s), "{s} in {:?}", r.shared_specifics);
         }
         assert!(r.same_petitioner && r.same_region && !r.same_category && !r.same_respondent);
+    }
+
+    #[test]
+    fn an_analysis_prepares_as_its_fingerprint_does_under_its_statistics() {
+        let stats = stats();
+        let fingerprinter = Fingerprinter::default();
+        for scoring in [Scoring::default(), Scoring { idf_power: 2.0, ..Scoring::default() }] {
+            for table in [&stats as &dyn ShingleStats, &NoStats] {
+                for text in [ORIGINAL, PARAPHRASE, OTHER, "电梯坏了", ""] {
+                    let analysis = fingerprinter.analyze(text, table);
+                    let (a, b) = (scoring.prepare_analysis(&analysis), scoring.prepare(&analysis.fingerprint, table));
+                    assert_eq!(a.shingle_weights, b.shingle_weights, "{text}");
+                    assert_eq!(a.specific_weights, b.specific_weights, "{text}");
+                    assert_eq!(
+                        analysis.fingerprint.shingle_idf_total,
+                        Some(analysis.fingerprint.shingles.iter().map(|&h| table.idf(h)).sum()),
+                        "{text}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

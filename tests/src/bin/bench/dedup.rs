@@ -370,7 +370,7 @@ fn candidate_counts(
     analyzed: &Analyzed,
     subject: &Subject,
 ) -> Result<(u64, u64)> {
-    let prepared = index.scoring().prepare(&analyzed.analysis.fingerprint, analyzed.stats());
+    let prepared = index.scoring().prepare_analysis(&analyzed.analysis);
     let scored = intake::candidates(conn, index, analyzed, &prepared, subject, Reach::FILING)
         .map_err(|e| anyhow!("counting candidates: {e}"))?
         .len();

@@ -24,9 +24,12 @@
 //! (`Scoring::content_bound`).
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::RwLock;
 
 use uuid::Uuid;
+
+use super::minhash::HashKeyHasher;
 
 /// Independently locked parts: a filing's insert and concurrent probes
 /// rarely wait on one another, and no single map grows (and rehashes)
@@ -168,7 +171,8 @@ impl BandIndex {
         exclude: Option<Uuid>,
         admit: &dyn Fn(&[u64]) -> bool,
     ) -> Vec<Uuid> {
-        let mut scores: HashMap<u32, f64> = HashMap::new();
+        // Up to `per_key` entries per key are summed here at every check.
+        let mut scores: HashMap<u32, f64, BuildHasherDefault<HashKeyHasher>> = HashMap::default();
         let mut read_for_key = Vec::with_capacity(per_key.min(256));
         for &key in keys {
             read_for_key.clear();

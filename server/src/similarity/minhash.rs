@@ -101,8 +101,9 @@ pub struct DocFreqTable {
 }
 
 /// Hasher for keys that are already uniform 64-bit hashes (shingle and
-/// specific hashes): a multiply-shift, far cheaper than SipHash. The table
-/// is built from trusted hashes, not from attacker-chosen keys.
+/// specific hashes), or server-assigned numbers (the band index's case
+/// ordinals): a multiply-rotate, far cheaper than SipHash. No key is
+/// chosen by an attacker.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HashKeyHasher(u64);
 
@@ -114,6 +115,9 @@ impl Hasher for HashKeyHasher {
         for &b in bytes {
             self.0 = (self.0 ^ b as u64).wrapping_mul(0x0100_0000_01b3);
         }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
     }
     fn write_u64(&mut self, n: u64) {
         self.0 = (n ^ self.0).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29);
@@ -430,6 +434,7 @@ impl Banding {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
 
     fn unweighted(items: &[u64]) -> Vec<(u64, f32)> {
         items.iter().map(|&i| (i, 1.0)).collect()
@@ -504,6 +509,18 @@ mod tests {
         let mut h = HashKeyHasher::default();
         h.write(b"ab");
         assert_ne!(h.finish(), 0);
+        // Consecutive ordinals (u32) spread over the high bits a hash table
+        // tags with and the low bits it picks buckets by.
+        let ordinals: Vec<u64> = (0u32..1024)
+            .map(|n| {
+                let mut h = HashKeyHasher::default();
+                h.write_u32(n);
+                h.finish()
+            })
+            .collect();
+        let distinct = |bits: fn(u64) -> u64| ordinals.iter().map(|&h| bits(h)).collect::<HashSet<_>>().len();
+        assert_eq!(distinct(|h| h >> 57), 128);
+        assert!(distinct(|h| h & 1023) > 600, "{}", distinct(|h| h & 1023));
     }
 
     #[test]

@@ -118,6 +118,13 @@ pub struct DedupArgs {
     #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     filing_citizens: u32,
 
+    /// Rounds of the SubmitCase phases, each a detection-on and a
+    /// detection-off phase of `--seconds`, in the order on-off, off-on,
+    /// on-off, …: a machine that speeds up or slows down during the run
+    /// weighs on both alike (each mode's phases are reported as one).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=20))]
+    rounds: u32,
+
     /// Skip the pgbench TPC-B yardstick.
     #[arg(long)]
     no_pgbench: bool,
@@ -790,12 +797,6 @@ async fn wal_and_cases(url: &str) -> Result<(i64, i64)> {
     .await?
 }
 
-/// WAL bytes per case filed between two [`wal_and_cases`] readings.
-fn wal_per_filing(before: (i64, i64), after: (i64, i64)) -> Option<f64> {
-    let filed = after.1 - before.1;
-    (filed > 0).then(|| (after.0 - before.0) as f64 / filed as f64)
-}
-
 /// Size of the fingerprint table.
 async fn fingerprints_size(url: &str) -> Result<TableSize> {
     let url = url.to_owned();
@@ -803,15 +804,35 @@ async fn fingerprints_size(url: &str) -> Result<TableSize> {
         .await?
 }
 
-/// A SubmitCase phase filing `pool` from its start.
+/// What the SubmitCase phases of one detection mode did, over the rounds.
+#[derive(Default)]
+struct ModeTally {
+    phases: Vec<Phase>,
+    repeats: u64,
+    wal_bytes: i64,
+    filed: i64,
+    /// New fingerprints by statistics version.
+    fingerprints: BTreeMap<i32, i64>,
+    related_rows: i64,
+}
+
+impl ModeTally {
+    /// WAL bytes per case filed (warm-ups included).
+    fn wal_per_filing(&self) -> Option<f64> {
+        (self.filed > 0).then(|| self.wal_bytes as f64 / self.filed as f64)
+    }
+}
+
+/// A SubmitCase phase filing `pool` from draft `next` on (advanced past
+/// what it filed, so that the next phase of its mode goes on from there).
 async fn submit_phase(
     rpc: &'static str,
     filers: &[Client],
     pool: &Arc<Vec<pb::CaseDraft>>,
+    next: Arc<AtomicUsize>,
     load: &LoadArgs,
     monitor: &CpuMonitor,
 ) -> Result<(Phase, u64)> {
-    let next = Arc::new(AtomicUsize::new(0));
     let repeats = Arc::new(AtomicU64::new(0));
     let (filers, pool, counted) = (filers.to_vec(), pool.clone(), repeats.clone());
     let phase = run_phase(rpc, load.concurrency as usize, load, monitor, move |_caller| {
@@ -1042,12 +1063,15 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
         format!(
             "SubmitCase as {} citizens (registered and signed in through the API in {:.1}s): \
              draft i filed by citizen i mod {}, a fresh request_id per call; {} drafts ({:.0}% another petitioner's \
-             filing of a stored matter), the same ones in the same order, by the same citizens, in both phases",
+             filing of a stored matter), the same ones in the same order, by the same citizens, in both modes; \
+             {} round(s) of a detection-on and a detection-off phase (on-off, off-on, …), each phase after a \
+             CHECKPOINT, each mode's phases reported as one",
             filers.len(),
             signing_in.elapsed().as_secs_f64(),
             filers.len(),
             SUBMIT_POOL,
-            SUBMIT_RELATED * 100.0
+            SUBMIT_RELATED * 100.0,
+            args.rounds
         ),
     ));
 
@@ -1098,46 +1122,67 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
         pgbench::phase(&database_url, &database_name, load.seconds).await?
     };
 
-    let versions_before = fingerprint_versions(&database_url).await?;
-    let related_before = count_related(&database_url).await?;
-    checkpoint(&database_url).await?;
-    let wal_before_on = wal_and_cases(&database_url).await?;
-    let (on, on_repeats) = submit_phase(SUBMIT_ON, &filers, &pool, &load, &monitor).await?;
-    phases.push(on);
-    let wal_on = wal_per_filing(wal_before_on, wal_and_cases(&database_url).await?);
-    let versions_after = fingerprint_versions(&database_url).await?;
-    let related_after = count_related(&database_url).await?;
+    // Both modes file the same drafts in the same order, each going on
+    // where its previous phase stopped.
+    let (mut on, mut off) = (ModeTally::default(), ModeTally::default());
+    let (on_next, off_next) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (mut server, mut anonymous, mut filers, mut detection) = (server, anonymous, filers, true);
+    for round in 0..args.rounds {
+        let modes = if round % 2 == 0 { [true, false] } else { [false, true] };
+        for mode in modes {
+            if mode != detection {
+                // The old server's connections close before it stops.
+                filers.clear();
+                anonymous.clear();
+                eprintln!("  restarting the server with --duplicate-detection {mode}…");
+                server = restart(server, &config, mode).await?;
+                anonymous = connect(&server, load.connections as usize).await?;
+                filers = tokens
+                    .iter()
+                    .enumerate()
+                    .map(|(i, token)| anonymous[i % anonymous.len()].with_access_token(token))
+                    .collect::<Result<Vec<_>, _>>()?;
+                detection = mode;
+            }
+            let (rpc, next, tally) =
+                if mode { (SUBMIT_ON, &on_next, &mut on) } else { (SUBMIT_OFF, &off_next, &mut off) };
+            let versions_before = fingerprint_versions(&database_url).await?;
+            let related_before = count_related(&database_url).await?;
+            checkpoint(&database_url).await?;
+            let wal_before = wal_and_cases(&database_url).await?;
+            let (phase, repeats) = submit_phase(rpc, &filers, &pool, next.clone(), &load, &monitor).await?;
+            let wal_after = wal_and_cases(&database_url).await?;
+            tally.phases.push(phase);
+            tally.repeats += repeats;
+            tally.wal_bytes += wal_after.0 - wal_before.0;
+            tally.filed += wal_after.1 - wal_before.1;
+            for (version, n) in fingerprint_versions(&database_url).await? {
+                let new = n - versions_before.get(&version).copied().unwrap_or(0);
+                *tally.fingerprints.entry(version).or_default() += new;
+            }
+            tally.related_rows += count_related(&database_url).await? - related_before;
+        }
+    }
+    let wal_on = on.wal_per_filing();
+    let wal_off = off.wal_per_filing();
+    let on_repeats = on.repeats;
+    let new_by_version: BTreeMap<i32, i64> =
+        on.fingerprints.iter().filter(|(_, n)| **n != 0).map(|(v, n)| (*v, *n)).collect();
+    let fingerprinted_off: i64 = off.fingerprints.values().sum();
+    let related_rows = on.related_rows;
+    for tally in [on, off] {
+        if let Some(phase) = Phase::merged(tally.phases)? {
+            phases.push(phase);
+        }
+    }
 
-    drop((anonymous, filers));
-    eprintln!("  restarting the server with --duplicate-detection false…");
-    let server = restart(server, &config, false).await?;
-    let anonymous = connect(&server, load.connections as usize).await?;
-    let filers = tokens
-        .iter()
-        .enumerate()
-        .map(|(i, token)| anonymous[i % anonymous.len()].with_access_token(token))
-        .collect::<Result<Vec<_>, _>>()?;
-    checkpoint(&database_url).await?;
-    let wal_before_off = wal_and_cases(&database_url).await?;
-    let (off, _) = submit_phase(SUBMIT_OFF, &filers, &pool, &load, &monitor).await?;
-    phases.push(off);
-    let wal_after_off = wal_and_cases(&database_url).await?;
-    let wal_off = wal_per_filing(wal_before_off, wal_after_off);
-    let versions_off = fingerprint_versions(&database_url).await?;
-
-    let cases_now = wal_after_off.1;
+    let cases_now = wal_and_cases(&database_url).await?.1;
     let fingerprints_size = fingerprints_size(&database_url).await?;
     drop((anonymous, filers, monitor));
     stop_server(server, args.keep_database).await;
 
     // Notes.
     let mut notes = Vec::new();
-    let new_by_version: BTreeMap<i32, i64> = versions_after
-        .iter()
-        .map(|(v, n)| (*v, n - versions_before.get(v).copied().unwrap_or(0)))
-        .filter(|(_, n)| *n != 0)
-        .collect();
-    let fingerprinted_off: i64 = versions_off.values().sum::<i64>() - versions_after.values().sum::<i64>();
     notes.push(format!(
         "first {} checks straight after the preload (1 thread, before the cache was warmed): p50 {:.2} p90 {:.2} p99 \
          {:.2} max {:.2} ms; then {}",
@@ -1261,7 +1306,7 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
     notes.push(format!(
         "{SUBMIT_ON}: {on_repeats} filings decided REPEAT; {} related_cases rows recorded; new fingerprints by \
          statistics version: {}",
-        related_after - related_before,
+        related_rows,
         if new_by_version.is_empty() {
             "none".to_owned()
         } else {
@@ -1397,7 +1442,7 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
             "submitcase".into(),
             serde_json::json!({
                 "on_repeats": on_repeats,
-                "on_related_rows": related_after - related_before,
+                "on_related_rows": related_rows,
                 "on_new_fingerprints_by_version": new_by_version.iter().map(|(v, n)| (v.to_string(), serde_json::json!(n)))
                     .collect::<serde_json::Map<_, _>>(),
                 "off_new_fingerprints": fingerprinted_off,

@@ -86,6 +86,16 @@ impl BackendActivity {
         if self.samples == 0 { 0.0 } else { self.busy as f64 / self.samples as f64 }
     }
 
+    /// Both sets of samples as one.
+    pub fn pooled(mut self, other: BackendActivity) -> BackendActivity {
+        self.samples += other.samples;
+        self.busy += other.busy;
+        for (activity, n) in other.activities {
+            *self.activities.entry(activity).or_default() += n;
+        }
+        self
+    }
+
     /// The most frequent activities with their share of the busy samples.
     pub fn top(&self, n: usize) -> Vec<(&str, f64)> {
         let mut all: Vec<(&str, u64)> = self.activities.iter().map(|(a, c)| (a.as_str(), *c)).collect();
@@ -213,6 +223,20 @@ impl CpuSplit {
             other: (busy - this_process - postgres).max(0.0) / seconds,
             idle: (after.machine_idle - before.machine_idle) / seconds,
         })
+    }
+
+    /// The average of splits over windows of the given seconds.
+    pub fn weighted(splits: &[(CpuSplit, f64)]) -> CpuSplit {
+        let seconds: f64 = splits.iter().map(|(_, s)| s).sum();
+        let mean = |field: fn(&CpuSplit) -> f64| {
+            if seconds > 0.0 { splits.iter().map(|(c, s)| field(c) * s).sum::<f64>() / seconds } else { 0.0 }
+        };
+        CpuSplit {
+            this_process: mean(|c| c.this_process),
+            postgres: mean(|c| c.postgres),
+            other: mean(|c| c.other),
+            idle: mean(|c| c.idle),
+        }
     }
 
     /// The machine's split while something outside this process ran (such

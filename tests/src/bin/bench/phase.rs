@@ -55,6 +55,33 @@ impl Phase {
         self.ok() as f64 / self.seconds
     }
 
+    /// One phase of the same calls measured in several windows: calls and
+    /// seconds add up; the CPU shares are averaged over the seconds, the
+    /// backend samples pooled. `None` for no phase.
+    pub fn merged(phases: Vec<Phase>) -> Result<Option<Phase>> {
+        let mut phases = phases.into_iter();
+        let Some(mut all) = phases.next() else { return Ok(None) };
+        for phase in phases {
+            all.latencies.add(&phase.latencies).map_err(|e| anyhow!("merging latencies: {e:?}"))?;
+            all.errors += phase.errors;
+            for (message, n) in phase.error_messages {
+                *all.error_messages.entry(message).or_default() += n;
+            }
+            all.abandoned += phase.abandoned;
+            all.cpu = match (all.cpu, phase.cpu) {
+                (Some(a), Some(b)) => Some(CpuSplit::weighted(&[(a, all.seconds), (b, phase.seconds)])),
+                _ => None,
+            };
+            all.backends = match (all.backends.take(), phase.backends) {
+                (Some(a), Some(b)) => Some(a.pooled(b)),
+                _ => None,
+            };
+            all.callers = all.callers.max(phase.callers);
+            all.seconds += phase.seconds;
+        }
+        Ok(Some(all))
+    }
+
     pub fn error_ratio(&self) -> f64 {
         if self.calls() == 0 { 0.0 } else { self.errors as f64 / self.calls() as f64 }
     }

@@ -343,27 +343,25 @@ impl Fingerprinter {
         let shingle_dfs: Vec<u64> = all_shingles.iter().map(|&h| stats.doc_freq(h)).collect();
         let specific_dfs: Vec<u64> = specific_hashes.iter().map(|&h| stats.doc_freq(h)).collect();
         let (weighting, boost) = (self.params.weighting, self.params.specifics_boost);
-        // Without statistics (`counted` false) every item weighs as if nothing had been counted.
-        let weigh = |counted: bool| -> Vec<(u64, f32)> {
-            let documents = if counted { documents } else { 0 };
-            let df = |df: u64| if counted { df } else { 0 };
+        // Weighed as if `documents` had been counted: with 0, every item alike.
+        let weigh = |documents: u64| -> Vec<(u64, f32)> {
             all_shingles
                 .iter()
                 .zip(&shingle_dfs)
-                .map(|(&h, &f)| (h, weighting.weight_of_df(documents, df(f), 1.0)))
+                .map(|(&h, &df)| (h, weighting.weight(documents, df, 1.0)))
                 .chain(
                     specific_hashes
                         .iter()
                         .zip(&specific_dfs)
-                        .map(|(&h, &f)| (h, weighting.weight_of_df(documents, df(f), boost))),
+                        .map(|(&h, &df)| (h, weighting.weight(documents, df, boost))),
                 )
                 .collect()
         };
-        let mut signature = self.hasher.sign(&weigh(true));
+        let mut signature = self.hasher.sign(&weigh(documents));
         if signature.is_empty() {
             // Nothing rarer than the cutoff (a short, generic text): sign it
             // unweighted rather than leave it out of the index.
-            signature = self.hasher.sign(&weigh(false));
+            signature = self.hasher.sign(&weigh(0));
         }
         let band_keys = self.params.banding.keys(&signature);
         let shingle_count = all_shingles.len() as u32;

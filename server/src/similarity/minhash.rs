@@ -53,10 +53,6 @@ pub trait ShingleStats {
     fn idf(&self, item: u64) -> f32 {
         idf(self.documents(), self.doc_freq(item))
     }
-    /// The share of documents that contain `item`, in [0, 1].
-    fn df_ratio(&self, item: u64) -> f32 {
-        df_ratio(self.documents(), self.doc_freq(item))
-    }
 }
 
 /// The share of `documents` that `df` is, in [0, 1] (0 when nothing has
@@ -247,13 +243,10 @@ pub enum Weighting {
 }
 
 impl Weighting {
-    /// The MinHash weight of a shingle (`boost = 1`) or specific.
-    pub fn weight(&self, stats: &dyn ShingleStats, item: u64, boost: f32) -> f32 {
-        self.weight_of_df(stats.documents(), stats.doc_freq(item), boost)
-    }
-
-    /// [`Self::weight`] of an item whose document frequency is known.
-    pub fn weight_of_df(&self, documents: u64, df: u64, boost: f32) -> f32 {
+    /// The MinHash weight of a shingle (`boost = 1`) or specific found in
+    /// `df` of `documents` (all weigh alike when `documents` is 0: nothing
+    /// counted).
+    pub fn weight(&self, documents: u64, df: u64, boost: f32) -> f32 {
         match *self {
             Weighting::Idf { power } => pow(idf(documents, df), power) * boost,
             Weighting::Cutoff { max_df_ratio, min_documents } => {
@@ -468,7 +461,7 @@ mod tests {
         // A df above the document count is clamped.
         assert!((idf(10, 50) - 1.0).abs() < 1e-6);
         assert_eq!(NoStats.idf(42), 1.0);
-        assert_eq!(NoStats.df_ratio(42), 0.0);
+        assert_eq!(df_ratio(NoStats.documents(), NoStats.doc_freq(42)), 0.0);
     }
 
     #[test]
@@ -479,7 +472,7 @@ mod tests {
         t.add_document([3]);
         assert_eq!(t.documents(), 3);
         assert_eq!((t.doc_freq(1), t.doc_freq(2), t.doc_freq(3), t.doc_freq(4)), (1, 2, 3, 0));
-        assert!((t.df_ratio(2) - 2.0 / 3.0).abs() < 1e-6);
+        assert!((df_ratio(t.documents(), t.doc_freq(2)) - 2.0 / 3.0).abs() < 1e-6);
         assert!(t.idf(1) > t.idf(3));
         assert_eq!(t.idf(4), idf(3, 0));
         let json = serde_json::to_string(&t).expect("serializes");
@@ -529,15 +522,16 @@ mod tests {
         for i in 0..10 {
             t.add_document([1, 100 + i]);
         }
+        let weight = |w: Weighting, item: u64, boost: f32| w.weight(t.documents(), t.doc_freq(item), boost);
         let cutoff = Weighting::Cutoff { max_df_ratio: 0.5, min_documents: 5 };
-        assert_eq!(cutoff.weight(&t, 1, 1.0), 0.0);
-        assert_eq!(cutoff.weight(&t, 100, 1.0), 1.0);
-        assert_eq!(cutoff.weight(&t, 100, 3.0), 3.0);
+        assert_eq!(weight(cutoff, 1, 1.0), 0.0);
+        assert_eq!(weight(cutoff, 100, 1.0), 1.0);
+        assert_eq!(weight(cutoff, 100, 3.0), 3.0);
         let early = Weighting::Cutoff { max_df_ratio: 0.5, min_documents: 50 };
-        assert_eq!(early.weight(&t, 1, 1.0), 1.0);
+        assert_eq!(weight(early, 1, 1.0), 1.0);
         let weighted = Weighting::Idf { power: 1.0 };
-        assert!(weighted.weight(&t, 100, 1.0) > weighted.weight(&t, 1, 1.0));
-        assert_eq!(weighted.weight(&t, 100, 2.0), 2.0 * t.idf(100));
+        assert!(weight(weighted, 100, 1.0) > weight(weighted, 1, 1.0));
+        assert_eq!(weight(weighted, 100, 2.0), 2.0 * t.idf(100));
     }
 
     #[test]

@@ -151,25 +151,32 @@ pub struct Prepared<'a> {
 impl Scoring {
     /// Looks up the query's weights.
     pub fn prepare<'a>(&self, query: &'a Fingerprint, stats: &dyn ShingleStats) -> Prepared<'a> {
-        Prepared {
-            fingerprint: query,
-            shingle_weights: query.shingles.iter().map(|&h| self.shingle_weight(stats, h)).collect(),
-            specific_weights: query.specifics.iter().map(|&h| self.specific_weight(stats, h)).collect(),
-        }
+        let idf = |&h: &u64| stats.idf(h);
+        self.prepared(query, query.shingles.iter().map(idf), query.specifics.iter().map(idf))
     }
 
     /// [`Self::prepare`] of an analysis's fingerprint under the statistics
     /// it was analyzed with, from the IDFs the analysis kept (no lookups).
     pub fn prepare_analysis<'a>(&self, analysis: &'a Analysis) -> Prepared<'a> {
-        let query = &analysis.fingerprint;
+        let (shingles, specifics) = (&analysis.shingle_idfs, &analysis.specific_idfs);
+        self.prepared(&analysis.fingerprint, shingles.iter().copied(), specifics.iter().copied())
+    }
+
+    /// The query weighed from the IDFs of its shingles and specifics.
+    fn prepared<'a>(
+        &self,
+        query: &'a Fingerprint,
+        shingle_idfs: impl Iterator<Item = f32>,
+        specific_idfs: impl Iterator<Item = f32>,
+    ) -> Prepared<'a> {
         Prepared {
             fingerprint: query,
-            shingle_weights: analysis.shingle_idfs.iter().map(|&idf| pow(idf, self.idf_power)).collect(),
+            shingle_weights: shingle_idfs.map(|idf| pow(idf, self.idf_power)).collect(),
             specific_weights: query
                 .specifics
                 .iter()
-                .zip(&analysis.specific_idfs)
-                .map(|(&h, &idf)| idf * self.specific_kind_weight(h))
+                .zip(specific_idfs)
+                .map(|(&h, idf)| idf * self.specific_kind_weight(h))
                 .collect(),
         }
     }

@@ -24,13 +24,14 @@
 //!    `intake::find_matches` as a filing calls it (the petitioner's filing
 //!    lock, then band candidates from the index in memory and the
 //!    petitioner's open cases, their fingerprints and case rows read in
-//!    one statement and scored) and `intake::decide`. Half the queries
-//!    are fresh matters by a citizen with no case, a quarter rewrite a
-//!    stored case by its own petitioner (paraphrase, reordering, insertion,
-//!    typos, truncation, or a mix: repeats if it is still open), a quarter
-//!    the same matter by another petitioner (related). Latencies are per
-//!    check, in the results table; calls/s are checks per second of the
-//!    pass.
+//!    one statement and scored; a filing also stores its fingerprint in
+//!    that statement, a check files nothing) and `intake::decide`. Half
+//!    the queries are fresh matters by a citizen with no case, a quarter
+//!    rewrite a stored case by its own petitioner (paraphrase,
+//!    reordering, insertion, typos, truncation, or a mix: repeats if it is
+//!    still open), a quarter the same matter by another petitioner
+//!    (related). Latencies are per check, in the results table; calls/s
+//!    are checks per second of the pass.
 //! 3. pgbench TPC-B on the same PostgreSQL while the server is idle
 //!    (unless `--no-pgbench`), as a yardstick of the database machine.
 //! 4. `SubmitCase (detection on)`: filings through the SDK as in
@@ -382,7 +383,7 @@ fn candidate_counts(
     subject: &Subject,
 ) -> Result<(u64, u64)> {
     let prepared = index.scoring().prepare_analysis(&analyzed.analysis);
-    let scored = intake::candidates(conn, index, analyzed, &prepared, subject, Reach::FILING)
+    let scored = intake::candidates(conn, index, analyzed, &prepared, subject, Reach::FILING, None)
         .map_err(|e| anyhow!("counting candidates: {e}"))?
         .len();
     let sharing = index.bands().candidates(&analyzed.search_keys, usize::MAX, usize::MAX, 0.0, None, &|_| true).len();
@@ -403,7 +404,7 @@ fn check_on(
             let analyzed = index.analyze(&query.text);
             let analyzed_in = began.elapsed();
             // As `engine::file`: a filing keeps only the candidates close enough to decide on.
-            let matches = intake::find_matches(conn, index, &analyzed, &query.subject, Reach::FILING, 0)?;
+            let matches = intake::find_matches(conn, index, &analyzed, &query.subject, Reach::FILING, 0, None)?;
             let outcome = intake::decide(&matches, &query.filed_at);
             Ok((analyzed_in, matches.len(), outcome, analyzed))
         });
@@ -783,16 +784,32 @@ async fn checkpoint(url: &str) -> Result<()> {
     .await?
 }
 
-/// WAL written so far (bytes since 0/0) and the cases stored: read before
-/// and after a phase, the WAL per filing.
-async fn wal_and_cases(url: &str) -> Result<(i64, i64)> {
+/// Where the WAL is and the cases stored: read before and after a phase,
+/// the WAL per filing (and the range to give `pg_waldump --stats`).
+struct WalMark {
+    /// Bytes since 0/0.
+    bytes: i64,
+    lsn: String,
+    cases: i64,
+}
+
+async fn wal_and_cases(url: &str) -> Result<WalMark> {
+    #[derive(QueryableByName)]
+    struct Wal {
+        #[diesel(sql_type = BigInt)]
+        bytes: i64,
+        #[diesel(sql_type = Text)]
+        lsn: String,
+    }
     let url = url.to_owned();
     tokio::task::spawn_blocking(move || {
         let mut conn = PgConnection::establish(&url)?;
-        let wal: Count =
-            sql_query("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint AS n").get_result(&mut conn)?;
+        let wal: Wal = sql_query(
+            "SELECT pg_wal_lsn_diff(l, '0/0')::bigint AS bytes, l::text AS lsn FROM pg_current_wal_lsn() AS l",
+        )
+        .get_result(&mut conn)?;
         let cases: Count = sql_query("SELECT count(*) AS n FROM cases").get_result(&mut conn)?;
-        anyhow::Ok((wal.n, cases.n))
+        anyhow::Ok(WalMark { bytes: wal.bytes, lsn: wal.lsn, cases: cases.n })
     })
     .await?
 }
@@ -1152,10 +1169,14 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
             let wal_before = wal_and_cases(&database_url).await?;
             let (phase, repeats) = submit_phase(rpc, &filers, &pool, next.clone(), &load, &monitor).await?;
             let wal_after = wal_and_cases(&database_url).await?;
+            eprintln!(
+                "  {rpc}: WAL {} to {} (`pg_waldump --stats=record` breaks it down)",
+                wal_before.lsn, wal_after.lsn
+            );
             tally.phases.push(phase);
             tally.repeats += repeats;
-            tally.wal_bytes += wal_after.0 - wal_before.0;
-            tally.filed += wal_after.1 - wal_before.1;
+            tally.wal_bytes += wal_after.bytes - wal_before.bytes;
+            tally.filed += wal_after.cases - wal_before.cases;
             for (version, n) in fingerprint_versions(&database_url).await? {
                 let new = n - versions_before.get(&version).copied().unwrap_or(0);
                 *tally.fingerprints.entry(version).or_default() += new;
@@ -1176,7 +1197,7 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
         }
     }
 
-    let cases_now = wal_and_cases(&database_url).await?.1;
+    let cases_now = wal_and_cases(&database_url).await?.cases;
     let fingerprints_size = fingerprints_size(&database_url).await?;
     drop((anonymous, filers, monitor));
     stop_server(server, args.keep_database).await;

@@ -185,6 +185,7 @@ pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<Filed, AppError> 
     let calendar = calendar(conn)?;
     let ctx = Context { today, calendar: &calendar, urgent_reply_days: URGENT_REPLY_DAYS };
     let mut events = vec![rules::register(Track::Normal, today, &calendar)];
+    let id = Uuid::now_v7();
     let (analyzed, outcome) = match &similarity {
         Some(index) => {
             let text = intake::filing_text(&draft.title, &draft.content, &draft.requests, &draft.facts_and_reasons);
@@ -200,7 +201,7 @@ pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<Filed, AppError> 
                 serialize_filings: true,
             };
             // A filing needs only the candidates close enough to decide on.
-            let matches = intake::find_matches(conn, index, &analyzed, &subject, intake::Reach::FILING, 0)?;
+            let matches = intake::find_matches(conn, index, &analyzed, &subject, intake::Reach::FILING, 0, Some(id))?;
             // The level it was filed at: the registering clerk's bureau, or
             // the region an online filing is addressed to.
             let filed_at = match (action, principal.jurisdiction.as_deref()) {
@@ -227,13 +228,15 @@ pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<Filed, AppError> 
             events.push(rules::route_by_rule(rule.organization_id, mode, &ctx));
         }
     }
-    let id = Uuid::now_v7();
     // Everything but the case row and its events is written before the
     // case number is taken: the numbering row is locked until commit, so
     // work after it serializes every filing of the region (the foreign keys
-    // to the case are checked at commit).
+    // to the case are checked at commit). The fingerprint was stored with
+    // the candidate read.
     if let (Some(analyzed), Some(index)) = (analyzed, &similarity) {
-        intake_store::record_filing(conn, id, analyzed.version(), &analyzed.analysis.fingerprint, &outcome.related)?;
+        if !outcome.related.is_empty() {
+            intake_store::record_related(conn, id, &outcome.related)?;
+        }
         index.remember(id, &analyzed.analysis.fingerprint);
     }
     let sequence = store::next_number(conn, &region.code, today.year())?;

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::domain::{CaseKind, CaseState};
-use super::intake_store::{self, CandidateQuery, StoredCandidate};
+use super::intake_store::{self, CandidateQuery, NewFingerprint, StoredCandidate};
 use crate::auth::policy::{CaseAccess, path_within};
 use crate::error::AppError;
 use crate::schema::cases;
@@ -153,7 +153,9 @@ fn cues(subject: &Subject, case: &CandidateRow) -> Cues {
 /// The stored cases most like the query, best first: those sharing band
 /// keys with it and the petitioner's own open cases, re-ranked exactly.
 /// Only those similar enough to be decided a repeat or related — and, for
-/// a search, the `keep_best` most similar — are returned.
+/// a search, the `keep_best` most similar — are returned. A filing passes
+/// its new case as `store_as`: the query's fingerprint is stored as that
+/// case's in the same round trip.
 pub fn find_matches(
     conn: &mut PgConnection,
     index: &SimilarityIndex,
@@ -161,11 +163,12 @@ pub fn find_matches(
     subject: &Subject,
     reach: Reach,
     keep_best: usize,
+    store_as: Option<Uuid>,
 ) -> Result<Vec<Match>, AppError> {
     let stats = query.stats();
     let scoring = index.scoring();
     let prepared = scoring.prepare_analysis(&query.analysis);
-    let stored = candidates(conn, index, query, &prepared, subject, reach)?;
+    let stored = candidates(conn, index, query, &prepared, subject, reach, store_as)?;
     if stored.is_empty() {
         return Ok(Vec::new());
     }
@@ -214,7 +217,8 @@ pub fn find_matches(
 /// What [`find_matches`] scores: the stored cases sharing band keys with
 /// the query and the petitioner's own open cases, with their fingerprints
 /// (after the filing lock, for a filing). `prepared` is the query's
-/// fingerprint prepared for scoring.
+/// fingerprint prepared for scoring; with `store_as`, the query's
+/// fingerprint is then stored as that new case's.
 pub fn candidates(
     conn: &mut PgConnection,
     index: &SimilarityIndex,
@@ -222,6 +226,7 @@ pub fn candidates(
     prepared: &Prepared<'_>,
     subject: &Subject,
     reach: Reach,
+    store_as: Option<Uuid>,
 ) -> Result<Vec<StoredCandidate>, AppError> {
     let (scoring, stats) = (index.scoring(), query.stats());
     let floor = scoring.keep_threshold();
@@ -245,6 +250,7 @@ pub fn candidates(
             terminal_states: &terminal,
             own_limit: MAX_OWN_OPEN_CASES,
             exclude: subject.exclude,
+            store: store_as.map(|case_id| NewFingerprint::new(case_id, query.version(), &query.analysis.fingerprint)),
         },
     )
 }

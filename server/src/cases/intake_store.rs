@@ -1,6 +1,6 @@
-//! The statements intake adds to a filing: the petitioner's filing lock
-//! with reading the candidates, and recording the new case's fingerprint
-//! and related cases.
+//! The statements intake adds to a filing: the petitioner's filing lock,
+//! reading the candidates and storing the new case's fingerprint in one;
+//! recording its related cases, when it has any, in another.
 //!
 //! Each is one round trip and a prepared statement cached per connection
 //! (diesel prepares raw SQL and multi-row inserts afresh every time): at
@@ -47,18 +47,45 @@ pub struct CandidateQuery<'a> {
     pub own_limit: i64,
     /// A case never to return (the query case itself).
     pub exclude: Option<Uuid>,
+    /// A filing's new case and its fingerprint, stored after the read.
+    pub store: Option<NewFingerprint>,
+}
+
+/// A new case's fingerprint as it is stored.
+pub struct NewFingerprint {
+    pub case_id: Uuid,
+    pub stats_version: i32,
+    pub encoded: Vec<u8>,
+}
+
+impl NewFingerprint {
+    pub fn new(case_id: Uuid, stats_version: i32, fingerprint: &Fingerprint) -> Self {
+        Self { case_id, stats_version, encoded: fingerprint.encode() }
+    }
 }
 
 /// Takes the lock if asked, then reads the fingerprints and case rows of
 /// the band candidates and of the petitioner's open cases (cases without a
-/// fingerprint are left out), in no order: one round trip (the
-/// `intake_candidates` function of migration 000009).
+/// fingerprint are left out), in no order, then stores the new fingerprint
+/// if given: one round trip (the `intake_candidates` function of migration
+/// 000011).
 pub fn candidates(conn: &mut PgConnection, query: &CandidateQuery<'_>) -> Result<Vec<StoredCandidate>, AppError> {
-    Ok(Candidates { query }.load(conn)?)
+    let store = query.store.as_ref();
+    Ok(Candidates {
+        query,
+        store_case: store.map(|s| s.case_id),
+        store_version: store.map(|s| s.stats_version),
+        store_fingerprint: store.map(|s| s.encoded.as_slice()),
+    }
+    .load(conn)?)
 }
 
 struct Candidates<'q, 'a> {
     query: &'q CandidateQuery<'a>,
+    // `query.store` as the function's nullable arguments.
+    store_case: Option<Uuid>,
+    store_version: Option<i32>,
+    store_fingerprint: Option<&'q [u8]>,
 }
 
 struct CandidatesId;
@@ -90,67 +117,56 @@ impl QueryFragment<Pg> for Candidates<'_, '_> {
         out.push_bind_param::<BigInt, _>(&q.own_limit)?;
         out.push_sql(", ");
         out.push_bind_param::<Nullable<diesel::sql_types::Uuid>, _>(&q.exclude)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<diesel::sql_types::Uuid>, _>(&self.store_case)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Integer>, _>(&self.store_version)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Binary>, _>(&self.store_fingerprint)?;
         out.push_sql(")");
         Ok(())
     }
 }
 
-/// Stores a new case's fingerprint and its related cases (both ways), in
-/// one statement. The case row comes later in the same
-/// transaction (the foreign keys are deferred).
-pub fn record_filing(
-    conn: &mut PgConnection,
-    case_id: Uuid,
-    stats_version: i32,
-    fingerprint: &Fingerprint,
-    related: &[(Uuid, f32)],
-) -> Result<(), AppError> {
+/// Records a new case's related cases (both ways), in one statement. The
+/// case row comes later in the same transaction (the foreign keys are
+/// deferred).
+pub fn record_related(conn: &mut PgConnection, case_id: Uuid, related: &[(Uuid, f32)]) -> Result<(), AppError> {
     let (related_ids, scores): (Vec<Uuid>, Vec<f32>) =
         related.iter().map(|(id, score)| (*id, score.clamp(0.0, 1.0))).unzip();
-    RecordFiling { case_id, stats_version, fingerprint: fingerprint.encode(), related_ids, scores }.execute(conn)?;
+    RecordRelated { case_id, related_ids, scores }.execute(conn)?;
     Ok(())
 }
 
-struct RecordFiling {
+struct RecordRelated {
     case_id: Uuid,
-    stats_version: i32,
-    fingerprint: Vec<u8>,
     related_ids: Vec<Uuid>,
     scores: Vec<f32>,
 }
 
-struct RecordFilingId;
+struct RecordRelatedId;
 
-impl QueryId for RecordFiling {
-    type QueryId = RecordFilingId;
+impl QueryId for RecordRelated {
+    type QueryId = RecordRelatedId;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl RunQueryDsl<PgConnection> for RecordFiling {}
+impl RunQueryDsl<PgConnection> for RecordRelated {}
 
-impl QueryFragment<Pg> for RecordFiling {
+impl QueryFragment<Pg> for RecordRelated {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        let case_id = |out: &mut AstPass<'_, 'b, Pg>| out.push_bind_param::<diesel::sql_types::Uuid, _>(&self.case_id);
         out.push_sql(
-            "WITH fingerprint AS (INSERT INTO case_fingerprints (case_id, stats_version, fingerprint) VALUES (",
-        );
-        case_id(&mut out)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Integer, _>(&self.stats_version)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Binary, _>(&self.fingerprint)?;
-        out.push_sql(
-            ")), related AS (INSERT INTO related_cases (case_id, related_case_id, score) \
+            "INSERT INTO related_cases (case_id, related_case_id, score) \
              SELECT x.a, x.b, x.score FROM (SELECT c.id AS a, r.id AS b, r.score FROM unnest(",
         );
         out.push_bind_param::<Array<diesel::sql_types::Uuid>, _>(&self.related_ids)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<Float>, _>(&self.scores)?;
         out.push_sql(") AS r(id, score), (SELECT ");
-        case_id(&mut out)?;
+        out.push_bind_param::<diesel::sql_types::Uuid, _>(&self.case_id)?;
         out.push_sql(
             " AS id) AS c) AS p, LATERAL (VALUES (p.a, p.b, p.score), (p.b, p.a, p.score)) AS x(a, b, score) \
-             ON CONFLICT DO NOTHING) SELECT 1",
+             ON CONFLICT DO NOTHING",
         );
         Ok(())
     }

@@ -1109,7 +1109,8 @@ impl CaseService for CaseApi {
                 };
                 let analyzed = index.analyze(&text);
                 // Some of the best may be invisible to the caller: keep a margin.
-                let found = intake::find_matches(conn, &index, &analyzed, &subject, intake::Reach::SEARCH, limit * 4)?;
+                let found =
+                    intake::find_matches(conn, &index, &analyzed, &subject, intake::Reach::SEARCH, limit * 4, None)?;
                 let visible: Vec<intake::Match> = found
                     .into_iter()
                     .filter(|m| {

@@ -219,6 +219,7 @@ impl SimilarityIndex {
                 }
             }
         }
+        index.compact();
         built.footprint = index.footprint();
         built.elapsed = started.elapsed();
         *self.bands.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(index);

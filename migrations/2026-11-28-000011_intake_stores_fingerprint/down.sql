@@ -1,4 +1,4 @@
-DROP FUNCTION intake_candidates(BIGINT, UUID, UUID[], SMALLINT[], BIGINT, UUID, UUID, INTEGER, BYTEA);
+DROP FUNCTION intake_candidates(BIGINT, UUID, UUID[], UUID[], SMALLINT[], BIGINT, UUID, UUID, INTEGER, BYTEA);
 
 CREATE FUNCTION intake_candidates(
     p_lock_key        BIGINT,

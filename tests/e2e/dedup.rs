@@ -126,6 +126,30 @@ async fn an_unrelated_filing_is_not_flagged() -> Result<()> {
     Ok(())
 }
 
+/// The server leaves out of the comparison the petitioner's open cases it
+/// knows cannot be kept (another matter: other employer, date and sum);
+/// the one that can still is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeat_is_found_among_many_open_cases_of_its_petitioner() -> Result<()> {
+    let (_server, w) = world().await?;
+    let township = w.dir.township_a.code.clone();
+    let mut others = Vec::new();
+    for title in ["讨薪", "再次讨薪"] {
+        others.push(w.owner.cases().submit_case(submit(wages(title, OTHER_MATTER, &township))).await?.id);
+    }
+    w.owner.cases().submit_case(submit(claim("漏水"))).await?;
+    let (first, intake) = w.owner.cases().submit_case_with_intake(submit(wages("讨薪", ORIGINAL, &township))).await?;
+    assert_eq!(intake.filing_kind(), pb::FilingKind::FirstTime, "{intake:?}");
+    let (_, intake) =
+        w.owner.cases().submit_case_with_intake(submit(wages("再次反映工资被拖欠", REWORDED, &township))).await?;
+    assert_eq!(intake.filing_kind(), pb::FilingKind::Repeat, "{intake:?}");
+    assert_eq!(intake.repeat_of_case_id, first.id);
+    // The second filing of the other matter was a repeat of the first.
+    let second = w.clerk.cases().get_case(&others[1]).await?;
+    assert_eq!(second.repeat_of_case_id, others[0]);
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_matter_from_other_petitioners_is_related_not_linked() -> Result<()> {
     let (server, w) = world().await?;

@@ -237,7 +237,7 @@ pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<Filed, AppError> 
         if !outcome.related.is_empty() {
             intake_store::record_related(conn, id, &outcome.related)?;
         }
-        index.remember(id, &analyzed.analysis.fingerprint);
+        index.remember(id, petitioner_id, &analyzed.analysis.fingerprint);
     }
     let sequence = store::next_number(conn, &region.code, today.year())?;
     let now = Utc::now();

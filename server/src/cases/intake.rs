@@ -232,7 +232,8 @@ pub fn candidates(
     let floor = scoring.keep_threshold();
     let keepable = |specifics: &[u64]| scoring.content_bound(prepared, specifics, stats) >= floor;
     let admit: &dyn Fn(&[u64]) -> bool = if reach.keepable_only { &keepable } else { &|_| true };
-    let band_cases = index.bands().candidates(
+    let bands = index.bands();
+    let band_cases = bands.candidates(
         &query.search_keys,
         reach.cases_per_key,
         reach.band_candidates,
@@ -240,6 +241,13 @@ pub fn candidates(
         subject.exclude,
         admit,
     );
+    // The petitioner's open cases are read whatever their text, except
+    // those this server knows cannot be kept (a petitioner who files often
+    // has many open cases, nearly all on other matters).
+    let skip_own = match subject.petitioner_id {
+        Some(petitioner) if reach.keepable_only => bands.refused_of(petitioner, &keepable),
+        _ => Vec::new(),
+    };
     let terminal = [CaseState::Declined, CaseState::Final, CaseState::Withdrawn].map(CaseState::as_i16);
     intake_store::candidates(
         conn,
@@ -247,6 +255,7 @@ pub fn candidates(
             lock: subject.petitioner_id.filter(|_| subject.serialize_filings).map(intake_store::petitioner_lock_key),
             band_cases: &band_cases,
             petitioner: subject.petitioner_id,
+            skip_own: &skip_own,
             terminal_states: &terminal,
             own_limit: MAX_OWN_OPEN_CASES,
             exclude: subject.exclude,

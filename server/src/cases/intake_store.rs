@@ -41,6 +41,8 @@ pub struct CandidateQuery<'a> {
     pub band_cases: &'a [Uuid],
     /// Whose open cases are candidates too, compared directly.
     pub petitioner: Option<Uuid>,
+    /// The petitioner's cases not to read (known not to be keepable).
+    pub skip_own: &'a [Uuid],
     /// States that are not open.
     pub terminal_states: &'a [i16],
     /// Most of the petitioner's open cases, newest first.
@@ -65,10 +67,10 @@ impl NewFingerprint {
 }
 
 /// Takes the lock if asked, then reads the fingerprints and case rows of
-/// the band candidates and of the petitioner's open cases (cases without a
-/// fingerprint are left out), in no order, then stores the new fingerprint
-/// if given: one round trip (the `intake_candidates` function of migration
-/// 000011).
+/// the band candidates and of the petitioner's open cases but those to
+/// skip (cases without a fingerprint are left out), in no order, then
+/// stores the new fingerprint if given: one round trip (the
+/// `intake_candidates` function of migration 000011).
 pub fn candidates(conn: &mut PgConnection, query: &CandidateQuery<'_>) -> Result<Vec<StoredCandidate>, AppError> {
     let store = query.store.as_ref();
     Ok(Candidates {
@@ -111,6 +113,8 @@ impl QueryFragment<Pg> for Candidates<'_, '_> {
         out.push_bind_param::<Nullable<diesel::sql_types::Uuid>, _>(&q.petitioner)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<diesel::sql_types::Uuid>, _>(q.band_cases)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<diesel::sql_types::Uuid>, _>(q.skip_own)?;
         out.push_sql(", ");
         out.push_bind_param::<Array<SmallInt>, _>(q.terminal_states)?;
         out.push_sql(", ");

@@ -15,14 +15,18 @@
 //! a key to its newest entry, and each entry links to the next older one
 //! of its key, so a probe reads the newest cases first and stops at the
 //! reach. After the build each key's entries are made adjacent
-//! ([`BandIndex::compact`]). ≈ 8 bytes per (key, case) entry, ≈ 14 per distinct key and ≈ 40
-//! per case: see [`Footprint`].
+//! ([`BandIndex::compact`]). ≈ 8 bytes per (key, case) entry, ≈ 14 per
+//! distinct key and ≈ 40 per case: see [`Footprint`].
 //!
 //! Each case's specifics (names, sums, dates) are kept beside it, 8 bytes
-//! apiece (≈ 210 bytes per generated petition): a probe asks the caller about them before it returns a case
-//! ([`BandIndex::candidates`]'s `admit`), so that a filing does not read
-//! candidates from PostgreSQL that cannot be decided its repeat or related
-//! (`Scoring::content_bound`).
+//! apiece (≈ 210 bytes per generated petition): a probe asks the caller
+//! about them before it returns a case ([`BandIndex::candidates`]'s
+//! `admit`), so that a filing does not read candidates from PostgreSQL
+//! that cannot be decided its repeat or related
+//! (`Scoring::content_bound`). For the same reason the index notes whose
+//! cases were filed through this server: a filing reads its petitioner's
+//! open cases, and need not read those of them that cannot be kept
+//! ([`BandIndex::refused_of`]).
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -67,6 +71,10 @@ struct Cases {
     /// [`UNKNOWN`] when they were not read.
     spans: Vec<(u32, u32)>,
     specifics: Vec<u64>,
+    /// The cases filed through this server since it started, by
+    /// petitioner ([`BandIndex::note_petitioner`]); the stored
+    /// fingerprints the index is built from do not name him.
+    by_petitioner: HashMap<Uuid, Vec<u32>>,
 }
 
 /// "Specifics not known": the case is always admitted.
@@ -180,6 +188,27 @@ impl BandIndex {
         }
     }
 
+    /// Records whose case `case` (already inserted) is, for
+    /// [`Self::refused_of`].
+    pub fn note_petitioner(&self, case: Uuid, petitioner: Uuid) {
+        let mut cases = write(&self.cases);
+        if let Some(&ordinal) = cases.ordinals.get(&case) {
+            cases.by_petitioner.entry(petitioner).or_default().push(ordinal);
+        }
+    }
+
+    /// The cases of `petitioner` noted here whose specifics `admit`
+    /// refuses: a filing need not read them (cases of his not noted, or
+    /// whose specifics are not known, are not returned).
+    pub fn refused_of(&self, petitioner: Uuid, admit: &dyn Fn(&[u64]) -> bool) -> Vec<Uuid> {
+        let cases = read(&self.cases);
+        let Some(own) = cases.by_petitioner.get(&petitioner) else { return Vec::new() };
+        own.iter()
+            .filter(|&&ordinal| cases.specifics_of(ordinal).is_some_and(|s| !admit(s)))
+            .filter_map(|&ordinal| cases.ids.get(ordinal as usize).copied())
+            .collect()
+    }
+
     pub fn contains(&self, case: Uuid) -> bool {
         read(&self.cases).ordinals.contains_key(&case)
     }
@@ -242,6 +271,8 @@ impl BandIndex {
             cases: cases.ids.len(),
             bytes: cases.ids.capacity() * size_of::<Uuid>()
                 + map_bytes(&cases.ordinals)
+                + map_bytes(&cases.by_petitioner)
+                + cases.by_petitioner.values().map(|v| v.capacity() * size_of::<u32>()).sum::<usize>()
                 + cases.spans.capacity() * size_of::<(u32, u32)>()
                 + cases.specifics.capacity() * size_of::<u64>(),
             ..Footprint::default()
@@ -383,6 +414,27 @@ mod tests {
         index.insert(later, &[0, 1000], None);
         assert_eq!(index.candidates(&[0], 1, 1, 0.0, None, &ALL), [later]);
         assert_eq!(index.candidates(&[0], 1000, 1000, 0.0, None, &ALL).len(), 135);
+    }
+
+    #[test]
+    fn a_petitioners_noted_cases_that_admission_refuses() {
+        let [a, b, c, d, unindexed] = ids(5)[..] else { unreachable!() };
+        let (p, q) = (Uuid::now_v7(), Uuid::now_v7());
+        let index = BandIndex::new();
+        assert!(index.insert(a, &[1], Some(&[10])));
+        assert!(index.insert(b, &[1], Some(&[20])));
+        assert!(index.insert(c, &[1], None));
+        assert!(index.insert(d, &[1], Some(&[10])));
+        for case in [a, b, c, unindexed] {
+            index.note_petitioner(case, p);
+        }
+        index.note_petitioner(d, q);
+        let no_tens = |s: &[u64]| !s.contains(&10);
+        // b is admitted, c's specifics are not known, d is q's, the last one is not indexed.
+        assert_eq!(index.refused_of(p, &no_tens), [a]);
+        assert_eq!(index.refused_of(q, &no_tens), [d]);
+        assert_eq!(index.refused_of(Uuid::now_v7(), &no_tens), Vec::<Uuid>::new());
+        assert_eq!(index.refused_of(p, &ALL), Vec::<Uuid>::new());
     }
 
     #[test]

@@ -184,11 +184,14 @@ impl SimilarityIndex {
         *self.built.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Makes a fingerprint this server stores a candidate at once. Called
-    /// inside the storing transaction: if it rolls back, the keys name a
-    /// case without a fingerprint, which no query reads.
-    pub fn remember(&self, case_id: Uuid, fingerprint: &Fingerprint) {
-        self.bands().insert(case_id, &fingerprint.band_keys, Some(&fingerprint.specifics));
+    /// Makes a fingerprint this server stores a candidate at once, and
+    /// notes whose case it is. Called inside the storing transaction: if
+    /// it rolls back, the keys name a case without a fingerprint, which no
+    /// query reads (and that no query need skip).
+    pub fn remember(&self, case_id: Uuid, petitioner: Uuid, fingerprint: &Fingerprint) {
+        let bands = self.bands();
+        bands.insert(case_id, &fingerprint.band_keys, Some(&fingerprint.specifics));
+        bands.note_petitioner(case_id, petitioner);
     }
 
     fn indexed_prefix_len(&self) -> i32 {

@@ -173,14 +173,15 @@ impl BandIndex {
             for head in newest.values_mut() {
                 let mut at = *head;
                 // Indices of `packed` fit: it holds at most what `entries` holds.
-                *head = packed.len() as u32;
+                let start = packed.len();
                 while let Some(entry) = entries.get(at as usize) {
                     let next = packed.len() as u32 + 1;
                     packed.push(Entry { case: entry.case, older: if entry.older == END { END } else { next } });
                     at = entry.older;
                 }
-                // A broken link (never made) ends the key here.
-                if let Some(last) = packed.last_mut().filter(|_| at != END) {
+                // A broken link (never made) ends the key where it breaks.
+                *head = if packed.len() == start { END } else { start as u32 };
+                if let Some(last) = packed[start..].last_mut().filter(|_| at != END) {
                     last.older = END;
                 }
             }

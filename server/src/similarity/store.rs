@@ -82,18 +82,16 @@ pub fn replace_fingerprint(
     stats_version: i32,
     fingerprint: &Fingerprint,
 ) -> Result<(), AppError> {
+    let encoded = fingerprint.encode();
     diesel::insert_into(case_fingerprints::table)
         .values((
             case_fingerprints::case_id.eq(case_id),
             case_fingerprints::stats_version.eq(stats_version),
-            case_fingerprints::fingerprint.eq(fingerprint.encode()),
+            case_fingerprints::fingerprint.eq(&encoded),
         ))
         .on_conflict(case_fingerprints::case_id)
         .do_update()
-        .set((
-            case_fingerprints::stats_version.eq(stats_version),
-            case_fingerprints::fingerprint.eq(fingerprint.encode()),
-        ))
+        .set((case_fingerprints::stats_version.eq(stats_version), case_fingerprints::fingerprint.eq(&encoded)))
         .execute(conn)?;
     Ok(())
 }

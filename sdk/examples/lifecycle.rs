@@ -33,7 +33,6 @@
 //! preconditions), and exits with status 1.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use chrono::{DateTime, Days, FixedOffset, Utc};
@@ -286,8 +285,8 @@ async fn run(url: &str, category: &str) -> Result<(), Failure> {
             short(event.r#type().as_str_name(), "CASE_EVENT_TYPE_"),
             short(event.state().as_str_name(), "CASE_STATE_"),
         );
-        if let Some(payload) = &event.payload {
-            println!("       {}", render_struct(payload));
+        if let Some(detail) = &event.detail {
+            println!("       {detail:?}");
         }
     }
 
@@ -352,33 +351,4 @@ fn beijing() -> FixedOffset {
 fn beijing_time(time: Option<&prost_types::Timestamp>) -> String {
     time.and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
         .map_or_else(|| "-".repeat(19), |t| t.with_timezone(&beijing()).format("%Y-%m-%d %H:%M:%S").to_string())
-}
-
-/// A `google.protobuf.Struct` as compact JSON.
-fn render_struct(value: &prost_types::Struct) -> String {
-    let mut out = String::from("{");
-    for (i, (key, value)) in value.fields.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        let _ = write!(out, "{key:?}: {}", render_value(value));
-    }
-    out.push('}');
-    out
-}
-
-fn render_value(value: &prost_types::Value) -> String {
-    use prost_types::value::Kind;
-    match &value.kind {
-        None | Some(Kind::NullValue(_)) => "null".into(),
-        Some(Kind::BoolValue(b)) => b.to_string(),
-        Some(Kind::NumberValue(n)) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", *n as i64),
-        Some(Kind::NumberValue(n)) => n.to_string(),
-        Some(Kind::StringValue(s)) => format!("{s:?}"),
-        Some(Kind::StructValue(s)) => render_struct(s),
-        Some(Kind::ListValue(list)) => {
-            let items: Vec<String> = list.values.iter().map(render_value).collect();
-            format!("[{}]", items.join(", "))
-        }
-    }
 }

@@ -454,7 +454,7 @@ mod tests {
                     self.record("ListCases", &request, &format!("{}|{}", filter.region_code, filter.page_token));
                     let (ids, next) = page(&filter.page_token)?;
                     let cases = ids.into_iter().map(case).collect();
-                    Ok(Response::new(pb::ListCasesResponse { cases, next_page_token: next.into() }))
+                    Ok(Response::new(pb::ListCasesResponse { cases, next_page_token: next.into(), feed_position: 0 }))
                 }
 
                 async fn list_case_events(
@@ -511,6 +511,8 @@ mod tests {
         find_similar_cases(FindSimilarCasesRequest) -> FindSimilarCasesResponse;
         merge_cases(MergeCasesRequest) -> MergeCasesResponse;
         unlink_case(UnlinkCaseRequest) -> UnlinkCaseResponse;
+        grant_case_access(GrantCaseAccessRequest) -> GrantCaseAccessResponse;
+        revoke_case_access(RevokeCaseAccessRequest) -> RevokeCaseAccessResponse;
     }
 
     /// A fake server on a loopback port and a client signed in with a

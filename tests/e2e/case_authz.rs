@@ -739,7 +739,7 @@ async fn accusation_content_is_for_the_petitioner_and_the_discipline_channel() -
     assert_shown(&case, &draft, "owner filing");
     assert_shown(&w.owner.cases().get_case(&case.id).await?, &draft, "owner");
     let own_events = events(&w.owner, &case.id).await?;
-    assert!(own_events.iter().all(|e| e.payload.is_some()), "the owner sees every payload: {own_events:?}");
+    assert!(own_events.iter().all(|e| e.detail.is_some()), "the owner sees every payload: {own_events:?}");
 
     let outsiders = [Clerk, Handler, UnitLead, Reviewer, Rechecker, Leader, Supervisor, Admin];
     for actor in outsiders {
@@ -756,7 +756,7 @@ async fn accusation_content_is_for_the_petitioner_and_the_discipline_channel() -
         let listed = listed.iter().find(|c| c.id == case.id).unwrap_or_else(|| panic!("{who}: listed"));
         assert_hidden(listed, &format!("{who} (list)"));
         let timeline = events(client, &case.id).await?;
-        assert!(!timeline.is_empty() && timeline.iter().all(|e| e.payload.is_none()), "{who}: {timeline:?}");
+        assert!(!timeline.is_empty() && timeline.iter().all(|e| e.detail.is_none()), "{who}: {timeline:?}");
     }
 
     // The city's discipline office is in the discipline channel and its
@@ -792,7 +792,7 @@ async fn accusation_content_is_for_the_petitioner_and_the_discipline_channel() -
     let discipline = &w.discipline_handler;
     assert_shown(&discipline.cases().get_case(&case.id).await?, &draft, "discipline after routing");
     let timeline = events(discipline, &case.id).await?;
-    assert!(timeline.len() == 2 && timeline.iter().all(|e| e.payload.is_some()), "{timeline:?}");
+    assert!(timeline.len() == 2 && timeline.iter().all(|e| e.detail.is_some()), "{timeline:?}");
     let accepted = discipline
         .cases()
         .accept_case(pb::AcceptCaseRequest { case_id: case.id.clone(), ..Default::default() })
@@ -808,12 +808,12 @@ async fn accusation_content_is_for_the_petitioner_and_the_discipline_channel() -
             request_id: String::new(),
         })
         .await?;
-    assert!(note.payload.is_some(), "the discipline office sees its own note");
+    assert!(note.detail.is_some(), "the discipline office sees its own note");
     for actor in [Clerk, Leader, Admin] {
         let timeline = events(lab.who(actor), &case.id).await?;
         let last = timeline.last().unwrap_or_else(|| panic!("{actor:?}: empty timeline"));
         assert_eq!(last.r#type, pb::CaseEventType::FollowedUp as i32);
-        assert!(last.payload.is_none(), "{actor:?} must not read the discipline office's notes");
+        assert!(last.detail.is_none(), "{actor:?} must not read the discipline office's notes");
         assert_hidden(&lab.who(actor).cases().get_case(&case.id).await?, &format!("{actor:?} after routing"));
     }
 
@@ -823,7 +823,7 @@ async fn accusation_content_is_for_the_petitioner_and_the_discipline_channel() -
         let seen = lab.who(actor).cases().get_case(&claim_case.id).await?;
         assert!(!seen.content_hidden && !seen.content.is_empty(), "{actor:?}");
         let timeline = events(lab.who(actor), &claim_case.id).await?;
-        assert!(timeline.iter().all(|e| e.payload.is_some()), "{actor:?}");
+        assert!(timeline.iter().all(|e| e.detail.is_some()), "{actor:?}");
     }
     Ok(())
 }

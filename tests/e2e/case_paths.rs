@@ -12,10 +12,10 @@ use std::collections::BTreeSet;
 use anyhow::{Context, Result};
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 use futures::TryStreamExt;
+use pb::case_event::Detail;
 use petition_sdk::tonic::Code;
 use petition_sdk::{Client, pb};
 use petition_tests::*;
-use prost_types::value::Kind as ValueKind;
 
 use crate::support::{expect_error, expect_invalid};
 
@@ -185,15 +185,14 @@ fn of(types: &[T]) -> Vec<i32> {
     types.iter().map(|t| *t as i32).collect()
 }
 
-fn payload<'a>(event: &'a pb::CaseEvent, key: &str) -> Option<&'a ValueKind> {
-    event.payload.as_ref()?.fields.get(key)?.kind.as_ref()
-}
-
-fn payload_str(event: &pb::CaseEvent, key: &str) -> Option<String> {
-    match payload(event, key)? {
-        ValueKind::StringValue(s) => Some(s.clone()),
-        _ => None,
-    }
+/// The typed detail of an event, which must be `$arm`.
+macro_rules! detail {
+    ($event:expr, $arm:ident) => {
+        match &$event.detail {
+            Some(Detail::$arm(detail)) => detail,
+            other => panic!("expected {} detail, got {other:?}", stringify!($arm)),
+        }
+    };
 }
 
 fn event_of(events: &[pb::CaseEvent], kind: T) -> &pb::CaseEvent {
@@ -384,7 +383,7 @@ async fn normal_track_replies_within_sixty_days_rolled_to_a_working_day() -> Res
     assert_eq!(deadlines(&case).review_request_by, iso(cal.after_days(t, 30)));
     let events = timeline(&w.owner, &case.id).await?;
     assert_eq!(types(&events), of(&[T::Registered, T::Routed, T::Accepted, T::Replied]));
-    assert_eq!(payload_str(event_of(&events, T::Accepted), "reply_by"), Some(iso(reply_by)));
+    assert_eq!(detail!(event_of(&events, T::Accepted), Accepted).reply_by, iso(reply_by));
     Ok(())
 }
 
@@ -456,8 +455,8 @@ async fn urgent_track_needs_a_reason_is_reported_upward_and_runs_seven_days() ->
     let events = timeline(&w.owner, &case.id).await?;
     assert_eq!(types(&events), of(&[T::Registered, T::TrackSet, T::ReportedUpward]));
     let reported = event_of(&events, T::ReportedUpward);
-    assert_eq!(payload_str(reported, "reason").as_deref(), Some(reason));
-    assert_eq!(payload_str(reported, "organization_id"), Some(w.dir.city_bureau.id.clone()), "the bureau above");
+    assert_eq!(detail!(reported, ReportedUpward).reason, reason);
+    assert_eq!(detail!(reported, ReportedUpward).organization_id, w.dir.city_bureau.id, "the bureau above");
 
     forward(&w.clerk, &case.id, &w.dir.unit_a).await?;
     let case = accept(&w.handler, &case.id).await?;
@@ -478,7 +477,7 @@ async fn urgent_online_case_is_reported_to_the_bureau_above() -> Result<()> {
     set_track(&w.clerk, &case.id, pb::CaseTrack::Urgent, "群体性事件苗头").await?;
     let events = timeline(&w.owner, &case.id).await?;
     let reported = event_of(&events, T::ReportedUpward);
-    assert_eq!(payload_str(reported, "organization_id"), Some(w.dir.city_bureau.id.clone()));
+    assert_eq!(detail!(reported, ReportedUpward).organization_id, w.dir.city_bureau.id);
     Ok(())
 }
 
@@ -516,7 +515,7 @@ async fn declines_that_divert_or_explain_name_the_body_or_the_reason() -> Result
         let last = events.last().context("no events")?;
         assert_eq!(last.r#type, T::Declined as i32);
         assert_eq!(last.state, S::Declined as i32);
-        assert_eq!(payload_str(last, "diverted_to").as_deref(), Some(body), "the petitioner sees where to go");
+        assert_eq!(detail!(last, Declined).diverted_to, body, "the petitioner sees where to go");
         if routed {
             declined_routed = Some(declined);
         } else {
@@ -695,9 +694,9 @@ async fn an_objection_returns_the_case_to_the_bureau_which_re_routes_it() -> Res
     assert_eq!(types(&events), of(&[T::Registered, T::Routed, T::Objected, T::Routed, T::Accepted]));
     let objected = event_of(&events, T::Objected);
     assert_eq!(objected.state, S::Registered as i32);
-    assert_eq!(payload_str(objected, "reason").as_deref(), Some(objection));
-    assert_eq!(payload_str(objected, "organization_id"), Some(w.dir.unit_a.id.clone()));
-    assert_eq!(payload_str(&events[3], "organization_id"), Some(unit_a2.id.clone()));
+    assert_eq!(detail!(objected, Objected).reason, objection);
+    assert_eq!(detail!(objected, Objected).organization_id, w.dir.unit_a.id);
+    assert_eq!(detail!(&events[3], Routed).organization_id, unit_a2.id);
     Ok(())
 }
 
@@ -739,9 +738,9 @@ async fn the_unit_lead_extends_the_reply_deadline_once() -> Result<()> {
     let events = timeline(&w.owner, &case.id).await?;
     assert_eq!(types(&events), of(&[T::Registered, T::Routed, T::Accepted, T::DeadlineExtended]));
     let extended = event_of(&events, T::DeadlineExtended);
-    assert_eq!(payload_str(extended, "reason").as_deref(), Some(reason));
-    assert_eq!(payload_str(extended, "reply_by"), Some(iso(extended_by)));
-    assert_eq!(payload(extended, "days"), Some(&ValueKind::NumberValue(30.0)));
+    assert_eq!(detail!(extended, DeadlineExtended).reason, reason);
+    assert_eq!(detail!(extended, DeadlineExtended).reply_by, iso(extended_by));
+    assert_eq!(detail!(extended, DeadlineExtended).days, 30);
     let listed =
         w.owner.cases().list_cases(pb::ListCasesRequest { extended_only: true, ..Default::default() }).await?.cases;
     assert_eq!(listed.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [case.id.as_str()]);
@@ -817,8 +816,8 @@ async fn review_and_re_review_go_one_level_up_each_within_thirty_days() -> Resul
     assert_eq!(case.state, S::Final as i32);
     assert_eq!(case.recheck_opinion.as_ref().map(|o| o.organization_id.as_str()), Some(w.city_gov.id.as_str()));
     let events = timeline(&w.owner, &case.id).await?;
-    assert_eq!(payload_str(event_of(&events, T::ReviewRequested), "organization_id"), Some(w.gov_a.id.clone()));
-    assert_eq!(payload_str(event_of(&events, T::RecheckRequested), "organization_id"), Some(w.city_gov.id.clone()));
+    assert_eq!(detail!(event_of(&events, T::ReviewRequested), ReviewRequested).organization_id, w.gov_a.id);
+    assert_eq!(detail!(event_of(&events, T::RecheckRequested), RecheckRequested).organization_id, w.city_gov.id);
     Ok(())
 }
 
@@ -941,7 +940,7 @@ async fn routing_rules_route_new_filings_at_once() -> Result<()> {
     assert!(parse(&d.report_by) > parse(&d.accept_by), "{d:?}");
     let events = timeline(&w.owner, &case.id).await?;
     assert_eq!(types(&events), of(&[T::Registered, T::Routed]));
-    assert_eq!(payload(&events[1], "by_rule"), Some(&ValueKind::BoolValue(true)));
+    assert!(detail!(&events[1], Routed).by_rule);
     assert_eq!(accept(&w.handler, &case.id).await?.state, S::Accepted as i32, "the unit takes it up");
 
     // No rule covers county B.
@@ -991,7 +990,7 @@ async fn accusation_content_reaches_only_the_petitioner_and_the_discipline_chann
     let owners = w.owner.cases().get_case(&filed.id).await?;
     assert_eq!((owners.content.as_str(), owners.content_hidden), (filed.content.as_str(), false));
     let owner_events = timeline(&w.owner, &filed.id).await?;
-    assert!(owner_events.iter().all(|e| e.payload.is_some()), "the petitioner sees the payloads");
+    assert!(owner_events.iter().all(|e| e.detail.is_some()), "the petitioner sees the payloads");
 
     // Non-discipline staff of the jurisdiction see that it exists, not what it says.
     let hidden = |case: &pb::Case| {
@@ -1004,7 +1003,7 @@ async fn accusation_content_reaches_only_the_petitioner_and_the_discipline_chann
         hidden(&staff.cases().get_case(&filed.id).await?);
         let events = timeline(staff, &filed.id).await?;
         assert_eq!(types(&events), of(&[T::Registered]));
-        assert!(events.iter().all(|e| e.payload.is_none()), "payloads withheld: {events:?}");
+        assert!(events.iter().all(|e| e.detail.is_none()), "payloads withheld: {events:?}");
     }
     let listed = w
         .clerk
@@ -1046,9 +1045,9 @@ async fn accusation_content_reaches_only_the_petitioner_and_the_discipline_chann
     assert!(!accepted.content_hidden && !accepted.content.is_empty());
     let events = timeline(&w.discipline_handler, &filed.id).await?;
     assert_eq!(types(&events), of(&[T::Registered, T::Routed, T::Accepted]));
-    assert!(events.iter().all(|e| e.payload.is_some()));
-    assert_eq!(payload_str(&events[1], "organization_id"), Some(w.discipline.id.clone()));
+    assert!(events.iter().all(|e| e.detail.is_some()));
+    assert_eq!(detail!(&events[1], Routed).organization_id, w.discipline.id);
     hidden(&w.clerk.cases().get_case(&filed.id).await?);
-    assert!(timeline(&w.clerk, &filed.id).await?.iter().all(|e| e.payload.is_none()));
+    assert!(timeline(&w.clerk, &filed.id).await?.iter().all(|e| e.detail.is_none()));
     Ok(())
 }

@@ -147,11 +147,12 @@ async fn a_claim_goes_from_submission_to_final_re_review() -> Result<()> {
         ]
         .map(|t| t as i32)
     );
-    // Payload values are spelled like the contract's enum values.
-    let routed =
-        events.iter().find(|e| e.r#type == T::Routed as i32).and_then(|e| e.payload.clone()).unwrap_or_default();
-    let mode = routed.fields.get("mode").and_then(|v| v.kind.clone());
-    assert_eq!(mode, Some(prost_types::value::Kind::StringValue("ASSIGN".into())));
+    // Every event carries its typed detail.
+    let routed = events.iter().find(|e| e.r#type == T::Routed as i32).and_then(|e| e.detail.clone());
+    match routed {
+        Some(pb::case_event::Detail::Routed(routed)) => assert_eq!(routed.mode(), pb::RoutingMode::Assign),
+        other => panic!("routed detail expected, got {other:?}"),
+    }
     // Final: the same facts are not accepted again (Art.36 ¶3).
     expect_error(
         w.owner

@@ -4,6 +4,7 @@
 pub mod domain;
 pub mod draft;
 pub mod engine;
+pub mod event_wire;
 pub mod intake;
 pub mod intake_store;
 pub mod limits;

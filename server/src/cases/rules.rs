@@ -92,6 +92,9 @@ pub struct Lifecycle {
     /// The primary case this one is handled with (并案).
     #[serde(default)]
     pub merged_into: Option<Uuid>,
+    /// Partner organizations given access (GrantCaseAccess), in grant order.
+    #[serde(default)]
+    pub access_organization_ids: Vec<Uuid>,
 }
 
 /// What happened to a case. Each carries what changed, so folding the
@@ -202,6 +205,16 @@ pub enum Event {
         reason: String,
     },
     Unmerged {
+        reason: String,
+    },
+    /// A partner organization may see the case from now on.
+    AccessGranted {
+        organization_id: Uuid,
+        reason: String,
+    },
+    /// A partner organization's access ended.
+    AccessRevoked {
+        organization_id: Uuid,
         reason: String,
     },
 }
@@ -604,6 +617,7 @@ pub fn apply(case: Option<Lifecycle>, event: &Event) -> Lifecycle {
                 repeat_of: None,
                 escalated: false,
                 merged_into: None,
+                access_organization_ids: Vec::new(),
             };
         }
         (Some(case), _) => case,
@@ -705,6 +719,14 @@ pub fn apply(case: Option<Lifecycle>, event: &Event) -> Lifecycle {
         }
         Event::Merged { into, .. } => case.merged_into = Some(*into),
         Event::Unmerged { .. } => case.merged_into = None,
+        Event::AccessGranted { organization_id, .. } => {
+            if !case.access_organization_ids.contains(organization_id) {
+                case.access_organization_ids.push(*organization_id);
+            }
+        }
+        Event::AccessRevoked { organization_id, .. } => {
+            case.access_organization_ids.retain(|id| id != organization_id);
+        }
     }
     case
 }
@@ -756,6 +778,8 @@ pub fn event_type(event: &Event) -> i16 {
         Event::RepeatUnlinked { .. } => 20,
         Event::Merged { .. } => 21,
         Event::Unmerged { .. } => 22,
+        Event::AccessGranted { .. } => 23,
+        Event::AccessRevoked { .. } => 24,
     }
 }
 

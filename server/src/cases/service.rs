@@ -627,7 +627,7 @@ impl CaseService for CaseApi {
             .await?;
         let next_page_token =
             next.map(|cursor| self.state.pages.encode(&scope, &cursor)).transpose()?.unwrap_or_default();
-        Ok(Response::new(pb::ListCasesResponse { cases, next_page_token }))
+        Ok(Response::new(pb::ListCasesResponse { cases, next_page_token, feed_position: 0 }))
     }
 
     async fn list_case_events(
@@ -649,7 +649,11 @@ impl CaseService for CaseApi {
                 let sees_content = viewer_of(conn, &principal)?.sees_content(&row);
                 let rows = store::list_events(conn, case_id, after.unwrap_or(0), limit + 1)?;
                 let (rows, next) = finish_page(rows, limit, |r| r.sequence);
-                Ok((rows.into_iter().map(|r| view::event_message(r, sees_content)).collect::<Vec<_>>(), next))
+                let events = rows
+                    .into_iter()
+                    .map(|r| view::event_message(r, sees_content))
+                    .collect::<Result<Vec<_>, AppError>>()?;
+                Ok((events, next))
             })
             .await?;
         let next_page_token =
@@ -849,7 +853,7 @@ impl CaseService for CaseApi {
                 move |_, _, _| Ok(Command::FollowUp { kind, note }),
                 |_, saved, events, viewer| {
                     let event = events.last().cloned().ok_or(AppError::internal("follow-up not recorded"))?;
-                    Ok(pb::AddFollowUpResponse { event: Some(view::event_message(event, viewer.sees_content(saved))) })
+                    Ok(pb::AddFollowUpResponse { event: Some(view::event_message(event, viewer.sees_content(saved))?) })
                 },
             )
             .await?;
@@ -1255,5 +1259,19 @@ impl CaseService for CaseApi {
         let reason = text("reason", &req.reason, 1, draft::MAX_NOTE_CHARS)?;
         let case = self.transition(call, |_| CaseAction::Triage, move |_, _, _| Ok(Command::Unlink { reason })).await?;
         Ok(Response::new(pb::UnlinkCaseResponse { case: Some(case) }))
+    }
+
+    async fn grant_case_access(
+        &self,
+        _request: Request<pb::GrantCaseAccessRequest>,
+    ) -> Result<Response<pb::GrantCaseAccessResponse>, Status> {
+        Err(Status::unimplemented("GrantCaseAccess"))
+    }
+
+    async fn revoke_case_access(
+        &self,
+        _request: Request<pb::RevokeCaseAccessRequest>,
+    ) -> Result<Response<pb::RevokeCaseAccessResponse>, Status> {
+        Err(Status::unimplemented("RevokeCaseAccess"))
     }
 }

@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use super::domain::CaseKind;
 use super::draft::Attachment;
+use super::event_wire;
 use super::model::{CaseEventRow, CaseRow};
-use super::rules::{Lifecycle, Opinion, due_date};
+use super::rules::{Event, Lifecycle, Opinion, due_date};
 use crate::calendar::rules::{format_date, is_overdue};
 use crate::convert::timestamp;
 use crate::error::AppError;
@@ -77,14 +78,7 @@ fn date(d: Option<NaiveDate>) -> String {
 }
 
 fn opinion(o: &Option<Opinion>) -> Option<pb::Opinion> {
-    o.as_ref().map(|o| pb::Opinion {
-        request: o.request.clone(),
-        facts: o.facts.clone(),
-        decision: o.decision as i32,
-        legal_basis: o.legal_basis.clone(),
-        serve_time: Some(timestamp(o.served_at)),
-        organization_id: o.organization_id.to_string(),
-    })
+    o.as_ref().map(event_wire::opinion)
 }
 
 pub fn lifecycle_of(row: &CaseRow) -> Result<Lifecycle, AppError> {
@@ -196,6 +190,8 @@ pub fn case_message(
         repeat_of_case_id: id(life.repeat_of),
         escalated: life.escalated,
         merged_into_case_id: id(life.merged_into),
+        last_event_sequence: 0,
+        access_organization_ids: Vec::new(),
     })
 }
 
@@ -203,41 +199,25 @@ fn id(value: Option<Uuid>) -> String {
     value.map(|id| id.to_string()).unwrap_or_default()
 }
 
-fn json_to_prost(value: serde_json::Value) -> prost_types::Value {
-    use prost_types::value::Kind;
-    let kind = match value {
-        serde_json::Value::Null => Kind::NullValue(0),
-        serde_json::Value::Bool(b) => Kind::BoolValue(b),
-        serde_json::Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or_default()),
-        serde_json::Value::String(s) => Kind::StringValue(s),
-        serde_json::Value::Array(items) => {
-            Kind::ListValue(prost_types::ListValue { values: items.into_iter().map(json_to_prost).collect() })
-        }
-        serde_json::Value::Object(map) => Kind::StructValue(json_object_to_struct(map)),
+/// A timeline entry; the details of an accusation's events are withheld
+/// from viewers who may not see its content (Art.30).
+pub fn event_message(row: CaseEventRow, sees_content: bool) -> Result<pb::CaseEvent, AppError> {
+    let detail = if sees_content {
+        let event: Event = serde_json::from_value(row.payload).map_err(|e| {
+            AppError::internal(format!("event {} of case {} is unreadable: {e}", row.sequence, row.case_id))
+        })?;
+        Some(event_wire::detail(&event))
+    } else {
+        None
     };
-    prost_types::Value { kind: Some(kind) }
-}
-
-fn json_object_to_struct(map: serde_json::Map<String, serde_json::Value>) -> prost_types::Struct {
-    prost_types::Struct { fields: map.into_iter().map(|(k, v)| (k, json_to_prost(v))).collect() }
-}
-
-/// A timeline entry; payloads of accusations are withheld from viewers who
-/// may not see the content.
-pub fn event_message(row: CaseEventRow, sees_content: bool) -> pb::CaseEvent {
-    let payload = match row.payload {
-        serde_json::Value::Object(mut map) if sees_content => {
-            map.remove("type");
-            Some(json_object_to_struct(map))
-        }
-        _ => None,
-    };
-    pb::CaseEvent {
+    Ok(pb::CaseEvent {
         sequence: i64::from(row.sequence),
         r#type: i32::from(row.event_type),
         actor_account_id: id(row.actor_id),
         time: Some(timestamp(row.occurred_at)),
         state: i32::from(row.state),
-        payload,
-    }
+        case_id: row.case_id.to_string(),
+        detail_hidden: !sees_content,
+        detail,
+    })
 }

@@ -1,0 +1,268 @@
+//! The one mapping from the domain's case events to `petition.v1`: each
+//! [`Event`] variant has its wire message, and the `match` is exhaustive, so
+//! a new domain event does not compile until it has a wire arm.
+//!
+//! Stored events are the serde form of [`Event`] (JSONB); every shape ever
+//! stored must keep deserializing (see the old-shape test in `tests/e2e`).
+
+use chrono::NaiveDate;
+use pb::case_event::Detail;
+use petition_proto::v1 as pb;
+use uuid::Uuid;
+
+use super::rules::{Event, Opinion};
+use crate::calendar::rules::format_date;
+use crate::convert::timestamp;
+
+fn date(d: NaiveDate) -> String {
+    format_date(d)
+}
+
+fn optional_date(d: Option<NaiveDate>) -> String {
+    d.map(format_date).unwrap_or_default()
+}
+
+fn id(value: Uuid) -> String {
+    value.to_string()
+}
+
+fn optional_id(value: Option<Uuid>) -> String {
+    value.map(|id| id.to_string()).unwrap_or_default()
+}
+
+/// A written opinion on the wire.
+pub fn opinion(o: &Opinion) -> pb::Opinion {
+    pb::Opinion {
+        request: o.request.clone(),
+        facts: o.facts.clone(),
+        decision: o.decision as i32,
+        legal_basis: o.legal_basis.clone(),
+        serve_time: Some(timestamp(o.served_at)),
+        organization_id: id(o.organization_id),
+    }
+}
+
+/// The `CaseEventType` of an event.
+pub fn event_type(event: &Event) -> pb::CaseEventType {
+    use pb::CaseEventType as T;
+    match event {
+        Event::Registered { .. } => T::Registered,
+        Event::TrackSet { .. } => T::TrackSet,
+        Event::ReportedUpward { .. } => T::ReportedUpward,
+        Event::Routed { .. } => T::Routed,
+        Event::Objected { .. } => T::Objected,
+        Event::Accepted { .. } => T::Accepted,
+        Event::Declined { .. } => T::Declined,
+        Event::FollowedUp { .. } => T::FollowedUp,
+        Event::DeadlineExtended { .. } => T::DeadlineExtended,
+        Event::Replied { .. } => T::Replied,
+        Event::CompletionReported { .. } => T::CompletionReported,
+        Event::ReviewRequested { .. } => T::ReviewRequested,
+        Event::ReviewReplied { .. } => T::ReviewReplied,
+        Event::RecheckRequested { .. } => T::RecheckRequested,
+        Event::RecheckPaused { .. } => T::RecheckPaused,
+        Event::RecheckResumed { .. } => T::RecheckResumed,
+        Event::RecheckReplied { .. } => T::RecheckReplied,
+        Event::Withdrawn { .. } => T::Withdrawn,
+        Event::RepeatLinked { .. } => T::RepeatLinked,
+        Event::RepeatUnlinked { .. } => T::RepeatUnlinked,
+        Event::Merged { .. } => T::Merged,
+        Event::Unmerged { .. } => T::Unmerged,
+        Event::AccessGranted { .. } => T::AccessGranted,
+        Event::AccessRevoked { .. } => T::AccessRevoked,
+    }
+}
+
+/// The typed detail of an event.
+pub fn detail(event: &Event) -> Detail {
+    match event {
+        Event::Registered { track, registered_on, route_by } => Detail::Registered(pb::CaseRegistered {
+            track: *track as i32,
+            register_date: date(*registered_on),
+            route_by: date(*route_by),
+        }),
+        Event::TrackSet { track, reason, reply_by } => Detail::TrackSet(pb::CaseTrackSet {
+            track: *track as i32,
+            reason: reason.clone(),
+            reply_by: optional_date(*reply_by),
+        }),
+        Event::ReportedUpward { organization_id, reason } => Detail::ReportedUpward(pb::CaseReportedUpward {
+            organization_id: optional_id(*organization_id),
+            reason: reason.clone(),
+        }),
+        Event::Routed { organization_id, mode, routed_on, accept_by, object_by, report_by, note, by_rule } => {
+            Detail::Routed(pb::CaseRouted {
+                organization_id: id(*organization_id),
+                mode: *mode as i32,
+                route_date: date(*routed_on),
+                accept_by: date(*accept_by),
+                object_by: date(*object_by),
+                report_by: optional_date(*report_by),
+                note: note.clone(),
+                by_rule: *by_rule,
+            })
+        }
+        Event::Objected { organization_id, reason } => {
+            Detail::Objected(pb::CaseObjected { organization_id: id(*organization_id), reason: reason.clone() })
+        }
+        Event::Accepted { accepted_on, reply_by, note } => Detail::Accepted(pb::CaseAccepted {
+            accept_date: date(*accepted_on),
+            reply_by: date(*reply_by),
+            note: note.clone(),
+        }),
+        Event::Declined { reason, diverted_to, related_case_id, explanation } => Detail::Declined(pb::CaseDeclined {
+            reason: *reason as i32,
+            diverted_to: diverted_to.clone(),
+            related_case_id: optional_id(*related_case_id),
+            explanation: explanation.clone(),
+        }),
+        Event::FollowedUp { kind, note } => {
+            Detail::FollowedUp(pb::CaseFollowedUp { kind: *kind as i32, note: note.clone() })
+        }
+        Event::DeadlineExtended { days, reason, reply_by } => Detail::DeadlineExtended(pb::CaseDeadlineExtended {
+            days: i32::try_from(*days).unwrap_or(i32::MAX),
+            reason: reason.clone(),
+            reply_by: date(*reply_by),
+        }),
+        Event::Replied { opinion: o, review_request_by } => {
+            Detail::Replied(pb::CaseReplied { opinion: Some(opinion(o)), review_request_by: date(*review_request_by) })
+        }
+        Event::CompletionReported { report } => {
+            Detail::CompletionReported(pb::CaseCompletionReported { report: report.clone() })
+        }
+        Event::ReviewRequested { reason, organization_id, review_by } => {
+            Detail::ReviewRequested(pb::CaseReviewRequested {
+                reason: reason.clone(),
+                organization_id: id(*organization_id),
+                review_by: date(*review_by),
+            })
+        }
+        Event::ReviewReplied { opinion: o, recheck_request_by } => Detail::ReviewReplied(pb::CaseReviewReplied {
+            opinion: Some(opinion(o)),
+            recheck_request_by: date(*recheck_request_by),
+        }),
+        Event::RecheckRequested { reason, organization_id, recheck_by } => {
+            Detail::RecheckRequested(pb::CaseRecheckRequested {
+                reason: reason.clone(),
+                organization_id: id(*organization_id),
+                recheck_by: date(*recheck_by),
+            })
+        }
+        Event::RecheckPaused { reason, days_left } => {
+            Detail::RecheckPaused(pb::CaseRecheckPaused { reason: reason.clone(), days_left: *days_left })
+        }
+        Event::RecheckResumed { note, recheck_by } => {
+            Detail::RecheckResumed(pb::CaseRecheckResumed { note: note.clone(), recheck_by: date(*recheck_by) })
+        }
+        Event::RecheckReplied { opinion: o } => {
+            Detail::RecheckReplied(pb::CaseRecheckReplied { opinion: Some(opinion(o)) })
+        }
+        Event::Withdrawn { reason } => Detail::Withdrawn(pb::CaseWithdrawn { reason: reason.clone() }),
+        Event::RepeatLinked { of, escalated, score_permille } => Detail::RepeatLinked(pb::CaseRepeatLinked {
+            repeat_of_case_id: id(*of),
+            escalated: *escalated,
+            score_permille: i32::from(*score_permille),
+        }),
+        Event::RepeatUnlinked { reason, route_by } => {
+            Detail::RepeatUnlinked(pb::CaseRepeatUnlinked { reason: reason.clone(), route_by: date(*route_by) })
+        }
+        Event::Merged { into, reason } => {
+            Detail::Merged(pb::CaseMerged { merged_into_case_id: id(*into), reason: reason.clone() })
+        }
+        Event::Unmerged { reason } => Detail::Unmerged(pb::CaseUnmerged { reason: reason.clone() }),
+        Event::AccessGranted { organization_id, reason } => Detail::AccessGranted(pb::CaseAccessGranted {
+            organization_id: id(*organization_id),
+            reason: reason.clone(),
+        }),
+        Event::AccessRevoked { organization_id, reason } => Detail::AccessRevoked(pb::CaseAccessRevoked {
+            organization_id: id(*organization_id),
+            reason: reason.clone(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cases::domain::{Decision, DeclineReason, FollowUpKind, RoutingMode, Track};
+
+    fn day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, 2).unwrap_or_default()
+    }
+
+    /// One event of every variant.
+    pub(crate) fn every_event() -> Vec<Event> {
+        let org = Uuid::from_u128(7);
+        let opinion = Opinion {
+            request: "r".into(),
+            facts: "f".into(),
+            decision: Decision::Supported,
+            legal_basis: "b".into(),
+            served_at: chrono::DateTime::UNIX_EPOCH,
+            organization_id: org,
+        };
+        vec![
+            Event::Registered { track: Track::Normal, registered_on: day(), route_by: day() },
+            Event::TrackSet { track: Track::Urgent, reason: "r".into(), reply_by: None },
+            Event::ReportedUpward { organization_id: Some(org), reason: "r".into() },
+            Event::Routed {
+                organization_id: org,
+                mode: RoutingMode::Assign,
+                routed_on: day(),
+                accept_by: day(),
+                object_by: day(),
+                report_by: Some(day()),
+                note: String::new(),
+                by_rule: false,
+            },
+            Event::Objected { organization_id: org, reason: "r".into() },
+            Event::Accepted { accepted_on: day(), reply_by: day(), note: String::new() },
+            Event::Declined {
+                reason: DeclineReason::Litigation,
+                diverted_to: "court".into(),
+                related_case_id: None,
+                explanation: String::new(),
+            },
+            Event::FollowedUp { kind: FollowUpKind::Visit, note: "n".into() },
+            Event::DeadlineExtended { days: 30, reason: "r".into(), reply_by: day() },
+            Event::Replied { opinion: opinion.clone(), review_request_by: day() },
+            Event::CompletionReported { report: "done".into() },
+            Event::ReviewRequested { reason: "r".into(), organization_id: org, review_by: day() },
+            Event::ReviewReplied { opinion: opinion.clone(), recheck_request_by: day() },
+            Event::RecheckRequested { reason: "r".into(), organization_id: org, recheck_by: day() },
+            Event::RecheckPaused { reason: "r".into(), days_left: 3 },
+            Event::RecheckResumed { note: String::new(), recheck_by: day() },
+            Event::RecheckReplied { opinion },
+            Event::Withdrawn { reason: String::new() },
+            Event::RepeatLinked { of: org, escalated: true, score_permille: 912 },
+            Event::RepeatUnlinked { reason: "r".into(), route_by: day() },
+            Event::Merged { into: org, reason: "r".into() },
+            Event::Unmerged { reason: "r".into() },
+            Event::AccessGranted { organization_id: org, reason: "r".into() },
+            Event::AccessRevoked { organization_id: org, reason: "r".into() },
+        ]
+    }
+
+    #[test]
+    fn every_event_has_its_own_type_and_the_detail_of_that_type() {
+        let events = every_event();
+        let mut types: Vec<i32> = events.iter().map(|e| event_type(e) as i32).collect();
+        assert_eq!(types.len(), pb::CaseEventType::AccessRevoked as usize, "one sample per event type");
+        // The stored event type number is the wire's.
+        for event in &events {
+            assert_eq!(i32::from(crate::cases::rules::event_type(event)), event_type(event) as i32);
+        }
+        types.sort_unstable();
+        types.dedup();
+        assert_eq!(types.len(), events.len(), "distinct types");
+        for event in &events {
+            // The oneof field number is the type's offset by 9 (10 = REGISTERED).
+            let encoded = pb::CaseEvent { detail: Some(detail(event)), ..Default::default() };
+            let bytes = prost::Message::encode_to_vec(&encoded);
+            let tag = (event_type(event) as u64 + 9) << 3 | 2;
+            let mut varint = Vec::new();
+            prost::encoding::encode_varint(tag, &mut varint);
+            assert!(bytes.starts_with(&varint), "{event:?} is carried in its own oneof arm");
+        }
+    }
+}

@@ -339,6 +339,21 @@ impl CaseClient {
         let response = self.client.call(request, rpc!(CaseServiceClient::withdraw_case)).await?;
         required(response.case, "WithdrawCaseResponse.case")
     }
+
+    /// Shares the case with a partner organization (a court, a legal-aid
+    /// centre, a mediation committee): its accounts see the case, its
+    /// timeline and its change-feed events. Clerks of the jurisdiction and
+    /// admins; never an accusation.
+    pub async fn grant_case_access(&self, request: pb::GrantCaseAccessRequest) -> Result<pb::Case> {
+        let response = self.client.call(request, rpc!(CaseServiceClient::grant_case_access)).await?;
+        required(response.case, "GrantCaseAccessResponse.case")
+    }
+
+    /// Ends a partner organization's access to the case.
+    pub async fn revoke_case_access(&self, request: pb::RevokeCaseAccessRequest) -> Result<pb::Case> {
+        let response = self.client.call(request, rpc!(CaseServiceClient::revoke_case_access)).await?;
+        required(response.case, "RevokeCaseAccessResponse.case")
+    }
 }
 
 #[cfg(test)]

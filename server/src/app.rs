@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use http::{HeaderName, HeaderValue};
 use petition_proto::v1::calendar_service_server::CalendarServiceServer;
 use petition_proto::v1::case_service_server::CaseServiceServer;
+use petition_proto::v1::change_feed_service_server::ChangeFeedServiceServer;
 use petition_proto::v1::directory_service_server::DirectoryServiceServer;
 use petition_proto::v1::identity_service_server::IdentityServiceServer;
 use petition_proto::v1::taxonomy_service_server::TaxonomyServiceServer;
@@ -28,6 +29,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::directory::DirectoryApi;
 use crate::embedded_pg::EmbeddedPostgres;
+use crate::feed::FeedApi;
 use crate::identity::IdentityApi;
 use crate::identity::bootstrap::{self, Bootstrap};
 use crate::pagination::PageTokens;
@@ -81,6 +83,12 @@ impl Application {
         };
         let db = Db::new(&database_url, &config.database);
         db.migrate().await?;
+        if let Some(raised) = db.run(crate::feed::store::keep_positions_increasing).await? {
+            tracing::warn!(
+                raised,
+                "change feed: the stored events are ahead of this database's transaction counter (a restore?); positions continue above them"
+            );
+        }
 
         let keys = crate::keys::load(&config.auth, &config.data_dir).map_err(StartupError)?;
         let tokens = TokenIssuer::new(
@@ -107,6 +115,8 @@ impl Application {
             auth: config.auth.clone(),
             intake: config.intake.clone(),
             similarity,
+            feed_config: config.feed.clone(),
+            feed: crate::feed::FeedSignal::default(),
         });
         let bootstrap = bootstrap::ensure_admin(&state).await?;
         let listener = TcpListener::bind(config.listen)
@@ -179,7 +189,8 @@ impl Application {
                 .add_service(guarded!(DirectoryServiceServer::new(DirectoryApi::new(state.clone()))))
                 .add_service(guarded!(CalendarServiceServer::new(CalendarApi::new(state.clone()))))
                 .add_service(guarded!(TaxonomyServiceServer::new(TaxonomyApi::new(state.clone()))))
-                .add_service(guarded!(CaseServiceServer::new(CaseApi::new(state.clone()))));
+                .add_service(guarded!(CaseServiceServer::new(CaseApi::new(state.clone()))))
+                .add_service(guarded!(ChangeFeedServiceServer::new(FeedApi::new(state.clone()))));
 
         let address = listener.local_addr().map_err(|e| StartupError(e.to_string()))?;
         tracing::info!(%address, "serving gRPC and gRPC-Web");
@@ -191,6 +202,7 @@ impl Application {
             let _ = stop_rx.await;
         }));
         let reloader = state.similarity.clone().map(|index| tokio::spawn(follow_similarity(state.db.clone(), index)));
+        let retention = tokio::spawn(crate::feed::retention::run(state.db.clone(), config.feed.clone()));
 
         tokio::select! {
             result = &mut server => {
@@ -201,6 +213,7 @@ impl Application {
         if let Some(reloader) = reloader {
             reloader.abort();
         }
+        retention.abort();
         tracing::info!("shutting down: NOT_SERVING, draining in-flight calls");
         set_serving(&health_reporter, false).await;
         let _ = stop_tx.send(());
@@ -260,13 +273,14 @@ async fn follow_similarity(db: Db, index: Arc<SimilarityIndex>) {
 }
 
 /// Names whose health is reported ("" is the server as a whole).
-const SERVICES: [&str; 6] = [
+const SERVICES: [&str; 7] = [
     "",
     "petition.v1.IdentityService",
     "petition.v1.DirectoryService",
     "petition.v1.CalendarService",
     "petition.v1.TaxonomyService",
     "petition.v1.CaseService",
+    "petition.v1.ChangeFeedService",
 ];
 
 async fn set_serving(reporter: &HealthReporter, serving: bool) {

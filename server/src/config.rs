@@ -106,6 +106,9 @@ pub struct Config {
     #[command(flatten)]
     pub intake: IntakeConfig,
 
+    #[command(flatten)]
+    pub feed: FeedConfig,
+
     /// Log format.
     #[arg(global = true, long, env = "PETITION_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,
@@ -241,6 +244,34 @@ pub struct IntakeConfig {
         action = clap::ArgAction::Set
     )]
     pub duplicate_detection: bool,
+}
+
+/// The change feed.
+#[derive(Debug, Clone, Args)]
+pub struct FeedConfig {
+    /// Days of events the change feed serves; resuming from an older
+    /// position is CURSOR_EXPIRED (the events stay in each case's timeline).
+    #[arg(global = true, long = "feed-retention-days", env = "PETITION_FEED_RETENTION_DAYS", default_value_t = 400)]
+    pub retention_days: u32,
+
+    /// How often retention is applied, in seconds.
+    #[arg(
+        global = true,
+        long = "feed-retention-sweep-secs",
+        env = "PETITION_FEED_RETENTION_SWEEP_SECS",
+        default_value_t = 3600
+    )]
+    pub retention_sweep_secs: u64,
+
+    /// Longest a watch stays silent, in seconds: a caught-up watch gets a
+    /// bookmark (its current position) at least this often.
+    #[arg(global = true, long = "feed-bookmark-secs", env = "PETITION_FEED_BOOKMARK_SECS", default_value_t = 5)]
+    pub bookmark_secs: u64,
+
+    /// How often a caught-up watch looks for events other servers
+    /// committed, in milliseconds (this server's own commits wake it at once).
+    #[arg(global = true, long = "feed-poll-ms", env = "PETITION_FEED_POLL_MS", default_value_t = 100)]
+    pub poll_ms: u64,
 }
 
 /// Transport limits.

@@ -42,6 +42,10 @@ pub enum AppError {
     /// An operation not allowed in the resource's current state.
     #[error("{message}")]
     FailedPrecondition { reason: &'static str, message: String, subject: String },
+    /// A change-feed position older than the feed keeps (FAILED_PRECONDITION
+    /// `CURSOR_EXPIRED`, with the oldest position it resumes after).
+    #[error("the feed no longer serves this position; list again and resume from the position the list gives")]
+    CursorExpired { earliest_position: i64 },
     /// The etag sent does not match the stored one.
     #[error("{resource} was changed by someone else; read it again")]
     Aborted { resource: &'static str },
@@ -84,6 +88,7 @@ impl AppError {
             | Self::FailedPrecondition { reason, .. }
             | Self::ResourceExhausted { reason, .. } => reason,
             Self::NotFound { .. } => "NOT_FOUND",
+            Self::CursorExpired { .. } => "CURSOR_EXPIRED",
             Self::Aborted { .. } => "ETAG_MISMATCH",
             Self::Unavailable { .. } => "UNAVAILABLE",
             Self::Internal { .. } => "INTERNAL",
@@ -97,7 +102,7 @@ impl AppError {
             Self::PermissionDenied { .. } => Code::PermissionDenied,
             Self::NotFound { .. } => Code::NotFound,
             Self::AlreadyExists { .. } => Code::AlreadyExists,
-            Self::FailedPrecondition { .. } => Code::FailedPrecondition,
+            Self::FailedPrecondition { .. } | Self::CursorExpired { .. } => Code::FailedPrecondition,
             Self::Aborted { .. } => Code::Aborted,
             Self::ResourceExhausted { .. } => Code::ResourceExhausted,
             Self::Unavailable { .. } => Code::Unavailable,
@@ -109,7 +114,11 @@ impl AppError {
 impl From<AppError> for Status {
     fn from(error: AppError) -> Status {
         let mut details = ErrorDetails::new();
-        details.set_error_info(error.reason(), ERROR_DOMAIN, std::collections::HashMap::<String, String>::new());
+        let mut metadata = std::collections::HashMap::<String, String>::new();
+        if let AppError::CursorExpired { earliest_position } = &error {
+            metadata.insert("earliest_position".into(), earliest_position.to_string());
+        }
+        details.set_error_info(error.reason(), ERROR_DOMAIN, metadata);
         match &error {
             AppError::InvalidArgument(violations) => {
                 for v in violations {
@@ -118,6 +127,13 @@ impl From<AppError> for Status {
             }
             AppError::FailedPrecondition { reason, message, subject } => {
                 details.add_precondition_failure_violation(*reason, subject.clone(), message.clone());
+            }
+            AppError::CursorExpired { earliest_position } => {
+                details.add_precondition_failure_violation(
+                    "CURSOR_EXPIRED",
+                    "changes",
+                    format!("resume after {earliest_position} at the earliest, after listing again"),
+                );
             }
             AppError::ResourceExhausted { retry_after, quota, .. } => {
                 details.set_retry_info(Some(*retry_after));

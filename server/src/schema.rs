@@ -40,18 +40,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    case_events (case_id, sequence) {
-        case_id -> Uuid,
-        sequence -> Int4,
-        event_type -> Int2,
-        actor_id -> Nullable<Uuid>,
-        occurred_at -> Timestamptz,
-        state -> Int2,
-        payload -> Jsonb,
-    }
-}
-
-diesel::table! {
     case_fingerprints (case_id) {
         case_id -> Uuid,
         stats_version -> Int4,
@@ -94,6 +82,8 @@ diesel::table! {
         respondent_organization_id -> Nullable<Uuid>,
         repeat_of -> Nullable<Uuid>,
         merged_into -> Nullable<Uuid>,
+        last_sequence -> Int4,
+        access_organization_ids -> Array<Nullable<Uuid>>,
     }
 }
 
@@ -112,6 +102,29 @@ diesel::table! {
         petitioner_id -> Uuid,
         day -> Date,
         filings -> Int4,
+    }
+}
+
+diesel::table! {
+    events (aggregate_id, sequence) {
+        aggregate_id -> Uuid,
+        sequence -> Int4,
+        event_type -> Int2,
+        actor_id -> Nullable<Uuid>,
+        occurred_at -> Timestamptz,
+        state -> Int2,
+        payload -> Jsonb,
+        aggregate_type -> Int2,
+        xid -> Int8,
+        idx -> Int2,
+    }
+}
+
+diesel::table! {
+    feed_state (singleton) {
+        singleton -> Bool,
+        xid_offset -> Int8,
+        expired_through -> Int8,
     }
 }
 
@@ -204,12 +217,11 @@ diesel::table! {
 
 diesel::joinable!(accounts -> organizations (organization_id));
 diesel::joinable!(case_counters -> regions (region_code));
-diesel::joinable!(case_events -> accounts (actor_id));
-diesel::joinable!(case_events -> cases (case_id));
 diesel::joinable!(case_fingerprints -> cases (case_id));
 diesel::joinable!(cases -> categories (category_code));
 diesel::joinable!(cases -> regions (region_code));
 diesel::joinable!(daily_filings -> accounts (petitioner_id));
+diesel::joinable!(events -> accounts (actor_id));
 diesel::joinable!(idempotency_keys -> accounts (account_id));
 diesel::joinable!(organizations -> regions (region_code));
 diesel::joinable!(refresh_tokens -> accounts (account_id));
@@ -221,11 +233,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     calendar_days,
     case_counters,
-    case_events,
     case_fingerprints,
     cases,
     categories,
     daily_filings,
+    events,
+    feed_state,
     idempotency_keys,
     login_throttle,
     organizations,

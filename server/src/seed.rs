@@ -13,21 +13,25 @@ use crate::auth::Principal;
 use crate::auth::passwords::hash_blocking;
 use crate::auth::policy::CaseAction;
 use crate::auth::{AccountKind, Role};
+use crate::cases::aggregate::Case;
+use crate::cases::commands::Plain;
 use crate::cases::domain::{CaseKind, Channel, Decision, DeclineReason, FollowUpKind, RoutingMode};
 use crate::cases::draft::Draft;
-use crate::cases::engine::{self, Filing};
+use crate::cases::filing::{self, Filing};
 use crate::cases::limits::DailyLimit;
-use crate::cases::rules::{Command, Opinion};
+use crate::cases::rules::{Command, OpinionDraft};
 use crate::directory::model::{OrganizationRow, RegionRow};
 use crate::directory::rules::{OrganizationKind, RegionLevel, child_path};
 use crate::directory::store as directory_store;
 use crate::error::AppError;
+use crate::event_log::Journal;
 use crate::identity::model::AccountRow;
 use crate::identity::phone::PhoneNumber;
 use crate::identity::resident_id::ResidentId;
 use crate::identity::service::{PHONE_DOMAIN, RESIDENT_ID_DOMAIN};
 use crate::identity::store as identity_store;
 use crate::pii::Pii;
+use crate::pipeline;
 use crate::taxonomy::model::{CategoryRow, RoutingRuleRow};
 use crate::taxonomy::store as taxonomy_store;
 use crate::time::shanghai_today;
@@ -260,7 +264,9 @@ pub fn load(conn: &mut PgConnection, pii: &Pii) -> Result<SeedReport, AppError> 
             },
         )?;
     }
-    demo_cases(conn, &people, &org_ids)?;
+    let mut journal = Journal::default();
+    demo_cases(conn, &mut journal, &people, &org_ids)?;
+    journal.flush(conn)?;
     report.created = true;
     Ok(report)
 }
@@ -302,21 +308,22 @@ fn demo_draft(kind: CaseKind, category: &str, region: &str, title: &str, content
     }
 }
 
-fn demo_opinion(organization_id: Uuid, decision: Decision) -> Opinion {
-    Opinion {
+fn demo_opinion(decision: Decision) -> OpinionDraft {
+    OpinionDraft {
         request: "请求维修小区漏水的公共管道".into(),
         facts: "经现场核查，情况属实，物业公司已安排维修".into(),
         decision,
         legal_basis: "《物业管理条例》第五十五条".into(),
         served_at: chrono::Utc::now(),
-        organization_id,
+        stated_organization_id: None,
     }
 }
 
-/// Sample cases, one in every state, driven through the case engine with
-/// the demo staff as actors (so the policy holds for each step).
+/// Sample cases, one in every state, driven through the command pipeline
+/// with the demo staff as actors (so the policy holds for each step).
 fn demo_cases(
     conn: &mut PgConnection,
+    journal: &mut Journal,
     people: &HashMap<&str, Principal>,
     org_ids: &std::collections::HashMap<&str, Uuid>,
 ) -> Result<(), AppError> {
@@ -327,14 +334,14 @@ fn demo_cases(
     let lead = person(people, "zg.lead")?.clone();
     let zg_gov = person(people, "zg.gov")?.clone();
     let city_gov = person(people, "city.gov")?.clone();
-    let housing = org_ids.get("zg-housing").copied().ok_or_else(|| AppError::internal("demo org"))?;
     let zg_gov_org = org_ids.get("zg-gov").copied().ok_or_else(|| AppError::internal("demo org"))?;
     let city_gov_org = org_ids.get("city-gov").copied().ok_or_else(|| AppError::internal("demo org"))?;
 
     let mut file = |who: &Principal, petitioner: &Principal, draft: Draft| -> Result<Uuid, AppError> {
         let channel = if who.account_id == petitioner.account_id { Channel::Online } else { Channel::Visit };
-        Ok(engine::file(
+        Ok(filing::file(
             conn,
+            journal,
             Filing {
                 principal: who.clone(),
                 draft,
@@ -385,7 +392,7 @@ fn demo_cases(
     let withdrawn = file(&huang, &huang, noise("夜间施工噪音（已协商解决）"))?;
 
     let mut step = |who: &Principal, case: Uuid, action: CaseAction, command: Command| -> Result<(), AppError> {
-        engine::act(conn, who, case, "", |_| action, |_, _, _| Ok(command)).map(|_| ())
+        pipeline::transition::<Case, Plain>(conn, journal, who, case, "", Plain::new(action, command)).map(|_| ())
     };
     step(
         &zg_clerk,
@@ -395,6 +402,7 @@ fn demo_cases(
             reason: DeclineReason::Arbitration,
             diverted_to: "章贡区劳动人事争议仲裁委员会".into(),
             related_case_id: None,
+            related: None,
             explanation: String::new(),
         },
     )?;
@@ -411,19 +419,14 @@ fn demo_cases(
     )?;
     step(&lead, accepted, CaseAction::ApproveExtension, Command::Extend { days: 15, reason: "需协调维修基金".into() })?;
     for case in [replied, under_review, reviewed, under_recheck, finished] {
-        step(
-            &handler,
-            case,
-            CaseAction::Handle,
-            Command::Reply { opinion: demo_opinion(housing, Decision::Supported) },
-        )?;
+        step(&handler, case, CaseAction::Handle, Command::Reply { opinion: demo_opinion(Decision::Supported) })?;
     }
     for case in [under_review, reviewed, under_recheck, finished] {
         step(
             &liu,
             case,
             CaseAction::ActAsPetitioner,
-            Command::RequestReview { reason: "维修不彻底".into(), reviewing_organization_id: zg_gov_org },
+            Command::RequestReview { reason: "维修不彻底".into(), reviewing_organization_id: Some(zg_gov_org) },
         )?;
     }
     for case in [reviewed, under_recheck, finished] {
@@ -431,7 +434,7 @@ fn demo_cases(
             &zg_gov,
             case,
             CaseAction::DecideReview,
-            Command::ReplyToReview { opinion: demo_opinion(zg_gov_org, Decision::Explained) },
+            Command::ReplyToReview { opinion: demo_opinion(Decision::Explained) },
         )?;
     }
     for case in [under_recheck, finished] {
@@ -439,14 +442,14 @@ fn demo_cases(
             &liu,
             case,
             CaseAction::ActAsPetitioner,
-            Command::RequestRecheck { reason: "仍不满意".into(), reviewing_organization_id: city_gov_org },
+            Command::RequestRecheck { reason: "仍不满意".into(), reviewing_organization_id: Some(city_gov_org) },
         )?;
     }
     step(
         &city_gov,
         finished,
         CaseAction::DecideReview,
-        Command::ReplyToRecheck { opinion: demo_opinion(city_gov_org, Decision::NotSupported) },
+        Command::ReplyToRecheck { opinion: demo_opinion(Decision::NotSupported) },
     )?;
     Ok(())
 }

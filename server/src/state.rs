@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use crate::auth::passwords::PasswordHasher;
 use crate::auth::tokens::TokenIssuer;
-use crate::config::{AuthConfig, IntakeConfig};
+use crate::config::{AuthConfig, FeedConfig, IntakeConfig};
 use crate::db::Db;
+use crate::feed::FeedSignal;
 use crate::pagination::PageTokens;
 use crate::pii::Pii;
 use crate::similarity::SimilarityIndex;
@@ -20,4 +21,7 @@ pub struct AppState {
     pub intake: IntakeConfig,
     /// `None` when duplicate detection is switched off.
     pub similarity: Option<Arc<SimilarityIndex>>,
+    pub feed_config: FeedConfig,
+    /// Wakes this server's change-feed watchers when it commits events.
+    pub feed: FeedSignal,
 }

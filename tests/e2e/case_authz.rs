@@ -75,8 +75,25 @@ const VISIBLE: &[Actor] = &[Owner, Clerk, Handler, UnitLead, Reviewer, Rechecker
 /// Who may not see it: NOT_FOUND for every call on it.
 const HIDDEN: &[Actor] = &[OtherCitizen, ClerkB, HandlerB, Partner];
 /// Everyone signed in.
-const SIGNED_IN: &[Actor] =
-    &[Owner, OtherCitizen, Clerk, ClerkB, Handler, HandlerB, UnitLead, Reviewer, Rechecker, Leader, Supervisor, Admin];
+const SIGNED_IN: &[Actor] = &[
+    Owner,
+    OtherCitizen,
+    Clerk,
+    ClerkB,
+    Handler,
+    HandlerB,
+    UnitLead,
+    Reviewer,
+    Rechecker,
+    Leader,
+    Supervisor,
+    Partner,
+    Admin,
+];
+/// Who sees the case once it is shared with the partner's court.
+const VISIBLE_SHARED: &[Actor] =
+    &[Owner, Clerk, Handler, UnitLead, Reviewer, Rechecker, Leader, Supervisor, Partner, Admin];
+const HIDDEN_SHARED: &[Actor] = &[OtherCitizen, ClerkB, HandlerB];
 
 /// Where a row's case stands before the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +118,8 @@ enum Stage {
     UnderRecheck,
     /// Under re-review, its clock stopped for a hearing.
     RecheckPaused,
+    /// Registered and shared with the partner's court.
+    Shared,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +146,8 @@ enum Rpc {
     ResumeRecheck,
     ReplyToRecheck,
     WithdrawCase,
+    GrantCaseAccess,
+    RevokeCaseAccess,
 }
 
 impl Rpc {
@@ -237,6 +258,18 @@ impl Lab {
         let case = w.submit(claim(title)).await?;
         if stage == Registered {
             return Ok(case);
+        }
+        if stage == Shared {
+            return Ok(w
+                .clerk
+                .cases()
+                .grant_case_access(pb::GrantCaseAccessRequest {
+                    case_id: case.id,
+                    organization_id: w.court.id.clone(),
+                    reason: "诉访分离：移送法院".into(),
+                    ..Default::default()
+                })
+                .await?);
         }
         let case = if matches!(stage, Assigned | Objected | AssignedAndReplied) {
             w.clerk
@@ -518,6 +551,28 @@ impl Lab {
                     })
                     .await?,
             ),
+            Rpc::GrantCaseAccess => Done::case(
+                cases
+                    .grant_case_access(pb::GrantCaseAccessRequest {
+                        case_id,
+                        organization_id: w.court.id.clone(),
+                        reason: "移送法院".into(),
+                        etag,
+                        request_id,
+                    })
+                    .await?,
+            ),
+            Rpc::RevokeCaseAccess => Done::case(
+                cases
+                    .revoke_case_access(pb::RevokeCaseAccessRequest {
+                        case_id,
+                        organization_id: w.court.id.clone(),
+                        reason: "法院已立案".into(),
+                        etag,
+                        request_id,
+                    })
+                    .await?,
+            ),
         };
         Ok(done)
     }
@@ -617,8 +672,14 @@ async fn matrix_filing_reading_and_triage() -> Result<()> {
         // Only a clerk whose jurisdiction holds the region (county A); clerk B
         // is refused outright (PERMISSION_DENIED: there is no case to hide).
         row(Rpc::RegisterCase, None, &[Clerk], &[], Some(S::Registered)),
-        // Everyone signed in lists (their own view); partners are refused.
+        // Everyone signed in lists (their own view; a partner, the cases
+        // shared with its organization).
         row(Rpc::ListCases, None, SIGNED_IN, &[], None),
+        // Sharing with a partner is the bureau's decision, or an admin's.
+        row(Rpc::GrantCaseAccess, Some(Registered), &[Clerk, Admin], HIDDEN, Some(S::Registered)),
+        row(Rpc::RevokeCaseAccess, Some(Shared), &[Clerk, Admin], HIDDEN_SHARED, Some(S::Registered)),
+        row(Rpc::GetCase, Some(Shared), VISIBLE_SHARED, HIDDEN_SHARED, None),
+        row(Rpc::ListCaseEvents, Some(Shared), VISIBLE_SHARED, HIDDEN_SHARED, None),
         row(Rpc::GetCase, Some(Registered), VISIBLE, HIDDEN, None),
         row(Rpc::ListCaseEvents, Some(Registered), VISIBLE, HIDDEN, None),
         row(Rpc::GetCase, Some(UnderRecheck), VISIBLE, HIDDEN, None),
@@ -878,12 +939,38 @@ async fn each_caller_lists_and_looks_up_exactly_the_cases_they_may_see() -> Resu
             }
         }
     }
-    expect_error(listed_ids(&w.partner).await, Code::PermissionDenied, Some("PERMISSION_DENIED"));
+    assert!(listed_ids(&w.partner).await?.is_empty(), "nothing is shared with the partner yet");
     expect_error(listed_ids(&lab.anonymous).await, Code::Unauthenticated, Some("MISSING_CREDENTIALS"));
     for key in [a.id.as_str(), a.number.as_str()] {
         expect_error(w.partner.cases().get_case(key).await, Code::NotFound, Some("NOT_FOUND"));
         expect_error(lab.anonymous.cases().get_case(key).await, Code::Unauthenticated, Some("MISSING_CREDENTIALS"));
     }
+    // Shared with the court: the partner lists and reads exactly that case,
+    // and loses it when the access is revoked.
+    let share = pb::GrantCaseAccessRequest {
+        case_id: b.id.clone(),
+        organization_id: w.court.id.clone(),
+        reason: "移送法院".into(),
+        ..Default::default()
+    };
+    let shared = w.admin.cases().grant_case_access(share.clone()).await?;
+    assert_eq!(shared.access_organization_ids, vec![w.court.id.clone()], "staff see who has access");
+    assert_eq!(listed_ids(&w.partner).await?, set(&[&b]));
+    let seen = w.partner.cases().get_case(b.number.as_str()).await?;
+    assert!(seen.access_organization_ids.is_empty(), "a partner is not told who else has access");
+    assert!(seen.petitioner.as_ref().is_some_and(|p| p.phone.contains('*')), "phones stay masked");
+    expect_error(w.admin.cases().grant_case_access(share).await, Code::FailedPrecondition, Some("ALREADY_GRANTED"));
+    w.clerk_b
+        .cases()
+        .revoke_case_access(pb::RevokeCaseAccessRequest {
+            case_id: b.id.clone(),
+            organization_id: w.court.id.clone(),
+            reason: "法院已立案".into(),
+            ..Default::default()
+        })
+        .await?;
+    assert!(listed_ids(&w.partner).await?.is_empty());
+    expect_error(w.partner.cases().get_case(b.id.as_str()).await, Code::NotFound, Some("NOT_FOUND"));
     // Unknown ids and numbers look exactly like hidden ones.
     let unknown_number = format!("{}999", &a.number[..a.number.len() - 3]);
     assert_ne!(unknown_number, a.number);

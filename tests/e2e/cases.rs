@@ -359,7 +359,7 @@ async fn folding_the_event_log_gives_the_stored_case() -> Result<()> {
             .get_result::<LifecycleColumn>(&mut conn)?
             .lifecycle;
         let payloads: Vec<PayloadColumn> =
-            diesel::sql_query("SELECT payload FROM case_events WHERE case_id = $1 ORDER BY sequence")
+            diesel::sql_query("SELECT payload FROM events WHERE aggregate_id = $1 ORDER BY sequence")
                 .bind::<diesel::sql_types::Uuid, _>(id)
                 .load(&mut conn)?;
         let events: Vec<Event> =

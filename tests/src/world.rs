@@ -41,6 +41,8 @@ pub struct CaseWorld {
     pub supervisor: Client,
     /// Handler in the discipline office.
     pub discipline_handler: Client,
+    /// 章贡区人民法院, the partner's organization.
+    pub court: pb::Organization,
     /// A court's service account with every scope.
     pub partner: Client,
 }
@@ -136,6 +138,7 @@ impl CaseWorld {
             leader,
             supervisor,
             discipline_handler,
+            court,
             partner,
         })
     }

@@ -42,6 +42,11 @@ pub enum Resource<'a> {
 const JURISDICTION_STAFF: [Role; 7] =
     [Role::Clerk, Role::Handler, Role::UnitLead, Role::Leader, Role::Supervisor, Role::Mediator, Role::Lawyer];
 
+/// Whether the principal holds a staff role that works with cases.
+pub fn is_case_staff(principal: &Principal) -> bool {
+    JURISDICTION_STAFF.iter().any(|role| principal.has_role(*role))
+}
+
 /// Whether region `path` lies in the subtree rooted at `root`.
 pub fn path_within(path: &str, root: &str) -> bool {
     path == root || (path.len() > root.len() && path.starts_with(root) && path.as_bytes()[root.len()] == b'/')
@@ -116,6 +121,9 @@ pub enum CaseAction {
     ActAsPetitioner,
     /// Decide a review or re-review (the reviewing organization).
     DecideReview,
+    /// Give a partner organization access to the case, or end it (clerks of
+    /// the jurisdiction, admins).
+    Share,
 }
 
 /// What the policy needs to know about a case.
@@ -125,6 +133,8 @@ pub struct CaseAccess<'a> {
     pub petitioner_id: uuid::Uuid,
     pub handling_organization_id: Option<uuid::Uuid>,
     pub reviewing_organization_id: Option<uuid::Uuid>,
+    /// Partner organizations given access (GrantCaseAccess).
+    pub access_organization_ids: &'a [uuid::Uuid],
 }
 
 const HANDLING_ROLES: [Role; 2] = [Role::Handler, Role::UnitLead];
@@ -138,17 +148,35 @@ fn works_for(principal: &Principal, organization: Option<uuid::Uuid>) -> bool {
     organization.is_some() && principal.organization_id == organization
 }
 
+/// Whether the principal reads cases on behalf of `organization`: its
+/// staff, or its partner service accounts holding the read scope.
+fn reads_for(principal: &Principal, organization: uuid::Uuid) -> bool {
+    let reader = JURISDICTION_STAFF.iter().any(|role| principal.has_role(*role))
+        || (principal.has_role(Role::Partner) && principal.scopes.contains(&Scope::CasesRead));
+    reader && principal.organization_id == Some(organization)
+}
+
 /// Whether the principal may see the case at all. Those who may not get
-/// NOT_FOUND for every action, so a case's existence leaks to no one.
+/// NOT_FOUND for every action, so a case's existence leaks to no one. The
+/// change feed shows exactly the events of these cases ([`can_see_case_event`]).
 pub fn can_see_case(principal: &Principal, case: &CaseAccess<'_>) -> bool {
     if principal.is_admin() || principal.account_id == case.petitioner_id {
         return true;
     }
     let is_staff = JURISDICTION_STAFF.iter().any(|role| principal.has_role(*role));
-    is_staff
+    let through_work = is_staff
         && (in_jurisdiction(principal, case.region_path)
             || works_for(principal, case.handling_organization_id)
-            || works_for(principal, case.reviewing_organization_id))
+            || works_for(principal, case.reviewing_organization_id));
+    through_work || case.access_organization_ids.iter().any(|org| reads_for(principal, *org))
+}
+
+/// Whether the principal may see one event of a case: those who may see
+/// the case see all its events; an organization also sees the events that
+/// give or end its access (`addressed_to`), so that it learns of a
+/// revocation it can no longer see the case through.
+pub fn can_see_case_event(principal: &Principal, case: &CaseAccess<'_>, addressed_to: Option<uuid::Uuid>) -> bool {
+    can_see_case(principal, case) || addressed_to.is_some_and(|org| reads_for(principal, org))
 }
 
 fn case_denied(action: CaseAction) -> AppError {
@@ -162,6 +190,7 @@ fn case_denied(action: CaseAction) -> AppError {
         CaseAction::ApproveExtension => "extend this case's deadline",
         CaseAction::ActAsPetitioner => "act for the petitioner",
         CaseAction::DecideReview => "decide this review",
+        CaseAction::Share => "share this case with a partner organization",
     };
     AppError::permission_denied("PERMISSION_DENIED", format!("you may not {what}"))
 }
@@ -197,6 +226,10 @@ pub fn authorize_case(principal: &Principal, action: CaseAction, case: &CaseAcce
         CaseAction::ActAsPetitioner => principal.account_id == case.petitioner_id,
         CaseAction::DecideReview => {
             holds_any(principal, &REVIEWING_ROLES) && works_for(principal, case.reviewing_organization_id)
+        }
+        // Sharing is a decision about access, not handling: admins may.
+        CaseAction::Share => {
+            principal.is_admin() || (principal.has_role(Role::Clerk) && in_jurisdiction(principal, case.region_path))
         }
     };
     if allowed { Ok(()) } else { Err(case_denied(action)) }
@@ -291,6 +324,7 @@ mod tests {
             petitioner_id,
             handling_organization_id: Some(unit),
             reviewing_organization_id: Some(gov),
+            access_organization_ids: &[],
         };
         let person =
             |kind, roles: &[Role], organization: Option<Uuid>, jurisdiction: Option<&str>, scopes: &[Scope]| {
@@ -311,36 +345,50 @@ mod tests {
         let all_scopes = [Scope::CasesRead, Scope::CasesWrite, Scope::DirectoryRead];
 
         use CaseAction::*;
-        let actions =
-            [Submit, Register, Read, Triage, RespondToRouting, Handle, ApproveExtension, ActAsPetitioner, DecideReview];
+        let actions = [
+            Submit,
+            Register,
+            Read,
+            Triage,
+            RespondToRouting,
+            Handle,
+            ApproveExtension,
+            ActAsPetitioner,
+            DecideReview,
+            Share,
+        ];
         // One character per action, in the order of `actions`.
         let table: Vec<(&str, Principal, &str)> = vec![
-            ("petitioner", petitioner, "ddyddddyd"),
-            ("other citizen", person(AccountKind::Citizen, &[Role::Citizen], None, None, &[]), "nnnnnnnnn"),
-            ("clerk of the county", staff(&[Role::Clerk], bureau, COUNTY), "ddyyddddd"),
-            ("clerk of the city (ancestor)", staff(&[Role::Clerk], city_bureau, CITY), "ddyyddddd"),
-            ("clerk of another county", staff(&[Role::Clerk], Uuid::now_v7(), OTHER_COUNTY), "nnnnnnnnn"),
-            ("clerk working at the handling unit", staff(&[Role::Clerk], unit, COUNTY), "ddyyddddd"),
-            ("handler of the handling unit", staff(&[Role::Handler], unit, COUNTY), "ddydyyddd"),
-            ("unit lead of the handling unit", staff(&[Role::UnitLead], unit, COUNTY), "ddydyyydd"),
+            ("petitioner", petitioner, "ddyddddydd"),
+            ("other citizen", person(AccountKind::Citizen, &[Role::Citizen], None, None, &[]), "nnnnnnnnnn"),
+            ("clerk of the county", staff(&[Role::Clerk], bureau, COUNTY), "ddyydddddy"),
+            ("clerk of the city (ancestor)", staff(&[Role::Clerk], city_bureau, CITY), "ddyydddddy"),
+            ("clerk of another county", staff(&[Role::Clerk], Uuid::now_v7(), OTHER_COUNTY), "nnnnnnnnnn"),
+            ("clerk working at the handling unit", staff(&[Role::Clerk], unit, COUNTY), "ddyydddddy"),
+            ("handler of the handling unit", staff(&[Role::Handler], unit, COUNTY), "ddydyydddd"),
+            ("unit lead of the handling unit", staff(&[Role::UnitLead], unit, COUNTY), "ddydyyyddd"),
             // The handling unit sees its case even when its jurisdiction does not cover the region.
-            ("handler of the handling unit, elsewhere", staff(&[Role::Handler], unit, OTHER_COUNTY), "ddydyyddd"),
-            ("handler of another unit in the county", staff(&[Role::Handler], other_unit, COUNTY), "ddydddddd"),
-            ("handler of another county's unit", staff(&[Role::Handler], Uuid::now_v7(), OTHER_COUNTY), "nnnnnnnnn"),
-            ("leader of the reviewing organization", staff(&[Role::Leader], gov, COUNTY), "ddydddddy"),
-            ("handler of the reviewing organization", staff(&[Role::Handler], gov, COUNTY), "ddydddddy"),
-            ("leader of the reviewing organization, elsewhere", staff(&[Role::Leader], gov, OTHER_COUNTY), "ddydddddy"),
-            ("supervisor of the reviewing organization", staff(&[Role::Supervisor], gov, COUNTY), "ddydddddd"),
-            ("city leader", staff(&[Role::Leader], city_bureau, CITY), "ddydddddd"),
-            ("city supervisor", staff(&[Role::Supervisor], city_bureau, CITY), "ddydddddd"),
-            ("mediator in the county", staff(&[Role::Mediator], Uuid::now_v7(), COUNTY), "ddydddddd"),
-            ("staff without a case role", staff(&[], bureau, COUNTY), "nnnnnnnnn"),
+            ("handler of the handling unit, elsewhere", staff(&[Role::Handler], unit, OTHER_COUNTY), "ddydyydddd"),
+            ("handler of another unit in the county", staff(&[Role::Handler], other_unit, COUNTY), "ddyddddddd"),
+            ("handler of another county's unit", staff(&[Role::Handler], Uuid::now_v7(), OTHER_COUNTY), "nnnnnnnnnn"),
+            ("leader of the reviewing organization", staff(&[Role::Leader], gov, COUNTY), "ddydddddyd"),
+            ("handler of the reviewing organization", staff(&[Role::Handler], gov, COUNTY), "ddydddddyd"),
+            (
+                "leader of the reviewing organization, elsewhere",
+                staff(&[Role::Leader], gov, OTHER_COUNTY),
+                "ddydddddyd",
+            ),
+            ("supervisor of the reviewing organization", staff(&[Role::Supervisor], gov, COUNTY), "ddyddddddd"),
+            ("city leader", staff(&[Role::Leader], city_bureau, CITY), "ddyddddddd"),
+            ("city supervisor", staff(&[Role::Supervisor], city_bureau, CITY), "ddyddddddd"),
+            ("mediator in the county", staff(&[Role::Mediator], Uuid::now_v7(), COUNTY), "ddyddddddd"),
+            ("staff without a case role", staff(&[], bureau, COUNTY), "nnnnnnnnnn"),
             (
                 "partner with every scope",
                 person(AccountKind::Service, &[Role::Partner], Some(court), Some(COUNTY), &all_scopes),
-                "nnnnnnnnn",
+                "nnnnnnnnnn",
             ),
-            ("admin", person(AccountKind::Staff, &[Role::Admin], None, None, &[]), "ddydddddd"),
+            ("admin", person(AccountKind::Staff, &[Role::Admin], None, None, &[]), "ddyddddddy"),
         ];
         let outcome = |result: Result<(), AppError>| match result {
             Ok(()) => 'y',
@@ -362,7 +410,32 @@ mod tests {
         assert_eq!(outcome(authorize_case(&loose, Read, &unrouted)), 'n');
         let handler = staff(&[Role::Handler, Role::UnitLead], unit, COUNTY);
         let got: String = actions.iter().map(|a| outcome(authorize_case(&handler, *a, &unrouted))).collect();
-        assert_eq!(got, "ddydddddd", "the unit acts only once the case is routed to it");
+        assert_eq!(got, "ddyddddddd", "the unit acts only once the case is routed to it");
+
+        // A partner organization given access reads the case, as do its
+        // staff; it acts on nothing, and the read scope is needed.
+        let granted = [court];
+        let shared = CaseAccess { access_organization_ids: &granted, ..case };
+        let reader = person(AccountKind::Service, &[Role::Partner], Some(court), Some(COUNTY), &[Scope::CasesRead]);
+        let writer_only = person(AccountKind::Service, &[Role::Partner], Some(court), None, &[Scope::CasesWrite]);
+        let court_lawyer = staff(&[Role::Lawyer], court, OTHER_COUNTY);
+        let other_court = person(AccountKind::Service, &[Role::Partner], Some(Uuid::now_v7()), None, &all_scopes);
+        for (name, p, want) in [
+            ("partner of the granted court", &reader, "ddyddddddd"),
+            ("partner without the read scope", &writer_only, "nnnnnnnnnn"),
+            ("lawyer of the granted court", &court_lawyer, "ddyddddddd"),
+            ("partner of another court", &other_court, "nnnnnnnnnn"),
+        ] {
+            let got: String = actions.iter().map(|a| outcome(authorize_case(p, *a, &shared))).collect();
+            assert_eq!(got, want, "{name}");
+            assert_eq!(can_see_case(p, &shared), want.starts_with('d'), "{name}: can_see_case");
+        }
+        // Events giving or ending its access reach the organization even
+        // when it no longer sees the case.
+        assert!(can_see_case_event(&reader, &case, Some(court)));
+        assert!(!can_see_case_event(&writer_only, &case, Some(court)));
+        assert!(!can_see_case_event(&other_court, &case, Some(court)));
+        assert!(!can_see_case_event(&reader, &case, None));
 
         // Filing: never NOT_FOUND (there is no case yet), only PERMISSION_DENIED.
         let filing = |p: &Principal, action| outcome(authorize_filing(p, action, TOWNSHIP));
@@ -381,7 +454,9 @@ mod tests {
             ("admin", &admin, 'd', 'd'),
         ] {
             assert_eq!((filing(p, Submit), filing(p, Register)), (submit, register), "{name}");
-            for other in [Read, Triage, RespondToRouting, Handle, ApproveExtension, ActAsPetitioner, DecideReview] {
+            for other in
+                [Read, Triage, RespondToRouting, Handle, ApproveExtension, ActAsPetitioner, DecideReview, Share]
+            {
                 assert_eq!(filing(p, other), 'd', "{name} {other:?} is not a filing action");
             }
         }

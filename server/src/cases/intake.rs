@@ -109,13 +109,16 @@ impl CandidateRow {
         CaseState::from_i32(i32::from(self.state)).is_some_and(CaseState::is_open)
     }
 
-    /// What the policy needs to decide who may see it.
+    /// What the policy needs to decide who may see it. Partner grants are
+    /// not read with candidates: a case seen only through a grant is left
+    /// out of similar-case results (never the other way round).
     pub fn access(&self) -> CaseAccess<'_> {
         CaseAccess {
             region_path: &self.region_path,
             petitioner_id: self.petitioner_id,
             handling_organization_id: self.handling_organization_id,
             reviewing_organization_id: self.reviewing_organization_id,
+            access_organization_ids: &[],
         }
     }
 

@@ -1,10 +1,12 @@
 //! The case lifecycle (信访事项): filing on every channel, triage, routing,
 //! handling, reply, review and re-review, with statutory clocks.
 
+pub mod aggregate;
+pub mod commands;
 pub mod domain;
 pub mod draft;
-pub mod engine;
 pub mod event_wire;
+pub mod filing;
 pub mod intake;
 pub mod intake_store;
 pub mod limits;

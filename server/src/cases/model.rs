@@ -1,10 +1,29 @@
-//! Database rows of cases, their events, the taxonomy and idempotency keys.
+//! Database rows of cases.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, Nullable};
 use uuid::Uuid;
 
-use crate::schema::{case_events, cases};
+use crate::schema::cases;
+
+/// A `UUID[]` column whose elements are never NULL.
+pub struct Ids(Vec<Uuid>);
+
+impl Queryable<Array<Nullable<diesel::sql_types::Uuid>>, Pg> for Ids {
+    type Row = Vec<Option<Uuid>>;
+
+    fn build(row: Self::Row) -> diesel::deserialize::Result<Self> {
+        Ok(Ids(row.into_iter().flatten().collect()))
+    }
+}
+
+impl From<Ids> for Vec<Uuid> {
+    fn from(ids: Ids) -> Vec<Uuid> {
+        ids.0
+    }
+}
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = cases, check_for_backend(diesel::pg::Pg))]
@@ -41,6 +60,10 @@ pub struct CaseRow {
     pub respondent_organization_id: Option<Uuid>,
     pub repeat_of: Option<Uuid>,
     pub merged_into: Option<Uuid>,
+    /// The sequence of the case's newest event.
+    pub last_sequence: i32,
+    #[diesel(deserialize_as = Ids)]
+    pub access_organization_ids: Vec<Uuid>,
 }
 
 /// The columns a transition rewrites: the lifecycle and its projections.
@@ -60,16 +83,6 @@ pub struct LifecycleChange {
     pub updated_at: DateTime<Utc>,
     pub repeat_of: Option<Uuid>,
     pub merged_into: Option<Uuid>,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = case_events, check_for_backend(diesel::pg::Pg))]
-pub struct CaseEventRow {
-    pub case_id: Uuid,
-    pub sequence: i32,
-    pub event_type: i16,
-    pub actor_id: Option<Uuid>,
-    pub occurred_at: DateTime<Utc>,
-    pub state: i16,
-    pub payload: serde_json::Value,
+    pub last_sequence: i32,
+    pub access_organization_ids: Vec<Uuid>,
 }

@@ -10,8 +10,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::domain::{CaseState, Decision, DeclineReason, FollowUpKind, RoutingMode, Track};
+use super::domain::{CaseKind, CaseState, Decision, DeclineReason, FollowUpKind, RoutingMode, Track};
+use crate::auth::policy::path_within;
 use crate::calendar::rules::{Period, WorkCalendar};
+use crate::directory::rules::OrganizationKind;
 use crate::error::AppError;
 
 /// Art.22: the bureau routes within 15 days of registration.
@@ -46,6 +48,65 @@ pub struct Opinion {
     pub served_at: DateTime<Utc>,
     pub organization_id: Uuid,
 }
+
+/// A written opinion as its author sends it; the rule says whose it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpinionDraft {
+    pub request: String,
+    pub facts: String,
+    pub decision: Decision,
+    pub legal_basis: String,
+    pub served_at: DateTime<Utc>,
+    /// The issuing organization, if the author named one: it must be the
+    /// deciding organization.
+    pub stated_organization_id: Option<Uuid>,
+}
+
+impl OpinionDraft {
+    /// The opinion as issued by the organization deciding at this stage.
+    fn issued_by(self, organization_id: Uuid) -> Result<Opinion, AppError> {
+        let OpinionDraft { request, facts, decision, legal_basis, served_at, stated_organization_id } = self;
+        if stated_organization_id.is_some_and(|stated| stated != organization_id) {
+            return Err(AppError::invalid(
+                "opinion.organization_id",
+                "leave empty: the opinion is the deciding organization's",
+            ));
+        }
+        Ok(Opinion { request, facts, decision, legal_basis, served_at, organization_id })
+    }
+}
+
+/// What about a case never changes with its lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    pub id: Uuid,
+    pub kind: CaseKind,
+    /// Where the matter arose.
+    pub region_path: String,
+    pub petitioner_id: Uuid,
+}
+
+/// An organization a command names, as the directory has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    pub id: Uuid,
+    pub kind: OrganizationKind,
+    /// Its jurisdiction.
+    pub region_path: String,
+}
+
+/// Another case a decline names, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherCase {
+    pub id: Uuid,
+    pub petitioner_id: Uuid,
+    pub state: CaseState,
+}
+
+/// Organizations a case may be shared with: the partners the design names
+/// (courts, legal-aid centres, mediation committees).
+pub const PARTNER_KINDS: [OrganizationKind; 3] =
+    [OrganizationKind::Court, OrganizationKind::LegalAidCentre, OrganizationKind::MediationCommittee];
 
 /// Every deadline of a case; `None` where not (yet) applicable.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,7 +280,8 @@ pub enum Event {
     },
 }
 
-/// What a caller asks to do to an existing case.
+/// What a caller asks to do to an existing case, with the facts its rule
+/// needs (read by the command's handler before deciding).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     SetTrack {
@@ -229,7 +291,10 @@ pub enum Command {
         report_to: Option<Uuid>,
     },
     Route {
+        /// The organization asked for, and what the directory knows of it
+        /// (`None`: no such organization).
         organization_id: Uuid,
+        target: Option<Organization>,
         mode: RoutingMode,
         report_by: Option<NaiveDate>,
         note: String,
@@ -243,7 +308,10 @@ pub enum Command {
     Decline {
         reason: DeclineReason,
         diverted_to: String,
+        /// The case named (ALREADY_IN_PROGRESS, CONCLUDED_AFTER_RECHECK)
+        /// and, when it exists, what it is.
         related_case_id: Option<Uuid>,
+        related: Option<OtherCase>,
         explanation: String,
     },
     FollowUp {
@@ -255,21 +323,23 @@ pub enum Command {
         reason: String,
     },
     Reply {
-        opinion: Opinion,
+        opinion: OpinionDraft,
     },
     ReportCompletion {
         report: String,
     },
     RequestReview {
         reason: String,
-        reviewing_organization_id: Uuid,
+        /// The handling unit's superior; `None` when the directory has none.
+        reviewing_organization_id: Option<Uuid>,
     },
     ReplyToReview {
-        opinion: Opinion,
+        opinion: OpinionDraft,
     },
     RequestRecheck {
         reason: String,
-        reviewing_organization_id: Uuid,
+        /// The reviewing organization's superior.
+        reviewing_organization_id: Option<Uuid>,
     },
     PauseRecheck {
         reason: String,
@@ -278,7 +348,7 @@ pub enum Command {
         note: String,
     },
     ReplyToRecheck {
-        opinion: Opinion,
+        opinion: OpinionDraft,
     },
     Withdraw {
         reason: String,
@@ -289,6 +359,15 @@ pub enum Command {
     },
     /// Undo a repeat link or a merge.
     Unlink {
+        reason: String,
+    },
+    GrantAccess {
+        organization_id: Uuid,
+        organization: Option<Organization>,
+        reason: String,
+    },
+    RevokeAccess {
+        organization_id: Uuid,
         reason: String,
     },
 }
@@ -316,6 +395,8 @@ impl Command {
             Self::Withdraw { .. } => "WithdrawCase",
             Self::Merge { .. } => "MergeCases",
             Self::Unlink { .. } => "UnlinkCase",
+            Self::GrantAccess { .. } => "GrantCaseAccess",
+            Self::RevokeAccess { .. } => "RevokeCaseAccess",
         }
     }
 }
@@ -365,6 +446,8 @@ pub fn allowed_in(command: &Command) -> &'static [CaseState] {
         Command::Unlink { .. } => {
             &[Registered, Routed, Accepted, Declined, Replied, UnderReview, Reviewed, UnderRecheck]
         }
+        // A partner may need a closed case as much as an open one.
+        Command::GrantAccess { .. } | Command::RevokeAccess { .. } => CaseState::ALL,
     }
 }
 
@@ -388,10 +471,17 @@ fn within(
     }
 }
 
-/// Decides `command` against `case` (id `case_id`) into the events to
-/// record, or FAILED_PRECONDITION (with a PreconditionFailure naming the
-/// case) when the state or a window forbids it.
-pub fn decide(case_id: Uuid, case: &Lifecycle, command: Command, ctx: &Context<'_>) -> Result<Vec<Event>, AppError> {
+/// Decides `command` against `case` (the lifecycle of `subject`) into the
+/// events to record, or FAILED_PRECONDITION (with a PreconditionFailure
+/// naming the case) when the state or a window forbids it, or
+/// INVALID_ARGUMENT when a named organization or case does not fit.
+pub fn decide(
+    subject: &Subject,
+    case: &Lifecycle,
+    command: Command,
+    ctx: &Context<'_>,
+) -> Result<Vec<Event>, AppError> {
+    let case_id = subject.id;
     if !allowed_in(&command).contains(&case.state) {
         return Err(precondition(
             case_id,
@@ -413,7 +503,8 @@ pub fn decide(case_id: Uuid, case: &Lifecycle, command: Command, ctx: &Context<'
             }
             events
         }
-        Command::Route { organization_id, mode, report_by, note } => {
+        Command::Route { organization_id, target, mode, report_by, note } => {
+            check_target(subject, target.as_ref())?;
             if let Some(report_by) = report_by
                 && (report_by < today || (report_by - today).num_days() > MAX_REPORT_DAYS)
             {
@@ -451,7 +542,10 @@ pub fn decide(case_id: Uuid, case: &Lifecycle, command: Command, ctx: &Context<'
                 note,
             }]
         }
-        Command::Decline { reason, diverted_to, related_case_id, explanation } => {
+        Command::Decline { reason, diverted_to, related_case_id, related, explanation } => {
+            if reason.names_related_case() {
+                check_related(subject, reason, related.as_ref())?;
+            }
             vec![Event::Declined { reason, diverted_to, related_case_id, explanation }]
         }
         Command::FollowUp { kind, note } => vec![Event::FollowedUp { kind, note }],
@@ -473,6 +567,9 @@ pub fn decide(case_id: Uuid, case: &Lifecycle, command: Command, ctx: &Context<'
             vec![Event::DeadlineExtended { days, reason, reply_by: ctx.deadline(current, Period::Days(days)) }]
         }
         Command::Reply { opinion } => {
+            let unit =
+                case.handling_organization_id.ok_or_else(|| AppError::internal("accepted case without a unit"))?;
+            let opinion = opinion.issued_by(unit)?;
             let served_on = crate::time::shanghai_date(opinion.served_at);
             vec![Event::Replied { review_request_by: ctx.deadline(served_on, REVIEW_WINDOW), opinion }]
         }
@@ -490,6 +587,7 @@ pub fn decide(case_id: Uuid, case: &Lifecycle, command: Command, ctx: &Context<'
             vec![Event::CompletionReported { report }]
         }
         Command::RequestReview { reason, reviewing_organization_id } => {
+            let reviewing_organization_id = superior(case_id, reviewing_organization_id)?;
             within(
                 case_id,
                 today,
@@ -504,10 +602,12 @@ pub fn decide(case_id: Uuid, case: &Lifecycle, command: Command, ctx: &Context<'
             }]
         }
         Command::ReplyToReview { opinion } => {
+            let opinion = opinion.issued_by(deciding_organization(case)?)?;
             let served_on = crate::time::shanghai_date(opinion.served_at);
             vec![Event::ReviewReplied { recheck_request_by: ctx.deadline(served_on, REVIEW_WINDOW), opinion }]
         }
         Command::RequestRecheck { reason, reviewing_organization_id } => {
+            let reviewing_organization_id = superior(case_id, reviewing_organization_id)?;
             within(
                 case_id,
                 today,
@@ -540,7 +640,9 @@ pub fn decide(case_id: Uuid, case: &Lifecycle, command: Command, ctx: &Context<'
             };
             vec![Event::RecheckResumed { note, recheck_by }]
         }
-        Command::ReplyToRecheck { opinion } => vec![Event::RecheckReplied { opinion }],
+        Command::ReplyToRecheck { opinion } => {
+            vec![Event::RecheckReplied { opinion: opinion.issued_by(deciding_organization(case)?)? }]
+        }
         Command::Withdraw { reason } => vec![Event::Withdrawn { reason }],
         Command::Merge { into, reason } => {
             if into == case_id {
@@ -558,8 +660,107 @@ pub fn decide(case_id: Uuid, case: &Lifecycle, command: Command, ctx: &Context<'
             (state, _, Some(_)) if state.is_open() => vec![Event::Unmerged { reason }],
             _ => return Err(precondition(case_id, "NOT_LINKED", "the case is neither a linked repeat nor merged")),
         },
+        Command::GrantAccess { organization_id, organization, reason } => {
+            // Art.30: who accuses and what they say stays with the
+            // discipline channel.
+            if subject.kind == CaseKind::Accusation {
+                return Err(precondition(case_id, "ACCUSATION_NOT_SHARED", "an accusation is not shared (Art.30)"));
+            }
+            match organization {
+                None => return Err(AppError::invalid("organization_id", "no such organization")),
+                Some(o) if !PARTNER_KINDS.contains(&o.kind) => {
+                    return Err(AppError::invalid(
+                        "organization_id",
+                        "must be a court, a legal-aid centre or a mediation committee",
+                    ));
+                }
+                Some(_) => {}
+            }
+            if case.access_organization_ids.contains(&organization_id) {
+                return Err(precondition(case_id, "ALREADY_GRANTED", "the organization already has access"));
+            }
+            vec![Event::AccessGranted { organization_id, reason }]
+        }
+        Command::RevokeAccess { organization_id, reason } => {
+            if !case.access_organization_ids.contains(&organization_id) {
+                return Err(precondition(case_id, "NOT_GRANTED", "the organization has no access to revoke"));
+            }
+            vec![Event::AccessRevoked { organization_id, reason }]
+        }
     };
     Ok(events)
+}
+
+/// An organization may receive a case when it exists, its jurisdiction
+/// covers where the matter arose, and an accusation goes only to the
+/// discipline channel (Art.22 ¶4, Art.30).
+fn check_target(subject: &Subject, target: Option<&Organization>) -> Result<(), AppError> {
+    let target = target.ok_or_else(|| AppError::invalid("organization_id", "no such organization"))?;
+    if !path_within(&subject.region_path, &target.region_path) {
+        return Err(AppError::invalid(
+            "organization_id",
+            "the organization's jurisdiction does not cover the case's region",
+        ));
+    }
+    if subject.kind == CaseKind::Accusation && target.kind != OrganizationKind::DisciplineInspection {
+        return Err(AppError::invalid(
+            "organization_id",
+            "an accusation goes to the discipline inspection channel (Art.30)",
+        ));
+    }
+    Ok(())
+}
+
+/// A decline naming another case: it must be another case of the same
+/// petitioner, still in progress for ALREADY_IN_PROGRESS (Art.19 ¶3) or
+/// final after re-review for CONCLUDED_AFTER_RECHECK (Art.36 ¶3).
+fn check_related(subject: &Subject, reason: DeclineReason, related: Option<&OtherCase>) -> Result<(), AppError> {
+    let other = related
+        .filter(|o| o.petitioner_id == subject.petitioner_id && o.id != subject.id)
+        .ok_or_else(|| AppError::invalid("related_case_id", "must be another case of the same petitioner"))?;
+    let (fits, want) = match reason {
+        DeclineReason::AlreadyInProgress => (other.state.is_open(), "still in progress"),
+        _ => (other.state == CaseState::Final, "final after re-review"),
+    };
+    if fits { Ok(()) } else { Err(AppError::invalid("related_case_id", format!("the related case is not {want}"))) }
+}
+
+/// The organization one level up that decides a review (Art.35) or
+/// re-review (Art.36).
+fn superior(case_id: Uuid, organization: Option<Uuid>) -> Result<Uuid, AppError> {
+    organization.ok_or_else(|| {
+        precondition(
+            case_id,
+            "NO_SUPERIOR_ORGANIZATION",
+            "the deciding organization has no superior organization in the directory",
+        )
+    })
+}
+
+/// The organization deciding the review or re-review under way.
+fn deciding_organization(case: &Lifecycle) -> Result<Uuid, AppError> {
+    case.reviewing_organization_id.ok_or_else(|| AppError::internal("review without a deciding organization"))
+}
+
+/// Merging into `primary` (并案): it must be open and not itself merged,
+/// and none of the cases merged into it may have cases merged into them
+/// (`primaries`: those of them that do): merges are one level deep.
+pub fn check_merge(primary: &Subject, primary_case: &Lifecycle, primaries: &[Uuid]) -> Result<(), AppError> {
+    if !primary_case.state.is_open() || primary_case.merged_into.is_some() {
+        return Err(precondition(
+            primary.id,
+            "PRIMARY_NOT_OPEN",
+            "the primary case must be open and not itself merged",
+        ));
+    }
+    if let Some(parent) = primaries.first() {
+        return Err(precondition(
+            *parent,
+            "HAS_MERGED_CASES",
+            "cases are merged into this one; merge them into the new primary instead",
+        ));
+    }
+    Ok(())
 }
 
 /// The lifecycle of a case just registered.
@@ -807,19 +1008,36 @@ mod tests {
     const TOP: Uuid = Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0003);
     const CASE: Uuid = Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0009);
 
-    fn opinion(organization_id: Uuid, served_on: NaiveDate) -> Opinion {
+    const PETITIONER: Uuid = Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0010);
+    const COURT: Uuid = Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0011);
+    const REGION: &str = "360700/360702/360702001";
+
+    /// The case every test decides on: a claim in a township of county 360702.
+    fn subject() -> Subject {
+        Subject { id: CASE, kind: CaseKind::Claim, region_path: REGION.into(), petitioner_id: PETITIONER }
+    }
+
+    fn court() -> Organization {
+        Organization { id: COURT, kind: OrganizationKind::Court, region_path: "360700/360702".into() }
+    }
+
+    fn unit() -> Organization {
+        Organization { id: UNIT, kind: OrganizationKind::ResponsibleUnit, region_path: "360700/360702".into() }
+    }
+
+    fn opinion(served_on: NaiveDate) -> OpinionDraft {
         let served_at = crate::time::shanghai()
             .from_local_datetime(&served_on.and_hms_opt(10, 0, 0).unwrap_or_default())
             .single()
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_default();
-        Opinion {
+        OpinionDraft {
             request: "修复漏水".into(),
             facts: "经查属实".into(),
             decision: Decision::Supported,
             legal_basis: "《物业管理条例》".into(),
             served_at,
-            organization_id,
+            stated_organization_id: None,
         }
     }
 
@@ -827,9 +1045,16 @@ mod tests {
     fn commands(today: NaiveDate) -> Vec<Command> {
         vec![
             Command::SetTrack { track: Track::Normal, reason: "r".into(), first_time: true, report_to: None },
-            Command::Route { organization_id: UNIT, mode: RoutingMode::Forward, report_by: None, note: String::new() },
             Command::Route {
                 organization_id: UNIT,
+                target: Some(unit()),
+                mode: RoutingMode::Forward,
+                report_by: None,
+                note: String::new(),
+            },
+            Command::Route {
+                organization_id: UNIT,
+                target: Some(unit()),
                 mode: RoutingMode::Assign,
                 report_by: Some(today + chrono::Duration::days(30)),
                 note: String::new(),
@@ -840,20 +1065,23 @@ mod tests {
                 reason: DeclineReason::Litigation,
                 diverted_to: "章贡区人民法院".into(),
                 related_case_id: None,
+                related: None,
                 explanation: String::new(),
             },
             Command::FollowUp { kind: FollowUpKind::Contact, note: "called".into() },
             Command::Extend { days: 30, reason: "complex".into() },
-            Command::Reply { opinion: opinion(UNIT, today) },
+            Command::Reply { opinion: opinion(today) },
             Command::ReportCompletion { report: "done".into() },
-            Command::RequestReview { reason: "disagree".into(), reviewing_organization_id: SUPERIOR },
-            Command::ReplyToReview { opinion: opinion(SUPERIOR, today) },
-            Command::RequestRecheck { reason: "still disagree".into(), reviewing_organization_id: TOP },
+            Command::RequestReview { reason: "disagree".into(), reviewing_organization_id: Some(SUPERIOR) },
+            Command::ReplyToReview { opinion: opinion(today) },
+            Command::RequestRecheck { reason: "still disagree".into(), reviewing_organization_id: Some(TOP) },
             Command::PauseRecheck { reason: "hearing".into() },
             Command::ResumeRecheck { note: "hearing held".into() },
-            Command::ReplyToRecheck { opinion: opinion(TOP, today) },
+            Command::ReplyToRecheck { opinion: opinion(today) },
             Command::Withdraw { reason: "resolved".into() },
             Command::Merge { into: OTHER_CASE, reason: "same matter".into() },
+            Command::GrantAccess { organization_id: COURT, organization: Some(court()), reason: "referral".into() },
+            Command::RevokeAccess { organization_id: COURT, reason: "closed".into() },
         ]
     }
 
@@ -879,6 +1107,7 @@ mod tests {
             (Command::ReplyToRecheck { .. }, UnderRecheck) => Some(Final),
             (Command::Withdraw { .. }, Registered | Routed | Accepted) => Some(Withdrawn),
             (Command::Merge { .. }, s) if !s.is_terminal() => Some(state),
+            (Command::GrantAccess { .. } | Command::RevokeAccess { .. }, _) => Some(state),
             _ => None,
         }
     }
@@ -909,7 +1138,7 @@ mod tests {
         };
         let mut case = fold(&events).unwrap_or_else(|| panic!("no lifecycle"));
         for step in steps {
-            let new = decide(CASE, &case, step, &ctx).unwrap_or_else(|e| panic!("path to {state:?}: {e:?}"));
+            let new = decide(&subject(), &case, step, &ctx).unwrap_or_else(|e| panic!("path to {state:?}: {e:?}"));
             for event in &new {
                 case = apply(Some(case), event);
             }
@@ -934,8 +1163,11 @@ mod tests {
                 if matches!(command, Command::ResumeRecheck { .. }) && *state == CaseState::UnderRecheck {
                     case = apply(Some(case), &Event::RecheckPaused { reason: "hearing".into(), days_left: 10 });
                 }
+                if matches!(command, Command::RevokeAccess { .. }) {
+                    case = apply(Some(case), &Event::AccessGranted { organization_id: COURT, reason: "r".into() });
+                }
                 let name = command.name();
-                match (documented(&command, *state), decide(CASE, &case, command, &ctx)) {
+                match (documented(&command, *state), decide(&subject(), &case, command, &ctx)) {
                     (Some(next), Ok(events)) => {
                         let after = events.iter().fold(case, |c, e| apply(Some(c), e));
                         assert_eq!(after.state, next, "{name} in {state:?}");
@@ -969,7 +1201,7 @@ mod tests {
 
         let later = date(2026, 3, 9);
         let ctx_later = Context { today: later, ..ctx };
-        let unlinked = decide(CASE, &case, Command::Unlink { reason: "different plot".into() }, &ctx_later)
+        let unlinked = decide(&subject(), &case, Command::Unlink { reason: "different plot".into() }, &ctx_later)
             .unwrap_or_else(|e| panic!("{e:?}"));
         let case = unlinked.iter().fold(case, |c, e| apply(Some(c), e));
         assert_eq!(case.state, CaseState::Registered);
@@ -988,16 +1220,16 @@ mod tests {
         let ctx = Context { today, calendar: &calendar, urgent_reply_days: 7 };
         let accepted = case_in(CaseState::Accepted, today, &calendar);
         let merge = Command::Merge { into: OTHER_CASE, reason: "one matter".into() };
-        let events = decide(CASE, &accepted, merge.clone(), &ctx).unwrap_or_else(|e| panic!("{e:?}"));
+        let events = decide(&subject(), &accepted, merge.clone(), &ctx).unwrap_or_else(|e| panic!("{e:?}"));
         let merged = events.iter().fold(accepted.clone(), |c, e| apply(Some(c), e));
         assert_eq!(merged.merged_into, Some(OTHER_CASE));
         assert_eq!((merged.state, merged.deadlines.clone()), (accepted.state, accepted.deadlines.clone()));
-        let again = decide(CASE, &merged, merge, &ctx);
+        let again = decide(&subject(), &merged, merge, &ctx);
         assert!(matches!(again, Err(AppError::FailedPrecondition { reason: "ALREADY_MERGED", .. })), "{again:?}");
-        let into_self = decide(CASE, &accepted, Command::Merge { into: CASE, reason: "x".into() }, &ctx);
+        let into_self = decide(&subject(), &accepted, Command::Merge { into: CASE, reason: "x".into() }, &ctx);
         assert!(matches!(into_self, Err(AppError::FailedPrecondition { reason: "SELF_MERGE", .. })), "{into_self:?}");
-        let events =
-            decide(CASE, &merged, Command::Unlink { reason: "split".into() }, &ctx).unwrap_or_else(|e| panic!("{e:?}"));
+        let events = decide(&subject(), &merged, Command::Unlink { reason: "split".into() }, &ctx)
+            .unwrap_or_else(|e| panic!("{e:?}"));
         let unmerged = events.iter().fold(merged, |c, e| apply(Some(c), e));
         assert_eq!(unmerged, accepted);
     }
@@ -1009,7 +1241,7 @@ mod tests {
         let ctx = Context { today, calendar: &calendar, urgent_reply_days: 7 };
         for state in CaseState::ALL {
             let case = case_in(*state, today, &calendar);
-            let got = decide(CASE, &case, Command::Unlink { reason: "r".into() }, &ctx);
+            let got = decide(&subject(), &case, Command::Unlink { reason: "r".into() }, &ctx);
             let want =
                 if matches!(state, CaseState::Final | CaseState::Withdrawn) { "INVALID_STATE" } else { "NOT_LINKED" };
             assert!(
@@ -1032,13 +1264,16 @@ mod tests {
         assert_eq!(loaded, case);
     }
 
+    /// A closed case takes no lifecycle command; only who may see it can
+    /// still change (a court may need a closed case).
     #[test]
-    fn terminal_states_allow_nothing() {
+    fn terminal_states_allow_nothing_but_sharing() {
         let calendar = WorkCalendar::default();
         let today = date(2026, 3, 2);
         for state in CaseState::ALL.iter().filter(|s| s.is_terminal()) {
             for command in commands(today) {
-                assert!(!allowed_in(&command).contains(state), "{} in {state:?}", command.name());
+                let sharing = matches!(command, Command::GrantAccess { .. } | Command::RevokeAccess { .. });
+                assert_eq!(allowed_in(&command).contains(state), sharing, "{} in {state:?}", command.name());
             }
             let _ = case_in(*state, today, &calendar);
         }
@@ -1073,12 +1308,12 @@ mod tests {
         // Oct 9 and Oct 10 → the fifth is Oct 10.
         assert_eq!(case.deadlines.object_by, Some(date(2025, 10, 10)));
         let late = Context { today: date(2025, 10, 11), calendar: &calendar, urgent_reply_days: 7 };
-        match decide(CASE, &case, Command::Object { reason: "x".into() }, &late) {
+        match decide(&subject(), &case, Command::Object { reason: "x".into() }, &late) {
             Err(AppError::FailedPrecondition { reason, .. }) => assert_eq!(reason, "OBJECTION_WINDOW_CLOSED"),
             other => panic!("{other:?}"),
         }
         let in_time = Context { today: date(2025, 10, 10), calendar: &calendar, urgent_reply_days: 7 };
-        let events = decide(CASE, &case, Command::Object { reason: "x".into() }, &in_time).unwrap_or_default();
+        let events = decide(&subject(), &case, Command::Object { reason: "x".into() }, &in_time).unwrap_or_default();
         assert_eq!(fold_from(case, &events).state, CaseState::Registered);
     }
 
@@ -1094,12 +1329,12 @@ mod tests {
         let routed = case_in(CaseState::Routed, today, &calendar);
         let accepted = fold_from(
             routed.clone(),
-            &decide(CASE, &routed, Command::Accept { note: String::new() }, &ctx).unwrap_or_default(),
+            &decide(&subject(), &routed, Command::Accept { note: String::new() }, &ctx).unwrap_or_default(),
         );
         assert_eq!(accepted.deadlines.reply_by, Some(date(2026, 5, 1)), "60 days; May 1 2026 is a Friday");
         let simple =
             Command::SetTrack { track: Track::Simple, reason: "clear".into(), first_time: true, report_to: None };
-        let simple = fold_from(accepted.clone(), &decide(CASE, &accepted, simple, &ctx).unwrap_or_default());
+        let simple = fold_from(accepted.clone(), &decide(&subject(), &accepted, simple, &ctx).unwrap_or_default());
         assert_eq!(simple.deadlines.reply_by, Some(date(2026, 3, 16)), "10 working days");
         let urgent = Command::SetTrack {
             track: Track::Urgent,
@@ -1107,7 +1342,7 @@ mod tests {
             first_time: false,
             report_to: Some(TOP),
         };
-        let events = decide(CASE, &accepted, urgent, &ctx).unwrap_or_default();
+        let events = decide(&subject(), &accepted, urgent, &ctx).unwrap_or_default();
         assert!(
             events.iter().any(|e| matches!(e, Event::ReportedUpward { organization_id: Some(TOP), .. })),
             "URGENT is reported upward"
@@ -1115,7 +1350,7 @@ mod tests {
         assert_eq!(fold_from(accepted.clone(), &events).deadlines.reply_by, Some(date(2026, 3, 9)));
         let not_first =
             Command::SetTrack { track: Track::Simple, reason: String::new(), first_time: false, report_to: None };
-        match decide(CASE, &accepted, not_first, &ctx) {
+        match decide(&subject(), &accepted, not_first, &ctx) {
             Err(AppError::FailedPrecondition { reason, .. }) => assert_eq!(reason, "NOT_FIRST_TIME"),
             other => panic!("{other:?}"),
         }
@@ -1129,18 +1364,19 @@ mod tests {
         let accepted = case_in(CaseState::Accepted, today, &calendar);
         for days in [0, 31] {
             assert!(matches!(
-                decide(CASE, &accepted, Command::Extend { days, reason: "x".into() }, &ctx),
+                decide(&subject(), &accepted, Command::Extend { days, reason: "x".into() }, &ctx),
                 Err(AppError::InvalidArgument(_))
             ));
         }
         let extended = fold_from(
             accepted.clone(),
-            &decide(CASE, &accepted, Command::Extend { days: 30, reason: "复杂".into() }, &ctx).unwrap_or_default(),
+            &decide(&subject(), &accepted, Command::Extend { days: 30, reason: "复杂".into() }, &ctx)
+                .unwrap_or_default(),
         );
         assert!(extended.extended);
         // May 1 + 30 = May 31 2026, a Sunday → Jun 1.
         assert_eq!(extended.deadlines.reply_by, Some(date(2026, 6, 1)));
-        match decide(CASE, &extended, Command::Extend { days: 1, reason: "again".into() }, &ctx) {
+        match decide(&subject(), &extended, Command::Extend { days: 1, reason: "again".into() }, &ctx) {
             Err(AppError::FailedPrecondition { reason, .. }) => assert_eq!(reason, "ALREADY_EXTENDED"),
             other => panic!("{other:?}"),
         }
@@ -1153,13 +1389,13 @@ mod tests {
         let replied = case_in(CaseState::Replied, today, &calendar);
         assert_eq!(replied.deadlines.review_request_by, Some(date(2026, 4, 1)));
         let late = Context { today: date(2026, 4, 2), calendar: &calendar, urgent_reply_days: 7 };
-        let request = Command::RequestReview { reason: "x".into(), reviewing_organization_id: SUPERIOR };
-        match decide(CASE, &replied, request.clone(), &late) {
+        let request = Command::RequestReview { reason: "x".into(), reviewing_organization_id: Some(SUPERIOR) };
+        match decide(&subject(), &replied, request.clone(), &late) {
             Err(AppError::FailedPrecondition { reason, .. }) => assert_eq!(reason, "REVIEW_WINDOW_CLOSED"),
             other => panic!("{other:?}"),
         }
         let last_day = Context { today: date(2026, 4, 1), calendar: &calendar, urgent_reply_days: 7 };
-        let review = fold_from(replied.clone(), &decide(CASE, &replied, request, &last_day).unwrap_or_default());
+        let review = fold_from(replied.clone(), &decide(&subject(), &replied, request, &last_day).unwrap_or_default());
         assert_eq!(review.reviewing_organization_id, Some(SUPERIOR));
         assert_eq!(review.deadlines.review_by, Some(date(2026, 5, 1)), "30 days from the request");
     }
@@ -1174,16 +1410,16 @@ mod tests {
         let day10 = Context { today: date(2026, 3, 12), calendar: &calendar, urgent_reply_days: 7 };
         let paused = fold_from(
             case.clone(),
-            &decide(CASE, &case, Command::PauseRecheck { reason: "听证".into() }, &day10).unwrap_or_default(),
+            &decide(&subject(), &case, Command::PauseRecheck { reason: "听证".into() }, &day10).unwrap_or_default(),
         );
         assert_eq!(paused.recheck_paused_days_left, Some(20));
         assert_eq!(due_date(&paused), None, "no clock runs during the hearing");
-        let again = decide(CASE, &paused, Command::PauseRecheck { reason: "x".into() }, &day10);
+        let again = decide(&subject(), &paused, Command::PauseRecheck { reason: "x".into() }, &day10);
         assert!(matches!(again, Err(AppError::FailedPrecondition { reason: "ALREADY_PAUSED", .. })));
         let day40 = Context { today: date(2026, 4, 11), calendar: &calendar, urgent_reply_days: 7 };
         let resumed = fold_from(
             paused.clone(),
-            &decide(CASE, &paused, Command::ResumeRecheck { note: String::new() }, &day40).unwrap_or_default(),
+            &decide(&subject(), &paused, Command::ResumeRecheck { note: String::new() }, &day40).unwrap_or_default(),
         );
         // 20 days left from Apr 11 → May 1 (Friday).
         assert_eq!(resumed.deadlines.recheck_by, Some(date(2026, 5, 1)));
@@ -1199,17 +1435,17 @@ mod tests {
         assert_eq!(due_date(&replied), replied.deadlines.report_by, "the report binds once replied");
         let reported = fold_from(
             replied.clone(),
-            &decide(CASE, &replied, Command::ReportCompletion { report: "r".into() }, &ctx).unwrap_or_default(),
+            &decide(&subject(), &replied, Command::ReportCompletion { report: "r".into() }, &ctx).unwrap_or_default(),
         );
         assert_eq!(due_date(&reported), None);
         assert!(matches!(
-            decide(CASE, &reported, Command::ReportCompletion { report: "r".into() }, &ctx),
+            decide(&subject(), &reported, Command::ReportCompletion { report: "r".into() }, &ctx),
             Err(AppError::FailedPrecondition { reason: "ALREADY_REPORTED", .. })
         ));
         let mut forwarded = replied;
         forwarded.routing_mode = Some(RoutingMode::Forward);
         assert!(matches!(
-            decide(CASE, &forwarded, Command::ReportCompletion { report: "r".into() }, &ctx),
+            decide(&subject(), &forwarded, Command::ReportCompletion { report: "r".into() }, &ctx),
             Err(AppError::FailedPrecondition { reason: "NOT_ASSIGNED", .. })
         ));
     }
@@ -1241,7 +1477,7 @@ mod tests {
         let ctx = Context { today, calendar: &calendar, urgent_reply_days: 7 };
         let case = case_in(CaseState::Accepted, today, &calendar);
         for command in commands(today) {
-            if let Ok(events) = decide(CASE, &case, command, &ctx) {
+            if let Ok(events) = decide(&subject(), &case, command, &ctx) {
                 for event in events {
                     let json = serde_json::to_value(&event).unwrap_or_default();
                     assert_eq!(serde_json::from_value::<Event>(json).ok(), Some(event));

@@ -1,41 +1,42 @@
 //! `petition.v1.CaseService`: filing, reading and every lifecycle call.
 //!
-//! Each call: validate the request, then in one transaction claim the
-//! request id, lock the case, ask the policy, decide the command against
-//! the lifecycle, store the new lifecycle and its events, and answer.
+//! Writes go through the command pipeline (`crate::pipeline`): a
+//! transition handler names its request type and its command
+//! (`commands.rs`); the pipeline does the rest in one transaction.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use chrono::Utc;
 use diesel::PgConnection;
 use petition_proto::v1 as pb;
 use petition_proto::v1::case_service_server::CaseService;
-use prost::Message;
+use prost::Message as _;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use super::domain::{CaseKind, CaseState, Channel, Decision, DeclineReason, FollowUpKind, RoutingMode, Track};
+use super::aggregate::{Case, access};
+use super::commands::{self, CaseRequest, Decline, FollowUp, GrantAccess, Plain, RequestReview, Route, SetTrack};
+use super::domain::{CaseKind, CaseState, Channel, Track};
 use super::draft::{self, Attachment, RawDraft};
-use super::engine::{self, Filing};
+use super::filing::{self, Filing};
 use super::intake::{self, Subject};
 use super::limits::DailyLimit;
-use super::model::{CaseEventRow, CaseRow};
-use super::rules::{Command, Lifecycle, Opinion};
+use super::model::CaseRow;
+use super::rules;
 use super::store::{self, CaseFilter, Visibility};
 use super::view::{self, PetitionerInfo, StoredGroupVisit, StoredRepresentative, Viewer};
 use crate::auth::policy::{self, CaseAction};
 use crate::auth::{Principal, require_principal};
-use crate::calendar::rules::parse_date;
 use crate::convert::parse_id;
-use crate::directory::rules::OrganizationKind;
 use crate::directory::store as directory_store;
 use crate::error::{AppError, FieldViolation, require_valid};
-use crate::idempotency::{self, Claim};
+use crate::event_log;
+use crate::feed;
 use crate::identity::phone::PhoneNumber;
 use crate::identity::store as identity_store;
 use crate::pagination::{finish_page, page_size};
+use crate::pipeline::{self, Command, Envelope};
 use crate::similarity;
 use crate::state::AppState;
 use crate::time::shanghai_today;
@@ -54,17 +55,7 @@ impl CaseApi {
 }
 
 fn viewer_of(conn: &mut PgConnection, principal: &Principal) -> Result<Viewer, AppError> {
-    let in_discipline_channel = match principal.organization_id {
-        Some(org) => directory_store::find_organization(conn, org)?
-            .is_some_and(|o| o.organization.kind == OrganizationKind::DisciplineInspection as i16),
-        None => false,
-    };
-    Ok(Viewer {
-        account_id: principal.account_id,
-        organization_id: principal.organization_id,
-        is_admin: principal.is_admin(),
-        in_discipline_channel,
-    })
+    Viewer::of(conn, principal)
 }
 
 /// The petitioners of `ids` in one query; phones are decrypted only for
@@ -103,195 +94,46 @@ fn case_message(
     view::case_message(row, info, viewer, shanghai_today(), &state.pii)
 }
 
-/// Runs `work` once per (caller, request_id): replays get the stored response.
-fn once<R: Message + Default>(
-    conn: &mut PgConnection,
-    principal: &Principal,
-    request_id: &str,
-    method: &str,
-    fingerprint: &[u8],
-    work: impl FnOnce(&mut PgConnection) -> Result<R, AppError>,
-) -> Result<R, AppError> {
-    if request_id.is_empty() {
-        return work(conn);
-    }
-    match idempotency::claim(conn, principal.account_id, request_id, method, fingerprint)? {
-        Claim::Replay(bytes) => R::decode(bytes.as_slice()).map_err(AppError::internal),
-        Claim::New => {
-            let response = work(conn)?;
-            idempotency::record(conn, principal.account_id, request_id, &response.encode_to_vec())?;
-            Ok(response)
-        }
-    }
-}
-
-fn text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, AppError> {
-    let mut v = Vec::new();
-    let value = draft::text(field, raw, min, max, &mut v);
-    require_valid(v).map(|()| value)
-}
-
-/// A written opinion from the wire, issued by `organization_id`; its
-/// service time defaults to now and may not lie in the future.
-fn opinion(raw: Option<pb::Opinion>, organization_id: Uuid) -> Result<Opinion, AppError> {
-    let raw = raw.ok_or_else(|| AppError::invalid("opinion", "is required"))?;
-    let mut v = Vec::new();
-    let request = draft::text("opinion.request", &raw.request, 1, draft::MAX_REQUESTS_CHARS, &mut v);
-    let facts = draft::text("opinion.facts", &raw.facts, 1, draft::MAX_CONTENT_CHARS, &mut v);
-    let decision = Decision::from_i32(raw.decision);
-    if decision.is_none() {
-        v.push(FieldViolation::new("opinion.decision", "must be SUPPORTED, EXPLAINED or NOT_SUPPORTED"));
-    }
-    // Art.32: support and refusal rest on law; an explanation is given
-    // precisely where the law is silent.
-    let needs_basis = decision != Some(Decision::Explained);
-    let legal_basis = draft::text(
-        "opinion.legal_basis",
-        &raw.legal_basis,
-        usize::from(needs_basis),
-        draft::MAX_REQUESTS_CHARS,
-        &mut v,
-    );
-    let now = Utc::now();
-    let served_at = match raw.serve_time {
-        None => now,
-        Some(t) => match chrono::DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)) {
-            Some(t) if t <= now + chrono::Duration::minutes(5) => t,
-            _ => {
-                v.push(FieldViolation::new("opinion.serve_time", "must be a valid time not in the future"));
-                now
-            }
-        },
-    };
-    if !raw.organization_id.is_empty() && raw.organization_id != organization_id.to_string() {
-        v.push(FieldViolation::new(
-            "opinion.organization_id",
-            "leave empty: the opinion is the deciding organization's",
-        ));
-    }
-    require_valid(v)?;
-    Ok(Opinion {
-        request,
-        facts,
-        decision: decision.unwrap_or(Decision::Explained),
-        legal_basis,
-        served_at,
-        organization_id,
-    })
-}
-
-/// What a transition call carries besides its command.
-struct Call<'a> {
-    principal: &'a Principal,
-    case_id: Uuid,
-    etag: String,
-    request_id: String,
-    method: &'static str,
-    fingerprint: Vec<u8>,
-}
-
-fn call<'a, M: Message>(
-    principal: &'a Principal,
-    method: &'static str,
-    case_id: &str,
-    etag: &str,
-    request_id: &str,
-    request: &M,
-) -> Result<Call<'a>, AppError> {
-    idempotency::check_request_id(request_id)?;
-    Ok(Call {
-        principal,
-        case_id: parse_id("case_id", case_id)?,
-        etag: etag.to_owned(),
-        request_id: request_id.to_owned(),
-        method,
-        fingerprint: idempotency::fingerprint(method, &request.encode_to_vec()),
-    })
-}
-
 impl CaseApi {
     fn daily_limit(&self) -> DailyLimit {
         let intake = &self.state.intake;
         DailyLimit { per_day: intake.daily_filing_limit, channels: intake.daily_limit_channels }
     }
 
-    /// The common path of every lifecycle call, answering with the case.
-    async fn transition<A, B>(&self, call: Call<'_>, action: A, build: B) -> Result<pb::Case, AppError>
+    /// A case transition: the request parsed into its command `C`, run by
+    /// the pipeline, answered with the case as the caller may see it.
+    async fn transition<R, C>(&self, request: Request<R>) -> Result<pb::Case, Status>
     where
-        A: FnOnce(&Lifecycle) -> CaseAction + Send + 'static,
-        B: FnOnce(&mut PgConnection, &CaseRow, &Lifecycle) -> Result<Command, AppError> + Send + 'static,
+        R: CaseRequest,
+        C: Command<Case> + TryFrom<R, Error = AppError> + Send + 'static,
     {
+        let principal = require_principal(&request)?;
+        let req = request.into_inner();
+        let envelope = Envelope::new(principal, R::METHOD, req.request_id(), &req)?;
+        let case_id = parse_id("case_id", req.case_id())?;
+        let etag = req.etag().to_owned();
+        let command = C::try_from(req)?;
         let state = self.state.clone();
-        self.transition_with(call, action, build, move |conn, saved, _, viewer| {
-            case_message(conn, &state, saved, viewer)
+        let case = pipeline::write(&self.state, envelope, move |conn, journal, principal| {
+            let (saved, _) = pipeline::transition::<Case, C>(conn, journal, principal, case_id, &etag, command)?;
+            let viewer = viewer_of(conn, principal)?;
+            case_message(conn, &state, &saved.row, &viewer)
+        })
+        .await?;
+        Ok(case)
+    }
+
+    /// Files a case (online or registered) through the pipeline.
+    async fn file(&self, envelope: Envelope, filing: Filing) -> Result<pb::SubmitCaseResponse, AppError> {
+        let state = self.state.clone();
+        pipeline::write(&self.state, envelope, move |conn, journal, principal| {
+            let filed = filing::file(conn, journal, filing)?;
+            let viewer = viewer_of(conn, principal)?;
+            let case = case_message(conn, &state, &filed.row, &viewer)?;
+            let intake = intake_message(conn, principal, &filed.intake)?;
+            Ok(pb::SubmitCaseResponse { case: Some(case), intake: Some(intake) })
         })
         .await
-    }
-
-    /// A lifecycle call: [`engine::act`] under the request id, answered by
-    /// `respond` with the viewer's view of what was stored.
-    async fn transition_with<R, A, B, F>(&self, call: Call<'_>, action: A, build: B, respond: F) -> Result<R, AppError>
-    where
-        R: Message + Default + Send + 'static,
-        A: FnOnce(&Lifecycle) -> CaseAction + Send + 'static,
-        B: FnOnce(&mut PgConnection, &CaseRow, &Lifecycle) -> Result<Command, AppError> + Send + 'static,
-        F: FnOnce(&mut PgConnection, &CaseRow, &[CaseEventRow], &Viewer) -> Result<R, AppError> + Send + 'static,
-    {
-        let principal = call.principal.clone();
-        let Call { case_id, etag, request_id, method, fingerprint, .. } = call;
-        self.state
-            .db
-            .run(move |conn| {
-                once(conn, &principal, &request_id, method, &fingerprint, |conn| {
-                    let (saved, events) = engine::act(conn, &principal, case_id, &etag, action, build)?;
-                    let viewer = viewer_of(conn, &principal)?;
-                    respond(conn, &saved, &events, &viewer)
-                })
-            })
-            .await
-    }
-
-    /// The opinion of the organization deciding a review or re-review.
-    async fn decide_review(
-        &self,
-        call: Call<'_>,
-        raw: Option<pb::Opinion>,
-        command: fn(Opinion) -> Command,
-    ) -> Result<pb::Case, AppError> {
-        self.transition(
-            call,
-            |_| CaseAction::DecideReview,
-            move |_, _, life| {
-                let organization = life.reviewing_organization_id.unwrap_or_default();
-                Ok(command(opinion(raw, organization)?))
-            },
-        )
-        .await
-    }
-
-    /// Files a case (online or registered) in one transaction, once per
-    /// request id.
-    async fn file(
-        &self,
-        filing: Filing,
-        request_id: String,
-        method: &'static str,
-        fingerprint: Vec<u8>,
-    ) -> Result<pb::SubmitCaseResponse, AppError> {
-        let state = self.state.clone();
-        self.state
-            .db
-            .run(move |conn| {
-                let principal = filing.principal.clone();
-                once(conn, &principal, &request_id, method, &fingerprint, |conn| {
-                    let filed = engine::file(conn, filing)?;
-                    let viewer = viewer_of(conn, &principal)?;
-                    let case = case_message(conn, &state, &filed.row, &viewer)?;
-                    let intake = intake_message(conn, &principal, &filed.intake)?;
-                    Ok(pb::SubmitCaseResponse { case: Some(case), intake: Some(intake) })
-                })
-            })
-            .await
     }
 }
 
@@ -309,7 +151,7 @@ fn intake_message(
     } else {
         store::find_cases(conn, &ids)?
             .iter()
-            .filter(|row| policy::can_see_case(principal, &engine::access(row)))
+            .filter(|row| policy::can_see_case(principal, &access(row)))
             .map(|row| row.id.to_string())
             .collect()
     };
@@ -353,52 +195,6 @@ fn raw_draft(draft: &pb::CaseDraft) -> RawDraft<'_> {
     }
 }
 
-/// The organization one level above `organization`: it decides the next
-/// review (Art.35) or re-review (Art.36). Looked up only while the case is in
-/// `state`, where the request is valid; in any other state the rules refuse
-/// the call for its state, so no organization is needed.
-fn next_level(
-    conn: &mut PgConnection,
-    row: &CaseRow,
-    life: &Lifecycle,
-    state: CaseState,
-    organization: Option<Uuid>,
-) -> Result<Uuid, AppError> {
-    if life.state != state {
-        return Ok(Uuid::nil());
-    }
-    let org = organization.ok_or(AppError::internal("review without a deciding organization"))?;
-    directory_store::find_organization(conn, org)?.and_then(|o| o.organization.parent_id).ok_or_else(|| {
-        AppError::FailedPrecondition {
-            reason: "NO_SUPERIOR_ORGANIZATION",
-            message: "the deciding organization has no superior organization in the directory".into(),
-            subject: format!("cases/{}", row.id),
-        }
-    })
-}
-
-/// Checks that `organization` may receive the case: it exists, its
-/// jurisdiction covers where the matter arose, and an accusation goes only
-/// to the discipline channel.
-fn check_target(conn: &mut PgConnection, row: &CaseRow, organization: Uuid) -> Result<(), AppError> {
-    let target = directory_store::find_organization(conn, organization)?
-        .ok_or_else(|| AppError::invalid("organization_id", "no such organization"))?;
-    if !policy::path_within(&row.region_path, &target.region_path) {
-        return Err(AppError::invalid(
-            "organization_id",
-            "the organization's jurisdiction does not cover the case's region",
-        ));
-    }
-    let discipline = target.organization.kind == OrganizationKind::DisciplineInspection as i16;
-    if row.kind == CaseKind::Accusation.as_i16() && !discipline {
-        return Err(AppError::invalid(
-            "organization_id",
-            "an accusation goes to the discipline inspection channel (Art.30)",
-        ));
-    }
-    Ok(())
-}
-
 fn time_range(field: &str, range: Option<pb::TimeRange>) -> Result<store::TimeBounds, AppError> {
     let convert = |t: Option<prost_types::Timestamp>, which: &str| -> Result<_, AppError> {
         t.map(|t| {
@@ -432,9 +228,8 @@ impl CaseService for CaseApi {
     ) -> Result<Response<pb::SubmitCaseResponse>, Status> {
         let principal = require_principal(&request)?;
         let req = request.into_inner();
-        idempotency::check_request_id(&req.request_id)?;
-        let raw = req.draft.clone().unwrap_or_default();
-        let draft = draft::validate(raw_draft(&raw))?;
+        let envelope = Envelope::new(principal.clone(), "SubmitCase", &req.request_id, &req)?;
+        let draft = draft::validate(raw_draft(&req.draft.clone().unwrap_or_default()))?;
         let filing = Filing {
             petitioner_id: principal.account_id,
             principal,
@@ -444,8 +239,7 @@ impl CaseService for CaseApi {
             daily_limit: self.daily_limit(),
             similarity: self.state.similarity.clone(),
         };
-        let fingerprint = idempotency::fingerprint("SubmitCase", &req.encode_to_vec());
-        Ok(Response::new(self.file(filing, req.request_id, "SubmitCase", fingerprint).await?))
+        Ok(Response::new(self.file(envelope, filing).await?))
     }
 
     async fn register_case(
@@ -454,7 +248,7 @@ impl CaseService for CaseApi {
     ) -> Result<Response<pb::RegisterCaseResponse>, Status> {
         let principal = require_principal(&request)?;
         let req = request.into_inner();
-        idempotency::check_request_id(&req.request_id)?;
+        let envelope = Envelope::new(principal.clone(), "RegisterCase", &req.request_id, &req)?;
         let raw = req.draft.clone().unwrap_or_default();
         let draft = draft::validate(raw_draft(&raw));
         let mut v = Vec::new();
@@ -523,8 +317,7 @@ impl CaseService for CaseApi {
             daily_limit: self.daily_limit(),
             similarity: self.state.similarity.clone(),
         };
-        let fingerprint = idempotency::fingerprint("RegisterCase", &req.encode_to_vec());
-        let filed = self.file(filing, req.request_id, "RegisterCase", fingerprint).await?;
+        let filed = self.file(envelope, filing).await?;
         Ok(Response::new(pb::RegisterCaseResponse { case: filed.case, intake: filed.intake }))
     }
 
@@ -540,7 +333,7 @@ impl CaseService for CaseApi {
             .db
             .read(move |conn| {
                 let row = store::find_case_by_key(conn, &key)?.ok_or(AppError::NotFound { resource: "case" })?;
-                policy::authorize_case(&principal, CaseAction::Read, &engine::access(&row))?;
+                policy::authorize_case(&principal, CaseAction::Read, &access(&row))?;
                 let viewer = viewer_of(conn, &principal)?;
                 case_message(conn, &state, &row, &viewer)
             })
@@ -555,17 +348,7 @@ impl CaseService for CaseApi {
         let principal = require_principal(&request)?;
         let req = request.into_inner();
         let limit = page_size(req.page_size)?;
-        let visibility = if principal.is_admin() {
-            Visibility::All
-        } else if principal.has_role(crate::auth::Role::Citizen) {
-            Visibility::Petitioner(principal.account_id)
-        } else if principal.has_role(crate::auth::Role::Partner) {
-            return Err(
-                AppError::permission_denied("PERMISSION_DENIED", "partners see only cases referred to them").into()
-            );
-        } else {
-            Visibility::Staff { jurisdiction: principal.jurisdiction.clone(), organization: principal.organization_id }
-        };
+        let visibility = Visibility::of(&principal)?;
         let mut filter = CaseFilter {
             states: enum_list("states", &req.states, CaseState::from_i32, CaseState::as_i16)?,
             tracks: enum_list("tracks", &req.tracks, Track::from_i32, Track::as_i16)?,
@@ -599,10 +382,12 @@ impl CaseService for CaseApi {
         let before: Option<Uuid> = self.state.pages.decode(&scope, &req.page_token)?;
         let region_code = req.region_code.clone();
         let state = self.state.clone();
-        let (cases, next) = self
+        let (cases, next, feed_position) = self
             .state
             .db
             .read(move |conn| {
+                // Read before the page: every event below it is in the page's snapshot.
+                let feed_position = feed::store::horizon_position(conn)?;
                 if !region_code.is_empty() {
                     let region = directory_store::find_region(conn, &region_code)?
                         .ok_or_else(|| AppError::invalid("region_code", "no such region"))?;
@@ -622,12 +407,12 @@ impl CaseService for CaseApi {
                         view::case_message(row, info, &viewer, today, &state.pii)
                     })
                     .collect::<Result<Vec<_>, AppError>>()?;
-                Ok((cases, next))
+                Ok((cases, next, feed_position))
             })
             .await?;
         let next_page_token =
             next.map(|cursor| self.state.pages.encode(&scope, &cursor)).transpose()?.unwrap_or_default();
-        Ok(Response::new(pb::ListCasesResponse { cases, next_page_token, feed_position: 0 }))
+        Ok(Response::new(pb::ListCasesResponse { cases, next_page_token, feed_position }))
     }
 
     async fn list_case_events(
@@ -645,13 +430,13 @@ impl CaseService for CaseApi {
             .db
             .read(move |conn| {
                 let row = store::find_case(conn, case_id)?.ok_or(AppError::NotFound { resource: "case" })?;
-                policy::authorize_case(&principal, CaseAction::Read, &engine::access(&row))?;
+                policy::authorize_case(&principal, CaseAction::Read, &access(&row))?;
                 let sees_content = viewer_of(conn, &principal)?.sees_content(&row);
-                let rows = store::list_events(conn, case_id, after.unwrap_or(0), limit + 1)?;
+                let rows = event_log::timeline(conn, case_id, after.unwrap_or(0), limit + 1)?;
                 let (rows, next) = finish_page(rows, limit, |r| r.sequence);
                 let events = rows
                     .into_iter()
-                    .map(|r| view::event_message(r, sees_content))
+                    .map(|r| Ok(view::event_message(&r, &view::parse_event(&r)?, sees_content)))
                     .collect::<Result<Vec<_>, AppError>>()?;
                 Ok((events, next))
             })
@@ -665,32 +450,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::SetCaseTrackRequest>,
     ) -> Result<Response<pb::SetCaseTrackResponse>, Status> {
-        let principal = require_principal(&request)?;
-        let req = request.into_inner();
-        let call = call(&principal, "SetCaseTrack", &req.case_id, &req.etag, &req.request_id, &req)?;
-        let track =
-            Track::from_i32(req.track).ok_or_else(|| AppError::invalid("track", "must be URGENT, SIMPLE or NORMAL"))?;
-        let reason = text("reason", &req.reason, usize::from(track == Track::Urgent), draft::MAX_NOTE_CHARS)?;
-        let triaging_organization = principal.organization_id;
-        let case = self
-            .transition(
-                call,
-                |_| CaseAction::Triage,
-                move |conn, row, _| {
-                    let first_time = !store::petitioner_has_earlier_cases(conn, row.petitioner_id, row.id)?;
-                    // Art.25: an urgent matter is reported to the level above
-                    // the bureau that registered it, or above the triaging
-                    // clerk's bureau for an online filing.
-                    let report_to = match row.registering_organization_id.or(triaging_organization) {
-                        Some(org) => {
-                            directory_store::find_organization(conn, org)?.and_then(|o| o.organization.parent_id)
-                        }
-                        None => None,
-                    };
-                    Ok(Command::SetTrack { track, reason, first_time, report_to })
-                },
-            )
-            .await?;
+        let case = self.transition::<_, SetTrack>(request).await?;
         Ok(Response::new(pb::SetCaseTrackResponse { case: Some(case) }))
     }
 
@@ -698,21 +458,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::ForwardCaseRequest>,
     ) -> Result<Response<pb::ForwardCaseResponse>, Status> {
-        let principal = require_principal(&request)?;
-        let req = request.into_inner();
-        let call = call(&principal, "ForwardCase", &req.case_id, &req.etag, &req.request_id, &req)?;
-        let organization_id = parse_id("organization_id", &req.organization_id)?;
-        let note = text("note", &req.note, 0, draft::MAX_NOTE_CHARS)?;
-        let case = self
-            .transition(
-                call,
-                |_| CaseAction::Triage,
-                move |conn, row, _| {
-                    check_target(conn, row, organization_id)?;
-                    Ok(Command::Route { organization_id, mode: RoutingMode::Forward, report_by: None, note })
-                },
-            )
-            .await?;
+        let case = self.transition::<_, Route>(request).await?;
         Ok(Response::new(pb::ForwardCaseResponse { case: Some(case) }))
     }
 
@@ -720,23 +466,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::AssignCaseRequest>,
     ) -> Result<Response<pb::AssignCaseResponse>, Status> {
-        let principal = require_principal(&request)?;
-        let req = request.into_inner();
-        let call = call(&principal, "AssignCase", &req.case_id, &req.etag, &req.request_id, &req)?;
-        let organization_id = parse_id("organization_id", &req.organization_id)?;
-        let report_by =
-            parse_date(&req.report_by).ok_or_else(|| AppError::invalid("report_by", "must be a date YYYY-MM-DD"))?;
-        let note = text("note", &req.note, 0, draft::MAX_NOTE_CHARS)?;
-        let case = self
-            .transition(
-                call,
-                |_| CaseAction::Triage,
-                move |conn, row, _| {
-                    check_target(conn, row, organization_id)?;
-                    Ok(Command::Route { organization_id, mode: RoutingMode::Assign, report_by: Some(report_by), note })
-                },
-            )
-            .await?;
+        let case = self.transition::<_, Route>(request).await?;
         Ok(Response::new(pb::AssignCaseResponse { case: Some(case) }))
     }
 
@@ -744,13 +474,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::ObjectToAssignmentRequest>,
     ) -> Result<Response<pb::ObjectToAssignmentResponse>, Status> {
-        let principal = require_principal(&request)?;
-        let req = request.into_inner();
-        let call = call(&principal, "ObjectToAssignment", &req.case_id, &req.etag, &req.request_id, &req)?;
-        let reason = text("reason", &req.reason, 1, 2_000)?;
-        let case = self
-            .transition(call, |_| CaseAction::RespondToRouting, move |_, _, _| Ok(Command::Object { reason }))
-            .await?;
+        let case = self.transition::<_, Plain>(request).await?;
         Ok(Response::new(pb::ObjectToAssignmentResponse { case: Some(case) }))
     }
 
@@ -758,13 +482,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::AcceptCaseRequest>,
     ) -> Result<Response<pb::AcceptCaseResponse>, Status> {
-        let principal = require_principal(&request)?;
-        let req = request.into_inner();
-        let call = call(&principal, "AcceptCase", &req.case_id, &req.etag, &req.request_id, &req)?;
-        let note = text("note", &req.note, 0, draft::MAX_NOTE_CHARS)?;
-        let case = self
-            .transition(call, |_| CaseAction::RespondToRouting, move |_, _, _| Ok(Command::Accept { note }))
-            .await?;
+        let case = self.transition::<_, Plain>(request).await?;
         Ok(Response::new(pb::AcceptCaseResponse { case: Some(case) }))
     }
 
@@ -772,64 +490,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::DeclineCaseRequest>,
     ) -> Result<Response<pb::DeclineCaseResponse>, Status> {
-        let principal = require_principal(&request)?;
-        let req = request.into_inner();
-        let call = call(&principal, "DeclineCase", &req.case_id, &req.etag, &req.request_id, &req)?;
-        let reason = DeclineReason::from_i32(req.reason)
-            .ok_or_else(|| AppError::invalid("reason", "must be a decline reason"))?;
-        let mut v = Vec::new();
-        let diverted_to = draft::text("diverted_to", &req.diverted_to, usize::from(reason.diverts()), 200, &mut v);
-        let explanation = draft::text(
-            "explanation",
-            &req.explanation,
-            usize::from(reason == DeclineReason::Other),
-            draft::MAX_NOTE_CHARS,
-            &mut v,
-        );
-        let related_case_id = if reason.names_related_case() {
-            parse_id("related_case_id", &req.related_case_id)
-                .map_err(|_| v.push(FieldViolation::new("related_case_id", "name the related case")))
-                .ok()
-        } else {
-            None
-        };
-        require_valid(v)?;
-        let case = self
-            .transition(
-                call,
-                // Before routing the bureau declines; after, the unit it went to.
-                |life| match life.handling_organization_id {
-                    None => CaseAction::Triage,
-                    Some(_) => CaseAction::RespondToRouting,
-                },
-                move |conn, row, _| {
-                    if let Some(related) = related_case_id {
-                        let other = store::find_case(conn, related)?
-                            .filter(|o| o.petitioner_id == row.petitioner_id && o.id != row.id)
-                            .ok_or_else(|| {
-                                AppError::invalid("related_case_id", "must be another case of the same petitioner")
-                            })?;
-                        let other_state = CaseState::from_i32(i32::from(other.state)).unwrap_or(CaseState::Registered);
-                        let fits = match reason {
-                            DeclineReason::AlreadyInProgress => other_state.is_open(),
-                            _ => other_state == CaseState::Final,
-                        };
-                        if !fits {
-                            let want = if reason == DeclineReason::AlreadyInProgress {
-                                "still in progress"
-                            } else {
-                                "final after re-review"
-                            };
-                            return Err(AppError::invalid(
-                                "related_case_id",
-                                format!("the related case is not {want}"),
-                            ));
-                        }
-                    }
-                    Ok(Command::Decline { reason, diverted_to, related_case_id, explanation })
-                },
-            )
-            .await?;
+        let case = self.transition::<_, Decline>(request).await?;
         Ok(Response::new(pb::DeclineCaseResponse { case: Some(case) }))
     }
 
@@ -839,39 +500,32 @@ impl CaseService for CaseApi {
     ) -> Result<Response<pb::AddFollowUpResponse>, Status> {
         let principal = require_principal(&request)?;
         let req = request.into_inner();
-        let call = call(&principal, "AddFollowUp", &req.case_id, "", &req.request_id, &req)?;
-        let kind =
-            FollowUpKind::from_i32(req.kind).ok_or_else(|| AppError::invalid("kind", "must be a follow-up kind"))?;
-        let note = text("note", &req.note, 1, draft::MAX_NOTE_CHARS)?;
-        let event = self
-            .transition_with(
-                call,
-                |life| match life.state {
-                    CaseState::UnderReview | CaseState::UnderRecheck => CaseAction::DecideReview,
-                    _ => CaseAction::Handle,
-                },
-                move |_, _, _| Ok(Command::FollowUp { kind, note }),
-                |_, saved, events, viewer| {
-                    let event = events.last().cloned().ok_or(AppError::internal("follow-up not recorded"))?;
-                    Ok(pb::AddFollowUpResponse { event: Some(view::event_message(event, viewer.sees_content(saved))?) })
-                },
-            )
-            .await?;
-        Ok(Response::new(event))
+        let envelope = Envelope::new(principal, "AddFollowUp", &req.request_id, &req)?;
+        let case_id = parse_id("case_id", &req.case_id)?;
+        let command = FollowUp::try_from(req)?;
+        let response = pipeline::write(&self.state, envelope, move |conn, journal, principal| {
+            let (saved, events) =
+                pipeline::transition::<Case, FollowUp>(conn, journal, principal, case_id, "", command)?;
+            let event = events.last().ok_or_else(|| AppError::internal("follow-up not recorded"))?;
+            let sees_content = viewer_of(conn, principal)?.sees_content(&saved.row);
+            let event = view::recorded_event_message(
+                &saved,
+                saved.row.last_sequence,
+                event,
+                principal.account_id,
+                sees_content,
+            );
+            Ok(pb::AddFollowUpResponse { event: Some(event) })
+        })
+        .await?;
+        Ok(Response::new(response))
     }
 
     async fn extend_case_deadline(
         &self,
         request: Request<pb::ExtendCaseDeadlineRequest>,
     ) -> Result<Response<pb::ExtendCaseDeadlineResponse>, Status> {
-        let principal = require_principal(&request)?;
-        let req = request.into_inner();
-        let call = call(&principal, "ExtendCaseDeadline", &req.case_id, &req.etag, &req.request_id, &req)?;
-        let days = u32::try_from(req.days).map_err(|_| AppError::invalid("days", "must be 1–30"))?;
-        let reason = text("reason", &req.reason, 1, draft::MAX_NOTE_CHARS)?;
-        let case = self
-            .transition(call, |_| CaseAction::ApproveExtension, move |_, _, _| Ok(Command::Extend { days, reason }))
-            .await?;
+        let case = self.transition::<_, Plain>(request).await?;
         Ok(Response::new(pb::ExtendCaseDeadlineResponse { case: Some(case) }))
     }
 
@@ -879,21 +533,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::ReplyToCaseRequest>,
     ) -> Result<Response<pb::ReplyToCaseResponse>, Status> {
-        let principal = require_principal(&request)?;
-        let req = request.into_inner();
-        let call = call(&principal, "ReplyToCase", &req.case_id, &req.etag, &req.request_id, &req)?;
-        let raw = req.opinion;
-        let case = self
-            .transition(
-                call,
-                |_| CaseAction::Handle,
-                move |_, _, life| {
-                    let organization =
-                        life.handling_organization_id.ok_or(AppError::internal("accepted case without a unit"))?;
-                    Ok(Command::Reply { opinion: opinion(raw, organization)? })
-                },
-            )
-            .await?;
+        let case = self.transition::<_, Plain>(request).await?;
         Ok(Response::new(pb::ReplyToCaseResponse { case: Some(case) }))
     }
 
@@ -901,13 +541,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::SubmitCompletionReportRequest>,
     ) -> Result<Response<pb::SubmitCompletionReportResponse>, Status> {
-        let principal = require_principal(&request)?;
-        let req = request.into_inner();
-        let call = call(&principal, "SubmitCompletionReport", &req.case_id, &req.etag, &req.request_id, &req)?;
-        let report = text("report", &req.report, 1, 10_000)?;
-        let case = self
-            .transition(call, |_| CaseAction::Handle, move |_, _, _| Ok(Command::ReportCompletion { report }))
-            .await?;
+        let case = self.transition::<_, Plain>(request).await?;
         Ok(Response::new(pb::SubmitCompletionReportResponse { case: Some(case) }))
     }
 
@@ -915,21 +549,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::RequestReviewRequest>,
     ) -> Result<Response<pb::RequestReviewResponse>, Status> {
-        let principal = require_principal(&request)?;
-        let req = request.into_inner();
-        let call = call(&principal, "RequestReview", &req.case_id, &req.etag, &req.request_id, &req)?;
-        let reason = text("reason", &req.reason, 1, draft::MAX_NOTE_CHARS)?;
-        let case = self
-            .transition(
-                call,
-                |_| CaseAction::ActAsPetitioner,
-                move |conn, row, life| {
-                    let reviewing_organization_id =
-                        next_level(conn, row, life, CaseState::Replied, life.handling_organization_id)?;
-                    Ok(Command::RequestReview { reason, reviewing_organization_id })
-                },
-            )
-            .await?;
+        let case = self.transition::<_, RequestReview>(request).await?;
         Ok(Response::new(pb::RequestReviewResponse { case: Some(case) }))
     }
 
@@ -937,10 +557,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::ReplyToReviewRequest>,
     ) -> Result<Response<pb::ReplyToReviewResponse>, Status> {
-        let principal = require_principal(&request)?;
-        let req = request.into_inner();
-        let call = call(&principal, "ReplyToReview", &req.case_id, &req.etag, &req.request_id, &req)?;
-        let case = self.decide_review(call, req.opinion, |opinion| Command::ReplyToReview { opinion }).await?;
+        let case = self.transition::<_, Plain>(request).await?;
         Ok(Response::new(pb::ReplyToReviewResponse { case: Some(case) }))
     }
 
@@ -948,21 +565,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::RequestRecheckRequest>,
     ) -> Result<Response<pb::RequestRecheckResponse>, Status> {
-        let principal = require_principal(&request)?;
-        let req = request.into_inner();
-        let call = call(&principal, "RequestRecheck", &req.case_id, &req.etag, &req.request_id, &req)?;
-        let reason = text("reason", &req.reason, 1, draft::MAX_NOTE_CHARS)?;
-        let case = self
-            .transition(
-                call,
-                |_| CaseAction::ActAsPetitioner,
-                move |conn, row, life| {
-                    let reviewing_organization_id =
-                        next_level(conn, row, life, CaseState::Reviewed, life.reviewing_organization_id)?;
-                    Ok(Command::RequestRecheck { reason, reviewing_organization_id })
-                },
-            )
-            .await?;
+        let case = self.transition::<_, RequestReview>(request).await?;
         Ok(Response::new(pb::RequestRecheckResponse { case: Some(case) }))
     }
 
@@ -970,13 +573,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::PauseRecheckRequest>,
     ) -> Result<Response<pb::PauseRecheckResponse>, Status> {
-        let principal = require_principal(&request)?;
-        let req = request.into_inner();
-        let call = call(&principal, "PauseRecheck", &req.case_id, &req.etag, &req.request_id, &req)?;
-        let reason = text("reason", &req.reason, 1, draft::MAX_NOTE_CHARS)?;
-        let case = self
-            .transition(call, |_| CaseAction::DecideReview, move |_, _, _| Ok(Command::PauseRecheck { reason }))
-            .await?;
+        let case = self.transition::<_, Plain>(request).await?;
         Ok(Response::new(pb::PauseRecheckResponse { case: Some(case) }))
     }
 
@@ -984,13 +581,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::ResumeRecheckRequest>,
     ) -> Result<Response<pb::ResumeRecheckResponse>, Status> {
-        let principal = require_principal(&request)?;
-        let req = request.into_inner();
-        let call = call(&principal, "ResumeRecheck", &req.case_id, &req.etag, &req.request_id, &req)?;
-        let note = text("note", &req.note, 0, draft::MAX_NOTE_CHARS)?;
-        let case = self
-            .transition(call, |_| CaseAction::DecideReview, move |_, _, _| Ok(Command::ResumeRecheck { note }))
-            .await?;
+        let case = self.transition::<_, Plain>(request).await?;
         Ok(Response::new(pb::ResumeRecheckResponse { case: Some(case) }))
     }
 
@@ -998,10 +589,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::ReplyToRecheckRequest>,
     ) -> Result<Response<pb::ReplyToRecheckResponse>, Status> {
-        let principal = require_principal(&request)?;
-        let req = request.into_inner();
-        let call = call(&principal, "ReplyToRecheck", &req.case_id, &req.etag, &req.request_id, &req)?;
-        let case = self.decide_review(call, req.opinion, |opinion| Command::ReplyToRecheck { opinion }).await?;
+        let case = self.transition::<_, Plain>(request).await?;
         Ok(Response::new(pb::ReplyToRecheckResponse { case: Some(case) }))
     }
 
@@ -1009,13 +597,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::WithdrawCaseRequest>,
     ) -> Result<Response<pb::WithdrawCaseResponse>, Status> {
-        let principal = require_principal(&request)?;
-        let req = request.into_inner();
-        let call = call(&principal, "WithdrawCase", &req.case_id, &req.etag, &req.request_id, &req)?;
-        let reason = text("reason", &req.reason, 0, draft::MAX_NOTE_CHARS)?;
-        let case = self
-            .transition(call, |_| CaseAction::ActAsPetitioner, move |_, _, _| Ok(Command::Withdraw { reason }))
-            .await?;
+        let case = self.transition::<_, Plain>(request).await?;
         Ok(Response::new(pb::WithdrawCaseResponse { case: Some(case) }))
     }
 
@@ -1070,7 +652,7 @@ impl CaseService for CaseApi {
                     Query::CaseId(key) => {
                         let row =
                             store::find_case_by_key(conn, &key)?.ok_or(AppError::NotFound { resource: "case" })?;
-                        policy::authorize_case(&principal, CaseAction::Read, &engine::access(&row))?;
+                        policy::authorize_case(&principal, CaseAction::Read, &access(&row))?;
                         if !viewer.sees_content(&row) {
                             return Err(AppError::permission_denied(
                                 "CONTENT_HIDDEN",
@@ -1165,7 +747,7 @@ impl CaseService for CaseApi {
     ) -> Result<Response<pb::MergeCasesResponse>, Status> {
         let principal = require_principal(&request)?;
         let req = request.into_inner();
-        idempotency::check_request_id(&req.request_id)?;
+        let envelope = Envelope::new(principal, "MergeCases", &req.request_id, &req)?;
         let mut v = Vec::new();
         let primary = parse_id("primary_case_id", &req.primary_case_id)
             .map_err(|_| v.push(FieldViolation::new("primary_case_id", "must be a case id")))
@@ -1189,63 +771,33 @@ impl CaseService for CaseApi {
         let Some(primary) = primary else {
             return Err(AppError::internal("validated merge without a primary").into());
         };
-        let fingerprint = idempotency::fingerprint("MergeCases", &req.encode_to_vec());
         let state = self.state.clone();
-        let response = self
-            .state
-            .db
-            .run(move |conn| {
-                once(conn, &principal, &req.request_id, "MergeCases", &fingerprint, |conn| {
-                    // Lock every case in one order, so concurrent merges cannot deadlock.
-                    let mut all = others.clone();
-                    all.push(primary);
-                    all.sort_unstable();
-                    for id in &all {
-                        store::lock_case(conn, *id)?;
-                    }
-                    let primary_row =
-                        store::find_case(conn, primary)?.ok_or(AppError::NotFound { resource: "case" })?;
-                    policy::authorize_case(&principal, CaseAction::Triage, &engine::access(&primary_row))?;
-                    let primary_life = view::lifecycle_of(&primary_row)?;
-                    if !primary_life.state.is_open() || primary_life.merged_into.is_some() {
-                        return Err(AppError::FailedPrecondition {
-                            reason: "PRIMARY_NOT_OPEN",
-                            message: "the primary case must be open and not itself merged".into(),
-                            subject: format!("cases/{primary}"),
-                        });
-                    }
-                    // One level only: a case others are merged into stays a primary.
-                    if let Some(parent) = store::merge_primaries(conn, &others)?.first() {
-                        return Err(AppError::FailedPrecondition {
-                            reason: "HAS_MERGED_CASES",
-                            message: "cases are merged into this one; merge them into the new primary instead".into(),
-                            subject: format!("cases/{parent}"),
-                        });
-                    }
-                    let mut merged = Vec::with_capacity(others.len());
-                    for id in others {
-                        let reason = reason.clone();
-                        let (row, _) = engine::act(
-                            conn,
-                            &principal,
-                            id,
-                            "",
-                            |_| CaseAction::Triage,
-                            move |_, _, _| Ok(Command::Merge { into: primary, reason }),
-                        )?;
-                        merged.push(row);
-                    }
-                    let viewer = viewer_of(conn, &principal)?;
-                    let primary = case_message(conn, &state, &primary_row, &viewer)?;
-                    let merged = merged.iter().map(|row| case_message(conn, &state, row, &viewer)).collect::<Result<
-                        Vec<_>,
-                        AppError,
-                    >>(
-                    )?;
-                    Ok(pb::MergeCasesResponse { primary: Some(primary), merged })
-                })
-            })
-            .await?;
+        let response = pipeline::write(&self.state, envelope, move |conn, journal, principal| {
+            // Lock every case in one order, so concurrent merges cannot deadlock.
+            let mut all = others.clone();
+            all.push(primary);
+            all.sort_unstable();
+            for id in &all {
+                store::lock_case(conn, *id)?;
+            }
+            let primary_case = <Case as pipeline::Aggregate>::lock(conn, primary)?;
+            pipeline::Aggregate::authorize(&primary_case, principal, CaseAction::Triage)?;
+            rules::check_merge(&primary_case.subject(), &primary_case.life, &store::merge_primaries(conn, &others)?)?;
+            let mut merged = Vec::with_capacity(others.len());
+            for id in others {
+                let command = commands::merge(primary, reason.clone());
+                let (case, _) = pipeline::transition::<Case, Plain>(conn, journal, principal, id, "", command)?;
+                merged.push(case.row);
+            }
+            let viewer = viewer_of(conn, principal)?;
+            let primary = case_message(conn, &state, &primary_case.row, &viewer)?;
+            let merged = merged
+                .iter()
+                .map(|row| case_message(conn, &state, row, &viewer))
+                .collect::<Result<Vec<_>, AppError>>()?;
+            Ok(pb::MergeCasesResponse { primary: Some(primary), merged })
+        })
+        .await?;
         Ok(Response::new(response))
     }
 
@@ -1253,25 +805,23 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::UnlinkCaseRequest>,
     ) -> Result<Response<pb::UnlinkCaseResponse>, Status> {
-        let principal = require_principal(&request)?;
-        let req = request.into_inner();
-        let call = call(&principal, "UnlinkCase", &req.case_id, &req.etag, &req.request_id, &req)?;
-        let reason = text("reason", &req.reason, 1, draft::MAX_NOTE_CHARS)?;
-        let case = self.transition(call, |_| CaseAction::Triage, move |_, _, _| Ok(Command::Unlink { reason })).await?;
+        let case = self.transition::<_, Plain>(request).await?;
         Ok(Response::new(pb::UnlinkCaseResponse { case: Some(case) }))
     }
 
     async fn grant_case_access(
         &self,
-        _request: Request<pb::GrantCaseAccessRequest>,
+        request: Request<pb::GrantCaseAccessRequest>,
     ) -> Result<Response<pb::GrantCaseAccessResponse>, Status> {
-        Err(Status::unimplemented("GrantCaseAccess"))
+        let case = self.transition::<_, GrantAccess>(request).await?;
+        Ok(Response::new(pb::GrantCaseAccessResponse { case: Some(case) }))
     }
 
     async fn revoke_case_access(
         &self,
-        _request: Request<pb::RevokeCaseAccessRequest>,
+        request: Request<pb::RevokeCaseAccessRequest>,
     ) -> Result<Response<pb::RevokeCaseAccessResponse>, Status> {
-        Err(Status::unimplemented("RevokeCaseAccess"))
+        let case = self.transition::<_, Plain>(request).await?;
+        Ok(Response::new(pb::RevokeCaseAccessResponse { case: Some(case) }))
     }
 }

@@ -4,10 +4,11 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::model::{CaseEventRow, CaseRow, LifecycleChange};
+use super::model::{CaseRow, LifecycleChange};
+use crate::auth::{Principal, Role};
 use crate::calendar::store::overdue;
 use crate::error::AppError;
-use crate::schema::{case_counters, case_events, cases, related_cases};
+use crate::schema::{case_counters, cases, related_cases};
 
 /// The next sequence number of (region, year): one upsert, so concurrent
 /// filings serialize on the counter row and numbers never repeat.
@@ -77,34 +78,6 @@ pub fn save_lifecycle(conn: &mut PgConnection, id: Uuid, change: &LifecycleChang
     Ok(diesel::update(cases::table.find(id)).set(change).returning(CaseRow::as_returning()).get_result(conn)?)
 }
 
-pub fn last_sequence(conn: &mut PgConnection, case_id: Uuid) -> Result<i32, AppError> {
-    Ok(case_events::table
-        .filter(case_events::case_id.eq(case_id))
-        .select(diesel::dsl::max(case_events::sequence))
-        .first::<Option<i32>>(conn)?
-        .unwrap_or(0))
-}
-
-pub fn append_events(conn: &mut PgConnection, rows: &[CaseEventRow]) -> Result<(), AppError> {
-    diesel::insert_into(case_events::table).values(rows).execute(conn)?;
-    Ok(())
-}
-
-pub fn list_events(
-    conn: &mut PgConnection,
-    case_id: Uuid,
-    after: i32,
-    limit: i64,
-) -> Result<Vec<CaseEventRow>, AppError> {
-    Ok(case_events::table
-        .filter(case_events::case_id.eq(case_id))
-        .filter(case_events::sequence.gt(after))
-        .order(case_events::sequence)
-        .limit(limit)
-        .select(CaseEventRow::as_select())
-        .load(conn)?)
-}
-
 /// Whether the petitioner filed any case before `case` (ids are UUIDv7, so
 /// ordered by filing time): a case is a first-time petition (初次信访) when
 /// none came before it.
@@ -122,7 +95,8 @@ pub fn merge_primaries(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Uuid
     Ok(primaries.into_iter().flatten().collect())
 }
 
-/// Which cases a caller may list.
+/// Which cases a caller may list: the SQL form of `policy::can_see_case`
+/// (the e2e suite checks that both show each caller the same cases).
 #[derive(Debug, Clone)]
 pub enum Visibility {
     /// Admins.
@@ -130,8 +104,38 @@ pub enum Visibility {
     /// A citizen: their own cases.
     Petitioner(Uuid),
     /// Staff: cases arising in their jurisdiction, plus those their
-    /// organization handles or reviews.
+    /// organization handles, reviews or was given access to.
     Staff { jurisdiction: Option<String>, organization: Option<Uuid> },
+    /// A partner service account: the cases its organization was given
+    /// access to.
+    Partner { organization: Uuid },
+    /// An account without a role that sees cases.
+    Nothing,
+}
+
+impl Visibility {
+    /// What `principal` may list; PERMISSION_DENIED for a partner without
+    /// the read scope or an organization.
+    pub fn of(principal: &Principal) -> Result<Visibility, AppError> {
+        if principal.is_admin() {
+            return Ok(Visibility::All);
+        }
+        if principal.has_role(Role::Citizen) {
+            return Ok(Visibility::Petitioner(principal.account_id));
+        }
+        if principal.has_role(Role::Partner) {
+            return match principal.organization_id {
+                Some(organization) if principal.scopes.contains(&crate::auth::Scope::CasesRead) => {
+                    Ok(Visibility::Partner { organization })
+                }
+                _ => Err(AppError::permission_denied("PERMISSION_DENIED", "this token may not read cases")),
+            };
+        }
+        if !crate::auth::policy::is_case_staff(principal) {
+            return Ok(Visibility::Nothing);
+        }
+        Ok(Visibility::Staff { jurisdiction: principal.jurisdiction.clone(), organization: principal.organization_id })
+    }
 }
 
 /// Inclusive start and exclusive end of a time range; `None` is open.
@@ -181,7 +185,17 @@ pub fn list_cases(
                     .eq(root.clone())
                     .or(cases::region_path.like(like_subtree(&root)))
                     .or(cases::handling_organization_id.eq(org))
-                    .or(cases::reviewing_organization_id.eq(org)),
+                    .or(cases::reviewing_organization_id.eq(org))
+                    .or(cases::access_organization_ids.contains(vec![org])),
+            );
+        }
+        Visibility::Nothing => query = query.filter(diesel::dsl::sql::<diesel::sql_types::Bool>("FALSE")),
+        Visibility::Partner { organization } => {
+            // The second condition lets the partial index serve the first.
+            query = query.filter(
+                cases::access_organization_ids
+                    .contains(vec![*organization])
+                    .and(cases::access_organization_ids.ne(Vec::<Uuid>::new())),
             );
         }
     }

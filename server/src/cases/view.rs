@@ -6,16 +6,23 @@ use chrono::NaiveDate;
 use petition_proto::v1 as pb;
 use uuid::Uuid;
 
+use super::aggregate::Case;
 use super::domain::CaseKind;
 use super::draft::Attachment;
 use super::event_wire;
-use super::model::{CaseEventRow, CaseRow};
+use super::model::CaseRow;
 use super::rules::{Event, Lifecycle, Opinion, due_date};
+use crate::auth::Principal;
+use crate::auth::policy;
 use crate::calendar::rules::{format_date, is_overdue};
 use crate::convert::timestamp;
+use crate::directory::rules::OrganizationKind;
+use crate::directory::store as directory_store;
 use crate::error::AppError;
+use crate::event_log::EventRow;
 use crate::pii::Pii;
 use base64::Engine as _;
+use diesel::PgConnection;
 
 /// Who is looking, as far as hiding goes.
 #[derive(Debug, Clone, Copy)]
@@ -23,11 +30,29 @@ pub struct Viewer {
     pub account_id: Uuid,
     pub organization_id: Option<Uuid>,
     pub is_admin: bool,
+    /// Holds a staff role that works with cases.
+    pub is_staff: bool,
     /// Works in a discipline inspection organization (Art.30).
     pub in_discipline_channel: bool,
 }
 
 impl Viewer {
+    /// The viewer `principal` is.
+    pub fn of(conn: &mut PgConnection, principal: &Principal) -> Result<Viewer, AppError> {
+        let in_discipline_channel = match principal.organization_id {
+            Some(org) => directory_store::find_organization(conn, org)?
+                .is_some_and(|o| o.organization.kind == OrganizationKind::DisciplineInspection as i16),
+            None => false,
+        };
+        Ok(Viewer {
+            account_id: principal.account_id,
+            organization_id: principal.organization_id,
+            is_admin: principal.is_admin(),
+            is_staff: policy::is_case_staff(principal),
+            in_discipline_channel,
+        })
+    }
+
     /// Whether the content of `row` is visible: always, except an
     /// accusation, which only its petitioner and the discipline channel see.
     pub fn sees_content(&self, row: &CaseRow) -> bool {
@@ -190,8 +215,13 @@ pub fn case_message(
         repeat_of_case_id: id(life.repeat_of),
         escalated: life.escalated,
         merged_into_case_id: id(life.merged_into),
-        last_event_sequence: 0,
-        access_organization_ids: Vec::new(),
+        last_event_sequence: i64::from(row.last_sequence),
+        // Which partners see a case is the business of those who run it.
+        access_organization_ids: if viewer.is_admin || viewer.is_staff {
+            row.access_organization_ids.iter().map(Uuid::to_string).collect()
+        } else {
+            Vec::new()
+        },
     })
 }
 
@@ -199,25 +229,44 @@ fn id(value: Option<Uuid>) -> String {
     value.map(|id| id.to_string()).unwrap_or_default()
 }
 
+/// A stored case event as the domain reads it.
+pub fn parse_event(row: &EventRow) -> Result<Event, AppError> {
+    serde_json::from_value(row.payload.clone()).map_err(|e| {
+        AppError::internal(format!("event {} of case {} is unreadable: {e}", row.sequence, row.aggregate_id))
+    })
+}
+
 /// A timeline entry; the details of an accusation's events are withheld
 /// from viewers who may not see its content (Art.30).
-pub fn event_message(row: CaseEventRow, sees_content: bool) -> Result<pb::CaseEvent, AppError> {
-    let detail = if sees_content {
-        let event: Event = serde_json::from_value(row.payload).map_err(|e| {
-            AppError::internal(format!("event {} of case {} is unreadable: {e}", row.sequence, row.case_id))
-        })?;
-        Some(event_wire::detail(&event))
-    } else {
-        None
-    };
-    Ok(pb::CaseEvent {
+pub fn event_message(row: &EventRow, event: &Event, sees_content: bool) -> pb::CaseEvent {
+    pb::CaseEvent {
         sequence: i64::from(row.sequence),
         r#type: i32::from(row.event_type),
         actor_account_id: id(row.actor_id),
         time: Some(timestamp(row.occurred_at)),
         state: i32::from(row.state),
-        case_id: row.case_id.to_string(),
+        case_id: row.aggregate_id.to_string(),
         detail_hidden: !sees_content,
-        detail,
-    })
+        detail: sees_content.then(|| event_wire::detail(event)),
+    }
+}
+
+/// The timeline entry of an event `case` just recorded as its `sequence`.
+pub fn recorded_event_message(
+    case: &Case,
+    sequence: i32,
+    event: &Event,
+    actor: Uuid,
+    sees_content: bool,
+) -> pb::CaseEvent {
+    pb::CaseEvent {
+        sequence: i64::from(sequence),
+        r#type: event_wire::event_type(event) as i32,
+        actor_account_id: actor.to_string(),
+        time: Some(timestamp(case.row.updated_at)),
+        state: i32::from(case.row.state),
+        case_id: case.row.id.to_string(),
+        detail_hidden: !sees_content,
+        detail: sees_content.then(|| event_wire::detail(event)),
+    }
 }

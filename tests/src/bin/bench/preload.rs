@@ -158,6 +158,14 @@ struct Count {
 }
 
 #[derive(QueryableByName)]
+struct EventXids {
+    #[diesel(sql_type = BigInt)]
+    first: i64,
+    #[diesel(sql_type = BigInt)]
+    limit: i64,
+}
+
+#[derive(QueryableByName)]
 struct StateCount {
     #[diesel(sql_type = diesel::sql_types::SmallInt)]
     state: i16,
@@ -213,7 +221,7 @@ fn load_template_docs(conn: &mut PgConnection) -> Result<usize> {
     let docs: Vec<TemplateDoc> = sql_query(
         "SELECT t.t, 0 AS sequence, c.lifecycle::text AS doc FROM bench_template t JOIN cases c ON c.id = t.id \
          UNION ALL \
-         SELECT t.t, e.sequence, e.payload::text FROM bench_template t JOIN case_events e ON e.case_id = t.id",
+         SELECT t.t, e.sequence, e.payload::text FROM bench_template t JOIN events e ON e.aggregate_id = t.id",
     )
     .load(conn)?;
     let mut sent = 0;
@@ -334,7 +342,7 @@ const INSERT_CASES: &str = "
 INSERT INTO cases (id, number, kind, channel, state, track, category_code, region_code, region_path, title, content,
     requests, facts_and_reasons, attachments, petitioner_id, group_visit, registered_by, registering_organization_id,
     handling_organization_id, routing_mode, reviewing_organization_id, lifecycle, due_date, extended,
-    routed_on_registration, first_routed_at, version, created_at, updated_at)
+    routed_on_registration, first_routed_at, version, created_at, updated_at, last_sequence)
 SELECT p.id, p.number, p.kind, p.channel, t.state, t.track, p.category_code, p.region_code, p.region_path,
     /*TEXTS*/,
     CASE WHEN p.with_photo THEN jsonb_build_array(jsonb_build_object(
@@ -344,7 +352,7 @@ SELECT p.id, p.number, p.kind, p.channel, t.state, t.track, p.category_code, p.r
     p.petitioner_id, NULL, p.registered_by, p.registering_organization_id,
     t.handling_organization_id, t.routing_mode, t.reviewing_organization_id, j.doc,
     p.created_on + t.due_in_days, t.extended, t.routed_on_registration, p.created_at + t.routed_after, t.version,
-    p.created_at, p.created_at + t.updated_after
+    p.created_at, p.created_at + t.updated_after, t.last_sequence
 FROM bench_plan p
 JOIN bench_template t ON t.t = p.t
 JOIN bench_json j ON j.t = p.t AND j.sequence = 0 AND j.days_ago = p.days_ago
@@ -382,14 +390,25 @@ FROM bench_people p CROSS JOIN accounts a
 WHERE a.id = $1
 ORDER BY p.i";
 
+/// The events of the planned cases. Their feed positions are those of events
+/// written before the feed existed (migration 000012): 32,768 to a
+/// transaction id, from `$1`, in the ids left unused by earlier transactions.
 const INSERT_EVENTS: &str = "
-INSERT INTO case_events (case_id, sequence, event_type, actor_id, occurred_at, state, payload)
-SELECT p.id, e.sequence, e.event_type, CASE WHEN e.by_registrant THEN p.registered_by ELSE e.actor_id END,
-       p.created_at + e.after, e.state, j.doc
-FROM bench_plan p
-JOIN bench_event e ON e.t = p.t
-JOIN bench_json j ON j.t = p.t AND j.sequence = e.sequence AND j.days_ago = p.days_ago
-ORDER BY p.id, e.sequence";
+INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, actor_id, occurred_at, state, payload, xid, idx)
+SELECT 1, id, sequence, event_type, actor_id, occurred_at, state, doc, $1 + n / 32768, (n % 32768)::smallint
+FROM (
+    SELECT p.id, e.sequence, e.event_type, CASE WHEN e.by_registrant THEN p.registered_by ELSE e.actor_id END AS actor_id,
+           p.created_at + e.after AS occurred_at, e.state, j.doc,
+           row_number() OVER (ORDER BY p.id, e.sequence) - 1 AS n
+    FROM bench_plan p
+    JOIN bench_event e ON e.t = p.t
+    JOIN bench_json j ON j.t = p.t AND j.sequence = e.sequence AND j.days_ago = p.days_ago
+) planned
+ORDER BY n";
+
+/// The first transaction id the preloaded events may use, and the first
+/// they may not (this transaction's own).
+const EVENT_XIDS: &str = "SELECT coalesce(max(xid), 0) + 1 AS first, feed_xid() AS limit FROM events";
 
 const RAISE_COUNTERS: &str = "
 INSERT INTO case_counters (region_code, year, last_value)
@@ -496,6 +515,7 @@ pub fn preload(conn: &mut PgConnection, texts: &Texts, sources: &Sources) -> Res
             "CREATE TEMP TABLE bench_template ON COMMIT DROP AS \
              SELECT array_position($1::uuid[], c.id) AS t, c.id, c.state, c.track, c.handling_organization_id, \
                     c.routing_mode, c.reviewing_organization_id, c.extended, c.routed_on_registration, c.version, \
+                    c.last_sequence, \
                     c.due_date - (c.created_at AT TIME ZONE 'Asia/Shanghai')::date AS due_in_days, \
                     c.first_routed_at - c.created_at AS routed_after, c.updated_at - c.created_at AS updated_after \
              FROM cases c WHERE c.id = ANY($1::uuid[])",
@@ -506,7 +526,7 @@ pub fn preload(conn: &mut PgConnection, texts: &Texts, sources: &Sources) -> Res
             "CREATE TEMP TABLE bench_event ON COMMIT DROP AS \
              SELECT t.t, e.sequence, e.event_type, e.actor_id, e.actor_id = c.registered_by AS by_registrant, \
                     e.occurred_at - c.created_at AS after, e.state \
-             FROM bench_template t JOIN cases c ON c.id = t.id JOIN case_events e ON e.case_id = c.id",
+             FROM bench_template t JOIN cases c ON c.id = t.id JOIN events e ON e.aggregate_id = c.id",
         )
         .execute(conn)?;
         sql_query(
@@ -546,7 +566,21 @@ pub fn preload(conn: &mut PgConnection, texts: &Texts, sources: &Sources) -> Res
         let insert = INSERT_CASES.replace("/*TEXTS*/", texts_sql).replace("/*TEXT_SOURCE*/", source);
         let cases = sql_query(&insert).execute(conn).context("inserting the cases")?;
         eprintln!("  {cases} cases inserted ({:.1}s); inserting their events…", started.elapsed().as_secs_f64());
-        let events = sql_query(INSERT_EVENTS).execute(conn).context("inserting the events")?;
+        let xids: EventXids = sql_query(EVENT_XIDS).get_result(conn)?;
+        let needed: i64 = sql_query("SELECT count(*) AS n FROM bench_plan p JOIN bench_event e ON e.t = p.t")
+            .get_result::<Count>(conn)?
+            .n
+            / 32_768
+            + 1;
+        if xids.first + needed >= xids.limit {
+            anyhow::bail!(
+                "the preloaded events need {needed} unused transaction ids below {}, from {}: run the benchmark on a PostgreSQL that has run more transactions",
+                xids.limit,
+                xids.first
+            );
+        }
+        let events =
+            sql_query(INSERT_EVENTS).bind::<BigInt, _>(xids.first).execute(conn).context("inserting the events")?;
         eprintln!("  {events} events inserted ({:.1}s)", started.elapsed().as_secs_f64());
         sql_query(RAISE_COUNTERS).execute(conn).context("raising the case counters")?;
         if let Texts::Given(_) = texts {
@@ -569,7 +603,7 @@ pub fn preload(conn: &mut PgConnection, texts: &Texts, sources: &Sources) -> Res
 
     eprintln!("  VACUUM (ANALYZE)…");
     let vacuum_started = Instant::now();
-    sql_query("VACUUM (ANALYZE) cases, case_events, case_counters, accounts").execute(conn)?;
+    sql_query("VACUUM (ANALYZE) cases, events, case_counters, accounts").execute(conn)?;
     let vacuum_seconds = vacuum_started.elapsed().as_secs_f64();
     let checkpoint_started = Instant::now();
     sql_query("CHECKPOINT").execute(conn)?;
@@ -590,9 +624,9 @@ pub fn preload(conn: &mut PgConnection, texts: &Texts, sources: &Sources) -> Res
         vacuum_seconds,
         checkpoint_seconds,
         cases,
-        events: count_of(conn, "SELECT count(*) AS n FROM case_events")?,
+        events: count_of(conn, "SELECT count(*) AS n FROM events")?,
         cases_size: table_size(conn, "cases")?,
-        events_size: table_size(conn, "case_events")?,
+        events_size: table_size(conn, "events")?,
         states,
         distinct_numbers_ok: distinct_numbers == cases,
         autovacuum: sql_query("SELECT current_setting('autovacuum') AS value").get_result::<Setting>(conn)?.value,

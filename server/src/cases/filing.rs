@@ -1,7 +1,7 @@
-//! The case engine: filing and transitions as transactions on a
-//! connection, with the policy checked for the acting principal. The
-//! service wraps it with wire conversion and idempotency; the demo seed
-//! drives it directly.
+//! Filing a case (SubmitCase, RegisterCase): the policy, the checks of what
+//! the filing names, intake (repeats, related cases, routing rules), the
+//! case number, the row and its first events. The service runs it in the
+//! write pipeline; the demo seed drives it directly.
 
 use std::sync::Arc;
 
@@ -9,22 +9,24 @@ use chrono::{Datelike, Utc};
 use diesel::PgConnection;
 use uuid::Uuid;
 
+use super::aggregate::journal_events;
 use super::domain::{CaseKind, Channel, RoutingMode, Track};
 use super::draft::Draft;
 use super::intake::{self, Outcome, Subject};
 use super::intake_store;
 use super::limits::{self, DailyLimit};
-use super::model::{CaseEventRow, CaseRow, LifecycleChange};
-use super::rules::{self, Command, Context, Event, Lifecycle};
+use super::model::CaseRow;
+use super::rules::{self, Context, Event};
 use super::store;
-use super::view::{self, StoredGroupVisit};
+use super::view::StoredGroupVisit;
 use crate::auth::Principal;
-use crate::auth::policy::{self, CaseAccess, CaseAction};
+use crate::auth::policy::{self, CaseAction};
 use crate::calendar::rules::WorkCalendar;
 use crate::calendar::store as calendar_store;
 use crate::directory::rules::OrganizationKind;
 use crate::directory::store as directory_store;
 use crate::error::AppError;
+use crate::event_log::Journal;
 use crate::identity::store as identity_store;
 use crate::similarity::SimilarityIndex;
 use crate::taxonomy::store as taxonomy_store;
@@ -33,93 +35,9 @@ use crate::time::shanghai_today;
 /// Calendar days an URGENT case has for its opinion (紧急办).
 pub const URGENT_REPLY_DAYS: u32 = 7;
 
-pub fn access(row: &CaseRow) -> CaseAccess<'_> {
-    CaseAccess {
-        region_path: &row.region_path,
-        petitioner_id: row.petitioner_id,
-        handling_organization_id: row.handling_organization_id,
-        reviewing_organization_id: row.reviewing_organization_id,
-    }
-}
-
 /// The workday calendar around today.
 pub fn calendar(conn: &mut PgConnection) -> Result<WorkCalendar, AppError> {
     calendar_store::load_calendar_around(conn, shanghai_today())
-}
-
-/// Runs one command on a case for `principal`: lock the case, ask the
-/// policy (NOT_FOUND if they may not see it, PERMISSION_DENIED if they may
-/// not do this), check the etag, build the command (which may read what it
-/// needs), decide, and store. Returns the stored case and the new events.
-pub fn act<A, B>(
-    conn: &mut PgConnection,
-    principal: &Principal,
-    case_id: Uuid,
-    etag: &str,
-    action: A,
-    build: B,
-) -> Result<(CaseRow, Vec<CaseEventRow>), AppError>
-where
-    A: FnOnce(&Lifecycle) -> CaseAction,
-    B: FnOnce(&mut PgConnection, &CaseRow, &Lifecycle) -> Result<Command, AppError>,
-{
-    let row = store::lock_case(conn, case_id)?.ok_or(AppError::NotFound { resource: "case" })?;
-    let life = view::lifecycle_of(&row)?;
-    policy::authorize_case(principal, action(&life), &access(&row))?;
-    if !etag.is_empty() && etag != row.version.to_string() {
-        return Err(AppError::Aborted { resource: "case" });
-    }
-    let command = build(conn, &row, &life)?;
-    let calendar = calendar(conn)?;
-    let ctx = Context { today: shanghai_today(), calendar: &calendar, urgent_reply_days: URGENT_REPLY_DAYS };
-    let events = rules::decide(row.id, &life, command, &ctx)?;
-    commit(conn, &row, life, &events, Some(principal.account_id))
-}
-
-/// Stores the events `decide` produced: the new lifecycle and its
-/// projections, then the events, all in the caller's transaction.
-pub fn commit(
-    conn: &mut PgConnection,
-    row: &CaseRow,
-    life: Lifecycle,
-    events: &[Event],
-    actor: Option<Uuid>,
-) -> Result<(CaseRow, Vec<CaseEventRow>), AppError> {
-    let now = Utc::now();
-    let first_sequence = store::last_sequence(conn, row.id)? + 1;
-    let mut life = life;
-    let mut event_rows = Vec::with_capacity(events.len());
-    for (i, event) in events.iter().enumerate() {
-        life = rules::apply(Some(life), event);
-        event_rows.push(CaseEventRow {
-            case_id: row.id,
-            sequence: first_sequence + i as i32,
-            event_type: rules::event_type(event),
-            actor_id: actor,
-            occurred_at: now,
-            state: life.state.as_i16(),
-            payload: serde_json::to_value(event).map_err(AppError::internal)?,
-        });
-    }
-    let routed_now = events.iter().any(|e| matches!(e, Event::Routed { .. }));
-    let change = LifecycleChange {
-        state: life.state.as_i16(),
-        track: life.track.as_i16(),
-        handling_organization_id: life.handling_organization_id,
-        routing_mode: life.routing_mode.map(RoutingMode::as_i16),
-        reviewing_organization_id: life.reviewing_organization_id,
-        due_date: rules::due_date(&life),
-        extended: life.extended,
-        first_routed_at: row.first_routed_at.or(routed_now.then_some(now)),
-        lifecycle: serde_json::to_value(&life).map_err(AppError::internal)?,
-        version: row.version + 1,
-        updated_at: now,
-        repeat_of: life.repeat_of,
-        merged_into: life.merged_into,
-    };
-    let saved = store::save_lifecycle(conn, row.id, &change)?;
-    store::append_events(conn, &event_rows)?;
-    Ok((saved, event_rows))
 }
 
 /// A validated filing and who makes it.
@@ -145,7 +63,7 @@ pub struct Filed {
 /// cases (a repeat of the petitioner's open case is linked and declined,
 /// not routed), otherwise routes it at once when a routing rule applies,
 /// numbers it, and records its first events and its fingerprint.
-pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<Filed, AppError> {
+pub fn file(conn: &mut PgConnection, journal: &mut Journal, filing: Filing) -> Result<Filed, AppError> {
     let Filing { principal, draft, channel, petitioner_id, group_visit, daily_limit, similarity } = filing;
     let region = directory_store::find_region(conn, &draft.region_code)?
         .ok_or_else(|| AppError::invalid("draft.region_code", "no such region"))?;
@@ -241,7 +159,7 @@ pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<Filed, AppError> 
     }
     let sequence = store::next_number(conn, &region.code, today.year())?;
     let now = Utc::now();
-    let life = rules::fold(&events).ok_or(AppError::internal("no lifecycle"))?;
+    let (life, last_sequence) = journal_events(journal, id, None, 0, Some(principal.account_id), now, &events)?;
     let routed = events.iter().any(|e| matches!(e, Event::Routed { .. }));
     let row = CaseRow {
         id,
@@ -276,24 +194,10 @@ pub fn file(conn: &mut PgConnection, filing: Filing) -> Result<Filed, AppError> 
         respondent_organization_id: draft.respondent_organization_id,
         repeat_of: life.repeat_of,
         merged_into: None,
+        last_sequence,
+        access_organization_ids: Vec::new(),
     };
     let row = store::insert_case(conn, &row)?;
-    let mut life_so_far: Option<Lifecycle> = None;
-    let mut event_rows = Vec::new();
-    for (i, event) in events.iter().enumerate() {
-        let after = rules::apply(life_so_far, event);
-        event_rows.push(CaseEventRow {
-            case_id: id,
-            sequence: i as i32 + 1,
-            event_type: rules::event_type(event),
-            actor_id: Some(principal.account_id),
-            occurred_at: now,
-            state: after.state.as_i16(),
-            payload: serde_json::to_value(event).map_err(AppError::internal)?,
-        });
-        life_so_far = Some(after);
-    }
-    store::append_events(conn, &event_rows)?;
     tracing::info!(
         case_id = %id,
         number = %row.number,

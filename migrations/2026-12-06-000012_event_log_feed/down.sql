@@ -1,0 +1,17 @@
+DROP INDEX cases_access_idx;
+ALTER TABLE cases DROP COLUMN access_organization_ids;
+ALTER TABLE cases DROP COLUMN last_sequence;
+DROP INDEX events_position_idx;
+DELETE FROM events WHERE aggregate_type <> 1;
+ALTER TABLE events DROP COLUMN idx;
+ALTER TABLE events DROP COLUMN xid;
+ALTER TABLE events DROP COLUMN aggregate_type;
+ALTER TABLE events RENAME CONSTRAINT events_actor_id_fkey TO case_events_actor_id_fkey;
+ALTER TABLE events RENAME CONSTRAINT events_sequence_check TO case_events_sequence_check;
+ALTER TABLE events RENAME CONSTRAINT events_pkey TO case_events_pkey;
+ALTER TABLE events RENAME COLUMN aggregate_id TO case_id;
+ALTER TABLE events ADD CONSTRAINT case_events_case_id_fkey FOREIGN KEY (case_id) REFERENCES cases (id);
+ALTER TABLE events RENAME TO case_events;
+DROP FUNCTION feed_horizon();
+DROP FUNCTION feed_xid();
+DROP TABLE feed_state;

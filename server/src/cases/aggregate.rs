@@ -1,0 +1,141 @@
+//! A case as the command pipeline handles it: its row, locked for the
+//! transaction, and its lifecycle; saving applies the decided events,
+//! rewrites the projections and journals the events.
+
+use chrono::Utc;
+use diesel::PgConnection;
+use uuid::Uuid;
+
+use super::domain::{CaseKind, RoutingMode};
+use super::model::{CaseRow, LifecycleChange};
+use super::rules::{self, Event, Lifecycle, Subject};
+use super::store;
+use super::view;
+use crate::auth::Principal;
+use crate::auth::policy::{self, CaseAccess, CaseAction};
+use crate::error::AppError;
+use crate::event_log::{AggregateType, Journal, Recorded};
+use crate::pipeline::Aggregate;
+
+/// A stored case and its lifecycle.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub row: CaseRow,
+    pub life: Lifecycle,
+}
+
+impl Case {
+    pub fn from_row(row: CaseRow) -> Result<Case, AppError> {
+        let life = view::lifecycle_of(&row)?;
+        Ok(Case { row, life })
+    }
+
+    pub fn id(&self) -> Uuid {
+        self.row.id
+    }
+
+    /// What the rules know of it besides its lifecycle.
+    pub fn subject(&self) -> Subject {
+        Subject {
+            id: self.row.id,
+            kind: CaseKind::from_i32(i32::from(self.row.kind)).unwrap_or(CaseKind::Claim),
+            region_path: self.row.region_path.clone(),
+            petitioner_id: self.row.petitioner_id,
+        }
+    }
+}
+
+/// What the policy needs to know about a stored case.
+pub fn access(row: &CaseRow) -> CaseAccess<'_> {
+    CaseAccess {
+        region_path: &row.region_path,
+        petitioner_id: row.petitioner_id,
+        handling_organization_id: row.handling_organization_id,
+        reviewing_organization_id: row.reviewing_organization_id,
+        access_organization_ids: &row.access_organization_ids,
+    }
+}
+
+/// Records `events` of case `id`, numbered after `last_sequence`, each with
+/// the state it leaves the case in; returns the lifecycle after them and
+/// the last sequence.
+pub fn journal_events(
+    journal: &mut Journal,
+    id: Uuid,
+    before: Option<Lifecycle>,
+    last_sequence: i32,
+    actor: Option<Uuid>,
+    occurred_at: chrono::DateTime<Utc>,
+    events: &[Event],
+) -> Result<(Lifecycle, i32), AppError> {
+    let mut life = before;
+    let mut sequence = last_sequence;
+    for event in events {
+        let after = rules::apply(life, event);
+        sequence += 1;
+        journal.record(Recorded {
+            aggregate_type: AggregateType::Case,
+            aggregate_id: id,
+            sequence,
+            event_type: rules::event_type(event),
+            actor_id: actor,
+            occurred_at,
+            state: after.state.as_i16(),
+            payload: serde_json::to_value(event).map_err(AppError::internal)?,
+        })?;
+        life = Some(after);
+    }
+    let life = life.ok_or_else(|| AppError::internal("a case without events"))?;
+    Ok((life, sequence))
+}
+
+impl Aggregate for Case {
+    const RESOURCE: &'static str = "case";
+    type Action = CaseAction;
+    type Event = Event;
+
+    fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Case, AppError> {
+        let row = store::lock_case(conn, id)?.ok_or(AppError::NotFound { resource: "case" })?;
+        Case::from_row(row)
+    }
+
+    fn etag(&self) -> String {
+        self.row.version.to_string()
+    }
+
+    fn authorize(&self, principal: &Principal, action: CaseAction) -> Result<(), AppError> {
+        policy::authorize_case(principal, action, &access(&self.row))
+    }
+
+    fn save(
+        self,
+        conn: &mut PgConnection,
+        journal: &mut Journal,
+        actor: Option<Uuid>,
+        events: &[Event],
+    ) -> Result<Case, AppError> {
+        let Case { row, life } = self;
+        let now = Utc::now();
+        let (life, last_sequence) = journal_events(journal, row.id, Some(life), row.last_sequence, actor, now, events)?;
+        let routed_now = events.iter().any(|e| matches!(e, Event::Routed { .. }));
+        let change = LifecycleChange {
+            state: life.state.as_i16(),
+            track: life.track.as_i16(),
+            handling_organization_id: life.handling_organization_id,
+            routing_mode: life.routing_mode.map(RoutingMode::as_i16),
+            reviewing_organization_id: life.reviewing_organization_id,
+            due_date: rules::due_date(&life),
+            extended: life.extended,
+            first_routed_at: row.first_routed_at.or(routed_now.then_some(now)),
+            lifecycle: serde_json::to_value(&life).map_err(AppError::internal)?,
+            version: row.version + 1,
+            updated_at: now,
+            repeat_of: life.repeat_of,
+            merged_into: life.merged_into,
+            last_sequence,
+            access_organization_ids: life.access_organization_ids.clone(),
+        };
+        let row = store::save_lifecycle(conn, row.id, &change)?;
+        Ok(Case { row, life })
+    }
+}

@@ -1,0 +1,177 @@
+//! The append-only log every aggregate writes its events to: the source of
+//! truth of each aggregate's state, its timeline, and the change feed.
+//!
+//! An event's feed position is `(xid, idx)`: the writing transaction's id
+//! (`feed_xid()`, a column default) and the event's place in that
+//! transaction, given by the [`Journal`] that writes all of a transaction's
+//! events. Why readers see positions in order: `feed::store`.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::schema::events;
+use crate::wire::wire_enum;
+
+wire_enum! {
+    /// What kind of aggregate an event belongs to (values match
+    /// `petition.v1.AggregateType`).
+    AggregateType { Case = 1 }
+}
+
+/// Bits of a wire position that hold the event's place in its transaction.
+const IDX_BITS: u32 = 16;
+/// Most events one transaction may record.
+pub const MAX_EVENTS_PER_TRANSACTION: usize = i16::MAX as usize + 1;
+
+/// The wire position of the event `idx` of transaction `xid`.
+pub fn position(xid: i64, idx: i16) -> i64 {
+    (xid << IDX_BITS) | i64::from(idx)
+}
+
+/// The `(xid, idx)` of a wire position; `idx` may exceed any stored one
+/// (a position between transactions).
+pub fn split(position: i64) -> (i64, i32) {
+    (position >> IDX_BITS, (position & ((1 << IDX_BITS) - 1)) as i32)
+}
+
+/// The greatest position of any event of a transaction below `xid`.
+pub fn position_below(xid: i64) -> i64 {
+    position(xid, 0) - 1
+}
+
+/// A stored event.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events, check_for_backend(diesel::pg::Pg))]
+pub struct EventRow {
+    pub aggregate_type: i16,
+    pub aggregate_id: Uuid,
+    pub sequence: i32,
+    pub event_type: i16,
+    pub actor_id: Option<Uuid>,
+    pub occurred_at: DateTime<Utc>,
+    /// The aggregate's state after the event.
+    pub state: i16,
+    pub payload: serde_json::Value,
+    pub xid: i64,
+    pub idx: i16,
+}
+
+impl EventRow {
+    pub fn position(&self) -> i64 {
+        position(self.xid, self.idx)
+    }
+}
+
+/// An event to be written; its transaction id comes from the database.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = events, check_for_backend(diesel::pg::Pg))]
+pub struct NewEvent {
+    pub aggregate_type: i16,
+    pub aggregate_id: Uuid,
+    pub sequence: i32,
+    pub event_type: i16,
+    pub actor_id: Option<Uuid>,
+    pub occurred_at: DateTime<Utc>,
+    pub state: i16,
+    pub payload: serde_json::Value,
+    pub idx: i16,
+}
+
+/// The events one transaction records, written together at its end so that
+/// each gets its place in the transaction.
+#[derive(Debug, Default)]
+pub struct Journal {
+    pending: Vec<NewEvent>,
+    /// Events recorded by this transaction so far, flushed or not.
+    recorded: usize,
+    /// The transaction's id once something was written.
+    xid: Option<i64>,
+}
+
+/// An event as recorded, before its transaction id is known.
+pub struct Recorded {
+    pub aggregate_type: AggregateType,
+    pub aggregate_id: Uuid,
+    pub sequence: i32,
+    pub event_type: i16,
+    pub actor_id: Option<Uuid>,
+    pub occurred_at: DateTime<Utc>,
+    pub state: i16,
+    pub payload: serde_json::Value,
+}
+
+impl Journal {
+    /// Adds an event to write at the end of the transaction.
+    pub fn record(&mut self, event: Recorded) -> Result<(), AppError> {
+        let idx = i16::try_from(self.recorded)
+            .map_err(|_| AppError::internal("more events in one transaction than a position can number"))?;
+        self.recorded += 1;
+        self.pending.push(NewEvent {
+            aggregate_type: event.aggregate_type.as_i16(),
+            aggregate_id: event.aggregate_id,
+            sequence: event.sequence,
+            event_type: event.event_type,
+            actor_id: event.actor_id,
+            occurred_at: event.occurred_at,
+            state: event.state,
+            payload: event.payload,
+            idx,
+        });
+        Ok(())
+    }
+
+    /// Writes the recorded events in one statement.
+    pub fn flush(&mut self, conn: &mut PgConnection) -> Result<(), AppError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let xids: Vec<i64> =
+            diesel::insert_into(events::table).values(&self.pending).returning(events::xid).get_results(conn)?;
+        self.pending.clear();
+        self.xid = xids.first().copied();
+        Ok(())
+    }
+
+    /// The writing transaction's id on the feed's scale, once flushed.
+    pub fn xid(&self) -> Option<i64> {
+        self.xid
+    }
+}
+
+/// Events of one aggregate after `after` (a sequence), oldest first.
+pub fn timeline(
+    conn: &mut PgConnection,
+    aggregate_id: Uuid,
+    after: i32,
+    limit: i64,
+) -> Result<Vec<EventRow>, AppError> {
+    Ok(events::table
+        .filter(events::aggregate_id.eq(aggregate_id))
+        .filter(events::sequence.gt(after))
+        .order(events::sequence)
+        .limit(limit)
+        .select(EventRow::as_select())
+        .load(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_order_by_transaction_then_place() {
+        assert_eq!(split(position(42, 7)), (42, 7));
+        assert_eq!(split(position(1, 32_767)), (1, 32_767));
+        assert!(position(42, 32_767) < position(43, 0));
+        assert!(position(42, 0) < position(42, 1));
+        assert_eq!(split(position_below(43)), (42, 0xffff));
+        assert!(position_below(43) >= position(42, i16::MAX));
+        assert!(position_below(43) < position(43, 0));
+        // A transaction id far beyond any real one still fits.
+        let far = 1_i64 << 46;
+        assert_eq!(split(position(far, 3)), (far, 3));
+        assert_eq!(MAX_EVENTS_PER_TRANSACTION, 32_768);
+    }
+}

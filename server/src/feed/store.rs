@@ -1,0 +1,295 @@
+//! The feed's queries: its bounds, pages of events in position order with
+//! what the policy needs to know about each event's aggregate, retention.
+//!
+//! Why a reader never misses an event: a page holds only events of
+//! transactions below the horizon, the xmin of the statement's own snapshot
+//! (`feed_horizon()`). Every transaction below xmin has ended, so each of
+//! them is either in that snapshot or rolled back: nothing can still appear
+//! below the page's last position, nor below the horizon when the page is
+//! empty. Transactions at or above the horizon are read by a later page,
+//! once everything older has ended.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Int2, Int4, Jsonb, Nullable, SmallInt, Text, Timestamptz, Uuid as SqlUuid};
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::event_log::{self, EventRow};
+
+/// Where the feed stands, as one snapshot sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bounds {
+    /// Every event at or below it is readable.
+    pub readable_through: i64,
+    /// Every event from now on lies above it.
+    pub next: i64,
+    /// The newest position retention took out of the feed (0: none).
+    pub expired_through: i64,
+}
+
+#[derive(QueryableByName)]
+struct BoundsRow {
+    #[diesel(sql_type = BigInt)]
+    horizon: i64,
+    #[diesel(sql_type = BigInt)]
+    next_xid: i64,
+    #[diesel(sql_type = BigInt)]
+    expired_through: i64,
+}
+
+pub fn bounds(conn: &mut PgConnection) -> Result<Bounds, AppError> {
+    let row: BoundsRow = diesel::sql_query(
+        "SELECT feed_horizon() AS horizon,
+                pg_snapshot_xmax(pg_current_snapshot())::text::bigint + xid_offset AS next_xid,
+                expired_through
+         FROM feed_state",
+    )
+    .get_result(conn)?;
+    Ok(Bounds {
+        readable_through: event_log::position_below(row.horizon),
+        next: event_log::position(row.next_xid, 0),
+        expired_through: row.expired_through,
+    })
+}
+
+/// The position a list read after this call is consistent with: every
+/// event at or below it is visible to any later snapshot.
+pub fn horizon_position(conn: &mut PgConnection) -> Result<i64, AppError> {
+    #[derive(QueryableByName)]
+    struct Horizon {
+        #[diesel(sql_type = BigInt)]
+        horizon: i64,
+    }
+    let row: Horizon = diesel::sql_query("SELECT feed_horizon() AS horizon").get_result(conn)?;
+    Ok(event_log::position_below(row.horizon))
+}
+
+/// What the policy needs about the case an event belongs to.
+#[derive(Debug, Clone)]
+pub struct CaseFacts {
+    pub kind: i16,
+    pub region_path: String,
+    pub petitioner_id: Uuid,
+    pub handling_organization_id: Option<Uuid>,
+    pub reviewing_organization_id: Option<Uuid>,
+    pub access_organization_ids: Vec<Uuid>,
+}
+
+/// An event and its aggregate's facts (`None`: the aggregate is gone).
+pub struct FeedRow {
+    pub event: EventRow,
+    pub case: Option<CaseFacts>,
+}
+
+/// A page of the feed.
+pub struct Page {
+    /// In position order.
+    pub rows: Vec<FeedRow>,
+    /// Every event at or below it was readable when the page was read.
+    pub readable_through: i64,
+}
+
+#[derive(QueryableByName)]
+struct PageRow {
+    #[diesel(sql_type = BigInt)]
+    horizon: i64,
+    #[diesel(sql_type = Nullable<SmallInt>)]
+    aggregate_type: Option<i16>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    aggregate_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Int4>)]
+    sequence: Option<i32>,
+    #[diesel(sql_type = Nullable<Int2>)]
+    event_type: Option<i16>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    actor_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    occurred_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Int2>)]
+    state: Option<i16>,
+    #[diesel(sql_type = Nullable<Jsonb>)]
+    payload: Option<serde_json::Value>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    xid: Option<i64>,
+    #[diesel(sql_type = Nullable<Int2>)]
+    idx: Option<i16>,
+    #[diesel(sql_type = Nullable<SmallInt>)]
+    kind: Option<i16>,
+    #[diesel(sql_type = Nullable<Text>)]
+    region_path: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    petitioner_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    handling_organization_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    reviewing_organization_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Array<Nullable<SqlUuid>>>)]
+    access_organization_ids: Option<Vec<Option<Uuid>>>,
+}
+
+/// The `(xid, idx)` to read after, with `idx` in the column's range: a
+/// position past a transaction's last possible event is the position
+/// before the next transaction's first.
+fn after_key(position: i64) -> (i64, i16) {
+    let (xid, idx) = event_log::split(position);
+    match i16::try_from(idx) {
+        Ok(idx) => (xid, idx),
+        Err(_) => (xid + 1, -1),
+    }
+}
+
+/// Up to `limit` events after `after`, in position order, with their cases.
+pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, AppError> {
+    let (xid, idx) = after_key(after);
+    let rows: Vec<PageRow> = diesel::sql_query(
+        "WITH h AS (SELECT feed_horizon() AS horizon)
+         SELECT h.horizon, e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.actor_id,
+                e.occurred_at, e.state, e.payload, e.xid, e.idx,
+                c.kind, c.region_path, c.petitioner_id, c.handling_organization_id,
+                c.reviewing_organization_id, c.access_organization_ids
+         FROM h
+         LEFT JOIN LATERAL (
+             SELECT * FROM events
+             WHERE (xid, idx) > ($1, $2) AND xid < h.horizon
+             ORDER BY xid, idx
+             LIMIT $3
+         ) e ON TRUE
+         LEFT JOIN cases c ON e.aggregate_type = 1 AND c.id = e.aggregate_id
+         ORDER BY e.xid, e.idx",
+    )
+    .bind::<BigInt, _>(xid)
+    .bind::<SmallInt, _>(idx)
+    .bind::<BigInt, _>(limit)
+    .load(conn)?;
+    let readable_through = rows.first().map(|r| event_log::position_below(r.horizon)).unwrap_or(after);
+    let rows = rows
+        .into_iter()
+        .filter_map(|r| {
+            let event = EventRow {
+                aggregate_type: r.aggregate_type?,
+                aggregate_id: r.aggregate_id?,
+                sequence: r.sequence?,
+                event_type: r.event_type?,
+                actor_id: r.actor_id,
+                occurred_at: r.occurred_at?,
+                state: r.state?,
+                payload: r.payload?,
+                xid: r.xid?,
+                idx: r.idx?,
+            };
+            let case = match (r.kind, r.region_path, r.petitioner_id) {
+                (Some(kind), Some(region_path), Some(petitioner_id)) => Some(CaseFacts {
+                    kind,
+                    region_path,
+                    petitioner_id,
+                    handling_organization_id: r.handling_organization_id,
+                    reviewing_organization_id: r.reviewing_organization_id,
+                    access_organization_ids: r
+                        .access_organization_ids
+                        .unwrap_or_default()
+                        .into_iter()
+                        .flatten()
+                        .collect(),
+                }),
+                _ => None,
+            };
+            Some(FeedRow { event, case })
+        })
+        .collect();
+    Ok(Page { rows, readable_through })
+}
+
+/// Keeps positions increasing after a restore into a cluster whose
+/// transaction counter is behind the stored events: raises the offset
+/// added to transaction ids so the next one lands above every stored event.
+/// Run at start, in its own transaction.
+pub fn keep_positions_increasing(conn: &mut PgConnection) -> Result<Option<i64>, AppError> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Nullable<BigInt>)]
+        newest: Option<i64>,
+        #[diesel(sql_type = BigInt)]
+        current: i64,
+    }
+    diesel::sql_query("LOCK TABLE feed_state IN EXCLUSIVE MODE").execute(conn)?;
+    let row: Row =
+        diesel::sql_query("SELECT (SELECT max(xid) FROM events) AS newest, feed_xid() AS current").get_result(conn)?;
+    match row.newest {
+        Some(newest) if newest >= row.current => {
+            let raise = newest - row.current + 1;
+            diesel::sql_query("UPDATE feed_state SET xid_offset = xid_offset + $1")
+                .bind::<BigInt, _>(raise)
+                .execute(conn)?;
+            Ok(Some(raise))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Takes events older than `cutoff` out of the feed: `expired_through`
+/// moves to the last position of the oldest run of such events. Returns
+/// the new value when it moved.
+pub fn expire_before(conn: &mut PgConnection, cutoff: DateTime<Utc>) -> Result<Option<i64>, AppError> {
+    const BATCH: i64 = 10_000;
+    let bounds = bounds(conn)?;
+    let mut through = bounds.expired_through;
+    loop {
+        let page = page_of_times(conn, through, BATCH)?;
+        let full = page.len() as i64 == BATCH;
+        let mut reached_recent = false;
+        for (position, occurred_at) in page {
+            if occurred_at >= cutoff {
+                reached_recent = true;
+                break;
+            }
+            through = position;
+        }
+        if reached_recent || !full {
+            break;
+        }
+    }
+    if through <= bounds.expired_through {
+        return Ok(None);
+    }
+    diesel::sql_query("UPDATE feed_state SET expired_through = GREATEST(expired_through, $1)")
+        .bind::<BigInt, _>(through)
+        .execute(conn)?;
+    Ok(Some(through))
+}
+
+/// Positions and times of readable events after `after`.
+fn page_of_times(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Vec<(i64, DateTime<Utc>)>, AppError> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        xid: i64,
+        #[diesel(sql_type = SmallInt)]
+        idx: i16,
+        #[diesel(sql_type = Timestamptz)]
+        occurred_at: DateTime<Utc>,
+    }
+    let (xid, idx) = after_key(after);
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT xid, idx, occurred_at FROM events
+         WHERE (xid, idx) > ($1, $2) AND xid < feed_horizon()
+         ORDER BY xid, idx LIMIT $3",
+    )
+    .bind::<BigInt, _>(xid)
+    .bind::<SmallInt, _>(idx)
+    .bind::<BigInt, _>(limit)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| (event_log::position(r.xid, r.idx), r.occurred_at)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reading_after_a_position_between_transactions_starts_at_the_next_one() {
+        assert_eq!(after_key(event_log::position(42, 3)), (42, 3));
+        assert_eq!(after_key(event_log::position_below(43)), (43, -1));
+        assert_eq!(after_key(0), (0, 0));
+    }
+}

@@ -14,6 +14,7 @@ use crate::calendar::CalendarClient;
 use crate::cases::CaseClient;
 use crate::directory::DirectoryClient;
 use crate::error::{Error, Result, required};
+use crate::feed::FeedClient;
 use crate::identity::IdentityClient;
 use crate::pb;
 use crate::taxonomy::TaxonomyClient;
@@ -128,6 +129,12 @@ impl Client {
     /// timeline, and every lifecycle step.
     pub fn cases(&self) -> CaseClient {
         CaseClient::new(self.clone())
+    }
+
+    /// The `ChangeFeedService` calls: every committed event the caller may
+    /// see, in order, page by page or as a live watch.
+    pub fn feed(&self) -> FeedClient {
+        FeedClient::new(self.clone())
     }
 
     /// A client on the same connection with its own, empty, sign-in state:

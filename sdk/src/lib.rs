@@ -18,7 +18,9 @@
 //!   rules;
 //! * [`Client::cases`] ([`CaseClient`]): filing cases (信访事项), their
 //!   timeline and every lifecycle step, with [`new_request_id`] for the
-//!   idempotency keys those calls take.
+//!   idempotency keys those calls take;
+//! * [`Client::feed`] ([`FeedClient`]): the change feed, for keeping a copy
+//!   in step: [`FeedClient::watch`] reconnects and resumes by itself.
 //!
 //! Their methods take the generated request messages (re-exported as
 //! [`pb`]) and return the resource inside the response; list calls come
@@ -87,6 +89,7 @@ mod cases;
 mod client;
 mod directory;
 mod error;
+mod feed;
 mod identity;
 mod paging;
 mod taxonomy;
@@ -96,6 +99,7 @@ pub use cases::{CaseClient, new_request_id};
 pub use client::{CONNECT_TIMEOUT, Client};
 pub use directory::DirectoryClient;
 pub use error::{Error, ErrorKind, FieldViolation, PreconditionViolation, Result};
+pub use feed::{CURSOR_EXPIRED, FeedClient, FeedItem, Reconnect};
 pub use identity::IdentityClient;
 pub use taxonomy::TaxonomyClient;
 

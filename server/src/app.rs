@@ -170,27 +170,33 @@ impl Application {
             };
         }
 
-        let router =
-            tonic::transport::Server::builder()
-                .accept_http1(true)
-                .max_concurrent_streams(Some(limits.max_concurrent_streams))
-                .timeout(Duration::from_secs(limits.request_timeout_secs))
-                // One span per call (method path only: headers carry tokens);
-                // every log line of the call, including Db::run's, sits in it.
-                .layer(TraceLayer::new_for_grpc().make_span_with(
-                    |request: &http::Request<_>| tracing::info_span!("rpc", path = %request.uri().path()),
-                ))
-                .layer(tower::util::option_layer(cors_layer(&config.cors_allowed_origins)))
-                .layer(tonic_web::GrpcWebLayer::new())
-                .add_service(health_service)
-                .add_service(reflection_v1)
-                .add_service(reflection_v1alpha)
-                .add_service(guarded!(IdentityServiceServer::new(IdentityApi::new(state.clone()))))
-                .add_service(guarded!(DirectoryServiceServer::new(DirectoryApi::new(state.clone()))))
-                .add_service(guarded!(CalendarServiceServer::new(CalendarApi::new(state.clone()))))
-                .add_service(guarded!(TaxonomyServiceServer::new(TaxonomyApi::new(state.clone()))))
-                .add_service(guarded!(CaseServiceServer::new(CaseApi::new(state.clone()))))
-                .add_service(guarded!(ChangeFeedServiceServer::new(FeedApi::new(state.clone()))));
+        let router = tonic::transport::Server::builder()
+            .accept_http1(true)
+            .max_concurrent_streams(Some(limits.max_concurrent_streams))
+            .timeout(Duration::from_secs(limits.request_timeout_secs))
+            // One span per call (method path only: headers carry tokens);
+            // every log line of the call, including Db::run's, sits in it.
+            .layer(
+                TraceLayer::new_for_grpc()
+                    .make_span_with(
+                        |request: &http::Request<_>| tracing::info_span!("rpc", path = %request.uri().path()),
+                    )
+                    // A refused request (NOT_FOUND, INVALID_ARGUMENT…) is
+                    // the caller's business; server faults are logged
+                    // where they happen (AppError → Status).
+                    .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+            )
+            .layer(tower::util::option_layer(cors_layer(&config.cors_allowed_origins)))
+            .layer(tonic_web::GrpcWebLayer::new())
+            .add_service(health_service)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
+            .add_service(guarded!(IdentityServiceServer::new(IdentityApi::new(state.clone()))))
+            .add_service(guarded!(DirectoryServiceServer::new(DirectoryApi::new(state.clone()))))
+            .add_service(guarded!(CalendarServiceServer::new(CalendarApi::new(state.clone()))))
+            .add_service(guarded!(TaxonomyServiceServer::new(TaxonomyApi::new(state.clone()))))
+            .add_service(guarded!(CaseServiceServer::new(CaseApi::new(state.clone()))))
+            .add_service(guarded!(ChangeFeedServiceServer::new(FeedApi::new(state.clone()))));
 
         let address = listener.local_addr().map_err(|e| StartupError(e.to_string()))?;
         tracing::info!(%address, "serving gRPC and gRPC-Web");

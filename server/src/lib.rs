@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod calendar;
 pub mod cases;
+pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod crypto;

@@ -18,7 +18,7 @@ use petition_sdk::tonic::Code;
 use petition_sdk::{Client, pb};
 use petition_tests::*;
 
-use crate::support::{expect_error, expect_invalid};
+use crate::support::{assert_typed_event, expect_error, expect_invalid};
 
 /// Who calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,6 +195,7 @@ impl Done {
     }
 
     fn event(event: pb::CaseEvent) -> Done {
+        assert_typed_event(&event);
         Done::Event(Box::new(event))
     }
 }
@@ -406,9 +407,12 @@ impl Lab {
                 cases.list_cases(pb::ListCasesRequest::default()).await?;
                 Done::Cases
             }
-            Rpc::ListCaseEvents => Done::Events(
-                cases.list_case_events(pb::ListCaseEventsRequest { case_id, ..Default::default() }).await?.events.len(),
-            ),
+            Rpc::ListCaseEvents => {
+                let events =
+                    cases.list_case_events(pb::ListCaseEventsRequest { case_id, ..Default::default() }).await?.events;
+                events.iter().for_each(assert_typed_event);
+                Done::Events(events.len())
+            }
             Rpc::SetCaseTrack => Done::case(
                 cases
                     .set_case_track(pb::SetCaseTrackRequest {
@@ -763,7 +767,9 @@ fn accusation() -> pb::CaseDraft {
 }
 
 async fn events(client: &Client, case_id: &str) -> Result<Vec<pb::CaseEvent>> {
-    Ok(client.cases().case_events(case_id).try_collect().await?)
+    let events: Vec<pb::CaseEvent> = client.cases().case_events(case_id).try_collect().await?;
+    events.iter().for_each(assert_typed_event);
+    Ok(events)
 }
 
 #[track_caller]

@@ -17,7 +17,7 @@ use petition_sdk::tonic::Code;
 use petition_sdk::{Client, pb};
 use petition_tests::*;
 
-use crate::support::{expect_error, expect_invalid};
+use crate::support::{assert_typed_event, expect_error, expect_invalid};
 
 use pb::CaseEventType as T;
 use pb::CaseState as S;
@@ -174,7 +174,9 @@ fn deadlines(case: &pb::Case) -> pb::CaseDeadlines {
 }
 
 async fn timeline(client: &Client, case_id: &str) -> Result<Vec<pb::CaseEvent>> {
-    Ok(client.cases().case_events(case_id).try_collect().await?)
+    let events: Vec<pb::CaseEvent> = client.cases().case_events(case_id).try_collect().await?;
+    events.iter().for_each(assert_typed_event);
+    Ok(events)
 }
 
 fn types(events: &[pb::CaseEvent]) -> Vec<i32> {

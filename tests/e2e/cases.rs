@@ -7,7 +7,7 @@ use petition_sdk::pb;
 use petition_sdk::tonic::Code;
 use petition_tests::*;
 
-use crate::support::expect_error;
+use crate::support::{assert_typed_event, expect_error};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claim_goes_from_submission_to_final_re_review() -> Result<()> {
@@ -127,6 +127,7 @@ async fn a_claim_goes_from_submission_to_final_re_review() -> Result<()> {
     assert_eq!(case.state, pb::CaseState::Final as i32);
 
     let events: Vec<pb::CaseEvent> = w.owner.cases().case_events(&case.id).try_collect().await?;
+    events.iter().for_each(assert_typed_event);
     let types: Vec<i32> = events.iter().map(|e| e.r#type).collect();
     use pb::CaseEventType as T;
     assert_eq!(
@@ -205,6 +206,7 @@ async fn concurrent_transitions_of_one_case_never_both_succeed() -> Result<()> {
             assert_eq!(error.code(), Code::FailedPrecondition, "{error}");
         }
         let events: Vec<pb::CaseEvent> = w.owner.cases().case_events(&case.id).try_collect().await?;
+        events.iter().for_each(assert_typed_event);
         assert_eq!(events.len(), 3, "registered, routed and exactly one decision");
     }
     // A stale etag is refused even when the transition would be allowed.

@@ -8,7 +8,7 @@ use petition_sdk::pb::find_similar_cases_request::Query;
 use petition_sdk::tonic::Code;
 use petition_tests::*;
 
-use crate::support::{expect_error, expect_invalid};
+use crate::support::{assert_typed_event, expect_error, expect_invalid};
 
 /// A wage-arrears matter (劳动保障), worded three ways.
 const ORIGINAL: &str = "我是章贡区水东镇虎岗村村民。2023年5月12日起我在宏达建筑有限公司承建的滨江苑项目务工，\
@@ -53,6 +53,7 @@ async fn related_ids(client: &petition_sdk::Client, case_id: &str) -> Result<Vec
 }
 
 fn event_types(events: &[pb::CaseEvent]) -> Vec<pb::CaseEventType> {
+    events.iter().for_each(assert_typed_event);
     events.iter().map(|e| e.r#type()).collect()
 }
 

@@ -8,6 +8,7 @@ mod case_paths;
 mod cases;
 mod dedup;
 mod directory;
+mod feed;
 mod identity;
 mod intake;
 mod operations;

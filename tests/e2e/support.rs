@@ -1,5 +1,6 @@
 //! Assertions shared by the e2e tests.
 
+use petition_sdk::pb;
 use petition_sdk::tonic::Code;
 
 /// Asserts that `result` failed with `code` and, if given, the ErrorInfo
@@ -35,4 +36,54 @@ pub fn expect_invalid<T: std::fmt::Debug>(
     want.sort();
     assert_eq!(got, want, "{error}");
     error
+}
+
+/// Asserts that a change carries a case event whose typed detail is the arm
+/// of its type (or is withheld, and says so).
+#[track_caller]
+pub fn assert_typed(change: &pb::Change) {
+    match &change.event {
+        Some(pb::change::Event::CaseEvent(event)) => assert_typed_event(event),
+        None => panic!("a change without an event: {change:?}"),
+    }
+}
+
+/// Asserts that a case event's detail is the arm of its type: every stored
+/// event decodes, none falls through to an empty detail.
+#[track_caller]
+pub fn assert_typed_event(event: &pb::CaseEvent) {
+    use pb::CaseEventType as T;
+    use pb::case_event::Detail as D;
+    if event.detail_hidden {
+        assert!(event.detail.is_none(), "a withheld detail was sent: {event:?}");
+        return;
+    }
+    let matches = matches!(
+        (event.r#type(), &event.detail),
+        (T::Registered, Some(D::Registered(_)))
+            | (T::TrackSet, Some(D::TrackSet(_)))
+            | (T::ReportedUpward, Some(D::ReportedUpward(_)))
+            | (T::Routed, Some(D::Routed(_)))
+            | (T::Objected, Some(D::Objected(_)))
+            | (T::Accepted, Some(D::Accepted(_)))
+            | (T::Declined, Some(D::Declined(_)))
+            | (T::FollowedUp, Some(D::FollowedUp(_)))
+            | (T::DeadlineExtended, Some(D::DeadlineExtended(_)))
+            | (T::Replied, Some(D::Replied(_)))
+            | (T::CompletionReported, Some(D::CompletionReported(_)))
+            | (T::ReviewRequested, Some(D::ReviewRequested(_)))
+            | (T::ReviewReplied, Some(D::ReviewReplied(_)))
+            | (T::RecheckRequested, Some(D::RecheckRequested(_)))
+            | (T::RecheckPaused, Some(D::RecheckPaused(_)))
+            | (T::RecheckResumed, Some(D::RecheckResumed(_)))
+            | (T::RecheckReplied, Some(D::RecheckReplied(_)))
+            | (T::Withdrawn, Some(D::Withdrawn(_)))
+            | (T::RepeatLinked, Some(D::RepeatLinked(_)))
+            | (T::RepeatUnlinked, Some(D::RepeatUnlinked(_)))
+            | (T::Merged, Some(D::Merged(_)))
+            | (T::Unmerged, Some(D::Unmerged(_)))
+            | (T::AccessGranted, Some(D::AccessGranted(_)))
+            | (T::AccessRevoked, Some(D::AccessRevoked(_)))
+    );
+    assert!(matches, "the detail is not the arm of the event's type: {event:?}");
 }

@@ -9,10 +9,12 @@
 pub mod builders;
 pub mod database;
 pub mod petition_texts;
+pub mod process;
 pub mod server;
 pub mod world;
 
 pub use builders::*;
 pub use database::TestDatabase;
+pub use process::ServerProcess;
 pub use server::{ADMIN_PASSWORD, TestServer};
 pub use world::{CaseWorld, claim, opinion};

@@ -49,6 +49,8 @@ pub fn test_config(database_url: &str, data_dir: &std::path::Path) -> Config {
     // Tests file one stock text many times per person; detection would link
     // them as repeats. The intake tests turn it on.
     config.intake.duplicate_detection = false;
+    // Feed readers that see little learn their position sooner.
+    config.feed.bookmark_secs = 1;
     config
 }
 

@@ -64,9 +64,13 @@ pub fn claim(title: &str) -> pb::CaseDraft {
 
 impl CaseWorld {
     pub async fn create(server: &TestServer) -> Result<CaseWorld> {
+        Self::with(server.admin().await?).await
+    }
+
+    /// The world made through `admin`, a client signed in as an admin.
+    pub async fn with(admin: Client) -> Result<CaseWorld> {
         use pb::OrganizationKind as Kind;
         use pb::Role;
-        let admin = server.admin().await?;
         let dir = Directory::create(&admin).await?;
         let city_gov = organization(&admin, "赣州市人民政府", Kind::Leadership, &dir.city, None).await?;
         let gov_a = organization(&admin, "章贡区人民政府", Kind::Leadership, &dir.county_a, Some(&city_gov)).await?;
@@ -91,7 +95,7 @@ impl CaseWorld {
                 .create_category(pb::Category { code: code.into(), name: name.into(), retired: false })
                 .await?;
         }
-        let anonymous = server.client().await?;
+        let anonymous = admin.new_session();
         let (owner, _) = signed_in_citizen(&anonymous, "刘群众").await?;
         let owner_id = owner.identity().get_me().await?.id;
         let (other_citizen, _) = signed_in_citizen(&anonymous, "旁观者").await?;
@@ -117,7 +121,7 @@ impl CaseWorld {
                 ],
             })
             .await?;
-        let partner = server.client().await?;
+        let partner = admin.new_session();
         partner.login_with_client_credentials(&service.client_id, &service.client_secret, []).await?;
         Ok(CaseWorld {
             dir,

@@ -1485,4 +1485,187 @@ mod tests {
             }
         }
     }
+
+    fn refused_for(result: Result<Vec<Event>, AppError>) -> String {
+        match result {
+            Err(AppError::InvalidArgument(v)) => {
+                format!("invalid {}", v.first().map(|v| v.field.as_str()).unwrap_or(""))
+            }
+            Err(AppError::FailedPrecondition { reason, .. }) => reason.to_owned(),
+            Err(other) => format!("{other:?}"),
+            Ok(_) => "ok".into(),
+        }
+    }
+
+    /// Routing: the organization must exist and cover the region; an
+    /// accusation goes to the discipline channel only (Art.22 ¶4, Art.30).
+    #[test]
+    fn routing_targets_must_cover_the_case_and_take_accusations_only_to_discipline() {
+        let calendar = WorkCalendar::default();
+        let today = date(2026, 3, 2);
+        let ctx = Context { today, calendar: &calendar, urgent_reply_days: 7 };
+        let case = case_in(CaseState::Registered, today, &calendar);
+        let route = |target: Option<Organization>| Command::Route {
+            organization_id: UNIT,
+            target,
+            mode: RoutingMode::Forward,
+            report_by: None,
+            note: String::new(),
+        };
+        let at = |kind, region: &str| Some(Organization { id: UNIT, kind, region_path: region.into() });
+        let claim = subject();
+        let accusation = Subject { kind: CaseKind::Accusation, ..subject() };
+        let discipline = OrganizationKind::DisciplineInspection;
+        for (who, target, want) in [
+            (&claim, None, "invalid organization_id"),
+            (&claim, at(OrganizationKind::ResponsibleUnit, "360700/360702"), "ok"),
+            (&claim, at(OrganizationKind::ResponsibleUnit, "360700"), "ok"),
+            (&claim, at(OrganizationKind::ResponsibleUnit, REGION), "ok"),
+            (&claim, at(OrganizationKind::ResponsibleUnit, "360700/360731"), "invalid organization_id"),
+            (&claim, at(OrganizationKind::ResponsibleUnit, "360700/360702/360702002"), "invalid organization_id"),
+            (&accusation, at(OrganizationKind::ResponsibleUnit, "360700/360702"), "invalid organization_id"),
+            (&accusation, at(discipline, "360700"), "ok"),
+            (&accusation, at(discipline, "360700/360731"), "invalid organization_id"),
+        ] {
+            assert_eq!(
+                refused_for(decide(who, &case, route(target.clone()), &ctx)),
+                want,
+                "{:?} to {target:?}",
+                who.kind
+            );
+        }
+    }
+
+    /// Art.19 ¶3 and Art.36 ¶3: a decline naming another case names one of
+    /// the petitioner's own, open (in progress) or final (concluded).
+    #[test]
+    fn a_decline_names_another_open_or_final_case_of_the_same_petitioner() {
+        let calendar = WorkCalendar::default();
+        let today = date(2026, 3, 2);
+        let ctx = Context { today, calendar: &calendar, urgent_reply_days: 7 };
+        let case = case_in(CaseState::Registered, today, &calendar);
+        let decline = |reason, related: Option<OtherCase>| Command::Decline {
+            reason,
+            diverted_to: String::new(),
+            related_case_id: related.as_ref().map(|o| o.id),
+            related,
+            explanation: String::new(),
+        };
+        let other = |petitioner_id, state| Some(OtherCase { id: OTHER_CASE, petitioner_id, state });
+        let stranger = Uuid::from_u128(77);
+        use CaseState::*;
+        use DeclineReason::*;
+        for (reason, related, want) in [
+            (AlreadyInProgress, other(PETITIONER, Accepted), "ok"),
+            (AlreadyInProgress, other(PETITIONER, Replied), "ok"),
+            (AlreadyInProgress, other(PETITIONER, Final), "invalid related_case_id"),
+            (AlreadyInProgress, other(stranger, Accepted), "invalid related_case_id"),
+            (AlreadyInProgress, None, "invalid related_case_id"),
+            (
+                AlreadyInProgress,
+                Some(OtherCase { id: CASE, petitioner_id: PETITIONER, state: Registered }),
+                "invalid related_case_id",
+            ),
+            (ConcludedAfterRecheck, other(PETITIONER, Final), "ok"),
+            (ConcludedAfterRecheck, other(PETITIONER, Accepted), "invalid related_case_id"),
+            (ConcludedAfterRecheck, other(stranger, Final), "invalid related_case_id"),
+        ] {
+            assert_eq!(
+                refused_for(decide(&subject(), &case, decline(reason, related.clone()), &ctx)),
+                want,
+                "{reason:?} {related:?}"
+            );
+        }
+    }
+
+    /// Review and re-review go one level up: without a superior in the
+    /// directory there is no one to decide.
+    #[test]
+    fn review_needs_a_superior_organization() {
+        let calendar = WorkCalendar::default();
+        let today = date(2026, 3, 2);
+        let ctx = Context { today, calendar: &calendar, urgent_reply_days: 7 };
+        let replied = case_in(CaseState::Replied, today, &calendar);
+        let none = Command::RequestReview { reason: "x".into(), reviewing_organization_id: None };
+        assert_eq!(refused_for(decide(&subject(), &replied, none, &ctx)), "NO_SUPERIOR_ORGANIZATION");
+        let reviewed = case_in(CaseState::Reviewed, today, &calendar);
+        let none = Command::RequestRecheck { reason: "x".into(), reviewing_organization_id: None };
+        assert_eq!(refused_for(decide(&subject(), &reviewed, none, &ctx)), "NO_SUPERIOR_ORGANIZATION");
+        // A stated issuer must be the deciding organization.
+        let under_review = case_in(CaseState::UnderReview, today, &calendar);
+        let wrong =
+            Command::ReplyToReview { opinion: OpinionDraft { stated_organization_id: Some(UNIT), ..opinion(today) } };
+        assert_eq!(refused_for(decide(&subject(), &under_review, wrong, &ctx)), "invalid opinion.organization_id");
+        let right = Command::ReplyToReview {
+            opinion: OpinionDraft { stated_organization_id: Some(SUPERIOR), ..opinion(today) },
+        };
+        assert_eq!(refused_for(decide(&subject(), &under_review, right, &ctx)), "ok");
+    }
+
+    /// Sharing: partners only, never an accusation, once; revoking what
+    /// was granted.
+    #[test]
+    fn cases_are_shared_with_partners_once_and_never_an_accusation() {
+        let calendar = WorkCalendar::default();
+        let today = date(2026, 3, 2);
+        let ctx = Context { today, calendar: &calendar, urgent_reply_days: 7 };
+        let case = case_in(CaseState::Accepted, today, &calendar);
+        let grant = |organization: Option<Organization>| Command::GrantAccess {
+            organization_id: COURT,
+            organization,
+            reason: "referral".into(),
+        };
+        let kind = |kind| Some(Organization { id: COURT, kind, region_path: "360700".into() });
+        for (organization, want) in [
+            (None, "invalid organization_id"),
+            (kind(OrganizationKind::Court), "ok"),
+            (kind(OrganizationKind::LegalAidCentre), "ok"),
+            (kind(OrganizationKind::MediationCommittee), "ok"),
+            (kind(OrganizationKind::ResponsibleUnit), "invalid organization_id"),
+            (kind(OrganizationKind::PetitionBureau), "invalid organization_id"),
+        ] {
+            assert_eq!(
+                refused_for(decide(&subject(), &case, grant(organization.clone()), &ctx)),
+                want,
+                "{organization:?}"
+            );
+        }
+        let accusation = Subject { kind: CaseKind::Accusation, ..subject() };
+        assert_eq!(refused_for(decide(&accusation, &case, grant(Some(court())), &ctx)), "ACCUSATION_NOT_SHARED");
+        let revoke = Command::RevokeAccess { organization_id: COURT, reason: "done".into() };
+        assert_eq!(refused_for(decide(&subject(), &case, revoke.clone(), &ctx)), "NOT_GRANTED");
+        let events = decide(&subject(), &case, grant(Some(court())), &ctx).unwrap_or_default();
+        let shared = fold_from(case.clone(), &events);
+        assert_eq!(shared.access_organization_ids, vec![COURT]);
+        assert_eq!(refused_for(decide(&subject(), &shared, grant(Some(court())), &ctx)), "ALREADY_GRANTED");
+        let events = decide(&subject(), &shared, revoke, &ctx).unwrap_or_default();
+        let unshared = fold_from(shared, &events);
+        assert!(unshared.access_organization_ids.is_empty());
+        assert_eq!(unshared, case, "only access changed");
+    }
+
+    /// Merges are one level deep, into an open case not itself merged.
+    #[test]
+    fn merges_go_into_an_open_unmerged_primary_one_level_deep() {
+        let calendar = WorkCalendar::default();
+        let today = date(2026, 3, 2);
+        let open = case_in(CaseState::Accepted, today, &calendar);
+        assert!(check_merge(&subject(), &open, &[]).is_ok());
+        for closed in [CaseState::Declined, CaseState::Final, CaseState::Withdrawn] {
+            let case = case_in(closed, today, &calendar);
+            assert!(matches!(
+                check_merge(&subject(), &case, &[]),
+                Err(AppError::FailedPrecondition { reason: "PRIMARY_NOT_OPEN", .. })
+            ));
+        }
+        let merged = apply(Some(open.clone()), &Event::Merged { into: OTHER_CASE, reason: "x".into() });
+        assert!(matches!(
+            check_merge(&subject(), &merged, &[]),
+            Err(AppError::FailedPrecondition { reason: "PRIMARY_NOT_OPEN", .. })
+        ));
+        assert!(matches!(
+            check_merge(&subject(), &open, &[OTHER_CASE]),
+            Err(AppError::FailedPrecondition { reason: "HAS_MERGED_CASES", .. })
+        ));
+    }
 }

@@ -11,5 +11,7 @@ mod directory;
 mod identity;
 mod intake;
 mod operations;
+mod retries;
 mod support;
 mod taxonomy;
+mod tls;

@@ -58,8 +58,9 @@ macro_rules! keyed_writes {
     )*};
 }
 
-/// Writes that set a state, so that doing it twice is doing it once.
-macro_rules! idempotent_writes {
+/// Writes whose repetition is harmless: they set a state (doing it twice is
+/// doing it once), or leave at most an unused credential behind.
+macro_rules! harmless_writes {
     ($($request:ident),* $(,)?) => { reads!($($request),*); };
 }
 
@@ -92,7 +93,7 @@ keyed_writes! {
     GrantCaseAccessRequest, RevokeCaseAccessRequest,
 }
 
-idempotent_writes! {
+harmless_writes! {
     // Sets a flag; repeating sets it again.
     SetAccountDisabledRequest,
     // Replaces a year wholesale.

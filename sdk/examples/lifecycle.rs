@@ -163,7 +163,8 @@ async fn run(url: &str, category: &str) -> Result<(), Failure> {
             attachments: vec![],
             respondent_organization_id: String::new(),
         }),
-        // The idempotency key: the SDK never fills it in.
+        // The idempotency key. Left empty the SDK would fill one in for its
+        // own retries; chosen here to repeat the call ourselves below.
         request_id: new_request_id(),
     };
     let case = citizen.cases().submit_case(submit.clone()).await.during("submitting the case")?;

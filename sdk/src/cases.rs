@@ -1,11 +1,4 @@
-//! [`CaseClient`]: typed calls to `petition.v1.CaseService`, and
-//! [`new_request_id`] for their idempotency keys.
-
-use std::collections::hash_map::RandomState;
-use std::hash::BuildHasher;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+//! [`CaseClient`]: typed calls to `petition.v1.CaseService`.
 
 use futures::stream::BoxStream;
 use petition_proto::v1::case_service_client::CaseServiceClient;
@@ -14,59 +7,6 @@ use crate::client::{Client, rpc};
 use crate::error::{Result, required};
 use crate::paging::paginate;
 use crate::pb;
-
-/// A fresh idempotency key for the `request_id` of a [`CaseClient`] call,
-/// shaped like a UUID (`xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`, 36 lowercase
-/// hex digits and dashes).
-///
-/// Unique per client process: every call in a process returns a different
-/// id (a process-wide counter is part of it). Ids from different processes
-/// or machines differ with overwhelming probability, since the rest mixes
-/// the clock (nanoseconds), the process id and a per-process random key.
-/// This is good enough as an idempotency key; it is not a secret and not a
-/// standards-conforming random UUID.
-///
-/// The SDK never fills in `request_id` itself: to retry a call safely after
-/// a timeout or a dropped connection, send the *same* request (with the
-/// same id) again, and the server answers with the first call's response
-/// instead of acting twice.
-///
-/// ```
-/// let a = petition_sdk::new_request_id();
-/// let b = petition_sdk::new_request_id();
-/// assert_ne!(a, b);
-/// assert_eq!(a.len(), 36);
-/// ```
-#[must_use]
-pub fn new_request_id() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    /// SipHash keyed from the OS's randomness once per process.
-    static KEY: OnceLock<RandomState> = OnceLock::new();
-
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let key = KEY.get_or_init(RandomState::new);
-    // Truncated to 64 bits: nanoseconds since 1970 fit until the year 2554.
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-    let pid = std::process::id();
-    // High half: random-looking, different across processes and over time.
-    let high = key.hash_one((nanos, pid, count));
-    // Low half: the counter, masked by a per-process constant (a bijection,
-    // so it differs for every call of this process).
-    let low = count ^ key.hash_one(pid);
-
-    // UUID version 4 and RFC 4122 variant bits, overwriting bits of the
-    // random half and the counter's two top bits (reached after 2^62 calls).
-    let high = (high & !0xf000) | 0x4000;
-    let low = (low & !(0b11 << 62)) | (0b10 << 62);
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        high >> 32,
-        (high >> 16) & 0xffff,
-        high & 0xffff,
-        low >> 48,
-        low & 0xffff_ffff_ffff
-    )
-}
 
 /// The calls of `CaseService`: filing cases (信访事项), reading them and
 /// their timeline, and every step of their life from registration through
@@ -80,12 +20,15 @@ pub fn new_request_id() -> String {
 ///
 /// # Idempotency and concurrency
 ///
-/// Calls that file or change a case take a `request_id`, chosen by the
-/// caller (see [`new_request_id`]) and never filled in by the SDK. A replay
-/// with the same id returns the first response; the same id with a
-/// different request is `ALREADY_EXISTS`. An empty id turns the protection
-/// off. Transitions may carry the case's `etag` as last read; if the case
-/// changed since, the call fails with `ABORTED`.
+/// Calls that file or change a case take a `request_id`. Left empty, the
+/// SDK fills in a fresh one ([`new_request_id`](crate::new_request_id), a
+/// UUIDv7) and sends that same id on each of its retries, so a retry after
+/// a lost answer never acts twice: the server answers a replay with the
+/// first response. Set your own to repeat a call safely beyond the SDK's
+/// retries; the same id with a different request is `ALREADY_EXISTS`.
+/// Transitions may carry the case's `etag` as last read; if the case
+/// changed since, the call fails with `ABORTED` (never retried: read the
+/// case again and decide).
 ///
 /// # Errors
 ///
@@ -358,65 +301,57 @@ impl CaseClient {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashSet;
+    use std::collections::{HashMap, VecDeque};
     use std::net::SocketAddr;
     use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
 
     use futures::TryStreamExt;
     use petition_proto::v1::case_service_server::{CaseService, CaseServiceServer};
     use tonic::{Code, Request, Response, Status};
+    use tonic_types::{ErrorDetails, StatusExt};
 
     use super::*;
-    use crate::ErrorKind;
+    use crate::{ErrorKind, RetryPolicy};
 
     type Reply<T> = std::result::Result<Response<T>, Status>;
 
-    #[test]
-    fn request_ids_are_unique_and_uuid_shaped() {
-        let ids: Vec<String> = (0..10_000).map(|_| new_request_id()).collect();
-        let distinct: HashSet<&String> = ids.iter().collect();
-        assert_eq!(distinct.len(), ids.len());
-        for id in &ids {
-            assert_eq!(id.len(), 36, "{id}");
-            let groups: Vec<&str> = id.split('-').collect();
-            assert_eq!(groups.iter().map(|g| g.len()).collect::<Vec<_>>(), vec![8, 4, 4, 4, 12], "{id}");
-            assert!(id.chars().all(|c| c == '-' || c.is_ascii_digit() || ('a'..='f').contains(&c)), "{id}");
-            assert!(groups[2].starts_with('4'), "version 4: {id}");
-            assert!(groups[3].starts_with(['8', '9', 'a', 'b']), "RFC 4122 variant: {id}");
-        }
-    }
+    /// One call the fake saw: RPC, authorization header, request id or
+    /// case id, and when.
+    type Seen = (&'static str, Option<String>, String, Instant);
 
-    #[test]
-    fn request_ids_are_unique_across_threads() {
-        let threads: Vec<_> =
-            (0..4).map(|_| std::thread::spawn(|| (0..2_000).map(|_| new_request_id()).collect::<Vec<_>>())).collect();
-        let mut all = HashSet::new();
-        for thread in threads {
-            for id in thread.join().expect("thread") {
-                assert!(all.insert(id));
-            }
-        }
-        assert_eq!(all.len(), 8_000);
-    }
-
-    /// What the fake saw: (RPC, authorization header, request id or case id).
+    /// What the fake saw, and the failures it is told to answer with first.
     #[derive(Default)]
     struct Fake {
-        seen: Mutex<Vec<(&'static str, Option<String>, String)>>,
+        seen: Mutex<Vec<Seen>>,
+        failures: Mutex<VecDeque<Status>>,
     }
 
     impl Fake {
-        fn record<T>(&self, rpc: &'static str, request: &Request<T>, key: &str) {
+        /// Notes the call; the next scripted failure, if any, is its answer.
+        fn record<T>(&self, rpc: &'static str, request: &Request<T>, key: &str) -> std::result::Result<(), Status> {
             let header = request.metadata().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
-            self.seen.lock().expect("log").push((rpc, header, key.to_owned()));
+            self.seen.lock().expect("log").push((rpc, header, key.to_owned(), Instant::now()));
+            self.failures.lock().expect("script").pop_front().map_or(Ok(()), Err)
+        }
+
+        fn fail_with(&self, failures: impl IntoIterator<Item = Status>) {
+            self.failures.lock().expect("script").extend(failures);
         }
 
         fn seen(&self, rpc: &str) -> Vec<(Option<String>, String)> {
             let seen = self.seen.lock().expect("log");
             seen.iter()
-                .filter(|(name, _, _)| *name == rpc)
-                .map(|(_, header, key)| (header.clone(), key.clone()))
+                .filter(|(name, ..)| *name == rpc)
+                .map(|(_, header, key, _)| (header.clone(), key.clone()))
                 .collect()
+        }
+
+        /// The times between successive calls of `rpc`.
+        fn gaps(&self, rpc: &str) -> Vec<Duration> {
+            let seen = self.seen.lock().expect("log");
+            let times: Vec<Instant> = seen.iter().filter(|(name, ..)| *name == rpc).map(|(.., at)| *at).collect();
+            times.windows(2).map(|pair| pair[1] - pair[0]).collect()
         }
     }
 
@@ -451,14 +386,14 @@ mod tests {
             #[tonic::async_trait]
             impl CaseService for Server {
                 async fn submit_case(&self, request: Request<pb::SubmitCaseRequest>) -> Reply<pb::SubmitCaseResponse> {
-                    self.record("SubmitCase", &request, &request.get_ref().request_id);
+                    self.record("SubmitCase", &request, &request.get_ref().request_id)?;
                     let draft = request.into_inner().draft.unwrap_or_default();
                     let case = pb::Case { title: draft.title, state: pb::CaseState::Registered.into(), ..case("7") };
                     Ok(Response::new(pb::SubmitCaseResponse { case: Some(case), intake: None }))
                 }
 
                 async fn get_case(&self, request: Request<pb::GetCaseRequest>) -> Reply<pb::GetCaseResponse> {
-                    self.record("GetCase", &request, &request.get_ref().id);
+                    self.record("GetCase", &request, &request.get_ref().id)?;
                     let id = request.into_inner().id;
                     let case = (id != "broken").then(|| case(&id));
                     Ok(Response::new(pb::GetCaseResponse { case }))
@@ -466,7 +401,7 @@ mod tests {
 
                 async fn list_cases(&self, request: Request<pb::ListCasesRequest>) -> Reply<pb::ListCasesResponse> {
                     let filter = request.get_ref();
-                    self.record("ListCases", &request, &format!("{}|{}", filter.region_code, filter.page_token));
+                    self.record("ListCases", &request, &format!("{}|{}", filter.region_code, filter.page_token))?;
                     let (ids, next) = page(&filter.page_token)?;
                     let cases = ids.into_iter().map(case).collect();
                     Ok(Response::new(pb::ListCasesResponse { cases, next_page_token: next.into(), feed_position: 0 }))
@@ -477,7 +412,7 @@ mod tests {
                     request: Request<pb::ListCaseEventsRequest>,
                 ) -> Reply<pb::ListCaseEventsResponse> {
                     let filter = request.get_ref();
-                    self.record("ListCaseEvents", &request, &format!("{}|{}", filter.case_id, filter.page_token));
+                    self.record("ListCaseEvents", &request, &format!("{}|{}", filter.case_id, filter.page_token))?;
                     let (sequences, next) = page(&filter.page_token)?;
                     let events = sequences
                         .into_iter()
@@ -487,7 +422,7 @@ mod tests {
                 }
 
                 async fn add_follow_up(&self, request: Request<pb::AddFollowUpRequest>) -> Reply<pb::AddFollowUpResponse> {
-                    self.record("AddFollowUp", &request, &request.get_ref().request_id);
+                    self.record("AddFollowUp", &request, &request.get_ref().request_id)?;
                     let event = pb::CaseEvent {
                         sequence: 4,
                         r#type: pb::CaseEventType::FollowedUp.into(),
@@ -530,8 +465,15 @@ mod tests {
         revoke_case_access(RevokeCaseAccessRequest) -> RevokeCaseAccessResponse;
     }
 
+    /// Retries as the default policy does, but in milliseconds.
+    fn quick_retries() -> RetryPolicy {
+        RetryPolicy::default()
+            .with_initial_backoff(Duration::from_millis(2))
+            .with_max_backoff(Duration::from_millis(10))
+    }
+
     /// A fake server on a loopback port and a client signed in with a
-    /// static token.
+    /// static token, retrying by [`quick_retries`].
     async fn start() -> (Arc<Fake>, Client) {
         let fake = Arc::new(Fake::default());
         let incoming = tonic::transport::server::TcpIncoming::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -543,27 +485,126 @@ mod tests {
                 .serve_with_incoming(incoming),
         );
         let client = Client::connect(format!("http://{addr}")).await.expect("connect to the fake server");
+        let client = client.with_retry_policy(quick_retries());
         (fake, client.with_access_token("token-1").expect("token"))
     }
 
     #[tokio::test]
-    async fn calls_return_the_case_and_leave_the_request_id_alone() -> Result<()> {
+    async fn calls_return_the_case_and_fill_only_an_empty_request_id() -> Result<()> {
         let (fake, client) = start().await;
         let cases = client.cases();
         let draft = pb::CaseDraft { title: "楼道积水".into(), ..Default::default() };
-        let id = new_request_id();
+        let id = "caller-chosen-1".to_owned();
         let request = pb::SubmitCaseRequest { draft: Some(draft), request_id: id.clone() };
         let case = cases.submit_case(request.clone()).await?;
         assert_eq!((case.id.as_str(), case.title.as_str()), ("7", "楼道积水"));
         assert_eq!(case.state(), pb::CaseState::Registered);
-        // Not filled in: an empty id stays empty.
+        cases.submit_case(pb::SubmitCaseRequest { request_id: String::new(), ..request.clone() }).await?;
         cases.submit_case(pb::SubmitCaseRequest { request_id: String::new(), ..request }).await?;
-        let bearer = Some("Bearer token-1".to_owned());
-        assert_eq!(fake.seen("SubmitCase"), vec![(bearer.clone(), id), (bearer, String::new())]);
+        let seen = fake.seen("SubmitCase");
+        assert!(seen.iter().all(|(header, _)| header.as_deref() == Some("Bearer token-1")));
+        let ids: Vec<&str> = seen.iter().map(|(_, id)| id.as_str()).collect();
+        assert_eq!(ids[0], id, "the caller's id is kept");
+        for filled in &ids[1..] {
+            let version = uuid::Uuid::parse_str(filled).map(|u| u.get_version_num()).ok();
+            assert_eq!(version, Some(7), "an empty id is filled with a UUIDv7: {filled}");
+        }
+        assert_ne!(ids[1], ids[2], "each call gets its own id");
 
         assert_eq!(cases.get_case("360702-2026-000007").await?.id, "360702-2026-000007");
         let event = cases.add_follow_up(pb::AddFollowUpRequest::default()).await?;
         assert_eq!((event.sequence, event.r#type()), (4, pb::CaseEventType::FollowedUp));
+        assert_eq!(fake.seen("AddFollowUp")[0].1.len(), 36);
+        Ok(())
+    }
+
+    /// A status with a `RetryInfo` asking for `delay`.
+    fn paced(code: Code, delay: Duration) -> Status {
+        let mut details = ErrorDetails::with_error_info("BUSY", "petition.v1", HashMap::new());
+        details.set_retry_info(Some(delay));
+        Status::with_error_details(code, "try again later", details)
+    }
+
+    #[tokio::test]
+    async fn unavailable_is_retried_with_the_same_request_id_and_the_servers_delay() -> Result<()> {
+        let (fake, client) = start().await;
+        fake.fail_with([
+            Status::unavailable("database unreachable"),
+            paced(Code::Unavailable, Duration::from_millis(150)),
+            Status::unavailable("database unreachable"),
+        ]);
+        let request = pb::SubmitCaseRequest { draft: Some(pb::CaseDraft::default()), request_id: String::new() };
+        let case = client.cases().submit_case(request).await?;
+        assert_eq!(case.id, "7");
+        let ids: Vec<String> = fake.seen("SubmitCase").into_iter().map(|(_, id)| id).collect();
+        assert_eq!(ids.len(), 4, "three failures, then the answer");
+        assert!(!ids[0].is_empty() && ids.iter().all(|id| *id == ids[0]), "one id on every attempt: {ids:?}");
+        let gaps = fake.gaps("SubmitCase");
+        assert!(gaps[1] >= Duration::from_millis(150), "RetryInfo honoured: {gaps:?}");
+        assert!(gaps[0] < Duration::from_millis(150) && gaps[2] < Duration::from_millis(150), "{gaps:?}");
+
+        // Reads too.
+        fake.fail_with([Status::unavailable("restarting")]);
+        assert_eq!(client.cases().get_case("c1").await?.id, "c1");
+        assert_eq!(fake.seen("GetCase").len(), 2);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn exhaustion_is_retried_only_when_the_server_says_when() -> Result<()> {
+        let (fake, client) = start().await;
+        fake.fail_with([Status::resource_exhausted("too many")]);
+        let error = client.cases().get_case("c1").await.map(|_| ()).expect_err("not retried");
+        assert_eq!(error.code(), Code::ResourceExhausted);
+        assert_eq!(fake.seen("GetCase").len(), 1);
+
+        fake.fail_with([paced(Code::ResourceExhausted, Duration::from_millis(40))]);
+        assert_eq!(client.cases().get_case("c2").await?.id, "c2");
+        assert_eq!(fake.seen("GetCase").len(), 3);
+        assert!(fake.gaps("GetCase")[1] >= Duration::from_millis(40));
+
+        // A wait beyond the budget (the daily filing limit's, say) is not
+        // waited out: the error comes back at once.
+        fake.fail_with([paced(Code::ResourceExhausted, Duration::from_secs(3600))]);
+        let started = Instant::now();
+        let error = client.cases().get_case("c3").await.map(|_| ()).expect_err("beyond the budget");
+        assert_eq!((error.code(), error.retry_after()), (Code::ResourceExhausted, Some(Duration::from_secs(3600))));
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(fake.seen("GetCase").len(), 4);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn other_failures_are_never_retried() {
+        let (fake, client) = start().await;
+        let codes = [Code::Aborted, Code::FailedPrecondition, Code::Unknown, Code::Internal, Code::DeadlineExceeded];
+        for (i, code) in codes.into_iter().enumerate() {
+            fake.fail_with([paced(code, Duration::from_millis(1))]);
+            let request = pb::AddFollowUpRequest { case_id: "c1".into(), ..Default::default() };
+            let error = client.cases().add_follow_up(request).await.map(|_| ()).expect_err("fails");
+            assert_eq!(error.code(), code);
+            assert_eq!(fake.seen("AddFollowUp").len(), i + 1, "{code:?} is not retried");
+        }
+    }
+
+    #[tokio::test]
+    async fn retries_stop_when_the_budget_is_spent() -> Result<()> {
+        let (fake, client) = start().await;
+        let client = client.with_retry_policy(quick_retries().with_max_attempts(3));
+        fake.fail_with((0..5).map(|_| Status::unavailable("down")));
+        let error = client.cases().get_case("c1").await.map(|_| ()).expect_err("still down");
+        assert_eq!(error.code(), Code::Unavailable);
+        assert_eq!(fake.seen("GetCase").len(), 3);
+
+        // Switched off: one attempt.
+        fake.failures.lock().expect("script").clear();
+        fake.fail_with([Status::unavailable("down")]);
+        let once = client.with_retry_policy(RetryPolicy::none());
+        assert_eq!(once.cases().get_case("c2").await.map(|_| ()).map_err(|e| e.code()), Err(Code::Unavailable));
+        assert_eq!(fake.seen("GetCase").len(), 4);
+        // The policy belongs to the client it was set on.
+        assert_eq!(client.retry_policy().max_attempts(), 3);
+        assert_eq!(once.new_session().retry_policy(), &RetryPolicy::none());
         Ok(())
     }
 

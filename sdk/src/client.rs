@@ -7,23 +7,26 @@ use std::time::Duration;
 
 use tonic::Code;
 use tonic::metadata::AsciiMetadataValue;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use crate::auth::{self, AUTHORIZATION, ClientCredentials, Origin, Session, Tokens};
+use crate::builder::ClientBuilder;
 use crate::calendar::CalendarClient;
 use crate::cases::CaseClient;
 use crate::directory::DirectoryClient;
-use crate::error::{Error, Result, required};
+use crate::error::{Result, required};
 use crate::feed::FeedClient;
+use crate::idempotency::Repeatable;
 use crate::identity::IdentityClient;
 use crate::pb;
+use crate::retry::{Backoff, RetryPolicy, transient_wait};
 use crate::taxonomy::TaxonomyClient;
 
 /// How long [`Client::connect`] waits for the TCP connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The `user-agent` sent by clients made with [`Client::connect`].
-const USER_AGENT: &str = concat!("petition-sdk/", env!("CARGO_PKG_VERSION"));
+pub(crate) const USER_AGENT: &str = concat!("petition-sdk/", env!("CARGO_PKG_VERSION"));
 
 /// A connection to the petition API and the sign-in state used on it.
 ///
@@ -52,6 +55,11 @@ const USER_AGENT: &str = concat!("petition-sdk/", env!("CARGO_PKG_VERSION"));
 /// pair replaces the old one atomically. If renewal fails with
 /// `UNAUTHENTICATED` (the sign-in was revoked or expired) the tokens are
 /// forgotten and the call fails with that error.
+///
+/// Calls that are safe to repeat are retried when the server or the
+/// connection is briefly unavailable, within the client's [`RetryPolicy`]
+/// (see [`with_retry_policy`](Client::with_retry_policy) and the crate
+/// documentation for which calls those are).
 #[derive(Clone)]
 pub struct Client {
     inner: Arc<Inner>,
@@ -60,43 +68,56 @@ pub struct Client {
 struct Inner {
     channel: Channel,
     session: Arc<Session>,
+    retry: RetryPolicy,
 }
 
 impl Client {
-    /// Connects to the server at `url`, such as `http://127.0.0.1:50051`.
+    /// Connects to the server at `url`, such as `http://127.0.0.1:50051`
+    /// or `https://petition.example.gov.cn`, with the default
+    /// [`RetryPolicy`].
     ///
-    /// A URL without a scheme is taken as `http://`. The connection is made
-    /// now, waiting at most [`CONNECT_TIMEOUT`]; if it later drops it is
-    /// re-established on the next call. For TLS, a lazy connection or other
-    /// settings, build a [`Channel`] with [`tonic::transport::Endpoint`]
-    /// and use [`from_channel`](Client::from_channel).
+    /// A URL without a scheme is taken as `http://`; `https://` connects
+    /// over TLS, trusting the system's roots. The connection is made now,
+    /// waiting at most [`CONNECT_TIMEOUT`]; if it later drops it is
+    /// re-established on the next call. For a private CA, a client
+    /// certificate or other settings use [`ClientBuilder`] (or build a
+    /// [`Channel`] yourself and use [`from_channel`](Client::from_channel)).
     ///
     /// # Errors
     ///
     /// [`ErrorKind::Connect`](crate::ErrorKind::Connect) if the URL is
     /// invalid or the server cannot be reached.
     pub async fn connect(url: impl Into<String>) -> Result<Client> {
-        let mut url = url.into();
-        if !url.contains("://") {
-            url.insert_str(0, "http://");
-        }
-        let endpoint = Endpoint::from_shared(url.clone())
-            .and_then(|endpoint| endpoint.user_agent(USER_AGENT))
-            .map_err(|error| Error::connect(&url, error))?
-            .connect_timeout(CONNECT_TIMEOUT)
-            .tcp_nodelay(true);
-        let channel = endpoint.connect().await.map_err(|error| Error::connect(&url, error))?;
-        Ok(Client::from_channel(channel))
+        ClientBuilder::new(url).connect().await
     }
 
-    /// A client using an existing channel, not signed in.
+    /// [`ClientBuilder::new`]: options for connecting to `url`.
+    pub fn builder(url: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(url)
+    }
+
+    /// A client using an existing channel, not signed in, with the default
+    /// [`RetryPolicy`].
     #[must_use]
     pub fn from_channel(channel: Channel) -> Client {
-        Client::with_session(channel, Session::default())
+        Client::with_session(channel, Arc::new(Session::default()), RetryPolicy::default())
     }
 
-    fn with_session(channel: Channel, session: Session) -> Client {
-        Client { inner: Arc::new(Inner { channel, session: Arc::new(session) }) }
+    fn with_session(channel: Channel, session: Arc<Session>, retry: RetryPolicy) -> Client {
+        Client { inner: Arc::new(Inner { channel, session, retry }) }
+    }
+
+    /// A client on the same connection and sign-in (signing in or out
+    /// through either affects both) that retries by `policy`.
+    #[must_use]
+    pub fn with_retry_policy(&self, policy: RetryPolicy) -> Client {
+        let Inner { channel, session, .. } = &*self.inner;
+        Client::with_session(channel.clone(), Arc::clone(session), policy)
+    }
+
+    /// How this client retries.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.retry
     }
 
     /// The underlying channel, for example to build other gRPC clients
@@ -141,7 +162,7 @@ impl Client {
     /// signing in on it does not affect this client and vice versa.
     #[must_use]
     pub fn new_session(&self) -> Client {
-        Client::with_session(self.inner.channel.clone(), Session::default())
+        Client::with_session(self.inner.channel.clone(), Arc::new(Session::default()), self.inner.retry)
     }
 
     /// Signs in with a login name (a citizen's phone number or a staff login
@@ -152,7 +173,7 @@ impl Client {
     ///
     /// `UNAUTHENTICATED` if the name or password is wrong (indistinguishably)
     /// or the account is disabled; `RESOURCE_EXHAUSTED` with
-    /// [`retry_after`](Error::retry_after) after repeated failures.
+    /// [`retry_after`](crate::Error::retry_after) after repeated failures.
     pub async fn login(&self, login_name: impl Into<String>, password: impl Into<String>) -> Result<pb::Account> {
         let request = pb::LoginRequest { login_name: login_name.into(), password: password.into() };
         let response = self.identity().login(request).await?;
@@ -224,7 +245,7 @@ impl Client {
     pub fn with_access_token(&self, access_token: impl Into<String>) -> Result<Client> {
         let session = Session::default();
         session.install(Tokens::from_access_token(access_token.into())?);
-        Ok(Client::with_session(self.inner.channel.clone(), session))
+        Ok(Client::with_session(self.inner.channel.clone(), Arc::new(session), self.inner.retry))
     }
 
     /// Replaces the tokens of this client (and its clones) with `tokens`,
@@ -264,19 +285,35 @@ impl Client {
 
     /// Makes an authenticated unary call: attaches the access token (renewed
     /// first if due) and, if the server rejects it as `UNAUTHENTICATED`,
-    /// renews it and retries once.
-    pub(crate) async fn call<Req, Resp, F, Fut>(&self, message: Req, rpc: F) -> Result<Resp>
+    /// renews it and retries once. A request that is safe to repeat is then
+    /// tried again by the retry policy while it fails transiently, with the
+    /// same request id each time.
+    pub(crate) async fn call<Req, Resp, F, Fut>(&self, mut message: Req, rpc: F) -> Result<Resp>
+    where
+        Req: Repeatable + Clone,
+        F: Fn(Channel, tonic::Request<Req>) -> Fut,
+        Fut: Future<Output = std::result::Result<tonic::Response<Resp>, tonic::Status>>,
+    {
+        if !message.make_repeatable() {
+            return self.call_once(message, &rpc).await;
+        }
+        self.retrying(message, |message| self.call_once(message, &rpc)).await
+    }
+
+    /// One attempt of [`call`](Client::call): the token, and the renewal on
+    /// `UNAUTHENTICATED`.
+    async fn call_once<Req, Resp, F, Fut>(&self, message: Req, rpc: &F) -> Result<Resp>
     where
         Req: Clone,
         F: Fn(Channel, tonic::Request<Req>) -> Fut,
         Fut: Future<Output = std::result::Result<tonic::Response<Resp>, tonic::Status>>,
     {
-        let Inner { channel, session } = &*self.inner;
+        let Inner { channel, session, .. } = &*self.inner;
         let Some(tokens) = session.authorization(channel).await? else {
-            return send(&rpc, channel, message, None).await;
+            return send(rpc, channel, message, None).await;
         };
         let retry = tokens.can_renew().then(|| message.clone());
-        let rejection = match send(&rpc, channel, message, Some(tokens.header())).await {
+        let rejection = match send(rpc, channel, message, Some(tokens.header())).await {
             Err(error) if error.code() == Code::Unauthenticated => error,
             done => return done,
         };
@@ -284,20 +321,46 @@ impl Client {
             return Err(rejection);
         };
         match session.renew_rejected(channel, tokens).await {
-            Ok(Some(fresh)) => send(&rpc, channel, message, Some(fresh.header())).await,
+            Ok(Some(fresh)) => send(rpc, channel, message, Some(fresh.header())).await,
             Ok(None) => Err(rejection),
             Err(error) if error.code() == Code::Unauthenticated => Err(error),
             Err(_) => Err(rejection),
         }
     }
 
-    /// Makes a unary call without credentials (for the RPCs that take none).
-    pub(crate) async fn call_anonymous<Req, Resp, F, Fut>(&self, message: Req, rpc: F) -> Result<Resp>
+    /// Makes a unary call without credentials (for the RPCs that take none),
+    /// retried like [`call`](Client::call).
+    pub(crate) async fn call_anonymous<Req, Resp, F, Fut>(&self, mut message: Req, rpc: F) -> Result<Resp>
     where
+        Req: Repeatable + Clone,
         F: Fn(Channel, tonic::Request<Req>) -> Fut,
         Fut: Future<Output = std::result::Result<tonic::Response<Resp>, tonic::Status>>,
     {
-        send(&rpc, &self.inner.channel, message, None).await
+        let channel = &self.inner.channel;
+        if !message.make_repeatable() {
+            return send(&rpc, channel, message, None).await;
+        }
+        self.retrying(message, |message| send(&rpc, channel, message, None)).await
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or the retry
+    /// budget is spent; returns the last outcome.
+    async fn retrying<Req, Resp, Fut>(&self, message: Req, attempt: impl Fn(Req) -> Fut) -> Result<Resp>
+    where
+        Req: Clone,
+        Fut: Future<Output = Result<Resp>>,
+    {
+        let mut backoff = Backoff::new(self.inner.retry);
+        loop {
+            let error = match attempt(message.clone()).await {
+                Ok(response) => return Ok(response),
+                Err(error) => error,
+            };
+            match transient_wait(&error).and_then(|floor| backoff.next_delay(floor)) {
+                Some(delay) => tokio::time::sleep(delay).await,
+                None => return Err(error),
+            }
+        }
     }
 }
 

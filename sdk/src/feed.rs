@@ -11,6 +11,7 @@ use tonic::Code;
 use crate::client::{Client, rpc};
 use crate::error::{Error, Result};
 use crate::pb;
+use crate::retry::{Backoff, RetryPolicy};
 
 /// The `ErrorInfo.reason` of a position the feed no longer serves.
 pub const CURSOR_EXPIRED: &str = "CURSOR_EXPIRED";
@@ -43,38 +44,16 @@ impl FeedItem {
 #[derive(Clone, Debug)]
 pub struct FeedClient {
     client: Client,
-    reconnect: Reconnect,
+    reconnect: RetryPolicy,
 }
 
-/// How a watch waits between reconnection attempts: exponential, with full
-/// jitter, capped; reset by every message received.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Reconnect {
-    pub initial: Duration,
-    pub max: Duration,
-}
-
-impl Default for Reconnect {
-    fn default() -> Self {
-        Reconnect { initial: Duration::from_millis(100), max: Duration::from_secs(10) }
-    }
-}
-
-impl Reconnect {
-    /// The wait before attempt `attempt` (1 = the first retry): a random
-    /// duration up to `initial · 2^(attempt−1)`, at most `max`.
-    fn delay(&self, attempt: u32) -> Duration {
-        let ceiling = self.initial.saturating_mul(1 << attempt.saturating_sub(1).min(20)).min(self.max);
-        ceiling.mul_f64(jitter())
-    }
-}
-
-/// A number in [0.5, 1): enough spread to keep reconnecting clients apart.
-fn jitter() -> f64 {
-    use std::hash::{BuildHasher, RandomState};
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let random = RandomState::new().hash_one(nanos);
-    0.5 + (random >> 11) as f64 / (1u64 << 53) as f64 / 2.0
+/// How a watch reconnects by default: for as long as it takes, waiting up
+/// to 10 s between attempts; the budget starts afresh after every message.
+fn forever() -> RetryPolicy {
+    RetryPolicy::default()
+        .with_max_attempts(u32::MAX)
+        .with_max_elapsed(Duration::MAX)
+        .with_max_backoff(Duration::from_secs(10))
 }
 
 /// Whether a watch that failed with `code` should reconnect: the server or
@@ -94,13 +73,16 @@ fn reconnects(code: Code) -> bool {
 
 impl FeedClient {
     pub(crate) fn new(client: Client) -> Self {
-        FeedClient { client, reconnect: Reconnect::default() }
+        FeedClient { client, reconnect: forever() }
     }
 
-    /// This client with another reconnection backoff for [`watch`](Self::watch).
+    /// This client with another reconnection budget for
+    /// [`watch`](Self::watch) (by default it reconnects for as long as it
+    /// takes, waiting up to 10 s): past it, the watch ends with the last
+    /// error. The budget starts afresh after every message.
     #[must_use]
-    pub fn with_reconnect(mut self, reconnect: Reconnect) -> Self {
-        self.reconnect = reconnect;
+    pub fn with_reconnect(mut self, policy: RetryPolicy) -> Self {
+        self.reconnect = policy;
         self
     }
 
@@ -112,7 +94,7 @@ impl FeedClient {
 
     /// Every change after `after`, then every change as it commits: a stream
     /// that never ends by itself. It reconnects when the connection or the
-    /// server goes away (backing off, see [`Reconnect`]) and resumes after
+    /// server goes away (backing off with jitter) and resumes after
     /// the last item it delivered, so no change is delivered twice or
     /// skipped. It ends with an error only for a request the server refuses:
     /// an expired position ([`Error::cursor_expired`]), a bad filter, or
@@ -125,12 +107,11 @@ impl FeedClient {
     pub fn watch_filtered(&self, after: i64, filter: pb::ChangeFilter) -> BoxStream<'static, Result<FeedItem>> {
         let state = Watch {
             client: self.client.clone(),
-            reconnect: self.reconnect,
+            backoff: Backoff::new(self.reconnect),
             filter,
             position: after,
             stream: None,
             ready: VecDeque::new(),
-            failures: 0,
             done: false,
         };
         Box::pin(stream::unfold(state, |mut watch| async move {
@@ -142,15 +123,13 @@ impl FeedClient {
 
 struct Watch {
     client: Client,
-    reconnect: Reconnect,
+    backoff: Backoff,
     filter: pb::ChangeFilter,
     /// The position after the last item delivered.
     position: i64,
     stream: Option<tonic::Streaming<pb::WatchChangesResponse>>,
     /// Items received and not yet delivered.
     ready: VecDeque<FeedItem>,
-    /// Consecutive failures since the last message.
-    failures: u32,
     done: bool,
 }
 
@@ -179,7 +158,7 @@ impl Watch {
             };
             match stream.message().await {
                 Ok(Some(response)) => {
-                    self.failures = 0;
+                    self.backoff.reset();
                     self.receive(response);
                 }
                 // The server ended the watch (it is shutting down): resume elsewhere.
@@ -206,12 +185,16 @@ impl Watch {
     /// After a failure: waits and returns `None` to reconnect, or returns
     /// the error that ends the watch.
     async fn failed(&mut self, error: Error) -> Option<Error> {
-        if !reconnects(error.code()) {
+        let delay = if reconnects(error.code()) {
+            self.backoff.next_delay(error.retry_after().unwrap_or_default())
+        } else {
+            None
+        };
+        let Some(delay) = delay else {
             self.done = true;
             return Some(error);
-        }
-        self.failures += 1;
-        tokio::time::sleep(self.reconnect.delay(self.failures)).await;
+        };
+        tokio::time::sleep(delay).await;
         None
     }
 }
@@ -244,16 +227,6 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reconnection_backs_off_exponentially_with_jitter_up_to_the_cap() {
-        let reconnect = Reconnect { initial: Duration::from_millis(100), max: Duration::from_secs(2) };
-        for attempt in 1..40 {
-            let ceiling = Duration::from_millis(100).saturating_mul(1 << (attempt - 1).min(20)).min(reconnect.max);
-            let delay = reconnect.delay(attempt);
-            assert!(delay <= ceiling && delay >= ceiling / 2, "attempt {attempt}: {delay:?} of {ceiling:?}");
-        }
-    }
 
     #[test]
     fn only_failures_of_the_connection_or_server_reconnect() {

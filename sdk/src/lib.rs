@@ -58,6 +58,36 @@
 //! }
 //! ```
 //!
+//! # Connecting
+//!
+//! [`Client::connect`] takes `http://` (plain, as behind a TLS-terminating
+//! proxy) and `https://` (TLS, checked against the system's trusted roots).
+//! [`ClientBuilder`] adds a private CA, a client certificate for servers that
+//! require one (mutual TLS), the connect timeout and the [`RetryPolicy`].
+//!
+//! # Retries
+//!
+//! A call that fails with `UNAVAILABLE` (the server restarting, a refused
+//! connection, the server's database away) or with `RESOURCE_EXHAUSTED` and
+//! a `RetryInfo` is tried again within the client's [`RetryPolicy`]
+//! (exponential backoff with full jitter, at least the server's `RetryInfo`;
+//! by default at most 5 attempts within 15 s), but only if repeating it is
+//! safe:
+//!
+//! | calls | retried |
+//! |---|---|
+//! | reads: `Get*`, `List*`, `ComputeDeadline`, `FindSimilarCases` | yes |
+//! | every `CaseService` write (`SubmitCase`, `AcceptCase`, …) | yes: each carries a `request_id`, filled by the SDK when empty ([`new_request_id`], a UUIDv7) and the same on every retry, so the server acts once and replays its first answer |
+//! | `SetCalendarYear`, `SetAccountDisabled`, `SetRoutingRule`, `UpdateCategory`, `Logout` | yes: they set a state, so doing them twice is doing them once |
+//! | `UpdateOrganization` | only without an `etag` (with one, a retry after a lost answer is `ABORTED` on the caller's own change) |
+//! | `Login`, `ExchangeClientCredentials` | yes: a repeat at most leaves an unused sign-in that expires |
+//! | `Create*`, `RegisterCitizen`, `DeleteRoutingRule` | no: without a request id, a repeat after a lost answer acts again or reports the caller's own success as an error |
+//! | `RefreshToken` | no: presenting a rotated refresh token again revokes the sign-in |
+//!
+//! `ABORTED`, `FAILED_PRECONDITION` and every other code are never retried.
+//! Renewing a rejected access token (see [`Client`]) happens within each
+//! attempt.
+//!
 //! # Errors
 //!
 //! Every call returns [`Error`], which exposes the gRPC [`code`](Error::code)
@@ -84,23 +114,29 @@ pub use petition_proto::v1 as pb;
 pub use {tonic, tonic_types};
 
 mod auth;
+mod builder;
 mod calendar;
 mod cases;
 mod client;
 mod directory;
 mod error;
 mod feed;
+mod idempotency;
 mod identity;
 mod paging;
+mod retry;
 mod taxonomy;
 
+pub use builder::ClientBuilder;
 pub use calendar::CalendarClient;
-pub use cases::{CaseClient, new_request_id};
+pub use cases::CaseClient;
 pub use client::{CONNECT_TIMEOUT, Client};
 pub use directory::DirectoryClient;
 pub use error::{Error, ErrorKind, FieldViolation, PreconditionViolation, Result};
-pub use feed::{CURSOR_EXPIRED, FeedClient, FeedItem, Reconnect};
+pub use feed::{CURSOR_EXPIRED, FeedClient, FeedItem};
+pub use idempotency::new_request_id;
 pub use identity::IdentityClient;
+pub use retry::RetryPolicy;
 pub use taxonomy::TaxonomyClient;
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! The SDK against an in-process fake server (no database): token
 //! attachment, proactive and reactive renewal, single-flight refresh,
-//! client-credential re-exchange, sign-out, error details over the wire and
-//! paging.
+//! client-credential re-exchange, sign-out, error details over the wire,
+//! paging, and retries beside renewal.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,7 +14,7 @@ use petition_sdk::pb::directory_service_server::{DirectoryService, DirectoryServ
 use petition_sdk::pb::identity_service_server::{IdentityService, IdentityServiceServer};
 use petition_sdk::tonic::{self, Code, Request, Response, Status};
 use petition_sdk::tonic_types::{ErrorDetails, StatusExt};
-use petition_sdk::{Client, ErrorKind, pb};
+use petition_sdk::{Client, ErrorKind, RetryPolicy, pb};
 
 type Reply<T> = Result<Response<T>, Status>;
 
@@ -41,6 +41,8 @@ struct Fake {
     seen: Mutex<Vec<(&'static str, Option<String>)>>,
     logged_out: Mutex<Vec<String>>,
     exchange_scopes: Mutex<Vec<Vec<i32>>>,
+    /// Answers for authenticated calls, before their real one.
+    failures: Mutex<VecDeque<Status>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -85,7 +87,9 @@ impl Fake {
         let header = self.record(rpc, request);
         let token = header.as_deref().and_then(|h| h.strip_prefix("Bearer "));
         match token {
-            Some(token) if lock(&self.tokens).access.contains(token) => Ok(()),
+            Some(token) if lock(&self.tokens).access.contains(token) => {
+                lock(&self.failures).pop_front().map_or(Ok(()), Err)
+            }
             _ => Err(Status::unauthenticated("missing or invalid access token")),
         }
     }
@@ -229,8 +233,11 @@ impl IdentityService for Server {
 
 #[tonic::async_trait]
 impl DirectoryService for Server {
-    async fn create_region(&self, _: Request<pb::CreateRegionRequest>) -> Reply<pb::CreateRegionResponse> {
-        Err(Status::unimplemented("fake"))
+    async fn create_region(&self, request: Request<pb::CreateRegionRequest>) -> Reply<pb::CreateRegionResponse> {
+        self.0.authenticate("CreateRegion", &request)?;
+        let request = request.into_inner();
+        let region = pb::Region { code: request.code, name: request.name, ..Default::default() };
+        Ok(Response::new(pb::CreateRegionResponse { region: Some(region) }))
     }
 
     async fn get_region(&self, request: Request<pb::GetRegionRequest>) -> Reply<pb::GetRegionResponse> {
@@ -306,7 +313,13 @@ async fn start(fake: &Arc<Fake>) -> Client {
             .add_service(DirectoryServiceServer::new(server))
             .serve_with_incoming(incoming),
     );
-    Client::connect(format!("http://{addr}")).await.expect("connect to the fake server")
+    let client = Client::connect(format!("http://{addr}")).await.expect("connect to the fake server");
+    // The default policy, in milliseconds.
+    client.with_retry_policy(
+        RetryPolicy::default()
+            .with_initial_backoff(Duration::from_millis(2))
+            .with_max_backoff(Duration::from_millis(10)),
+    )
 }
 
 fn auth_headers(fake: &Fake, rpc: &str) -> Vec<Option<String>> {
@@ -539,4 +552,39 @@ async fn regions_stream_walks_every_page() {
 
     let region = client.directory().get_region("320100").await.expect("get_region");
     assert_eq!(region.code, "320100");
+}
+
+#[tokio::test]
+async fn a_call_renewed_after_unauthenticated_is_still_retried_when_unavailable() {
+    let fake = Fake::with_lifetime(LONG);
+    let client = start(&fake).await;
+    client.login("13800138000", "correct horse").await.expect("login");
+
+    fake.expire_access_tokens();
+    lock(&fake.failures).extend([Status::unavailable("restarting"), Status::unavailable("restarting")]);
+    let me = client.identity().get_me().await.expect("renewed once, then retried");
+    assert_eq!(me.login_name, "13800138000");
+    assert_eq!(fake.refreshes.load(Ordering::SeqCst), 1, "one renewal, kept across retries");
+    assert_eq!(
+        auth_headers(&fake, "GetMe"),
+        vec![Some("Bearer A1".into()), Some("Bearer A2".into()), Some("Bearer A2".into()), Some("Bearer A2".into())]
+    );
+}
+
+#[tokio::test]
+async fn creates_without_a_request_id_are_not_retried() {
+    let fake = Fake::with_lifetime(LONG);
+    let client = start(&fake).await;
+    client.login("13800138000", "correct horse").await.expect("login");
+
+    lock(&fake.failures).push_back(Status::unavailable("restarting"));
+    let request = pb::CreateRegionRequest { code: "320108".into(), name: "新区".into(), ..Default::default() };
+    let error = client.directory().create_region(request).await.expect_err("not repeated blindly");
+    assert_eq!(error.code(), Code::Unavailable);
+    assert_eq!(auth_headers(&fake, "CreateRegion").len(), 1);
+
+    // A read on the same client is.
+    lock(&fake.failures).push_back(Status::unavailable("restarting"));
+    client.directory().get_region("320100").await.expect("retried");
+    assert_eq!(auth_headers(&fake, "GetRegion").len(), 2);
 }

@@ -38,6 +38,7 @@ use crate::similarity::SimilarityIndex;
 use crate::similarity::index::{FOLLOW_EVERY, RELOAD_EVERY};
 use crate::state::AppState;
 use crate::taxonomy::TaxonomyApi;
+use crate::tls::Tls;
 
 /// A start-up failure, said in words for the operator.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +65,8 @@ pub struct Application {
     bootstrap: Bootstrap,
     /// Kept alive while the server runs; stopped when dropped.
     embedded: Option<EmbeddedPostgres>,
+    /// TLS on the listener, when configured.
+    tls: Option<Tls>,
 }
 
 impl Application {
@@ -119,10 +122,11 @@ impl Application {
             feed: crate::feed::FeedSignal::default(),
         });
         let bootstrap = bootstrap::ensure_admin(&state).await?;
+        let tls = Tls::load(&config.tls).map_err(StartupError)?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| StartupError(format!("cannot listen on {}: {e}", config.listen)))?;
-        Ok(Application { listener, state, config, bootstrap, embedded })
+        Ok(Application { listener, state, config, bootstrap, embedded, tls })
     }
 
     pub fn local_addr(&self) -> Result<SocketAddr, StartupError> {
@@ -141,7 +145,7 @@ impl Application {
     /// Serves until `shutdown` completes, then reports NOT_SERVING, lets
     /// in-flight calls finish (at most the configured grace period) and stops.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
-        let Application { listener, state, config, embedded, .. } = self;
+        let Application { listener, state, config, embedded, tls, .. } = self;
         let (health_reporter, health_service) = tonic_health::server::health_reporter();
         set_serving(&health_reporter, true).await;
 
@@ -199,14 +203,20 @@ impl Application {
             .add_service(guarded!(ChangeFeedServiceServer::new(FeedApi::new(state.clone()))));
 
         let address = listener.local_addr().map_err(|e| StartupError(e.to_string()))?;
-        tracing::info!(%address, "serving gRPC and gRPC-Web");
+        let client_certificates = tls.as_ref().map(Tls::requires_client_certificates);
+        tracing::info!(%address, tls = tls.is_some(), ?client_certificates, "serving gRPC and gRPC-Web");
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let stopped = async {
+            let _ = stop_rx.await;
+        };
         // Replies go out at once: without TCP_NODELAY a response written in
         // more than one piece waits out the peer's delayed ACK (~40 ms).
         let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
-        let mut server = tokio::spawn(router.serve_with_incoming_shutdown(incoming, async {
-            let _ = stop_rx.await;
-        }));
+        let tls_reloader = tls.as_ref().map(Tls::spawn_reloader);
+        let mut server = match &tls {
+            Some(tls) => tokio::spawn(router.serve_with_incoming_shutdown(tls.incoming(incoming), stopped)),
+            None => tokio::spawn(router.serve_with_incoming_shutdown(incoming, stopped)),
+        };
         let reloader = state.similarity.clone().map(|index| tokio::spawn(follow_similarity(state.db.clone(), index)));
         let retention = tokio::spawn(crate::feed::retention::run(state.db.clone(), config.feed.clone()));
 
@@ -220,6 +230,9 @@ impl Application {
             reloader.abort();
         }
         retention.abort();
+        if let Some(reloader) = tls_reloader {
+            reloader.abort();
+        }
         tracing::info!("shutting down: NOT_SERVING, draining in-flight calls");
         set_serving(&health_reporter, false).await;
         let _ = stop_tx.send(());

@@ -109,6 +109,9 @@ pub struct Config {
     #[command(flatten)]
     pub feed: FeedConfig,
 
+    #[command(flatten)]
+    pub tls: TlsConfig,
+
     /// Log format.
     #[arg(global = true, long, env = "PETITION_LOG_FORMAT", value_enum, default_value = "human")]
     pub log_format: LogFormat,
@@ -295,6 +298,35 @@ pub struct LimitsConfig {
     pub shutdown_grace_secs: u64,
 }
 
+/// TLS on the listener. Without a certificate the server speaks plain
+/// HTTP/2 (behind a TLS-terminating proxy).
+#[derive(Debug, Clone, Args)]
+pub struct TlsConfig {
+    /// PEM certificate chain (the server's own first) to serve TLS with;
+    /// a renewed file is picked up without a restart.
+    #[arg(global = true, id = "tls_cert", long = "tls-cert", env = "PETITION_TLS_CERT", requires = "tls_key")]
+    pub cert: Option<PathBuf>,
+
+    /// PEM private key of the certificate.
+    #[arg(global = true, id = "tls_key", long = "tls-key", env = "PETITION_TLS_KEY", requires = "tls_cert")]
+    pub key: Option<PathBuf>,
+
+    /// PEM CA certificate(s): clients must present a certificate issued by
+    /// one (mutual TLS, for partner agencies). Read at start.
+    #[arg(global = true, long = "tls-client-ca", env = "PETITION_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
+
+    /// How often the certificate and key files are checked for a renewal,
+    /// in milliseconds.
+    #[arg(
+        global = true,
+        long = "tls-reload-interval-ms",
+        env = "PETITION_TLS_RELOAD_INTERVAL_MS",
+        default_value_t = 5000
+    )]
+    pub reload_interval_ms: u64,
+}
+
 impl Config {
     /// Defaults for embedding (tests, benchmarks): every flag at its default.
     pub fn from_defaults() -> Self {
@@ -319,6 +351,17 @@ mod tests {
         assert!(!printed.contains("hunter2"), "{printed}");
         assert!(!printed.contains("hunter3"), "{printed}");
         assert!(printed.contains("<redacted>"));
+    }
+
+    #[test]
+    fn tls_needs_both_the_certificate_and_the_key() {
+        let plain = Cli::parse_from(["petition-server"]);
+        assert_eq!((plain.config.tls.cert, plain.config.tls.key), (None, None));
+        let both = Cli::try_parse_from(["petition-server", "--tls-cert", "c.pem", "--tls-key", "k.pem"]);
+        assert!(both.is_ok_and(|cli| cli.config.tls.key == Some(PathBuf::from("k.pem"))));
+        assert!(Cli::try_parse_from(["petition-server", "--tls-cert", "c.pem"]).is_err());
+        assert!(Cli::try_parse_from(["petition-server", "--tls-key", "k.pem"]).is_err());
+        assert!(Cli::try_parse_from(["petition-server", "--tls-client-ca", "ca.pem"]).is_err());
     }
 
     #[test]

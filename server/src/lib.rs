@@ -29,4 +29,5 @@ pub mod similarity;
 pub mod state;
 pub mod taxonomy;
 pub mod time;
+pub mod tls;
 pub mod wire;

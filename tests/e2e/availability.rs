@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use petition_sdk::RetryPolicy;
 use petition_sdk::tonic::Code;
 use petition_server::embedded_pg::EmbeddedPostgres;
 use petition_tests::server::test_config;
@@ -19,7 +20,8 @@ async fn database_outage_fails_fast_with_unavailable_and_recovers_without_restar
     let mut cluster = start_cluster(root.join("db")).await?;
     let config = test_config(&cluster.database_url(), &root.join("server"));
     let server = TestServer::start(config, None, root.join("server")).await?;
-    let admin = server.admin().await?;
+    // Each call once: this is the server's fail-fast, not the SDK's retries.
+    let admin = server.admin().await?.with_retry_policy(RetryPolicy::none());
     admin.identity().get_me().await?;
 
     tokio::task::spawn_blocking(move || {
@@ -35,7 +37,8 @@ async fn database_outage_fails_fast_with_unavailable_and_recovers_without_restar
         assert!(error.retry_after().is_some(), "UNAVAILABLE says when to retry");
         assert!(started.elapsed() < Duration::from_secs(3), "failed fast: {:?}", started.elapsed());
     }
-    let error = server.client().await?.login("admin", "whatever-password").await.err();
+    let anonymous = server.client().await?.with_retry_policy(RetryPolicy::none());
+    let error = anonymous.login("admin", "whatever-password").await.err();
     assert_eq!(error.map(|e| e.code()), Some(Code::Unavailable), "sign-in needs the database too");
 
     let _cluster = start_cluster(root.join("db")).await?;

@@ -12,5 +12,7 @@ mod feed;
 mod identity;
 mod intake;
 mod operations;
+mod retries;
 mod support;
 mod taxonomy;
+mod tls;

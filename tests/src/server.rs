@@ -72,8 +72,9 @@ impl TestServer {
     /// Starts a server with exactly `config` (whose database, if created by
     /// the harness, is `database`; it is dropped with the server).
     pub async fn start(config: Config, database: Option<TestDatabase>, data_dir: PathBuf) -> Result<TestServer> {
+        let scheme = if config.tls.cert.is_some() { "https" } else { "http" };
         let app = Application::build(config).await.context("building the server")?;
-        let url = format!("http://{}", app.local_addr()?);
+        let url = format!("{scheme}://{}", app.local_addr()?);
         let state = app.state();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -86,7 +87,8 @@ impl TestServer {
         Ok(TestServer { url, database, state, stop: Some(stop), task: Some(task), data_dir })
     }
 
-    /// A client connected to this server, not signed in.
+    /// A client connected to this server, not signed in (over TLS, it
+    /// trusts the system's roots only: tests of TLS build their own).
     pub async fn client(&self) -> Result<Client> {
         Ok(Client::connect(self.url.clone()).await?)
     }

@@ -9,6 +9,8 @@
 //! cargo run --release -p petition-tests --bin bench -- dedup [--preload 1000000] [--seconds 10]
 //!     [--warmup-seconds 2] [--concurrency 64] [--connections 4] [--check-samples 5000]
 //!     [--check-threads 1,2,4] [--seed 1] [--json] [--db-pool-size N] [--no-pgbench] [--keep-database]
+//! cargo run --release -p petition-tests --bin bench -- tls [--seconds 10] [--warmup-seconds 2]
+//!     [--concurrency 64] [--connections 4] [--json]
 //! ```
 //!
 //! One server is started in-process with the test harness
@@ -62,6 +64,9 @@
 //! citizens under one, the phases 2–3 more; `--preload 20000` takes about
 //! two minutes in all.
 //!
+//! `tls` (see `tls.rs`) starts a plain and a TLS server and measures the
+//! health check, GetMe and connection set-up on each, in turn.
+//!
 //! A call counts in a phase when it completes inside the measured window;
 //! calls still in flight at the deadline are abandoned (cancelled), so every
 //! phase ends on time. Latencies of successful calls go to an HDR histogram
@@ -94,6 +99,7 @@ mod preload;
 mod report;
 mod support;
 mod text;
+mod tls;
 
 use std::process::ExitCode;
 
@@ -115,6 +121,8 @@ enum Command {
     Cases(cases::CasesArgs),
     /// Duplicate detection over a preloaded archive: the in-filing check, SubmitCase with detection on and off.
     Dedup(dedup::DedupArgs),
+    /// TLS against plain HTTP/2: health check, GetMe, and new connections.
+    Tls(tls::TlsArgs),
 }
 
 /// Settings every benchmark shares.
@@ -156,6 +164,7 @@ async fn main() -> Result<ExitCode> {
         Command::Identity(args) => &args.load,
         Command::Cases(args) => &args.load,
         Command::Dedup(args) => &args.load,
+        Command::Tls(args) => &args.load,
     };
     if cfg!(debug_assertions) {
         let banner = "!".repeat(78);
@@ -170,5 +179,6 @@ async fn main() -> Result<ExitCode> {
         Command::Identity(args) => identity::identity(args).await,
         Command::Cases(args) => cases::cases(args).await,
         Command::Dedup(args) => dedup::dedup(args).await,
+        Command::Tls(args) => tls::tls(args).await,
     }
 }

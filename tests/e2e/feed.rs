@@ -776,3 +776,139 @@ async fn events_stored_in_the_first_shape_read_typed() -> Result<()> {
     }
     Ok(())
 }
+
+/// A binary of the workspace's examples, built by `cargo test --workspace`.
+fn example(name: &str) -> Result<std::path::PathBuf> {
+    // target/<profile>/deps/e2e-… → target/<profile>/examples/<name>
+    let exe = std::env::current_exe()?;
+    let profile = exe.parent().and_then(|deps| deps.parent()).context("the target directory")?;
+    let path = profile.join("examples").join(name);
+    if !path.exists() {
+        bail!("{} is not built: run `cargo test --workspace`, which builds the SDK's examples", path.display());
+    }
+    Ok(path)
+}
+
+/// Shares and unshares cases with the court now and then, until `stop`.
+async fn share_now_and_then(w: Arc<CaseWorld>, stop: Arc<Mutex<bool>>) -> Result<usize> {
+    let mut dice = Dice(0x5eed);
+    let mut changes = 0;
+    while !*stop.lock().await {
+        let cases: Vec<pb::Case> =
+            futures::TryStreamExt::try_collect(w.admin.cases().cases(pb::ListCasesRequest::default())).await?;
+        if let Some(case) = cases.get(dice.below(cases.len() as u64) as usize) {
+            let shared = case.access_organization_ids.contains(&w.court.id);
+            let result = if shared {
+                w.admin
+                    .cases()
+                    .revoke_case_access(pb::RevokeCaseAccessRequest {
+                        case_id: case.id.clone(),
+                        organization_id: w.court.id.clone(),
+                        reason: "法院已结案".into(),
+                        ..Default::default()
+                    })
+                    .await
+            } else {
+                w.admin
+                    .cases()
+                    .grant_case_access(pb::GrantCaseAccessRequest {
+                        case_id: case.id.clone(),
+                        organization_id: w.court.id.clone(),
+                        reason: "移送法院".into(),
+                        ..Default::default()
+                    })
+                    .await
+            };
+            match result {
+                Ok(_) => changes += 1,
+                // A case merged or changed meanwhile: the next round picks another.
+                Err(e) if matches!(e.code(), Code::FailedPrecondition | Code::Aborted) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(changes)
+}
+
+/// The copy `sdk/examples/partner_sync.rs` keeps: case id → last event
+/// sequence.
+fn mirrored(path: &std::path::Path) -> Result<BTreeMap<String, i64>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(e.into()),
+    };
+    let value: serde_json::Value = serde_json::from_str(&text)?;
+    let cases = value["cases"].as_object().context("cases")?;
+    Ok(cases.iter().map(|(id, case)| (id.clone(), case["last_event_sequence"].as_i64().unwrap_or(-1))).collect())
+}
+
+/// The partner's sync program, killed (SIGKILL) twice while cases change
+/// and are shared and unshared, ends with a copy equal to what the partner
+/// may see.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_partner_sync_example_keeps_its_copy_across_kills() -> Result<()> {
+    let program = example("partner_sync")?;
+    let server = TestServer::spawn().await?;
+    let w = Arc::new(CaseWorld::create(&server).await?);
+    for i in 0..3 {
+        let case = w.routed_case(&format!("移送前的事{i}")).await?;
+        w.admin
+            .cases()
+            .grant_case_access(pb::GrantCaseAccessRequest {
+                case_id: case.id,
+                organization_id: w.court.id.clone(),
+                reason: "移送法院".into(),
+                ..Default::default()
+            })
+            .await?;
+    }
+    let dir = std::env::temp_dir().join(format!("partner-sync-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir)?;
+    let copy = dir.join("mirror.json");
+    let start = || {
+        std::process::Command::new(&program)
+            .arg(&server.url)
+            .arg(&copy)
+            .env("PETITION_CLIENT_ID", &w.partner_credentials.0)
+            .env("PETITION_CLIENT_SECRET", &w.partner_credentials.1)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+    };
+    let mut running = start()?;
+    let stop = Arc::new(Mutex::new(false));
+    let sharer = tokio::spawn(share_now_and_then(w.clone(), stop.clone()));
+    let writers: Vec<_> = (0..3).map(|i| tokio::spawn(write(w.clone(), 200 + i, 10))).collect();
+    for _ in 0..2 {
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        running.kill()?;
+        running.wait()?;
+        running = start()?;
+    }
+    for writer in writers {
+        writer.await??;
+    }
+    *stop.lock().await = true;
+    let shares = sharer.await??;
+    assert!(shares >= 5, "{shares} shares and revocations");
+
+    let mut want = BTreeMap::new();
+    let cases: Vec<pb::Case> =
+        futures::TryStreamExt::try_collect(w.partner.cases().cases(pb::ListCasesRequest::default())).await?;
+    for case in cases {
+        want.insert(case.id, case.last_event_sequence);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut got = mirrored(&copy)?;
+    while got != want && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        got = mirrored(&copy)?;
+    }
+    running.kill()?;
+    running.wait()?;
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(got, want, "the copy is what the partner may see");
+    assert!(!want.is_empty());
+    Ok(())
+}

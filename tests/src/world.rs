@@ -45,6 +45,8 @@ pub struct CaseWorld {
     pub court: pb::Organization,
     /// A court's service account with every scope.
     pub partner: Client,
+    /// Its client id and secret.
+    pub partner_credentials: (String, String),
 }
 
 /// A claim arising in county A's township, category `housing`.
@@ -144,6 +146,7 @@ impl CaseWorld {
             discipline_handler,
             court,
             partner,
+            partner_credentials: (service.client_id, service.client_secret),
         })
     }
 

@@ -8,7 +8,7 @@
 //! authorized and saved) and one [`Command`] per transition (its policy
 //! line and its rule); its handlers call [`write`] and [`transition`].
 
-use diesel::PgConnection;
+use diesel::{Connection, PgConnection};
 use prost::Message;
 use uuid::Uuid;
 
@@ -53,24 +53,46 @@ where
     R: Message + Default + Send + 'static,
     F: FnOnce(&mut PgConnection, &mut Journal, &Principal) -> Result<R, AppError> + Send + 'static,
 {
+    write_after(state, envelope, |_, _| Ok(()), move |conn, journal, principal, ()| work(conn, journal, principal))
+        .await
+}
+
+/// [`write`], with `prelude` run first in a transaction of its own, for
+/// what a transaction must not hold a lock on while it works (a case
+/// number: filings would queue behind each other's commits, and the change
+/// feed behind them). A replay of a completed request runs neither; what
+/// the prelude took stays taken if the request then fails.
+pub async fn write_after<R, P, B, F>(state: &AppState, envelope: Envelope, prelude: B, work: F) -> Result<R, AppError>
+where
+    R: Message + Default + Send + 'static,
+    P: Send + 'static,
+    B: FnOnce(&mut PgConnection, &Principal) -> Result<P, AppError> + Send + 'static,
+    F: FnOnce(&mut PgConnection, &mut Journal, &Principal, P) -> Result<R, AppError> + Send + 'static,
+{
     let (response, committed_xid) = state
         .db
-        .run(move |conn| {
+        .run_without_transaction(move |conn| {
             let Envelope { principal, method, request_id, fingerprint } = envelope;
             let account = principal.account_id;
             let claimed = !request_id.is_empty();
-            if claimed
-                && let Claim::Replay(bytes) = idempotency::claim(conn, account, &request_id, method, &fingerprint)?
-            {
+            if claimed && let Some(bytes) = idempotency::completed(conn, account, &request_id, method, &fingerprint)? {
                 return Ok((R::decode(bytes.as_slice()).map_err(AppError::internal)?, None));
             }
-            let mut journal = Journal::default();
-            let response = work(conn, &mut journal, &principal)?;
-            journal.flush(conn)?;
-            if claimed {
-                idempotency::record(conn, account, &request_id, &response.encode_to_vec())?;
-            }
-            Ok((response, journal.xid()))
+            let before = conn.transaction(|conn| prelude(conn, &principal))?;
+            conn.transaction(|conn| {
+                if claimed
+                    && let Claim::Replay(bytes) = idempotency::claim(conn, account, &request_id, method, &fingerprint)?
+                {
+                    return Ok((R::decode(bytes.as_slice()).map_err(AppError::internal)?, None));
+                }
+                let mut journal = Journal::default();
+                let response = work(conn, &mut journal, &principal, before)?;
+                journal.flush(conn)?;
+                if claimed {
+                    idempotency::record(conn, account, &request_id, &response.encode_to_vec())?;
+                }
+                Ok((response, journal.xid()))
+            })
         })
         .await?;
     if let Some(xid) = committed_xid {

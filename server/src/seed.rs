@@ -339,6 +339,7 @@ fn demo_cases(
 
     let mut file = |who: &Principal, petitioner: &Principal, draft: Draft| -> Result<Uuid, AppError> {
         let channel = if who.account_id == petitioner.account_id { Channel::Online } else { Channel::Visit };
+        let numbered = filing::take_number(conn, who, channel, &draft.region_code)?;
         Ok(filing::file(
             conn,
             journal,
@@ -354,6 +355,7 @@ fn demo_cases(
                 // purpose; detection would link them as repeats.
                 similarity: None,
             },
+            numbered,
         )?
         .row
         .id)

@@ -354,6 +354,24 @@ async fn timelines(admin: &Client, case_ids: &[&str]) -> Result<BTreeSet<(String
     Ok(out)
 }
 
+/// Waits until the feed serves every committed event: an event becomes
+/// readable once every older transaction in the database cluster has
+/// ended, and other tests write in it too.
+async fn settle(admin: &Client, database_url: &str) -> Result<()> {
+    let last = committed(&mut PgConnection::establish(database_url)?)?.last().map_or(0, |k| k.0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, position) = list_all(admin, 0).await?;
+        if position >= last {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("the feed stays below {last} (at {position})");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// (case, sequence) of every change `client` reads from the start.
 async fn feed_of(client: &Client) -> Result<(BTreeSet<(String, i64)>, Vec<pb::Change>)> {
     let (changes, _) = list_all(client, 0).await?;
@@ -370,7 +388,9 @@ async fn check_feeds(
     all_ids: &[&str],
     accusation_id: &str,
     stage: &str,
+    database_url: &str,
 ) -> Result<()> {
+    settle(&w.admin, database_url).await?;
     for (name, client) in readers {
         let ids: BTreeSet<String> = all_ids.iter().map(|id| (*id).to_owned()).collect();
         let may_get = visible(client, &ids).await?;
@@ -407,6 +427,7 @@ async fn check_feeds(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_reader_sees_exactly_the_events_of_the_cases_it_may_get() -> Result<()> {
     let server = TestServer::spawn().await?;
+    let database_url = server.database.as_ref().context("a database of its own")?.url().to_owned();
     let w = CaseWorld::create(&server).await?;
     let a = w.routed_case("甲区的事").await?;
     let b = w.submit(pb::CaseDraft { region_code: w.dir.county_b.code.clone(), ..claim("乙县的事") }).await?;
@@ -443,7 +464,7 @@ async fn each_reader_sees_exactly_the_events_of_the_cases_it_may_get() -> Result
         ("partner", &w.partner),
         ("admin", &w.admin),
     ];
-    check_feeds(&w, &readers, &all_ids, &accusation.id, "before sharing").await?;
+    check_feeds(&w, &readers, &all_ids, &accusation.id, "before sharing", &database_url).await?;
     let (partner_before, _) = feed_of(&w.partner).await?;
     assert!(partner_before.is_empty(), "nothing is shared yet");
 
@@ -456,7 +477,8 @@ async fn each_reader_sees_exactly_the_events_of_the_cases_it_may_get() -> Result
             ..Default::default()
         })
         .await?;
-    check_feeds(&w, &readers, &all_ids, &accusation.id, "shared with the court").await?;
+    check_feeds(&w, &readers, &all_ids, &accusation.id, "shared with the court", &database_url).await?;
+    settle(&w.admin, &database_url).await?;
     let (partner_shared, _) = feed_of(&w.partner).await?;
     assert_eq!(partner_shared, timelines(&w.admin, &[b.id.as_str()]).await?, "the whole case, earlier events too");
 
@@ -469,7 +491,8 @@ async fn each_reader_sees_exactly_the_events_of_the_cases_it_may_get() -> Result
             ..Default::default()
         })
         .await?;
-    check_feeds(&w, &readers, &all_ids, &accusation.id, "access revoked").await?;
+    check_feeds(&w, &readers, &all_ids, &accusation.id, "access revoked", &database_url).await?;
+    settle(&w.admin, &database_url).await?;
     let (_, after_revoke) = feed_of(&w.partner).await?;
     let types: Vec<pb::CaseEventType> = after_revoke
         .iter()
@@ -515,6 +538,7 @@ async fn an_expired_position_says_where_the_feed_resumes() -> Result<()> {
         .bind::<diesel::sql_types::Uuid, _>(uuid::Uuid::parse_str(&old.id)?)
         .execute(&mut conn)?;
     let old_events = timelines(&w.admin, &[old.id.as_str()]).await?.len();
+    settle(&w.admin, database.url()).await?;
     let (all, _) = list_all(&w.admin, 0).await?;
     let last_old = all.iter().filter(|c| c.aggregate_id == old.id).map(|c| c.position).max().context("old events")?;
 
@@ -768,6 +792,7 @@ async fn events_stored_in_the_first_shape_read_typed() -> Result<()> {
         other => bail!("extended: {other:?}"),
     }
     // The feed reads them the same way.
+    settle(&w.admin, database.url()).await?;
     let (changes, _) = list_all(&w.admin, 0).await?;
     let of_case: Vec<&pb::Change> = changes.iter().filter(|c| c.aggregate_id == case.id).collect();
     assert_eq!(of_case.len(), events.len());

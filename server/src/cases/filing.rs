@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use chrono::{Datelike, Utc};
+use chrono::{Datelike, NaiveDate, Utc};
 use diesel::PgConnection;
 use uuid::Uuid;
 
@@ -23,6 +23,7 @@ use crate::auth::Principal;
 use crate::auth::policy::{self, CaseAction};
 use crate::calendar::rules::WorkCalendar;
 use crate::calendar::store as calendar_store;
+use crate::directory::model::RegionRow;
 use crate::directory::rules::OrganizationKind;
 use crate::directory::store as directory_store;
 use crate::error::AppError;
@@ -53,6 +54,39 @@ pub struct Filing {
     pub similarity: Option<Arc<SimilarityIndex>>,
 }
 
+/// The case number a filing took before its transaction, and where.
+pub struct Numbered {
+    pub region: RegionRow,
+    /// The filing day (Beijing), whose year the number carries.
+    pub today: NaiveDate,
+    pub number: String,
+}
+
+/// Takes the next case number of the region (`region_code`) and year, in
+/// the caller's transaction: `pipeline::write_after` runs it in one of its
+/// own before the filing's, so that filings do not wait for each other's
+/// commits to be numbered. Checks first what fails a filing for sure (the
+/// region, the policy), so that those take no number; a filing that fails
+/// later leaves a gap in the numbers.
+pub fn take_number(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    channel: Channel,
+    region_code: &str,
+) -> Result<Numbered, AppError> {
+    let region = directory_store::find_region(conn, region_code)?
+        .ok_or_else(|| AppError::invalid("draft.region_code", "no such region"))?;
+    policy::authorize_filing(principal, filing_action(channel), &region.path)?;
+    let today = shanghai_today();
+    let sequence = store::next_number(conn, &region.code, today.year())?;
+    let number = format!("{}-{}-{:06}", region.code, today.year(), sequence);
+    Ok(Numbered { region, today, number })
+}
+
+fn filing_action(channel: Channel) -> CaseAction {
+    if channel == Channel::Online { CaseAction::Submit } else { CaseAction::Register }
+}
+
 /// A filed case and what intake found.
 pub struct Filed {
     pub row: CaseRow,
@@ -63,12 +97,15 @@ pub struct Filed {
 /// cases (a repeat of the petitioner's open case is linked and declined,
 /// not routed), otherwise routes it at once when a routing rule applies,
 /// numbers it, and records its first events and its fingerprint.
-pub fn file(conn: &mut PgConnection, journal: &mut Journal, filing: Filing) -> Result<Filed, AppError> {
+pub fn file(
+    conn: &mut PgConnection,
+    journal: &mut Journal,
+    filing: Filing,
+    numbered: Numbered,
+) -> Result<Filed, AppError> {
     let Filing { principal, draft, channel, petitioner_id, group_visit, daily_limit, similarity } = filing;
-    let region = directory_store::find_region(conn, &draft.region_code)?
-        .ok_or_else(|| AppError::invalid("draft.region_code", "no such region"))?;
-    let action = if channel == Channel::Online { CaseAction::Submit } else { CaseAction::Register };
-    policy::authorize_filing(&principal, action, &region.path)?;
+    let Numbered { region, today, number } = numbered;
+    let action = filing_action(channel);
     taxonomy_store::find_category(conn, &draft.category_code)?
         .filter(|c| !c.retired)
         .ok_or_else(|| AppError::invalid("draft.category_code", "no such active category"))?;
@@ -99,7 +136,6 @@ pub fn file(conn: &mut PgConnection, journal: &mut Journal, filing: Filing) -> R
             });
         }
     }
-    let today = shanghai_today();
     let calendar = calendar(conn)?;
     let ctx = Context { today, calendar: &calendar, urgent_reply_days: URGENT_REPLY_DAYS };
     let mut events = vec![rules::register(Track::Normal, today, &calendar)];
@@ -146,24 +182,20 @@ pub fn file(conn: &mut PgConnection, journal: &mut Journal, filing: Filing) -> R
             events.push(rules::route_by_rule(rule.organization_id, mode, &ctx));
         }
     }
-    // Everything but the case row and its events is written before the
-    // case number is taken: the numbering row is locked until commit, so
-    // work after it serializes every filing of the region (the foreign keys
-    // to the case are checked at commit). The fingerprint was stored with
-    // the candidate read.
+    // The case row comes last (the foreign keys to it are checked at
+    // commit). The fingerprint was stored with the candidate read.
     if let (Some(analyzed), Some(index)) = (analyzed, &similarity) {
         if !outcome.related.is_empty() {
             intake_store::record_related(conn, id, &outcome.related)?;
         }
         index.remember(id, petitioner_id, &analyzed.analysis.fingerprint);
     }
-    let sequence = store::next_number(conn, &region.code, today.year())?;
     let now = Utc::now();
     let (life, last_sequence) = journal_events(journal, id, None, 0, Some(principal.account_id), now, &events)?;
     let routed = events.iter().any(|e| matches!(e, Event::Routed { .. }));
     let row = CaseRow {
         id,
-        number: format!("{}-{}-{:06}", region.code, today.year(), sequence),
+        number,
         kind: draft.kind.as_i16(),
         channel: channel.as_i16(),
         state: life.state.as_i16(),

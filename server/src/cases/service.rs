@@ -123,16 +123,23 @@ impl CaseApi {
         Ok(case)
     }
 
-    /// Files a case (online or registered) through the pipeline.
+    /// Files a case (online or registered) through the pipeline: the case
+    /// number is taken first, in a transaction of its own.
     async fn file(&self, envelope: Envelope, filing: Filing) -> Result<pb::SubmitCaseResponse, AppError> {
         let state = self.state.clone();
-        pipeline::write(&self.state, envelope, move |conn, journal, principal| {
-            let filed = filing::file(conn, journal, filing)?;
-            let viewer = viewer_of(conn, principal)?;
-            let case = case_message(conn, &state, &filed.row, &viewer)?;
-            let intake = intake_message(conn, principal, &filed.intake)?;
-            Ok(pb::SubmitCaseResponse { case: Some(case), intake: Some(intake) })
-        })
+        let (channel, region_code) = (filing.channel, filing.draft.region_code.clone());
+        pipeline::write_after(
+            &self.state,
+            envelope,
+            move |conn, principal| filing::take_number(conn, principal, channel, &region_code),
+            move |conn, journal, principal, numbered| {
+                let filed = filing::file(conn, journal, filing, numbered)?;
+                let viewer = viewer_of(conn, principal)?;
+                let case = case_message(conn, &state, &filed.row, &viewer)?;
+                let intake = intake_message(conn, principal, &filed.intake)?;
+                Ok(pb::SubmitCaseResponse { case: Some(case), intake: Some(intake) })
+            },
+        )
         .await
     }
 }

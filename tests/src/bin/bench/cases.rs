@@ -206,7 +206,7 @@ pub async fn sign_in_filers(clients: &[Client], logins: &[String]) -> Result<Vec
 }
 
 /// Signs `login_name` in once per client, each its own session on that client's connection.
-async fn sessions(clients: &[Client], login_name: &str) -> Result<Vec<Client>> {
+pub async fn sessions(clients: &[Client], login_name: &str) -> Result<Vec<Client>> {
     futures::stream::iter(clients.iter())
         .map(|client| async move {
             let session = client.new_session();

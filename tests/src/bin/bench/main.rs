@@ -11,6 +11,8 @@
 //!     [--check-threads 1,2,4] [--seed 1] [--json] [--db-pool-size N] [--no-pgbench] [--keep-database]
 //! cargo run --release -p petition-tests --bin bench -- tls [--seconds 10] [--warmup-seconds 2]
 //!     [--concurrency 64] [--connections 4] [--json]
+//! cargo run --release -p petition-tests --bin bench -- feed [--preload 450000] [--rounds 2] [--seconds 10]
+//!     [--warmup-seconds 2] [--concurrency 64] [--connections 4] [--json] [--keep-database]
 //! ```
 //!
 //! One server is started in-process with the test harness
@@ -64,6 +66,10 @@
 //! citizens under one, the phases 2–3 more; `--preload 20000` takes about
 //! two minutes in all.
 //!
+//! `feed` (see `feed.rs`) measures the change feed: catching up from a
+//! backlog of over a million events, the delivery latency of a live watch
+//! while 64 callers file cases, and SubmitCase with and without the watch.
+//!
 //! `tls` (see `tls.rs`) starts a plain and a TLS server and measures the
 //! health check, GetMe and connection set-up on each, in turn.
 //!
@@ -91,6 +97,7 @@
 mod archive;
 mod cases;
 mod dedup;
+mod feed;
 mod identity;
 mod monitor;
 mod pgbench;
@@ -123,6 +130,8 @@ enum Command {
     Dedup(dedup::DedupArgs),
     /// TLS against plain HTTP/2: health check, GetMe, and new connections.
     Tls(tls::TlsArgs),
+    /// The change feed: catch-up from a preloaded backlog, live delivery latency, SubmitCase with and without a watch.
+    Feed(feed::FeedArgs),
 }
 
 /// Settings every benchmark shares.
@@ -165,6 +174,7 @@ async fn main() -> Result<ExitCode> {
         Command::Cases(args) => &args.load,
         Command::Dedup(args) => &args.load,
         Command::Tls(args) => &args.load,
+        Command::Feed(args) => &args.load,
     };
     if cfg!(debug_assertions) {
         let banner = "!".repeat(78);
@@ -180,5 +190,6 @@ async fn main() -> Result<ExitCode> {
         Command::Cases(args) => cases::cases(args).await,
         Command::Dedup(args) => dedup::dedup(args).await,
         Command::Tls(args) => tls::tls(args).await,
+        Command::Feed(args) => feed::feed(args).await,
     }
 }

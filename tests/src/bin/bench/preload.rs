@@ -390,9 +390,9 @@ FROM bench_people p CROSS JOIN accounts a
 WHERE a.id = $1
 ORDER BY p.i";
 
-/// The events of the planned cases. Their feed positions are those of events
-/// written before the feed existed (migration 000012): 32,768 to a
-/// transaction id, from `$1`, in the ids left unused by earlier transactions.
+/// The events of the planned cases. Their feed positions are like those of
+/// events written before the feed existed (migration 000012): 32,768 to a
+/// transaction id, from `$1`, below every stored event (the templates').
 const INSERT_EVENTS: &str = "
 INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, actor_id, occurred_at, state, payload, xid, idx)
 SELECT 1, id, sequence, event_type, actor_id, occurred_at, state, doc, $1 + n / 32768, (n % 32768)::smallint
@@ -407,8 +407,9 @@ FROM (
 ORDER BY n";
 
 /// The first transaction id the preloaded events may use, and the first
-/// they may not (this transaction's own).
-const EVENT_XIDS: &str = "SELECT coalesce(max(xid), 0) + 1 AS first, feed_xid() AS limit FROM events";
+/// they may not: the oldest stored event's (the templates', filed just
+/// before), or this transaction's own.
+const EVENT_XIDS: &str = "SELECT 1::bigint AS first, coalesce(min(xid), feed_xid()) AS limit FROM events";
 
 const RAISE_COUNTERS: &str = "
 INSERT INTO case_counters (region_code, year, last_value)
@@ -574,7 +575,8 @@ pub fn preload(conn: &mut PgConnection, texts: &Texts, sources: &Sources) -> Res
             + 1;
         if xids.first + needed >= xids.limit {
             anyhow::bail!(
-                "the preloaded events need {needed} unused transaction ids below {}, from {}: run the benchmark on a PostgreSQL that has run more transactions",
+                "the preloaded events need {needed} transaction ids below {}, from {}: run the benchmark on a PostgreSQL \
+                 that has run more transactions",
                 xids.limit,
                 xids.first
             );

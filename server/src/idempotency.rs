@@ -84,7 +84,9 @@ pub fn completed(
         .optional()?;
     match stored {
         None => Ok(None),
-        Some((stored_method, stored_fingerprint, _)) if stored_method != method || stored_fingerprint != fingerprint => {
+        Some((stored_method, stored_fingerprint, _))
+            if stored_method != method || stored_fingerprint != fingerprint =>
+        {
             Err(reused())
         }
         Some((_, _, response)) => Ok(response),

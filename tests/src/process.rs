@@ -12,7 +12,7 @@ use petition_sdk::Client;
 use petition_server::crypto::SecretKey;
 
 use crate::database::TestDatabase;
-use crate::server::ADMIN_PASSWORD;
+use crate::server::{ADMIN_PASSWORD, admin_at};
 
 /// A server process over its own database; killed when dropped.
 pub struct ServerProcess {
@@ -125,9 +125,7 @@ impl ServerProcess {
 
     /// A client signed in as the bootstrap admin.
     pub async fn admin(&self) -> Result<Client> {
-        let client = self.client().await?;
-        client.login("admin", ADMIN_PASSWORD).await?;
-        Ok(client)
+        admin_at(&self.url).await
     }
 }
 

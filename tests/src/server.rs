@@ -34,6 +34,13 @@ fn random_key() -> String {
     SecretKey::generate().to_base64()
 }
 
+/// A client of the server at `url`, signed in as the bootstrap admin.
+pub async fn admin_at(url: &str) -> Result<Client> {
+    let client = Client::connect(url.to_owned()).await?;
+    client.login("admin", ADMIN_PASSWORD).await?;
+    Ok(client)
+}
+
 /// Defaults for a test server on `database_url`; adjust before spawning.
 pub fn test_config(database_url: &str, data_dir: &std::path::Path) -> Config {
     let mut config = Config::from_defaults();
@@ -95,9 +102,7 @@ impl TestServer {
 
     /// A client signed in as the bootstrap admin.
     pub async fn admin(&self) -> Result<Client> {
-        let client = self.client().await?;
-        client.login("admin", ADMIN_PASSWORD).await?;
-        Ok(client)
+        admin_at(&self.url).await
     }
 
     /// Stops the server gracefully and waits for it.

@@ -302,7 +302,7 @@ pub fn preload_lines(
         (
             "storage".into(),
             format!(
-                "cases {}; case_events {}; per case {:.0} bytes (cases {:.0} + events {:.0})",
+                "cases {}; events {}; per case {:.0} bytes (cases {:.0} + events {:.0})",
                 size(&preloaded.cases_size),
                 size(&preloaded.events_size),
                 per_case(preloaded.cases_size.total + preloaded.events_size.total),
@@ -336,6 +336,49 @@ pub fn pgbench_line(result: &Result<Pgbench>, between: &str) -> String {
     }
 }
 
+/// What `prepare` made.
+pub struct Prepared {
+    pub world: CaseWorld,
+    /// One client per connection, none signed in.
+    pub anonymous: Vec<Client>,
+    /// The registered citizens: account ids and phone numbers.
+    pub citizens: Vec<(Uuid, String)>,
+    pub preloaded: Preloaded,
+    /// Seconds the API set-up took, and the whole preparation.
+    pub api_seconds: f64,
+    pub preload_seconds: f64,
+}
+
+/// The directory, `citizens` citizens and the template cases through the
+/// API, then `count` cases copied from the templates in SQL; the set-up
+/// lines say what was made.
+pub async fn prepare(
+    server: &petition_tests::TestServer,
+    load: &LoadArgs,
+    setup: &mut crate::report::Setup,
+    citizens: u32,
+    count: u32,
+) -> Result<Prepared> {
+    let database_url = server.database.as_ref().context("the server has no harness database")?.url().to_owned();
+    eprintln!("preparing: the directory, {citizens} citizens and the template cases through the API…");
+    let started = Instant::now();
+    let world = CaseWorld::create(server).await.context("creating the case world")?;
+    let anonymous = connect(server, load.connections as usize).await?;
+    let citizens = register_citizens(&anonymous[0], citizens as usize).await?;
+    let templates = file_templates(&world).await.context("filing the template cases")?;
+    let sources = sources(&world, &citizens, templates).await?;
+    let api_seconds = started.elapsed().as_secs_f64();
+    eprintln!("preloading {count} cases and their events through SQL…");
+    let preloaded = tokio::task::spawn_blocking(move || {
+        let mut conn = diesel::Connection::establish(&database_url).context("connecting to the server's database")?;
+        preload::preload(&mut conn, &Texts::Random { count }, &sources)
+    })
+    .await??;
+    let preload_seconds = started.elapsed().as_secs_f64();
+    setup.lines.extend(preload_lines(&preloaded, api_seconds, preload_seconds, citizens.len()));
+    Ok(Prepared { world, anonymous, citizens, preloaded, api_seconds, preload_seconds })
+}
+
 pub async fn cases(args: CasesArgs) -> Result<ExitCode> {
     let load = args.load.clone();
     let limit = args.daily_filing_limit;
@@ -359,26 +402,8 @@ pub async fn cases(args: CasesArgs) -> Result<ExitCode> {
     let database = server.database.as_ref().context("the server has no harness database")?;
     let (database_url, database_name) = (database.url().to_owned(), database.name().to_owned());
 
-    eprintln!("preparing: the directory, {} citizens and the template cases through the API…", args.citizens);
-    let preload_started = Instant::now();
-    let world = CaseWorld::create(&server).await.context("creating the case world")?;
-    let anonymous = connect(&server, load.connections as usize).await?;
-    let citizens = register_citizens(&anonymous[0], args.citizens as usize).await?;
-    let templates = file_templates(&world).await.context("filing the template cases")?;
-    let sources = sources(&world, &citizens, templates).await?;
-    let api_seconds = preload_started.elapsed().as_secs_f64();
-    eprintln!("preloading {} cases through SQL…", args.preload);
-    let preloaded = {
-        let url = database_url.clone();
-        let count = args.preload;
-        tokio::task::spawn_blocking(move || {
-            let mut conn = diesel::Connection::establish(&url).context("connecting to the server's database")?;
-            preload::preload(&mut conn, &Texts::Random { count }, &sources)
-        })
-        .await??
-    };
-    let preload_seconds = preload_started.elapsed().as_secs_f64();
-    setup.lines.extend(preload_lines(&preloaded, api_seconds, preload_seconds, citizens.len()));
+    let Prepared { world, anonymous, citizens, preloaded, api_seconds, preload_seconds } =
+        prepare(&server, &load, &mut setup, args.citizens, args.preload).await?;
     setup.lines.push(("reader".into(), format!("GetCase and ListCases as {READER_DESCRIPTION}")));
 
     eprintln!("signing in the reader and the filing citizens…");
@@ -536,7 +561,7 @@ pub async fn cases(args: CasesArgs) -> Result<ExitCode> {
                 "seconds_vacuum_analyze": (preloaded.vacuum_seconds * 10.0).round() / 10.0,
                 "seconds_checkpoint": (preloaded.checkpoint_seconds * 10.0).round() / 10.0,
                 "cases_bytes": preloaded.cases_size.total,
-                "case_events_bytes": preloaded.events_size.total,
+                "events_bytes": preloaded.events_size.total,
                 "bytes_per_case": (preloaded.cases_size.total + preloaded.events_size.total) / preloaded.cases.max(1),
                 "states": preloaded.states.iter().map(|(s, n)| (s.clone(), serde_json::json!(n)))
                     .collect::<serde_json::Map<_, _>>(),

@@ -1392,7 +1392,7 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
                 "statistics_version": loaded.version,
                 "statistics_items": loaded.stats_items,
                 "cases_bytes": preloaded.cases_size.total,
-                "case_events_bytes": preloaded.events_size.total,
+                "events_bytes": preloaded.events_size.total,
             }),
         );
         json.insert(

@@ -28,15 +28,13 @@ use clap::Args;
 use futures::StreamExt;
 use hdrhistogram::Histogram;
 use petition_sdk::{Client, FeedItem, new_request_id, pb};
-use petition_tests::CaseWorld;
 
 use crate::LoadArgs;
-use crate::cases::{REGIONS, file_templates, preload_lines, register_citizens, sessions, sign_in_filers, sources};
+use crate::cases::{Prepared, REGIONS, prepare, sessions, sign_in_filers};
 use crate::identity::{health_phase, monitor_of};
 use crate::phase::{PAUSE_BETWEEN_PHASES, Phase, run_phase};
-use crate::preload::{self, Texts};
 use crate::report::print_results;
-use crate::support::{Rng, connect, describe_sdk, exit_status, start_server, stop_server};
+use crate::support::{Rng, describe_sdk, exit_status, start_server, stop_server};
 use crate::text;
 
 #[derive(Args, Debug, Clone)]
@@ -81,10 +79,8 @@ async fn head(database_url: &str) -> Result<(i64, i64)> {
     let head: Head = tokio::task::spawn_blocking(move || -> Result<Head> {
         use diesel::{Connection, RunQueryDsl};
         let mut conn = diesel::PgConnection::establish(&url)?;
-        Ok(diesel::sql_query(
-            "SELECT coalesce(max(xid * 65536 + idx), 0) AS position, count(*) AS events FROM events",
-        )
-        .get_result(&mut conn)?)
+        Ok(diesel::sql_query("SELECT coalesce(max(xid * 65536 + idx), 0) AS position, count(*) AS events FROM events")
+            .get_result(&mut conn)?)
     })
     .await??;
     Ok((head.position, head.events))
@@ -172,25 +168,8 @@ pub async fn feed(args: FeedArgs) -> Result<ExitCode> {
     let database = server.database.as_ref().context("the server has no harness database")?;
     let database_url = database.url().to_owned();
 
-    eprintln!("preparing: the directory, {} citizens and the template cases through the API…", args.citizens);
-    let started = Instant::now();
-    let world = CaseWorld::create(&server).await.context("creating the case world")?;
-    let anonymous = connect(&server, load.connections as usize).await?;
-    let citizens = register_citizens(&anonymous[0], args.citizens as usize).await?;
-    let templates = file_templates(&world).await.context("filing the template cases")?;
-    let sources = sources(&world, &citizens, templates).await?;
-    let api_seconds = started.elapsed().as_secs_f64();
-    eprintln!("preloading {} cases and their events through SQL…", args.preload);
-    let preloaded = {
-        let url = database_url.clone();
-        let count = args.preload;
-        tokio::task::spawn_blocking(move || {
-            let mut conn = diesel::Connection::establish(&url).context("connecting to the server's database")?;
-            preload::preload(&mut conn, &Texts::Random { count }, &sources)
-        })
-        .await??
-    };
-    setup.lines.extend(preload_lines(&preloaded, api_seconds, started.elapsed().as_secs_f64(), citizens.len()));
+    let Prepared { world, anonymous, citizens, .. } =
+        prepare(&server, &load, &mut setup, args.citizens, args.preload).await?;
     let readers = sessions(&anonymous, READER).await?;
     let phones: Vec<String> = citizens.iter().take(load.concurrency as usize).map(|(_, phone)| phone.clone()).collect();
     let filers = sign_in_filers(&anonymous, &phones).await?;
@@ -209,8 +188,8 @@ pub async fn feed(args: FeedArgs) -> Result<ExitCode> {
 
     let mut off = Vec::new();
     let mut on = Vec::new();
-    let mut latencies = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)
-        .map_err(|e| anyhow::anyhow!("a histogram: {e:?}"))?;
+    let mut latencies =
+        Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).map_err(|e| anyhow::anyhow!("a histogram: {e:?}"))?;
     for round in 0..args.rounds {
         let order = if round % 2 == 0 { [false, true] } else { [true, false] };
         for watched in order {

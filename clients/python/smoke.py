@@ -32,7 +32,19 @@ from google.protobuf import descriptor_pool  # noqa: E402
 from grpc_status import rpc_status  # noqa: E402
 
 try:
-    from petition.v1 import common_pb2, identity_pb2, identity_pb2_grpc  # noqa: E402
+    from petition.v1 import (  # noqa: E402
+        cases_pb2,
+        cases_pb2_grpc,
+        common_pb2,
+        directory_pb2,
+        directory_pb2_grpc,
+        feed_pb2,
+        feed_pb2_grpc,
+        identity_pb2,
+        identity_pb2_grpc,
+        taxonomy_pb2,
+        taxonomy_pb2_grpc,
+    )
 except ImportError as exc:  # pragma: no cover - setup error, not a check
     sys.exit(f"smoke.py: generated stubs not found in {GEN} ({exc}); run generate.sh first")
 
@@ -135,6 +147,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=None, help="seed for the random test identity")
     ap.add_argument("--strict", action="store_true",
                     help="fail (not just warn) on documented details outside the core checks")
+    ap.add_argument("--admin-password", default=os.environ.get("PETITION_SMOKE_ADMIN_PASSWORD"),
+                    help="the bootstrap admin's password (env PETITION_SMOKE_ADMIN_PASSWORD): with it, a case is "
+                         "filed and read back through the change feed as typed events")
     args = ap.parse_args()
 
     rng = random.Random(args.seed)
@@ -293,6 +308,74 @@ def main() -> int:
         return f"BadRequest resident_id: {desc!r}{extra}"
 
     r.run("invalid resident ID is INVALID_ARGUMENT with BadRequest(resident_id)", register_invalid)
+
+    # 9. The change feed: positions are validated like any field.
+    def feed_bad_position():
+        feed = feed_pb2_grpc.ChangeFeedServiceStub(channel)
+        err = expect_code(lambda: feed.ListChanges(feed_pb2.ListChangesRequest(after_position=-1),
+                                                   metadata=[("authorization", f"Bearer {token}")],
+                                                   timeout=RPC_TIMEOUT), grpc.StatusCode.INVALID_ARGUMENT)
+        status = rpc_status.from_call(err)
+        fields = []
+        for any_msg in status.details if status else ():
+            if any_msg.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                br = error_details_pb2.BadRequest()
+                any_msg.Unpack(br)
+                fields.extend(v.field for v in br.field_violations)
+        expect(fields == ["after_position"], f"BadRequest fields {fields}")
+        return "INVALID_ARGUMENT on after_position"
+
+    if token:
+        r.run("ListChanges after a negative position is INVALID_ARGUMENT", feed_bad_position)
+
+    # 10. With the admin: a case filed by the citizen comes back through the
+    # feed as a typed event, page by page and in a watch.
+    def feed_typed_events():
+        admin_token = identity.Login(identity_pb2.LoginRequest(login_name="admin", password=args.admin_password),
+                                     timeout=RPC_TIMEOUT).tokens.access_token
+        as_admin = [("authorization", f"Bearer {admin_token}")]
+        as_citizen = [("authorization", f"Bearer {token}")]
+        directory = directory_pb2_grpc.DirectoryServiceStub(channel)
+        taxonomy = taxonomy_pb2_grpc.TaxonomyServiceStub(channel)
+        for create in (
+            lambda: directory.CreateRegion(directory_pb2.CreateRegionRequest(
+                code="360700", name="赣州市", level=directory_pb2.REGION_LEVEL_CITY), metadata=as_admin,
+                timeout=RPC_TIMEOUT),
+            lambda: taxonomy.CreateCategory(taxonomy_pb2.CreateCategoryRequest(
+                category=taxonomy_pb2.Category(code="smoke", name="冒烟测试")), metadata=as_admin,
+                timeout=RPC_TIMEOUT),
+        ):
+            try:
+                create()
+            except grpc.RpcError as err:  # left by an earlier run on this database
+                expect(err.code() == grpc.StatusCode.ALREADY_EXISTS, f"{err.code().name}: {err.details()}")
+        cases = cases_pb2_grpc.CaseServiceStub(channel)
+        draft = cases_pb2.CaseDraft(kind=cases_pb2.CASE_KIND_SUGGESTION, category_code="smoke", region_code="360700",
+                                    title="冒烟测试的建议", content="建议在市民中心增设自助服务终端。",
+                                    requests="增设自助服务终端")
+        case = cases.SubmitCase(cases_pb2.SubmitCaseRequest(draft=draft, request_id=f"smoke-{rng.random()}"),
+                                metadata=as_citizen, timeout=RPC_TIMEOUT).case
+        feed = feed_pb2_grpc.ChangeFeedServiceStub(channel)
+        deadline = datetime.datetime.now() + datetime.timedelta(seconds=RPC_TIMEOUT)
+        mine = []
+        while not mine and datetime.datetime.now() < deadline:
+            page = feed.ListChanges(feed_pb2.ListChangesRequest(page_size=1000), metadata=as_citizen,
+                                    timeout=RPC_TIMEOUT)
+            mine = [c for c in page.changes if c.aggregate_id == case.id]
+        expect(bool(mine), f"case {case.id} is not in the citizen's feed")
+        event = mine[0].case_event
+        expect(event.WhichOneof("detail") == "registered", f"detail {event.WhichOneof('detail')}")
+        expect(event.type == cases_pb2.CASE_EVENT_TYPE_REGISTERED, f"type {event.type}")
+        expect(event.registered.route_by != "", "registered.route_by is empty")
+        watch = feed.WatchChanges(feed_pb2.WatchChangesRequest(after_position=0), metadata=as_citizen,
+                                  timeout=RPC_TIMEOUT)
+        first = next(iter(watch))
+        watch.cancel()
+        expect(any(c.aggregate_id == case.id for c in first.changes), "the watch did not start with the case")
+        return f"{case.number}: registered (route by {event.registered.route_by}) at position {mine[0].position}"
+
+    if token and args.admin_password:
+        r.run("a filed case reads back from the change feed as a typed event", feed_typed_events)
 
     channel.close()
     if r.warnings:

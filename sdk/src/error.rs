@@ -30,6 +30,11 @@ pub enum ErrorKind {
     /// A failure inside the SDK, such as a background token renewal task
     /// that was cancelled because the runtime shut down.
     Internal,
+    /// A change-feed position the feed no longer serves: the status
+    /// `FAILED_PRECONDITION` with reason `CURSOR_EXPIRED` ([`Error::status`]
+    /// returns it; [`Error::cursor_expired`] the earliest position). List
+    /// again and watch from the position the list gives.
+    CursorExpired,
 }
 
 /// One invalid request field, from a `google.rpc.BadRequest` detail.
@@ -218,9 +223,10 @@ impl Error {
 impl From<tonic::Status> for Error {
     fn from(status: tonic::Status) -> Self {
         let details = status.get_error_details();
+        let expired = details.error_info().is_some_and(|info| info.reason == crate::feed::CURSOR_EXPIRED);
         Error {
             inner: Box::new(Inner {
-                kind: ErrorKind::Status,
+                kind: if expired { ErrorKind::CursorExpired } else { ErrorKind::Status },
                 message: String::new(),
                 status: Some(status),
                 details,

@@ -219,7 +219,7 @@ impl Error {
     /// `CURSOR_EXPIRED`): the oldest position the feed still resumes after.
     /// List again, then resume from the position the list gives.
     pub fn cursor_expired(&self) -> Option<i64> {
-        (self.reason() == Some(CURSOR_EXPIRED))
+        (self.kind() == crate::ErrorKind::CursorExpired)
             .then(|| self.error_metadata("earliest_position").and_then(|p| p.parse().ok()).unwrap_or(0))
     }
 }

@@ -562,6 +562,7 @@ async fn an_expired_position_says_where_the_feed_resumes() -> Result<()> {
     let mut watch = w.admin.feed().watch(0);
     let error = watch.next().await.context("an answer")?.err().context("an error")?;
     assert_eq!(error.cursor_expired(), Some(earliest));
+    assert_eq!(error.kind(), petition_sdk::ErrorKind::CursorExpired);
     assert!(watch.next().await.is_none(), "the watch ended");
     // The case's own timeline still has every event.
     assert_eq!(timelines(&w.admin, &[old.id.as_str()]).await?.len(), old_events);

@@ -235,6 +235,7 @@ impl Application {
         }
         tracing::info!("shutting down: NOT_SERVING, draining in-flight calls");
         set_serving(&health_reporter, false).await;
+        state.feed.close();
         let _ = stop_tx.send(());
         let grace = Duration::from_secs(limits.shutdown_grace_secs);
         match tokio::time::timeout(grace, &mut server).await {

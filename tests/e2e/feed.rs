@@ -938,3 +938,19 @@ async fn the_partner_sync_example_keeps_its_copy_across_kills() -> Result<()> {
     assert!(!want.is_empty());
     Ok(())
 }
+
+/// A graceful shutdown does not wait for open watches: they end at once,
+/// and their clients resume after their last position elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_shutting_down_ends_its_watches_at_once() -> Result<()> {
+    let server = TestServer::spawn().await?;
+    let admin = server.admin().await?;
+    let mut watch = admin.feed().watch(0);
+    // Idle: the first answer is a bookmark.
+    let first = tokio::time::timeout(Duration::from_secs(10), watch.next()).await?.context("an answer")??;
+    assert!(matches!(first, FeedItem::Bookmark(_)), "{first:?}");
+    let started = Instant::now();
+    server.stop().await?;
+    assert!(started.elapsed() < Duration::from_secs(3), "the drain took {:?}", started.elapsed());
+    Ok(())
+}

@@ -249,6 +249,8 @@ type Sender = mpsc::Sender<Result<pb::WatchChangesResponse, Status>>;
 async fn follow(state: Arc<AppState>, reader: Reader, mut position: i64, sender: Sender) {
     let reader = Arc::new(reader);
     let mut commits = state.feed.subscribe();
+    let closing = state.feed.closing();
+    tokio::pin!(closing);
     let bookmark_every = Duration::from_secs(state.feed_config.bookmark_secs.max(1));
     let poll_every = Duration::from_millis(state.feed_config.poll_ms.max(1));
     let mut last_sent = Instant::now();
@@ -302,6 +304,8 @@ async fn follow(state: Arc<AppState>, reader: Reader, mut position: i64, sender:
             () = tokio::time::sleep(poll_every) => {}
             () = tokio::time::sleep_until(bookmark_due) => {}
             () = sender.closed() => return,
+            // The stream ends; the client resumes after its last position.
+            () = &mut closing => return,
         }
     }
 }

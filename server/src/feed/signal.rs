@@ -9,11 +9,14 @@ use tokio::sync::watch;
 #[derive(Clone)]
 pub struct FeedSignal {
     newest: Arc<watch::Sender<i64>>,
+    /// Set when the server shuts down: watches end, so that the drain does
+    /// not wait for streams that never end (their clients resume elsewhere).
+    closing: Arc<watch::Sender<bool>>,
 }
 
 impl Default for FeedSignal {
     fn default() -> Self {
-        FeedSignal { newest: Arc::new(watch::Sender::new(0)) }
+        FeedSignal { newest: Arc::new(watch::Sender::new(0)), closing: Arc::new(watch::Sender::new(false)) }
     }
 }
 
@@ -32,5 +35,18 @@ impl FeedSignal {
     /// A receiver that wakes on every newer commit.
     pub fn subscribe(&self) -> watch::Receiver<i64> {
         self.newest.subscribe()
+    }
+
+    /// Ends every watch of this server.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves once the server shuts down.
+    pub fn closing(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut closing = self.closing.subscribe();
+        async move {
+            let _ = closing.wait_for(|closing| *closing).await;
+        }
     }
 }

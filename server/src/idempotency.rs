@@ -68,31 +68,6 @@ pub fn claim(
     response.map(Claim::Replay).ok_or_else(|| AppError::internal("idempotency key without a response"))
 }
 
-/// The stored response of a completed request with this key, without
-/// claiming it; ALREADY_EXISTS when the key was used for another request.
-pub fn completed(
-    conn: &mut PgConnection,
-    account_id: Uuid,
-    request_id: &str,
-    method: &str,
-    fingerprint: &[u8],
-) -> Result<Option<Vec<u8>>, AppError> {
-    let stored: Option<(String, Vec<u8>, Option<Vec<u8>>)> = idempotency_keys::table
-        .find((account_id, request_id))
-        .select((idempotency_keys::method, idempotency_keys::fingerprint, idempotency_keys::response))
-        .first(conn)
-        .optional()?;
-    match stored {
-        None => Ok(None),
-        Some((stored_method, stored_fingerprint, _))
-            if stored_method != method || stored_fingerprint != fingerprint =>
-        {
-            Err(reused())
-        }
-        Some((_, _, response)) => Ok(response),
-    }
-}
-
 fn reused() -> AppError {
     AppError::AlreadyExists {
         reason: "REQUEST_ID_REUSED",

@@ -57,11 +57,11 @@ where
         .await
 }
 
-/// [`write`], with `prelude` run first in a transaction of its own, for
-/// what a transaction must not hold a lock on while it works (a case
-/// number: filings would queue behind each other's commits, and the change
-/// feed behind them). A replay of a completed request runs neither; what
-/// the prelude took stays taken if the request then fails.
+/// [`write`], with `prelude` run first outside the transaction (each of its
+/// statements commits on its own), for what a transaction must not hold a
+/// lock on while it works (a case number: filings would queue behind each
+/// other's commits, and the change feed behind them). What the prelude took
+/// stays taken if the request then fails, or turns out to be a replay.
 pub async fn write_after<R, P, B, F>(state: &AppState, envelope: Envelope, prelude: B, work: F) -> Result<R, AppError>
 where
     R: Message + Default + Send + 'static,
@@ -75,10 +75,7 @@ where
             let Envelope { principal, method, request_id, fingerprint } = envelope;
             let account = principal.account_id;
             let claimed = !request_id.is_empty();
-            if claimed && let Some(bytes) = idempotency::completed(conn, account, &request_id, method, &fingerprint)? {
-                return Ok((R::decode(bytes.as_slice()).map_err(AppError::internal)?, None));
-            }
-            let before = conn.transaction(|conn| prelude(conn, &principal))?;
+            let before = prelude(conn, &principal)?;
             conn.transaction(|conn| {
                 if claimed
                     && let Claim::Replay(bytes) = idempotency::claim(conn, account, &request_id, method, &fingerprint)?

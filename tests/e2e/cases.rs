@@ -317,6 +317,26 @@ async fn case_numbers_are_unique_and_increasing_under_concurrency() -> Result<()
     Ok(())
 }
 
+/// A filing takes its number before the rest of its work (so filings never
+/// wait for each other's commits): one refused after that leaves a gap, and
+/// numbers stay unique and increasing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_filing_refused_after_taking_its_number_leaves_a_gap() -> Result<()> {
+    let server = TestServer::spawn_with(|config| config.intake.daily_filing_limit = 1).await?;
+    let w = CaseWorld::create(&server).await?;
+    let submit = |client: &petition_sdk::Client, title: &str| {
+        let request = pb::SubmitCaseRequest { draft: Some(claim(title)), request_id: String::new() };
+        let cases = client.cases();
+        async move { cases.submit_case(request).await }
+    };
+    let first = submit(&w.owner, "今天第一件").await?;
+    expect_error(submit(&w.owner, "今天第二件").await, Code::ResourceExhausted, Some("DAILY_LIMIT_REACHED"));
+    let other = submit(&w.other_citizen, "别人的事").await?;
+    let sequence = |number: &str| number.rsplit('-').next().and_then(|s| s.parse::<u32>().ok()).unwrap_or(0);
+    assert_eq!((sequence(&first.number), sequence(&other.number)), (1, 3), "{} {}", first.number, other.number);
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn folding_the_event_log_gives_the_stored_case() -> Result<()> {
     use diesel::prelude::*;

@@ -62,12 +62,12 @@ pub struct Numbered {
     pub number: String,
 }
 
-/// Takes the next case number of the region (`region_code`) and year, in
-/// the caller's transaction: `pipeline::write_after` runs it in one of its
-/// own before the filing's, so that filings do not wait for each other's
-/// commits to be numbered. Checks first what fails a filing for sure (the
-/// region, the policy), so that those take no number; a filing that fails
-/// later leaves a gap in the numbers.
+/// Takes the next case number of the region (`region_code`) and year.
+/// `pipeline::write_after` runs it before the filing's transaction, its
+/// one write committing at once, so that filings do not wait for each
+/// other's commits to be numbered. Checks first what fails a filing for
+/// sure (the region, the policy), so that those take no number; a filing
+/// that fails later, or a replayed request, leaves a gap in the numbers.
 pub fn take_number(
     conn: &mut PgConnection,
     principal: &Principal,

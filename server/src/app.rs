@@ -119,6 +119,13 @@ impl Application {
             intake: config.intake.clone(),
             similarity,
             feed_config: config.feed.clone(),
+            feed_db: Db::new(
+                &database_url,
+                &crate::config::DatabaseConfig {
+                    pool_size: config.feed.db_pool_size.max(1),
+                    ..config.database.clone()
+                },
+            ),
             feed: crate::feed::FeedSignal::default(),
         });
         let bootstrap = bootstrap::ensure_admin(&state).await?;

@@ -275,6 +275,12 @@ pub struct FeedConfig {
     /// committed, in milliseconds (this server's own commits wake it at once).
     #[arg(global = true, long = "feed-poll-ms", env = "PETITION_FEED_POLL_MS", default_value_t = 100)]
     pub poll_ms: u64,
+
+    /// PostgreSQL connections of the change feed's readers, apart from the
+    /// pool of the other calls: a watch is not held up behind a queue of
+    /// writes, and a catch-up does not hold up the calls.
+    #[arg(global = true, long = "feed-db-pool-size", env = "PETITION_FEED_DB_POOL_SIZE", default_value_t = 2)]
+    pub db_pool_size: u32,
 }
 
 /// Transport limits.

@@ -22,6 +22,8 @@ pub struct AppState {
     /// `None` when duplicate detection is switched off.
     pub similarity: Option<Arc<SimilarityIndex>>,
     pub feed_config: FeedConfig,
+    /// The change feed readers' own pool.
+    pub feed_db: Db,
     /// Wakes this server's change-feed watchers when it commits events.
     pub feed: FeedSignal,
 }

@@ -954,3 +954,43 @@ async fn a_server_shutting_down_ends_its_watches_at_once() -> Result<()> {
     assert!(started.elapsed() < Duration::from_secs(3), "the drain took {:?}", started.elapsed());
     Ok(())
 }
+
+/// A database restored into a cluster whose transaction counter is behind
+/// its stored events (here: an event stored with a transaction id far
+/// ahead): at start the server moves positions on above every stored
+/// event, so the feed keeps increasing and a reader that was past the old
+/// events sees the new ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn positions_keep_increasing_after_a_restore_into_a_cluster_that_is_behind() -> Result<()> {
+    let database = tokio::task::spawn_blocking(TestDatabase::create).await??;
+    let data_dir = std::env::temp_dir().join(format!("petition-restore-{}", uuid::Uuid::now_v7().simple()));
+    let config = petition_tests::server::test_config(database.url(), &data_dir);
+    let server = TestServer::start(config.clone(), None, data_dir.clone()).await?;
+    let w = CaseWorld::create(&server).await?;
+    let case = w.submit(claim("恢复之前的事")).await?;
+    server.stop().await?;
+    // What a restore elsewhere looks like: the stored events' transaction
+    // ids are ahead of this cluster's counter.
+    let mut conn = database.connect()?;
+    diesel::sql_query("UPDATE events SET xid = xid + 1000000000 WHERE aggregate_id = $1")
+        .bind::<diesel::sql_types::Uuid, _>(uuid::Uuid::parse_str(&case.id)?)
+        .execute(&mut conn)?;
+    let server = TestServer::start(config, None, data_dir.clone()).await?;
+    let admin = server.admin().await?;
+    settle(&admin, database.url()).await?;
+    let (before, position) = list_all(&admin, 0).await?;
+    assert!(before.iter().any(|c| c.aggregate_id == case.id));
+    // The world's clients talk to the first server; the owner signs in here.
+    let citizen = server.client().await?;
+    citizen.login(&w.owner_login.0, &w.owner_login.1).await?;
+    let later = citizen
+        .cases()
+        .submit_case(pb::SubmitCaseRequest { draft: Some(claim("恢复之后的事")), request_id: String::new() })
+        .await?;
+    settle(&admin, database.url()).await?;
+    let (after, _) = list_all(&admin, position).await?;
+    assert!(after.iter().any(|c| c.aggregate_id == later.id), "the new case's events come after the restored ones");
+    server.stop().await?;
+    let _ = std::fs::remove_dir_all(&data_dir);
+    Ok(())
+}

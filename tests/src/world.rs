@@ -20,6 +20,8 @@ pub struct CaseWorld {
     pub discipline: pb::Organization,
     pub owner: Client,
     pub owner_id: String,
+    /// The owner's login name (phone) and password.
+    pub owner_login: (String, String),
     pub other_citizen: Client,
     /// Clerk of county A's bureau.
     pub clerk: Client,
@@ -98,7 +100,7 @@ impl CaseWorld {
                 .await?;
         }
         let anonymous = admin.new_session();
-        let (owner, _) = signed_in_citizen(&anonymous, "刘群众").await?;
+        let (owner, owner_request) = signed_in_citizen(&anonymous, "刘群众").await?;
         let owner_id = owner.identity().get_me().await?.id;
         let (other_citizen, _) = signed_in_citizen(&anonymous, "旁观者").await?;
         let (clerk, _) = signed_in_staff(&admin, "clerk.a", &dir.bureau_a, &[Role::Clerk]).await?;
@@ -133,6 +135,7 @@ impl CaseWorld {
             discipline,
             owner,
             owner_id,
+            owner_login: (owner_request.phone, owner_request.password),
             other_citizen,
             clerk,
             clerk_b,

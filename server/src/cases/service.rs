@@ -393,14 +393,19 @@ impl CaseService for CaseApi {
             .state
             .db
             .read(move |conn| {
-                // Read before the page: every event below it is in the page's snapshot.
-                let feed_position = feed::store::horizon_position(conn)?;
                 if !region_code.is_empty() {
                     let region = directory_store::find_region(conn, &region_code)?
                         .ok_or_else(|| AppError::invalid("region_code", "no such region"))?;
                     filter.region_root = Some(region.path);
                 }
                 let rows = store::list_cases(conn, &visibility, &filter, before, limit + 1)?;
+                // The page's own snapshot says which events it reflects; an
+                // empty page asks on its own.
+                let feed_position = match rows.first() {
+                    Some((_, horizon)) => event_log::position_below(*horizon),
+                    None => feed::store::horizon_position(conn)?,
+                };
+                let rows: Vec<CaseRow> = rows.into_iter().map(|(row, _)| row).collect();
                 let (rows, next) = finish_page(rows, limit, |row| row.id);
                 let viewer = viewer_of(conn, &principal)?;
                 let ids: Vec<Uuid> = rows.iter().map(|r| r.petitioner_id).collect();

@@ -165,15 +165,19 @@ fn like_subtree(root: &str) -> String {
     format!("{}/%", root.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
 }
 
-/// Cases newest first (ids are UUIDv7) after the cursor `before`.
+/// Cases newest first (ids are UUIDv7) after the cursor `before`, each
+/// with the change feed's horizon in the statement's snapshot
+/// (`feed_horizon()`: every event of a transaction below it is reflected).
 pub fn list_cases(
     conn: &mut PgConnection,
     visibility: &Visibility,
     filter: &CaseFilter,
     before: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<CaseRow>, AppError> {
-    let mut query = cases::table.select(CaseRow::as_select()).order(cases::id.desc()).limit(limit).into_boxed();
+) -> Result<Vec<(CaseRow, i64)>, AppError> {
+    let horizon = diesel::dsl::sql::<diesel::sql_types::BigInt>("(SELECT feed_horizon())");
+    let mut query =
+        cases::table.select((CaseRow::as_select(), horizon)).order(cases::id.desc()).limit(limit).into_boxed();
     match visibility {
         Visibility::All => {}
         Visibility::Petitioner(id) => query = query.filter(cases::petitioner_id.eq(*id)),

@@ -163,7 +163,7 @@ impl FeedApi {
         let region_code = filter.region_code;
         let (viewer, region_root, principal) = self
             .state
-            .db
+            .feed_db
             .read(move |conn| {
                 let region_root = match region_code.as_str() {
                     "" => None,
@@ -185,7 +185,7 @@ impl FeedApi {
         if after < 0 {
             return Err(AppError::invalid("after_position", "must not be negative"));
         }
-        let bounds = self.state.db.read(store::bounds).await?;
+        let bounds = self.state.feed_db.read(store::bounds).await?;
         if after < bounds.expired_through {
             return Err(AppError::CursorExpired { earliest_position: bounds.expired_through });
         }
@@ -214,7 +214,7 @@ impl ChangeFeedService for FeedApi {
         self.check_position(after).await?;
         let response = self
             .state
-            .db
+            .feed_db
             .read(move |conn| {
                 let page = store::page(conn, after, limit)?;
                 let caught_up = (page.rows.len() as i64) < limit;
@@ -259,7 +259,7 @@ async fn follow(state: Arc<AppState>, reader: Reader, mut position: i64, sender:
         let read = {
             let reader = reader.clone();
             state
-                .db
+                .feed_db
                 .read(move |conn| {
                     let page = store::page(conn, position, WATCH_BATCH)?;
                     let full = page.rows.len() as i64 == WATCH_BATCH;

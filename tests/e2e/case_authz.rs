@@ -814,7 +814,7 @@ async fn accusation_content_is_for_the_petitioner_and_the_discipline_channel() -
         let client = lab.who(actor);
         let seen = client.cases().get_case(&case.id).await?;
         assert_hidden(&seen, &who);
-        assert_eq!(seen.title, draft.title, "{who}: the title is not withheld");
+        assert_eq!(seen.title, "", "{who}: the title is part of the accusation's material (Art.30 ¶3)");
         let listed: Vec<pb::Case> = client
             .cases()
             .cases(pb::ListCasesRequest { kind: pb::CaseKind::Accusation.into(), ..Default::default() })

@@ -1,6 +1,7 @@
 //! End-to-end tests: a real server on `127.0.0.1:0` over a real PostgreSQL
 //! database of its own, driven through the SDK as users would.
 
+mod accusations;
 mod availability;
 mod calendar;
 mod case_authz;

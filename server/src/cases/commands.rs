@@ -210,9 +210,10 @@ impl TryFrom<pb::RevokeCaseAccessRequest> for Plain {
     }
 }
 
-/// Merging one case into a primary (MergeCases runs it per case).
-pub fn merge(into: Uuid, reason: String) -> Plain {
-    Plain { action: CaseAction::Triage, rule: Rule::Merge { into, reason } }
+/// Merging one case into `primary` (MergeCases runs it per case).
+pub fn merge(primary: &Case, reason: String) -> Plain {
+    let into_accusation = primary.subject().kind == super::domain::CaseKind::Accusation;
+    Plain { action: CaseAction::Triage, rule: Rule::Merge { into: primary.id(), into_accusation, reason } }
 }
 
 /// A written opinion from the wire; its service time defaults to now and

@@ -205,7 +205,13 @@ pub fn find_matches(
         .map(|(case, fingerprint, similarity)| {
             let cues = cues(subject, &case);
             let rank = scoring.rank(&similarity, &cues);
-            let repeat = case.is_open() && case.repeat_of.is_none() && scoring.decide_repeat(&similarity, &cues);
+            // An accusation repeats only an accusation: a link between it and
+            // the petitioner's other cases would name the accuser (Art.30).
+            let same_class = case.is_accusation() == (subject.kind == Some(CaseKind::Accusation));
+            let repeat = case.is_open()
+                && case.repeat_of.is_none()
+                && (same_class || subject.kind.is_none())
+                && scoring.decide_repeat(&similarity, &cues);
             let related = !case.is_accusation()
                 && subject.kind != Some(CaseKind::Accusation)
                 && subject.petitioner_id.is_some()

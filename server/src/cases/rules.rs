@@ -355,6 +355,8 @@ pub enum Command {
     },
     Merge {
         into: Uuid,
+        /// Whether the primary case is an accusation.
+        into_accusation: bool,
         reason: String,
     },
     /// Undo a repeat link or a merge.
@@ -644,7 +646,16 @@ pub fn decide(
             vec![Event::RecheckReplied { opinion: opinion.issued_by(deciding_organization(case)?)? }]
         }
         Command::Withdraw { reason } => vec![Event::Withdrawn { reason }],
-        Command::Merge { into, reason } => {
+        Command::Merge { into, into_accusation, reason } => {
+            // A merge links an accusation to the other case's petitioner, or
+            // the reverse (Art.30).
+            if into_accusation != (subject.kind == CaseKind::Accusation) {
+                return Err(precondition(
+                    case_id,
+                    "ACCUSATION_NOT_MERGED",
+                    "an accusation is merged only with accusations (Art.30)",
+                ));
+            }
             if into == case_id {
                 return Err(precondition(case_id, "SELF_MERGE", "a case cannot be merged into itself"));
             }
@@ -1079,7 +1090,7 @@ mod tests {
             Command::ResumeRecheck { note: "hearing held".into() },
             Command::ReplyToRecheck { opinion: opinion(today) },
             Command::Withdraw { reason: "resolved".into() },
-            Command::Merge { into: OTHER_CASE, reason: "same matter".into() },
+            Command::Merge { into: OTHER_CASE, into_accusation: false, reason: "same matter".into() },
             Command::GrantAccess { organization_id: COURT, organization: Some(court()), reason: "referral".into() },
             Command::RevokeAccess { organization_id: COURT, reason: "closed".into() },
         ]
@@ -1219,14 +1230,19 @@ mod tests {
         let today = date(2026, 3, 2);
         let ctx = Context { today, calendar: &calendar, urgent_reply_days: 7 };
         let accepted = case_in(CaseState::Accepted, today, &calendar);
-        let merge = Command::Merge { into: OTHER_CASE, reason: "one matter".into() };
+        let merge = Command::Merge { into: OTHER_CASE, into_accusation: false, reason: "one matter".into() };
         let events = decide(&subject(), &accepted, merge.clone(), &ctx).unwrap_or_else(|e| panic!("{e:?}"));
         let merged = events.iter().fold(accepted.clone(), |c, e| apply(Some(c), e));
         assert_eq!(merged.merged_into, Some(OTHER_CASE));
         assert_eq!((merged.state, merged.deadlines.clone()), (accepted.state, accepted.deadlines.clone()));
         let again = decide(&subject(), &merged, merge, &ctx);
         assert!(matches!(again, Err(AppError::FailedPrecondition { reason: "ALREADY_MERGED", .. })), "{again:?}");
-        let into_self = decide(&subject(), &accepted, Command::Merge { into: CASE, reason: "x".into() }, &ctx);
+        let into_self = decide(
+            &subject(),
+            &accepted,
+            Command::Merge { into: CASE, into_accusation: false, reason: "x".into() },
+            &ctx,
+        );
         assert!(matches!(into_self, Err(AppError::FailedPrecondition { reason: "SELF_MERGE", .. })), "{into_self:?}");
         let events = decide(&subject(), &merged, Command::Unlink { reason: "split".into() }, &ctx)
             .unwrap_or_else(|e| panic!("{e:?}"));

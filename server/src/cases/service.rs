@@ -448,7 +448,7 @@ impl CaseService for CaseApi {
                 let (rows, next) = finish_page(rows, limit, |r| r.sequence);
                 let events = rows
                     .into_iter()
-                    .map(|r| Ok(view::event_message(&r, &view::parse_event(&r)?, sees_content)))
+                    .map(|r| Ok(view::event_message(&r, &view::parse_event(&r)?, row.petitioner_id, sees_content)))
                     .collect::<Result<Vec<_>, AppError>>()?;
                 Ok((events, next))
             })
@@ -797,7 +797,7 @@ impl CaseService for CaseApi {
             rules::check_merge(&primary_case.subject(), &primary_case.life, &store::merge_primaries(conn, &others)?)?;
             let mut merged = Vec::with_capacity(others.len());
             for id in others {
-                let command = commands::merge(primary, reason.clone());
+                let command = commands::merge(&primary_case, reason.clone());
                 let (case, _) = pipeline::transition::<Case, Plain>(conn, journal, principal, id, "", command)?;
                 merged.push(case.row);
             }

@@ -134,6 +134,12 @@ pub fn case_message(
     };
     let group_visit = match &row.group_visit {
         None => None,
+        // The representatives of an accusing group are accusers (Art.30).
+        Some(stored) if !sees_content => {
+            let g: StoredGroupVisit = serde_json::from_value(stored.clone())
+                .map_err(|e| AppError::internal(format!("case {} has an unreadable group visit: {e}", row.id)))?;
+            Some(pb::GroupVisit { headcount: g.headcount, representatives: Vec::new() })
+        }
         Some(stored) => {
             let g: StoredGroupVisit = serde_json::from_value(stored.clone())
                 .map_err(|e| AppError::internal(format!("case {} has an unreadable group visit: {e}", row.id)))?;
@@ -155,7 +161,7 @@ pub fn case_message(
         track: i32::from(row.track),
         category_code: row.category_code.clone(),
         region_code: row.region_code.clone(),
-        title: row.title.clone(),
+        title: hide(&row.title),
         content: hide(&row.content),
         requests: hide(&row.requests),
         facts_and_reasons: hide(&row.facts_and_reasons),
@@ -199,10 +205,12 @@ pub fn case_message(
         overdue: due.is_some_and(|due| is_overdue(due, today)),
         extended: life.extended,
         decline_reason: life.decline_reason.map(|r| r as i32).unwrap_or_default(),
-        related_case_id: id(life.related_case_id),
-        reply: opinion(&life.reply),
-        review_opinion: opinion(&life.review_opinion),
-        recheck_opinion: opinion(&life.recheck_opinion),
+        // Another case of the same petitioner, or what was accused: neither
+        // may reach anyone who may not see an accusation's content (Art.30).
+        related_case_id: if sees_content { id(life.related_case_id) } else { String::new() },
+        reply: opinion(&life.reply).filter(|_| sees_content),
+        review_opinion: opinion(&life.review_opinion).filter(|_| sees_content),
+        recheck_opinion: opinion(&life.recheck_opinion).filter(|_| sees_content),
         completion_reported: life.completion_reported,
         recheck_paused: life.recheck_paused_days_left.is_some(),
         etag: row.version.to_string(),
@@ -210,9 +218,9 @@ pub fn case_message(
         update_time: Some(timestamp(row.updated_at)),
         routed_on_registration: row.routed_on_registration,
         route_time: row.first_routed_at.map(timestamp),
-        respondent_organization_id: id(row.respondent_organization_id),
+        respondent_organization_id: if sees_content { id(row.respondent_organization_id) } else { String::new() },
         filing_kind: if life.repeat_of.is_some() { pb::FilingKind::Repeat } else { pb::FilingKind::FirstTime } as i32,
-        repeat_of_case_id: id(life.repeat_of),
+        repeat_of_case_id: if sees_content { id(life.repeat_of) } else { String::new() },
         escalated: life.escalated,
         merged_into_case_id: id(life.merged_into),
         last_event_sequence: i64::from(row.last_sequence),
@@ -236,13 +244,24 @@ pub fn parse_event(row: &EventRow) -> Result<Event, AppError> {
     })
 }
 
-/// A timeline entry; the details of an accusation's events are withheld
-/// from viewers who may not see its content (Art.30).
-pub fn event_message(row: &EventRow, event: &Event, sees_content: bool) -> pb::CaseEvent {
+/// Who did something, as a viewer may learn it: the accuser is as hidden
+/// as the accusation (Art.30), so an event the petitioner made shows no
+/// actor to a viewer who may not see the content.
+fn actor(actor: Option<Uuid>, petitioner: Uuid, sees_content: bool) -> String {
+    match actor {
+        Some(actor) if sees_content || actor != petitioner => actor.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// A timeline entry of a case filed by `petitioner`; the details of an
+/// accusation's events, and the accuser as their actor, are withheld from
+/// viewers who may not see its content (Art.30).
+pub fn event_message(row: &EventRow, event: &Event, petitioner: Uuid, sees_content: bool) -> pb::CaseEvent {
     pb::CaseEvent {
         sequence: i64::from(row.sequence),
         r#type: i32::from(row.event_type),
-        actor_account_id: id(row.actor_id),
+        actor_account_id: actor(row.actor_id, petitioner, sees_content),
         time: Some(timestamp(row.occurred_at)),
         state: i32::from(row.state),
         case_id: row.aggregate_id.to_string(),
@@ -262,7 +281,7 @@ pub fn recorded_event_message(
     pb::CaseEvent {
         sequence: i64::from(sequence),
         r#type: event_wire::event_type(event) as i32,
-        actor_account_id: actor.to_string(),
+        actor_account_id: self::actor(Some(actor), case.row.petitioner_id, sees_content),
         time: Some(timestamp(case.row.updated_at)),
         state: i32::from(case.row.state),
         case_id: case.row.id.to_string(),

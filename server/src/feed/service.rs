@@ -128,7 +128,12 @@ impl Reader {
             aggregate_type: pb::AggregateType::Case as i32,
             aggregate_id: row.aggregate_id.to_string(),
             commit_time: Some(timestamp(row.occurred_at)),
-            event: Some(pb::change::Event::CaseEvent(view::event_message(&row, &event, sees_content))),
+            event: Some(pb::change::Event::CaseEvent(view::event_message(
+                &row,
+                &event,
+                case.petitioner_id,
+                sees_content,
+            ))),
         }))
     }
 }

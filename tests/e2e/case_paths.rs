@@ -1053,3 +1053,48 @@ async fn accusation_content_reaches_only_the_petitioner_and_the_discipline_chann
     assert!(timeline(&w.clerk, &filed.id).await?.iter().all(|e| e.detail.is_none()));
     Ok(())
 }
+
+/// Only an organization that can handle the matter receives it: not the
+/// clerk's own petition bureau, a court, a legal-aid centre or a mediation
+/// committee (they are reached by referral), nor the discipline channel
+/// for anything but an accusation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cases_are_routed_only_to_organizations_that_handle_them() -> Result<()> {
+    use pb::OrganizationKind as Kind;
+    let server = TestServer::spawn().await?;
+    let w = CaseWorld::create(&server).await?;
+    let legal_aid = organization(&w.admin, "章贡区法律援助中心", Kind::LegalAidCentre, &w.dir.county_a, None).await?;
+    let mediation = organization(&w.admin, "解放街道人民调解委员会", Kind::MediationCommittee, &w.dir.township_a, None).await?;
+    let case = w.submit(claim("转给谁")).await?;
+    for target in [&w.dir.bureau_a, &w.court, &legal_aid, &mediation, &w.discipline] {
+        expect_invalid(forward(&w.clerk, &case.id, target).await, &["organization_id"]);
+        let assigned = w
+            .clerk
+            .cases()
+            .assign_case(pb::AssignCaseRequest {
+                case_id: case.id.clone(),
+                organization_id: target.id.clone(),
+                report_by: iso(petition_server::time::shanghai_today() + Days::new(30)),
+                ..Default::default()
+            })
+            .await;
+        expect_invalid(assigned, &["organization_id"]);
+    }
+    // A government handles matters itself; so does a unit.
+    assert_eq!(forward(&w.clerk, &case.id, &w.gov_a).await?.state, S::Routed as i32);
+    // A routing rule stored before kinds were checked, naming a bureau,
+    // routes nothing at filing.
+    let database = server.database.as_ref().context("a database of its own")?;
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(
+            "INSERT INTO routing_rules (id, category_code, region_code, organization_id, mode) VALUES ($1, 'labor', $2, $3, 1)",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(uuid::Uuid::now_v7())
+        .bind::<diesel::sql_types::Text, _>(&w.dir.county_a.code)
+        .bind::<diesel::sql_types::Uuid, _>(uuid::Uuid::parse_str(&w.dir.bureau_a.id)?),
+        &mut database.connect()?,
+    )?;
+    let filed = w.submit(pb::CaseDraft { category_code: "labor".into(), ..claim("按规则转") }).await?;
+    assert_eq!(filed.state, S::Registered as i32, "a rule naming a bureau routes nothing");
+    Ok(())
+}

@@ -10,7 +10,7 @@ use diesel::PgConnection;
 use uuid::Uuid;
 
 use super::aggregate::journal_events;
-use super::domain::{CaseKind, Channel, RoutingMode, Track};
+use super::domain::{Channel, RoutingMode, Track};
 use super::draft::Draft;
 use super::intake::{self, Outcome, Subject};
 use super::intake_store;
@@ -174,10 +174,14 @@ pub fn file(
     // 即时交办: a routing rule for (category, region) routes at once; an
     // accusation only ever goes to the discipline channel (Art.22 ¶4, Art.30).
     if let Some(rule) = taxonomy_store::matching_rule(conn, &draft.category_code, &region.path)? {
+        // A rule naming an organization that may not handle the case (an
+        // accusation, or a rule set before the kinds were checked) routes
+        // nothing: the clerk routes.
         let target = directory_store::find_organization(conn, rule.organization_id)?;
-        let to_discipline =
-            target.is_some_and(|t| t.organization.kind == OrganizationKind::DisciplineInspection as i16);
-        if draft.kind != CaseKind::Accusation || to_discipline {
+        let handles = target
+            .and_then(|t| OrganizationKind::from_i32(i32::from(t.organization.kind)))
+            .is_some_and(|kind| rules::handles(kind, draft.kind));
+        if handles {
             let mode = RoutingMode::from_i32(i32::from(rule.mode)).unwrap_or(RoutingMode::Forward);
             events.push(rules::route_by_rule(rule.organization_id, mode, &ctx));
         }

@@ -702,9 +702,14 @@ pub fn decide(
     Ok(events)
 }
 
+/// Whether an organization of `kind` may handle a case of `case_kind`
+/// (Art.22 ¶4, Art.30; see [`OrganizationKind::handles`]).
+pub fn handles(kind: OrganizationKind, case_kind: CaseKind) -> bool {
+    kind.handles(case_kind == CaseKind::Accusation)
+}
+
 /// An organization may receive a case when it exists, its jurisdiction
-/// covers where the matter arose, and an accusation goes only to the
-/// discipline channel (Art.22 ¶4, Art.30).
+/// covers where the matter arose, and it may handle the case's kind.
 fn check_target(subject: &Subject, target: Option<&Organization>) -> Result<(), AppError> {
     let target = target.ok_or_else(|| AppError::invalid("organization_id", "no such organization"))?;
     if !path_within(&subject.region_path, &target.region_path) {
@@ -713,11 +718,13 @@ fn check_target(subject: &Subject, target: Option<&Organization>) -> Result<(), 
             "the organization's jurisdiction does not cover the case's region",
         ));
     }
-    if subject.kind == CaseKind::Accusation && target.kind != OrganizationKind::DisciplineInspection {
-        return Err(AppError::invalid(
-            "organization_id",
-            "an accusation goes to the discipline inspection channel (Art.30)",
-        ));
+    if !handles(target.kind, subject.kind) {
+        let what = if subject.kind == CaseKind::Accusation {
+            "an accusation goes to the discipline inspection channel (Art.30)"
+        } else {
+            "must be an organization that handles cases: a responsible unit or a government (Art.22)"
+        };
+        return Err(AppError::invalid("organization_id", what));
     }
     Ok(())
 }
@@ -1542,6 +1549,12 @@ mod tests {
             (&accusation, at(OrganizationKind::ResponsibleUnit, "360700/360702"), "invalid organization_id"),
             (&accusation, at(discipline, "360700"), "ok"),
             (&accusation, at(discipline, "360700/360731"), "invalid organization_id"),
+            (&claim, at(discipline, "360700"), "invalid organization_id"),
+            (&claim, at(OrganizationKind::Leadership, "360700/360702"), "ok"),
+            (&claim, at(OrganizationKind::PetitionBureau, "360700/360702"), "invalid organization_id"),
+            (&claim, at(OrganizationKind::Court, "360700/360702"), "invalid organization_id"),
+            (&claim, at(OrganizationKind::LegalAidCentre, "360700/360702"), "invalid organization_id"),
+            (&claim, at(OrganizationKind::MediationCommittee, "360700/360702"), "invalid organization_id"),
         ] {
             assert_eq!(
                 refused_for(decide(who, &case, route(target.clone()), &ctx)),

@@ -49,6 +49,20 @@ wire_enum! {
     }
 }
 
+impl OrganizationKind {
+    /// Whether it may be handed a case to handle: a competent organ of
+    /// Art.22 (a unit, or a government that handles matters itself), or
+    /// for accusations the discipline channel (Art.30). Petition bureaus
+    /// route; partners are reached by referral.
+    pub fn handles(self, accusation: bool) -> bool {
+        if accusation {
+            self == OrganizationKind::DisciplineInspection
+        } else {
+            matches!(self, OrganizationKind::ResponsibleUnit | OrganizationKind::Leadership)
+        }
+    }
+}
+
 /// A region to create, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRegion {

@@ -1091,3 +1091,38 @@ async fn group_visit_representatives_phones_are_full_for_admins_and_handlers() -
     assert_eq!(phone_of(&w.admin.cases().get_case(&case.id).await?), representative, "an admin");
     Ok(())
 }
+
+/// A clerk whose role may register cases, filing one for a place outside
+/// their jurisdiction, is told that, not that the role may not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registering_outside_the_jurisdiction_says_so() -> Result<()> {
+    let lab = Lab::new().await?;
+    let w = &lab.w;
+    let err = w
+        .clerk_b
+        .cases()
+        .register_case(pb::RegisterCaseRequest {
+            draft: Some(claim("路灯不亮")),
+            channel: pb::CaseChannel::Visit.into(),
+            petitioner_account_id: w.owner_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("county B's clerk registers in county A");
+    assert_eq!(err.code(), tonic::Code::PermissionDenied);
+    assert_eq!(err.reason(), Some("OUTSIDE_JURISDICTION"));
+    assert!(err.message().contains("outside your jurisdiction"), "{}", err.message());
+    let err = w
+        .handler
+        .cases()
+        .register_case(pb::RegisterCaseRequest {
+            draft: Some(claim("路灯不亮")),
+            channel: pb::CaseChannel::Visit.into(),
+            petitioner_account_id: w.owner_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("a handler registers");
+    assert_eq!(err.reason(), Some("PERMISSION_DENIED"), "the role is what refuses a handler");
+    Ok(())
+}

@@ -1064,7 +1064,8 @@ async fn cases_are_routed_only_to_organizations_that_handle_them() -> Result<()>
     let server = TestServer::spawn().await?;
     let w = CaseWorld::create(&server).await?;
     let legal_aid = organization(&w.admin, "章贡区法律援助中心", Kind::LegalAidCentre, &w.dir.county_a, None).await?;
-    let mediation = organization(&w.admin, "解放街道人民调解委员会", Kind::MediationCommittee, &w.dir.township_a, None).await?;
+    let mediation =
+        organization(&w.admin, "解放街道人民调解委员会", Kind::MediationCommittee, &w.dir.township_a, None).await?;
     let case = w.submit(claim("转给谁")).await?;
     for target in [&w.dir.bureau_a, &w.court, &legal_aid, &mediation, &w.discipline] {
         expect_invalid(forward(&w.clerk, &case.id, target).await, &["organization_id"]);

@@ -195,12 +195,20 @@ fn case_denied(action: CaseAction) -> AppError {
     AppError::permission_denied("PERMISSION_DENIED", format!("you may not {what}"))
 }
 
+/// A refusal to a caller whose role allows the action, but not here.
+fn outside_jurisdiction(what: &str) -> AppError {
+    AppError::permission_denied("OUTSIDE_JURISDICTION", format!("{what} is outside your jurisdiction"))
+}
+
 /// Filing: `Submit` needs a citizen; `Register` a clerk whose jurisdiction
 /// holds the region where the matter arose (`region_path`).
 pub fn authorize_filing(principal: &Principal, action: CaseAction, region_path: &str) -> Result<(), AppError> {
     let allowed = match action {
         CaseAction::Submit => principal.has_role(Role::Citizen),
-        CaseAction::Register => principal.has_role(Role::Clerk) && in_jurisdiction(principal, region_path),
+        CaseAction::Register if principal.has_role(Role::Clerk) && !in_jurisdiction(principal, region_path) => {
+            return Err(outside_jurisdiction("the region where the matter arose"));
+        }
+        CaseAction::Register => principal.has_role(Role::Clerk),
         _ => false,
     };
     if allowed { Ok(()) } else { Err(case_denied(action)) }
@@ -216,7 +224,12 @@ pub fn authorize_case(principal: &Principal, action: CaseAction, case: &CaseAcce
     let allowed = match action {
         CaseAction::Read => true,
         CaseAction::Submit | CaseAction::Register => false,
-        CaseAction::Triage => principal.has_role(Role::Clerk) && in_jurisdiction(principal, case.region_path),
+        CaseAction::Triage | CaseAction::Share
+            if principal.has_role(Role::Clerk) && !in_jurisdiction(principal, case.region_path) =>
+        {
+            return Err(outside_jurisdiction("this case"));
+        }
+        CaseAction::Triage => principal.has_role(Role::Clerk),
         CaseAction::RespondToRouting | CaseAction::Handle => {
             holds_any(principal, &HANDLING_ROLES) && works_for(principal, case.handling_organization_id)
         }
@@ -228,9 +241,7 @@ pub fn authorize_case(principal: &Principal, action: CaseAction, case: &CaseAcce
             holds_any(principal, &REVIEWING_ROLES) && works_for(principal, case.reviewing_organization_id)
         }
         // Sharing is a decision about access, not handling: admins may.
-        CaseAction::Share => {
-            principal.is_admin() || (principal.has_role(Role::Clerk) && in_jurisdiction(principal, case.region_path))
-        }
+        CaseAction::Share => principal.is_admin() || principal.has_role(Role::Clerk),
     };
     if allowed { Ok(()) } else { Err(case_denied(action)) }
 }
@@ -393,6 +404,7 @@ mod tests {
         let outcome = |result: Result<(), AppError>| match result {
             Ok(()) => 'y',
             Err(e) if e.reason() == "PERMISSION_DENIED" => 'd',
+            Err(e) if e.reason() == "OUTSIDE_JURISDICTION" => 'o',
             Err(e) if e.reason() == "NOT_FOUND" => 'n',
             Err(e) => panic!("unexpected denial {e:?}"),
         };
@@ -447,7 +459,7 @@ mod tests {
             ("clerk of the county", &staff(&[Role::Clerk], bureau, COUNTY), 'd', 'y'),
             ("clerk of the city", &staff(&[Role::Clerk], city_bureau, CITY), 'd', 'y'),
             ("clerk of the township region itself", &staff(&[Role::Clerk], bureau, TOWNSHIP), 'd', 'y'),
-            ("clerk of another county", &staff(&[Role::Clerk], bureau, OTHER_COUNTY), 'd', 'd'),
+            ("clerk of another county", &staff(&[Role::Clerk], bureau, OTHER_COUNTY), 'd', 'o'),
             ("handler of the county", &staff(&[Role::Handler], unit, COUNTY), 'd', 'd'),
             ("city leader", &staff(&[Role::Leader], city_bureau, CITY), 'd', 'd'),
             ("partner", &partner, 'd', 'd'),
@@ -462,7 +474,14 @@ mod tests {
         }
         // A clerk of a sibling code that merely shares the prefix is outside.
         let prefix = staff(&[Role::Clerk], bureau, "360700/36070");
-        assert_eq!(filing(&prefix, Register), 'd');
+        assert_eq!(filing(&prefix, Register), 'o');
+        // The clerk's role allows registering, the place does not: the
+        // refusal says so rather than blaming the role.
+        let err =
+            authorize_filing(&staff(&[Role::Clerk], bureau, OTHER_COUNTY), Register, TOWNSHIP).expect_err("outside");
+        assert_eq!(err.reason(), "OUTSIDE_JURISDICTION");
+        let err = authorize_filing(&staff(&[Role::Handler], unit, COUNTY), Register, TOWNSHIP).expect_err("a handler");
+        assert_eq!(err.reason(), "PERMISSION_DENIED");
         assert_eq!(outcome(authorize_case(&prefix, Read, &case)), 'n');
     }
 }

@@ -30,9 +30,11 @@ impl CalendarClient {
         Ok(response.days)
     }
 
-    /// Admin only: replaces every exception of `year` with `days` and
-    /// returns them as stored, ordered by date. An empty `days` makes the
-    /// year follow the plain week.
+    /// Admin only: replaces every exception of `year` with `days`, marks
+    /// the year's schedule loaded, and recomputes the deadlines of open
+    /// cases that counted its days. Answers the exceptions as stored,
+    /// ordered by date, and how many cases had a deadline recomputed. An
+    /// empty `days` makes the year follow the plain week.
     ///
     /// # Errors
     ///
@@ -40,18 +42,22 @@ impl CalendarClient {
     /// `days[i].note` for each bad entry (see
     /// [`field_violations`](crate::Error::field_violations)); nothing is
     /// changed then.
-    pub async fn set_calendar_year(&self, year: i32, days: Vec<pb::CalendarDay>) -> Result<Vec<pb::CalendarDay>> {
-        let request = pb::SetCalendarYearRequest { year, days };
-        let response = self.client.call(request, rpc!(CalendarServiceClient::set_calendar_year)).await?;
-        Ok(response.days)
+    pub async fn set_calendar_year(
+        &self,
+        year: i32,
+        days: Vec<pb::CalendarDay>,
+    ) -> Result<pb::SetCalendarYearResponse> {
+        let request = pb::SetCalendarYearRequest { year, days, request_id: String::new() };
+        self.client.call(request, rpc!(CalendarServiceClient::set_calendar_year)).await
     }
 
     /// The last day (`YYYY-MM-DD`) of a period after `start_date` on the
     /// server's calendar: `days` calendar days (moved to the next working
     /// day if it ends on a day off) or `workdays` working days; set at most
-    /// one. With neither, `start_date` itself.
-    pub async fn compute_deadline(&self, request: pb::ComputeDeadlineRequest) -> Result<String> {
-        let response = self.client.call(request, rpc!(CalendarServiceClient::compute_deadline)).await?;
-        Ok(response.deadline_date)
+    /// one. With neither, `start_date` itself. `provisional` is set when
+    /// the period counts days of a year whose holiday schedule is not
+    /// loaded yet.
+    pub async fn compute_deadline(&self, request: pb::ComputeDeadlineRequest) -> Result<pb::ComputeDeadlineResponse> {
+        self.client.call(request, rpc!(CalendarServiceClient::compute_deadline)).await
     }
 }

@@ -90,14 +90,12 @@ keyed_writes! {
     ExtendCaseDeadlineRequest, ReplyToCaseRequest, SubmitCompletionReportRequest, RequestReviewRequest,
     ReplyToReviewRequest, RequestRecheckRequest, PauseRecheckRequest, ResumeRecheckRequest,
     ReplyToRecheckRequest, WithdrawCaseRequest, MergeCasesRequest, UnlinkCaseRequest,
-    GrantCaseAccessRequest, RevokeCaseAccessRequest,
+    GrantCaseAccessRequest, RevokeCaseAccessRequest, SetCalendarYearRequest,
 }
 
 harmless_writes! {
     // Sets a flag; repeating sets it again.
     SetAccountDisabledRequest,
-    // Replaces a year wholesale.
-    SetCalendarYearRequest,
     // Creates or replaces the one rule for (category, region).
     SetRoutingRuleRequest,
     // Sets the masked fields to the values given.

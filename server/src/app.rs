@@ -127,7 +127,9 @@ impl Application {
                 },
             ),
             feed: crate::feed::FeedSignal::default(),
+            calendar_years: crate::calendar::LoadedYears::default(),
         });
+        state.calendar_years.refresh(&state.db).await.map_err(|e| StartupError(e.to_string()))?;
         let bootstrap = bootstrap::ensure_admin(&state).await?;
         let tls = Tls::load(&config.tls).map_err(StartupError)?;
         let listener = TcpListener::bind(config.listen)
@@ -204,7 +206,10 @@ impl Application {
             .add_service(reflection_v1alpha)
             .add_service(guarded!(IdentityServiceServer::new(IdentityApi::new(state.clone()))))
             .add_service(guarded!(DirectoryServiceServer::new(DirectoryApi::new(state.clone()))))
-            .add_service(guarded!(CalendarServiceServer::new(CalendarApi::new(state.clone()))))
+            .add_service(guarded!(CalendarServiceServer::new(CalendarApi::new(
+                state.clone(),
+                Arc::new(crate::cases::recompute::CaseDeadlines)
+            ))))
             .add_service(guarded!(TaxonomyServiceServer::new(TaxonomyApi::new(state.clone()))))
             .add_service(guarded!(CaseServiceServer::new(CaseApi::new(state.clone()))))
             .add_service(guarded!(ChangeFeedServiceServer::new(FeedApi::new(state.clone()))));
@@ -226,6 +231,7 @@ impl Application {
         };
         let reloader = state.similarity.clone().map(|index| tokio::spawn(follow_similarity(state.db.clone(), index)));
         let retention = tokio::spawn(crate::feed::retention::run(state.db.clone(), config.feed.clone()));
+        let calendar_years = tokio::spawn(crate::calendar::watch::run(state.db.clone(), state.calendar_years.clone()));
 
         tokio::select! {
             result = &mut server => {
@@ -237,6 +243,7 @@ impl Application {
             reloader.abort();
         }
         retention.abort();
+        calendar_years.abort();
         if let Some(reloader) = tls_reloader {
             reloader.abort();
         }

@@ -32,6 +32,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    calendar_years (year) {
+        year -> Int4,
+        loaded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     case_counters (region_code, year) {
         region_code -> Text,
         year -> Int4,
@@ -232,6 +239,7 @@ diesel::joinable!(routing_rules -> regions (region_code));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     calendar_days,
+    calendar_years,
     case_counters,
     case_fingerprints,
     cases,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::auth::passwords::PasswordHasher;
 use crate::auth::tokens::TokenIssuer;
+use crate::calendar::LoadedYears;
 use crate::config::{AuthConfig, FeedConfig, IntakeConfig};
 use crate::db::Db;
 use crate::feed::FeedSignal;
@@ -26,4 +27,6 @@ pub struct AppState {
     pub feed_db: Db,
     /// Wakes this server's change-feed watchers when it commits events.
     pub feed: FeedSignal,
+    /// The years whose holiday schedule is loaded, as last read.
+    pub calendar_years: LoadedYears,
 }

@@ -49,7 +49,11 @@ fn dates(days: &[pb::CalendarDay]) -> Vec<&str> {
 }
 
 async fn deadline(client: &Client, start: &str, days: i32, workdays: i32) -> petition_sdk::Result<String> {
-    client.calendar().compute_deadline(pb::ComputeDeadlineRequest { start_date: start.into(), days, workdays }).await
+    client
+        .calendar()
+        .compute_deadline(pb::ComputeDeadlineRequest { start_date: start.into(), days, workdays })
+        .await
+        .map(|r| r.deadline_date)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,7 +71,7 @@ async fn admins_set_list_and_replace_a_year() -> Result<()> {
     assert_eq!(calendar.list_calendar_days(2026).await?.len(), 25);
     assert!(calendar.list_calendar_days(2027).await?.is_empty());
 
-    let stored = calendar.set_calendar_year(2025, national_day_2025()).await?;
+    let stored = calendar.set_calendar_year(2025, national_day_2025()).await?.days;
     assert_eq!(
         dates(&stored),
         [
@@ -87,16 +91,16 @@ async fn admins_set_list_and_replace_a_year() -> Result<()> {
     assert_eq!(calendar.list_calendar_days(2025).await?, stored);
 
     // Replacing drops every day not listed again, and only in that year.
-    let replaced = calendar.set_calendar_year(2025, vec![day("2025-05-01", Kind::Holiday, "劳动节")]).await?;
+    let replaced = calendar.set_calendar_year(2025, vec![day("2025-05-01", Kind::Holiday, "劳动节")]).await?.days;
     assert_eq!(replaced, [day("2025-05-01", Kind::Holiday, "劳动节")]);
     assert_eq!(calendar.list_calendar_days(2025).await?, replaced);
     assert_eq!(calendar.list_calendar_days(2026).await?.len(), 25, "other years untouched");
 
-    let new_year_2027 = calendar.set_calendar_year(2027, vec![holiday("2027-01-01")]).await?;
+    let new_year_2027 = calendar.set_calendar_year(2027, vec![holiday("2027-01-01")]).await?.days;
     assert_eq!(dates(&new_year_2027), ["2027-01-01"]);
     assert_eq!(dates(&calendar.list_calendar_days(2027).await?), ["2027-01-01"]);
 
-    assert!(calendar.set_calendar_year(2025, vec![]).await?.is_empty());
+    assert!(calendar.set_calendar_year(2025, vec![]).await?.days.is_empty());
     assert!(calendar.list_calendar_days(2025).await?.is_empty(), "an empty year follows the plain week");
     assert_eq!(calendar.list_calendar_days(2027).await?.len(), 1);
 
@@ -104,7 +108,7 @@ async fn admins_set_list_and_replace_a_year() -> Result<()> {
     let a = calendar.set_calendar_year(2025, national_day_2025());
     let b = calendar.set_calendar_year(2025, vec![holiday("2025-05-01"), holiday("2025-05-02")]);
     let (a, b) = tokio::join!(a, b);
-    let (a, b) = (a?, b?);
+    let (a, b) = (a?.days, b?.days);
     let now = calendar.list_calendar_days(2025).await?;
     assert!(now == a || now == b, "{now:?}");
     Ok(())

@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 
 use anyhow::{Context, Result};
 use chrono::{Datelike, Days, NaiveDate, Weekday};
+use diesel::RunQueryDsl;
 use futures::TryStreamExt;
 use pb::case_event::Detail;
 use petition_sdk::tonic::Code;
@@ -128,7 +129,8 @@ async fn server_deadline(client: &Client, start: NaiveDate, days: i32, workdays:
     Ok(client
         .calendar()
         .compute_deadline(pb::ComputeDeadlineRequest { start_date: iso(start), days, workdays })
-        .await?)
+        .await?
+        .deadline_date)
 }
 
 /// Two holidays on the first two weekdays after `start` and a make-up
@@ -768,9 +770,18 @@ async fn review_and_re_review_go_one_level_up_each_within_thirty_days() -> Resul
     let cal = set_calendar(&w.admin, &[], &[]).await?;
 
     // Served three days ago: the review window runs from service, not today.
+    // (A service time may not precede acceptance, so the case was accepted
+    // a week ago: its stored lifecycle says so.)
     let served_at = chrono::Utc::now() - chrono::Duration::days(3);
     let served_on = petition_server::time::shanghai_date(served_at);
     let case = w.accepted_case("复查-拆迁补偿").await?;
+    let database = server.database.as_ref().context("the server's database")?;
+    diesel::sql_query(
+        "UPDATE cases SET lifecycle = jsonb_set(lifecycle, '{accepted_on}', to_jsonb($1::text)) WHERE id = $2",
+    )
+    .bind::<diesel::sql_types::Text, _>(iso(t - Days::new(7)))
+    .bind::<diesel::sql_types::Uuid, _>(uuid::Uuid::parse_str(&case.id)?)
+    .execute(&mut database.connect()?)?;
     let case = w
         .handler
         .cases()

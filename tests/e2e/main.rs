@@ -7,6 +7,7 @@ mod calendar;
 mod case_authz;
 mod case_paths;
 mod cases;
+mod clocks;
 mod dedup;
 mod directory;
 mod feed;

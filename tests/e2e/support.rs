@@ -84,6 +84,7 @@ pub fn assert_typed_event(event: &pb::CaseEvent) {
             | (T::Unmerged, Some(D::Unmerged(_)))
             | (T::AccessGranted, Some(D::AccessGranted(_)))
             | (T::AccessRevoked, Some(D::AccessRevoked(_)))
+            | (T::DeadlinesRecomputed, Some(D::DeadlinesRecomputed(_)))
     );
     assert!(matches, "the detail is not the arm of the event's type: {event:?}");
 }

@@ -4,8 +4,12 @@
 
 pub mod model;
 pub mod rules;
+pub mod schedules;
 pub mod service;
 pub mod store;
+pub mod watch;
 
 pub use rules::{DayKind, Period, WorkCalendar, is_overdue};
+pub use schedules::Schedules;
 pub use service::CalendarApi;
+pub use watch::LoadedYears;

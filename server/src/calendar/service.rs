@@ -7,24 +7,46 @@ use petition_proto::v1 as pb;
 use petition_proto::v1::calendar_service_server::CalendarService;
 use tonic::{Request, Response, Status};
 
+use diesel::PgConnection;
+use uuid::Uuid;
+
 use super::model::CalendarDayRow;
 use super::rules::{self, Period, RawDay};
 use super::store;
 use crate::auth::policy::{self, Action, Resource};
 use crate::auth::require_principal;
+use crate::error::AppError;
+use crate::event_log::Journal;
+use crate::pipeline::{self, Envelope};
 use crate::state::AppState;
 
 /// Days loaded beyond a period's nominal end, for the holidays and weekends
 /// a deadline may roll over.
 const HORIZON_SLACK_DAYS: u64 = 60;
 
+/// What else follows a year's schedule, done in the transaction that loads
+/// it (recomputing the stored deadlines that counted its days). The caller
+/// supplies it, so the calendar depends on none of the features built on
+/// it.
+pub trait OnYearLoaded: Send + Sync {
+    /// Returns how many records changed.
+    fn year_loaded(
+        &self,
+        conn: &mut PgConnection,
+        journal: &mut Journal,
+        actor: Uuid,
+        year: i32,
+    ) -> Result<i32, AppError>;
+}
+
 pub struct CalendarApi {
     state: Arc<AppState>,
+    on_year_loaded: Arc<dyn OnYearLoaded>,
 }
 
 impl CalendarApi {
-    pub fn new(state: Arc<AppState>) -> Self {
-        Self { state }
+    pub fn new(state: Arc<AppState>, on_year_loaded: Arc<dyn OnYearLoaded>) -> Self {
+        Self { state, on_year_loaded }
     }
 }
 
@@ -65,12 +87,24 @@ impl CalendarService for CalendarApi {
         let principal = require_principal(&request)?;
         policy::authorize(&principal, Action::WriteCalendar, Resource::System)?;
         let req = request.into_inner();
+        let envelope = Envelope::new(principal, "SetCalendarYear", &req.request_id, &req)?;
         let raw: Vec<RawDay<'_>> =
             req.days.iter().map(|day| RawDay { date: &day.date, kind: day.kind, note: &day.note }).collect();
         let entries = rules::validate_year_days(req.year, &raw)?;
         let year = req.year;
-        let rows = self.state.db.run(move |conn| store::replace_year(conn, year, &entries)).await?;
-        Ok(Response::new(pb::SetCalendarYearResponse { days: rows.into_iter().map(Into::into).collect() }))
+        let on_year_loaded = self.on_year_loaded.clone();
+        let response = pipeline::write(&self.state, envelope, move |conn, journal, principal| {
+            let rows = store::replace_year(conn, year, &entries)?;
+            let cases_recomputed = on_year_loaded.year_loaded(conn, journal, principal.account_id, year)?;
+            Ok(pb::SetCalendarYearResponse { days: rows.into_iter().map(Into::into).collect(), cases_recomputed })
+        })
+        .await?;
+        // Cases read on this server stop marking the year's deadlines at
+        // once; other servers within a minute (calendar::watch).
+        if let Err(e) = self.state.calendar_years.refresh(&self.state.db).await {
+            tracing::warn!(error = %e, "could not re-read the loaded calendar years");
+        }
+        Ok(Response::new(response))
     }
 
     async fn compute_deadline(
@@ -82,8 +116,15 @@ impl CalendarService for CalendarApi {
         let req = request.into_inner();
         let (start, period) = rules::validate_deadline_request(&req.start_date, req.days, req.workdays)?;
         let until = horizon(start, period);
-        let calendar = self.state.db.read(move |conn| store::load_calendar(conn, start, until)).await?;
+        let (calendar, schedules) = self
+            .state
+            .db
+            .read(move |conn| Ok((store::load_calendar(conn, start, until)?, store::loaded_years(conn)?)))
+            .await?;
         let deadline = calendar.deadline(start, period);
-        Ok(Response::new(pb::ComputeDeadlineResponse { deadline_date: rules::format_date(deadline) }))
+        Ok(Response::new(pb::ComputeDeadlineResponse {
+            deadline_date: rules::format_date(deadline),
+            provisional: schedules.is_provisional(start, deadline),
+        }))
     }
 }

@@ -12,8 +12,9 @@ use diesel::sql_types::{Date, Integer, Nullable};
 
 use super::model::{CalendarDayRow, NewCalendarDay};
 use super::rules::{CalendarEntry, DayKind, WorkCalendar};
+use super::schedules::Schedules;
 use crate::error::AppError;
-use crate::schema::calendar_days;
+use crate::schema::{calendar_days, calendar_years};
 
 /// Days before a date whose exceptions [`load_calendar_around`] loads.
 pub const AROUND_BEFORE_DAYS: u64 = 30;
@@ -99,6 +100,12 @@ pub fn load_calendar_around(conn: &mut PgConnection, date: NaiveDate) -> Result<
     load_calendar(conn, from, to)
 }
 
+/// The years whose schedule is loaded.
+pub fn loaded_years(conn: &mut PgConnection) -> Result<Schedules, AppError> {
+    let years: Vec<i32> = calendar_years::table.select(calendar_years::year).load(conn)?;
+    Ok(Schedules::new(years))
+}
+
 /// The exceptions of `year`, ordered by date.
 pub fn list_year(conn: &mut PgConnection, year: i32) -> Result<Vec<CalendarDayRow>, AppError> {
     let (first, last) = year_bounds(year)?;
@@ -109,8 +116,9 @@ pub fn list_year(conn: &mut PgConnection, year: i32) -> Result<Vec<CalendarDayRo
         .load(conn)?)
 }
 
-/// Replaces every exception of `year` with `entries` (all inside `year`)
-/// and returns them as stored, ordered by date. Concurrent replacements of
+/// Replaces every exception of `year` with `entries` (all inside `year`),
+/// marks the year loaded, and returns the exceptions as stored, ordered by
+/// date. Concurrent replacements of
 /// one year wait for each other (advisory lock until the caller's
 /// transaction ends), so the last one wins whole.
 pub fn replace_year(
@@ -125,6 +133,12 @@ pub fn replace_year(
     diesel::sql_query("SELECT pg_advisory_xact_lock($1, $2)")
         .bind::<Integer, _>(YEAR_LOCK)
         .bind::<Integer, _>(year)
+        .execute(conn)?;
+    diesel::insert_into(calendar_years::table)
+        .values(calendar_years::year.eq(year))
+        .on_conflict(calendar_years::year)
+        .do_update()
+        .set(calendar_years::loaded_at.eq(diesel::dsl::now))
         .execute(conn)?;
     diesel::delete(calendar_days::table.filter(calendar_days::day.between(first, last))).execute(conn)?;
     if entries.is_empty() {

@@ -10,7 +10,7 @@ use pb::case_event::Detail;
 use petition_proto::v1 as pb;
 use uuid::Uuid;
 
-use super::rules::{Event, Opinion};
+use super::rules::{Deadlines, Event, Opinion};
 use crate::calendar::rules::format_date;
 use crate::convert::timestamp;
 
@@ -70,6 +70,7 @@ pub fn event_type(event: &Event) -> pb::CaseEventType {
         Event::Unmerged { .. } => T::Unmerged,
         Event::AccessGranted { .. } => T::AccessGranted,
         Event::AccessRevoked { .. } => T::AccessRevoked,
+        Event::DeadlinesRecomputed { .. } => T::DeadlinesRecomputed,
     }
 }
 
@@ -130,22 +131,24 @@ pub fn detail(event: &Event) -> Detail {
         Event::CompletionReported { report } => {
             Detail::CompletionReported(pb::CaseCompletionReported { report: report.clone() })
         }
-        Event::ReviewRequested { reason, organization_id, review_by } => {
+        Event::ReviewRequested { reason, organization_id, requested_on, review_by } => {
             Detail::ReviewRequested(pb::CaseReviewRequested {
                 reason: reason.clone(),
                 organization_id: id(*organization_id),
                 review_by: date(*review_by),
+                request_date: optional_date(*requested_on),
             })
         }
         Event::ReviewReplied { opinion: o, recheck_request_by } => Detail::ReviewReplied(pb::CaseReviewReplied {
             opinion: Some(opinion(o)),
             recheck_request_by: date(*recheck_request_by),
         }),
-        Event::RecheckRequested { reason, organization_id, recheck_by } => {
+        Event::RecheckRequested { reason, organization_id, requested_on, recheck_by } => {
             Detail::RecheckRequested(pb::CaseRecheckRequested {
                 reason: reason.clone(),
                 organization_id: id(*organization_id),
                 recheck_by: date(*recheck_by),
+                request_date: optional_date(*requested_on),
             })
         }
         Event::RecheckPaused { reason, days_left } => {
@@ -178,6 +181,27 @@ pub fn detail(event: &Event) -> Detail {
             organization_id: id(*organization_id),
             reason: reason.clone(),
         }),
+        Event::DeadlinesRecomputed { year, deadlines: d } => Detail::DeadlinesRecomputed(pb::CaseDeadlinesRecomputed {
+            year: *year,
+            deadlines: Some(deadlines(d, Vec::new())),
+        }),
+    }
+}
+
+/// A case's deadlines on the wire; `provisional` names those that may
+/// still move (see `clocks::provisional`).
+pub fn deadlines(d: &Deadlines, provisional: Vec<String>) -> pb::CaseDeadlines {
+    pb::CaseDeadlines {
+        route_by: optional_date(d.route_by),
+        accept_by: optional_date(d.accept_by),
+        object_by: optional_date(d.object_by),
+        reply_by: optional_date(d.reply_by),
+        report_by: optional_date(d.report_by),
+        review_request_by: optional_date(d.review_request_by),
+        review_by: optional_date(d.review_by),
+        recheck_request_by: optional_date(d.recheck_request_by),
+        recheck_by: optional_date(d.recheck_by),
+        provisional,
     }
 }
 
@@ -227,9 +251,14 @@ mod tests {
             Event::DeadlineExtended { days: 30, reason: "r".into(), reply_by: day() },
             Event::Replied { opinion: opinion.clone(), review_request_by: day() },
             Event::CompletionReported { report: "done".into() },
-            Event::ReviewRequested { reason: "r".into(), organization_id: org, review_by: day() },
+            Event::ReviewRequested {
+                reason: "r".into(),
+                organization_id: org,
+                requested_on: Some(day()),
+                review_by: day(),
+            },
             Event::ReviewReplied { opinion: opinion.clone(), recheck_request_by: day() },
-            Event::RecheckRequested { reason: "r".into(), organization_id: org, recheck_by: day() },
+            Event::RecheckRequested { reason: "r".into(), organization_id: org, requested_on: None, recheck_by: day() },
             Event::RecheckPaused { reason: "r".into(), days_left: 3 },
             Event::RecheckResumed { note: String::new(), recheck_by: day() },
             Event::RecheckReplied { opinion },
@@ -240,6 +269,10 @@ mod tests {
             Event::Unmerged { reason: "r".into() },
             Event::AccessGranted { organization_id: org, reason: "r".into() },
             Event::AccessRevoked { organization_id: org, reason: "r".into() },
+            Event::DeadlinesRecomputed {
+                year: 2027,
+                deadlines: crate::cases::rules::Deadlines { reply_by: Some(day()), ..Default::default() },
+            },
         ]
     }
 
@@ -247,7 +280,7 @@ mod tests {
     fn every_event_has_its_own_type_and_the_detail_of_that_type() {
         let events = every_event();
         let mut types: Vec<i32> = events.iter().map(|e| event_type(e) as i32).collect();
-        assert_eq!(types.len(), pb::CaseEventType::AccessRevoked as usize, "one sample per event type");
+        assert_eq!(types.len(), pb::CaseEventType::DeadlinesRecomputed as usize, "one sample per event type");
         // The stored event type number is the wire's.
         for event in &events {
             assert_eq!(i32::from(crate::cases::rules::event_type(event)), event_type(event) as i32);

@@ -2,6 +2,7 @@
 //! handling, reply, review and re-review, with statutory clocks.
 
 pub mod aggregate;
+pub mod clocks;
 pub mod commands;
 pub mod domain;
 pub mod draft;
@@ -11,6 +12,7 @@ pub mod intake;
 pub mod intake_store;
 pub mod limits;
 pub mod model;
+pub mod recompute;
 pub mod reindex;
 pub mod rules;
 pub mod service;

@@ -10,11 +10,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::clocks;
 use super::domain::{CaseKind, CaseState, Decision, DeclineReason, FollowUpKind, RoutingMode, Track};
 use crate::auth::policy::path_within;
 use crate::calendar::rules::{Period, WorkCalendar};
 use crate::directory::rules::OrganizationKind;
 use crate::error::AppError;
+use crate::time::shanghai_date;
 
 /// Art.22: the bureau routes within 15 days of registration.
 pub const ROUTE_WITHIN: Period = Period::Days(15);
@@ -73,6 +75,22 @@ impl OpinionDraft {
             ));
         }
         Ok(Opinion { request, facts, decision, legal_basis, served_at, organization_id })
+    }
+}
+
+impl Opinion {
+    /// A service time starts the petitioner's next window (Art.35–36), so
+    /// it may not lie before the step the opinion answers (`since`, a
+    /// Beijing day; unknown for steps recorded before it was kept). The
+    /// command's parser bounds it by now.
+    fn served_since(self, since: Option<NaiveDate>, what: &str) -> Result<Opinion, AppError> {
+        match since {
+            Some(since) if shanghai_date(self.served_at) < since => Err(AppError::invalid(
+                "opinion.serve_time",
+                format!("must not be before {what} ({})", crate::calendar::rules::format_date(since)),
+            )),
+            _ => Ok(self),
+        }
     }
 }
 
@@ -156,6 +174,12 @@ pub struct Lifecycle {
     /// Partner organizations given access (GrantCaseAccess), in grant order.
     #[serde(default)]
     pub access_organization_ids: Vec<Uuid>,
+    /// The day review was requested (unknown for cases that were reviewed
+    /// before it was kept).
+    #[serde(default)]
+    pub review_requested_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub recheck_requested_on: Option<NaiveDate>,
 }
 
 /// What happened to a case. Each carries what changed, so folding the
@@ -222,6 +246,10 @@ pub enum Event {
     ReviewRequested {
         reason: String,
         organization_id: Uuid,
+        /// The day of the request (absent from events recorded before it
+        /// was kept).
+        #[serde(default)]
+        requested_on: Option<NaiveDate>,
         review_by: NaiveDate,
     },
     ReviewReplied {
@@ -231,6 +259,8 @@ pub enum Event {
     RecheckRequested {
         reason: String,
         organization_id: Uuid,
+        #[serde(default)]
+        requested_on: Option<NaiveDate>,
         recheck_by: NaiveDate,
     },
     RecheckPaused {
@@ -277,6 +307,12 @@ pub enum Event {
     AccessRevoked {
         organization_id: Uuid,
         reason: String,
+    },
+    /// The holiday schedule of `year` was loaded and the clocks that
+    /// counted its days were run again: every deadline as it now stands.
+    DeadlinesRecomputed {
+        year: i32,
+        deadlines: Deadlines,
     },
 }
 
@@ -411,20 +447,6 @@ pub struct Context<'a> {
     pub urgent_reply_days: u32,
 }
 
-impl Context<'_> {
-    fn deadline(&self, start: NaiveDate, period: Period) -> NaiveDate {
-        self.calendar.deadline(start, period)
-    }
-
-    fn reply_period(&self, track: Track) -> Period {
-        match track {
-            Track::Urgent => Period::Days(self.urgent_reply_days),
-            Track::Simple => SIMPLE_REPLY_WITHIN,
-            Track::Normal => NORMAL_REPLY_WITHIN,
-        }
-    }
-}
-
 /// The states in which each command is allowed (the documented transitions).
 pub fn allowed_in(command: &Command) -> &'static [CaseState] {
     use CaseState::*;
@@ -498,7 +520,7 @@ pub fn decide(
             if track == Track::Simple && !first_time {
                 return Err(precondition(case_id, "NOT_FIRST_TIME", "SIMPLE is only for a first-time petition"));
             }
-            let reply_by = case.accepted_on.map(|accepted| ctx.deadline(accepted, ctx.reply_period(track)));
+            let reply_by = case.accepted_on.map(|accepted| clocks::reply_by(ctx, accepted, track));
             let mut events = vec![Event::TrackSet { track, reason: reason.clone(), reply_by }];
             if track == Track::Urgent && case.track != Track::Urgent {
                 events.push(Event::ReportedUpward { organization_id: report_to, reason });
@@ -515,12 +537,13 @@ pub fn decide(
                     format!("must be between today and {MAX_REPORT_DAYS} days ahead"),
                 ));
             }
+            let (accept_by, object_by) = clocks::accept_and_object_by(ctx, today);
             vec![Event::Routed {
                 organization_id,
                 mode,
                 routed_on: today,
-                accept_by: ctx.deadline(today, ACCEPT_WITHIN),
-                object_by: ctx.deadline(today, OBJECT_WITHIN),
+                accept_by,
+                object_by,
                 report_by,
                 note,
                 by_rule: false,
@@ -538,11 +561,7 @@ pub fn decide(
             vec![Event::Objected { organization_id, reason }]
         }
         Command::Accept { note } => {
-            vec![Event::Accepted {
-                accepted_on: today,
-                reply_by: ctx.deadline(today, ctx.reply_period(case.track)),
-                note,
-            }]
+            vec![Event::Accepted { accepted_on: today, reply_by: clocks::reply_by(ctx, today, case.track), note }]
         }
         Command::Decline { reason, diverted_to, related_case_id, related, explanation } => {
             if reason.names_related_case() {
@@ -566,14 +585,13 @@ pub fn decide(
                 return Err(AppError::invalid("days", format!("must be 1–{MAX_EXTENSION_DAYS}")));
             }
             let current = case.deadlines.reply_by.unwrap_or(today);
-            vec![Event::DeadlineExtended { days, reason, reply_by: ctx.deadline(current, Period::Days(days)) }]
+            vec![Event::DeadlineExtended { days, reason, reply_by: clocks::extended_reply_by(ctx, current, days) }]
         }
         Command::Reply { opinion } => {
             let unit =
                 case.handling_organization_id.ok_or_else(|| AppError::internal("accepted case without a unit"))?;
-            let opinion = opinion.issued_by(unit)?;
-            let served_on = crate::time::shanghai_date(opinion.served_at);
-            vec![Event::Replied { review_request_by: ctx.deadline(served_on, REVIEW_WINDOW), opinion }]
+            let opinion = opinion.issued_by(unit)?.served_since(case.accepted_on, "the case was accepted")?;
+            vec![Event::Replied { review_request_by: clocks::request_window(ctx, opinion.served_at), opinion }]
         }
         Command::ReportCompletion { report } => {
             if case.routing_mode != Some(RoutingMode::Assign) {
@@ -600,13 +618,15 @@ pub fn decide(
             vec![Event::ReviewRequested {
                 reason,
                 organization_id: reviewing_organization_id,
-                review_by: ctx.deadline(today, REVIEW_WITHIN),
+                requested_on: Some(today),
+                review_by: clocks::decision_due(ctx, today),
             }]
         }
         Command::ReplyToReview { opinion } => {
-            let opinion = opinion.issued_by(deciding_organization(case)?)?;
-            let served_on = crate::time::shanghai_date(opinion.served_at);
-            vec![Event::ReviewReplied { recheck_request_by: ctx.deadline(served_on, REVIEW_WINDOW), opinion }]
+            let since = case.review_requested_on.or(case.reply.as_ref().map(|o| shanghai_date(o.served_at)));
+            let opinion =
+                opinion.issued_by(deciding_organization(case)?)?.served_since(since, "review was requested")?;
+            vec![Event::ReviewReplied { recheck_request_by: clocks::request_window(ctx, opinion.served_at), opinion }]
         }
         Command::RequestRecheck { reason, reviewing_organization_id } => {
             let reviewing_organization_id = superior(case_id, reviewing_organization_id)?;
@@ -620,7 +640,8 @@ pub fn decide(
             vec![Event::RecheckRequested {
                 reason,
                 organization_id: reviewing_organization_id,
-                recheck_by: ctx.deadline(today, REVIEW_WITHIN),
+                requested_on: Some(today),
+                recheck_by: clocks::decision_due(ctx, today),
             }]
         }
         Command::PauseRecheck { reason } => {
@@ -628,22 +649,19 @@ pub fn decide(
                 return Err(precondition(case_id, "ALREADY_PAUSED", "the re-review clock is already stopped"));
             }
             let due = case.deadlines.recheck_by.unwrap_or(today);
-            vec![Event::RecheckPaused { reason, days_left: (due - today).num_days() }]
+            vec![Event::RecheckPaused { reason, days_left: clocks::days_left(due, today) }]
         }
         Command::ResumeRecheck { note } => {
             let Some(days_left) = case.recheck_paused_days_left else {
                 return Err(precondition(case_id, "NOT_PAUSED", "the re-review clock is running"));
             };
-            // Hearing time does not count (Art.36 ¶2): the days left run again from today.
-            let recheck_by = if days_left <= 0 {
-                today + chrono::Duration::days(days_left)
-            } else {
-                ctx.deadline(today, Period::Days(u32::try_from(days_left).unwrap_or(u32::MAX)))
-            };
-            vec![Event::RecheckResumed { note, recheck_by }]
+            vec![Event::RecheckResumed { note, recheck_by: clocks::resumed_recheck_by(ctx, today, days_left) }]
         }
         Command::ReplyToRecheck { opinion } => {
-            vec![Event::RecheckReplied { opinion: opinion.issued_by(deciding_organization(case)?)? }]
+            let since = case.recheck_requested_on.or(case.review_opinion.as_ref().map(|o| shanghai_date(o.served_at)));
+            let opinion =
+                opinion.issued_by(deciding_organization(case)?)?.served_since(since, "re-review was requested")?;
+            vec![Event::RecheckReplied { opinion }]
         }
         Command::Withdraw { reason } => vec![Event::Withdrawn { reason }],
         Command::Merge { into, into_accusation, reason } => {
@@ -666,7 +684,7 @@ pub fn decide(
         }
         Command::Unlink { reason } => match (case.state, case.repeat_of, case.merged_into) {
             (CaseState::Declined, Some(_), _) => {
-                vec![Event::RepeatUnlinked { reason, route_by: ctx.deadline(today, ROUTE_WITHIN) }]
+                vec![Event::RepeatUnlinked { reason, route_by: clocks::route_by(ctx.calendar, today) }]
             }
             (state, _, Some(_)) if state.is_open() => vec![Event::Unmerged { reason }],
             _ => return Err(precondition(case_id, "NOT_LINKED", "the case is neither a linked repeat nor merged")),
@@ -783,7 +801,7 @@ pub fn check_merge(primary: &Subject, primary_case: &Lifecycle, primaries: &[Uui
 
 /// The lifecycle of a case just registered.
 pub fn register(track: Track, today: NaiveDate, calendar: &WorkCalendar) -> Event {
-    Event::Registered { track, registered_on: today, route_by: calendar.deadline(today, ROUTE_WITHIN) }
+    Event::Registered { track, registered_on: today, route_by: clocks::route_by(calendar, today) }
 }
 
 /// A filing found to repeat the petitioner's open case `of` (same
@@ -798,13 +816,14 @@ pub fn link_repeat(of: Uuid, escalated: bool, content_score: f32) -> Event {
 pub fn route_by_rule(organization_id: Uuid, mode: RoutingMode, ctx: &Context<'_>) -> Event {
     let today = ctx.today;
     // A rule's assignment gives the unit the statutory time to accept and reply.
-    let report_by = (mode == RoutingMode::Assign).then(|| ctx.deadline(today, RULE_ASSIGNMENT_REPORT_WITHIN));
+    let report_by = (mode == RoutingMode::Assign).then(|| clocks::rule_report_by(ctx, today));
+    let (accept_by, object_by) = clocks::accept_and_object_by(ctx, today);
     Event::Routed {
         organization_id,
         mode,
         routed_on: today,
-        accept_by: ctx.deadline(today, ACCEPT_WITHIN),
-        object_by: ctx.deadline(today, OBJECT_WITHIN),
+        accept_by,
+        object_by,
         report_by,
         note: String::new(),
         by_rule: true,
@@ -837,6 +856,8 @@ pub fn apply(case: Option<Lifecycle>, event: &Event) -> Lifecycle {
                 escalated: false,
                 merged_into: None,
                 access_organization_ids: Vec::new(),
+                review_requested_on: None,
+                recheck_requested_on: None,
             };
         }
         (Some(case), _) => case,
@@ -894,8 +915,9 @@ pub fn apply(case: Option<Lifecycle>, event: &Event) -> Lifecycle {
             case.deadlines.review_request_by = Some(*review_request_by);
         }
         Event::CompletionReported { .. } => case.completion_reported = true,
-        Event::ReviewRequested { organization_id, review_by, .. } => {
+        Event::ReviewRequested { organization_id, requested_on, review_by, .. } => {
             case.state = CaseState::UnderReview;
+            case.review_requested_on = *requested_on;
             case.reviewing_organization_id = Some(*organization_id);
             case.deadlines.review_by = Some(*review_by);
         }
@@ -904,8 +926,9 @@ pub fn apply(case: Option<Lifecycle>, event: &Event) -> Lifecycle {
             case.review_opinion = Some(opinion.clone());
             case.deadlines.recheck_request_by = Some(*recheck_request_by);
         }
-        Event::RecheckRequested { organization_id, recheck_by, .. } => {
+        Event::RecheckRequested { organization_id, requested_on, recheck_by, .. } => {
             case.state = CaseState::UnderRecheck;
+            case.recheck_requested_on = *requested_on;
             case.reviewing_organization_id = Some(*organization_id);
             case.deadlines.recheck_by = Some(*recheck_by);
         }
@@ -946,6 +969,7 @@ pub fn apply(case: Option<Lifecycle>, event: &Event) -> Lifecycle {
         Event::AccessRevoked { organization_id, .. } => {
             case.access_organization_ids.retain(|id| id != organization_id);
         }
+        Event::DeadlinesRecomputed { deadlines, .. } => case.deadlines = deadlines.clone(),
     }
     case
 }
@@ -999,6 +1023,7 @@ pub fn event_type(event: &Event) -> i16 {
         Event::Unmerged { .. } => 22,
         Event::AccessGranted { .. } => 23,
         Event::AccessRevoked { .. } => 24,
+        Event::DeadlinesRecomputed { .. } => 25,
     }
 }
 

@@ -91,7 +91,7 @@ fn case_message(
 ) -> Result<pb::Case, AppError> {
     let people = petitioners(conn, state, &[row.petitioner_id], viewer)?;
     let info = people.get(&row.petitioner_id).ok_or(AppError::internal("case without petitioner"))?;
-    view::case_message(row, info, viewer, shanghai_today(), &state.pii)
+    view::case_message(row, info, viewer, shanghai_today(), &state.calendar_years.get(), &state.pii)
 }
 
 impl CaseApi {
@@ -411,12 +411,13 @@ impl CaseService for CaseApi {
                 let ids: Vec<Uuid> = rows.iter().map(|r| r.petitioner_id).collect();
                 let people = petitioners(conn, &state, &ids, &viewer)?;
                 let today = shanghai_today();
+                let schedules = state.calendar_years.get();
                 let cases = rows
                     .iter()
                     .map(|row| {
                         let info =
                             people.get(&row.petitioner_id).ok_or(AppError::internal("case without petitioner"))?;
-                        view::case_message(row, info, &viewer, today, &state.pii)
+                        view::case_message(row, info, &viewer, today, &schedules, &state.pii)
                     })
                     .collect::<Result<Vec<_>, AppError>>()?;
                 Ok((cases, next, feed_position))
@@ -724,6 +725,7 @@ impl CaseService for CaseApi {
                 let people = petitioners(conn, &state, &petitioner_ids, &viewer)?;
                 let stats = analyzed.stats();
                 let today = shanghai_today();
+                let schedules = state.calendar_years.get();
                 visible
                     .iter()
                     .filter_map(|m| rows.get(&m.case.id).map(|row| (m, row)))
@@ -732,7 +734,7 @@ impl CaseService for CaseApi {
                             people.get(&row.petitioner_id).ok_or(AppError::internal("case without petitioner"))?;
                         let reason = similarity::explain(&analyzed.analysis, &m.fingerprint, &m.cues, stats, 3);
                         Ok(pb::SimilarCase {
-                            case: Some(view::case_message(row, info, &viewer, today, &state.pii)?),
+                            case: Some(view::case_message(row, info, &viewer, today, &schedules, &state.pii)?),
                             score: m.rank.clamp(0.0, 1.0),
                             content_score: m.similarity.content.clamp(0.0, 1.0),
                             repeat: m.repeat,

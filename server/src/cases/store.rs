@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
+use super::domain::CaseState;
 use super::model::{CaseRow, LifecycleChange};
 use crate::auth::{Principal, Role};
 use crate::calendar::store::overdue;
@@ -72,6 +73,32 @@ pub fn find_case_by_number(conn: &mut PgConnection, number: &str) -> Result<Opti
 /// run one at a time and each sees the state the previous one left.
 pub fn lock_case(conn: &mut PgConnection, id: Uuid) -> Result<Option<CaseRow>, AppError> {
     Ok(cases::table.find(id).select(CaseRow::as_select()).for_update().first(conn).optional()?)
+}
+
+/// The open cases (by id, the order they are locked in) with a deadline
+/// in `[from, to]`.
+pub fn open_cases_with_a_deadline_between(
+    conn: &mut PgConnection,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<Vec<Uuid>, AppError> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+    }
+    let closed: Vec<i16> = CaseState::ALL.iter().filter(|s| s.is_terminal()).map(|s| s.as_i16()).collect();
+    let ids: Vec<Id> = diesel::sql_query(
+        "SELECT id FROM cases WHERE state <> ALL($1) AND EXISTS (
+             SELECT 1 FROM jsonb_each_text(lifecycle -> 'deadlines') AS d
+             WHERE d.value::date BETWEEN $2 AND $3)
+         ORDER BY id",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::SmallInt>, _>(closed)
+    .bind::<diesel::sql_types::Date, _>(from)
+    .bind::<diesel::sql_types::Date, _>(to)
+    .load(conn)?;
+    Ok(ids.into_iter().map(|row| row.id).collect())
 }
 
 pub fn save_lifecycle(conn: &mut PgConnection, id: Uuid, change: &LifecycleChange) -> Result<CaseRow, AppError> {

@@ -7,6 +7,7 @@ use petition_proto::v1 as pb;
 use uuid::Uuid;
 
 use super::aggregate::Case;
+use super::clocks;
 use super::domain::CaseKind;
 use super::draft::Attachment;
 use super::event_wire;
@@ -14,6 +15,7 @@ use super::model::CaseRow;
 use super::rules::{Event, Lifecycle, Opinion, due_date};
 use crate::auth::Principal;
 use crate::auth::policy;
+use crate::calendar::Schedules;
 use crate::calendar::rules::{format_date, is_overdue};
 use crate::convert::timestamp;
 use crate::directory::rules::OrganizationKind;
@@ -111,12 +113,14 @@ pub fn lifecycle_of(row: &CaseRow) -> Result<Lifecycle, AppError> {
         .map_err(|e| AppError::internal(format!("case {} has an unreadable lifecycle: {e}", row.id)))
 }
 
-/// The wire form of a case for `viewer`, on `today`.
+/// The wire form of a case for `viewer`, on `today`, with `schedules`
+/// loaded.
 pub fn case_message(
     row: &CaseRow,
     petitioner: &PetitionerInfo,
     viewer: &Viewer,
     today: NaiveDate,
+    schedules: &Schedules,
     pii: &Pii,
 ) -> Result<pb::Case, AppError> {
     let life = lifecycle_of(row)?;
@@ -190,17 +194,7 @@ pub fn case_message(
         handling_organization_id: id(life.handling_organization_id),
         routing_mode: life.routing_mode.map(|m| m as i32).unwrap_or_default(),
         reviewing_organization_id: id(life.reviewing_organization_id),
-        deadlines: Some(pb::CaseDeadlines {
-            route_by: date(d.route_by),
-            accept_by: date(d.accept_by),
-            object_by: date(d.object_by),
-            reply_by: date(d.reply_by),
-            report_by: date(d.report_by),
-            review_request_by: date(d.review_request_by),
-            review_by: date(d.review_by),
-            recheck_request_by: date(d.recheck_request_by),
-            recheck_by: date(d.recheck_by),
-        }),
+        deadlines: Some(event_wire::deadlines(d, clocks::provisional(d, today, schedules))),
         due_date: date(due),
         overdue: due.is_some_and(|due| is_overdue(due, today)),
         extended: life.extended,

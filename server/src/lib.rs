@@ -28,6 +28,7 @@ pub mod seed;
 pub mod similarity;
 pub mod state;
 pub mod taxonomy;
+pub mod text;
 pub mod time;
 pub mod tls;
 pub mod wire;

@@ -298,17 +298,9 @@ pub fn validate_year_days(year: i32, days: &[RawDay<'_>]) -> Result<Vec<Calendar
         if kind.is_none() {
             violations.push(FieldViolation::new(format!("days[{i}].kind"), "must be HOLIDAY or WORKDAY"));
         }
-        let note = raw.note.trim();
-        if note.chars().count() > MAX_NOTE_CHARS {
-            violations.push(FieldViolation::new(
-                format!("days[{i}].note"),
-                format!("must be at most {MAX_NOTE_CHARS} characters"),
-            ));
-        } else if note.chars().any(char::is_control) {
-            violations.push(FieldViolation::new(format!("days[{i}].note"), "must not contain control characters"));
-        }
+        let note = crate::text::one_line(&format!("days[{i}].note"), raw.note, 0, MAX_NOTE_CHARS, &mut violations);
         if let (Some(date), Some(kind)) = (date, kind) {
-            entries.push(CalendarEntry { date, kind, note: note.to_owned() });
+            entries.push(CalendarEntry { date, kind, note });
         }
     }
     if !violations.is_empty() {

@@ -77,10 +77,10 @@ case_requests! {
     RevokeCaseAccessRequest => "RevokeCaseAccess";
 }
 
-/// Free text within `min..=max` characters.
+/// Free text (a reason, a note, a report) within `min..=max` characters.
 pub fn text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, AppError> {
     let mut v = Vec::new();
-    let value = draft::text(field, raw, min, max, &mut v);
+    let value = crate::text::multi_line(field, raw, min, max, &mut v);
     require_valid(v).map(|()| value)
 }
 
@@ -221,8 +221,8 @@ pub fn merge(primary: &Case, reason: String) -> Plain {
 fn opinion(raw: Option<pb::Opinion>) -> Result<OpinionDraft, AppError> {
     let raw = raw.ok_or_else(|| AppError::invalid("opinion", "is required"))?;
     let mut v = Vec::new();
-    let request = draft::text("opinion.request", &raw.request, 1, draft::MAX_REQUESTS_CHARS, &mut v);
-    let facts = draft::text("opinion.facts", &raw.facts, 1, draft::MAX_CONTENT_CHARS, &mut v);
+    let request = crate::text::multi_line("opinion.request", &raw.request, 1, draft::MAX_REQUESTS_CHARS, &mut v);
+    let facts = crate::text::multi_line("opinion.facts", &raw.facts, 1, draft::MAX_CONTENT_CHARS, &mut v);
     let decision = Decision::from_i32(raw.decision);
     if decision.is_none() {
         v.push(FieldViolation::new("opinion.decision", "must be SUPPORTED, EXPLAINED or NOT_SUPPORTED"));
@@ -230,7 +230,7 @@ fn opinion(raw: Option<pb::Opinion>) -> Result<OpinionDraft, AppError> {
     // Art.32: support and refusal rest on law; an explanation is given
     // precisely where the law is silent.
     let needs_basis = decision != Some(Decision::Explained);
-    let legal_basis = draft::text(
+    let legal_basis = crate::text::multi_line(
         "opinion.legal_basis",
         &raw.legal_basis,
         usize::from(needs_basis),
@@ -367,8 +367,9 @@ impl TryFrom<pb::DeclineCaseRequest> for Decline {
         let reason = DeclineReason::from_i32(req.reason)
             .ok_or_else(|| AppError::invalid("reason", "must be a decline reason"))?;
         let mut v = Vec::new();
-        let diverted_to = draft::text("diverted_to", &req.diverted_to, usize::from(reason.diverts()), 200, &mut v);
-        let explanation = draft::text(
+        let diverted_to =
+            crate::text::one_line("diverted_to", &req.diverted_to, usize::from(reason.diverts()), 200, &mut v);
+        let explanation = crate::text::multi_line(
             "explanation",
             &req.explanation,
             usize::from(reason == DeclineReason::Other),

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::domain::CaseKind;
 use crate::error::{AppError, FieldViolation, require_valid};
+use crate::text;
 
 pub const MAX_TITLE_CHARS: usize = 100;
 pub const MAX_CONTENT_CHARS: usize = 20_000;
@@ -52,27 +53,9 @@ pub struct RawDraft<'a> {
     pub respondent_organization_id: &'a str,
 }
 
-/// Free text: trimmed, within `min..=max` characters, no control characters
-/// other than line breaks and tabs.
-pub fn text(field: &str, raw: &str, min: usize, max: usize, violations: &mut Vec<FieldViolation>) -> String {
-    let value = raw.trim();
-    let chars = value.chars().count();
-    if chars < min {
-        violations.push(FieldViolation::new(
-            field,
-            if min == 1 { "is required".into() } else { format!("needs at least {min} characters") },
-        ));
-    } else if chars > max {
-        violations.push(FieldViolation::new(field, format!("must be at most {max} characters")));
-    } else if value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-        violations.push(FieldViolation::new(field, "must not contain control characters"));
-    }
-    value.to_owned()
-}
-
 fn check_attachment(index: usize, a: &Attachment, violations: &mut Vec<FieldViolation>) {
     let field = |name: &str| format!("draft.attachments[{index}].{name}");
-    text(&field("name"), &a.name, 1, 255, violations);
+    text::one_line(&field("name"), &a.name, 1, 255, violations);
     let media_ok = a.media_type.split_once('/').is_some_and(|(t, s)| {
         !t.is_empty()
             && !s.is_empty()
@@ -103,10 +86,11 @@ pub fn validate(raw: RawDraft<'_>) -> Result<Draft, AppError> {
     if raw.region_code.is_empty() {
         v.push(FieldViolation::new("draft.region_code", "is required"));
     }
-    let title = text("draft.title", raw.title, 1, MAX_TITLE_CHARS, &mut v);
-    let content = text("draft.content", raw.content, 1, MAX_CONTENT_CHARS, &mut v);
-    let requests = text("draft.requests", raw.requests, 1, MAX_REQUESTS_CHARS, &mut v);
-    let facts_and_reasons = text("draft.facts_and_reasons", raw.facts_and_reasons, 0, MAX_CONTENT_CHARS, &mut v);
+    let title = text::one_line("draft.title", raw.title, 1, MAX_TITLE_CHARS, &mut v);
+    let content = text::multi_line("draft.content", raw.content, 1, MAX_CONTENT_CHARS, &mut v);
+    let requests = text::multi_line("draft.requests", raw.requests, 1, MAX_REQUESTS_CHARS, &mut v);
+    let facts_and_reasons =
+        text::multi_line("draft.facts_and_reasons", raw.facts_and_reasons, 0, MAX_CONTENT_CHARS, &mut v);
     if raw.attachments.len() > MAX_ATTACHMENTS {
         v.push(FieldViolation::new("draft.attachments", format!("at most {MAX_ATTACHMENTS}")));
     }

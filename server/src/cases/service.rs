@@ -39,6 +39,7 @@ use crate::pagination::{finish_page, page_size};
 use crate::pipeline::{self, Command, Envelope};
 use crate::similarity;
 use crate::state::AppState;
+use crate::text;
 use crate::time::shanghai_today;
 
 /// Most cases one MergeCases call merges.
@@ -280,7 +281,8 @@ impl CaseService for CaseApi {
                 draft::check_group_visit(g.headcount, g.representatives.len(), &mut v);
                 let mut representatives = Vec::new();
                 for (i, r) in g.representatives.iter().enumerate() {
-                    let name = draft::text(&format!("group_visit.representatives[{i}].name"), &r.name, 1, 50, &mut v);
+                    let name =
+                        text::one_line(&format!("group_visit.representatives[{i}].name"), &r.name, 1, 50, &mut v);
                     let phone = PhoneNumber::parse(&r.phone)
                         .map_err(|e| {
                             v.push(FieldViolation::new(
@@ -640,7 +642,7 @@ impl CaseService for CaseApi {
         let mut v = Vec::new();
         let query = match req.query {
             Some(Query::CaseId(id)) if !id.trim().is_empty() => Query::CaseId(id.trim().to_owned()),
-            Some(Query::Text(t)) => Query::Text(draft::text("text", &t, 1, draft::MAX_CONTENT_CHARS, &mut v)),
+            Some(Query::Text(t)) => Query::Text(text::multi_line("text", &t, 1, draft::MAX_CONTENT_CHARS, &mut v)),
             _ => {
                 v.push(FieldViolation::new("query", "give case_id or text"));
                 Query::Text(String::new())
@@ -780,7 +782,7 @@ impl CaseService for CaseApi {
                 Err(_) => v.push(FieldViolation::new(format!("case_ids[{i}]"), "must be a case id")),
             }
         }
-        let reason = draft::text("reason", &req.reason, 1, draft::MAX_NOTE_CHARS, &mut v);
+        let reason = text::multi_line("reason", &req.reason, 1, draft::MAX_NOTE_CHARS, &mut v);
         require_valid(v)?;
         let Some(primary) = primary else {
             return Err(AppError::internal("validated merge without a primary").into());

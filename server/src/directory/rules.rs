@@ -72,18 +72,10 @@ pub struct NewRegion {
     pub parent_code: Option<String>,
 }
 
-/// A name after trimming, 1..=max characters, no control characters.
+/// A required name of at most `max` characters (the text policy's one
+/// line).
 pub fn validate_name(field: &str, raw: &str, max: usize, violations: &mut Vec<FieldViolation>) -> String {
-    let name = raw.trim();
-    let chars = name.chars().count();
-    if chars == 0 {
-        violations.push(FieldViolation::new(field, "is required"));
-    } else if chars > max {
-        violations.push(FieldViolation::new(field, format!("must be at most {max} characters")));
-    } else if name.chars().any(char::is_control) {
-        violations.push(FieldViolation::new(field, "must not contain control characters"));
-    }
-    name.to_owned()
+    crate::text::one_line(field, raw, 1, max, violations)
 }
 
 fn is_digits(code: &str) -> bool {

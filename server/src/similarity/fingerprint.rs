@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::codec::{DecodeError, Reader, put_len};
 use super::minhash::{Banding, MinHasher, ShingleStats, Weighting, idf};
 use super::normalize::Normalized;
 use super::shingles::{Specific, distinct, shingles, specifics};
@@ -233,47 +234,6 @@ impl Fingerprint {
         }
         Ok(Self { version, band_keys, specifics, shingles, shingle_count, shingle_idf_total })
     }
-}
-
-fn put_len(out: &mut Vec<u8>, n: usize) {
-    out.extend_from_slice(&(n as u32).to_le_bytes());
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
-        let (head, rest) = self.bytes.split_first_chunk::<N>().ok_or(DecodeError::Truncated)?;
-        self.bytes = rest;
-        Ok(*head)
-    }
-
-    fn skip(&mut self, n: usize) -> Result<(), DecodeError> {
-        self.bytes = self.bytes.get(n..).ok_or(DecodeError::Truncated)?;
-        Ok(())
-    }
-
-    fn len(&mut self) -> Result<usize, DecodeError> {
-        let n = u32::from_le_bytes(self.take::<4>()?) as usize;
-        // Every element is at least 4 bytes: a longer count is corrupt.
-        if n > self.bytes.len() / 4 {
-            return Err(DecodeError::Truncated);
-        }
-        Ok(n)
-    }
-}
-
-/// A stored fingerprint that cannot be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    #[error("fingerprint truncated")]
-    Truncated,
-    #[error("{0} bytes after the fingerprint")]
-    Trailing(usize),
-    #[error("unknown fingerprint version {0}")]
-    Version(u16),
 }
 
 /// A text taken apart: what the fingerprint was made of, kept for

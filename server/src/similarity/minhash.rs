@@ -36,7 +36,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
-use super::fingerprint::DecodeError;
+use super::codec::DecodeError;
 
 /// Seed of the MinHash functions. Changing it invalidates stored signatures.
 pub const MINHASH_SEED: u64 = 0x6d69_6e68_6173_6821; // "minhash!"

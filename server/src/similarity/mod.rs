@@ -33,6 +33,7 @@
 //! refreshed, recompute the stored fingerprints (`reindex-similarity`).
 
 pub mod bands;
+pub mod codec;
 pub mod fingerprint;
 pub mod index;
 pub mod minhash;
@@ -41,7 +42,8 @@ pub mod score;
 pub mod shingles;
 pub mod store;
 
-pub use fingerprint::{Analysis, DecodeError, FINGERPRINT_VERSION, Fingerprint, Fingerprinter, Params};
+pub use codec::DecodeError;
+pub use fingerprint::{Analysis, FINGERPRINT_VERSION, Fingerprint, Fingerprinter, Params};
 pub use index::{Analyzed, BandsBuilt, SimilarityIndex, Versions};
 pub use minhash::{Banding, DocFreqTable, MinHasher, NoStats, ShingleStats, Weighting};
 pub use normalize::Normalized;

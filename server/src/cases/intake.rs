@@ -3,14 +3,13 @@
 //! and the decisions — repeat of an open case (同人+同事), escalation
 //! (越级), related filings of other petitioners (a possible group petition).
 
-use diesel::prelude::*;
+use diesel::PgConnection;
 use uuid::Uuid;
 
 use super::domain::{CaseKind, CaseState};
-use super::intake_store::{self, CandidateQuery, NewFingerprint, StoredCandidate};
-use crate::auth::policy::{CaseAccess, path_within};
+use super::intake_store::{self, CandidateQuery, CandidateRow, NewFingerprint, StoredCandidate};
+use crate::auth::policy::path_within;
 use crate::error::AppError;
-use crate::schema::cases;
 use crate::similarity::{Analyzed, Cues, Fingerprint, Prepared, Similarity, SimilarityIndex};
 
 /// How far a query reaches into the band index: the most band candidates
@@ -85,46 +84,6 @@ pub struct Subject {
     /// read until the transaction ends, so that of two concurrent filings
     /// of one matter the second sees the first.
     pub serialize_filings: bool,
-}
-
-/// A stored case as the matcher sees it.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = cases, check_for_backend(diesel::pg::Pg))]
-pub struct CandidateRow {
-    pub id: Uuid,
-    pub number: String,
-    pub kind: i16,
-    pub state: i16,
-    pub petitioner_id: Uuid,
-    pub region_path: String,
-    pub category_code: String,
-    pub respondent_organization_id: Option<Uuid>,
-    pub handling_organization_id: Option<Uuid>,
-    pub reviewing_organization_id: Option<Uuid>,
-    pub repeat_of: Option<Uuid>,
-}
-
-impl CandidateRow {
-    pub fn is_open(&self) -> bool {
-        CaseState::from_i32(i32::from(self.state)).is_some_and(CaseState::is_open)
-    }
-
-    /// What the policy needs to decide who may see it. Partner grants are
-    /// not read with candidates: a case seen only through a grant is left
-    /// out of similar-case results (never the other way round).
-    pub fn access(&self) -> CaseAccess<'_> {
-        CaseAccess {
-            region_path: &self.region_path,
-            petitioner_id: self.petitioner_id,
-            handling_organization_id: self.handling_organization_id,
-            reviewing_organization_id: self.reviewing_organization_id,
-            access_organization_ids: &[],
-        }
-    }
-
-    pub fn is_accusation(&self) -> bool {
-        self.kind == CaseKind::Accusation.as_i16()
-    }
 }
 
 /// A candidate compared with the query.

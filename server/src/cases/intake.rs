@@ -35,20 +35,12 @@ pub struct Reach {
 
 impl Reach {
     /// A filing decides on the close candidates only, inside its
-    /// transaction, at every filing: each candidate's fingerprint is read
-    /// from PostgreSQL and scored, ≈ 0.05 core-ms apiece, most of what
-    /// detection costs a filing. `bench dedup` at 1,000,000 cases (band
-    /// index in memory), candidates scored per check / core-ms per filing
-    /// on (off 1.6–1.7) / related links found for another petitioner's
-    /// filing of a stored matter: 12 of 64 per key, 11.5 / 2.57 / 84.8%;
-    /// 6, 5.9 / 2.20 / 84.2%; 8 scoring ≥ 0.1, 6.2 / 2.50 / 84.5%; 8
-    /// scoring ≥ 0.3, 3.9 / 2.40 / 83.8% (1 thread; 85.6–86.1% on 2 and
-    /// 4); single runs, ±15% between runs. A candidate that shares one key
-    /// with many others is a chance collision far more often than a
-    /// related filing. Repeats do not depend on it (the petitioner's open
-    /// cases are always compared). Of those, only the keepable are read
-    /// (`keepable_only`): scored per check 3.9 → 1.4, decisions unchanged
-    /// (the bound is exact).
+    /// transaction: each candidate read is a fingerprint fetched and scored,
+    /// most of what detection costs a filing. Eight, of the 64 newest per
+    /// key, scoring at least 0.3 and keepable, found nearly every related
+    /// filing that more found, for less (`docs/duplicate-detection.md`);
+    /// repeats do not depend on it (the petitioner's open cases are always
+    /// compared).
     pub const FILING: Reach = Reach { band_candidates: 8, cases_per_key: 64, min_score: 0.3, keepable_only: true };
     /// FindSimilarCases ranks a page for staff and may look further.
     pub const SEARCH: Reach = Reach { band_candidates: 64, cases_per_key: 256, min_score: 0.0, keepable_only: false };

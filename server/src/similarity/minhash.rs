@@ -16,8 +16,8 @@
 //! *probability Jaccard*, a weighted Jaccard that weighs shared rare items
 //! over shared common ones. With all weights 1 it is the classic MinHash.
 //! [`Weighting`] chooses between this and dropping common items (document
-//! frequency above a cutoff) before an unweighted MinHash; see
-//! `super::Params` for which one was measured better.
+//! frequency above a cutoff) before an unweighted MinHash; `super::Params`
+//! uses the cutoff, which measured better.
 //!
 //! **Stability.** Signatures are stored, so everything here is deterministic
 //! across processes and machines: the hashes are fixed (splitmix64

@@ -16,10 +16,9 @@
 //! caller's cues; [`decide_repeat`] and [`decide_related`] make the
 //! 同人+同事 decision.
 //!
-//! Parameters were chosen on the quality harness
-//! (`cargo run --release -p petition-tests --bin dedup-quality`): see
-//! [`Params`] and [`Scoring`] for the values and the measurements behind
-//! them.
+//! Parameters ([`Params`], [`Scoring`]) were chosen on the quality harness
+//! (`cargo run --release -p petition-tests --bin dedup-quality`); how, in
+//! `docs/duplicate-detection.md`.
 //!
 //! What a store keeps per case: the [`Fingerprint`] (its
 //! [`Fingerprint::encode`] bytes, ≈ 1.9 KB at the median text) and

@@ -473,7 +473,7 @@ async fn times_outside_the_timestamp_range_are_field_violations() -> Result<()> 
         // A leap second as chrono writes one: not a Timestamp.
         at(59, 1_500_000_000),
     ];
-    for time in outside.clone() {
+    for time in outside {
         for (field, range) in [
             (
                 "create_time.start_time",

@@ -1530,64 +1530,47 @@ mod tests {
     fn events_round_trip_through_json_and_fold_to_the_lifecycle() {
         let calendar = WorkCalendar::default();
         let today = date(2026, 3, 2);
-        let route = |mode, report_by| Command::Route {
-            organization_id: UNIT,
-            target: Some(unit()),
-            mode,
-            report_by,
-            note: String::new(),
+        // The commands of `commands`, by name.
+        let by_name = |names: &[&str]| -> Vec<Command> {
+            let all = commands(today);
+            let find = |name: &str| all.iter().find(|c| c.name() == name).cloned();
+            names.iter().map(|name| find(name).unwrap_or_else(|| panic!("no {name}"))).collect()
         };
-        let assign = route(RoutingMode::Assign, Some(today + chrono::Duration::days(30)));
-        let main = vec![
-            Command::Unlink { reason: "不是同一事项".into() },
-            Command::SetTrack {
-                track: Track::Urgent,
-                reason: "安全隐患".into(),
-                first_time: true,
-                report_to: Some(TOP),
-            },
-            Command::SetTrack {
-                track: Track::Normal, reason: "已排除险情".into(), first_time: true, report_to: None
-            },
-            Command::Merge { into: OTHER_CASE, reason: "同一楼栋".into() },
-            Command::Unlink { reason: "分开办理".into() },
-            assign.clone(),
-            Command::Object { reason: "不属于本单位职责".into() },
-            assign,
-            Command::GrantAccess { organization_id: COURT, organization: Some(court()), reason: "诉调对接".into() },
-            Command::Accept { note: "依法受理".into() },
-            Command::FollowUp { kind: FollowUpKind::Visit, note: "现场核查".into() },
-            Command::Extend { days: 30, reason: "情况复杂".into() },
-            Command::RevokeAccess { organization_id: COURT, reason: "调解未成".into() },
-            Command::Reply { opinion: opinion(today) },
-            Command::ReportCompletion { report: "已办结".into() },
-            Command::RequestReview { reason: "不服".into(), reviewing_organization_id: Some(SUPERIOR) },
-            Command::ReplyToReview { opinion: opinion(today) },
-            Command::RequestRecheck { reason: "仍不服".into(), reviewing_organization_id: Some(TOP) },
-            Command::PauseRecheck { reason: "听证".into() },
-            Command::ResumeRecheck { note: "听证结束".into() },
-            Command::ReplyToRecheck { opinion: opinion(today) },
-        ];
+        let urgent = Command::SetTrack {
+            track: Track::Urgent,
+            reason: "安全隐患".into(),
+            first_time: true,
+            report_to: Some(TOP),
+        };
+        let unlink = Command::Unlink { reason: "不是同一事项".into() };
+        let main = [
+            vec![unlink.clone(), urgent],
+            by_name(&["SetCaseTrack", "MergeCases"]),
+            vec![unlink],
+            by_name(&[
+                "AssignCase",
+                "ObjectToAssignment",
+                "AssignCase",
+                "GrantCaseAccess",
+                "AcceptCase",
+                "AddFollowUp",
+                "ExtendCaseDeadline",
+                "RevokeCaseAccess",
+                "ReplyToCase",
+                "SubmitCompletionReport",
+                "RequestReview",
+                "ReplyToReview",
+                "RequestRecheck",
+                "PauseRecheck",
+                "ResumeRecheck",
+                "ReplyToRecheck",
+            ]),
+        ]
+        .concat();
         let logs = [
             log_of(&[link_repeat(OTHER_CASE, true, 0.9)], main, today, &calendar),
-            log_of(
-                &[],
-                vec![Command::Decline {
-                    reason: DeclineReason::Litigation,
-                    diverted_to: "章贡区人民法院".into(),
-                    related_case_id: None,
-                    related: None,
-                    explanation: "应通过诉讼解决".into(),
-                }],
-                today,
-                &calendar,
-            ),
-            log_of(
-                &[],
-                vec![route(RoutingMode::Forward, None), Command::Withdraw { reason: "已自行解决".into() }],
-                today,
-                &calendar,
-            ),
+            log_of(&[], by_name(&["DeclineCase"]), today, &calendar),
+            log_of(&[], by_name(&["ForwardCase", "WithdrawCase"]), today, &calendar),
         ];
         assert_eq!(
             logs.iter().map(|(_, case)| case.state).collect::<Vec<_>>(),

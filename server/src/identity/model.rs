@@ -87,24 +87,26 @@ impl AccountRow {
     /// The resident ID sealed to this account, its blind index and its
     /// masked form.
     pub fn with_resident_id(self, pii: &Pii, resident_id: &ResidentId) -> Result<Self, AppError> {
-        Ok(Self {
-            resident_id_cipher: Some(pii.seal(self.id, resident_id.as_str())?),
-            resident_id_index: Some(pii.index(RESIDENT_ID_DOMAIN, resident_id.as_str())),
-            resident_id_masked: Some(resident_id.masked()),
-            ..self
-        })
+        let (resident_id_cipher, resident_id_index, resident_id_masked) =
+            sealed(pii, self.id, RESIDENT_ID_DOMAIN, resident_id.as_str(), resident_id.masked())?;
+        Ok(Self { resident_id_cipher, resident_id_index, resident_id_masked, ..self })
     }
 
     /// The phone number sealed to this account, its blind index and its
     /// masked form.
     pub fn with_phone(self, pii: &Pii, phone: &PhoneNumber) -> Result<Self, AppError> {
-        Ok(Self {
-            phone_cipher: Some(pii.seal(self.id, phone.as_str())?),
-            phone_index: Some(pii.index(PHONE_DOMAIN, phone.as_str())),
-            phone_masked: Some(phone.masked()),
-            ..self
-        })
+        let (phone_cipher, phone_index, phone_masked) =
+            sealed(pii, self.id, PHONE_DOMAIN, phone.as_str(), phone.masked())?;
+        Ok(Self { phone_cipher, phone_index, phone_masked, ..self })
     }
+}
+
+/// The three columns of a personal value: sealed to account `owner`, its
+/// blind index in `domain`, and `masked`.
+type SealedColumns = (Option<Vec<u8>>, Option<Vec<u8>>, Option<String>);
+
+fn sealed(pii: &Pii, owner: Uuid, domain: &str, value: &str, masked: String) -> Result<SealedColumns, AppError> {
+    Ok((Some(pii.seal(owner, value)?), Some(pii.index(domain, value)), Some(masked)))
 }
 
 /// An account with the region path of its organization (its jurisdiction).

@@ -182,14 +182,17 @@ impl Rpc {
 }
 
 /// One row: `rpc` on a fresh case in `stage` (none for filing and
-/// listing). `ok` succeed, `hidden` get NOT_FOUND, every other signed-in
-/// actor PERMISSION_DENIED, the anonymous caller UNAUTHENTICATED. A
-/// successful call that answers with a case leaves it in state `after`.
+/// listing). `ok` succeed, `hidden` get NOT_FOUND, `outside` (whose role
+/// allows the call, but not in this place) PERMISSION_DENIED with reason
+/// OUTSIDE_JURISDICTION, every other signed-in actor PERMISSION_DENIED,
+/// the anonymous caller UNAUTHENTICATED. A successful call that answers
+/// with a case leaves it in state `after`.
 struct Row {
     rpc: Rpc,
     stage: Option<Stage>,
     ok: &'static [Actor],
     hidden: &'static [Actor],
+    outside: &'static [Actor],
     after: Option<pb::CaseState>,
 }
 
@@ -200,7 +203,13 @@ const fn row(
     hidden: &'static [Actor],
     after: Option<pb::CaseState>,
 ) -> Row {
-    Row { rpc, stage, ok, hidden, after }
+    Row { rpc, stage, ok, hidden, outside: &[], after }
+}
+
+impl Row {
+    const fn outside(self, outside: &'static [Actor]) -> Row {
+        Row { outside, ..self }
+    }
 }
 
 /// What a successful call answered.
@@ -240,6 +249,8 @@ fn expected(row: &Row, actor: Actor) -> (Code, &'static str) {
         (Code::Ok, "")
     } else if row.hidden.contains(&actor) {
         (Code::NotFound, "NOT_FOUND")
+    } else if row.outside.contains(&actor) {
+        (Code::PermissionDenied, "OUTSIDE_JURISDICTION")
     } else {
         (Code::PermissionDenied, "PERMISSION_DENIED")
     }
@@ -808,8 +819,8 @@ async fn matrix_filing_reading_and_triage() -> Result<()> {
         // Anyone with the citizen role files online as themselves.
         row(Rpc::SubmitCase, None, &[Owner, OtherCitizen], &[], Some(S::Registered)),
         // Only a clerk whose jurisdiction holds the region (county A); clerk B
-        // is refused outright (PERMISSION_DENIED: there is no case to hide).
-        row(Rpc::RegisterCase, None, &[Clerk], &[], Some(S::Registered)),
+        // is told the region is outside theirs (there is no case to hide).
+        row(Rpc::RegisterCase, None, &[Clerk], &[], Some(S::Registered)).outside(&[ClerkB]),
         // Everyone signed in lists (their own view; a partner, the cases
         // shared with its organization).
         row(Rpc::ListCases, None, SIGNED_IN, &[], None),

@@ -350,6 +350,6 @@ fn beijing() -> FixedOffset {
 }
 
 fn beijing_time(time: Option<&prost_types::Timestamp>) -> String {
-    time.and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
+    time.and_then(|t| DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?))
         .map_or_else(|| "-".repeat(19), |t| t.with_timezone(&beijing()).format("%Y-%m-%d %H:%M:%S").to_string())
 }

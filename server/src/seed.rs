@@ -28,7 +28,6 @@ use crate::event_log::Journal;
 use crate::identity::model::AccountRow;
 use crate::identity::phone::PhoneNumber;
 use crate::identity::resident_id::ResidentId;
-use crate::identity::service::{PHONE_DOMAIN, RESIDENT_ID_DOMAIN};
 use crate::identity::store as identity_store;
 use crate::pii::Pii;
 use crate::pipeline;
@@ -176,28 +175,10 @@ pub fn load(conn: &mut PgConnection, pii: &Pii) -> Result<SeedReport, AppError> 
                 scopes: vec![],
             },
         );
-        identity_store::insert_account(
-            conn,
-            &AccountRow {
-                id,
-                kind: AccountKind::Staff as i16,
-                login_name: Some((*login).into()),
-                display_name: (*name).into(),
-                resident_id_cipher: None,
-                resident_id_index: None,
-                resident_id_masked: None,
-                phone_cipher: None,
-                phone_index: None,
-                phone_masked: None,
-                password_hash: password_hash.clone(),
-                roles: roles.iter().map(|r| Some(*r as i16)).collect(),
-                organization_id: org_ids.get(org).copied(),
-                scopes: vec![],
-                disabled: false,
-                created_at: now,
-                updated_at: now,
-            },
-        )?;
+        let account = AccountRow::new(id, AccountKind::Staff, (*name).into(), password_hash.clone(), roles, now)
+            .with_login_name(*login)
+            .with_organization(org_ids.get(org).copied());
+        identity_store::insert_account(conn, &account)?;
     }
     for (name, resident_id, phone) in CITIZENS {
         let id = Uuid::now_v7();
@@ -215,28 +196,11 @@ pub fn load(conn: &mut PgConnection, pii: &Pii) -> Result<SeedReport, AppError> 
         let resident_id = ResidentId::parse(resident_id, shanghai_today())
             .map_err(|e| AppError::internal(format!("demo resident id: {e}")))?;
         let phone = PhoneNumber::parse(phone).map_err(|e| AppError::internal(format!("demo phone: {e}")))?;
-        identity_store::insert_account(
-            conn,
-            &AccountRow {
-                id,
-                kind: AccountKind::Citizen as i16,
-                login_name: None,
-                display_name: (*name).into(),
-                resident_id_cipher: Some(pii.seal(id, resident_id.as_str())?),
-                resident_id_index: Some(pii.index(RESIDENT_ID_DOMAIN, resident_id.as_str())),
-                resident_id_masked: Some(resident_id.masked()),
-                phone_cipher: Some(pii.seal(id, phone.as_str())?),
-                phone_index: Some(pii.index(PHONE_DOMAIN, phone.as_str())),
-                phone_masked: Some(phone.masked()),
-                password_hash: password_hash.clone(),
-                roles: vec![Some(Role::Citizen as i16)],
-                organization_id: None,
-                scopes: vec![],
-                disabled: false,
-                created_at: now,
-                updated_at: now,
-            },
-        )?;
+        let account =
+            AccountRow::new(id, AccountKind::Citizen, (*name).into(), password_hash.clone(), &[Role::Citizen], now)
+                .with_resident_id(pii, &resident_id)?
+                .with_phone(pii, &phone)?;
+        identity_store::insert_account(conn, &account)?;
     }
     for (code, name) in CATEGORIES {
         taxonomy_store::insert_category(

@@ -8,15 +8,22 @@
 //! Each matrix row puts a case in the state where the RPC is valid, so a
 //! denial can only come from the policy. Denied calls change nothing, so
 //! they all go to one case (whose etag is checked afterwards); each allowed
-//! call that changes the case gets a fresh case of its own.
+//! call that changes the case gets a fresh case of its own. Searching,
+//! merging and unlinking run on a server with duplicate detection on,
+//! whose cases are each a matter of their own (unless a row files one
+//! again to make a repeat).
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{Result, bail};
 use futures::TryStreamExt;
+use petition_sdk::pb::find_similar_cases_request::Query;
 use petition_sdk::tonic::Code;
 use petition_sdk::{Client, pb};
+use petition_tests::petition_texts::{Mix, generate_with};
 use petition_tests::*;
+use tokio::sync::OnceCell;
 
 use crate::support::{assert_typed_event, expect_error, expect_invalid};
 
@@ -94,6 +101,13 @@ const SIGNED_IN: &[Actor] = &[
 const VISIBLE_SHARED: &[Actor] =
     &[Owner, Clerk, Handler, UnitLead, Reviewer, Rechecker, Leader, Supervisor, Partner, Admin];
 const HIDDEN_SHARED: &[Actor] = &[OtherCitizen, ClerkB, HandlerB];
+/// Staff (not citizens, not partners): who may search for similar cases.
+const STAFF: &[Actor] = &[Clerk, ClerkB, Handler, HandlerB, UnitLead, Reviewer, Rechecker, Leader, Supervisor, Admin];
+/// Staff who see the case (county A's, the city's, admins).
+const STAFF_VISIBLE: &[Actor] = &[Clerk, Handler, UnitLead, Reviewer, Rechecker, Leader, Supervisor, Admin];
+/// Staff who may not see it: NOT_FOUND. (Citizens and partners may not
+/// search at all: PERMISSION_DENIED before any case is looked up.)
+const STAFF_HIDDEN: &[Actor] = &[ClerkB, HandlerB];
 
 /// Where a row's case stands before the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +134,11 @@ enum Stage {
     RecheckPaused,
     /// Registered and shared with the partner's court.
     Shared,
+    /// Registered and merged (并案) into the lab's primary case.
+    Merged,
+    /// Filed again by its petitioner while the first filing is open: linked
+    /// to it as a repeat and declined (needs duplicate detection).
+    Repeat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,24 +167,32 @@ enum Rpc {
     WithdrawCase,
     GrantCaseAccess,
     RevokeCaseAccess,
+    /// By the row's case, or by text when the row has none.
+    FindSimilarCases,
+    /// The row's case into the lab's primary case.
+    MergeCases,
+    UnlinkCase,
 }
 
 impl Rpc {
     /// Whether an allowed call files or changes a case.
     fn writes(self) -> bool {
-        !matches!(self, Rpc::GetCase | Rpc::ListCases | Rpc::ListCaseEvents)
+        !matches!(self, Rpc::GetCase | Rpc::ListCases | Rpc::ListCaseEvents | Rpc::FindSimilarCases)
     }
 }
 
 /// One row: `rpc` on a fresh case in `stage` (none for filing and
-/// listing). `ok` succeed, `hidden` get NOT_FOUND, every other signed-in
-/// actor PERMISSION_DENIED, the anonymous caller UNAUTHENTICATED. A
-/// successful call that answers with a case leaves it in state `after`.
+/// listing). `ok` succeed, `hidden` get NOT_FOUND, `outside` (whose role
+/// allows the call, but not in this place) PERMISSION_DENIED with reason
+/// OUTSIDE_JURISDICTION, every other signed-in actor PERMISSION_DENIED,
+/// the anonymous caller UNAUTHENTICATED. A successful call that answers
+/// with a case leaves it in state `after`.
 struct Row {
     rpc: Rpc,
     stage: Option<Stage>,
     ok: &'static [Actor],
     hidden: &'static [Actor],
+    outside: &'static [Actor],
     after: Option<pb::CaseState>,
 }
 
@@ -176,7 +203,13 @@ const fn row(
     hidden: &'static [Actor],
     after: Option<pb::CaseState>,
 ) -> Row {
-    Row { rpc, stage, ok, hidden, after }
+    Row { rpc, stage, ok, hidden, outside: &[], after }
+}
+
+impl Row {
+    const fn outside(self, outside: &'static [Actor]) -> Row {
+        Row { outside, ..self }
+    }
 }
 
 /// What a successful call answered.
@@ -187,6 +220,10 @@ enum Done {
     /// How many events the timeline's first page held.
     Events(usize),
     Cases,
+    /// The ids of the similar cases found.
+    Similar(Vec<String>),
+    /// The cases a merge answered as merged.
+    Merged(Vec<pb::Case>),
 }
 
 impl Done {
@@ -212,6 +249,8 @@ fn expected(row: &Row, actor: Actor) -> (Code, &'static str) {
         (Code::Ok, "")
     } else if row.hidden.contains(&actor) {
         (Code::NotFound, "NOT_FOUND")
+    } else if row.outside.contains(&actor) {
+        (Code::PermissionDenied, "OUTSIDE_JURISDICTION")
     } else {
         (Code::PermissionDenied, "PERMISSION_DENIED")
     }
@@ -221,15 +260,47 @@ fn expected(row: &Row, actor: Actor) -> (Code, &'static str) {
 struct Lab {
     w: CaseWorld,
     anonymous: Client,
+    /// With duplicate detection on: a text of its own for each case (a
+    /// stock text filed twice by one petitioner would be a repeat).
+    matters: Option<(Vec<String>, AtomicUsize)>,
+    /// The open case that MergeCases merges into, filed when first needed.
+    primary: OnceCell<pb::Case>,
     _server: TestServer,
 }
 
 impl Lab {
     async fn new() -> Result<Lab> {
-        let server = TestServer::spawn().await?;
+        Lab::start(TestServer::spawn().await?, None).await
+    }
+
+    /// A lab whose server detects duplicates (FindSimilarCases answers,
+    /// refiling an open matter makes a repeat).
+    async fn with_detection() -> Result<Lab> {
+        let server = TestServer::spawn_with(|c| c.intake.duplicate_detection = true).await?;
+        // Fresh matters only: no planted repeats, related filings or twins.
+        let mix = Mix { twin: 0.0, other_matter: 0.0, repeats: 0.0, related: 0.0 };
+        let texts = generate_with(64, 15, &mix).filings.into_iter().map(|f| f.text).collect();
+        Lab::start(server, Some((texts, AtomicUsize::new(0)))).await
+    }
+
+    async fn start(server: TestServer, matters: Option<(Vec<String>, AtomicUsize)>) -> Result<Lab> {
         let w = CaseWorld::create(&server).await?;
         let anonymous = server.client().await?;
-        Ok(Lab { w, anonymous, _server: server })
+        Ok(Lab { w, anonymous, matters, primary: OnceCell::new(), _server: server })
+    }
+
+    /// The owner's claim titled `title`: the stock claim, or with detection
+    /// on, the next matter of its own.
+    fn draft(&self, title: &str) -> Result<pb::CaseDraft> {
+        let Some((texts, next)) = &self.matters else { return Ok(claim(title)) };
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(text) = texts.get(i) else { bail!("only {} matters for the lab's cases", texts.len()) };
+        Ok(pb::CaseDraft { content: text.clone(), ..claim(title) })
+    }
+
+    /// The open case of the owner that rows merge into.
+    async fn primary(&self) -> Result<&pb::Case> {
+        self.primary.get_or_try_init(|| async { self.w.submit(self.draft("并案主件")?).await }).await
     }
 
     fn who(&self, actor: Actor) -> &Client {
@@ -256,9 +327,31 @@ impl Lab {
     async fn case_in(&self, stage: Stage, title: &str) -> Result<pb::Case> {
         use Stage::*;
         let w = &self.w;
-        let case = w.submit(claim(title)).await?;
+        let draft = self.draft(title)?;
+        let case = w.submit(draft.clone()).await?;
         if stage == Registered {
             return Ok(case);
+        }
+        if stage == Repeat {
+            let repeat = w.submit(draft).await?;
+            if repeat.repeat_of_case_id != case.id {
+                bail!("filed again, {} was not linked to {} as a repeat", repeat.id, case.id);
+            }
+            return Ok(repeat);
+        }
+        if stage == Merged {
+            let merged = w
+                .clerk
+                .cases()
+                .merge_cases(pb::MergeCasesRequest {
+                    primary_case_id: self.primary().await?.id.clone(),
+                    case_ids: vec![case.id],
+                    reason: "同一事项，并案办理".into(),
+                    request_id: String::new(),
+                })
+                .await?;
+            let Some(merged) = merged.merged.into_iter().next() else { bail!("nothing merged") };
+            return Ok(merged);
         }
         if stage == Shared {
             return Ok(w
@@ -577,6 +670,33 @@ impl Lab {
                     })
                     .await?,
             ),
+            Rpc::FindSimilarCases => {
+                let query = match case {
+                    Some(_) => Query::CaseId(case_id),
+                    None => Query::Text(claim("").content),
+                };
+                let request = pb::FindSimilarCasesRequest { query: Some(query), ..Default::default() };
+                let matches = cases.find_similar_cases(request).await?;
+                Done::Similar(matches.into_iter().filter_map(|m| m.case.map(|c| c.id)).collect())
+            }
+            Rpc::MergeCases => Done::Merged(
+                cases
+                    .merge_cases(pb::MergeCasesRequest {
+                        primary_case_id: self.primary.get().map(|p| p.id.clone()).unwrap_or_default(),
+                        case_ids: vec![case_id],
+                        reason: "同一事项，并案办理".into(),
+                        request_id,
+                    })
+                    .await?
+                    .merged,
+            ),
+            Rpc::UnlinkCase => Done::case(
+                cases
+                    .unlink_case(pb::UnlinkCaseRequest {
+                        case_id, reason: "不是同一事项".into(), etag, request_id
+                    })
+                    .await?,
+            ),
         };
         Ok(done)
     }
@@ -596,6 +716,9 @@ impl Lab {
                 Some(stage) => Some(self.case_in(stage, &title).await?),
                 None => None,
             };
+            if row.rpc == Rpc::MergeCases {
+                self.primary().await?;
+            }
             let count_before = self.case_count().await?;
             // Denials first, all on the one case.
             for actor in ACTORS {
@@ -630,9 +753,24 @@ impl Lab {
                     (Some(stage), Some(_)) if i > 0 && row.rpc.writes() => Some(self.case_in(stage, &title).await?),
                     _ => case.clone(),
                 };
-                match self.call(row.rpc, *actor, target.as_ref()).await {
-                    Err(e) => wrong.push(format!("{at} as {actor:?}: want OK, got {e}")),
-                    Ok(Done::Case(got)) => {
+                let done = match self.call(row.rpc, *actor, target.as_ref()).await {
+                    Err(e) => {
+                        wrong.push(format!("{at} as {actor:?}: want OK, got {e}"));
+                        continue;
+                    }
+                    // A merge answers with the case merged: checked as the
+                    // answer of a transition.
+                    Ok(Done::Merged(merged)) => match <[pb::Case; 1]>::try_from(merged) {
+                        Ok([one]) => Done::case(one),
+                        Err(merged) => {
+                            wrong.push(format!("{at} as {actor:?}: merged {merged:?}"));
+                            continue;
+                        }
+                    },
+                    Ok(done) => done,
+                };
+                match done {
+                    Done::Case(got) => {
                         if let Some(after) = row.after
                             && got.state != after as i32
                         {
@@ -646,13 +784,20 @@ impl Lab {
                             }
                         }
                     }
-                    Ok(Done::Event(event)) => {
+                    Done::Event(event) => {
                         if event.r#type != pb::CaseEventType::FollowedUp as i32 {
                             wrong.push(format!("{at} as {actor:?}: recorded {event:?}"));
                         }
                     }
-                    Ok(Done::Events(0)) => wrong.push(format!("{at} as {actor:?}: an empty timeline")),
-                    Ok(Done::Events(_) | Done::Cases) => {}
+                    Done::Events(0) => wrong.push(format!("{at} as {actor:?}: an empty timeline")),
+                    Done::Similar(ids) => {
+                        if let Some(query) = &target
+                            && ids.contains(&query.id)
+                        {
+                            wrong.push(format!("{at} as {actor:?}: the query case found itself"));
+                        }
+                    }
+                    Done::Events(_) | Done::Cases | Done::Merged(_) => {}
                 }
             }
         }
@@ -674,8 +819,8 @@ async fn matrix_filing_reading_and_triage() -> Result<()> {
         // Anyone with the citizen role files online as themselves.
         row(Rpc::SubmitCase, None, &[Owner, OtherCitizen], &[], Some(S::Registered)),
         // Only a clerk whose jurisdiction holds the region (county A); clerk B
-        // is refused outright (PERMISSION_DENIED: there is no case to hide).
-        row(Rpc::RegisterCase, None, &[Clerk], &[], Some(S::Registered)),
+        // is told the region is outside theirs (there is no case to hide).
+        row(Rpc::RegisterCase, None, &[Clerk], &[], Some(S::Registered)).outside(&[ClerkB]),
         // Everyone signed in lists (their own view; a partner, the cases
         // shared with its organization).
         row(Rpc::ListCases, None, SIGNED_IN, &[], None),
@@ -743,6 +888,26 @@ async fn matrix_review_and_re_review() -> Result<()> {
         row(Rpc::PauseRecheck, Some(UnderRecheck), &[Rechecker], HIDDEN, Some(S::UnderRecheck)),
         row(Rpc::ResumeRecheck, Some(RecheckPaused), &[Rechecker], HIDDEN, Some(S::UnderRecheck)),
         row(Rpc::ReplyToRecheck, Some(UnderRecheck), &[Rechecker], HIDDEN, Some(S::Final)),
+    ])
+    .await
+}
+
+/// Searching for similar cases is staff work, on what they may see;
+/// merging (并案) and undoing a merge or a repeat link are the bureau's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matrix_similar_cases_merges_and_unlinks() -> Result<()> {
+    let lab = Lab::with_detection().await?;
+    lab.run(&[
+        // Citizens and partners may not search at all; staff search the
+        // cases they may see (by text: what they may see of the results).
+        row(Rpc::FindSimilarCases, None, STAFF, &[], None),
+        row(Rpc::FindSimilarCases, Some(Registered), STAFF_VISIBLE, STAFF_HIDDEN, None),
+        row(Rpc::FindSimilarCases, Some(Accepted), STAFF_VISIBLE, STAFF_HIDDEN, None),
+        // The clerk of the jurisdiction merges; admins act on no case.
+        row(Rpc::MergeCases, Some(Forwarded), &[Clerk], HIDDEN, Some(S::Routed)),
+        row(Rpc::UnlinkCase, Some(Merged), &[Clerk], HIDDEN, Some(S::Registered)),
+        // An unlinked repeat is registered again, to be routed.
+        row(Rpc::UnlinkCase, Some(Repeat), &[Clerk], HIDDEN, Some(S::Registered)),
     ])
     .await
 }

@@ -451,3 +451,62 @@ async fn overdue_means_the_same_in_sql_filters_and_in_each_case() -> Result<()> 
     }
     Ok(())
 }
+
+/// A `google.protobuf.Timestamp` outside the range the type defines (years
+/// 1–9999, nanos 0–999,999,999) is a field violation wherever a request
+/// carries one, never another time in its place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn times_outside_the_timestamp_range_are_field_violations() -> Result<()> {
+    use crate::support::expect_invalid;
+    let server = TestServer::spawn().await?;
+    let w = CaseWorld::create(&server).await?;
+    let at = |seconds: i64, nanos: i32| Some(prost_types::Timestamp { seconds, nanos });
+    // The first and last instants of the range, and just outside them.
+    let (first, last) = (-62_135_596_800, 253_402_300_799);
+    let outside = [
+        at(first - 1, 0),
+        at(last + 1, 0),
+        // Before any calendar PostgreSQL keeps (chrono still reads it).
+        at(-8_000_000_000_000, 0),
+        at(0, -1),
+        at(0, 1_000_000_000),
+        // A leap second as chrono writes one: not a Timestamp.
+        at(59, 1_500_000_000),
+    ];
+    for time in outside {
+        for (field, range) in [
+            (
+                "create_time.start_time",
+                pb::ListCasesRequest {
+                    create_time: Some(pb::TimeRange { start_time: time, end_time: None }),
+                    ..Default::default()
+                },
+            ),
+            (
+                "update_time.end_time",
+                pb::ListCasesRequest {
+                    update_time: Some(pb::TimeRange { start_time: None, end_time: time }),
+                    ..Default::default()
+                },
+            ),
+        ] {
+            expect_invalid(w.clerk.cases().list_cases(range).await, &[field]);
+        }
+    }
+    for time in [at(first, 0), at(last, 999_999_999), at(0, 0)] {
+        let range = pb::TimeRange { start_time: time, end_time: time };
+        let listed =
+            w.clerk.cases().list_cases(pb::ListCasesRequest { create_time: Some(range), ..Default::default() }).await?;
+        assert!(listed.cases.is_empty(), "{time:?}");
+    }
+    let case = w.accepted_case("送达时间").await?;
+    for time in outside {
+        let reply = pb::ReplyToCaseRequest {
+            case_id: case.id.clone(),
+            opinion: Some(pb::Opinion { serve_time: time, ..opinion() }),
+            ..Default::default()
+        };
+        expect_invalid(w.handler.cases().reply_to_case(reply).await, &["opinion.serve_time"]);
+    }
+    Ok(())
+}

@@ -16,7 +16,7 @@ use super::store;
 use crate::auth::Principal;
 use crate::auth::policy::CaseAction;
 use crate::calendar::rules::parse_date;
-use crate::convert::parse_id;
+use crate::convert::{parse_id, time_from_timestamp};
 use crate::directory::rules::OrganizationKind;
 use crate::directory::store as directory_store;
 use crate::error::{AppError, FieldViolation, require_valid};
@@ -240,7 +240,7 @@ fn opinion(raw: Option<pb::Opinion>) -> Result<OpinionDraft, AppError> {
     let now = chrono::Utc::now();
     let served_at = match raw.serve_time {
         None => now,
-        Some(t) => match chrono::DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(u32::MAX)) {
+        Some(t) => match time_from_timestamp("opinion.serve_time", &t).ok() {
             Some(t) if t <= now + chrono::Duration::minutes(5) => t,
             _ => {
                 v.push(FieldViolation::new("opinion.serve_time", "must be a valid time not in the future"));

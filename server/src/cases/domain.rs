@@ -34,10 +34,9 @@ wire_enum! {
     Track { Urgent = 1, Simple = 2, Normal = 3 }
 }
 
-wire_enum! {
-    /// 转送 or 交办 (Art.22).
-    RoutingMode { Forward = 1, Assign = 2 }
-}
+/// Routing rules are the taxonomy's, and so is their mode: cases use it
+/// from there.
+pub use crate::taxonomy::RoutingMode;
 
 wire_enum! {
     /// Why a case is not accepted.

@@ -3,14 +3,13 @@
 //! and the decisions — repeat of an open case (同人+同事), escalation
 //! (越级), related filings of other petitioners (a possible group petition).
 
-use diesel::prelude::*;
+use diesel::PgConnection;
 use uuid::Uuid;
 
 use super::domain::{CaseKind, CaseState};
-use super::intake_store::{self, CandidateQuery, NewFingerprint, StoredCandidate};
-use crate::auth::policy::{CaseAccess, path_within};
+use super::intake_store::{self, CandidateQuery, CandidateRow, NewFingerprint, StoredCandidate};
+use crate::auth::policy::path_within;
 use crate::error::AppError;
-use crate::schema::cases;
 use crate::similarity::{Analyzed, Cues, Fingerprint, Prepared, Similarity, SimilarityIndex};
 
 /// How far a query reaches into the band index: the most band candidates
@@ -36,20 +35,12 @@ pub struct Reach {
 
 impl Reach {
     /// A filing decides on the close candidates only, inside its
-    /// transaction, at every filing: each candidate's fingerprint is read
-    /// from PostgreSQL and scored, ≈ 0.05 core-ms apiece, most of what
-    /// detection costs a filing. `bench dedup` at 1,000,000 cases (band
-    /// index in memory), candidates scored per check / core-ms per filing
-    /// on (off 1.6–1.7) / related links found for another petitioner's
-    /// filing of a stored matter: 12 of 64 per key, 11.5 / 2.57 / 84.8%;
-    /// 6, 5.9 / 2.20 / 84.2%; 8 scoring ≥ 0.1, 6.2 / 2.50 / 84.5%; 8
-    /// scoring ≥ 0.3, 3.9 / 2.40 / 83.8% (1 thread; 85.6–86.1% on 2 and
-    /// 4); single runs, ±15% between runs. A candidate that shares one key
-    /// with many others is a chance collision far more often than a
-    /// related filing. Repeats do not depend on it (the petitioner's open
-    /// cases are always compared). Of those, only the keepable are read
-    /// (`keepable_only`): scored per check 3.9 → 1.4, decisions unchanged
-    /// (the bound is exact).
+    /// transaction: each candidate read is a fingerprint fetched and scored,
+    /// most of what detection costs a filing. Eight, of the 64 newest per
+    /// key, scoring at least 0.3 and keepable, found nearly every related
+    /// filing that more found, for less (`docs/duplicate-detection.md`);
+    /// repeats do not depend on it (the petitioner's open cases are always
+    /// compared).
     pub const FILING: Reach = Reach { band_candidates: 8, cases_per_key: 64, min_score: 0.3, keepable_only: true };
     /// FindSimilarCases ranks a page for staff and may look further.
     pub const SEARCH: Reach = Reach { band_candidates: 64, cases_per_key: 256, min_score: 0.0, keepable_only: false };
@@ -85,46 +76,6 @@ pub struct Subject {
     /// read until the transaction ends, so that of two concurrent filings
     /// of one matter the second sees the first.
     pub serialize_filings: bool,
-}
-
-/// A stored case as the matcher sees it.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = cases, check_for_backend(diesel::pg::Pg))]
-pub struct CandidateRow {
-    pub id: Uuid,
-    pub number: String,
-    pub kind: i16,
-    pub state: i16,
-    pub petitioner_id: Uuid,
-    pub region_path: String,
-    pub category_code: String,
-    pub respondent_organization_id: Option<Uuid>,
-    pub handling_organization_id: Option<Uuid>,
-    pub reviewing_organization_id: Option<Uuid>,
-    pub repeat_of: Option<Uuid>,
-}
-
-impl CandidateRow {
-    pub fn is_open(&self) -> bool {
-        CaseState::from_i32(i32::from(self.state)).is_some_and(CaseState::is_open)
-    }
-
-    /// What the policy needs to decide who may see it. Partner grants are
-    /// not read with candidates: a case seen only through a grant is left
-    /// out of similar-case results (never the other way round).
-    pub fn access(&self) -> CaseAccess<'_> {
-        CaseAccess {
-            region_path: &self.region_path,
-            petitioner_id: self.petitioner_id,
-            handling_organization_id: self.handling_organization_id,
-            reviewing_organization_id: self.reviewing_organization_id,
-            access_organization_ids: &[],
-        }
-    }
-
-    pub fn is_accusation(&self) -> bool {
-        self.kind == CaseKind::Accusation.as_i16()
-    }
 }
 
 /// A candidate compared with the query.

@@ -14,8 +14,10 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{Array, BigInt, Binary, Float, Integer, Nullable, SmallInt};
 use uuid::Uuid;
 
-use super::intake::CandidateRow;
+use super::domain::{CaseKind, CaseState};
+use crate::auth::policy::CaseAccess;
 use crate::error::AppError;
+use crate::schema::cases;
 use crate::similarity::Fingerprint;
 
 /// The key of the transaction-scoped advisory lock under which one
@@ -28,6 +30,46 @@ pub fn petitioner_lock_key(petitioner: Uuid) -> i64 {
 }
 
 const FILING_LOCK_NAMESPACE: u64 = 0x6669_6c69_6e67_2121; // "filing!!"
+
+/// A stored case as the matcher sees it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = cases, check_for_backend(diesel::pg::Pg))]
+pub struct CandidateRow {
+    pub id: Uuid,
+    pub number: String,
+    pub kind: i16,
+    pub state: i16,
+    pub petitioner_id: Uuid,
+    pub region_path: String,
+    pub category_code: String,
+    pub respondent_organization_id: Option<Uuid>,
+    pub handling_organization_id: Option<Uuid>,
+    pub reviewing_organization_id: Option<Uuid>,
+    pub repeat_of: Option<Uuid>,
+}
+
+impl CandidateRow {
+    pub fn is_open(&self) -> bool {
+        CaseState::from_i32(i32::from(self.state)).is_some_and(CaseState::is_open)
+    }
+
+    /// What the policy needs to decide who may see it. Partner grants are
+    /// not read with candidates: a case seen only through a grant is left
+    /// out of similar-case results (never the other way round).
+    pub fn access(&self) -> CaseAccess<'_> {
+        CaseAccess {
+            region_path: &self.region_path,
+            petitioner_id: self.petitioner_id,
+            handling_organization_id: self.handling_organization_id,
+            reviewing_organization_id: self.reviewing_organization_id,
+            access_organization_ids: &[],
+        }
+    }
+
+    pub fn is_accusation(&self) -> bool {
+        self.kind == CaseKind::Accusation.as_i16()
+    }
+}
 
 /// A candidate as stored: the statistics version its fingerprint was made
 /// with, the encoded fingerprint, and its case.

@@ -17,6 +17,8 @@ pub mod reindex;
 pub mod rules;
 pub mod service;
 pub mod store;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod view;
 
 pub use service::CaseApi;

@@ -1518,19 +1518,123 @@ mod tests {
         }
     }
 
+    /// Decides `steps` in turn on a case registered `today` with `filed`
+    /// (what intake recorded), each against the lifecycle the ones before
+    /// made; panics on a refusal. The log, and the lifecycle applied event
+    /// by event.
+    fn log_of(
+        filed: &[Event],
+        steps: Vec<Command>,
+        today: NaiveDate,
+        calendar: &WorkCalendar,
+    ) -> (Vec<Event>, Lifecycle) {
+        let ctx = Context { today, calendar, urgent_reply_days: 7 };
+        let mut log = vec![register(Track::Normal, today, calendar)];
+        let mut case = apply(None, &log[0]);
+        for event in filed {
+            case = apply(Some(case), event);
+            log.push(event.clone());
+        }
+        for step in steps {
+            let name = step.name();
+            let events = decide(&subject(), &case, step, &ctx).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            for event in &events {
+                case = apply(Some(case), event);
+            }
+            log.extend(events);
+        }
+        (log, case)
+    }
+
+    /// What loading a year's schedule records on a case just registered:
+    /// its routing deadline a day later.
+    fn recomputed_on_loading(today: NaiveDate, calendar: &WorkCalendar) -> Event {
+        let route_by = clocks::route_by(calendar, today).succ_opt();
+        Event::DeadlinesRecomputed {
+            year: chrono::Datelike::year(&today),
+            deadlines: Deadlines { route_by, ..Deadlines::default() },
+        }
+    }
+
+    /// Realistic logs that between them hold every kind of event: a filing
+    /// linked as a repeat and unlinked, triage, an objection, a merge,
+    /// sharing, handling, review and re-review to the end; a decline; a
+    /// withdrawal. Each folds to what applying it step by step gave, also
+    /// after a round trip through the stored JSON.
     #[test]
-    fn events_round_trip_through_json() {
+    fn events_round_trip_through_json_and_fold_to_the_lifecycle() {
         let calendar = WorkCalendar::default();
         let today = date(2026, 3, 2);
-        let ctx = Context { today, calendar: &calendar, urgent_reply_days: 7 };
-        let case = case_in(CaseState::Accepted, today, &calendar);
-        for command in commands(today) {
-            if let Ok(events) = decide(&subject(), &case, command, &ctx) {
-                for event in events {
-                    let json = serde_json::to_value(&event).unwrap_or_default();
-                    assert_eq!(serde_json::from_value::<Event>(json).ok(), Some(event));
-                }
-            }
+        // The commands of `commands`, by name.
+        let by_name = |names: &[&str]| -> Vec<Command> {
+            let all = commands(today);
+            let find = |name: &str| all.iter().find(|c| c.name() == name).cloned();
+            names.iter().map(|name| find(name).unwrap_or_else(|| panic!("no {name}"))).collect()
+        };
+        let urgent = Command::SetTrack {
+            track: Track::Urgent,
+            reason: "安全隐患".into(),
+            first_time: true,
+            report_to: Some(TOP),
+        };
+        let unlink = Command::Unlink { reason: "不是同一事项".into() };
+        let main = [
+            vec![unlink.clone(), urgent],
+            by_name(&["SetCaseTrack", "MergeCases"]),
+            vec![unlink],
+            by_name(&[
+                "AssignCase",
+                "ObjectToAssignment",
+                "AssignCase",
+                "GrantCaseAccess",
+                "AcceptCase",
+                "AddFollowUp",
+                "ExtendCaseDeadline",
+                "RevokeCaseAccess",
+                "ReplyToCase",
+                "SubmitCompletionReport",
+                "RequestReview",
+                "ReplyToReview",
+                "RequestRecheck",
+                "PauseRecheck",
+                "ResumeRecheck",
+                "ReplyToRecheck",
+            ]),
+        ]
+        .concat();
+        let logs = [
+            log_of(&[link_repeat(OTHER_CASE, true, 0.9)], main, today, &calendar),
+            log_of(&[], by_name(&["DeclineCase"]), today, &calendar),
+            log_of(
+                &[recomputed_on_loading(today, &calendar)],
+                by_name(&["ForwardCase", "WithdrawCase"]),
+                today,
+                &calendar,
+            ),
+        ];
+        assert_eq!(
+            logs.iter().map(|(_, case)| case.state).collect::<Vec<_>>(),
+            [CaseState::Final, CaseState::Declined, CaseState::Withdrawn]
+        );
+        let mut seen = std::collections::BTreeSet::new();
+        for (log, stepwise) in &logs {
+            assert_eq!(fold(log).as_ref(), Some(stepwise), "folding the log gives the lifecycle");
+            let stored = serde_json::to_value(log).unwrap_or_else(|e| panic!("{e}"));
+            let loaded: Vec<Event> = serde_json::from_value(stored).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(&loaded, log, "the stored log reads back");
+            assert_eq!(fold(&loaded).as_ref(), Some(stepwise));
+            seen.extend(log.iter().map(event_type));
+        }
+        // Every kind of event: the logs hold them all, and one of each
+        // variant reads back as it was written.
+        let every = crate::cases::testing::every_event();
+        let types: std::collections::BTreeSet<i16> = every.iter().map(event_type).collect();
+        assert_eq!(types.len(), every.len(), "one sample per variant");
+        assert_eq!(types, (1..=every.len() as i16).collect(), "event types are numbered without gaps");
+        assert_eq!(seen, types, "the realistic logs hold every kind of event");
+        for event in every {
+            let json = serde_json::to_value(&event).unwrap_or_else(|e| panic!("{event:?}: {e}"));
+            assert_eq!(serde_json::from_value::<Event>(json).ok(), Some(event));
         }
     }
 

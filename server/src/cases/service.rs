@@ -28,7 +28,7 @@ use super::store::{self, CaseFilter, Visibility};
 use super::view::{self, PetitionerInfo, StoredGroupVisit, StoredRepresentative, Viewer};
 use crate::auth::policy::{self, CaseAction};
 use crate::auth::{Principal, require_principal};
-use crate::convert::parse_id;
+use crate::convert::{parse_id, time_from_timestamp};
 use crate::directory::store as directory_store;
 use crate::error::{AppError, FieldViolation, require_valid};
 use crate::event_log;
@@ -205,11 +205,8 @@ fn raw_draft(draft: &pb::CaseDraft) -> RawDraft<'_> {
 
 fn time_range(field: &str, range: Option<pb::TimeRange>) -> Result<store::TimeBounds, AppError> {
     let convert = |t: Option<prost_types::Timestamp>, which: &str| -> Result<_, AppError> {
-        t.map(|t| {
-            chrono::DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(u32::MAX))
-                .ok_or_else(|| AppError::invalid(format!("{field}.{which}"), "is not a valid time"))
-        })
-        .transpose()
+        t.map(|t| time_from_timestamp(&format!("{field}.{which}"), &t).map_err(|v| AppError::InvalidArgument(vec![v])))
+            .transpose()
     };
     let range = range.unwrap_or_default();
     Ok((convert(range.start_time, "start_time")?, convert(range.end_time, "end_time")?))

@@ -48,29 +48,15 @@ pub async fn ensure_admin(state: &AppState) -> Result<Bootstrap, AppError> {
             if store::any_admin_exists(conn)? {
                 return Ok(false);
             }
-            let now = Utc::now();
-            store::insert_account(
-                conn,
-                &AccountRow {
-                    id: Uuid::now_v7(),
-                    kind: AccountKind::Staff as i16,
-                    login_name: Some(BOOTSTRAP_ADMIN_LOGIN.into()),
-                    display_name: "Administrator".into(),
-                    resident_id_cipher: None,
-                    resident_id_index: None,
-                    resident_id_masked: None,
-                    phone_cipher: None,
-                    phone_index: None,
-                    phone_masked: None,
-                    password_hash,
-                    roles: vec![Some(Role::Admin as i16)],
-                    organization_id: None,
-                    scopes: vec![],
-                    disabled: false,
-                    created_at: now,
-                    updated_at: now,
-                },
-            )?;
+            let admin = AccountRow::new(
+                Uuid::now_v7(),
+                AccountKind::Staff,
+                "Administrator".into(),
+                password_hash,
+                &[Role::Admin],
+                Utc::now(),
+            );
+            store::insert_account(conn, &admin.with_login_name(BOOTSTRAP_ADMIN_LOGIN))?;
             Ok(true)
         })
         .await?;

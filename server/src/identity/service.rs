@@ -9,7 +9,7 @@ use petition_proto::v1::identity_service_server::IdentityService;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use super::model::{AccountRow, AccountWithJurisdiction, RefreshTokenRow};
+use super::model::{AccountRow, AccountWithJurisdiction, PHONE_DOMAIN, RefreshTokenRow};
 use super::phone::PhoneNumber;
 use super::resident_id::ResidentId;
 use super::rules;
@@ -25,9 +25,7 @@ use crate::pii::Pii;
 use crate::state::AppState;
 use crate::time::shanghai_today;
 
-/// Blind-index domains: one per kind of value.
-pub const RESIDENT_ID_DOMAIN: &str = "resident_id";
-pub const PHONE_DOMAIN: &str = "phone";
+/// The blind-index domain of login names (throttling keys).
 const LOGIN_DOMAIN: &str = "login";
 
 pub struct IdentityApi {
@@ -251,26 +249,9 @@ impl IdentityService for IdentityApi {
         let password_hash = self.state.hasher.hash(req.password).await?;
         let id = Uuid::now_v7();
         let pii: &Pii = &self.state.pii;
-        let now = Utc::now();
-        let row = AccountRow {
-            id,
-            kind: AccountKind::Citizen as i16,
-            login_name: None,
-            display_name: real_name,
-            resident_id_cipher: Some(pii.seal(id, resident_id.as_str())?),
-            resident_id_index: Some(pii.index(RESIDENT_ID_DOMAIN, resident_id.as_str())),
-            resident_id_masked: Some(resident_id.masked()),
-            phone_cipher: Some(pii.seal(id, phone.as_str())?),
-            phone_index: Some(pii.index(PHONE_DOMAIN, phone.as_str())),
-            phone_masked: Some(phone.masked()),
-            password_hash,
-            roles: vec![Some(Role::Citizen as i16)],
-            organization_id: None,
-            scopes: vec![],
-            disabled: false,
-            created_at: now,
-            updated_at: now,
-        };
+        let row = AccountRow::new(id, AccountKind::Citizen, real_name, password_hash, &[Role::Citizen], Utc::now())
+            .with_resident_id(pii, &resident_id)?
+            .with_phone(pii, &phone)?;
         let row = self.state.db.run(move |conn| store::insert_account(conn, &row)).await?;
         tracing::info!(account_id = %row.id, "citizen registered");
         Ok(Response::new(pb::RegisterCitizenResponse { account: Some(self.account_view(&row, Viewer::Owner)?) }))
@@ -419,27 +400,12 @@ impl IdentityService for IdentityApi {
         };
         let password_hash = self.state.hasher.hash(req.password).await?;
         let id = Uuid::now_v7();
-        let now = Utc::now();
-        let pii = &self.state.pii;
-        let row = AccountRow {
-            id,
-            kind: AccountKind::Staff as i16,
-            login_name: Some(req.login_name),
-            display_name,
-            resident_id_cipher: None,
-            resident_id_index: None,
-            resident_id_masked: None,
-            phone_cipher: phone.as_ref().map(|p| pii.seal(id, p.as_str())).transpose()?,
-            phone_index: phone.as_ref().map(|p| pii.index(PHONE_DOMAIN, p.as_str())),
-            phone_masked: phone.as_ref().map(PhoneNumber::masked),
-            password_hash,
-            roles: roles.iter().map(|r| Some(*r as i16)).collect(),
-            organization_id: Some(organization_id),
-            scopes: vec![],
-            disabled: false,
-            created_at: now,
-            updated_at: now,
-        };
+        let mut row = AccountRow::new(id, AccountKind::Staff, display_name, password_hash, &roles, Utc::now())
+            .with_login_name(req.login_name)
+            .with_organization(Some(organization_id));
+        if let Some(phone) = &phone {
+            row = row.with_phone(&self.state.pii, phone)?;
+        }
         let row = self
             .state
             .db
@@ -484,26 +450,17 @@ impl IdentityService for IdentityApi {
         let client_id = format!("svc-{}", random_token(12).to_ascii_lowercase().replace(['_', '-'], "x"));
         let client_secret = random_token(32);
         let secret_hash = self.state.hasher.hash(client_secret.clone()).await?;
-        let now = Utc::now();
-        let row = AccountRow {
-            id: Uuid::now_v7(),
-            kind: AccountKind::Service as i16,
-            login_name: Some(client_id.clone()),
+        let row = AccountRow::new(
+            Uuid::now_v7(),
+            AccountKind::Service,
             display_name,
-            resident_id_cipher: None,
-            resident_id_index: None,
-            resident_id_masked: None,
-            phone_cipher: None,
-            phone_index: None,
-            phone_masked: None,
-            password_hash: secret_hash,
-            roles: vec![Some(Role::Partner as i16)],
-            organization_id: Some(organization_id),
-            scopes: scopes.iter().map(|s| Some(*s as i16)).collect(),
-            disabled: false,
-            created_at: now,
-            updated_at: now,
-        };
+            secret_hash,
+            &[Role::Partner],
+            Utc::now(),
+        )
+        .with_login_name(client_id.clone())
+        .with_organization(Some(organization_id))
+        .with_scopes(&scopes);
         let row = self
             .state
             .db

@@ -3,10 +3,9 @@
 //!
 //! Why: band keys are derived data (every stored fingerprint holds its
 //! own), and as a table of `(key, case)` rows they made each filing at a
-//! million cases read 16 random pages of a large index and write 16 more,
-//! with full-page images after every checkpoint — `bench dedup` measured
-//! ≈ 1.3 of the ≈ 3.1 core-ms a filing took and 70 KB of its 74 KB WAL.
-//! In memory a probe is a hash lookup. Each server builds the index from
+//! million cases read and write random pages of a large index — most of
+//! what detection cost a filing, and most of its WAL
+//! (`docs/duplicate-detection.md`). In memory a probe is a hash lookup. Each server builds the index from
 //! `case_fingerprints` at start and follows what is stored after
 //! ([`super::SimilarityIndex::follow`]): its own filings at once, other
 //! servers' within [`super::index::FOLLOW_EVERY`].
@@ -19,7 +18,7 @@
 //! distinct key and ≈ 40 per case: see [`Footprint`].
 //!
 //! Each case's specifics (names, sums, dates) are kept beside it, 8 bytes
-//! apiece (≈ 210 bytes per generated petition): a probe asks the caller
+//! apiece: a probe asks the caller
 //! about them before it returns a case ([`BandIndex::candidates`]'s
 //! `admit`), so that a filing does not read candidates from PostgreSQL
 //! that cannot be decided its repeat or related

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::codec::{DecodeError, Reader, put_len};
 use super::minhash::{Banding, MinHasher, ShingleStats, Weighting, idf};
 use super::normalize::Normalized;
 use super::shingles::{Specific, distinct, shingles, specifics};
@@ -13,69 +14,29 @@ use super::shingles::{Specific, distinct, shingles, specifics};
 /// recomputed from the case text before they are compared.
 pub const FINGERPRINT_VERSION: u16 = 2;
 
-/// How texts are fingerprinted. [`Params::default`] holds the measured
-/// choice.
-///
-/// Measured with `dedup-quality --seed 1 --lsh-grid` (10,000 filings,
-/// document frequencies from a 10,000-filing background corpus of another
-/// seed), exactly on the signatures: "recall" is the share of planted
-/// repeat (related) pairs that share a band key, "random" the share of
-/// random pairs of different matters that do — × 10⁶ it is the number of
-/// chance candidates per filing among 1,000,000 cases. Chosen on seed 1,
-/// confirmed on seed 2.
-///
-/// * `weighting`: dropping shingles and specifics found in more than 0.5%
-///   of the cases beats the weighted MinHash with IDF weights where it
-///   matters, at few candidates: at ≈ 5e-5 random, cutoff 0.5% (40 × 3)
-///   has repeat recall 0.985 and related 0.926, `idf²` weighting (8 × 3)
-///   0.944 and 0.741; `idf¹` needs 24 × 4 to get down to 5e-5 (recall
-///   0.959). The weighted MinHash wins only at 4× the candidates (`idf²`
-///   40 × 3: 0.989/0.949 at 2.4e-4). Boilerplate and template phrasing are
-///   in far more than 0.5% of petitions; names, numbers and rare wording
-///   are not. Cutoffs 0.2%/0.5%/1%/2% at 40 × 3: recall 0.983/0.985/0.983/
-///   0.986, random 4.3e-5/5.8e-5/9.5e-5/3.2e-4; 0.2% lost the most
-///   recall with a 1,000-case statistics table (filing recall 0.978 vs
-///   0.980 at 1%). Until `min_documents` cases are counted nothing is
-///   dropped; a text whose every item is dropped is signed unweighted.
-/// * `specifics_boost` 16: specifics survive rewording, so they should win
-///   more MinHash functions. At 0.5%, 40 × 3: boost 4/8/16/32 → recall of
-///   repeats 0.984/0.984/0.985/0.984, of the "mixed" kind (paraphrase +
-///   insertion + typos) 0.950/0.953/0.956/0.956, of related filings
-///   0.909/0.915/0.926/0.923, random 4.5e-5/5.3e-5/5.8e-5/7.8e-5;
-///   FindSimilarCases recall@5 0.969/0.971/0.973/0.972.
-/// * `shingle_size` 2: with IDF weighting at 32 × 3 bigrams kept 0.976 of
-///   the repeats and trigrams 0.958 (mixed 0.923 vs 0.848: one wrong
-///   character breaks three trigrams); with the cutoff the gap narrows
-///   (32 × 3: 0.980 vs 0.978, related 0.926 vs 0.906). Bigrams also keep
-///   two-character names whole.
-/// * `banding` 16 × 2 (`minhash_k` 32): S-curve `1 - (1 - s²)^16` —
-///   s = 0.2 → 0.48, 0.3 → 0.78, 0.4 → 0.94, 0.5 → 0.99. Seed 1, repeats /
-///   related / random: 16 × 2 0.985/0.939/3.9e-4; 40 × 3 (the layout
-///   before) 0.985/0.926/5.8e-5; 12 × 2 0.981/0.916/2.9e-4; 20 × 3
-///   0.976/0.859/2.5e-5; 24 × 4 0.964/0.768/1.0e-5. The quality of 40 × 3
-///   with 16 index rows per case instead of 40: at a million cases each
-///   row is a random page of a large index, read at every check and
-///   written at every filing, and that, not the chance candidates, is
-///   what a filing pays for (`bench dedup`: 40 × 3 took 2.1–2.7 core-ms
-///   per filing for detection, 16 × 2 1.5, repeat and related decisions
-///   unchanged). The ≈ 7× chance candidates are bounded by the filing's
-///   reach (`cases::intake::Reach`), rarest shared keys first.
-/// * `max_shingles` 1024: covers the 99th-percentile text (≈ 1,400
-///   characters) completely; longer ones keep a bottom-k sample.
+/// How texts are fingerprinted. [`Params::default`] holds the values
+/// chosen on the quality harness (`dedup-quality`); the measurements are in
+/// `docs/duplicate-detection.md`, "How the parameters were chosen".
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Params {
-    /// Units per shingle (n of the n-grams).
+    /// Units per shingle (n of the n-grams). 2: one wrong character breaks
+    /// fewer bigrams than trigrams, and two-character names stay whole.
     pub shingle_size: usize,
     /// MinHash functions (signature length); at least `bands × rows`.
     pub minhash_k: usize,
-    /// LSH bands and rows.
+    /// LSH bands and rows. 16 × 2 finds repeats as well as layouts with
+    /// more bands, and each band is an index entry per case.
     pub banding: Banding,
-    /// How shingles are weighted for the MinHash.
+    /// How shingles are weighted for the MinHash. Dropping what more than
+    /// 0.5% of the cases contain (boilerplate, template phrasing) beats IDF
+    /// weights at few candidates.
     pub weighting: Weighting,
-    /// Weight multiplier of specifics over shingles in the MinHash.
+    /// Weight multiplier of specifics over shingles in the MinHash: they
+    /// survive rewording.
     pub specifics_boost: f32,
     /// Most shingle hashes kept in a fingerprint (the smallest hashes: a
-    /// bottom-k sample, so two sketches stay comparable).
+    /// bottom-k sample, so two sketches stay comparable); 1024 covers the
+    /// 99th-percentile text whole.
     pub max_shingles: usize,
 }
 
@@ -94,10 +55,8 @@ impl Default for Params {
 
 /// Most specifics of a case the band index holds: beyond them (a long
 /// text naming many people, sums and dates) it holds none, and the case is
-/// always read when it is a candidate. Of 20,000 generated petitions
-/// (seed 1) the median has 20, the mean 26, the 99th percentile 126 and
-/// the longest 269: 0.9% have more than 128. A larger cap would make every
-/// fingerprint's prefix read at start longer (it is a fixed length).
+/// always read when it is a candidate. 128 covers 99% of petitions; every
+/// fingerprint's indexed prefix, read at start, is this long.
 pub const INDEXED_SPECIFICS: usize = 128;
 
 /// What the band index keeps of a stored fingerprint.
@@ -233,47 +192,6 @@ impl Fingerprint {
         }
         Ok(Self { version, band_keys, specifics, shingles, shingle_count, shingle_idf_total })
     }
-}
-
-fn put_len(out: &mut Vec<u8>, n: usize) {
-    out.extend_from_slice(&(n as u32).to_le_bytes());
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-}
-
-impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
-        let (head, rest) = self.bytes.split_first_chunk::<N>().ok_or(DecodeError::Truncated)?;
-        self.bytes = rest;
-        Ok(*head)
-    }
-
-    fn skip(&mut self, n: usize) -> Result<(), DecodeError> {
-        self.bytes = self.bytes.get(n..).ok_or(DecodeError::Truncated)?;
-        Ok(())
-    }
-
-    fn len(&mut self) -> Result<usize, DecodeError> {
-        let n = u32::from_le_bytes(self.take::<4>()?) as usize;
-        // Every element is at least 4 bytes: a longer count is corrupt.
-        if n > self.bytes.len() / 4 {
-            return Err(DecodeError::Truncated);
-        }
-        Ok(n)
-    }
-}
-
-/// A stored fingerprint that cannot be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    #[error("fingerprint truncated")]
-    Truncated,
-    #[error("{0} bytes after the fingerprint")]
-    Trailing(usize),
-    #[error("unknown fingerprint version {0}")]
-    Version(u16),
 }
 
 /// A text taken apart: what the fingerprint was made of, kept for

@@ -16,8 +16,8 @@
 //! *probability Jaccard*, a weighted Jaccard that weighs shared rare items
 //! over shared common ones. With all weights 1 it is the classic MinHash.
 //! [`Weighting`] chooses between this and dropping common items (document
-//! frequency above a cutoff) before an unweighted MinHash; see
-//! `super::Params` for which one was measured better.
+//! frequency above a cutoff) before an unweighted MinHash; `super::Params`
+//! uses the cutoff, which measured better.
 //!
 //! **Stability.** Signatures are stored, so everything here is deterministic
 //! across processes and machines: the hashes are fixed (splitmix64
@@ -36,7 +36,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
-use super::fingerprint::DecodeError;
+use super::codec::DecodeError;
 
 /// Seed of the MinHash functions. Changing it invalidates stored signatures.
 pub const MINHASH_SEED: u64 = 0x6d69_6e68_6173_6821; // "minhash!"

@@ -16,10 +16,9 @@
 //! caller's cues; [`decide_repeat`] and [`decide_related`] make the
 //! 同人+同事 decision.
 //!
-//! Parameters were chosen on the quality harness
-//! (`cargo run --release -p petition-tests --bin dedup-quality`): see
-//! [`Params`] and [`Scoring`] for the values and the measurements behind
-//! them.
+//! Parameters ([`Params`], [`Scoring`]) were chosen on the quality harness
+//! (`cargo run --release -p petition-tests --bin dedup-quality`); how, in
+//! `docs/duplicate-detection.md`.
 //!
 //! What a store keeps per case: the [`Fingerprint`] (its
 //! [`Fingerprint::encode`] bytes, ≈ 1.9 KB at the median text) and
@@ -33,6 +32,7 @@
 //! refreshed, recompute the stored fingerprints (`reindex-similarity`).
 
 pub mod bands;
+pub mod codec;
 pub mod fingerprint;
 pub mod index;
 pub mod minhash;
@@ -41,7 +41,8 @@ pub mod score;
 pub mod shingles;
 pub mod store;
 
-pub use fingerprint::{Analysis, DecodeError, FINGERPRINT_VERSION, Fingerprint, Fingerprinter, Params};
+pub use codec::DecodeError;
+pub use fingerprint::{Analysis, FINGERPRINT_VERSION, Fingerprint, Fingerprinter, Params};
 pub use index::{Analyzed, BandsBuilt, SimilarityIndex, Versions};
 pub use minhash::{Banding, DocFreqTable, MinHasher, NoStats, ShingleStats, Weighting};
 pub use normalize::Normalized;

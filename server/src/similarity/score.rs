@@ -60,34 +60,9 @@ pub struct Similarity {
 }
 
 /// Weights and thresholds of the scoring. [`Scoring::default`] holds the
-/// tuned values.
-///
-/// Tuned with `dedup-quality --seed 1 --tune` (grid search for F1 of the
-/// filing-level repeat decision over the shares, penalties and threshold;
-/// then the related threshold for pair F1), reported on seed 2:
-///
-/// * `text_jaccard_share` 0.5, `specifics_jaccard_share` 0.75,
-///   `specifics_share` 0.8: specifics decide most (rewording keeps them,
-///   template twins differ in them); containment counts for truncations
-///   and insertions.
-/// * `amount_conflict_penalty` 0: no gain over the specifics overlap (the
-///   grid preferred 0 at every other setting); `date_conflict_penalty` 0.2.
-/// * `address_weight` 0.25 and `year_weight` 0.1: a petitioner's own
-///   address is in every filing of theirs, so it says little about the
-///   matter. F1 0.9863 vs 0.9848 with both at 1; at 0.1 F1 is the same but
-///   the related decision's precision falls from 0.81 to 0.74.
-/// * `idf_power` 1: 2 gave F1 0.9855 vs 0.9848, within noise.
-/// * `repeat_threshold` 0.37: seed 1 precision 0.9929, recall 0.9797;
-///   seed 2 (held out) 0.9943 and 0.9815. From 0.30 to 0.60 F1 stays within
-///   0.01 of its best.
-/// * `related_threshold` 0.38: pair precision 0.81, recall 0.905 on seed 1.
-///   Requiring the same region subtree as well (one matter arises in one
-///   place) took pair precision to 0.952 on seed 1 and 0.970 on seed 2
-///   (from 0.833 and 0.875) at the same recall (0.899, 0.895); requiring
-///   the same category on top changed nothing, and citizens pick
-///   categories themselves, so it is not required.
-/// * The cue bonuses only order FindSimilarCases; they were not tuned
-///   (recall@5 0.978 on seed 2 with them).
+/// values tuned on the quality harness (`dedup-quality --tune`); the
+/// measurements are in `docs/duplicate-detection.md`, "How the parameters
+/// were chosen".
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scoring {
     /// Shingle weight is `idf^idf_power`.

@@ -5,4 +5,5 @@ pub mod rules;
 pub mod service;
 pub mod store;
 
+pub use rules::RoutingMode;
 pub use service::TaxonomyApi;

@@ -1,6 +1,14 @@
-//! Pure validation of taxonomy requests.
+//! The taxonomy's vocabulary and pure validation of its requests.
 
 use crate::error::FieldViolation;
+use crate::wire::wire_enum;
+
+wire_enum! {
+    /// How a case reaches the unit (Art.22): 转送 (forward) or 交办 (assign,
+    /// with a completion report). A routing rule names one, and so does a
+    /// routed case.
+    RoutingMode { Forward = 1, Assign = 2 }
+}
 
 /// Category codes: 2–64 of `[a-z0-9._-]`, starting with a letter or digit.
 pub fn check_category_code(field: &str, code: &str, violations: &mut Vec<FieldViolation>) {

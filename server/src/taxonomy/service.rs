@@ -9,11 +9,10 @@ use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::model::{CategoryRow, RoutingRuleRow};
-use super::rules::check_category_code;
+use super::rules::{RoutingMode, check_category_code};
 use super::store;
 use crate::auth::policy::{self, Action, Resource};
 use crate::auth::require_principal;
-use crate::cases::domain::RoutingMode;
 use crate::convert::{parse_id, timestamp};
 use crate::directory::rules::{OrganizationKind, validate_name};
 use crate::directory::store as directory_store;

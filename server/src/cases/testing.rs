@@ -1,0 +1,72 @@
+//! Test data shared by the unit tests of `cases` (the rules, the wire
+//! mapping).
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use super::domain::{Decision, DeclineReason, FollowUpKind, RoutingMode, Track};
+use super::rules::{Deadlines, Event, Opinion};
+
+fn day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 3, 2).unwrap_or_default()
+}
+
+/// One event of every variant: what the stored-event and wire tests go
+/// through.
+pub(crate) fn every_event() -> Vec<Event> {
+    let org = Uuid::from_u128(7);
+    let opinion = Opinion {
+        request: "r".into(),
+        facts: "f".into(),
+        decision: Decision::Supported,
+        legal_basis: "b".into(),
+        served_at: chrono::DateTime::UNIX_EPOCH,
+        organization_id: org,
+    };
+    vec![
+        Event::Registered { track: Track::Normal, registered_on: day(), route_by: day() },
+        Event::TrackSet { track: Track::Urgent, reason: "r".into(), reply_by: None },
+        Event::ReportedUpward { organization_id: Some(org), reason: "r".into() },
+        Event::Routed {
+            organization_id: org,
+            mode: RoutingMode::Assign,
+            routed_on: day(),
+            accept_by: day(),
+            object_by: day(),
+            report_by: Some(day()),
+            note: String::new(),
+            by_rule: false,
+        },
+        Event::Objected { organization_id: org, reason: "r".into() },
+        Event::Accepted { accepted_on: day(), reply_by: day(), note: String::new() },
+        Event::Declined {
+            reason: DeclineReason::Litigation,
+            diverted_to: "court".into(),
+            related_case_id: None,
+            explanation: String::new(),
+        },
+        Event::FollowedUp { kind: FollowUpKind::Visit, note: "n".into() },
+        Event::DeadlineExtended { days: 30, reason: "r".into(), reply_by: day() },
+        Event::Replied { opinion: opinion.clone(), review_request_by: day() },
+        Event::CompletionReported { report: "done".into() },
+        Event::ReviewRequested {
+            reason: "r".into(),
+            organization_id: org,
+            requested_on: Some(day()),
+            review_by: day(),
+        },
+        Event::ReviewReplied { opinion: opinion.clone(), recheck_request_by: day() },
+        Event::RecheckRequested { reason: "r".into(), organization_id: org, requested_on: None, recheck_by: day() },
+        Event::RecheckPaused { reason: "r".into(), days_left: 3 },
+        Event::RecheckResumed { note: String::new(), recheck_by: day() },
+        Event::RecheckReplied { opinion },
+        Event::Withdrawn { reason: String::new() },
+        Event::RepeatLinked { of: org, escalated: true, score_permille: 912 },
+        Event::RepeatUnlinked { reason: "r".into(), route_by: day() },
+        Event::Merged { into: org, reason: "r".into() },
+        Event::Unmerged { reason: "r".into() },
+        Event::AccessGranted { organization_id: org, reason: "r".into() },
+        Event::AccessRevoked { organization_id: org, reason: "r".into() },
+        Event::DeadlinesRecomputed { year: 2027, deadlines: Deadlines { reply_by: Some(day()), ..Default::default() } },
+    ]
+}

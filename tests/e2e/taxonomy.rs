@@ -280,10 +280,19 @@ async fn admins_set_routing_rules_and_new_cases_follow_the_nearest() -> Result<(
     expect_invalid(tax.set_routing_rule(rule("labor", county, "not-an-id", Forward)).await, &["rule.organization_id"]);
     let nowhere = uuid::Uuid::now_v7().to_string();
     expect_invalid(tax.set_routing_rule(rule("labor", county, &nowhere, Forward)).await, &["rule.organization_id"]);
-    // A bureau routes; it is not routed to.
-    for bureau in [&dir.bureau_a, &dir.city_bureau] {
+    // A bureau routes; it is not routed to. Partners are reached by
+    // referral (GrantCaseAccess), never by routing.
+    let mut partners = Vec::new();
+    for (name, kind) in [
+        ("章贡区人民法院", pb::OrganizationKind::Court),
+        ("章贡区法律援助中心", pb::OrganizationKind::LegalAidCentre),
+        ("章贡区人民调解委员会", pb::OrganizationKind::MediationCommittee),
+    ] {
+        partners.push(organization(&lab.admin, name, kind, &dir.county_a, None).await?);
+    }
+    for target in [&dir.bureau_a, &dir.city_bureau].into_iter().chain(&partners) {
         expect_invalid(
-            tax.set_routing_rule(rule("labor", county, &bureau.id, Forward)).await,
+            tax.set_routing_rule(rule("labor", county, &target.id, Forward)).await,
             &["rule.organization_id"],
         );
     }

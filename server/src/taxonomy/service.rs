@@ -165,12 +165,16 @@ impl TaxonomyService for TaxonomyApi {
                         "the organization's jurisdiction does not cover the rule's region",
                     ));
                 }
-                if OrganizationKind::from_i32(i32::from(unit.organization.kind))
-                    == Some(OrganizationKind::PetitionBureau)
-                {
+                // A rule routes claims and accusations alike (filing skips
+                // it for the kind its target does not handle), so its
+                // target must handle one of them: not a bureau, a court, a
+                // legal-aid centre or a mediation committee.
+                let kind = OrganizationKind::from_i32(i32::from(unit.organization.kind));
+                if !kind.is_some_and(|k| k.handles(false) || k.handles(true)) {
                     return Err(AppError::invalid(
                         "rule.organization_id",
-                        "route to a unit that handles cases, not a bureau",
+                        "route to an organization that handles cases (a unit, a government or the discipline \
+                         channel), not a bureau or a partner",
                     ));
                 }
                 store::upsert_routing_rule(

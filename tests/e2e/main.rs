@@ -11,6 +11,7 @@ mod clocks;
 mod dedup;
 mod directory;
 mod feed;
+mod hostile_text;
 mod identity;
 mod intake;
 mod operations;

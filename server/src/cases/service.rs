@@ -623,14 +623,6 @@ impl CaseService for CaseApi {
         if principal.has_role(crate::auth::Role::Citizen) || principal.has_role(crate::auth::Role::Partner) {
             return Err(AppError::permission_denied("PERMISSION_DENIED", "only staff search for similar cases").into());
         }
-        let Some(index) = self.state.similarity.clone() else {
-            return Err(AppError::FailedPrecondition {
-                reason: "DUPLICATE_DETECTION_OFF",
-                message: "duplicate detection is switched off on this server".into(),
-                subject: "cases".into(),
-            }
-            .into());
-        };
         let limit = match req.page_size {
             0 => 10,
             n @ 1..=50 => n as usize,
@@ -654,6 +646,14 @@ impl CaseService for CaseApi {
             .ok()
             .flatten();
         require_valid(v)?;
+        let Some(index) = self.state.similarity.clone() else {
+            return Err(AppError::FailedPrecondition {
+                reason: "DUPLICATE_DETECTION_OFF",
+                message: "duplicate detection is switched off on this server".into(),
+                subject: "cases".into(),
+            }
+            .into());
+        };
         let state = self.state.clone();
         let matches = self
             .state

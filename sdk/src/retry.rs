@@ -14,11 +14,13 @@ use crate::error::Error;
 /// How the SDK retries calls that are safe to repeat.
 ///
 /// A call is retried when it fails with `UNAVAILABLE` (the server or the
-/// connection is down, or the server's database is: a transient state), or
-/// with `RESOURCE_EXHAUSTED` when the server said how long to wait (a
-/// `google.rpc.RetryInfo` detail). Nothing else is retried: `ABORTED` (a
-/// stale etag) and `FAILED_PRECONDITION` need the caller to read again and
-/// decide, and every other code would fail the same way again.
+/// connection is down, or the server's database is, or the server sheds
+/// load: a transient state), with `RESOURCE_EXHAUSTED` when the server said
+/// how long to wait (a `google.rpc.RetryInfo` detail), or with `ABORTED`
+/// `CONCURRENT_UPDATE` (the call collided with a concurrent one and the
+/// server rolled it back: nothing changed). Nothing else is retried:
+/// `ABORTED` for a stale etag and `FAILED_PRECONDITION` need the caller to
+/// read again and decide, and every other code would fail the same way again.
 ///
 /// Before each retry the client waits an exponentially growing delay with
 /// full jitter (a random time between zero and `initial_backoff · 2ⁿ`,
@@ -120,16 +122,23 @@ impl RetryPolicy {
 
 /// Whether `error` is transient, and if so the least time the server asked
 /// to wait (zero when it did not say): `UNAVAILABLE` (connection failures
-/// included, which tonic reports with that code), and `RESOURCE_EXHAUSTED`
-/// with a `RetryInfo`. `None`: do not retry.
+/// included, which tonic reports with that code), `RESOURCE_EXHAUSTED`
+/// with a `RetryInfo`, and `ABORTED` `CONCURRENT_UPDATE` (rolled back, so
+/// only ever asked of calls that are safe to repeat anyway). `None`: do not
+/// retry.
 pub(crate) fn transient_wait(error: &Error) -> Option<Duration> {
     let retry_after = error.retry_after();
     match error.code() {
         Code::Unavailable => Some(retry_after.unwrap_or_default()),
         Code::ResourceExhausted => retry_after,
+        Code::Aborted if error.reason() == Some(CONCURRENT_UPDATE) => Some(retry_after.unwrap_or_default()),
         _ => None,
     }
 }
+
+/// The reason of an `ABORTED` the server rolled back for a collision with a
+/// concurrent call (a serialization failure or a deadlock), not for an etag.
+const CONCURRENT_UPDATE: &str = "CONCURRENT_UPDATE";
 
 /// The delays between the attempts of one call (or one reconnecting
 /// stream), within a [`RetryPolicy`]'s budget.
@@ -267,7 +276,7 @@ mod tests {
     }
 
     #[test]
-    fn only_unavailable_and_paced_exhaustion_are_transient() {
+    fn only_unavailable_paced_exhaustion_and_collisions_are_transient() {
         assert_eq!(transient_wait(&error(Code::Unavailable, None)), Some(Duration::ZERO));
         assert_eq!(transient_wait(&error(Code::Unavailable, Some(1000 * MS))), Some(1000 * MS));
         assert_eq!(
@@ -276,6 +285,9 @@ mod tests {
         );
         assert_eq!(transient_wait(&error(Code::ResourceExhausted, Some(30 * MS))), Some(30 * MS));
         assert_eq!(transient_wait(&error(Code::ResourceExhausted, None)), None);
+        let collided = ErrorDetails::with_error_info("CONCURRENT_UPDATE", "petition.v1", HashMap::new());
+        let collided = Error::from(tonic::Status::with_error_details(Code::Aborted, "x", collided));
+        assert_eq!(transient_wait(&collided), Some(Duration::ZERO), "rolled back: nothing changed");
         for code in [
             Code::Aborted,
             Code::FailedPrecondition,

@@ -4,7 +4,9 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use http::{HeaderName, HeaderValue};
@@ -15,8 +17,12 @@ use petition_proto::v1::directory_service_server::DirectoryServiceServer;
 use petition_proto::v1::identity_service_server::IdentityServiceServer;
 use petition_proto::v1::taxonomy_service_server::TaxonomyServiceServer;
 use tokio::net::TcpListener;
+use tokio_stream::Stream;
 use tonic::service::interceptor::InterceptedService;
-use tonic_health::server::HealthReporter;
+use tonic::{Request, Response, Status};
+use tonic_health::pb::health_server::{Health, HealthServer};
+use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
+use tonic_health::server::{HealthReporter, HealthService};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
@@ -32,6 +38,7 @@ use crate::embedded_pg::EmbeddedPostgres;
 use crate::feed::FeedApi;
 use crate::identity::IdentityApi;
 use crate::identity::bootstrap::{self, Bootstrap};
+use crate::limits::{DeadlineLayer, HeaderLimitLayer, transport_header_limit};
 use crate::pagination::PageTokens;
 use crate::pii::Pii;
 use crate::similarity::SimilarityIndex;
@@ -123,6 +130,8 @@ impl Application {
                 &database_url,
                 &crate::config::DatabaseConfig {
                     pool_size: config.feed.db_pool_size.max(1),
+                    // Feed readers never write.
+                    write_reserved: Some(0),
                     ..config.database.clone()
                 },
             ),
@@ -155,8 +164,13 @@ impl Application {
     /// in-flight calls finish (at most the configured grace period) and stops.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
         let Application { listener, state, config, embedded, tls, .. } = self;
-        let (health_reporter, health_service) = tonic_health::server::health_reporter();
+        let health_reporter = HealthReporter::new();
         set_serving(&health_reporter, true).await;
+        let (closing, closing_rx) = tokio::sync::watch::channel(false);
+        let health_service = HealthServer::new(HealthEndingAtShutdown {
+            inner: HealthService::from_health_reporter(health_reporter.clone()),
+            closing: closing_rx,
+        });
 
         let reflection_v1 = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(petition_proto::FILE_DESCRIPTOR_SET)
@@ -186,21 +200,26 @@ impl Application {
         let router = tonic::transport::Server::builder()
             .accept_http1(true)
             .max_concurrent_streams(Some(limits.max_concurrent_streams))
-            .timeout(Duration::from_secs(limits.request_timeout_secs))
+            // HTTP/2's own header limit, far above the call's: between the
+            // two, only the call fails (HeaderLimitLayer); past h2's, h2
+            // answers 431 or ends the connection with every call on it.
+            .http2_max_header_list_size(transport_header_limit(limits.max_header_bytes))
             // One span per call (method path only: headers carry tokens);
             // every log line of the call, including Db::run's, sits in it.
+            // Failures are logged once, at the level their cause deserves.
             .layer(
-                TraceLayer::new_for_grpc()
+                TraceLayer::new(crate::outcome::GrpcOutcome)
                     .make_span_with(
                         |request: &http::Request<_>| tracing::info_span!("rpc", path = %request.uri().path()),
                     )
-                    // A refused request (NOT_FOUND, INVALID_ARGUMENT…) is
-                    // the caller's business; server faults are logged
-                    // where they happen (AppError → Status).
-                    .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+                    .on_failure(crate::outcome::log_failure),
             )
             .layer(tower::util::option_layer(cors_layer(&config.cors_allowed_origins)))
             .layer(tonic_web::GrpcWebLayer::new())
+            .layer(HeaderLimitLayer::new(limits.max_header_bytes))
+            // The server's own time limit (tonic's would answer CANCELLED,
+            // log nothing and let a write commit after the answer).
+            .layer(DeadlineLayer::new(Duration::from_secs(limits.request_timeout_secs)))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)
@@ -249,6 +268,9 @@ impl Application {
         }
         tracing::info!("shutting down: NOT_SERVING, draining in-flight calls");
         set_serving(&health_reporter, false).await;
+        // Health watches and change-feed watches end (after NOT_SERVING):
+        // the drain waits only for calls that finish.
+        closing.send_replace(true);
         state.feed.close();
         let _ = stop_tx.send(());
         let grace = Duration::from_secs(limits.shutdown_grace_secs);
@@ -303,6 +325,59 @@ async fn follow_similarity(db: Db, index: Arc<SimilarityIndex>) {
             }
             Ok(_) => {}
         }
+    }
+}
+
+/// `grpc.health.v1.Health` whose Watch streams end once the server shuts
+/// down, after the NOT_SERVING they were sent: clients' health checking
+/// keeps a Watch open, which would otherwise hold every graceful stop for
+/// the whole grace period.
+struct HealthEndingAtShutdown {
+    inner: HealthService,
+    closing: tokio::sync::watch::Receiver<bool>,
+}
+
+#[tonic::async_trait]
+impl Health for HealthEndingAtShutdown {
+    async fn check(&self, request: Request<HealthCheckRequest>) -> Result<Response<HealthCheckResponse>, Status> {
+        self.inner.check(request).await
+    }
+
+    type WatchStream = EndsAtShutdown<<HealthService as Health>::WatchStream>;
+
+    async fn watch(&self, request: Request<HealthCheckRequest>) -> Result<Response<Self::WatchStream>, Status> {
+        let statuses = self.inner.watch(request).await?.into_inner();
+        let mut closing = self.closing.clone();
+        let closing = Box::pin(async move {
+            let _ = closing.wait_for(|closing| *closing).await;
+        });
+        Ok(Response::new(EndsAtShutdown { inner: statuses, closing, ended: false }))
+    }
+}
+
+/// A stream that ends at shutdown, once it has nothing ready to send (so
+/// the NOT_SERVING set before the shutdown signal still goes out).
+pub struct EndsAtShutdown<S> {
+    inner: S,
+    closing: Pin<Box<dyn Future<Output = ()> + Send + Sync>>,
+    ended: bool,
+}
+
+impl<S: Stream + Unpin> Stream for EndsAtShutdown<S> {
+    type Item = S::Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(item) = Pin::new(&mut self.inner).poll_next(cx) {
+            return Poll::Ready(item);
+        }
+        if self.closing.as_mut().poll(cx).is_ready() {
+            self.ended = true;
+            return Poll::Ready(None);
+        }
+        Poll::Pending
     }
 }
 

@@ -144,6 +144,19 @@ pub struct DatabaseConfig {
         default_value_t = 1000
     )]
     pub checkout_timeout_ms: u64,
+
+    /// Longest a call waits for its turn at the pool, in milliseconds;
+    /// past it the call fails at once with UNAVAILABLE and a retry delay
+    /// (load shedding: an overloaded server answers "later" quickly
+    /// instead of queueing every call for seconds).
+    #[arg(global = true, long = "db-queue-timeout-ms", env = "PETITION_DB_QUEUE_TIMEOUT_MS", default_value_t = 1000)]
+    pub queue_timeout_ms: u64,
+
+    /// Pooled connections that only writes may use, so that a burst of
+    /// reads never makes a write wait. Default: a quarter of the pool (at
+    /// least 1 when the pool has more than one connection).
+    #[arg(global = true, long = "db-write-reserved", env = "PETITION_DB_WRITE_RESERVED")]
+    pub write_reserved: Option<u32>,
 }
 
 fn default_pool_size() -> u32 {
@@ -154,6 +167,17 @@ fn default_pool_size() -> u32 {
 impl DatabaseConfig {
     pub fn checkout_timeout(&self) -> Duration {
         Duration::from_millis(self.checkout_timeout_ms)
+    }
+
+    pub fn queue_timeout(&self) -> Duration {
+        Duration::from_millis(self.queue_timeout_ms)
+    }
+
+    /// Connections kept for writes: the configured number or a quarter of
+    /// the pool, always leaving reads at least one.
+    pub fn write_reserved(&self) -> u32 {
+        let wanted = self.write_reserved.unwrap_or((self.pool_size / 4).max(1));
+        wanted.min(self.pool_size.saturating_sub(1))
     }
 }
 
@@ -294,7 +318,15 @@ pub struct LimitsConfig {
     #[arg(global = true, long, env = "PETITION_MAX_CONCURRENT_STREAMS", default_value_t = 256)]
     pub max_concurrent_streams: u32,
 
-    /// Longest a call may run before it is cancelled, in seconds.
+    /// Largest accepted request header list (HTTP/2 headers, the
+    /// `authorization` token among them), in bytes; a larger one fails only
+    /// its own call, with RESOURCE_EXHAUSTED.
+    #[arg(global = true, long, env = "PETITION_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
+    pub max_header_bytes: u32,
+
+    /// Longest a call may run, in seconds: past it the call answers
+    /// DEADLINE_EXCEEDED, and a write that has not started to commit is
+    /// rolled back.
     #[arg(global = true, long, env = "PETITION_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
 

@@ -49,6 +49,11 @@ pub enum AppError {
     /// The etag sent does not match the stored one.
     #[error("{resource} was changed by someone else; read it again")]
     Aborted { resource: &'static str },
+    /// The transaction collided with a concurrent one (a serialization
+    /// failure or a deadlock) and was rolled back: nothing changed, and the
+    /// same call may simply be repeated (ABORTED `CONCURRENT_UPDATE`).
+    #[error("the call collided with a concurrent change and changed nothing; repeat it")]
+    ConcurrentUpdate { detail: String },
     /// A limit was reached; `quota` names what was exhausted
     /// (QuotaFailure: subject, description) when it is a quota.
     #[error("{message}")]
@@ -56,6 +61,19 @@ pub enum AppError {
     /// The database is unreachable or saturated: retryable.
     #[error("service temporarily unavailable")]
     Unavailable { detail: String },
+    /// Load shedding: no database connection came free within the queue
+    /// time. UNAVAILABLE `OVERLOADED` with the delay to wait (retryable).
+    #[error("the server is busy; retry after {} ms", retry_after.as_millis())]
+    Overloaded { retry_after: Duration },
+    /// The call ran past the server's own time limit (DEADLINE_EXCEEDED
+    /// `SERVER_TIMEOUT`); `committed` says whether a write of it may have
+    /// been saved (`false`: it was rolled back, or never started).
+    #[error("{}", timeout_message(*limit, *committed))]
+    Timeout { limit: Duration, committed: bool },
+    /// The request's headers are larger than the server accepts
+    /// (RESOURCE_EXHAUSTED `HEADERS_TOO_LARGE`; not retryable as it is).
+    #[error("the request headers are {size} bytes, more than the {limit} this server accepts")]
+    HeadersTooLarge { size: usize, limit: usize },
     /// A bug or an unexpected failure; the detail is logged, never sent.
     #[error("internal error")]
     Internal { detail: String },
@@ -90,7 +108,11 @@ impl AppError {
             Self::NotFound { .. } => "NOT_FOUND",
             Self::CursorExpired { .. } => "CURSOR_EXPIRED",
             Self::Aborted { .. } => "ETAG_MISMATCH",
+            Self::ConcurrentUpdate { .. } => "CONCURRENT_UPDATE",
             Self::Unavailable { .. } => "UNAVAILABLE",
+            Self::Overloaded { .. } => "OVERLOADED",
+            Self::Timeout { .. } => "SERVER_TIMEOUT",
+            Self::HeadersTooLarge { .. } => "HEADERS_TOO_LARGE",
             Self::Internal { .. } => "INTERNAL",
         }
     }
@@ -103,9 +125,10 @@ impl AppError {
             Self::NotFound { .. } => Code::NotFound,
             Self::AlreadyExists { .. } => Code::AlreadyExists,
             Self::FailedPrecondition { .. } | Self::CursorExpired { .. } => Code::FailedPrecondition,
-            Self::Aborted { .. } => Code::Aborted,
-            Self::ResourceExhausted { .. } => Code::ResourceExhausted,
-            Self::Unavailable { .. } => Code::Unavailable,
+            Self::Aborted { .. } | Self::ConcurrentUpdate { .. } => Code::Aborted,
+            Self::ResourceExhausted { .. } | Self::HeadersTooLarge { .. } => Code::ResourceExhausted,
+            Self::Unavailable { .. } | Self::Overloaded { .. } => Code::Unavailable,
+            Self::Timeout { .. } => Code::DeadlineExceeded,
             Self::Internal { .. } => Code::Internal,
         }
     }
@@ -115,8 +138,17 @@ impl From<AppError> for Status {
     fn from(error: AppError) -> Status {
         let mut details = ErrorDetails::new();
         let mut metadata = std::collections::HashMap::<String, String>::new();
-        if let AppError::CursorExpired { earliest_position } = &error {
-            metadata.insert("earliest_position".into(), earliest_position.to_string());
+        match &error {
+            AppError::CursorExpired { earliest_position } => {
+                metadata.insert("earliest_position".into(), earliest_position.to_string());
+            }
+            AppError::Timeout { committed, .. } => {
+                metadata.insert("outcome".into(), if *committed { "unknown" } else { "not_applied" }.into());
+            }
+            AppError::HeadersTooLarge { limit, .. } => {
+                metadata.insert("limit".into(), limit.to_string());
+            }
+            _ => {}
         }
         details.set_error_info(error.reason(), ERROR_DOMAIN, metadata);
         match &error {
@@ -141,9 +173,17 @@ impl From<AppError> for Status {
                     details.add_quota_failure_violation(subject.clone(), description.clone());
                 }
             }
+            // Logged once per outage where it is detected (db.rs), not
+            // once per failed call.
             AppError::Unavailable { detail } => {
-                tracing::warn!(%detail, "database unavailable");
+                tracing::debug!(%detail, "unavailable");
                 details.set_retry_info(Some(Duration::from_secs(1)));
+            }
+            AppError::Overloaded { retry_after } => {
+                details.set_retry_info(Some(*retry_after));
+            }
+            AppError::ConcurrentUpdate { detail } => {
+                tracing::debug!(%detail, "rolled back: concurrent update");
             }
             AppError::Internal { detail } => {
                 tracing::error!(%detail, "internal error");
@@ -166,20 +206,48 @@ impl From<diesel::result::Error> for AppError {
         use diesel::result::{DatabaseErrorKind, Error};
         match error {
             Error::NotFound => AppError::NotFound { resource: "resource" },
-            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => AppError::AlreadyExists {
-                reason: "ALREADY_EXISTS",
-                message: format!("already exists ({})", info.constraint_name().unwrap_or("unique")),
-            },
+            // The constraint's name is the schema's business: logged, not sent.
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                tracing::debug!(constraint = info.constraint_name().unwrap_or("?"), "unique violation");
+                AppError::AlreadyExists { reason: "ALREADY_EXISTS", message: "it already exists".into() }
+            }
             Error::DatabaseError(
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 info,
             ) => AppError::Unavailable { detail: info.message().to_owned() },
-            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
-                AppError::Aborted { resource: "resource" }
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
+                AppError::ConcurrentUpdate { detail: info.message().to_owned() }
+            }
+            Error::DatabaseError(_, info) if is_deadlock(info.message()) => {
+                // Two transactions locked in opposite orders: worth fixing,
+                // so said where operators look; the caller just repeats.
+                tracing::warn!(detail = info.details().unwrap_or(""), "deadlock; one transaction rolled back");
+                AppError::ConcurrentUpdate { detail: info.message().to_owned() }
             }
             Error::BrokenTransactionManager => AppError::Unavailable { detail: "broken connection".into() },
             other => AppError::Internal { detail: other.to_string() },
         }
+    }
+}
+
+/// Whether a database error's message is a deadlock (SQLSTATE 40P01, which
+/// diesel does not expose: the message is, in PostgreSQL's English and
+/// Chinese catalogues).
+fn is_deadlock(message: &str) -> bool {
+    message.starts_with("deadlock detected") || message.starts_with("检测到死锁")
+}
+
+/// The message of a call stopped at the server's time limit.
+fn timeout_message(limit: Duration, committed: bool) -> String {
+    let secs = limit.as_secs_f64();
+    if committed {
+        format!(
+            "the call ran past the server's time limit of {secs} s and may have completed: repeat it with the same request_id, or read again to see"
+        )
+    } else {
+        format!(
+            "the call ran past the server's time limit of {secs} s and was stopped before it saved anything; it may be repeated"
+        )
     }
 }
 
@@ -229,6 +297,55 @@ mod tests {
         assert_eq!(retry, Some(Duration::from_secs(42)));
         let quota = status.get_error_details().quota_failure().map(|q| q.violations.len());
         assert_eq!(quota, Some(1));
+    }
+
+    #[test]
+    fn constraint_names_are_not_sent() {
+        struct Violation;
+        impl diesel::result::DatabaseErrorInformation for Violation {
+            fn message(&self) -> &str {
+                "duplicate key value violates unique constraint \"cases_number_key\""
+            }
+            fn details(&self) -> Option<&str> {
+                Some("Key (number)=(X-1) already exists.")
+            }
+            fn hint(&self) -> Option<&str> {
+                None
+            }
+            fn table_name(&self) -> Option<&str> {
+                Some("cases")
+            }
+            fn column_name(&self) -> Option<&str> {
+                None
+            }
+            fn constraint_name(&self) -> Option<&str> {
+                Some("cases_number_key")
+            }
+            fn statement_position(&self) -> Option<i32> {
+                None
+            }
+        }
+        let error = diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            Box::new(Violation),
+        );
+        let status = Status::from(AppError::from(error));
+        assert_eq!(status.code(), Code::AlreadyExists);
+        assert!(!status.message().contains("cases"), "{}", status.message());
+    }
+
+    #[test]
+    fn serialization_failures_and_deadlocks_are_retryable_aborts() {
+        for (kind, message) in [
+            (diesel::result::DatabaseErrorKind::SerializationFailure, "could not serialize access"),
+            (diesel::result::DatabaseErrorKind::Unknown, "deadlock detected"),
+        ] {
+            let error = diesel::result::Error::DatabaseError(kind, Box::new(message.to_owned()));
+            let status = Status::from(AppError::from(error));
+            assert_eq!(status.code(), Code::Aborted, "{message}");
+            let reason = status.get_error_details().error_info().map(|i| i.reason.clone());
+            assert_eq!(reason.as_deref(), Some("CONCURRENT_UPDATE"), "{message}");
+        }
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub mod feed;
 pub mod idempotency;
 pub mod identity;
 pub mod keys;
+pub mod limits;
+pub mod outcome;
 pub mod pagination;
 pub mod pii;
 pub mod pipeline;

@@ -8,7 +8,7 @@
 //! authorized and saved) and one [`Command`] per transition (its policy
 //! line and its rule); its handlers call [`write`] and [`transition`].
 
-use diesel::{Connection, PgConnection};
+use diesel::PgConnection;
 use prost::Message;
 use uuid::Uuid;
 
@@ -76,7 +76,7 @@ where
             let account = principal.account_id;
             let claimed = !request_id.is_empty();
             let before = prelude(conn, &principal)?;
-            conn.transaction(|conn| {
+            crate::db::transaction(conn, |conn| {
                 if claimed
                     && let Claim::Replay(bytes) = idempotency::claim(conn, account, &request_id, method, &fingerprint)?
                 {

@@ -1,9 +1,11 @@
-//! Operations: health, reflection, gRPC-Web with CORS, graceful shutdown.
+//! Operations: health, reflection, gRPC-Web with CORS, graceful shutdown,
+//! oversized headers.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use petition_sdk::Client;
+use petition_sdk::tonic::Code;
 use petition_tests::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_stream::StreamExt;
@@ -127,5 +129,91 @@ async fn shutdown_reports_not_serving_and_drains_in_flight_calls() -> Result<()>
     stopping.await??;
     assert!(started.elapsed() < Duration::from_secs(6), "stopped within the grace period: {:?}", started.elapsed());
     assert!(Client::connect(url).await.is_err(), "no longer accepting connections");
+    Ok(())
+}
+
+/// A reflection stream on `channel`: each request sent gets an answer
+/// while the stream (and so its HTTP/2 connection) lives.
+struct Reflection {
+    requests: tokio::sync::mpsc::Sender<ServerReflectionRequest>,
+    responses: tonic::Streaming<tonic_reflection::pb::v1::ServerReflectionResponse>,
+}
+
+impl Reflection {
+    async fn open(channel: tonic::transport::Channel) -> Result<Reflection> {
+        let (requests, receiver) = tokio::sync::mpsc::channel(4);
+        let mut client = ServerReflectionClient::new(channel);
+        let responses =
+            client.server_reflection_info(tokio_stream::wrappers::ReceiverStream::new(receiver)).await?.into_inner();
+        let mut reflection = Reflection { requests, responses };
+        reflection.ping().await?;
+        Ok(reflection)
+    }
+
+    /// One request and its answer, within a few seconds.
+    async fn ping(&mut self) -> Result<()> {
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        self.requests.send(request).await.map_err(|_| anyhow::anyhow!("the stream is closed"))?;
+        let response = tokio::time::timeout(Duration::from_secs(5), self.responses.next())
+            .await
+            .context("no answer on the open stream")?
+            .context("the open stream ended")??;
+        anyhow::ensure!(response.message_response.is_some(), "an empty answer");
+        Ok(())
+    }
+}
+
+/// A health check whose `authorization` header is about `size` bytes.
+fn check_with_header_of(size: usize) -> Result<tonic::Request<HealthCheckRequest>> {
+    let mut request = tonic::Request::new(HealthCheckRequest { service: String::new() });
+    request.metadata_mut().insert("authorization", format!("Bearer {}", "x".repeat(size)).parse()?);
+    Ok(request)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_header_fails_only_its_own_call() -> Result<()> {
+    let server = TestServer::spawn().await?;
+    // One HTTP/2 connection carries every call below; tonic reconnects a
+    // channel for new calls, so the open stream is what shows whether the
+    // connection survived.
+    let channel = tonic::transport::Endpoint::from_shared(server.url.clone())?.connect().await?;
+    let mut open = Reflection::open(channel.clone()).await?;
+    let mut health = HealthClient::new(channel.clone());
+    for size in [20 * 1024, 100 * 1024, 600 * 1024] {
+        let status = health.check(check_with_header_of(size)?).await.err().context("served")?;
+        assert_eq!(status.code(), Code::ResourceExhausted, "{size} bytes: {status:?}");
+        let error = petition_sdk::Error::from(status);
+        assert_eq!(error.reason(), Some("HEADERS_TOO_LARGE"), "{error}");
+        open.ping().await.with_context(|| format!("the other call after a {size}-byte header"))?;
+        let ok = health.check(HealthCheckRequest { service: String::new() }).await?;
+        assert_eq!(ok.into_inner().status, ServingStatus::Serving as i32);
+    }
+    // Past HTTP/2's own limit the stream is refused; the connection stays.
+    let refused = health.check(check_with_header_of(1_100_000)?).await;
+    assert!(refused.is_err(), "{refused:?}");
+    open.ping().await.context("the other call after a header past HTTP/2's limit")?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_health_watch_does_not_hold_up_a_graceful_stop() -> Result<()> {
+    let server = TestServer::spawn_with(|c| c.limits.shutdown_grace_secs = 20).await?;
+    let channel = tonic::transport::Endpoint::from_shared(server.url.clone())?.connect().await?;
+    let mut health = HealthClient::new(channel);
+    let mut watch = health.watch(HealthCheckRequest { service: String::new() }).await?.into_inner();
+    let first = watch.next().await.context("no health status")??;
+    assert_eq!(first.status, ServingStatus::Serving as i32);
+
+    let started = Instant::now();
+    let stopping = tokio::spawn(server.stop());
+    let next = tokio::time::timeout(Duration::from_secs(5), watch.next()).await?.context("watch ended")??;
+    assert_eq!(next.status, ServingStatus::NotServing as i32, "NOT_SERVING first");
+    let end = tokio::time::timeout(Duration::from_secs(5), watch.next()).await.context("the watch did not end")?;
+    assert!(end.as_ref().is_none_or(|item| item.is_err()), "the watch ends after NOT_SERVING: {end:?}");
+    tokio::time::timeout(Duration::from_secs(25), stopping).await???;
+    assert!(started.elapsed() < Duration::from_secs(3), "stopped without the grace period: {:?}", started.elapsed());
     Ok(())
 }

@@ -24,6 +24,8 @@ pub struct ServerProcess {
     jwt_keys: String,
     data_key: String,
     extra_env: Vec<(String, String)>,
+    /// Where the process's standard error goes, when captured.
+    log: Option<PathBuf>,
     child: Option<Child>,
 }
 
@@ -35,6 +37,16 @@ impl ServerProcess {
     /// Starts `binary` (the server command) over a fresh database, with
     /// `env` added to its environment (settings, as `PETITION_*` variables).
     pub async fn start(binary: &str, env: &[(&str, &str)]) -> Result<ServerProcess> {
+        Self::start_with_log(binary, env, false).await
+    }
+
+    /// [`start`](Self::start), with the process's standard error kept in a
+    /// file (across restarts) for [`log`](Self::log) to read.
+    pub async fn start_logged(binary: &str, env: &[(&str, &str)]) -> Result<ServerProcess> {
+        Self::start_with_log(binary, env, true).await
+    }
+
+    async fn start_with_log(binary: &str, env: &[(&str, &str)], logged: bool) -> Result<ServerProcess> {
         let database = tokio::task::spawn_blocking(TestDatabase::create).await??;
         let listen = format!("127.0.0.1:{}", free_port()?);
         let data_dir = std::env::temp_dir().join(format!("petition-process-{}", uuid::Uuid::now_v7().simple()));
@@ -47,6 +59,8 @@ impl ServerProcess {
             jwt_keys: format!("test={}", SecretKey::generate().to_base64()),
             data_key: SecretKey::generate().to_base64(),
             extra_env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            log: logged
+                .then(|| std::env::temp_dir().join(format!("petition-log-{}.log", uuid::Uuid::now_v7().simple()))),
             child: None,
         };
         server.spawn().await?;
@@ -54,6 +68,12 @@ impl ServerProcess {
     }
 
     async fn spawn(&mut self) -> Result<()> {
+        let stderr = match &self.log {
+            Some(path) => Stdio::from(
+                std::fs::OpenOptions::new().create(true).append(true).open(path).context("opening the log file")?,
+            ),
+            None => Stdio::inherit(),
+        };
         let child = Command::new(&self.binary)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -69,7 +89,7 @@ impl ServerProcess {
             .envs(self.extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .context("starting the server process")?;
         self.child = Some(child);
@@ -118,6 +138,15 @@ impl ServerProcess {
         self.spawn().await
     }
 
+    /// What the process has written to standard error so far (empty when
+    /// not started with [`start_logged`](Self::start_logged)).
+    pub fn log(&self) -> Result<String> {
+        match &self.log {
+            Some(path) => Ok(std::fs::read_to_string(path)?),
+            None => Ok(String::new()),
+        }
+    }
+
     /// A client connected to the process, not signed in.
     pub async fn client(&self) -> Result<Client> {
         Ok(Client::connect(self.url.clone()).await?)
@@ -133,5 +162,8 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.kill();
         let _ = std::fs::remove_dir_all(&self.data_dir);
+        if let Some(log) = &self.log {
+            let _ = std::fs::remove_file(log);
+        }
     }
 }

@@ -220,6 +220,7 @@ impl Application {
             // The server's own time limit (tonic's would answer CANCELLED,
             // log nothing and let a write commit after the answer).
             .layer(DeadlineLayer::new(Duration::from_secs(limits.request_timeout_secs)))
+            .layer(tower::util::MapResponseLayer::new(crate::undecodable::as_invalid_argument))
             .add_service(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha)

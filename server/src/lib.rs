@@ -33,4 +33,5 @@ pub mod taxonomy;
 pub mod text;
 pub mod time;
 pub mod tls;
+pub mod undecodable;
 pub mod wire;

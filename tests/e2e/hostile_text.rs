@@ -255,3 +255,129 @@ async fn accepted_text_is_stored_normalized() -> Result<()> {
     assert_eq!(case.content, "第一段\n第二段\n第三段\n第四段");
     Ok(())
 }
+
+/// `LoginRequest` with its login name as raw bytes: what a broken or
+/// hostile client may send where a string belongs.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RawLogin {
+    #[prost(bytes = "vec", tag = "1")]
+    login_name: Vec<u8>,
+    #[prost(string, tag = "2")]
+    password: String,
+}
+
+/// `CreateCategoryRequest { category: Category { code, name } }` with the
+/// name as raw bytes.
+#[derive(Clone, PartialEq, prost::Message)]
+struct RawCreateCategory {
+    #[prost(message, optional, tag = "1")]
+    category: Option<RawCategory>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct RawCategory {
+    #[prost(string, tag = "1")]
+    code: String,
+    #[prost(bytes = "vec", tag = "2")]
+    name: Vec<u8>,
+}
+
+/// Sends `message` to `path` as it is, with `token` if any.
+async fn send_raw<M: prost::Message + Default + Send + Sync + 'static>(
+    url: &str,
+    path: &'static str,
+    message: M,
+    token: Option<String>,
+) -> Result<tonic::Status> {
+    let channel = tonic::transport::Endpoint::from_shared(url.to_owned())?.connect().await?;
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await?;
+    let mut request = tonic::Request::new(message);
+    if let Some(token) = token {
+        request.metadata_mut().insert("authorization", format!("Bearer {token}").parse()?);
+    }
+    let codec = tonic_prost::ProstCodec::<M, ()>::default();
+    let answer = grpc.unary(request, tonic::codegen::http::uri::PathAndQuery::from_static(path), codec).await;
+    answer.err().ok_or_else(|| anyhow::anyhow!("{path} took bytes that are not UTF-8"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_that_do_not_decode_are_invalid_argument_on_their_field() -> Result<()> {
+    let server = TestServer::spawn().await?;
+    let admin = server.admin().await?;
+    let not_utf8 = vec![0xE8, 0xB7, 0xAF, 0xFF, 0xFE];
+
+    let login = RawLogin { login_name: not_utf8.clone(), password: "whatever-password".into() };
+    let refused = send_raw(&server.url, "/petition.v1.IdentityService/Login", login, None).await?;
+    let violations = bad_request_fields(&refused);
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+    assert_eq!(violations, ["login_name"], "{refused:?}");
+
+    let category = RawCreateCategory { category: Some(RawCategory { code: "housing".into(), name: not_utf8 }) };
+    let refused =
+        send_raw(&server.url, "/petition.v1.TaxonomyService/CreateCategory", category, admin.access_token()).await?;
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+    assert_eq!(bad_request_fields(&refused), ["category.name"], "{refused:?}");
+
+    // Truncated bytes: the whole request is at fault.
+    let truncated = RawLogin { login_name: b"x".repeat(300), password: String::new() };
+    let mut bytes = prost::Message::encode_to_vec(&truncated);
+    bytes.truncate(10);
+    let refused = send_raw(&server.url, "/petition.v1.IdentityService/Login", Truncated(bytes), None).await?;
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+    Ok(())
+}
+
+/// Bytes sent as they are, whatever they encode.
+#[derive(Clone, PartialEq, Default)]
+struct Truncated(Vec<u8>);
+
+impl prost::Message for Truncated {
+    fn encode_raw(&self, buf: &mut impl prost::bytes::BufMut) {
+        buf.put_slice(&self.0);
+    }
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: prost::encoding::WireType,
+        buf: &mut impl prost::bytes::Buf,
+        ctx: prost::encoding::DecodeContext,
+    ) -> Result<(), prost::DecodeError> {
+        prost::encoding::skip_field(wire_type, tag, buf, ctx)
+    }
+    fn encoded_len(&self) -> usize {
+        self.0.len()
+    }
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+fn bad_request_fields(status: &tonic::Status) -> Vec<String> {
+    let error = petition_sdk::Error::from(status.clone());
+    error.field_violations().into_iter().map(|v| v.field).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_with_control_characters_are_refused_on_their_field() -> Result<()> {
+    let server = TestServer::spawn().await?;
+    let anonymous = server.client().await?;
+    for (what, name) in [("NUL", "admin\0"), ("escape", "ad\u{1b}min"), ("right-to-left override", "\u{202E}admin")] {
+        let login = pb::LoginRequest { login_name: name.into(), password: "whatever-password".into() };
+        let error = expect_invalid(anonymous.identity().login(login).await, &["login_name"]);
+        assert!(!error.message().contains("internal"), "login with {what}: {error}");
+        let exchange = anonymous
+            .identity()
+            .exchange_client_credentials(pb::ExchangeClientCredentialsRequest {
+                client_id: name.into(),
+                client_secret: "whatever-secret".into(),
+                ..Default::default()
+            })
+            .await;
+        expect_invalid(exchange, &["client_id"]);
+        // Tokens are opaque: whatever they hold, a wrong one is just wrong.
+        let refresh = anonymous.identity().refresh_token(name).await.err().map(|e| e.code());
+        assert_eq!(refresh, Some(tonic::Code::Unauthenticated), "refresh with {what}");
+    }
+    Ok(())
+}

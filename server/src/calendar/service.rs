@@ -119,7 +119,7 @@ impl CalendarService for CalendarApi {
         let (calendar, schedules) = self
             .state
             .db
-            .read(move |conn| Ok((store::load_calendar(conn, start, until)?, store::loaded_years(conn)?)))
+            .read_snapshot(move |conn| Ok((store::load_calendar(conn, start, until)?, store::loaded_years(conn)?)))
             .await?;
         let deadline = calendar.deadline(start, period);
         Ok(Response::new(pb::ComputeDeadlineResponse {

@@ -337,7 +337,7 @@ impl CaseService for CaseApi {
         let case = self
             .state
             .db
-            .read(move |conn| {
+            .read_snapshot(move |conn| {
                 let row = store::find_case_by_key(conn, &key)?.ok_or(AppError::NotFound { resource: "case" })?;
                 policy::authorize_case(&principal, CaseAction::Read, &access(&row))?;
                 let viewer = viewer_of(conn, &principal)?;
@@ -391,7 +391,7 @@ impl CaseService for CaseApi {
         let (cases, next, feed_position) = self
             .state
             .db
-            .read(move |conn| {
+            .read_snapshot(move |conn| {
                 if !region_code.is_empty() {
                     let region = directory_store::find_region(conn, &region_code)?
                         .ok_or_else(|| AppError::invalid("region_code", "no such region"))?;
@@ -440,7 +440,7 @@ impl CaseService for CaseApi {
         let (events, next) = self
             .state
             .db
-            .read(move |conn| {
+            .read_snapshot(move |conn| {
                 let row = store::find_case(conn, case_id)?.ok_or(AppError::NotFound { resource: "case" })?;
                 policy::authorize_case(&principal, CaseAction::Read, &access(&row))?;
                 let sees_content = viewer_of(conn, &principal)?.sees_content(&row);
@@ -658,7 +658,7 @@ impl CaseService for CaseApi {
         let matches = self
             .state
             .db
-            .read(move |conn| {
+            .read_snapshot(move |conn| {
                 let viewer = viewer_of(conn, &principal)?;
                 let (text, subject) = match query {
                     Query::CaseId(key) => {

@@ -253,7 +253,7 @@ impl DirectoryService for DirectoryApi {
         let rows = self
             .state
             .db
-            .read(move |conn| {
+            .read_snapshot(move |conn| {
                 let root = if region_code.is_empty() {
                     None
                 } else {
@@ -352,7 +352,7 @@ impl DirectoryService for DirectoryApi {
         let rows = self
             .state
             .db
-            .read(move |conn| {
+            .read_snapshot(move |conn| {
                 // The subtree searched: the named organization's region if
                 // the caller may see it, else the caller's whole jurisdiction.
                 let root = match organization_id {

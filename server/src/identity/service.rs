@@ -220,6 +220,9 @@ fn check_credentials_shape(login_field: &str, login: &str, secret_field: &str, s
     let mut violations = Vec::new();
     if login.is_empty() || login.len() > 128 {
         violations.push(FieldViolation::new(login_field, "is required (at most 128 bytes)"));
+    } else if crate::text::has_forbidden(login) {
+        // No name holds these, and PostgreSQL refuses NUL outright.
+        violations.push(FieldViolation::new(login_field, "holds control or formatting characters"));
     }
     if secret.is_empty() || secret.len() > 1024 {
         violations.push(FieldViolation::new(secret_field, "is required (at most 1024 bytes)"));

@@ -38,6 +38,7 @@ try:
         common_pb2,
         directory_pb2,
         directory_pb2_grpc,
+        errors_pb2,
         feed_pb2,
         feed_pb2_grpc,
         identity_pb2,
@@ -298,6 +299,10 @@ def main() -> int:
                 info = error_details_pb2.ErrorInfo()
                 any_msg.Unpack(info)
                 reasons.append(f"{info.domain}/{info.reason}")
+                # Clients switch on the contract's list of reasons.
+                expect(f"ERROR_REASON_{info.reason}" in errors_pb2.ErrorReason.keys(),
+                       f"ErrorInfo.reason {info.reason!r} is not in errors.proto ErrorReason")
+        expect(bool(reasons), "no ErrorInfo among the details")
         expect(bool(violations), f"no BadRequest among details {[d.type_url for d in status.details]}")
         fields = [v.field for v in violations]
         expect("resident_id" in fields, f"BadRequest field violations are on {fields}, not resident_id")

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tonic::Code;
+
+use crate::pb;
 use tonic_types::{ErrorDetails, StatusExt};
 
 /// Shorthand for `Result<T, petition_sdk::Error>`.
@@ -159,6 +161,12 @@ impl Error {
     /// machine-readable `UPPER_SNAKE_CASE` cause to branch on.
     pub fn reason(&self) -> Option<&str> {
         self.inner.details.error_info().map(|info| info.reason.as_str())
+    }
+
+    /// The reason as the contract's [`ErrorReason`](pb::ErrorReason), to
+    /// `match` on; `None` without one or for a reason newer than this SDK.
+    pub fn error_reason(&self) -> Option<pb::ErrorReason> {
+        self.reason().and_then(|name| pb::ErrorReason::from_str_name(&format!("ERROR_REASON_{name}")))
     }
 
     /// The `domain` of the `google.rpc.ErrorInfo` detail.

@@ -7,6 +7,9 @@ use std::time::Duration;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+/// Why a call failed, as the contract lists it (`petition.v1.ErrorReason`).
+pub use petition_proto::v1::ErrorReason as Reason;
+
 /// The `ErrorInfo.domain` of every error this server returns.
 pub const ERROR_DOMAIN: &str = "petition.v1";
 
@@ -31,17 +34,17 @@ pub enum AppError {
     #[error("invalid request")]
     InvalidArgument(Vec<FieldViolation>),
     #[error("{message}")]
-    Unauthenticated { reason: &'static str, message: String },
+    Unauthenticated { reason: Reason, message: String },
     #[error("{message}")]
-    PermissionDenied { reason: &'static str, message: String },
+    PermissionDenied { reason: Reason, message: String },
     /// Also what a caller sees for a resource outside their jurisdiction.
     #[error("{resource} not found")]
     NotFound { resource: &'static str },
     #[error("{message}")]
-    AlreadyExists { reason: &'static str, message: String },
+    AlreadyExists { reason: Reason, message: String },
     /// An operation not allowed in the resource's current state.
     #[error("{message}")]
-    FailedPrecondition { reason: &'static str, message: String, subject: String },
+    FailedPrecondition { reason: Reason, message: String, subject: String },
     /// A change-feed position older than the feed keeps (FAILED_PRECONDITION
     /// `CURSOR_EXPIRED`, with the oldest position it resumes after).
     #[error("the feed no longer serves this position; list again and resume from the position the list gives")]
@@ -57,7 +60,7 @@ pub enum AppError {
     /// A limit was reached; `quota` names what was exhausted
     /// (QuotaFailure: subject, description) when it is a quota.
     #[error("{message}")]
-    ResourceExhausted { reason: &'static str, message: String, retry_after: Duration, quota: Option<(String, String)> },
+    ResourceExhausted { reason: Reason, message: String, retry_after: Duration, quota: Option<(String, String)> },
     /// The database is unreachable or saturated: retryable.
     #[error("service temporarily unavailable")]
     Unavailable { detail: String },
@@ -88,32 +91,32 @@ impl AppError {
         Self::Internal { detail: detail.to_string() }
     }
 
-    pub fn unauthenticated(reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn unauthenticated(reason: Reason, message: impl Into<String>) -> Self {
         Self::Unauthenticated { reason, message: message.into() }
     }
 
-    pub fn permission_denied(reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn permission_denied(reason: Reason, message: impl Into<String>) -> Self {
         Self::PermissionDenied { reason, message: message.into() }
     }
 
-    /// The `ErrorInfo.reason`: UPPER_SNAKE_CASE, stable, machine-readable.
-    pub fn reason(&self) -> &'static str {
+    /// The `ErrorInfo.reason`, one of the contract's `ErrorReason`s.
+    pub fn reason(&self) -> Reason {
         match self {
-            Self::InvalidArgument(_) => "INVALID_ARGUMENT",
+            Self::InvalidArgument(_) => Reason::InvalidArgument,
             Self::Unauthenticated { reason, .. }
             | Self::PermissionDenied { reason, .. }
             | Self::AlreadyExists { reason, .. }
             | Self::FailedPrecondition { reason, .. }
-            | Self::ResourceExhausted { reason, .. } => reason,
-            Self::NotFound { .. } => "NOT_FOUND",
-            Self::CursorExpired { .. } => "CURSOR_EXPIRED",
-            Self::Aborted { .. } => "ETAG_MISMATCH",
-            Self::ConcurrentUpdate { .. } => "CONCURRENT_UPDATE",
-            Self::Unavailable { .. } => "UNAVAILABLE",
-            Self::Overloaded { .. } => "OVERLOADED",
-            Self::Timeout { .. } => "SERVER_TIMEOUT",
-            Self::HeadersTooLarge { .. } => "HEADERS_TOO_LARGE",
-            Self::Internal { .. } => "INTERNAL",
+            | Self::ResourceExhausted { reason, .. } => *reason,
+            Self::NotFound { .. } => Reason::NotFound,
+            Self::CursorExpired { .. } => Reason::CursorExpired,
+            Self::Aborted { .. } => Reason::EtagMismatch,
+            Self::ConcurrentUpdate { .. } => Reason::ConcurrentUpdate,
+            Self::Unavailable { .. } => Reason::Unavailable,
+            Self::Overloaded { .. } => Reason::Overloaded,
+            Self::Timeout { .. } => Reason::ServerTimeout,
+            Self::HeadersTooLarge { .. } => Reason::HeadersTooLarge,
+            Self::Internal { .. } => Reason::Internal,
         }
     }
 
@@ -150,7 +153,7 @@ impl From<AppError> for Status {
             }
             _ => {}
         }
-        details.set_error_info(error.reason(), ERROR_DOMAIN, metadata);
+        details.set_error_info(reason_name(error.reason()), ERROR_DOMAIN, metadata);
         match &error {
             AppError::InvalidArgument(violations) => {
                 for v in violations {
@@ -158,11 +161,11 @@ impl From<AppError> for Status {
                 }
             }
             AppError::FailedPrecondition { reason, message, subject } => {
-                details.add_precondition_failure_violation(*reason, subject.clone(), message.clone());
+                details.add_precondition_failure_violation(reason_name(*reason), subject.clone(), message.clone());
             }
             AppError::CursorExpired { earliest_position } => {
                 details.add_precondition_failure_violation(
-                    "CURSOR_EXPIRED",
+                    reason_name(Reason::CursorExpired),
                     "changes",
                     format!("resume after {earliest_position} at the earliest, after listing again"),
                 );
@@ -209,7 +212,7 @@ impl From<diesel::result::Error> for AppError {
             // The constraint's name is the schema's business: logged, not sent.
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 tracing::debug!(constraint = info.constraint_name().unwrap_or("?"), "unique violation");
-                AppError::AlreadyExists { reason: "ALREADY_EXISTS", message: "it already exists".into() }
+                AppError::AlreadyExists { reason: Reason::AlreadyExists, message: "it already exists".into() }
             }
             Error::DatabaseError(
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
@@ -228,6 +231,13 @@ impl From<diesel::result::Error> for AppError {
             other => AppError::Internal { detail: other.to_string() },
         }
     }
+}
+
+/// A reason as `ErrorInfo.reason` spells it: the contract's value name
+/// without its prefix (`ERROR_REASON_TOKEN_EXPIRED` → `TOKEN_EXPIRED`).
+pub fn reason_name(reason: Reason) -> &'static str {
+    let name = reason.as_str_name();
+    name.strip_prefix("ERROR_REASON_").unwrap_or(name)
 }
 
 /// Whether a database error's message is a deadlock (SQLSTATE 40P01, which
@@ -288,7 +298,7 @@ mod tests {
     #[test]
     fn exhaustion_carries_retry_info() {
         let status = Status::from(AppError::ResourceExhausted {
-            reason: "LOGIN_THROTTLED",
+            reason: Reason::LoginThrottled,
             message: "too many attempts".into(),
             retry_after: Duration::from_secs(42),
             quota: Some(("petitioners/x".into(), "at most 3 filings a day".into())),
@@ -297,6 +307,17 @@ mod tests {
         assert_eq!(retry, Some(Duration::from_secs(42)));
         let quota = status.get_error_details().quota_failure().map(|q| q.violations.len());
         assert_eq!(quota, Some(1));
+    }
+
+    #[test]
+    fn reason_names_are_the_contract_names_without_prefix() {
+        for value in 1..200 {
+            let Ok(reason) = Reason::try_from(value) else { continue };
+            let name = reason_name(reason);
+            assert!(!name.starts_with("ERROR_REASON_") && name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'));
+            assert_eq!(Reason::from_str_name(&format!("ERROR_REASON_{name}")), Some(reason));
+        }
+        assert_eq!(reason_name(Reason::TokenExpired), "TOKEN_EXPIRED");
     }
 
     #[test]

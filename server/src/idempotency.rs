@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::crypto::sha256;
 use crate::error::AppError;
+use crate::error::Reason;
 use crate::schema::idempotency_keys;
 
 pub const MAX_REQUEST_ID_LEN: usize = 128;
@@ -70,7 +71,7 @@ pub fn claim(
 
 fn reused() -> AppError {
     AppError::AlreadyExists {
-        reason: "REQUEST_ID_REUSED",
+        reason: Reason::RequestIdReused,
         message: "this request_id was used for a different request".into(),
     }
 }

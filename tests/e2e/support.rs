@@ -15,6 +15,8 @@ pub fn expect_error<T: std::fmt::Debug>(
         Ok(value) => panic!("expected {code:?}, got Ok({value:?})"),
         Err(error) => {
             assert_eq!(error.code(), code, "{error}");
+            // Every reason the server sends is one the contract lists.
+            assert!(error.error_reason().is_some(), "reason {:?} is not in ErrorReason: {error}", error.reason());
             if let Some(reason) = reason {
                 assert_eq!(error.reason(), Some(reason), "{error}");
             }

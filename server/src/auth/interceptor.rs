@@ -12,6 +12,7 @@ use tonic::{Request, Status};
 use super::principal::Caller;
 use super::tokens::TokenIssuer;
 use crate::error::AppError;
+use crate::error::Reason;
 
 #[derive(Clone)]
 pub struct AuthInterceptor {
@@ -31,10 +32,10 @@ impl Interceptor for AuthInterceptor {
             Some(value) => {
                 let value = value
                     .to_str()
-                    .map_err(|_| AppError::unauthenticated("INVALID_TOKEN", "malformed authorization header"))?;
+                    .map_err(|_| AppError::unauthenticated(Reason::InvalidToken, "malformed authorization header"))?;
                 let token =
                     value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).ok_or_else(|| {
-                        AppError::unauthenticated("INVALID_TOKEN", "authorization must be `Bearer <token>`")
+                        AppError::unauthenticated(Reason::InvalidToken, "authorization must be `Bearer <token>`")
                     })?;
                 Caller(Some(self.tokens.verify(token.trim())?))
             }

@@ -5,6 +5,7 @@
 
 use super::principal::{Principal, Role, Scope};
 use crate::error::AppError;
+use crate::error::Reason;
 
 /// What the caller wants to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +59,7 @@ pub fn in_jurisdiction(principal: &Principal, path: &str) -> bool {
 }
 
 fn denied(action: Action) -> AppError {
-    AppError::permission_denied("PERMISSION_DENIED", format!("your role may not {}", describe(action)))
+    AppError::permission_denied(Reason::PermissionDenied, format!("your role may not {}", describe(action)))
 }
 
 fn describe(action: Action) -> &'static str {
@@ -192,12 +193,12 @@ fn case_denied(action: CaseAction) -> AppError {
         CaseAction::DecideReview => "decide this review",
         CaseAction::Share => "share this case with a partner organization",
     };
-    AppError::permission_denied("PERMISSION_DENIED", format!("you may not {what}"))
+    AppError::permission_denied(Reason::PermissionDenied, format!("you may not {what}"))
 }
 
 /// A refusal to a caller whose role allows the action, but not here.
 fn outside_jurisdiction(what: &str) -> AppError {
-    AppError::permission_denied("OUTSIDE_JURISDICTION", format!("{what} is outside your jurisdiction"))
+    AppError::permission_denied(Reason::OutsideJurisdiction, format!("{what} is outside your jurisdiction"))
 }
 
 /// Filing: `Submit` needs a citizen; `Register` a clerk whose jurisdiction
@@ -289,18 +290,18 @@ mod tests {
         let _ = other_county;
 
         use Action::*;
-        let expect = |p: &Principal, action, resource, want: Option<&str>| {
+        let expect = |p: &Principal, action, resource, want: Option<Reason>| {
             let got = authorize(p, action, resource).err().map(|e| e.reason());
             assert_eq!(got, want, "{:?} {action:?} {resource:?}", p.roles);
         };
         for p in [&citizen, &clerk, &city_leader, &partner_dir, &admin] {
             expect(p, ReadDirectory, Resource::System, None);
         }
-        expect(&partner_cases, ReadDirectory, Resource::System, Some("PERMISSION_DENIED"));
+        expect(&partner_cases, ReadDirectory, Resource::System, Some(Reason::PermissionDenied));
         for p in [&citizen, &clerk, &city_leader, &partner_dir, &partner_cases] {
-            expect(p, WriteDirectory, Resource::System, Some("PERMISSION_DENIED"));
-            expect(p, ManageAccounts, Resource::System, Some("PERMISSION_DENIED"));
-            expect(p, WriteCalendar, Resource::System, Some("PERMISSION_DENIED"));
+            expect(p, WriteDirectory, Resource::System, Some(Reason::PermissionDenied));
+            expect(p, ManageAccounts, Resource::System, Some(Reason::PermissionDenied));
+            expect(p, WriteCalendar, Resource::System, Some(Reason::PermissionDenied));
         }
         for p in [&citizen, &clerk, &city_leader, &partner_dir, &partner_cases, &admin] {
             expect(p, ReadOwnAccount, Resource::System, None);
@@ -311,11 +312,11 @@ mod tests {
         expect(&admin, ManageAccounts, Resource::System, None);
 
         expect(&clerk, ListStaff, here, None);
-        expect(&clerk, ListStaff, there, Some("NOT_FOUND"));
+        expect(&clerk, ListStaff, there, Some(Reason::NotFound));
         expect(&city_leader, ListStaff, there, None);
         expect(&admin, ListStaff, there, None);
-        expect(&citizen, ListStaff, here, Some("PERMISSION_DENIED"));
-        expect(&partner_dir, ListStaff, here, Some("PERMISSION_DENIED"));
+        expect(&citizen, ListStaff, here, Some(Reason::PermissionDenied));
+        expect(&partner_dir, ListStaff, here, Some(Reason::PermissionDenied));
     }
 
     /// The case matrix: every [`CaseAction`] for every kind of principal on
@@ -403,9 +404,9 @@ mod tests {
         ];
         let outcome = |result: Result<(), AppError>| match result {
             Ok(()) => 'y',
-            Err(e) if e.reason() == "PERMISSION_DENIED" => 'd',
-            Err(e) if e.reason() == "OUTSIDE_JURISDICTION" => 'o',
-            Err(e) if e.reason() == "NOT_FOUND" => 'n',
+            Err(e) if e.reason() == Reason::PermissionDenied => 'd',
+            Err(e) if e.reason() == Reason::OutsideJurisdiction => 'o',
+            Err(e) if e.reason() == Reason::NotFound => 'n',
             Err(e) => panic!("unexpected denial {e:?}"),
         };
         for (name, principal, want) in &table {
@@ -479,9 +480,9 @@ mod tests {
         // refusal says so rather than blaming the role.
         let err =
             authorize_filing(&staff(&[Role::Clerk], bureau, OTHER_COUNTY), Register, TOWNSHIP).expect_err("outside");
-        assert_eq!(err.reason(), "OUTSIDE_JURISDICTION");
+        assert_eq!(err.reason(), Reason::OutsideJurisdiction);
         let err = authorize_filing(&staff(&[Role::Handler], unit, COUNTY), Register, TOWNSHIP).expect_err("a handler");
-        assert_eq!(err.reason(), "PERMISSION_DENIED");
+        assert_eq!(err.reason(), Reason::PermissionDenied);
         assert_eq!(outcome(authorize_case(&prefix, Read, &case)), 'n');
     }
 }

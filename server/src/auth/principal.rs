@@ -4,6 +4,7 @@
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::error::Reason;
 use crate::wire::wire_enum;
 
 wire_enum! {
@@ -78,6 +79,9 @@ pub struct Caller(pub Option<Principal>);
 /// The verified principal of a request, or UNAUTHENTICATED.
 pub fn require_principal<T>(request: &tonic::Request<T>) -> Result<Principal, AppError> {
     request.extensions().get::<Caller>().and_then(|caller| caller.0.clone()).ok_or_else(|| {
-        AppError::unauthenticated("MISSING_CREDENTIALS", "sign in first: send `authorization: Bearer <access token>`")
+        AppError::unauthenticated(
+            Reason::MissingCredentials,
+            "sign in first: send `authorization: Bearer <access token>`",
+        )
     })
 }

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::principal::{AccountKind, Principal, Role, Scope};
 use crate::error::AppError;
+use crate::error::Reason;
 
 /// The only `typ` claim accepted on calls.
 const ACCESS_TYPE: &str = "access";
@@ -101,7 +102,7 @@ fn unix_now() -> u64 {
 }
 
 fn rejected(message: &str) -> AppError {
-    AppError::unauthenticated("INVALID_TOKEN", message)
+    AppError::unauthenticated(Reason::InvalidToken, message)
 }
 
 impl TokenIssuer {
@@ -166,7 +167,7 @@ impl TokenIssuer {
             use jsonwebtoken::errors::ErrorKind;
             match e.kind() {
                 ErrorKind::ExpiredSignature => {
-                    AppError::unauthenticated("TOKEN_EXPIRED", "access token expired; refresh it")
+                    AppError::unauthenticated(Reason::TokenExpired, "access token expired; refresh it")
                 }
                 _ => rejected("invalid access token"),
             }
@@ -297,29 +298,29 @@ mod tests {
             claims["roles"] = serde_json::json!([10]);
             format!("{}.{}.{}", parts[0], b64(claims.to_string().as_bytes()), parts[2])
         };
-        let cases: Vec<(&str, String, &str)> = vec![
-            ("alg none", alg_none, "INVALID_TOKEN"),
-            ("HS512 instead of the pinned HS256", hs512, "INVALID_TOKEN"),
+        let cases: Vec<(&str, String, Reason)> = vec![
+            ("alg none", alg_none, Reason::InvalidToken),
+            ("HS512 instead of the pinned HS256", hs512, Reason::InvalidToken),
             (
                 "signed with another key under a known kid",
                 sign_raw(&valid_claims(), &header_with_kid("k1"), &[9u8; 32]),
-                "INVALID_TOKEN",
+                Reason::InvalidToken,
             ),
-            ("unknown kid", sign_raw(&valid_claims(), &header_with_kid("k9"), &good_secret), "INVALID_TOKEN"),
-            ("no kid", sign_raw(&valid_claims(), &Header::new(Algorithm::HS256), &good_secret), "INVALID_TOKEN"),
-            ("expired", with("exp", serde_json::json!(now - 3600)), "TOKEN_EXPIRED"),
-            ("wrong audience", with("aud", serde_json::json!("someone-else")), "INVALID_TOKEN"),
-            ("wrong issuer", with("iss", serde_json::json!("evil")), "INVALID_TOKEN"),
-            ("typ refresh", with("typ", serde_json::json!("refresh")), "INVALID_TOKEN"),
-            ("missing typ", without("typ"), "INVALID_TOKEN"),
-            ("missing exp", without("exp"), "INVALID_TOKEN"),
-            ("missing sub", without("sub"), "INVALID_TOKEN"),
-            ("subject not a uuid", with("sub", serde_json::json!("admin")), "INVALID_TOKEN"),
-            ("unknown role", with("roles", serde_json::json!([77])), "INVALID_TOKEN"),
-            ("tampered payload", tampered_payload, "INVALID_TOKEN"),
-            ("opaque refresh token used as access token", crate::crypto::random_token(32), "INVALID_TOKEN"),
-            ("empty", String::new(), "INVALID_TOKEN"),
-            ("garbage", "a.b.c".into(), "INVALID_TOKEN"),
+            ("unknown kid", sign_raw(&valid_claims(), &header_with_kid("k9"), &good_secret), Reason::InvalidToken),
+            ("no kid", sign_raw(&valid_claims(), &Header::new(Algorithm::HS256), &good_secret), Reason::InvalidToken),
+            ("expired", with("exp", serde_json::json!(now - 3600)), Reason::TokenExpired),
+            ("wrong audience", with("aud", serde_json::json!("someone-else")), Reason::InvalidToken),
+            ("wrong issuer", with("iss", serde_json::json!("evil")), Reason::InvalidToken),
+            ("typ refresh", with("typ", serde_json::json!("refresh")), Reason::InvalidToken),
+            ("missing typ", without("typ"), Reason::InvalidToken),
+            ("missing exp", without("exp"), Reason::InvalidToken),
+            ("missing sub", without("sub"), Reason::InvalidToken),
+            ("subject not a uuid", with("sub", serde_json::json!("admin")), Reason::InvalidToken),
+            ("unknown role", with("roles", serde_json::json!([77])), Reason::InvalidToken),
+            ("tampered payload", tampered_payload, Reason::InvalidToken),
+            ("opaque refresh token used as access token", crate::crypto::random_token(32), Reason::InvalidToken),
+            ("empty", String::new(), Reason::InvalidToken),
+            ("garbage", "a.b.c".into(), Reason::InvalidToken),
         ];
         assert!(cases.len() >= 10);
         for (name, token, reason) in cases {

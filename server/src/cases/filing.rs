@@ -27,6 +27,7 @@ use crate::directory::model::RegionRow;
 use crate::directory::rules::OrganizationKind;
 use crate::directory::store as directory_store;
 use crate::error::AppError;
+use crate::error::Reason;
 use crate::event_log::Journal;
 use crate::identity::store as identity_store;
 use crate::similarity::SimilarityIndex;
@@ -126,7 +127,7 @@ pub fn file(
         if daily_limit.exceeded_by(u32::try_from(nth).unwrap_or(u32::MAX)) {
             // The transaction rolls back, taking this count with it.
             return Err(AppError::ResourceExhausted {
-                reason: "DAILY_LIMIT_REACHED",
+                reason: Reason::DailyLimitReached,
                 message: format!("at most {} filings a day; try again tomorrow", daily_limit.per_day),
                 retry_after: limits::until_next_day(now).to_std().unwrap_or_default(),
                 quota: Some((

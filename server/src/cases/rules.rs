@@ -16,6 +16,7 @@ use crate::auth::policy::path_within;
 use crate::calendar::rules::{Period, WorkCalendar};
 use crate::directory::rules::OrganizationKind;
 use crate::error::AppError;
+use crate::error::Reason;
 use crate::time::shanghai_date;
 
 /// Art.22: the bureau routes within 15 days of registration.
@@ -475,7 +476,7 @@ pub fn allowed_in(command: &Command) -> &'static [CaseState] {
     }
 }
 
-fn precondition(case_id: Uuid, reason: &'static str, message: impl Into<String>) -> AppError {
+fn precondition(case_id: Uuid, reason: Reason, message: impl Into<String>) -> AppError {
     AppError::FailedPrecondition { reason, message: message.into(), subject: format!("cases/{case_id}") }
 }
 
@@ -486,7 +487,7 @@ fn within(
     case_id: Uuid,
     today: NaiveDate,
     last_day: Option<NaiveDate>,
-    reason: &'static str,
+    reason: Reason,
     what: &str,
 ) -> Result<(), AppError> {
     match last_day {
@@ -509,7 +510,7 @@ pub fn decide(
     if !allowed_in(&command).contains(&case.state) {
         return Err(precondition(
             case_id,
-            "INVALID_STATE",
+            Reason::InvalidState,
             format!("{} is not allowed while the case is {:?}", command.name(), case.state),
         ));
     }
@@ -518,7 +519,7 @@ pub fn decide(
         Command::SetTrack { track, reason, first_time, report_to } => {
             // 简易办 is for first-time petitions with clear facts.
             if track == Track::Simple && !first_time {
-                return Err(precondition(case_id, "NOT_FIRST_TIME", "SIMPLE is only for a first-time petition"));
+                return Err(precondition(case_id, Reason::NotFirstTime, "SIMPLE is only for a first-time petition"));
             }
             let reply_by = case.accepted_on.map(|accepted| clocks::reply_by(ctx, accepted, track));
             let mut events = vec![Event::TrackSet { track, reason: reason.clone(), reply_by }];
@@ -554,7 +555,7 @@ pub fn decide(
                 case_id,
                 today,
                 case.deadlines.object_by,
-                "OBJECTION_WINDOW_CLOSED",
+                Reason::ObjectionWindowClosed,
                 "objections (5 working days after receipt) could be made",
             )?;
             let organization_id = case.handling_organization_id.unwrap_or_default();
@@ -574,12 +575,12 @@ pub fn decide(
             if case.extended {
                 return Err(precondition(
                     case_id,
-                    "ALREADY_EXTENDED",
+                    Reason::AlreadyExtended,
                     "the handling deadline can be extended only once",
                 ));
             }
             if case.track != Track::Normal {
-                return Err(precondition(case_id, "NOT_NORMAL_TRACK", "only NORMAL track cases can be extended"));
+                return Err(precondition(case_id, Reason::NotNormalTrack, "only NORMAL track cases can be extended"));
             }
             if !(1..=MAX_EXTENSION_DAYS).contains(&days) {
                 return Err(AppError::invalid("days", format!("must be 1–{MAX_EXTENSION_DAYS}")));
@@ -597,12 +598,16 @@ pub fn decide(
             if case.routing_mode != Some(RoutingMode::Assign) {
                 return Err(precondition(
                     case_id,
-                    "NOT_ASSIGNED",
+                    Reason::NotAssigned,
                     "only assigned (交办) cases owe a completion report",
                 ));
             }
             if case.completion_reported {
-                return Err(precondition(case_id, "ALREADY_REPORTED", "the completion report was already submitted"));
+                return Err(precondition(
+                    case_id,
+                    Reason::AlreadyReported,
+                    "the completion report was already submitted",
+                ));
             }
             vec![Event::CompletionReported { report }]
         }
@@ -612,7 +617,7 @@ pub fn decide(
                 case_id,
                 today,
                 case.deadlines.review_request_by,
-                "REVIEW_WINDOW_CLOSED",
+                Reason::ReviewWindowClosed,
                 "review could be requested",
             )?;
             vec![Event::ReviewRequested {
@@ -634,7 +639,7 @@ pub fn decide(
                 case_id,
                 today,
                 case.deadlines.recheck_request_by,
-                "RECHECK_WINDOW_CLOSED",
+                Reason::RecheckWindowClosed,
                 "re-review could be requested",
             )?;
             vec![Event::RecheckRequested {
@@ -646,14 +651,14 @@ pub fn decide(
         }
         Command::PauseRecheck { reason } => {
             if case.recheck_paused_days_left.is_some() {
-                return Err(precondition(case_id, "ALREADY_PAUSED", "the re-review clock is already stopped"));
+                return Err(precondition(case_id, Reason::AlreadyPaused, "the re-review clock is already stopped"));
             }
             let due = case.deadlines.recheck_by.unwrap_or(today);
             vec![Event::RecheckPaused { reason, days_left: clocks::days_left(due, today) }]
         }
         Command::ResumeRecheck { note } => {
             let Some(days_left) = case.recheck_paused_days_left else {
-                return Err(precondition(case_id, "NOT_PAUSED", "the re-review clock is running"));
+                return Err(precondition(case_id, Reason::NotPaused, "the re-review clock is running"));
             };
             vec![Event::RecheckResumed { note, recheck_by: clocks::resumed_recheck_by(ctx, today, days_left) }]
         }
@@ -670,15 +675,15 @@ pub fn decide(
             if into_accusation != (subject.kind == CaseKind::Accusation) {
                 return Err(precondition(
                     case_id,
-                    "ACCUSATION_NOT_MERGED",
+                    Reason::AccusationNotMerged,
                     "an accusation is merged only with accusations (Art.30)",
                 ));
             }
             if into == case_id {
-                return Err(precondition(case_id, "SELF_MERGE", "a case cannot be merged into itself"));
+                return Err(precondition(case_id, Reason::SelfMerge, "a case cannot be merged into itself"));
             }
             if case.merged_into.is_some() {
-                return Err(precondition(case_id, "ALREADY_MERGED", "the case is already merged into another"));
+                return Err(precondition(case_id, Reason::AlreadyMerged, "the case is already merged into another"));
             }
             vec![Event::Merged { into, reason }]
         }
@@ -687,13 +692,15 @@ pub fn decide(
                 vec![Event::RepeatUnlinked { reason, route_by: clocks::route_by(ctx.calendar, today) }]
             }
             (state, _, Some(_)) if state.is_open() => vec![Event::Unmerged { reason }],
-            _ => return Err(precondition(case_id, "NOT_LINKED", "the case is neither a linked repeat nor merged")),
+            _ => {
+                return Err(precondition(case_id, Reason::NotLinked, "the case is neither a linked repeat nor merged"));
+            }
         },
         Command::GrantAccess { organization_id, organization, reason } => {
             // Art.30: who accuses and what they say stays with the
             // discipline channel.
             if subject.kind == CaseKind::Accusation {
-                return Err(precondition(case_id, "ACCUSATION_NOT_SHARED", "an accusation is not shared (Art.30)"));
+                return Err(precondition(case_id, Reason::AccusationNotShared, "an accusation is not shared (Art.30)"));
             }
             match organization {
                 None => return Err(AppError::invalid("organization_id", "no such organization")),
@@ -706,13 +713,13 @@ pub fn decide(
                 Some(_) => {}
             }
             if case.access_organization_ids.contains(&organization_id) {
-                return Err(precondition(case_id, "ALREADY_GRANTED", "the organization already has access"));
+                return Err(precondition(case_id, Reason::AlreadyGranted, "the organization already has access"));
             }
             vec![Event::AccessGranted { organization_id, reason }]
         }
         Command::RevokeAccess { organization_id, reason } => {
             if !case.access_organization_ids.contains(&organization_id) {
-                return Err(precondition(case_id, "NOT_GRANTED", "the organization has no access to revoke"));
+                return Err(precondition(case_id, Reason::NotGranted, "the organization has no access to revoke"));
             }
             vec![Event::AccessRevoked { organization_id, reason }]
         }
@@ -767,7 +774,7 @@ fn superior(case_id: Uuid, organization: Option<Uuid>) -> Result<Uuid, AppError>
     organization.ok_or_else(|| {
         precondition(
             case_id,
-            "NO_SUPERIOR_ORGANIZATION",
+            Reason::NoSuperiorOrganization,
             "the deciding organization has no superior organization in the directory",
         )
     })
@@ -785,14 +792,14 @@ pub fn check_merge(primary: &Subject, primary_case: &Lifecycle, primaries: &[Uui
     if !primary_case.state.is_open() || primary_case.merged_into.is_some() {
         return Err(precondition(
             primary.id,
-            "PRIMARY_NOT_OPEN",
+            Reason::PrimaryNotOpen,
             "the primary case must be open and not itself merged",
         ));
     }
     if let Some(parent) = primaries.first() {
         return Err(precondition(
             *parent,
-            "HAS_MERGED_CASES",
+            Reason::HasMergedCases,
             "cases are merged into this one; merge them into the new primary instead",
         ));
     }
@@ -1216,7 +1223,7 @@ mod tests {
                         assert_eq!(after.state, next, "{name} in {state:?}");
                     }
                     (None, Err(AppError::FailedPrecondition { reason, subject, .. })) => {
-                        assert_eq!(reason, "INVALID_STATE", "{name} in {state:?}");
+                        assert_eq!(reason, Reason::InvalidState, "{name} in {state:?}");
                         assert_eq!(subject, format!("cases/{CASE}"));
                     }
                     (want, got) => panic!("{name} in {state:?}: documented {want:?}, got {got:?}"),
@@ -1268,14 +1275,17 @@ mod tests {
         assert_eq!(merged.merged_into, Some(OTHER_CASE));
         assert_eq!((merged.state, merged.deadlines.clone()), (accepted.state, accepted.deadlines.clone()));
         let again = decide(&subject(), &merged, merge, &ctx);
-        assert!(matches!(again, Err(AppError::FailedPrecondition { reason: "ALREADY_MERGED", .. })), "{again:?}");
+        assert!(matches!(again, Err(AppError::FailedPrecondition { reason: Reason::AlreadyMerged, .. })), "{again:?}");
         let into_self = decide(
             &subject(),
             &accepted,
             Command::Merge { into: CASE, into_accusation: false, reason: "x".into() },
             &ctx,
         );
-        assert!(matches!(into_self, Err(AppError::FailedPrecondition { reason: "SELF_MERGE", .. })), "{into_self:?}");
+        assert!(
+            matches!(into_self, Err(AppError::FailedPrecondition { reason: Reason::SelfMerge, .. })),
+            "{into_self:?}"
+        );
         let events = decide(&subject(), &merged, Command::Unlink { reason: "split".into() }, &ctx)
             .unwrap_or_else(|e| panic!("{e:?}"));
         let unmerged = events.iter().fold(merged, |c, e| apply(Some(c), e));
@@ -1290,8 +1300,11 @@ mod tests {
         for state in CaseState::ALL {
             let case = case_in(*state, today, &calendar);
             let got = decide(&subject(), &case, Command::Unlink { reason: "r".into() }, &ctx);
-            let want =
-                if matches!(state, CaseState::Final | CaseState::Withdrawn) { "INVALID_STATE" } else { "NOT_LINKED" };
+            let want = if matches!(state, CaseState::Final | CaseState::Withdrawn) {
+                Reason::InvalidState
+            } else {
+                Reason::NotLinked
+            };
             assert!(
                 matches!(&got, Err(AppError::FailedPrecondition { reason, .. }) if *reason == want),
                 "{state:?}: {got:?}"
@@ -1357,7 +1370,7 @@ mod tests {
         assert_eq!(case.deadlines.object_by, Some(date(2025, 10, 10)));
         let late = Context { today: date(2025, 10, 11), calendar: &calendar, urgent_reply_days: 7 };
         match decide(&subject(), &case, Command::Object { reason: "x".into() }, &late) {
-            Err(AppError::FailedPrecondition { reason, .. }) => assert_eq!(reason, "OBJECTION_WINDOW_CLOSED"),
+            Err(AppError::FailedPrecondition { reason, .. }) => assert_eq!(reason, Reason::ObjectionWindowClosed),
             other => panic!("{other:?}"),
         }
         let in_time = Context { today: date(2025, 10, 10), calendar: &calendar, urgent_reply_days: 7 };
@@ -1399,7 +1412,7 @@ mod tests {
         let not_first =
             Command::SetTrack { track: Track::Simple, reason: String::new(), first_time: false, report_to: None };
         match decide(&subject(), &accepted, not_first, &ctx) {
-            Err(AppError::FailedPrecondition { reason, .. }) => assert_eq!(reason, "NOT_FIRST_TIME"),
+            Err(AppError::FailedPrecondition { reason, .. }) => assert_eq!(reason, Reason::NotFirstTime),
             other => panic!("{other:?}"),
         }
     }
@@ -1425,7 +1438,7 @@ mod tests {
         // May 1 + 30 = May 31 2026, a Sunday → Jun 1.
         assert_eq!(extended.deadlines.reply_by, Some(date(2026, 6, 1)));
         match decide(&subject(), &extended, Command::Extend { days: 1, reason: "again".into() }, &ctx) {
-            Err(AppError::FailedPrecondition { reason, .. }) => assert_eq!(reason, "ALREADY_EXTENDED"),
+            Err(AppError::FailedPrecondition { reason, .. }) => assert_eq!(reason, Reason::AlreadyExtended),
             other => panic!("{other:?}"),
         }
     }
@@ -1439,7 +1452,7 @@ mod tests {
         let late = Context { today: date(2026, 4, 2), calendar: &calendar, urgent_reply_days: 7 };
         let request = Command::RequestReview { reason: "x".into(), reviewing_organization_id: Some(SUPERIOR) };
         match decide(&subject(), &replied, request.clone(), &late) {
-            Err(AppError::FailedPrecondition { reason, .. }) => assert_eq!(reason, "REVIEW_WINDOW_CLOSED"),
+            Err(AppError::FailedPrecondition { reason, .. }) => assert_eq!(reason, Reason::ReviewWindowClosed),
             other => panic!("{other:?}"),
         }
         let last_day = Context { today: date(2026, 4, 1), calendar: &calendar, urgent_reply_days: 7 };
@@ -1463,7 +1476,7 @@ mod tests {
         assert_eq!(paused.recheck_paused_days_left, Some(20));
         assert_eq!(due_date(&paused), None, "no clock runs during the hearing");
         let again = decide(&subject(), &paused, Command::PauseRecheck { reason: "x".into() }, &day10);
-        assert!(matches!(again, Err(AppError::FailedPrecondition { reason: "ALREADY_PAUSED", .. })));
+        assert!(matches!(again, Err(AppError::FailedPrecondition { reason: Reason::AlreadyPaused, .. })));
         let day40 = Context { today: date(2026, 4, 11), calendar: &calendar, urgent_reply_days: 7 };
         let resumed = fold_from(
             paused.clone(),
@@ -1488,13 +1501,13 @@ mod tests {
         assert_eq!(due_date(&reported), None);
         assert!(matches!(
             decide(&subject(), &reported, Command::ReportCompletion { report: "r".into() }, &ctx),
-            Err(AppError::FailedPrecondition { reason: "ALREADY_REPORTED", .. })
+            Err(AppError::FailedPrecondition { reason: Reason::AlreadyReported, .. })
         ));
         let mut forwarded = replied;
         forwarded.routing_mode = Some(RoutingMode::Forward);
         assert!(matches!(
             decide(&subject(), &forwarded, Command::ReportCompletion { report: "r".into() }, &ctx),
-            Err(AppError::FailedPrecondition { reason: "NOT_ASSIGNED", .. })
+            Err(AppError::FailedPrecondition { reason: Reason::NotAssigned, .. })
         ));
     }
 
@@ -1643,7 +1656,7 @@ mod tests {
             Err(AppError::InvalidArgument(v)) => {
                 format!("invalid {}", v.first().map(|v| v.field.as_str()).unwrap_or(""))
             }
-            Err(AppError::FailedPrecondition { reason, .. }) => reason.to_owned(),
+            Err(AppError::FailedPrecondition { reason, .. }) => crate::error::reason_name(reason).to_owned(),
             Err(other) => format!("{other:?}"),
             Ok(_) => "ok".into(),
         }
@@ -1745,10 +1758,16 @@ mod tests {
         let ctx = Context { today, calendar: &calendar, urgent_reply_days: 7 };
         let replied = case_in(CaseState::Replied, today, &calendar);
         let none = Command::RequestReview { reason: "x".into(), reviewing_organization_id: None };
-        assert_eq!(refused_for(decide(&subject(), &replied, none, &ctx)), "NO_SUPERIOR_ORGANIZATION");
+        assert_eq!(
+            refused_for(decide(&subject(), &replied, none, &ctx)),
+            crate::error::reason_name(Reason::NoSuperiorOrganization)
+        );
         let reviewed = case_in(CaseState::Reviewed, today, &calendar);
         let none = Command::RequestRecheck { reason: "x".into(), reviewing_organization_id: None };
-        assert_eq!(refused_for(decide(&subject(), &reviewed, none, &ctx)), "NO_SUPERIOR_ORGANIZATION");
+        assert_eq!(
+            refused_for(decide(&subject(), &reviewed, none, &ctx)),
+            crate::error::reason_name(Reason::NoSuperiorOrganization)
+        );
         // A stated issuer must be the deciding organization.
         let under_review = case_in(CaseState::UnderReview, today, &calendar);
         let wrong =
@@ -1789,13 +1808,22 @@ mod tests {
             );
         }
         let accusation = Subject { kind: CaseKind::Accusation, ..subject() };
-        assert_eq!(refused_for(decide(&accusation, &case, grant(Some(court())), &ctx)), "ACCUSATION_NOT_SHARED");
+        assert_eq!(
+            refused_for(decide(&accusation, &case, grant(Some(court())), &ctx)),
+            crate::error::reason_name(Reason::AccusationNotShared)
+        );
         let revoke = Command::RevokeAccess { organization_id: COURT, reason: "done".into() };
-        assert_eq!(refused_for(decide(&subject(), &case, revoke.clone(), &ctx)), "NOT_GRANTED");
+        assert_eq!(
+            refused_for(decide(&subject(), &case, revoke.clone(), &ctx)),
+            crate::error::reason_name(Reason::NotGranted)
+        );
         let events = decide(&subject(), &case, grant(Some(court())), &ctx).unwrap_or_default();
         let shared = fold_from(case.clone(), &events);
         assert_eq!(shared.access_organization_ids, vec![COURT]);
-        assert_eq!(refused_for(decide(&subject(), &shared, grant(Some(court())), &ctx)), "ALREADY_GRANTED");
+        assert_eq!(
+            refused_for(decide(&subject(), &shared, grant(Some(court())), &ctx)),
+            crate::error::reason_name(Reason::AlreadyGranted)
+        );
         let events = decide(&subject(), &shared, revoke, &ctx).unwrap_or_default();
         let unshared = fold_from(shared, &events);
         assert!(unshared.access_organization_ids.is_empty());
@@ -1813,17 +1841,17 @@ mod tests {
             let case = case_in(closed, today, &calendar);
             assert!(matches!(
                 check_merge(&subject(), &case, &[]),
-                Err(AppError::FailedPrecondition { reason: "PRIMARY_NOT_OPEN", .. })
+                Err(AppError::FailedPrecondition { reason: Reason::PrimaryNotOpen, .. })
             ));
         }
         let merged = apply(Some(open.clone()), &Event::Merged { into: OTHER_CASE, reason: "x".into() });
         assert!(matches!(
             check_merge(&subject(), &merged, &[]),
-            Err(AppError::FailedPrecondition { reason: "PRIMARY_NOT_OPEN", .. })
+            Err(AppError::FailedPrecondition { reason: Reason::PrimaryNotOpen, .. })
         ));
         assert!(matches!(
             check_merge(&subject(), &open, &[OTHER_CASE]),
-            Err(AppError::FailedPrecondition { reason: "HAS_MERGED_CASES", .. })
+            Err(AppError::FailedPrecondition { reason: Reason::HasMergedCases, .. })
         ));
     }
 }

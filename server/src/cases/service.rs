@@ -30,6 +30,7 @@ use crate::auth::policy::{self, CaseAction};
 use crate::auth::{Principal, require_principal};
 use crate::convert::{parse_id, time_from_timestamp};
 use crate::directory::store as directory_store;
+use crate::error::Reason;
 use crate::error::{AppError, FieldViolation, require_valid};
 use crate::event_log;
 use crate::feed;
@@ -621,7 +622,9 @@ impl CaseService for CaseApi {
         let principal = require_principal(&request)?;
         let req = request.into_inner();
         if principal.has_role(crate::auth::Role::Citizen) || principal.has_role(crate::auth::Role::Partner) {
-            return Err(AppError::permission_denied("PERMISSION_DENIED", "only staff search for similar cases").into());
+            return Err(
+                AppError::permission_denied(Reason::PermissionDenied, "only staff search for similar cases").into()
+            );
         }
         let limit = match req.page_size {
             0 => 10,
@@ -648,7 +651,7 @@ impl CaseService for CaseApi {
         require_valid(v)?;
         let Some(index) = self.state.similarity.clone() else {
             return Err(AppError::FailedPrecondition {
-                reason: "DUPLICATE_DETECTION_OFF",
+                reason: Reason::DuplicateDetectionOff,
                 message: "duplicate detection is switched off on this server".into(),
                 subject: "cases".into(),
             }
@@ -667,7 +670,7 @@ impl CaseService for CaseApi {
                         policy::authorize_case(&principal, CaseAction::Read, &access(&row))?;
                         if !viewer.sees_content(&row) {
                             return Err(AppError::permission_denied(
-                                "CONTENT_HIDDEN",
+                                Reason::ContentHidden,
                                 "you may not see this accusation's content (Art.30)",
                             ));
                         }

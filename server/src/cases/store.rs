@@ -9,6 +9,7 @@ use super::model::{CaseRow, LifecycleChange};
 use crate::auth::{Principal, Role};
 use crate::calendar::store::overdue;
 use crate::error::AppError;
+use crate::error::Reason;
 use crate::schema::{case_counters, cases, related_cases};
 
 /// The next sequence number of (region, year): one upsert, so concurrent
@@ -155,7 +156,7 @@ impl Visibility {
                 Some(organization) if principal.scopes.contains(&crate::auth::Scope::CasesRead) => {
                     Ok(Visibility::Partner { organization })
                 }
-                _ => Err(AppError::permission_denied("PERMISSION_DENIED", "this token may not read cases")),
+                _ => Err(AppError::permission_denied(Reason::PermissionDenied, "this token may not read cases")),
             };
         }
         if !crate::auth::policy::is_case_staff(principal) {

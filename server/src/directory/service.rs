@@ -14,6 +14,7 @@ use super::store;
 use crate::auth::policy::{self, Action, Resource};
 use crate::auth::{Role, require_principal};
 use crate::convert::{parse_id, timestamp};
+use crate::error::Reason;
 use crate::error::{AppError, FieldViolation};
 use crate::pagination::{finish_page, page_size};
 use crate::state::AppState;
@@ -369,7 +370,10 @@ impl DirectoryService for DirectoryApi {
                     None if principal.is_admin() => None,
                     None => {
                         let root = principal.jurisdiction.clone().ok_or_else(|| {
-                            AppError::permission_denied("NO_JURISDICTION", "your account belongs to no organization")
+                            AppError::permission_denied(
+                                Reason::NoJurisdiction,
+                                "your account belongs to no organization",
+                            )
                         })?;
                         policy::authorize(&principal, Action::ListStaff, Resource::InRegion { path: &root })?;
                         Some(root)

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::model::{OrganizationRow, PlacedOrganization, RegionRow, StaffRow};
 use crate::error::AppError;
+use crate::error::Reason;
 use crate::schema::{accounts, organizations, regions};
 
 /// SQL condition "the column holds a path inside `root`'s subtree", matching
@@ -24,9 +25,10 @@ pub fn find_region(conn: &mut PgConnection, code: &str) -> Result<Option<RegionR
 pub fn insert_region(conn: &mut PgConnection, row: &RegionRow) -> Result<RegionRow, AppError> {
     diesel::insert_into(regions::table).values(row).returning(RegionRow::as_returning()).get_result(conn).map_err(|e| {
         match AppError::from(e) {
-            AppError::AlreadyExists { .. } => {
-                AppError::AlreadyExists { reason: "REGION_EXISTS", message: "a region with this code exists".into() }
-            }
+            AppError::AlreadyExists { .. } => AppError::AlreadyExists {
+                reason: Reason::RegionExists,
+                message: "a region with this code exists".into(),
+            },
             other => other,
         }
     })

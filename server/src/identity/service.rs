@@ -20,6 +20,7 @@ use crate::auth::{AccountKind, Principal, Role, Scope, require_principal};
 use crate::convert::{parse_id, system_time_to_timestamp, timestamp};
 use crate::crypto::{random_token, sha256};
 use crate::directory::store as directory_store;
+use crate::error::Reason;
 use crate::error::{AppError, FieldViolation, require_valid};
 use crate::pii::Pii;
 use crate::state::AppState;
@@ -54,16 +55,16 @@ fn scopes_of(row: &AccountRow) -> Vec<Scope> {
 }
 
 fn invalid_credentials() -> AppError {
-    AppError::unauthenticated("INVALID_CREDENTIALS", "wrong login name or password")
+    AppError::unauthenticated(Reason::InvalidCredentials, "wrong login name or password")
 }
 
 fn invalid_refresh_token() -> AppError {
-    AppError::unauthenticated("INVALID_REFRESH_TOKEN", "the refresh token is not valid; sign in again")
+    AppError::unauthenticated(Reason::InvalidRefreshToken, "the refresh token is not valid; sign in again")
 }
 
 fn throttled(retry_after: Duration) -> AppError {
     AppError::ResourceExhausted {
-        reason: "LOGIN_THROTTLED",
+        reason: Reason::LoginThrottled,
         message: "too many failed sign-in attempts; try again later".into(),
         retry_after: retry_after.to_std().unwrap_or_default(),
         quota: None,
@@ -161,7 +162,7 @@ impl IdentityApi {
             Some(account) if matches => {
                 self.state.db.run(move |conn| store::clear_throttle(conn, &account_key)).await?;
                 if account.account.disabled {
-                    return Err(AppError::permission_denied("ACCOUNT_DISABLED", "this account is disabled"));
+                    return Err(AppError::permission_denied(Reason::AccountDisabled, "this account is disabled"));
                 }
                 Ok(account)
             }
@@ -507,7 +508,7 @@ impl IdentityService for IdentityApi {
         let mut principal = Self::principal_of(&account)?;
         if let Some(missing) = wanted.iter().find(|s| !principal.scopes.contains(s)) {
             return Err(AppError::permission_denied(
-                "SCOPE_NOT_GRANTED",
+                Reason::ScopeNotGranted,
                 format!("scope {missing:?} is not granted to this client"),
             )
             .into());
@@ -549,7 +550,7 @@ impl IdentityService for IdentityApi {
         let id = parse_id("id", &req.id)?;
         if id == principal.account_id && req.disabled {
             return Err(AppError::FailedPrecondition {
-                reason: "CANNOT_DISABLE_SELF",
+                reason: Reason::CannotDisableSelf,
                 message: "an admin cannot disable their own account".into(),
                 subject: format!("accounts/{id}"),
             }

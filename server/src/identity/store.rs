@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::model::{AccountRow, AccountWithJurisdiction, RefreshTokenRow, ThrottleRow};
 use crate::auth::{AccountKind, Role};
 use crate::error::AppError;
+use crate::error::Reason;
 use crate::schema::{accounts, login_throttle, organizations, refresh_tokens, regions};
 
 /// Inserts an account, naming the uniqueness rule it broke if any.
@@ -16,13 +17,13 @@ pub fn insert_account(conn: &mut PgConnection, row: &AccountRow) -> Result<Accou
             if let diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info) = &e {
                 let (reason, message) = match info.constraint_name() {
                     Some("accounts_resident_id_index_key") => {
-                        ("RESIDENT_ID_REGISTERED", "an account with this resident ID number already exists")
+                        (Reason::ResidentIdRegistered, "an account with this resident ID number already exists")
                     }
                     Some("accounts_citizen_phone_idx") => {
-                        ("PHONE_REGISTERED", "an account with this phone number already exists")
+                        (Reason::PhoneRegistered, "an account with this phone number already exists")
                     }
-                    Some("accounts_login_name_key") => ("LOGIN_NAME_TAKEN", "this login name is taken"),
-                    _ => ("ALREADY_EXISTS", "the account already exists"),
+                    Some("accounts_login_name_key") => (Reason::LoginNameTaken, "this login name is taken"),
+                    _ => (Reason::AlreadyExists, "the account already exists"),
                 };
                 return AppError::AlreadyExists { reason, message: message.into() };
             }

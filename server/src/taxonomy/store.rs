@@ -5,13 +5,14 @@ use uuid::Uuid;
 
 use super::model::{CategoryRow, RoutingRuleRow};
 use crate::error::AppError;
+use crate::error::Reason;
 use crate::schema::{categories, regions, routing_rules};
 
 pub fn insert_category(conn: &mut PgConnection, row: &CategoryRow) -> Result<CategoryRow, AppError> {
     diesel::insert_into(categories::table).values(row).returning(CategoryRow::as_returning()).get_result(conn).map_err(
         |e| match AppError::from(e) {
             AppError::AlreadyExists { .. } => AppError::AlreadyExists {
-                reason: "CATEGORY_EXISTS",
+                reason: Reason::CategoryExists,
                 message: "a category with this code exists".into(),
             },
             other => other,

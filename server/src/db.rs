@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use diesel::Connection;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, Pool, PooledConnection, R2D2Connection};
+use diesel::r2d2::{ConnectionManager, ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tracing::Instrument;
@@ -32,7 +32,38 @@ use crate::limits::CallLimit;
 /// constant migrates production start-up and the test template database.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 
-pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+pub type PgPool = Pool<Manager>;
+
+/// A pooled connection, and whether a call found it dead.
+pub struct Pooled {
+    pg: PgConnection,
+    lost: bool,
+}
+
+/// diesel's connection manager, except that a connection a call found dead
+/// is dropped rather than put back. diesel counts a connection as broken
+/// only when a transaction on it failed to end, so one that died under a
+/// read outside a transaction would otherwise go back to the pool and fail
+/// every call after the database came back.
+#[derive(Debug)]
+pub struct Manager(ConnectionManager<PgConnection>);
+
+impl ManageConnection for Manager {
+    type Connection = Pooled;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<Pooled, Self::Error> {
+        self.0.connect().map(|pg| Pooled { pg, lost: false })
+    }
+
+    fn is_valid(&self, conn: &mut Pooled) -> Result<(), Self::Error> {
+        self.0.is_valid(&mut conn.pg)
+    }
+
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
+        conn.lost || self.0.has_broken(&mut conn.pg)
+    }
+}
 
 /// A pooled connection idle longer than this is pinged before use: after a
 /// database restart, pooled connections are dead, and a call should not be
@@ -71,7 +102,7 @@ impl Db {
     /// Builds the pool without connecting; the first call connects.
     pub fn new(database_url: &str, config: &DatabaseConfig) -> Db {
         let outage = Arc::new(Episode::new(EpisodeKind::Outage));
-        let manager = ConnectionManager::<PgConnection>::new(database_url);
+        let manager = Manager(ConnectionManager::<PgConnection>::new(database_url));
         let pool = Pool::builder()
             .max_size(config.pool_size)
             .min_idle(Some(0))
@@ -175,7 +206,8 @@ impl Db {
             let _permit = permit;
             CallLimit::run_blocking(call, || {
                 let mut conn = checkout(&pool)?;
-                let result = f(&mut conn);
+                let result = f(&mut conn.pg);
+                conn.lost = matches!(result, Err(AppError::Unavailable { .. }));
                 PooledConnection::extensions_mut(&mut conn).insert(Returned(Instant::now()));
                 result
             })
@@ -230,14 +262,15 @@ impl Db {
 
 /// A pooled connection, pinged first when it sat idle long enough to have
 /// died with a database restart (a dead one is dropped and another taken).
-fn checkout(pool: &PgPool) -> Result<PooledConnection<ConnectionManager<PgConnection>>, AppError> {
+fn checkout(pool: &PgPool) -> Result<PooledConnection<Manager>, AppError> {
     for _ in 0..=pool.max_size() {
         let mut conn = pool.get().map_err(|e| AppError::Unavailable { detail: e.to_string() })?;
         let idle = PooledConnection::extensions(&conn).get::<Returned>().is_some_and(|r| r.0.elapsed() >= IDLE_CHECK);
-        if !idle || conn.ping().is_ok() {
+        if !idle || conn.pg.ping().is_ok() {
             return Ok(conn);
         }
-        // The failed ping marked it broken: r2d2 drops it on return.
+        // Dead: r2d2 drops it on return.
+        conn.lost = true;
     }
     Err(AppError::Unavailable { detail: "no live database connection".into() })
 }

@@ -100,6 +100,16 @@ impl TestServer {
         Ok(Client::connect(self.url.clone()).await?)
     }
 
+    /// A client connecting from local address `ip`, not signed in: on
+    /// Linux every 127.x.y.z is the loopback, so the server sees another
+    /// client address (sign-in and registration throttling are per address).
+    pub async fn client_from(&self, ip: &str) -> Result<Client> {
+        let ip: std::net::IpAddr = ip.parse().context("a client address")?;
+        let channel =
+            tonic::transport::Endpoint::from_shared(self.url.clone())?.local_address(Some(ip)).connect().await?;
+        Ok(Client::from_channel(channel))
+    }
+
     /// A client signed in as the bootstrap admin.
     pub async fn admin(&self) -> Result<Client> {
         admin_at(&self.url).await

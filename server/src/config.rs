@@ -245,9 +245,21 @@ pub struct AuthConfig {
     #[arg(global = true, long, env = "PETITION_LOGIN_LOCKOUT_SECS", default_value_t = 300)]
     pub login_lockout_secs: u64,
 
-    /// The longest sign-in lockout, in seconds.
+    /// The longest lockout, in seconds (sign-in and registration alike).
     #[arg(global = true, long, env = "PETITION_LOGIN_MAX_LOCKOUT_SECS", default_value_t = 24 * 3600)]
     pub login_max_lockout_secs: u64,
+
+    /// RegisterCitizen calls from one client address within the window
+    /// before further ones are refused (0: no limit). Each call that gets as
+    /// far as the uniqueness check counts, successful or not: either answer
+    /// says whether a resident ID or phone number already has an account.
+    #[arg(global = true, long, env = "PETITION_REGISTRATION_MAX_PER_ADDRESS", default_value_t = 10)]
+    pub registration_max_per_address: u32,
+
+    /// Length of the registration-counting window and of a first
+    /// registration lockout, in seconds.
+    #[arg(global = true, long, env = "PETITION_REGISTRATION_WINDOW_SECS", default_value_t = 3600)]
+    pub registration_window_secs: u64,
 
     /// Password hashes computed at once; more wait (bounds CPU and memory).
     #[arg(global = true, long, env = "PETITION_HASHING_CONCURRENCY", default_value_t = 4)]

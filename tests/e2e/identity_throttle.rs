@@ -1,14 +1,15 @@
 //! Throttling that stops guessing and enumeration without letting a
 //! stranger lock a citizen out: sign-in lockouts per login name and client
 //! address first, per name only at a far higher count, sessions untouched;
-//! a disabled account indistinguishable from a wrong password. Clients look like other machines by connecting from
+//! registration per address; a disabled account indistinguishable from a
+//! wrong password. Clients look like other machines by connecting from
 //! other loopback addresses (127.0.0.2, …).
 
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use petition_sdk::tonic::Code;
-use petition_sdk::Client;
+use petition_sdk::{Client, pb};
 use petition_tests::*;
 
 use crate::support::expect_error;
@@ -101,6 +102,52 @@ async fn a_login_name_locks_for_everyone_only_at_the_much_higher_count() -> Resu
     );
     // Signed-in sessions are never ended by a lockout.
     session.identity().get_me().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_is_throttled_per_client_address() -> Result<()> {
+    let server = TestServer::spawn_with(|c| {
+        c.auth.registration_max_per_address = 3;
+        c.auth.registration_window_secs = 600;
+    })
+    .await?;
+    let prober = server.client_from("127.0.0.2").await?;
+    let known = citizen_request("张三");
+    server.client().await?.identity().register_citizen(known.clone()).await?;
+    // Invalid requests reveal nothing and are not counted.
+    for _ in 0..5 {
+        let invalid = pb::RegisterCitizenRequest { resident_id: "x".into(), ..citizen_request("王五") };
+        expect_error(prober.identity().register_citizen(invalid).await, Code::InvalidArgument, None);
+    }
+    // Three answers, registered or not, from one address…
+    let probe = |resident_id: String| pb::RegisterCitizenRequest { resident_id, ..citizen_request("王五") };
+    expect_error(
+        prober.identity().register_citizen(probe(known.resident_id.clone())).await,
+        Code::AlreadyExists,
+        Some("RESIDENT_ID_REGISTERED"),
+    );
+    prober.identity().register_citizen(probe(resident_id())).await?;
+    expect_error(
+        prober
+            .identity()
+            .register_citizen(pb::RegisterCitizenRequest { phone: known.phone.clone(), ..probe(resident_id()) })
+            .await,
+        Code::AlreadyExists,
+        Some("PHONE_REGISTERED"),
+    );
+    // …then none, whatever is asked.
+    for request in [probe(known.resident_id.clone()), probe(resident_id())] {
+        let error = expect_error(
+            prober.identity().register_citizen(request).await,
+            Code::ResourceExhausted,
+            Some("REGISTRATION_THROTTLED"),
+        );
+        let retry = error.retry_after().context("RetryInfo")?;
+        assert!(retry > Duration::from_secs(580) && retry <= Duration::from_secs(600), "{retry:?}");
+    }
+    // Other addresses register as before.
+    server.client_from("127.0.0.3").await?.identity().register_citizen(citizen_request("赵六")).await?;
     Ok(())
 }
 

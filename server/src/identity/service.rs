@@ -58,6 +58,10 @@ fn invalid_credentials() -> AppError {
     AppError::unauthenticated("INVALID_CREDENTIALS", "wrong login name or password")
 }
 
+fn registration_throttled(retry_after: Duration) -> AppError {
+    throttled("REGISTRATION_THROTTLED", "too many registrations from your address", retry_after)
+}
+
 fn invalid_refresh_token() -> AppError {
     AppError::unauthenticated("INVALID_REFRESH_TOKEN", "the refresh token is not valid; sign in again")
 }
@@ -274,6 +278,7 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::RegisterCitizenRequest>,
     ) -> Result<Response<pb::RegisterCitizenResponse>, Status> {
+        let address = request.remote_addr();
         let req = request.into_inner();
         let mut violations = Vec::new();
         let real_name = rules::check_real_name(&req.real_name, &mut violations);
@@ -287,13 +292,46 @@ impl IdentityService for IdentityApi {
         let (Some(resident_id), Some(phone), true) = (resident_id, phone, violations.is_empty()) else {
             return Err(AppError::InvalidArgument(violations).into());
         };
+        // Either answer below says whether the ID or phone has an account,
+        // so every call from an address that gets this far is counted.
+        let throttle = address.map(|a| {
+            let auth = &self.state.auth;
+            (
+                format!("register:{}", a.ip()),
+                self.policy(auth.registration_max_per_address, auth.registration_window_secs),
+            )
+        });
+        if let Some((key, _)) = throttle.clone() {
+            // Checked before hashing too: a locked-out caller costs no argon2.
+            let now = Utc::now();
+            let row = self.state.db.read(move |conn| store::find_throttle(conn, &key)).await?;
+            if let Some(wait) = throttle::blocked_for(row.as_ref(), now) {
+                return Err(registration_throttled(wait).into());
+            }
+        }
         let password_hash = self.state.hasher.hash(req.password).await?;
         let id = Uuid::now_v7();
         let pii: &Pii = &self.state.pii;
         let row = AccountRow::new(id, AccountKind::Citizen, real_name, password_hash, &[Role::Citizen], Utc::now())
             .with_resident_id(pii, &resident_id)?
             .with_phone(pii, &phone)?;
-        let row = self.state.db.run(move |conn| store::insert_account(conn, &row)).await?;
+        let row = self
+            .state
+            .db
+            .run(move |conn| {
+                if let Some((key, policy)) = &throttle {
+                    let now = Utc::now();
+                    let counted = store::find_throttle_for_update(conn, key)?;
+                    if let Some(wait) = throttle::blocked_for(counted.as_ref(), now) {
+                        return Ok(Err(registration_throttled(wait)));
+                    }
+                    store::save_throttle(conn, &throttle::record_failure(counted, key, *policy, now))?;
+                }
+                // In a savepoint: an ID or phone already registered rolls
+                // back the insert, not the count.
+                Ok(crate::db::transaction(conn, |conn| store::insert_account(conn, &row)))
+            })
+            .await??;
         self.state.accounts.remember(row.id);
         tracing::info!(account_id = %row.id, "citizen registered");
         Ok(Response::new(pb::RegisterCitizenResponse { account: Some(self.account_view(&row, Viewer::Owner)?) }))

@@ -72,7 +72,11 @@ pub async fn run(db: Db, revocations: Arc<Revocations>, mut since: DateTime<Utc>
                     failing = false;
                 }
             }
-            // Once per outage, not every second while the database is away.
+            // The database layer logs an outage once, with its end.
+            Err(e @ AppError::Unavailable { .. }) => {
+                tracing::debug!(error = %e, "could not read token revocations");
+            }
+            // Other failures once, not every second.
             Err(e) if !failing => {
                 tracing::warn!(error = %e, "could not read token revocations; retrying every second");
                 failing = true;

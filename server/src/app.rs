@@ -18,7 +18,6 @@ use petition_proto::v1::identity_service_server::IdentityServiceServer;
 use petition_proto::v1::taxonomy_service_server::TaxonomyServiceServer;
 use tokio::net::TcpListener;
 use tokio_stream::Stream;
-use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status};
 use tonic_health::pb::health_server::{Health, HealthServer};
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
@@ -26,8 +25,9 @@ use tonic_health::server::{HealthReporter, HealthService};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::auth::interceptor::AuthInterceptor;
+use crate::auth::interceptor::{Authenticated, Authenticator};
 use crate::auth::passwords::PasswordHasher;
+use crate::auth::revocation::{self, Revocations};
 use crate::auth::tokens::TokenIssuer;
 use crate::calendar::CalendarApi;
 use crate::cases::CaseApi;
@@ -70,6 +70,8 @@ pub struct Application {
     state: Arc<AppState>,
     config: Config,
     bootstrap: Bootstrap,
+    /// Where polling for token revocations goes on from (they are loaded).
+    revocations_since: chrono::DateTime<chrono::Utc>,
     /// Kept alive while the server runs; stopped when dropped.
     embedded: Option<EmbeddedPostgres>,
     /// TLS on the listener, when configured.
@@ -119,6 +121,8 @@ impl Application {
         let state = Arc::new(AppState {
             db,
             tokens: Arc::new(tokens),
+            revocations: Arc::new(Revocations::default()),
+            accounts: Default::default(),
             hasher,
             pii: Pii::new(&keys.pii_encryption, &keys.pii_index),
             pages: PageTokens::new(*keys.page_tokens.as_bytes()),
@@ -139,12 +143,15 @@ impl Application {
             calendar_years: crate::calendar::LoadedYears::default(),
         });
         state.calendar_years.refresh(&state.db).await.map_err(|e| StartupError(e.to_string()))?;
+        // Before the port is bound, so no revoked token is let through.
+        let revocations_since =
+            revocation::watch::load(&state.db, &state.revocations, revocation_horizons(&config)).await?;
         let bootstrap = bootstrap::ensure_admin(&state).await?;
         let tls = Tls::load(&config.tls).map_err(StartupError)?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| StartupError(format!("cannot listen on {}: {e}", config.listen)))?;
-        Ok(Application { listener, state, config, bootstrap, embedded, tls })
+        Ok(Application { listener, state, config, bootstrap, revocations_since, embedded, tls })
     }
 
     pub fn local_addr(&self) -> Result<SocketAddr, StartupError> {
@@ -163,7 +170,7 @@ impl Application {
     /// Serves until `shutdown` completes, then reports NOT_SERVING, lets
     /// in-flight calls finish (at most the configured grace period) and stops.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
-        let Application { listener, state, config, embedded, tls, .. } = self;
+        let Application { listener, state, config, embedded, tls, revocations_since, .. } = self;
         let health_reporter = HealthReporter::new();
         set_serving(&health_reporter, true).await;
         let (closing, closing_rx) = tokio::sync::watch::channel(false);
@@ -184,11 +191,16 @@ impl Application {
             .map_err(|e| StartupError(e.to_string()))?;
 
         let limits = &config.limits;
-        let auth = AuthInterceptor::new(state.tokens.clone());
-        // Every service gets the same message limits and the auth interceptor.
+        let auth = Arc::new(Authenticator {
+            tokens: state.tokens.clone(),
+            revocations: state.revocations.clone(),
+            accounts: state.accounts.clone(),
+            db: state.db.clone(),
+        });
+        // Every service gets the same message limits and authentication.
         macro_rules! guarded {
             ($server:expr) => {
-                InterceptedService::new(
+                Authenticated::new(
                     $server
                         .max_decoding_message_size(limits.max_message_bytes)
                         .max_encoding_message_size(limits.max_message_bytes),
@@ -252,6 +264,12 @@ impl Application {
         let reloader = state.similarity.clone().map(|index| tokio::spawn(follow_similarity(state.db.clone(), index)));
         let retention = tokio::spawn(crate::feed::retention::run(state.db.clone(), config.feed.clone()));
         let calendar_years = tokio::spawn(crate::calendar::watch::run(state.db.clone(), state.calendar_years.clone()));
+        let revocations = tokio::spawn(revocation::watch::run(
+            state.db.clone(),
+            state.revocations.clone(),
+            revocations_since,
+            revocation_horizons(&config),
+        ));
 
         tokio::select! {
             result = &mut server => {
@@ -264,6 +282,7 @@ impl Application {
         }
         retention.abort();
         calendar_years.abort();
+        revocations.abort();
         if let Some(reloader) = tls_reloader {
             reloader.abort();
         }
@@ -287,6 +306,15 @@ impl Application {
         }
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// How long token revocations matter, and how late one may commit.
+fn revocation_horizons(config: &Config) -> revocation::watch::Horizons {
+    let secs = |s: u64| chrono::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000).min(i64::MAX / 1000));
+    revocation::watch::Horizons {
+        relevant: secs(config.auth.access_token_ttl_secs) + secs(crate::auth::tokens::LEEWAY_SECS),
+        commit_lag: secs(config.limits.request_timeout_secs) + chrono::Duration::seconds(30),
     }
 }
 

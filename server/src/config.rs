@@ -219,20 +219,47 @@ pub struct AuthConfig {
     #[arg(global = true, long, env = "PETITION_BOOTSTRAP_ADMIN_PASSWORD", hide_env_values = true)]
     pub bootstrap_admin_password: Option<Secret>,
 
-    /// Failed sign-ins for one login name within the window before further
-    /// attempts for it are refused (unknown names too: no enumeration).
-    #[arg(global = true, long, env = "PETITION_LOGIN_MAX_FAILURES", default_value_t = 5)]
+    /// Failed sign-ins for one login name from one client address within
+    /// the window before further attempts for that name from that address
+    /// are refused (0: no limit). Other addresses are not affected, so a
+    /// stranger cannot lock a citizen out by knowing their phone number.
+    #[arg(global = true, long, env = "PETITION_LOGIN_MAX_FAILURES_PER_NAME_AND_ADDRESS", default_value_t = 5)]
+    pub login_max_failures_per_name_and_address: u32,
+
+    /// Failed sign-ins for one login name from any addresses within the
+    /// window before further attempts for it are refused everywhere (unknown
+    /// names too: no enumeration; 0: no limit). Far above the per-address
+    /// limit: it stops guessing spread over many addresses, at the price of
+    /// locking the owner out too.
+    #[arg(global = true, long, env = "PETITION_LOGIN_MAX_FAILURES", default_value_t = 50)]
     pub login_max_failures: u32,
 
     /// Failed sign-ins from one client address within the window before
     /// further attempts from it are refused (higher: a reception desk or a
-    /// carrier NAT puts many people behind one address).
+    /// carrier NAT puts many people behind one address; 0: no limit).
     #[arg(global = true, long, env = "PETITION_LOGIN_MAX_FAILURES_PER_ADDRESS", default_value_t = 50)]
     pub login_max_failures_per_address: u32,
 
-    /// Length of the failure-counting window and of the lockout, in seconds.
+    /// Length of the failure-counting window and of a first lockout, in
+    /// seconds; each further lockout of the same key lasts twice as long.
     #[arg(global = true, long, env = "PETITION_LOGIN_LOCKOUT_SECS", default_value_t = 300)]
     pub login_lockout_secs: u64,
+
+    /// The longest lockout, in seconds (sign-in and registration alike).
+    #[arg(global = true, long, env = "PETITION_LOGIN_MAX_LOCKOUT_SECS", default_value_t = 24 * 3600)]
+    pub login_max_lockout_secs: u64,
+
+    /// RegisterCitizen calls from one client address within the window
+    /// before further ones are refused (0: no limit). Each call that gets as
+    /// far as the uniqueness check counts, successful or not: either answer
+    /// says whether a resident ID or phone number already has an account.
+    #[arg(global = true, long, env = "PETITION_REGISTRATION_MAX_PER_ADDRESS", default_value_t = 10)]
+    pub registration_max_per_address: u32,
+
+    /// Length of the registration-counting window and of a first
+    /// registration lockout, in seconds.
+    #[arg(global = true, long, env = "PETITION_REGISTRATION_WINDOW_SECS", default_value_t = 3600)]
+    pub registration_window_secs: u64,
 
     /// Password hashes computed at once; more wait (bounds CPU and memory).
     #[arg(global = true, long, env = "PETITION_HASHING_CONCURRENCY", default_value_t = 4)]

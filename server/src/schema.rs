@@ -152,6 +152,7 @@ diesel::table! {
         failures -> Int4,
         window_start -> Timestamptz,
         blocked_until -> Nullable<Timestamptz>,
+        lockouts -> Int4,
     }
 }
 
@@ -222,6 +223,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    token_revocations (id) {
+        id -> Uuid,
+        account_id -> Uuid,
+        session_id -> Nullable<Uuid>,
+        revoked_at -> Timestamptz,
+        recorded_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(accounts -> organizations (organization_id));
 diesel::joinable!(case_counters -> regions (region_code));
 diesel::joinable!(case_fingerprints -> cases (case_id));
@@ -235,6 +246,7 @@ diesel::joinable!(refresh_tokens -> accounts (account_id));
 diesel::joinable!(routing_rules -> categories (category_code));
 diesel::joinable!(routing_rules -> organizations (organization_id));
 diesel::joinable!(routing_rules -> regions (region_code));
+diesel::joinable!(token_revocations -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -255,4 +267,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     related_cases,
     routing_rules,
     similarity_stats,
+    token_revocations,
 );

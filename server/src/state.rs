@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use crate::auth::known_accounts::KnownAccounts;
 use crate::auth::passwords::PasswordHasher;
+use crate::auth::revocation::Revocations;
 use crate::auth::tokens::TokenIssuer;
 use crate::calendar::LoadedYears;
 use crate::config::{AuthConfig, FeedConfig, IntakeConfig};
@@ -15,6 +17,10 @@ use crate::similarity::SimilarityIndex;
 pub struct AppState {
     pub db: Db,
     pub tokens: Arc<TokenIssuer>,
+    /// Revoked sign-ins and accounts, checked on every call.
+    pub revocations: Arc<Revocations>,
+    /// Accounts known to exist (tokens naming others are refused).
+    pub accounts: Arc<KnownAccounts>,
     pub hasher: PasswordHasher,
     pub pii: Pii,
     pub pages: PageTokens,

@@ -451,8 +451,8 @@ async fn only_admins_see_full_personal_data_and_disable_accounts() -> Result<()>
     );
     expect_error(
         anonymous.new_session().login(&request.phone, PASSWORD).await,
-        Code::PermissionDenied,
-        Some("ACCOUNT_DISABLED"),
+        Code::Unauthenticated,
+        Some("INVALID_CREDENTIALS"),
     );
     admin.identity().set_account_disabled(&citizen_id, false).await?;
     anonymous.new_session().login(&request.phone, PASSWORD).await?;

@@ -14,6 +14,8 @@ mod directory;
 mod feed;
 mod hostile_text;
 mod identity;
+mod identity_throttle;
+mod identity_tokens;
 mod intake;
 mod operations;
 mod overload;

@@ -84,6 +84,7 @@ impl ServerProcess {
             .env("PETITION_DATA_KEY", &self.data_key)
             .env("PETITION_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("PETITION_DAILY_FILING_LIMIT", "0")
+            .env("PETITION_REGISTRATION_MAX_PER_ADDRESS", "0")
             .env("PETITION_DUPLICATE_DETECTION", "false")
             .env("PETITION_LOG", "warn")
             .envs(self.extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))

@@ -56,6 +56,9 @@ pub fn test_config(database_url: &str, data_dir: &std::path::Path) -> Config {
     // Tests file one stock text many times per person; detection would link
     // them as repeats. The intake tests turn it on.
     config.intake.duplicate_detection = false;
+    // Tests register many citizens from 127.0.0.1; the registration
+    // throttle's own tests turn it on.
+    config.auth.registration_max_per_address = 0;
     // Feed readers that see little learn their position sooner.
     config.feed.bookmark_secs = 1;
     config
@@ -98,6 +101,16 @@ impl TestServer {
     /// trusts the system's roots only: tests of TLS build their own).
     pub async fn client(&self) -> Result<Client> {
         Ok(Client::connect(self.url.clone()).await?)
+    }
+
+    /// A client connecting from local address `ip`, not signed in: on
+    /// Linux every 127.x.y.z is the loopback, so the server sees another
+    /// client address (sign-in and registration throttling are per address).
+    pub async fn client_from(&self, ip: &str) -> Result<Client> {
+        let ip: std::net::IpAddr = ip.parse().context("a client address")?;
+        let channel =
+            tonic::transport::Endpoint::from_shared(self.url.clone())?.local_address(Some(ip)).connect().await?;
+        Ok(Client::from_channel(channel))
     }
 
     /// A client signed in as the bootstrap admin.

@@ -1,8 +1,12 @@
 //! Access tokens: short-lived HS256 JWTs with the algorithm pinned and
-//! `iss`, `aud`, `sub`, `exp`, `typ` and `kid` checked on every call. Keys are
-//! named by `kid` so they can rotate: the first key signs, every configured
-//! key verifies. Refresh tokens are opaque (see `identity::store`), so one
-//! presented as an access token fails to decode.
+//! `iss`, `aud`, `sub`, `exp`, `nbf` (when present), `typ` and `kid` checked
+//! on every call; a header naming critical extensions (`crit`) is refused,
+//! since this server understands none (RFC 7515 §4.1.11). Keys are named by
+//! `kid` so they can rotate: the first key signs, every configured key
+//! verifies. Each token carries its issue time and sign-in (`sid`) so that
+//! revocation (`super::revocation`) can refuse it before it expires.
+//! Refresh tokens are opaque (see `identity::store`), so one presented as an
+//! access token fails to decode.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -19,7 +23,7 @@ use crate::error::Reason;
 /// The only `typ` claim accepted on calls.
 const ACCESS_TYPE: &str = "access";
 /// Clock skew tolerated between replicas, in seconds.
-const LEEWAY_SECS: u64 = 30;
+pub const LEEWAY_SECS: u64 = 30;
 
 /// One named signing key.
 #[derive(Clone)]
@@ -69,6 +73,10 @@ struct Claims {
     exp: u64,
     iat: u64,
     jti: String,
+    /// The sign-in (refresh-token family) the token belongs to; none for
+    /// client-credential tokens, which have no sign-in to end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
     typ: String,
     /// petition.v1.AccountKind.
     kind: i16,
@@ -88,6 +96,17 @@ pub struct TokenIssuer {
     issuer: String,
     audience: String,
     ttl: Duration,
+}
+
+/// What a verified access token says beyond the principal: what
+/// revocation is checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedToken {
+    pub principal: Principal,
+    /// `iat`, in seconds since the epoch.
+    pub issued_at: u64,
+    /// `sid`: the sign-in, when the token belongs to one.
+    pub session_id: Option<Uuid>,
 }
 
 /// A freshly issued access token.
@@ -121,12 +140,13 @@ impl TokenIssuer {
         self.ttl
     }
 
-    /// Signs an access token for `principal`.
-    pub fn issue(&self, principal: &Principal) -> Result<IssuedToken, AppError> {
-        self.issue_at(principal, unix_now())
+    /// Signs an access token for `principal`, part of sign-in `session`
+    /// when it has one.
+    pub fn issue(&self, principal: &Principal, session: Option<Uuid>) -> Result<IssuedToken, AppError> {
+        self.issue_at(principal, session, unix_now())
     }
 
-    fn issue_at(&self, principal: &Principal, now: u64) -> Result<IssuedToken, AppError> {
+    fn issue_at(&self, principal: &Principal, session: Option<Uuid>, now: u64) -> Result<IssuedToken, AppError> {
         let exp = now + self.ttl.as_secs();
         let claims = Claims {
             iss: self.issuer.clone(),
@@ -135,6 +155,7 @@ impl TokenIssuer {
             exp,
             iat: now,
             jti: Uuid::now_v7().to_string(),
+            sid: session.map(|id| id.to_string()),
             typ: ACCESS_TYPE.into(),
             kind: principal.kind as i16,
             roles: principal.roles.iter().map(|r| *r as i16).collect(),
@@ -149,17 +170,26 @@ impl TokenIssuer {
         Ok(IssuedToken { token, expires_at: UNIX_EPOCH + Duration::from_secs(exp) })
     }
 
-    /// Verifies an access token and returns its principal, or
+    /// Verifies an access token's signature and claims, or answers
     /// UNAUTHENTICATED saying (without detail useful to a forger) why not.
-    pub fn verify(&self, token: &str) -> Result<Principal, AppError> {
+    /// Revocation and the account's existence are the caller's to check.
+    pub fn verify(&self, token: &str) -> Result<VerifiedToken, AppError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| rejected("malformed access token"))?;
         if header.alg != Algorithm::HS256 {
             return Err(rejected("unsupported token algorithm"));
+        }
+        // jsonwebtoken parses `crit` but does not act on it: a token whose
+        // issuer marked an extension critical must not be accepted by a
+        // verifier that ignores it. An empty list is malformed (RFC 7515).
+        if header.crit.is_some() {
+            return Err(rejected("token requires an unsupported critical extension"));
         }
         let kid = header.kid.ok_or_else(|| rejected("token has no key id"))?;
         let key = self.verifying.get(&kid).ok_or_else(|| rejected("token signed with an unknown key"))?;
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = LEEWAY_SECS;
+        // Not checked by default: a token not valid yet is refused.
+        validation.validate_nbf = true;
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
@@ -169,14 +199,19 @@ impl TokenIssuer {
                 ErrorKind::ExpiredSignature => {
                     AppError::unauthenticated(Reason::TokenExpired, "access token expired; refresh it")
                 }
+                ErrorKind::ImmatureSignature => rejected("access token not valid yet"),
                 _ => rejected("invalid access token"),
             }
         })?;
-        principal_from_claims(data.claims)
+        // A token from the future would slip past every revocation cut-off.
+        if data.claims.iat > unix_now().saturating_add(LEEWAY_SECS) {
+            return Err(rejected("access token issued in the future"));
+        }
+        verified_from_claims(data.claims)
     }
 }
 
-fn principal_from_claims(claims: Claims) -> Result<Principal, AppError> {
+fn verified_from_claims(claims: Claims) -> Result<VerifiedToken, AppError> {
     if claims.typ != ACCESS_TYPE {
         return Err(rejected("not an access token"));
     }
@@ -196,7 +231,13 @@ fn principal_from_claims(claims: Claims) -> Result<Principal, AppError> {
         .ok_or_else(|| rejected("invalid token scope"))?;
     let organization_id =
         claims.org.map(|org| Uuid::parse_str(&org)).transpose().map_err(|_| rejected("invalid token organization"))?;
-    Ok(Principal { account_id, kind, roles, organization_id, jurisdiction: claims.jur, scopes })
+    let session_id =
+        claims.sid.map(|sid| Uuid::parse_str(&sid)).transpose().map_err(|_| rejected("invalid token session"))?;
+    Ok(VerifiedToken {
+        principal: Principal { account_id, kind, roles, organization_id, jurisdiction: claims.jur, scopes },
+        issued_at: claims.iat,
+        session_id,
+    })
 }
 
 #[cfg(test)]
@@ -249,17 +290,23 @@ mod tests {
     fn round_trip_keeps_the_principal() {
         let issuer = issuer_with(&[key("k1", 1)]);
         let principal = clerk();
-        let token = issuer.issue(&principal).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(issuer.verify(&token.token).ok(), Some(principal));
+        let session = Uuid::now_v7();
+        let token = issuer.issue(&principal, Some(session)).unwrap_or_else(|e| panic!("{e}"));
+        let verified = issuer.verify(&token.token).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(verified.principal, principal);
+        assert_eq!(verified.session_id, Some(session));
+        assert!(verified.issued_at.abs_diff(unix_now()) <= 1);
+        let without = issuer.issue(&principal, None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(issuer.verify(&without.token).map(|v| v.session_id).ok(), Some(None));
     }
 
     #[test]
     fn rotation_verifies_old_keys_and_signs_with_the_first() {
         let old = issuer_with(&[key("old", 1)]);
         let rotated = issuer_with(&[key("new", 2), key("old", 1)]);
-        let old_token = old.issue(&clerk()).unwrap_or_else(|e| panic!("{e}"));
+        let old_token = old.issue(&clerk(), None).unwrap_or_else(|e| panic!("{e}"));
         assert!(rotated.verify(&old_token.token).is_ok());
-        let new_token = rotated.issue(&clerk()).unwrap_or_else(|e| panic!("{e}"));
+        let new_token = rotated.issue(&clerk(), None).unwrap_or_else(|e| panic!("{e}"));
         assert!(old.verify(&new_token.token).is_err(), "old servers do not know the new kid");
         let header = jsonwebtoken::decode_header(&new_token.token).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(header.kid.as_deref(), Some("new"));
@@ -298,7 +345,24 @@ mod tests {
             claims["roles"] = serde_json::json!([10]);
             format!("{}.{}.{}", parts[0], b64(claims.to_string().as_bytes()), parts[2])
         };
+        let critical = {
+            let mut header = header_with_kid("k1");
+            header.crit = Some(vec!["exp".into()]);
+            sign_raw(&valid_claims(), &header, &good_secret)
+        };
+        let empty_critical = {
+            let mut header = header_with_kid("k1");
+            header.crit = Some(vec![]);
+            sign_raw(&valid_claims(), &header, &good_secret)
+        };
         let cases: Vec<(&str, String, Reason)> = vec![
+            ("unknown critical header extension", critical, Reason::InvalidToken),
+            ("empty crit list", empty_critical, Reason::InvalidToken),
+            ("not valid before a future time", with("nbf", serde_json::json!(now + 3600)), Reason::InvalidToken),
+            ("nbf not a number", with("nbf", serde_json::json!("soon")), Reason::InvalidToken),
+            ("issued in the future", with("iat", serde_json::json!(now + 3600)), Reason::InvalidToken),
+            ("missing iat", without("iat"), Reason::InvalidToken),
+            ("session not a uuid", with("sid", serde_json::json!("s1")), Reason::InvalidToken),
             ("alg none", alg_none, Reason::InvalidToken),
             ("HS512 instead of the pinned HS256", hs512, Reason::InvalidToken),
             (
@@ -330,6 +394,8 @@ mod tests {
             }
         }
         assert!(issuer.verify(&valid).is_ok(), "control: the untampered token is valid");
+        let past_nbf = with("nbf", serde_json::json!(now - 10));
+        assert!(issuer.verify(&past_nbf).is_ok(), "control: a token already valid is accepted");
     }
 
     #[test]

@@ -136,6 +136,8 @@ pub struct ThrottleRow {
     pub failures: i32,
     pub window_start: DateTime<Utc>,
     pub blocked_until: Option<DateTime<Utc>>,
+    /// Lockouts in a row (each lasts twice the one before).
+    pub lockouts: i32,
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use super::rules;
 use super::store;
 use super::throttle::{self, ThrottlePolicy};
 use crate::auth::policy::{self, Action, Resource};
+use crate::auth::revocation::{self, Revocation};
 use crate::auth::{AccountKind, Principal, Role, Scope, require_principal};
 use crate::convert::{parse_id, system_time_to_timestamp, timestamp};
 use crate::crypto::{random_token, sha256};
@@ -58,14 +59,18 @@ fn invalid_credentials() -> AppError {
     AppError::unauthenticated(Reason::InvalidCredentials, "wrong login name or password")
 }
 
+fn registration_throttled(retry_after: Duration) -> AppError {
+    throttled(Reason::RegistrationThrottled, "too many registrations from your address", retry_after)
+}
+
 fn invalid_refresh_token() -> AppError {
     AppError::unauthenticated(Reason::InvalidRefreshToken, "the refresh token is not valid; sign in again")
 }
 
-fn throttled(retry_after: Duration) -> AppError {
+fn throttled(reason: Reason, what: &str, retry_after: Duration) -> AppError {
     AppError::ResourceExhausted {
-        reason: Reason::LoginThrottled,
-        message: "too many failed sign-in attempts; try again later".into(),
+        reason,
+        message: format!("{what}; try again later"),
         retry_after: retry_after.to_std().unwrap_or_default(),
         quota: None,
     }
@@ -111,47 +116,63 @@ impl IdentityApi {
         })
     }
 
-    fn throttle_policies(&self) -> (ThrottlePolicy, ThrottlePolicy) {
+    fn policy(&self, max_failures: u32, window_secs: u64) -> ThrottlePolicy {
         let auth = &self.state.auth;
-        let window = Duration::seconds(auth.login_lockout_secs.min(i64::MAX as u64) as i64);
-        (
-            ThrottlePolicy { max_failures: auth.login_max_failures, window },
-            ThrottlePolicy { max_failures: auth.login_max_failures_per_address, window },
-        )
+        ThrottlePolicy {
+            max_failures,
+            window: seconds(window_secs),
+            max_lockout: seconds(auth.login_max_lockout_secs.max(window_secs)),
+        }
     }
 
-    /// Throttle keys: the login name (hashed: it may be a phone number) and
-    /// the client address.
-    fn throttle_keys(&self, login: &str, address: Option<SocketAddr>) -> (String, Option<String>) {
-        let account_key = format!("account:{}", crate::convert::hex(&self.state.pii.index(LOGIN_DOMAIN, login)));
-        (account_key, address.map(|a| format!("address:{}", a.ip())))
+    /// The throttle keys of a sign-in as `login` from `address`, each with
+    /// its policy: the name from this address (locks soonest), the name
+    /// from anywhere, and the address for any name. The name is hashed: it
+    /// may be a phone number.
+    fn sign_in_keys(&self, login: &str, address: Option<SocketAddr>) -> Vec<(String, ThrottlePolicy)> {
+        let auth = &self.state.auth;
+        let window = auth.login_lockout_secs;
+        let name = crate::convert::hex(&self.state.pii.index(LOGIN_DOMAIN, login));
+        let mut keys = vec![(format!("account:{name}"), self.policy(auth.login_max_failures, window))];
+        if let Some(ip) = address.map(|a| a.ip()) {
+            keys.push((
+                format!("account-address:{name}:{ip}"),
+                self.policy(auth.login_max_failures_per_name_and_address, window),
+            ));
+            keys.push((format!("address:{ip}"), self.policy(auth.login_max_failures_per_address, window)));
+        }
+        keys
     }
 
-    /// Checks both throttle keys, then verifies `secret` against the account
-    /// `lookup` finds (or a dummy hash), recording failures. Same answer and
-    /// same cost for an unknown account and a wrong secret.
+    /// Checks the sign-in's throttle keys, then verifies `secret` against
+    /// the account `lookup` finds (or a dummy hash), recording a failure on
+    /// every key unless it matches an enabled account. The same answer, at
+    /// the same cost, for an unknown account, a wrong secret and a disabled
+    /// account: none of them says which it is. A successful caller clears
+    /// the returned keys in the transaction that starts its session.
     async fn authenticate<F>(
         &self,
         login: String,
         secret: String,
         address: Option<SocketAddr>,
         lookup: F,
-    ) -> Result<AccountWithJurisdiction, AppError>
+    ) -> Result<(AccountWithJurisdiction, Vec<String>), AppError>
     where
         F: FnOnce(&mut diesel::PgConnection) -> Result<Option<AccountWithJurisdiction>, AppError> + Send + 'static,
     {
-        let (account_key, address_key) = self.throttle_keys(&login, address);
-        let (keys, now) = ((account_key.clone(), address_key.clone()), Utc::now());
+        let keys = self.sign_in_keys(&login, address);
+        let names: Vec<String> = keys.iter().map(|(key, _)| key.clone()).collect();
+        let now = Utc::now();
         let account = self
             .state
             .db
-            .run(move |conn| {
-                let mut blocked = throttle::blocked_for(store::find_throttle(conn, &keys.0)?.as_ref(), now);
-                if let Some(key) = &keys.1 {
+            .read(move |conn| {
+                let mut blocked = None;
+                for key in &names {
                     blocked = blocked.max(throttle::blocked_for(store::find_throttle(conn, key)?.as_ref(), now));
                 }
                 match blocked {
-                    Some(wait) => Err(throttled(wait)),
+                    Some(wait) => Err(throttled(Reason::LoginThrottled, "too many failed sign-in attempts", wait)),
                     None => lookup(conn),
                 }
             })
@@ -159,24 +180,20 @@ impl IdentityApi {
         let stored_hash = account.as_ref().map(|a| a.account.password_hash.clone());
         let matches = self.state.hasher.verify(secret, stored_hash).await?;
         match account {
-            Some(account) if matches => {
-                self.state.db.run(move |conn| store::clear_throttle(conn, &account_key)).await?;
-                if account.account.disabled {
-                    return Err(AppError::permission_denied(Reason::AccountDisabled, "this account is disabled"));
-                }
-                Ok(account)
+            Some(account) if matches && !account.account.disabled => {
+                // The name's own keys start over; the address's count stays
+                // (one right password must not reset a spray of guesses).
+                let clear = keys.into_iter().filter(|(key, _)| !key.starts_with("address:")).map(|(k, _)| k);
+                Ok((account, clear.collect()))
             }
             _ => {
-                let (account_policy, address_policy) = self.throttle_policies();
                 self.state
                     .db
                     .run(move |conn| {
                         let now = Utc::now();
-                        let row = store::find_throttle_for_update(conn, &account_key)?;
-                        store::save_throttle(conn, &throttle::record_failure(row, &account_key, account_policy, now))?;
-                        if let Some(key) = address_key {
-                            let row = store::find_throttle_for_update(conn, &key)?;
-                            store::save_throttle(conn, &throttle::record_failure(row, &key, address_policy, now))?;
+                        for (key, policy) in &keys {
+                            let row = store::find_throttle_for_update(conn, key)?;
+                            store::save_throttle(conn, &throttle::record_failure(row, key, *policy, now))?;
                         }
                         Ok(())
                     })
@@ -186,15 +203,24 @@ impl IdentityApi {
         }
     }
 
-    /// Issues an access token and starts (or continues) a refresh family.
-    async fn issue_pair(&self, principal: &Principal, family_id: Option<Uuid>) -> Result<pb::TokenPair, AppError> {
-        let access = self.state.tokens.issue(principal)?;
+    /// Starts a sign-in for `principal` (or continues `family_id`'s), on
+    /// `conn`: stores the refresh token and signs an access token naming
+    /// the sign-in. The account row must be share-locked by the caller, so
+    /// that disabling it either waits for this or is seen by it.
+    fn issue_pair(
+        state: &AppState,
+        conn: &mut diesel::PgConnection,
+        principal: &Principal,
+        family_id: Option<Uuid>,
+    ) -> Result<pb::TokenPair, AppError> {
+        let family_id = family_id.unwrap_or_else(Uuid::now_v7);
+        let access = state.tokens.issue(principal, Some(family_id))?;
         let refresh = random_token(32);
         let now = Utc::now();
-        let expires_at = now + Duration::seconds(self.state.auth.refresh_token_ttl_secs.min(i64::MAX as u64) as i64);
+        let expires_at = now + seconds(state.auth.refresh_token_ttl_secs);
         let row = RefreshTokenRow {
             id: Uuid::now_v7(),
-            family_id: family_id.unwrap_or_else(Uuid::now_v7),
+            family_id,
             account_id: principal.account_id,
             token_hash: sha256(refresh.as_bytes()).to_vec(),
             expires_at,
@@ -202,7 +228,7 @@ impl IdentityApi {
             rotated_at: None,
             revoked_at: None,
         };
-        self.state.db.run(move |conn| store::insert_refresh_token(conn, &row)).await?;
+        store::insert_refresh_token(conn, &row)?;
         Ok(pb::TokenPair {
             access_token: access.token,
             access_token_expire_time: Some(system_time_to_timestamp(access.expires_at)),
@@ -210,6 +236,25 @@ impl IdentityApi {
             refresh_token_expire_time: Some(timestamp(expires_at)),
         })
     }
+
+    /// Ends sign-in `family_id` of `account_id` on `conn`: its refresh
+    /// tokens, and its access tokens on every server once committed.
+    fn end_session(
+        conn: &mut diesel::PgConnection,
+        account_id: Uuid,
+        family_id: Uuid,
+        at: chrono::DateTime<Utc>,
+    ) -> Result<Revocation, AppError> {
+        store::revoke_family(conn, family_id, at)?;
+        let revocation = Revocation::Session { account_id, session_id: family_id, at };
+        revocation::store::insert(conn, &revocation)?;
+        Ok(revocation)
+    }
+}
+
+/// `secs` as a chrono duration, saturating (config values are unchecked).
+fn seconds(secs: u64) -> Duration {
+    Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX).min(i64::MAX / 1000))
 }
 
 /// A phone-shaped login is a citizen's phone number; anything else a login name.
@@ -237,6 +282,7 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::RegisterCitizenRequest>,
     ) -> Result<Response<pb::RegisterCitizenResponse>, Status> {
+        let address = request.remote_addr();
         let req = request.into_inner();
         let mut violations = Vec::new();
         let real_name = rules::check_real_name(&req.real_name, &mut violations);
@@ -250,13 +296,47 @@ impl IdentityService for IdentityApi {
         let (Some(resident_id), Some(phone), true) = (resident_id, phone, violations.is_empty()) else {
             return Err(AppError::InvalidArgument(violations).into());
         };
+        // Either answer below says whether the ID or phone has an account,
+        // so every call from an address that gets this far is counted.
+        let throttle = address.map(|a| {
+            let auth = &self.state.auth;
+            (
+                format!("register:{}", a.ip()),
+                self.policy(auth.registration_max_per_address, auth.registration_window_secs),
+            )
+        });
+        if let Some((key, _)) = throttle.clone() {
+            // Checked before hashing too: a locked-out caller costs no argon2.
+            let now = Utc::now();
+            let row = self.state.db.read(move |conn| store::find_throttle(conn, &key)).await?;
+            if let Some(wait) = throttle::blocked_for(row.as_ref(), now) {
+                return Err(registration_throttled(wait).into());
+            }
+        }
         let password_hash = self.state.hasher.hash(req.password).await?;
         let id = Uuid::now_v7();
         let pii: &Pii = &self.state.pii;
         let row = AccountRow::new(id, AccountKind::Citizen, real_name, password_hash, &[Role::Citizen], Utc::now())
             .with_resident_id(pii, &resident_id)?
             .with_phone(pii, &phone)?;
-        let row = self.state.db.run(move |conn| store::insert_account(conn, &row)).await?;
+        let row = self
+            .state
+            .db
+            .run(move |conn| {
+                if let Some((key, policy)) = &throttle {
+                    let now = Utc::now();
+                    let counted = store::find_throttle_for_update(conn, key)?;
+                    if let Some(wait) = throttle::blocked_for(counted.as_ref(), now) {
+                        return Ok(Err(registration_throttled(wait)));
+                    }
+                    store::save_throttle(conn, &throttle::record_failure(counted, key, *policy, now))?;
+                }
+                // In a savepoint: an ID or phone already registered rolls
+                // back the insert, not the count.
+                Ok(crate::db::transaction(conn, |conn| store::insert_account(conn, &row)))
+            })
+            .await??;
+        self.state.accounts.remember(row.id);
         tracing::info!(account_id = %row.id, "citizen registered");
         Ok(Response::new(pb::RegisterCitizenResponse { account: Some(self.account_view(&row, Viewer::Owner)?) }))
     }
@@ -267,7 +347,7 @@ impl IdentityService for IdentityApi {
         check_credentials_shape("login_name", &req.login_name, "password", &req.password)?;
         let login = req.login_name.clone();
         let phone_index = self.state.pii.index(PHONE_DOMAIN, &login);
-        let account = self
+        let (account, clear) = self
             .authenticate(req.login_name, req.password, address, move |conn| {
                 let found = if looks_like_phone(&login) {
                     store::find_citizen_by_phone(conn, &phone_index)?
@@ -279,8 +359,24 @@ impl IdentityService for IdentityApi {
             })
             .await?;
         let principal = Self::principal_of(&account)?;
-        let tokens = self.issue_pair(&principal, None).await?;
-        tracing::info!(account_id = %principal.account_id, "signed in");
+        let state = self.state.clone();
+        let (id, session_principal) = (principal.account_id, principal.clone());
+        let tokens = self
+            .state
+            .db
+            .run(move |conn| {
+                // Disabled since the password was checked: the same answer.
+                if store::lock_account_for_share(conn, id)?.is_none_or(|row| row.disabled) {
+                    return Err(invalid_credentials());
+                }
+                for key in &clear {
+                    store::clear_throttle(conn, key)?;
+                }
+                Self::issue_pair(&state, conn, &session_principal, None)
+            })
+            .await?;
+        self.state.accounts.remember(id);
+        tracing::info!(account_id = %id, "signed in");
         Ok(Response::new(pb::LoginResponse {
             tokens: Some(tokens),
             account: Some(self.account_view(&account.account, Viewer::Owner)?),
@@ -297,10 +393,12 @@ impl IdentityService for IdentityApi {
         }
         let hash = sha256(token.as_bytes()).to_vec();
         enum Outcome {
-            Rotated(Box<AccountWithJurisdiction>, Uuid),
-            Reused,
+            Rotated(pb::TokenPair),
+            Reused(Revocation),
+            Ended(Revocation),
             Invalid,
         }
+        let state = self.state.clone();
         let outcome = self
             .state
             .db
@@ -312,30 +410,32 @@ impl IdentityService for IdentityApi {
                 }
                 if row.rotated_at.is_some() {
                     // A rotated token presented again was stolen or replayed:
-                    // end the whole sign-in (RFC 6819 §5.2.2.3).
-                    store::revoke_family(conn, row.family_id, now)?;
-                    return Ok(Outcome::Reused);
+                    // end the whole sign-in (RFC 6819 §5.2.2.3), its access
+                    // tokens included.
+                    return Ok(Outcome::Reused(Self::end_session(conn, row.account_id, row.family_id, now)?));
                 }
                 store::mark_rotated(conn, row.id, now)?;
+                // Share-locked: a concurrent disable waits for this refresh,
+                // and then revokes the token it issues.
+                let enabled = store::lock_account_for_share(conn, row.account_id)?.is_some_and(|a| !a.disabled);
                 match store::find_account(conn, row.account_id)? {
-                    Some(account) if !account.account.disabled => {
-                        Ok(Outcome::Rotated(Box::new(account), row.family_id))
+                    Some(account) if enabled => {
+                        let principal = Self::principal_of(&account)?;
+                        Ok(Outcome::Rotated(Self::issue_pair(&state, conn, &principal, Some(row.family_id))?))
                     }
-                    _ => {
-                        store::revoke_family(conn, row.family_id, now)?;
-                        Ok(Outcome::Invalid)
-                    }
+                    _ => Ok(Outcome::Ended(Self::end_session(conn, row.account_id, row.family_id, now)?)),
                 }
             })
             .await?;
         match outcome {
-            Outcome::Rotated(account, family) => {
-                let principal = Self::principal_of(&account)?;
-                let tokens = self.issue_pair(&principal, Some(family)).await?;
-                Ok(Response::new(pb::RefreshTokenResponse { tokens: Some(tokens) }))
-            }
-            Outcome::Reused => {
+            Outcome::Rotated(tokens) => Ok(Response::new(pb::RefreshTokenResponse { tokens: Some(tokens) })),
+            Outcome::Reused(revocation) => {
+                self.state.revocations.apply([revocation]);
                 tracing::warn!("rotated refresh token reused; sign-in revoked");
+                Err(invalid_refresh_token().into())
+            }
+            Outcome::Ended(revocation) => {
+                self.state.revocations.apply([revocation]);
                 Err(invalid_refresh_token().into())
             }
             Outcome::Invalid => Err(invalid_refresh_token().into()),
@@ -350,15 +450,16 @@ impl IdentityService for IdentityApi {
         let hash = sha256(token.as_bytes()).to_vec();
         // Unknown or already revoked tokens succeed too: logging out twice is
         // not an error, and the answer reveals nothing.
-        self.state
+        let ended = self
+            .state
             .db
-            .run(move |conn| {
-                if let Some(row) = store::find_refresh_token_for_update(conn, &hash)? {
-                    store::revoke_family(conn, row.family_id, Utc::now())?;
-                }
-                Ok(())
+            .run(move |conn| match store::find_refresh_token_for_update(conn, &hash)? {
+                Some(row) => Self::end_session(conn, row.account_id, row.family_id, Utc::now()).map(Some),
+                None => Ok(None),
             })
             .await?;
+        // At once here; other servers read it within a second.
+        self.state.revocations.apply(ended);
         Ok(Response::new(pb::LogoutResponse {}))
     }
 
@@ -499,13 +600,25 @@ impl IdentityService for IdentityApi {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|v| AppError::InvalidArgument(vec![v]))?;
         let client_id = req.client_id.clone();
-        let account = self
+        let (account, clear) = self
             .authenticate(req.client_id, req.client_secret, address, move |conn| {
                 Ok(store::find_by_login_name(conn, &client_id)?
                     .filter(|a| a.account.kind == AccountKind::Service as i16))
             })
             .await?;
         let mut principal = Self::principal_of(&account)?;
+        let id = principal.account_id;
+        self.state
+            .db
+            .run(move |conn| {
+                // Disabled since the secret was checked: the same answer.
+                if store::lock_account_for_share(conn, id)?.is_none_or(|row| row.disabled) {
+                    return Err(invalid_credentials());
+                }
+                clear.iter().try_for_each(|key| store::clear_throttle(conn, key))
+            })
+            .await?;
+        self.state.accounts.remember(id);
         if let Some(missing) = wanted.iter().find(|s| !principal.scopes.contains(s)) {
             return Err(AppError::permission_denied(
                 Reason::ScopeNotGranted,
@@ -516,7 +629,9 @@ impl IdentityService for IdentityApi {
         if !wanted.is_empty() {
             principal.scopes = wanted;
         }
-        let access = self.state.tokens.issue(&principal)?;
+        // No sign-in to end: a client-credential token lives out its short
+        // life unless the account is disabled.
+        let access = self.state.tokens.issue(&principal, None)?;
         Ok(Response::new(pb::ExchangeClientCredentialsResponse {
             access_token: access.token,
             access_token_expire_time: Some(system_time_to_timestamp(access.expires_at)),
@@ -557,17 +672,24 @@ impl IdentityService for IdentityApi {
             .into());
         }
         let disabled = req.disabled;
-        let row = self
+        let (row, revoked) = self
             .state
             .db
             .run(move |conn| {
                 let row = store::set_disabled(conn, id, disabled)?.ok_or(AppError::NotFound { resource: "account" })?;
-                if disabled {
-                    store::revoke_account_tokens(conn, id, Utc::now())?;
+                if !disabled {
+                    return Ok((row, None));
                 }
-                Ok(row)
+                // Taken after the update, which waited for any sign-in or
+                // refresh holding the account: their tokens are covered.
+                let revocation = Revocation::Account { account_id: id, at: Utc::now() };
+                store::revoke_account_tokens(conn, id, Utc::now())?;
+                revocation::store::insert(conn, &revocation)?;
+                Ok((row, Some(revocation)))
             })
             .await?;
+        // At once here; other servers read it within a second.
+        self.state.revocations.apply(revoked);
         tracing::info!(account_id = %id, disabled, by = %principal.account_id, "account status changed");
         Ok(Response::new(pb::SetAccountDisabledResponse { account: Some(self.account_view(&row, Viewer::Admin)?) }))
     }

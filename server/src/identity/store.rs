@@ -164,3 +164,9 @@ pub fn clear_throttle(conn: &mut PgConnection, key: &str) -> Result<(), AppError
     diesel::delete(login_throttle::table.find(key)).execute(conn)?;
     Ok(())
 }
+
+/// The account's row, share-locked until the transaction ends: a disable
+/// (an update) waits for the transaction, and one already committed is seen.
+pub fn lock_account_for_share(conn: &mut PgConnection, id: Uuid) -> Result<Option<AccountRow>, AppError> {
+    Ok(accounts::table.find(id).select(AccountRow::as_select()).for_share().first(conn).optional()?)
+}

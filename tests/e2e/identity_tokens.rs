@@ -106,6 +106,26 @@ async fn citizen_with_case(anonymous: &Client, name: &str) -> Result<(Client, St
     Ok((client, token, case.id))
 }
 
+/// Asserts an open watch ends with `TOKEN_REVOKED` within
+/// [`REVOCATION_LATENCY`] of `since` (the items before that don't matter).
+async fn ends_revoked(
+    mut watch: futures::stream::BoxStream<'static, petition_sdk::Result<petition_sdk::FeedItem>>,
+    since: Instant,
+) -> Result<()> {
+    loop {
+        let left = REVOCATION_LATENCY.saturating_sub(since.elapsed());
+        match tokio::time::timeout(left, watch.next()).await {
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(e))) => {
+                assert_eq!((e.code(), e.reason()), (Code::Unauthenticated, Some("TOKEN_REVOKED")), "{e}");
+                return Ok(());
+            }
+            Ok(None) => anyhow::bail!("the watch ended without saying why"),
+            Err(_) => anyhow::bail!("the watch still runs {:?} after its token was revoked", since.elapsed()),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disabling_an_account_and_logging_out_end_fresh_access_tokens_on_every_server() -> Result<()> {
     let (a, b) = two_servers().await?;
@@ -127,6 +147,15 @@ async fn disabling_an_account_and_logging_out_end_fresh_access_tokens_on_every_s
     all_work(&[&disabled_a, &disabled_b], &disabled_case).await?;
     all_work(&[&leaving_a, &leaving_b], &leaving_case).await?;
 
+    // Watches opened before the revocation, on either server.
+    let mut watches = [disabled_a.feed().watch(0), disabled_b.feed().watch(0), leaving_a.feed().watch(0)];
+    let mut bystander_watch = bystander_b.feed().watch(0);
+    for watch in watches.iter_mut().chain([&mut bystander_watch]) {
+        // The first item: the watch is open (a stream calls when first read).
+        let first = tokio::time::timeout(Duration::from_secs(10), watch.next()).await?;
+        anyhow::ensure!(matches!(first, Some(Ok(_))), "{first:?}");
+    }
+
     let disabled_id = disabled.identity().get_me().await?.id;
     let revoked = Instant::now();
     admin.identity().set_account_disabled(&disabled_id, true).await?;
@@ -135,6 +164,11 @@ async fn disabling_an_account_and_logging_out_end_fresh_access_tokens_on_every_s
     all_refused(&[&disabled_a, &leaving_a], &disabled_case, revoked).await?;
     all_refused(&[&disabled_b], &disabled_case, revoked).await?;
     all_refused(&[&leaving_b], &leaving_case, revoked).await?;
+    for watch in watches {
+        ends_revoked(watch, revoked).await?;
+    }
+    let still = tokio::time::timeout(REVOCATION_LATENCY, bystander_watch.take(1).collect::<Vec<_>>()).await;
+    assert!(matches!(still.as_deref(), Ok([Ok(_)])), "the bystander's watch goes on: {still:?}");
 
     // Nobody else's sign-in ended.
     all_work(&[&bystander_a, &bystander_b, &bystander], &bystander_case).await?;

@@ -21,7 +21,7 @@ use tower::Service;
 use super::known_accounts::KnownAccounts;
 use super::principal::Caller;
 use super::revocation::Revocations;
-use super::tokens::TokenIssuer;
+use super::tokens::{TokenIssuer, VerifiedToken};
 use crate::db::Db;
 use crate::error::AppError;
 use crate::error::Reason;
@@ -35,9 +35,10 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    /// The caller of a request with `headers`, or why it is refused.
-    pub async fn caller(&self, headers: &HeaderMap) -> Result<Caller, AppError> {
-        let Some(value) = headers.get(http::header::AUTHORIZATION) else { return Ok(Caller(None)) };
+    /// The token of a request with `headers` (`None`: anonymous), or why
+    /// it is refused.
+    pub async fn caller(&self, headers: &HeaderMap) -> Result<Option<VerifiedToken>, AppError> {
+        let Some(value) = headers.get(http::header::AUTHORIZATION) else { return Ok(None) };
         let value = value
             .to_str()
             .map_err(|_| AppError::unauthenticated(Reason::InvalidToken, "malformed authorization header"))?;
@@ -48,7 +49,7 @@ impl Authenticator {
         let verified = self.tokens.verify(token.trim())?;
         self.revocations.check(&verified)?;
         self.accounts.require(&self.db, verified.principal.account_id).await?;
-        Ok(Caller(Some(verified.principal)))
+        Ok(Some(verified))
     }
 }
 
@@ -90,8 +91,13 @@ where
         let auth = self.auth.clone();
         Box::pin(async move {
             match auth.caller(request.headers()).await {
-                Ok(caller) => {
-                    request.extensions_mut().insert(caller);
+                Ok(token) => {
+                    request.extensions_mut().insert(Caller(token.as_ref().map(|t| t.principal.clone())));
+                    // Kept for calls that outlive the check: a watch ends
+                    // when its token is revoked.
+                    if let Some(token) = token {
+                        request.extensions_mut().insert(token);
+                    }
                     inner.call(request).await
                 }
                 Err(error) => Ok(Status::from(error).into_http()),

@@ -15,6 +15,7 @@ use tonic::{Request, Response, Status};
 
 use super::store::{self, FeedRow, Page};
 use crate::auth::policy::{self, CaseAccess, path_within};
+use crate::auth::tokens::VerifiedToken;
 use crate::auth::{Principal, require_principal};
 use crate::cases::rules::Event;
 use crate::cases::store::Visibility;
@@ -237,21 +238,22 @@ impl ChangeFeedService for FeedApi {
         request: Request<pb::WatchChangesRequest>,
     ) -> Result<Response<Self::WatchChangesStream>, Status> {
         let principal = require_principal(&request)?;
+        let token = request.extensions().get::<VerifiedToken>().cloned();
         let req = request.into_inner();
         let reader = self.reader(principal, req.filter).await?;
         self.check_position(req.after_position).await?;
         // Two batches in flight: the next page is read while one is sent.
         let (sender, receiver) = mpsc::channel(2);
-        tokio::spawn(follow(self.state.clone(), reader, req.after_position, sender));
+        tokio::spawn(follow(self.state.clone(), reader, token, req.after_position, sender));
         Ok(Response::new(ReceiverStream::new(receiver)))
     }
 }
 
 type Sender = mpsc::Sender<Result<pb::WatchChangesResponse, Status>>;
 
-/// Serves one watch until the client goes away or a read fails (the client
-/// resumes from the last position it received).
-async fn follow(state: Arc<AppState>, reader: Reader, mut position: i64, sender: Sender) {
+/// Serves one watch until the client goes away, a read fails (the client
+/// resumes from the last position it received) or its token is revoked.
+async fn follow(state: Arc<AppState>, reader: Reader, token: Option<VerifiedToken>, mut position: i64, sender: Sender) {
     let reader = Arc::new(reader);
     let mut commits = state.feed.subscribe();
     let closing = state.feed.closing();
@@ -260,6 +262,12 @@ async fn follow(state: Arc<AppState>, reader: Reader, mut position: i64, sender:
     let poll_every = Duration::from_millis(state.feed_config.poll_ms.max(1));
     let mut last_sent = Instant::now();
     loop {
+        if let Some(token) = &token
+            && let Err(revoked) = state.revocations.check(token)
+        {
+            let _ = sender.send(Err(revoked.into())).await;
+            return;
+        }
         let newest_local = *commits.borrow_and_update();
         let read = {
             let reader = reader.clone();

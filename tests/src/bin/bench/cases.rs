@@ -22,7 +22,7 @@
 //!    turn); the first page of a walk has no token, the next three follow
 //!    `next_page_token` (keyset on the id). So 1/8 first pages unfiltered,
 //!    1/8 first pages by state, 3/4 next pages (pages 2–4).
-//! 4. pgbench TPC-B on the same PostgreSQL while the server is idle (see
+//! 4. pgbench TPC-B and select-only on the same PostgreSQL while the server is idle (see
 //!    `pgbench.rs`), unless `--no-pgbench`.
 //! 5. `SubmitCase` through the SDK as citizens, each caller its own citizen
 //!    (up to `--citizens`), a realistic draft (a claim or suggestion in one
@@ -317,9 +317,11 @@ pub fn preload_lines(
 pub fn pgbench_line(result: &Result<Pgbench>, between: &str) -> String {
     match result {
         Ok(p) => format!(
-            "pgbench TPC-B: {:.1} tps (scale {}, {} clients, {} threads, -M prepared, {}s; latency avg {}; \
-             init {:.1}s){}; run on the same PostgreSQL while the server was idle, {between}",
+            "pgbench TPC-B: {:.1} tps, select-only (-S): {:.1} tps (scale {}, {} clients, {} threads, -M prepared, \
+             {}s each; TPC-B latency avg {}; init {:.1}s){}; run on the same PostgreSQL while the server was idle, \
+             {between}",
             p.tps,
+            p.select_only_tps,
             pgbench::SCALE,
             pgbench::CLIENTS,
             pgbench::THREADS,
@@ -332,7 +334,7 @@ pub fn pgbench_line(result: &Result<Pgbench>, between: &str) -> String {
                 cpu.idle
             )),
         ),
-        Err(error) => format!("pgbench TPC-B: NOT MEASURED: {error:#}"),
+        Err(error) => format!("pgbench: NOT MEASURED: {error:#}"),
     }
 }
 
@@ -542,6 +544,16 @@ pub async fn cases(args: CasesArgs) -> Result<ExitCode> {
     {
         notes.push(format!("SubmitCase calls/s = {:.1}% of pgbench TPC-B tps", submit.throughput() * 100.0 / p.tps));
     }
+    if let Ok(p) = &pgbench_result
+        && p.select_only_tps > 0.0
+    {
+        for rpc in ["GetCase", "ListCases(50)"] {
+            if let Some(read) = phases.iter().find(|phase| phase.rpc == rpc) {
+                let share = read.throughput() * 100.0 / p.select_only_tps;
+                notes.push(format!("{rpc} calls/s = {share:.1}% of pgbench select-only tps"));
+            }
+        }
+    }
     print_results(&setup, &phases, &notes);
 
     if load.json {
@@ -572,6 +584,7 @@ pub async fn cases(args: CasesArgs) -> Result<ExitCode> {
             match &pgbench_result {
                 Ok(p) => serde_json::json!({
                     "tps": (p.tps * 10.0).round() / 10.0,
+                    "select_only_tps": (p.select_only_tps * 10.0).round() / 10.0,
                     "latency_ms": p.latency_ms,
                     "transactions": p.transactions,
                     "scale": pgbench::SCALE, "clients": pgbench::CLIENTS, "threads": pgbench::THREADS,

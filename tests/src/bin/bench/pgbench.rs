@@ -1,7 +1,8 @@
-//! pgbench's TPC-B on the server's PostgreSQL, as a yardstick of what the
-//! database machine does with a standard write load: a scratch database
-//! next to the server's, `pgbench -i -s 10`, then `pgbench -c 16 -j 2 -T
-//! <seconds> -M prepared`, and the scratch database dropped.
+//! pgbench on the server's PostgreSQL, as yardsticks of what the database
+//! machine does with a standard load: a scratch database next to the
+//! server's, `pgbench -i -s 10`, then TPC-B (`pgbench -c 16 -j 2 -T
+//! <seconds> -M prepared`, the write yardstick) and select-only (the same
+//! with `-S`, the read yardstick), and the scratch database dropped.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -21,7 +22,10 @@ pub struct Pgbench {
     pub binary: String,
     pub seconds: u64,
     pub init_seconds: f64,
+    /// TPC-B.
     pub tps: f64,
+    /// Select only (`-S`): one primary-key read a transaction.
+    pub select_only_tps: f64,
     pub latency_ms: Option<f64>,
     pub transactions: Option<u64>,
     /// Where the machine's CPU went during the run (pgbench and its backends are "other").
@@ -95,7 +99,7 @@ fn number_after(output: &str, prefix: &str) -> Option<f64> {
 /// pauses like between phases.
 pub async fn phase(database_url: &str, database_name: &str, seconds: u64) -> Result<Result<Pgbench>> {
     eprintln!(
-        "  pgbench TPC-B on the same PostgreSQL (server idle): -i -s {SCALE}, then -c {CLIENTS} -j {THREADS} -T {seconds} -M prepared…"
+        "  pgbench on the same PostgreSQL (server idle): -i -s {SCALE}, then TPC-B and select-only (-S), each -c {CLIENTS} -j {THREADS} -T {seconds} -M prepared…"
     );
     let (url, name) = (database_url.to_owned(), database_name.to_owned());
     let result = tokio::task::spawn_blocking(move || run(&url, &name, seconds)).await?;
@@ -135,10 +139,8 @@ pub fn run(database_url: &str, database_name: &str, seconds: u64) -> Result<Pgbe
         let _ = sql_query("CHECKPOINT").execute(&mut conn);
     }
 
-    let before = machine_mark();
-    let output = pgbench(
-        &binary,
-        &[
+    let load = |select_only: bool| -> Result<String> {
+        let mut args: Vec<String> = vec![
             "-c".into(),
             CLIENTS.to_string(),
             "-j".into(),
@@ -147,17 +149,28 @@ pub fn run(database_url: &str, database_name: &str, seconds: u64) -> Result<Pgbe
             seconds.to_string(),
             "-M".into(),
             "prepared".into(),
-            scratch_url,
-        ],
-    )?;
+        ];
+        if select_only {
+            args.push("-S".into());
+        }
+        args.push(scratch_url.clone());
+        pgbench(&binary, &args)
+    };
+    let before = machine_mark();
+    let output = load(false)?;
     let after = machine_mark();
+    let select_only = load(true)?;
     drop(scratch);
-    let tps = number_after(&output, "tps = ").with_context(|| format!("no `tps = ` in pgbench's output:\n{output}"))?;
+    let tps_of = |output: &str| {
+        number_after(output, "tps = ").with_context(|| format!("no `tps = ` in pgbench's output:\n{output}"))
+    };
+    let tps = tps_of(&output)?;
     Ok(Pgbench {
         binary: binary.display().to_string(),
         seconds,
         init_seconds,
         tps,
+        select_only_tps: tps_of(&select_only)?,
         latency_ms: number_after(&output, "latency average = "),
         transactions: number_after(&output, "number of transactions actually processed: ").map(|n| n as u64),
         cpu: before.zip(after).and_then(|(before, after)| CpuSplit::of_machine_between(before, after)),

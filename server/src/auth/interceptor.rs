@@ -19,7 +19,7 @@ use tonic::server::NamedService;
 use tower::Service;
 
 use super::known_accounts::KnownAccounts;
-use super::principal::Caller;
+use super::principal::Principal;
 use super::revocation::Revocations;
 use super::tokens::{TokenIssuer, VerifiedToken};
 use crate::db::Db;
@@ -37,7 +37,7 @@ pub struct Authenticator {
 impl Authenticator {
     /// The token of a request with `headers` (`None`: anonymous), or why
     /// it is refused.
-    pub async fn caller(&self, headers: &HeaderMap) -> Result<Option<VerifiedToken>, AppError> {
+    pub async fn authenticate(&self, headers: &HeaderMap) -> Result<Option<VerifiedToken>, AppError> {
         let Some(value) = headers.get(http::header::AUTHORIZATION) else { return Ok(None) };
         let value = value
             .to_str()
@@ -90,11 +90,10 @@ where
         let mut inner = std::mem::replace(&mut self.inner, ready);
         let auth = self.auth.clone();
         Box::pin(async move {
-            match auth.caller(request.headers()).await {
+            match auth.authenticate(request.headers()).await {
                 Ok(token) => {
-                    request.extensions_mut().insert(Caller(token.as_ref().map(|t| t.principal.clone())));
-                    // Kept for calls that outlive the check: a watch ends
-                    // when its token is revoked.
+                    // The whole token, not only its principal: a call that
+                    // outlives the check (a watch) ends when it is revoked.
                     if let Some(token) = token {
                         request.extensions_mut().insert(token);
                     }
@@ -104,4 +103,14 @@ where
             }
         })
     }
+}
+
+/// The verified principal of a request, or UNAUTHENTICATED.
+pub fn require_principal<T>(request: &tonic::Request<T>) -> Result<Principal, AppError> {
+    request.extensions().get::<VerifiedToken>().map(|token| token.principal.clone()).ok_or_else(|| {
+        AppError::unauthenticated(
+            Reason::MissingCredentials,
+            "sign in first: send `authorization: Bearer <access token>`",
+        )
+    })
 }

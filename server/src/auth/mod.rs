@@ -9,4 +9,5 @@ pub mod principal;
 pub mod revocation;
 pub mod tokens;
 
-pub use principal::{AccountKind, Caller, Principal, Role, Scope, require_principal};
+pub use interceptor::require_principal;
+pub use principal::{AccountKind, Principal, Role, Scope};

@@ -1,10 +1,8 @@
 //! Who is calling: roles, account kinds, scopes and the authenticated
-//! principal that the interceptor puts in each request's extensions.
+//! principal.
 
 use uuid::Uuid;
 
-use crate::error::AppError;
-use crate::error::Reason;
 use crate::wire::wire_enum;
 
 wire_enum! {
@@ -70,18 +68,4 @@ impl Principal {
     pub fn is_admin(&self) -> bool {
         self.has_role(Role::Admin)
     }
-}
-
-/// What the interceptor stored: no token (anonymous) or a verified principal.
-#[derive(Debug, Clone)]
-pub struct Caller(pub Option<Principal>);
-
-/// The verified principal of a request, or UNAUTHENTICATED.
-pub fn require_principal<T>(request: &tonic::Request<T>) -> Result<Principal, AppError> {
-    request.extensions().get::<Caller>().and_then(|caller| caller.0.clone()).ok_or_else(|| {
-        AppError::unauthenticated(
-            Reason::MissingCredentials,
-            "sign in first: send `authorization: Bearer <access token>`",
-        )
-    })
 }

@@ -114,7 +114,9 @@ impl CaseClient {
 
     /// One page of the cases visible to the caller matching the request's
     /// filters, newest first. Pass the response's `next_page_token` as the
-    /// next request's `page_token`; it is empty after the last page.
+    /// next request's `page_token`; it is empty after the last page. Cases
+    /// come without their body (`CaseView::Basic`) unless `view` asks for
+    /// `CaseView::Full`.
     pub async fn list_cases(&self, request: pb::ListCasesRequest) -> Result<pb::ListCasesResponse> {
         self.client.call(request, rpc!(CaseServiceClient::list_cases)).await
     }

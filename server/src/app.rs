@@ -141,6 +141,8 @@ impl Application {
             ),
             feed: crate::feed::FeedSignal::default(),
             calendar_years: crate::calendar::LoadedYears::default(),
+            organization_kinds: Default::default(),
+            case_numbering: Default::default(),
         });
         state.calendar_years.refresh(&state.db).await.map_err(|e| StartupError(e.to_string()))?;
         // Before the port is bound, so no revoked token is let through.

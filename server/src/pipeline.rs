@@ -58,10 +58,9 @@ where
 }
 
 /// [`write`], with `prelude` run first outside the transaction (each of its
-/// statements commits on its own), for what a transaction must not hold a
-/// lock on while it works (a case number: filings would queue behind each
-/// other's commits, and the change feed behind them). What the prelude took
-/// stays taken if the request then fails, or turns out to be a replay.
+/// statements commits on its own), for what must exist before the
+/// transaction and must not be undone with it (a region's sequence of case
+/// numbers, created on first use).
 pub async fn write_after<R, P, B, F>(state: &AppState, envelope: Envelope, prelude: B, work: F) -> Result<R, AppError>
 where
     R: Message + Default + Send + 'static,
@@ -75,21 +74,44 @@ where
             let Envelope { principal, method, request_id, fingerprint } = envelope;
             let account = principal.account_id;
             let claimed = !request_id.is_empty();
+            let replay = |conn: &mut PgConnection| -> Result<Option<R>, AppError> {
+                match idempotency::check(conn, account, &request_id, method, &fingerprint)? {
+                    Claim::Replay(bytes) => Ok(Some(R::decode(bytes.as_slice()).map_err(AppError::internal)?)),
+                    Claim::New => Ok(None),
+                }
+            };
             let before = prelude(conn, &principal)?;
-            crate::db::transaction(conn, |conn| {
-                if claimed
-                    && let Claim::Replay(bytes) = idempotency::claim(conn, account, &request_id, method, &fingerprint)?
-                {
-                    return Ok((R::decode(bytes.as_slice()).map_err(AppError::internal)?, None));
+            let ran = crate::db::transaction(conn, |conn| {
+                if claimed && let Some(response) = replay(conn)? {
+                    return Ok((response, None));
                 }
                 let mut journal = Journal::default();
                 let response = work(conn, &mut journal, &principal, before)?;
                 journal.flush(conn)?;
-                if claimed {
-                    idempotency::record(conn, account, &request_id, &response.encode_to_vec())?;
+                if claimed
+                    && !idempotency::record(
+                        conn,
+                        account,
+                        &request_id,
+                        method,
+                        &fingerprint,
+                        &response.encode_to_vec(),
+                    )?
+                {
+                    return Err(AppError::ConcurrentUpdate { detail: "a concurrent request with the same id".into() });
                 }
                 Ok((response, journal.xid()))
-            })
+            });
+            match ran {
+                // Rolled back: a request with the same id (or another
+                // collision) committed first; if it stored an answer, that
+                // is this call's answer too.
+                Err(AppError::ConcurrentUpdate { detail }) if claimed => match replay(conn)? {
+                    Some(response) => Ok((response, None)),
+                    None => Err(AppError::ConcurrentUpdate { detail }),
+                },
+                ran => ran,
+            }
         })
         .await?;
     if let Some(xid) = committed_xid {

@@ -39,14 +39,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    case_counters (region_code, year) {
-        region_code -> Text,
-        year -> Int4,
-        last_value -> Int4,
-    }
-}
-
-diesel::table! {
     case_fingerprints (case_id) {
         case_id -> Uuid,
         stats_version -> Int4,
@@ -234,7 +226,6 @@ diesel::table! {
 }
 
 diesel::joinable!(accounts -> organizations (organization_id));
-diesel::joinable!(case_counters -> regions (region_code));
 diesel::joinable!(case_fingerprints -> cases (case_id));
 diesel::joinable!(cases -> categories (category_code));
 diesel::joinable!(cases -> regions (region_code));
@@ -252,7 +243,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     calendar_days,
     calendar_years,
-    case_counters,
     case_fingerprints,
     cases,
     categories,

@@ -301,6 +301,7 @@ fn demo_cases(
     let zg_gov_org = org_ids.get("zg-gov").copied().ok_or_else(|| AppError::internal("demo org"))?;
     let city_gov_org = org_ids.get("city-gov").copied().ok_or_else(|| AppError::internal("demo org"))?;
 
+    let kinds = crate::directory::kinds::OrganizationKinds::default();
     let mut file = |who: &Principal, petitioner: &Principal, draft: Draft| -> Result<Uuid, AppError> {
         let channel = if who.account_id == petitioner.account_id { Channel::Online } else { Channel::Visit };
         let numbered = filing::take_number(conn, who, channel, &draft.region_code)?;
@@ -320,6 +321,7 @@ fn demo_cases(
                 similarity: None,
             },
             numbered,
+            &kinds,
         )?
         .row
         .id)

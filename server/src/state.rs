@@ -7,8 +7,10 @@ use crate::auth::passwords::PasswordHasher;
 use crate::auth::revocation::Revocations;
 use crate::auth::tokens::TokenIssuer;
 use crate::calendar::LoadedYears;
+use crate::cases::numbering::Numbering;
 use crate::config::{AuthConfig, FeedConfig, IntakeConfig};
 use crate::db::Db;
+use crate::directory::kinds::OrganizationKinds;
 use crate::feed::FeedSignal;
 use crate::pagination::PageTokens;
 use crate::pii::Pii;
@@ -35,4 +37,8 @@ pub struct AppState {
     pub feed: FeedSignal,
     /// The years whose holiday schedule is loaded, as last read.
     pub calendar_years: LoadedYears,
+    /// Organizations' kinds (fixed at creation), as read once.
+    pub organization_kinds: OrganizationKinds,
+    /// The case-number sequences made sure of.
+    pub case_numbering: Numbering,
 }

@@ -139,9 +139,12 @@ async fn file(w: &CaseWorld, s: &Scenario) -> Result<(Vec<String>, Vec<String>)>
 /// Everything `reader` can read, as records.
 async fn read_everything(reader: &Client, all: &[String], owner_id: &str, staff: bool) -> Result<Vec<Record>> {
     let mut records = Vec::new();
-    let cases: Vec<pb::Case> = reader.cases().cases(pb::ListCasesRequest::default()).try_collect().await?;
-    for case in &cases {
-        records.push(Record { case_id: case.id.clone(), text: format!("{case:?}") });
+    for view in [pb::CaseView::Basic, pb::CaseView::Full] {
+        let filter = pb::ListCasesRequest { view: view as i32, ..Default::default() };
+        let cases: Vec<pb::Case> = reader.cases().cases(filter).try_collect().await?;
+        for case in &cases {
+            records.push(Record { case_id: case.id.clone(), text: format!("{case:?}") });
+        }
     }
     for id in all {
         if let Ok(case) = reader.cases().get_case(id.as_str()).await {
@@ -153,9 +156,21 @@ async fn read_everything(reader: &Client, all: &[String], owner_id: &str, staff:
         }
         // Links from other cases to this one.
         for filter in [
-            pb::ListCasesRequest { repeat_of_case_id: id.clone(), ..Default::default() },
-            pb::ListCasesRequest { related_to_case_id: id.clone(), ..Default::default() },
-            pb::ListCasesRequest { merged_into_case_id: id.clone(), ..Default::default() },
+            pb::ListCasesRequest {
+                repeat_of_case_id: id.clone(),
+                view: pb::CaseView::Full as i32,
+                ..Default::default()
+            },
+            pb::ListCasesRequest {
+                related_to_case_id: id.clone(),
+                view: pb::CaseView::Full as i32,
+                ..Default::default()
+            },
+            pb::ListCasesRequest {
+                merged_into_case_id: id.clone(),
+                view: pb::CaseView::Full as i32,
+                ..Default::default()
+            },
         ] {
             if let Ok(page) = reader.cases().list_cases(filter).await {
                 for case in page.cases {

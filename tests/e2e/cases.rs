@@ -510,3 +510,78 @@ async fn times_outside_the_timestamp_range_are_field_violations() -> Result<()> 
     }
     Ok(())
 }
+
+/// ListCases answers what a list screen shows unless asked for more
+/// (AIP-157): the basic view carries no content, requests, facts,
+/// attachments or opinions and decrypts no phone; the full view is what
+/// GetCase answers. The view is not a filter: a page token outlives a
+/// change of view. An unknown view is refused on its field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_answer_the_basic_view_unless_asked_for_the_full_one() -> Result<()> {
+    let server = TestServer::spawn().await?;
+    let w = CaseWorld::create(&server).await?;
+    let photo = pb::Attachment {
+        name: "漏水.jpg".into(),
+        media_type: "image/jpeg".into(),
+        size_bytes: 2048,
+        sha256: "ab".repeat(32),
+    };
+    let older = w.submit(claim("先提交的")).await?;
+    let case = w.submit(pb::CaseDraft { attachments: vec![photo], ..claim("视图测试") }).await?;
+    let case = w
+        .clerk
+        .cases()
+        .assign_case(pb::AssignCaseRequest {
+            case_id: case.id.clone(),
+            organization_id: w.dir.unit_a.id.clone(),
+            report_by: date_in(30),
+            etag: case.etag.clone(),
+            ..Default::default()
+        })
+        .await?;
+    w.handler.cases().accept_case(pb::AcceptCaseRequest { case_id: case.id.clone(), ..Default::default() }).await?;
+    let replied = w
+        .handler
+        .cases()
+        .reply_to_case(pb::ReplyToCaseRequest {
+            case_id: case.id.clone(),
+            opinion: Some(opinion()),
+            ..Default::default()
+        })
+        .await?;
+    assert!(replied.reply.is_some() && !replied.attachments.is_empty());
+
+    let list = |view: i32, page_token: String| {
+        let cases = w.owner.cases();
+        async move { cases.list_cases(pb::ListCasesRequest { view, page_size: 1, page_token, ..Default::default() }).await }
+    };
+    let got = w.owner.cases().get_case(&case.id).await?;
+    let full = list(pb::CaseView::Full as i32, String::new()).await?;
+    assert_eq!(full.cases, vec![got.clone()], "the full view is GetCase's");
+
+    for view in [pb::CaseView::Unspecified, pb::CaseView::Basic] {
+        let page = list(view as i32, String::new()).await?;
+        let basic = page.cases.first().ok_or_else(|| anyhow::anyhow!("an empty page"))?;
+        assert_eq!((basic.id.as_str(), basic.title.as_str()), (got.id.as_str(), got.title.as_str()));
+        assert_eq!(
+            (basic.state, basic.deadlines.clone(), basic.etag.as_str()),
+            (got.state, got.deadlines.clone(), got.etag.as_str())
+        );
+        assert!(
+            basic.content.is_empty() && basic.requests.is_empty() && basic.facts_and_reasons.is_empty(),
+            "{view:?}"
+        );
+        assert!(basic.attachments.is_empty() && basic.reply.is_none(), "{view:?}");
+        let phone = basic.petitioner.as_ref().map(|p| p.phone.clone()).unwrap_or_default();
+        assert!(phone.contains("****"), "{view:?}: the petitioner's own phone comes masked in a list: {phone}");
+        assert!(!basic.content_hidden, "nothing is hidden: it is left out");
+        // The next page in the other view.
+        let next = list(pb::CaseView::Full as i32, page.next_page_token.clone()).await?;
+        assert_eq!(next.cases.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), [older.id.as_str()]);
+    }
+
+    let refused = list(7, String::new()).await.err().ok_or_else(|| anyhow::anyhow!("view 7 was accepted"))?;
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert_eq!(refused.field_violations().into_iter().map(|v| v.field).collect::<Vec<_>>(), ["view"]);
+    Ok(())
+}

@@ -218,7 +218,9 @@ pub fn parse_date(raw: &str) -> Option<NaiveDate> {
 
 /// The `YYYY-MM-DD` form of a date.
 pub fn format_date(date: NaiveDate) -> String {
-    date.format("%Y-%m-%d").to_string()
+    // Not `date.format(..)`: that parses its pattern at every call, and
+    // every listed case formats a dozen dates.
+    format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day())
 }
 
 /// A year the calendar API accepts.

@@ -16,6 +16,7 @@ use super::intake::{self, Outcome, Subject};
 use super::intake_store;
 use super::limits::{self, DailyLimit};
 use super::model::CaseRow;
+use super::numbering::Numbering;
 use super::rules::{self, Context, Event};
 use super::store;
 use super::view::StoredGroupVisit;
@@ -23,6 +24,7 @@ use crate::auth::Principal;
 use crate::auth::policy::{self, CaseAction};
 use crate::calendar::rules::WorkCalendar;
 use crate::calendar::store as calendar_store;
+use crate::directory::kinds::OrganizationKinds;
 use crate::directory::model::RegionRow;
 use crate::directory::rules::OrganizationKind;
 use crate::directory::store as directory_store;
@@ -55,7 +57,7 @@ pub struct Filing {
     pub similarity: Option<Arc<SimilarityIndex>>,
 }
 
-/// The case number a filing took before its transaction, and where.
+/// The case number a filing took, and where.
 pub struct Numbered {
     pub region: RegionRow,
     /// The filing day (Beijing), whose year the number carries.
@@ -63,12 +65,10 @@ pub struct Numbered {
     pub number: String,
 }
 
-/// Takes the next case number of the region (`region_code`) and year.
-/// `pipeline::write_after` runs it before the filing's transaction, its
-/// one write committing at once, so that filings do not wait for each
-/// other's commits to be numbered. Checks first what fails a filing for
-/// sure (the region, the policy), so that those take no number; a filing
-/// that fails later, or a replayed request, leaves a gap in the numbers.
+/// Takes the next case number of the region (`region_code`) and year, in
+/// the filing's transaction: a sequence never waits for other filings.
+/// Checks first what fails a filing for sure (the region, the policy), so
+/// that those take no number; a filing that fails later leaves a gap.
 pub fn take_number(
     conn: &mut PgConnection,
     principal: &Principal,
@@ -79,8 +79,7 @@ pub fn take_number(
         .ok_or_else(|| AppError::invalid("draft.region_code", "no such region"))?;
     policy::authorize_filing(principal, filing_action(channel), &region.path)?;
     let today = shanghai_today();
-    let sequence = store::next_number(conn, &region.code, today.year())?;
-    let number = format!("{}-{}-{:06}", region.code, today.year(), sequence);
+    let number = Numbering::take(conn, &region.code, today.year())?;
     Ok(Numbered { region, today, number })
 }
 
@@ -103,6 +102,7 @@ pub fn file(
     journal: &mut Journal,
     filing: Filing,
     numbered: Numbered,
+    kinds: &OrganizationKinds,
 ) -> Result<Filed, AppError> {
     let Filing { principal, draft, channel, petitioner_id, group_visit, daily_limit, similarity } = filing;
     let Numbered { region, today, number } = numbered;
@@ -111,7 +111,7 @@ pub fn file(
         .filter(|c| !c.retired)
         .ok_or_else(|| AppError::invalid("draft.category_code", "no such active category"))?;
     if let Some(respondent) = draft.respondent_organization_id
-        && directory_store::find_organization(conn, respondent)?.is_none()
+        && kinds.get(conn, respondent)?.is_none()
     {
         return Err(AppError::invalid("draft.respondent_organization_id", "no such organization"));
     }
@@ -178,9 +178,9 @@ pub fn file(
         // A rule naming an organization that may not handle the case (an
         // accusation, or a rule set before the kinds were checked) routes
         // nothing: the clerk routes.
-        let target = directory_store::find_organization(conn, rule.organization_id)?;
-        let handles = target
-            .and_then(|t| OrganizationKind::from_i32(i32::from(t.organization.kind)))
+        let handles = kinds
+            .get(conn, rule.organization_id)?
+            .and_then(|kind| OrganizationKind::from_i32(i32::from(kind)))
             .is_some_and(|kind| rules::handles(kind, draft.kind));
         if handles {
             let mode = RoutingMode::from_i32(i32::from(rule.mode)).unwrap_or(RoutingMode::Forward);

@@ -12,6 +12,7 @@ pub mod intake;
 pub mod intake_store;
 pub mod limits;
 pub mod model;
+pub mod numbering;
 pub mod recompute;
 pub mod reindex;
 pub mod rules;

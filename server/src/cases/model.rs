@@ -66,6 +66,72 @@ pub struct CaseRow {
     pub access_organization_ids: Vec<Uuid>,
 }
 
+/// The columns of [`CaseRow`] in its field order, with the body (what a
+/// list screen does not show) given as `$body`: a select that loads into a
+/// `CaseRow`, the full one or a basic one without reading the body.
+macro_rules! case_columns {
+    ($content:expr, $requests:expr, $facts:expr, $attachments:expr) => {
+        (
+            cases::id,
+            cases::number,
+            cases::kind,
+            cases::channel,
+            cases::state,
+            cases::track,
+            cases::category_code,
+            cases::region_code,
+            cases::region_path,
+            cases::title,
+            $content,
+            $requests,
+            $facts,
+            $attachments,
+            cases::petitioner_id,
+            cases::group_visit,
+            cases::registered_by,
+            cases::registering_organization_id,
+            cases::handling_organization_id,
+            cases::routing_mode,
+            cases::reviewing_organization_id,
+            cases::lifecycle,
+            cases::due_date,
+            cases::extended,
+            cases::routed_on_registration,
+            cases::first_routed_at,
+            cases::version,
+            cases::created_at,
+            cases::updated_at,
+            cases::respondent_organization_id,
+            cases::repeat_of,
+            cases::merged_into,
+            cases::last_sequence,
+            cases::access_organization_ids,
+        )
+    };
+}
+
+/// Every column of a case.
+macro_rules! full_case_columns {
+    () => {
+        case_columns!(cases::content, cases::requests, cases::facts_and_reasons, cases::attachments)
+    };
+}
+
+/// A case without its body (AIP-157 BASIC): content, requests, facts and
+/// reasons and attachments come back empty, unread.
+macro_rules! basic_case_columns {
+    () => {
+        case_columns!(
+            diesel::dsl::sql::<diesel::sql_types::Text>("''"),
+            diesel::dsl::sql::<diesel::sql_types::Text>("''"),
+            diesel::dsl::sql::<diesel::sql_types::Text>("''"),
+            diesel::dsl::sql::<diesel::sql_types::Jsonb>("'[]'::jsonb")
+        )
+    };
+}
+
+pub(crate) use {basic_case_columns, case_columns, full_case_columns};
+
 /// The columns a transition rewrites: the lifecycle and its projections.
 #[derive(Debug, Clone, AsChangeset)]
 #[diesel(table_name = cases, treat_none_as_null = true)]

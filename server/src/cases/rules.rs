@@ -130,56 +130,77 @@ pub const PARTNER_KINDS: [OrganizationKind; 3] =
 /// Every deadline of a case; `None` where not (yet) applicable.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deadlines {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route_by: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accept_by: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub object_by: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_by: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report_by: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review_request_by: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review_by: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recheck_request_by: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recheck_by: Option<NaiveDate>,
 }
 
-/// Everything the rules track about a case.
+/// Everything the rules track about a case. Stored as JSON without the
+/// fields that are empty (most of them, most of the time).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lifecycle {
     pub state: CaseState,
     pub track: Track,
     pub registered_on: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handling_organization_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing_mode: Option<RoutingMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routed_on: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted_on: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reviewing_organization_id: Option<Uuid>,
     pub deadlines: Deadlines,
     pub extended: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decline_reason: Option<DeclineReason>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub related_case_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply: Option<Opinion>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review_opinion: Option<Opinion>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recheck_opinion: Option<Opinion>,
     pub completion_reported: bool,
     /// Calendar days left on the re-review clock while a hearing stops it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recheck_paused_days_left: Option<i64>,
     /// The open case of the same petitioner and matter this filing repeats
     /// (重复信访); while set the case is declined as ALREADY_IN_PROGRESS.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat_of: Option<Uuid>,
     /// Filed above the level where the matter is open (越级, Art.19 ¶3).
     #[serde(default)]
     pub escalated: bool,
     /// The primary case this one is handled with (并案).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<Uuid>,
     /// Partner organizations given access (GrantCaseAccess), in grant order.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub access_organization_ids: Vec<Uuid>,
     /// The day review was requested (unknown for cases that were reviewed
     /// before it was kept).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review_requested_on: Option<NaiveDate>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recheck_requested_on: Option<NaiveDate>,
 }
 

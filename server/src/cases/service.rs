@@ -5,6 +5,8 @@
 //! (`commands.rs`); the pipeline does the rest in one transaction.
 
 use std::collections::HashMap;
+
+use chrono::Datelike as _;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -24,8 +26,8 @@ use super::intake::{self, Subject};
 use super::limits::DailyLimit;
 use super::model::CaseRow;
 use super::rules;
-use super::store::{self, CaseFilter, Visibility};
-use super::view::{self, PetitionerInfo, StoredGroupVisit, StoredRepresentative, Viewer};
+use super::store::{self, CaseFilter, StoredPetitioner, Visibility};
+use super::view::{self, CaseView, PetitionerInfo, StoredGroupVisit, StoredRepresentative, Viewer};
 use crate::auth::policy::{self, CaseAction};
 use crate::auth::{Principal, require_principal};
 use crate::convert::{parse_id, time_from_timestamp};
@@ -56,33 +58,28 @@ impl CaseApi {
     }
 }
 
-fn viewer_of(conn: &mut PgConnection, principal: &Principal) -> Result<Viewer, AppError> {
-    Viewer::of(conn, principal)
+fn viewer_of(conn: &mut PgConnection, state: &AppState, principal: &Principal) -> Result<Viewer, AppError> {
+    Viewer::of(conn, &state.organization_kinds, principal)
 }
 
-/// The petitioners of `ids` in one query; phones are decrypted only for
-/// viewers who may see them in full (the petitioner, admins).
+/// The petitioners of `ids` in one query, as `viewer` may see them.
 fn petitioners(
     conn: &mut PgConnection,
     state: &AppState,
     ids: &[Uuid],
     viewer: &Viewer,
 ) -> Result<HashMap<Uuid, PetitionerInfo>, AppError> {
-    let mut out = HashMap::with_capacity(ids.len());
-    for row in identity_store::find_accounts(conn, ids)? {
-        let phone = if viewer.is_admin || viewer.account_id == row.id {
-            state.pii.reveal(row.id, row.phone_cipher.as_deref())?
-        } else {
-            String::new()
-        };
-        let info = PetitionerInfo {
-            name: row.display_name.clone(),
-            phone_masked: row.phone_masked.clone().unwrap_or_default(),
-            phone,
-        };
-        out.insert(row.id, info);
-    }
-    Ok(out)
+    identity_store::find_accounts(conn, ids)?
+        .into_iter()
+        .map(|row| {
+            let stored = StoredPetitioner {
+                name: row.display_name,
+                phone_masked: row.phone_masked,
+                phone_cipher: row.phone_cipher,
+            };
+            Ok((row.id, PetitionerInfo::of(row.id, stored, viewer, &state.pii, CaseView::Full)?))
+        })
+        .collect()
 }
 
 fn case_message(
@@ -93,7 +90,18 @@ fn case_message(
 ) -> Result<pb::Case, AppError> {
     let people = petitioners(conn, state, &[row.petitioner_id], viewer)?;
     let info = people.get(&row.petitioner_id).ok_or(AppError::internal("case without petitioner"))?;
-    view::case_message(row, info, viewer, shanghai_today(), &state.calendar_years.get(), &state.pii)
+    full_case_message(state, row, info, viewer)
+}
+
+/// The full view of `row` for `viewer`.
+fn full_case_message(
+    state: &AppState,
+    row: &CaseRow,
+    petitioner: &PetitionerInfo,
+    viewer: &Viewer,
+) -> Result<pb::Case, AppError> {
+    let schedules = state.calendar_years.get();
+    view::case_message(row, petitioner, viewer, shanghai_today(), &schedules, &state.pii, CaseView::Full)
 }
 
 impl CaseApi {
@@ -118,25 +126,30 @@ impl CaseApi {
         let state = self.state.clone();
         let case = pipeline::write(&self.state, envelope, move |conn, journal, principal| {
             let (saved, _) = pipeline::transition::<Case, C>(conn, journal, principal, case_id, &etag, command)?;
-            let viewer = viewer_of(conn, principal)?;
+            let viewer = viewer_of(conn, &state, principal)?;
             case_message(conn, &state, &saved.row, &viewer)
         })
         .await?;
         Ok(case)
     }
 
-    /// Files a case (online or registered) through the pipeline: the case
-    /// number is taken first, in a transaction of its own.
+    /// Files a case (online or registered) through the pipeline; the
+    /// region's sequence of case numbers is made sure of first, outside the
+    /// transaction (a statement only the first time per server).
     async fn file(&self, envelope: Envelope, filing: Filing) -> Result<pb::SubmitCaseResponse, AppError> {
         let state = self.state.clone();
         let (channel, region_code) = (filing.channel, filing.draft.region_code.clone());
+        let year = shanghai_today().year();
+        let prepare_state = self.state.clone();
+        let prepare_region = region_code.clone();
         pipeline::write_after(
             &self.state,
             envelope,
-            move |conn, principal| filing::take_number(conn, principal, channel, &region_code),
-            move |conn, journal, principal, numbered| {
-                let filed = filing::file(conn, journal, filing, numbered)?;
-                let viewer = viewer_of(conn, principal)?;
+            move |conn, _| prepare_state.case_numbering.prepare(conn, &prepare_region, year),
+            move |conn, journal, principal, ()| {
+                let numbered = filing::take_number(conn, principal, channel, &region_code)?;
+                let filed = filing::file(conn, journal, filing, numbered, &state.organization_kinds)?;
+                let viewer = viewer_of(conn, &state, principal)?;
                 let case = case_message(conn, &state, &filed.row, &viewer)?;
                 let intake = intake_message(conn, principal, &filed.intake)?;
                 Ok(pb::SubmitCaseResponse { case: Some(case), intake: Some(intake) })
@@ -338,11 +351,14 @@ impl CaseService for CaseApi {
         let case = self
             .state
             .db
-            .read_snapshot(move |conn| {
-                let row = store::find_case_by_key(conn, &key)?.ok_or(AppError::NotFound { resource: "case" })?;
+            .read(move |conn| {
+                // One statement: the case and its petitioner in one snapshot.
+                let (row, stored) =
+                    store::find_viewed_case(conn, &key)?.ok_or(AppError::NotFound { resource: "case" })?;
                 policy::authorize_case(&principal, CaseAction::Read, &access(&row))?;
-                let viewer = viewer_of(conn, &principal)?;
-                case_message(conn, &state, &row, &viewer)
+                let viewer = viewer_of(conn, &state, &principal)?;
+                let petitioner = PetitionerInfo::of(row.petitioner_id, stored, &viewer, &state.pii, CaseView::Full)?;
+                full_case_message(&state, &row, &petitioner, &viewer)
             })
             .await?;
         Ok(Response::new(pb::GetCaseResponse { case: Some(case) }))
@@ -379,50 +395,64 @@ impl CaseService for CaseApi {
             merged_into: optional_id("merged_into_case_id", &req.merged_into_case_id)?,
             escalated_only: req.escalated_only,
         };
+        let view = CaseView::from_wire(req.view, CaseView::Basic)?;
         let scope = {
             let mut fingerprint_of = req.clone();
             fingerprint_of.page_token.clear();
             fingerprint_of.page_size = 0;
+            fingerprint_of.view = 0;
             let digest = crate::crypto::sha256(&fingerprint_of.encode_to_vec());
             format!("cases:{}", crate::convert::hex(&digest[..12]))
         };
         let before: Option<Uuid> = self.state.pages.decode(&scope, &req.page_token)?;
-        let region_code = req.region_code.clone();
-        let state = self.state.clone();
-        let (cases, next, feed_position) = self
-            .state
-            .db
-            .read_snapshot(move |conn| {
-                if !region_code.is_empty() {
-                    let region = directory_store::find_region(conn, &region_code)?
-                        .ok_or_else(|| AppError::invalid("region_code", "no such region"))?;
-                    filter.region_root = Some(region.path);
-                }
-                let rows = store::list_cases(conn, &visibility, &filter, before, limit + 1)?;
-                // The page's own snapshot says which events it reflects; an
-                // empty page asks on its own.
-                let feed_position = match rows.first() {
-                    Some((_, horizon)) => event_log::position_below(*horizon),
-                    None => feed::store::horizon_position(conn)?,
-                };
-                let rows: Vec<CaseRow> = rows.into_iter().map(|(row, _)| row).collect();
-                let (rows, next) = finish_page(rows, limit, |row| row.id);
-                let viewer = viewer_of(conn, &principal)?;
-                let ids: Vec<Uuid> = rows.iter().map(|r| r.petitioner_id).collect();
-                let people = petitioners(conn, &state, &ids, &viewer)?;
-                let today = shanghai_today();
-                let schedules = state.calendar_years.get();
-                let cases = rows
-                    .iter()
-                    .map(|row| {
-                        let info =
-                            people.get(&row.petitioner_id).ok_or(AppError::internal("case without petitioner"))?;
-                        view::case_message(row, info, &viewer, today, &schedules, &state.pii)
+        if !req.region_code.is_empty() {
+            // Regions never change: their path is read on its own.
+            let code = req.region_code.clone();
+            let region = self.state.db.read(move |conn| directory_store::find_region(conn, &code)).await?;
+            filter.region_root = Some(region.ok_or_else(|| AppError::invalid("region_code", "no such region"))?.path);
+        }
+        let filter = Arc::new(filter);
+        let (page, viewer) = {
+            let (state, visibility, filter) = (self.state.clone(), visibility.clone(), filter.clone());
+            self.state
+                .db
+                .read(move |conn| {
+                    // One statement: the page, its petitioners and the feed
+                    // horizon of its snapshot (the viewer's organization
+                    // kind is read once per server).
+                    let page = store::list_cases(conn, &visibility, &filter, before, limit + 1, view)?;
+                    Ok((page, viewer_of(conn, &state, &principal)?))
+                })
+                .await?
+        };
+        let (page, feed_position) = match page.first() {
+            Some(first) => {
+                let position = event_log::position_below(first.horizon);
+                (page, position)
+            }
+            // An empty page asks for the horizon in the same snapshot.
+            None => {
+                self.state
+                    .db
+                    .read_snapshot(move |conn| {
+                        let page = store::list_cases(conn, &visibility, &filter, before, limit + 1, view)?;
+                        Ok((page, feed::store::horizon_position(conn)?))
                     })
-                    .collect::<Result<Vec<_>, AppError>>()?;
-                Ok((cases, next, feed_position))
+                    .await?
+            }
+        };
+        let (page, next) = finish_page(page, limit, |listed| listed.row.id);
+        let state = &self.state;
+        let today = shanghai_today();
+        let schedules = state.calendar_years.get();
+        let cases = page
+            .into_iter()
+            .map(|listed| {
+                let petitioner =
+                    PetitionerInfo::of(listed.row.petitioner_id, listed.petitioner, &viewer, &state.pii, view)?;
+                view::case_message(&listed.row, &petitioner, &viewer, today, &schedules, &state.pii, view)
             })
-            .await?;
+            .collect::<Result<Vec<_>, AppError>>()?;
         let next_page_token =
             next.map(|cursor| self.state.pages.encode(&scope, &cursor)).transpose()?.unwrap_or_default();
         Ok(Response::new(pb::ListCasesResponse { cases, next_page_token, feed_position }))
@@ -438,13 +468,14 @@ impl CaseService for CaseApi {
         let limit = page_size(req.page_size)?;
         let scope = format!("case-events:{case_id}");
         let after: Option<i32> = self.state.pages.decode(&scope, &req.page_token)?;
+        let state = self.state.clone();
         let (events, next) = self
             .state
             .db
             .read_snapshot(move |conn| {
                 let row = store::find_case(conn, case_id)?.ok_or(AppError::NotFound { resource: "case" })?;
                 policy::authorize_case(&principal, CaseAction::Read, &access(&row))?;
-                let sees_content = viewer_of(conn, &principal)?.sees_content(&row);
+                let sees_content = viewer_of(conn, &state, &principal)?.sees_content(&row);
                 let rows = event_log::timeline(conn, case_id, after.unwrap_or(0), limit + 1)?;
                 let (rows, next) = finish_page(rows, limit, |r| r.sequence);
                 let events = rows
@@ -516,11 +547,12 @@ impl CaseService for CaseApi {
         let envelope = Envelope::new(principal, "AddFollowUp", &req.request_id, &req)?;
         let case_id = parse_id("case_id", &req.case_id)?;
         let command = FollowUp::try_from(req)?;
+        let state = self.state.clone();
         let response = pipeline::write(&self.state, envelope, move |conn, journal, principal| {
             let (saved, events) =
                 pipeline::transition::<Case, FollowUp>(conn, journal, principal, case_id, "", command)?;
             let event = events.last().ok_or_else(|| AppError::internal("follow-up not recorded"))?;
-            let sees_content = viewer_of(conn, principal)?.sees_content(&saved.row);
+            let sees_content = viewer_of(conn, &state, principal)?.sees_content(&saved.row);
             let event = view::recorded_event_message(
                 &saved,
                 saved.row.last_sequence,
@@ -662,7 +694,7 @@ impl CaseService for CaseApi {
             .state
             .db
             .read_snapshot(move |conn| {
-                let viewer = viewer_of(conn, &principal)?;
+                let viewer = viewer_of(conn, &state, &principal)?;
                 let (text, subject) = match query {
                     Query::CaseId(key) => {
                         let row =
@@ -736,7 +768,15 @@ impl CaseService for CaseApi {
                             people.get(&row.petitioner_id).ok_or(AppError::internal("case without petitioner"))?;
                         let reason = similarity::explain(&analyzed.analysis, &m.fingerprint, &m.cues, stats, 3);
                         Ok(pb::SimilarCase {
-                            case: Some(view::case_message(row, info, &viewer, today, &schedules, &state.pii)?),
+                            case: Some(view::case_message(
+                                row,
+                                info,
+                                &viewer,
+                                today,
+                                &schedules,
+                                &state.pii,
+                                CaseView::Full,
+                            )?),
                             score: m.rank.clamp(0.0, 1.0),
                             content_score: m.similarity.content.clamp(0.0, 1.0),
                             repeat: m.repeat,
@@ -805,7 +845,7 @@ impl CaseService for CaseApi {
                 let (case, _) = pipeline::transition::<Case, Plain>(conn, journal, principal, id, "", command)?;
                 merged.push(case.row);
             }
-            let viewer = viewer_of(conn, principal)?;
+            let viewer = viewer_of(conn, &state, principal)?;
             let primary = case_message(conn, &state, &primary_case.row, &viewer)?;
             let merged = merged
                 .iter()

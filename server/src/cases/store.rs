@@ -5,28 +5,13 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use super::domain::CaseState;
-use super::model::{CaseRow, LifecycleChange};
+use super::model::{CaseRow, LifecycleChange, basic_case_columns, case_columns, full_case_columns};
+use super::view::CaseView;
 use crate::auth::{Principal, Role};
 use crate::calendar::store::overdue;
 use crate::error::AppError;
 use crate::error::Reason;
-use crate::schema::{case_counters, cases, related_cases};
-
-/// The next sequence number of (region, year): one upsert, so concurrent
-/// filings serialize on the counter row and numbers never repeat.
-pub fn next_number(conn: &mut PgConnection, region_code: &str, year: i32) -> Result<i32, AppError> {
-    Ok(diesel::insert_into(case_counters::table)
-        .values((
-            case_counters::region_code.eq(region_code),
-            case_counters::year.eq(year),
-            case_counters::last_value.eq(1),
-        ))
-        .on_conflict((case_counters::region_code, case_counters::year))
-        .do_update()
-        .set(case_counters::last_value.eq(case_counters::last_value + 1))
-        .returning(case_counters::last_value)
-        .get_result(conn)?)
-}
+use crate::schema::{accounts, cases, related_cases};
 
 /// Counts one more filing of `petitioner` on `day` and returns the day's
 /// count; the row stays locked until the transaction ends, so concurrent
@@ -64,6 +49,36 @@ pub fn find_case_by_key(conn: &mut PgConnection, key: &str) -> Result<Option<Cas
         Ok(id) => find_case(conn, id),
         Err(_) => find_case_by_number(conn, key),
     }
+}
+
+/// A petitioner's name and phone as stored (masked, and sealed), read with
+/// their case.
+#[derive(Debug, Clone, Queryable)]
+pub struct StoredPetitioner {
+    pub name: String,
+    pub phone_masked: Option<String>,
+    pub phone_cipher: Option<Vec<u8>>,
+}
+
+/// [`find_case_by_key`] with its petitioner, in one statement.
+pub fn find_viewed_case(conn: &mut PgConnection, key: &str) -> Result<Option<(CaseRow, StoredPetitioner)>, AppError> {
+    let query = cases::table
+        .inner_join(accounts::table.on(accounts::id.eq(cases::petitioner_id)))
+        .select((CaseRow::as_select(), (accounts::display_name, accounts::phone_masked, accounts::phone_cipher)))
+        .into_boxed();
+    let query = match Uuid::parse_str(key) {
+        Ok(id) => query.filter(cases::id.eq(id)),
+        Err(_) => query.filter(cases::number.eq(key.to_owned())),
+    };
+    Ok(query.first(conn).optional()?)
+}
+
+/// A listed case: its row (without the body in the basic view), the feed
+/// horizon of the statement's snapshot and its petitioner.
+pub struct Listed {
+    pub row: CaseRow,
+    pub horizon: i64,
+    pub petitioner: StoredPetitioner,
 }
 
 pub fn find_case_by_number(conn: &mut PgConnection, number: &str) -> Result<Option<CaseRow>, AppError> {
@@ -202,10 +217,17 @@ pub fn list_cases(
     filter: &CaseFilter,
     before: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<(CaseRow, i64)>, AppError> {
-    let horizon = diesel::dsl::sql::<diesel::sql_types::BigInt>("(SELECT feed_horizon())");
-    let mut query =
-        cases::table.select((CaseRow::as_select(), horizon)).order(cases::id.desc()).limit(limit).into_boxed();
+    view: CaseView,
+) -> Result<Vec<Listed>, AppError> {
+    let horizon = || diesel::dsl::sql::<diesel::sql_types::BigInt>("(SELECT feed_horizon())");
+    let petitioner = (accounts::display_name, accounts::phone_masked, accounts::phone_cipher);
+    let joined = cases::table.inner_join(accounts::table.on(accounts::id.eq(cases::petitioner_id)));
+    let mut query = match view {
+        CaseView::Full => joined.select((full_case_columns!(), horizon(), petitioner)).into_boxed(),
+        CaseView::Basic => joined.select((basic_case_columns!(), horizon(), petitioner)).into_boxed(),
+    }
+    .order(cases::id.desc())
+    .limit(limit);
     match visibility {
         Visibility::All => {}
         Visibility::Petitioner(id) => query = query.filter(cases::petitioner_id.eq(*id)),
@@ -233,6 +255,13 @@ pub fn list_cases(
     }
     if !filter.states.is_empty() {
         query = query.filter(cases::state.eq_any(filter.states.clone()));
+    }
+    if filter.states.len() == 1 {
+        // The same order (the state is one), but one that only the state
+        // index gives: states follow age (the newest cases are the open
+        // ones), so walking the primary key for the newest cases of an old
+        // state reads past every newer case (0.4 s at 1,000,000 cases).
+        query = query.order((cases::state.asc(), cases::id.desc()));
     }
     if !filter.tracks.is_empty() {
         query = query.filter(cases::track.eq_any(filter.tracks.clone()));
@@ -287,5 +316,6 @@ pub fn list_cases(
     if let Some(before) = before {
         query = query.filter(cases::id.lt(before));
     }
-    Ok(query.load(conn)?)
+    let rows: Vec<(CaseRow, i64, StoredPetitioner)> = query.load(conn)?;
+    Ok(rows.into_iter().map(|(row, horizon, petitioner)| Listed { row, horizon, petitioner }).collect())
 }

@@ -13,18 +13,20 @@ use super::draft::Attachment;
 use super::event_wire;
 use super::model::CaseRow;
 use super::rules::{Event, Lifecycle, Opinion, due_date};
+use super::store::StoredPetitioner;
 use crate::auth::Principal;
 use crate::auth::policy;
 use crate::calendar::Schedules;
 use crate::calendar::rules::{format_date, is_overdue};
 use crate::convert::timestamp;
+use crate::directory::kinds::OrganizationKinds;
 use crate::directory::rules::OrganizationKind;
-use crate::directory::store as directory_store;
 use crate::error::AppError;
 use crate::event_log::EventRow;
 use crate::pii::Pii;
 use base64::Engine as _;
 use diesel::PgConnection;
+use serde::Deserialize as _;
 
 /// Who is looking, as far as hiding goes.
 #[derive(Debug, Clone, Copy)]
@@ -40,10 +42,9 @@ pub struct Viewer {
 
 impl Viewer {
     /// The viewer `principal` is.
-    pub fn of(conn: &mut PgConnection, principal: &Principal) -> Result<Viewer, AppError> {
+    pub fn of(conn: &mut PgConnection, kinds: &OrganizationKinds, principal: &Principal) -> Result<Viewer, AppError> {
         let in_discipline_channel = match principal.organization_id {
-            Some(org) => directory_store::find_organization(conn, org)?
-                .is_some_and(|o| o.organization.kind == OrganizationKind::DisciplineInspection as i16),
+            Some(org) => kinds.get(conn, org)? == Some(OrganizationKind::DisciplineInspection as i16),
             None => false,
         };
         Ok(Viewer {
@@ -84,6 +85,47 @@ pub struct PetitionerInfo {
     pub phone: String,
 }
 
+impl PetitionerInfo {
+    /// Petitioner `id` as `viewer` may see them in `view`: the phone is
+    /// decrypted only in the full view, for those who may see it in full
+    /// (the petitioner, admins).
+    pub fn of(
+        id: Uuid,
+        stored: StoredPetitioner,
+        viewer: &Viewer,
+        pii: &Pii,
+        view: CaseView,
+    ) -> Result<Self, AppError> {
+        let phone = if view == CaseView::Full && (viewer.is_admin || viewer.account_id == id) {
+            pii.reveal(id, stored.phone_cipher.as_deref())?
+        } else {
+            String::new()
+        };
+        Ok(PetitionerInfo { name: stored.name, phone_masked: stored.phone_masked.unwrap_or_default(), phone })
+    }
+}
+
+/// How much of a case a read returns (AIP-157).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseView {
+    /// What a list screen shows: no content, requests, facts, attachments
+    /// or opinions' texts, and no phone decrypted.
+    Basic,
+    Full,
+}
+
+impl CaseView {
+    /// A request's view; `default` when unspecified.
+    pub fn from_wire(raw: i32, default: CaseView) -> Result<CaseView, AppError> {
+        match pb::CaseView::try_from(raw) {
+            Ok(pb::CaseView::Unspecified) => Ok(default),
+            Ok(pb::CaseView::Basic) => Ok(CaseView::Basic),
+            Ok(pb::CaseView::Full) => Ok(CaseView::Full),
+            Err(_) => Err(AppError::invalid("view", "unknown view")),
+        }
+    }
+}
+
 /// A group visit as stored: representatives' phones sealed.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StoredGroupVisit {
@@ -109,7 +151,7 @@ fn opinion(o: &Option<Opinion>) -> Option<pb::Opinion> {
 }
 
 pub fn lifecycle_of(row: &CaseRow) -> Result<Lifecycle, AppError> {
-    serde_json::from_value(row.lifecycle.clone())
+    Lifecycle::deserialize(&row.lifecycle)
         .map_err(|e| AppError::internal(format!("case {} has an unreadable lifecycle: {e}", row.id)))
 }
 
@@ -122,15 +164,17 @@ pub fn case_message(
     today: NaiveDate,
     schedules: &Schedules,
     pii: &Pii,
+    view: CaseView,
 ) -> Result<pb::Case, AppError> {
     let life = lifecycle_of(row)?;
+    let full = view == CaseView::Full;
     let d = &life.deadlines;
     let sees_content = viewer.sees_content(row);
     let hide = |text: &str| if sees_content { text.to_owned() } else { String::new() };
     let attachments: Vec<Attachment> =
-        if sees_content { serde_json::from_value(row.attachments.clone()).unwrap_or_default() } else { vec![] };
+        if sees_content { Vec::<Attachment>::deserialize(&row.attachments).unwrap_or_default() } else { vec![] };
     let representative_phone = |r: &StoredRepresentative| -> Result<String, AppError> {
-        if !viewer.sees_representative_phones(row) || r.phone_sealed.is_empty() {
+        if !full || !viewer.sees_representative_phones(row) || r.phone_sealed.is_empty() {
             return Ok(r.phone_masked.clone());
         }
         let sealed = base64::engine::general_purpose::STANDARD.decode(&r.phone_sealed).map_err(AppError::internal)?;
@@ -140,12 +184,12 @@ pub fn case_message(
         None => None,
         // The representatives of an accusing group are accusers (Art.30).
         Some(stored) if !sees_content => {
-            let g: StoredGroupVisit = serde_json::from_value(stored.clone())
+            let g = StoredGroupVisit::deserialize(stored)
                 .map_err(|e| AppError::internal(format!("case {} has an unreadable group visit: {e}", row.id)))?;
             Some(pb::GroupVisit { headcount: g.headcount, representatives: Vec::new() })
         }
         Some(stored) => {
-            let g: StoredGroupVisit = serde_json::from_value(stored.clone())
+            let g = StoredGroupVisit::deserialize(stored)
                 .map_err(|e| AppError::internal(format!("case {} has an unreadable group visit: {e}", row.id)))?;
             let representatives = g
                 .representatives
@@ -184,7 +228,11 @@ pub fn case_message(
             pb::Petitioner {
                 account_id: row.petitioner_id.to_string(),
                 name: petitioner.name.clone(),
-                phone: if viewer.sees_phone(row) { petitioner.phone.clone() } else { petitioner.phone_masked.clone() },
+                phone: if full && viewer.sees_phone(row) {
+                    petitioner.phone.clone()
+                } else {
+                    petitioner.phone_masked.clone()
+                },
             }
         } else {
             pb::Petitioner::default()
@@ -202,9 +250,9 @@ pub fn case_message(
         // Another case of the same petitioner, or what was accused: neither
         // may reach anyone who may not see an accusation's content (Art.30).
         related_case_id: if sees_content { id(life.related_case_id) } else { String::new() },
-        reply: opinion(&life.reply).filter(|_| sees_content),
-        review_opinion: opinion(&life.review_opinion).filter(|_| sees_content),
-        recheck_opinion: opinion(&life.recheck_opinion).filter(|_| sees_content),
+        reply: opinion(&life.reply).filter(|_| sees_content && full),
+        review_opinion: opinion(&life.review_opinion).filter(|_| sees_content && full),
+        recheck_opinion: opinion(&life.recheck_opinion).filter(|_| sees_content && full),
         completion_reported: life.completion_reported,
         recheck_paused: life.recheck_paused_days_left.is_some(),
         etag: row.version.to_string(),
@@ -233,7 +281,7 @@ fn id(value: Option<Uuid>) -> String {
 
 /// A stored case event as the domain reads it.
 pub fn parse_event(row: &EventRow) -> Result<Event, AppError> {
-    serde_json::from_value(row.payload.clone()).map_err(|e| {
+    Event::deserialize(&row.payload).map_err(|e| {
         AppError::internal(format!("event {} of case {} is unreadable: {e}", row.sequence, row.aggregate_id))
     })
 }

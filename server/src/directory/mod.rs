@@ -1,5 +1,6 @@
 //! The administrative directory: regions, organizations, staff listing.
 
+pub mod kinds;
 pub mod model;
 pub mod rules;
 pub mod service;

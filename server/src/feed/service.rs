@@ -167,6 +167,7 @@ impl FeedApi {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let region_code = filter.region_code;
+        let state = self.state.clone();
         let (viewer, region_root, principal) = self
             .state
             .feed_db
@@ -179,7 +180,7 @@ impl FeedApi {
                             .path,
                     ),
                 };
-                Ok((Viewer::of(conn, &principal)?, region_root, principal))
+                Ok((Viewer::of(conn, &state.organization_kinds, &principal)?, region_root, principal))
             })
             .await?;
         Ok(Reader { principal, viewer, filter: Filter { aggregate_types, case_event_types, region_root } })

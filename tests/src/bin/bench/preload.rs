@@ -31,8 +31,8 @@
 //!   the first benchmark citizen (their phone and resident-id indexes made
 //!   unique: they never sign in);
 //! - numbers: `region-year-NNNNNN`, consecutive per region and year in
-//!   filing order after those already handed out; `case_counters` is
-//!   raised to the highest number.
+//!   filing order after those already handed out; the region's sequence
+//!   of numbers is raised to the highest.
 //!
 //! Then `VACUUM (ANALYZE)` (autovacuum may be off on the test server, and a
 //! bulk load leaves hint bits and the visibility map to set) and a
@@ -334,7 +334,8 @@ SELECT i.n, i.id, i.g * 5 + i.s + 1 AS t, i.created_at, i.created_on, i.days_ago
 FROM identified i
 JOIN bench_region r ON r.g = i.g
 JOIN bench_people c ON c.i = i.person
-LEFT JOIN case_counters k ON k.region_code = r.code AND k.year = i.year
+LEFT JOIN pg_sequences k
+    ON k.schemaname = current_schema() AND k.sequencename = 'case_numbers_' || r.code || '_' || i.year
 WINDOW w AS (PARTITION BY r.code, i.year ORDER BY i.id)
 ORDER BY i.id";
 
@@ -412,9 +413,7 @@ ORDER BY n";
 const EVENT_XIDS: &str = "SELECT 1::bigint AS first, coalesce(min(xid), feed_xid()) AS limit FROM events";
 
 const RAISE_COUNTERS: &str = "
-INSERT INTO case_counters (region_code, year, last_value)
-SELECT region_code, year, max(seq) FROM bench_plan GROUP BY region_code, year
-ON CONFLICT (region_code, year) DO UPDATE SET last_value = GREATEST(case_counters.last_value, EXCLUDED.last_value)";
+SELECT setval(case_number_sequence(region_code, year), max(seq)) FROM bench_plan GROUP BY region_code, year";
 
 /// Sends the given cases to `bench_text`, a batch per statement.
 fn load_given_texts(conn: &mut PgConnection, given: &GivenTexts) -> Result<()> {
@@ -605,7 +604,7 @@ pub fn preload(conn: &mut PgConnection, texts: &Texts, sources: &Sources) -> Res
 
     eprintln!("  VACUUM (ANALYZE)…");
     let vacuum_started = Instant::now();
-    sql_query("VACUUM (ANALYZE) cases, events, case_counters, accounts").execute(conn)?;
+    sql_query("VACUUM (ANALYZE) cases, events, accounts").execute(conn)?;
     let vacuum_seconds = vacuum_started.elapsed().as_secs_f64();
     let checkpoint_started = Instant::now();
     sql_query("CHECKPOINT").execute(conn)?;

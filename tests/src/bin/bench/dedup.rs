@@ -405,7 +405,7 @@ fn check_on(
             let analyzed_in = began.elapsed();
             // As `engine::file`: a filing keeps only the candidates close enough to decide on.
             let matches = intake::find_matches(conn, index, &analyzed, &query.subject, Reach::FILING, 0, None)?;
-            let outcome = intake::decide(&matches, &query.filed_at);
+            let outcome = intake::decide(&matches, &query.filed_at, analyzed.bands_partial);
             Ok((analyzed_in, matches.len(), outcome, analyzed))
         });
         let elapsed = began.elapsed();

@@ -85,7 +85,8 @@ impl CaseClient {
 
     /// Cases similar to a case (`query = CaseId`) or a text (`query =
     /// Text`, with optional cues), best first, each with its score and
-    /// the reason. Staff only; only cases the caller may see.
+    /// the reason. Staff only; only cases the caller may see. UNAVAILABLE
+    /// (retried by the policy) while a just-started server builds its index.
     pub async fn find_similar_cases(&self, request: pb::FindSimilarCasesRequest) -> Result<Vec<pb::SimilarCase>> {
         Ok(self.client.call(request, rpc!(CaseServiceClient::find_similar_cases)).await?.matches)
     }

@@ -35,14 +35,15 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::directory::DirectoryApi;
 use crate::embedded_pg::EmbeddedPostgres;
+use crate::error::AppError;
 use crate::feed::FeedApi;
 use crate::identity::IdentityApi;
 use crate::identity::bootstrap::{self, Bootstrap};
 use crate::limits::{DeadlineLayer, HeaderLimitLayer, transport_header_limit};
 use crate::pagination::PageTokens;
 use crate::pii::Pii;
-use crate::similarity::SimilarityIndex;
 use crate::similarity::index::{FOLLOW_EVERY, RELOAD_EVERY};
+use crate::similarity::{SimilarityIndex, Versions};
 use crate::state::AppState;
 use crate::taxonomy::TaxonomyApi;
 use crate::tls::Tls;
@@ -112,9 +113,9 @@ impl Application {
         .map_err(StartupError)?;
         let hasher = PasswordHasher::new(config.auth.hashing_concurrency)?;
         let similarity = if config.intake.duplicate_detection {
-            // Builds the band index: seconds at a million cases, before the
-            // port is bound, so that no query misses stored cases.
-            Some(Arc::new(db.read(SimilarityIndex::load).await?))
+            // The statistics only: the band index (13 s at a million cases)
+            // is built in the background once the port is open.
+            Some(Arc::new(db.read(SimilarityIndex::load_statistics).await?))
         } else {
             None
         };
@@ -320,29 +321,57 @@ fn revocation_horizons(config: &Config) -> revocation::watch::Horizons {
     }
 }
 
-/// Follows the fingerprints other servers store, and picks up statistics
-/// versions that `reindex-similarity` stores.
+/// Builds the band index in the background, follows the fingerprints
+/// other servers store, and picks up statistics versions that
+/// `reindex-similarity` stores (rebuilding in the background again).
+/// Filings go on meanwhile, against the index as it is.
 async fn follow_similarity(db: Db, index: Arc<SimilarityIndex>) {
     let mut every = tokio::time::interval(FOLLOW_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_reload = Instant::now();
     let mut failing = false;
-    every.tick().await;
+    let mut build_failing = false;
+    let mut build = Some(tokio::spawn(build_bands(db.clone(), index.clone(), None)));
     loop {
         every.tick().await;
-        let reload = last_reload.elapsed() >= RELOAD_EVERY;
+        if let Some(done) = build.take_if(|b| b.is_finished()) {
+            let failed = match done.await {
+                Ok(result) => result.err().map(|e| e.to_string()),
+                Err(e) => Some(e.to_string()),
+            };
+            // A first build is tried again every second, a rebuild when
+            // the statistics are next looked at; logged once per outage.
+            match failed {
+                Some(error) if !build_failing => {
+                    tracing::warn!(%error, complete = index.bands_complete(), "band index build failed; retrying");
+                    build_failing = true;
+                }
+                Some(error) => tracing::debug!(%error, "band index build failed"),
+                None => build_failing = false,
+            }
+        }
+        if build.is_none() && !index.bands_complete() {
+            build = Some(tokio::spawn(build_bands(db.clone(), index.clone(), None)));
+        }
+        let reload = build.is_none() && last_reload.elapsed() >= RELOAD_EVERY;
         if reload {
             last_reload = Instant::now();
-        }
-        let index = index.clone();
-        let result = db
-            .read(move |conn| {
-                if reload {
-                    index.reload_if_changed(conn)?;
+            let versions = {
+                let index = index.clone();
+                db.read(move |conn| index.changed_versions(conn)).await
+            };
+            match versions {
+                Ok(Some(versions)) => {
+                    build = Some(tokio::spawn(build_bands(db.clone(), index.clone(), Some(versions))))
                 }
-                index.follow(conn)
-            })
-            .await;
+                Ok(None) => {}
+                Err(e) => tracing::debug!(error = %e, "could not look for new similarity statistics"),
+            }
+        }
+        let result = {
+            let index = index.clone();
+            db.read(move |conn| index.follow(conn)).await
+        };
         // Once per outage, not every second while the database is away.
         match result {
             Err(e) if !failing => {
@@ -357,6 +386,17 @@ async fn follow_similarity(db: Db, index: Arc<SimilarityIndex>) {
             Ok(_) => {}
         }
     }
+}
+
+/// Builds the band index anew (on one pooled connection, for as long as it
+/// takes), then puts `versions` in use when given.
+async fn build_bands(db: Db, index: Arc<SimilarityIndex>, versions: Option<Versions>) -> Result<(), AppError> {
+    index.build_allowed().await;
+    db.read(move |conn| match versions {
+        Some(versions) => index.rebuild_for(conn, versions),
+        None => index.rebuild_bands(conn).map(drop),
+    })
+    .await
 }
 
 /// `grpc.health.v1.Health` whose Watch streams end once the server shuts

@@ -64,6 +64,10 @@ pub enum AppError {
     /// The database is unreachable or saturated: retryable.
     #[error("service temporarily unavailable")]
     Unavailable { detail: String },
+    /// Something the call needs is still being built after the server
+    /// started (UNAVAILABLE `UNAVAILABLE`, with the delay to wait).
+    #[error("{what} is still being built after a restart; retry in {} s", retry_after.as_secs().max(1))]
+    Warming { what: &'static str, retry_after: Duration },
     /// Load shedding: no database connection came free within the queue
     /// time. UNAVAILABLE `OVERLOADED` with the delay to wait (retryable).
     #[error("the server is busy; retry after {} ms", retry_after.as_millis())]
@@ -112,7 +116,7 @@ impl AppError {
             Self::CursorExpired { .. } => Reason::CursorExpired,
             Self::Aborted { .. } => Reason::EtagMismatch,
             Self::ConcurrentUpdate { .. } => Reason::ConcurrentUpdate,
-            Self::Unavailable { .. } => Reason::Unavailable,
+            Self::Unavailable { .. } | Self::Warming { .. } => Reason::Unavailable,
             Self::Overloaded { .. } => Reason::Overloaded,
             Self::Timeout { .. } => Reason::ServerTimeout,
             Self::HeadersTooLarge { .. } => Reason::HeadersTooLarge,
@@ -130,7 +134,7 @@ impl AppError {
             Self::FailedPrecondition { .. } | Self::CursorExpired { .. } => Code::FailedPrecondition,
             Self::Aborted { .. } | Self::ConcurrentUpdate { .. } => Code::Aborted,
             Self::ResourceExhausted { .. } | Self::HeadersTooLarge { .. } => Code::ResourceExhausted,
-            Self::Unavailable { .. } | Self::Overloaded { .. } => Code::Unavailable,
+            Self::Unavailable { .. } | Self::Warming { .. } | Self::Overloaded { .. } => Code::Unavailable,
             Self::Timeout { .. } => Code::DeadlineExceeded,
             Self::Internal { .. } => Code::Internal,
         }
@@ -182,7 +186,7 @@ impl From<AppError> for Status {
                 tracing::debug!(%detail, "unavailable");
                 details.set_retry_info(Some(Duration::from_secs(1)));
             }
-            AppError::Overloaded { retry_after } => {
+            AppError::Overloaded { retry_after } | AppError::Warming { retry_after, .. } => {
                 details.set_retry_info(Some(*retry_after));
             }
             AppError::ConcurrentUpdate { detail } => {

@@ -607,3 +607,95 @@ async fn a_filing_on_one_server_becomes_a_candidate_on_the_others() -> Result<()
     drop(b);
     Ok(())
 }
+
+/// A server answers as soon as it starts and files while its band index
+/// is built in the background: the petitioner's own open cases are still
+/// compared (repeats found), the answer says the wider check was partial,
+/// and searches are refused with a retry hint. Once built, the cases
+/// stored before the start and those filed meanwhile (through it or
+/// another server) are candidates again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_server_files_while_its_band_index_is_built() -> Result<()> {
+    use petition_sdk::RetryPolicy;
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+
+    let database = tokio::task::spawn_blocking(TestDatabase::create).await??;
+    let data_dir = || std::env::temp_dir().join(format!("petition-test-{}", uuid::Uuid::now_v7().simple()));
+    let (dir_a, dir_b) = (data_dir(), data_dir());
+    let mut config = petition_tests::server::test_config(database.url(), &dir_a);
+    config.intake.duplicate_detection = true;
+    let mut config_b = config.clone();
+    config_b.data_dir = dir_b.clone();
+    let a = TestServer::start(config, Some(database), dir_a).await?;
+    let w = CaseWorld::create(&a).await?;
+    let township = w.dir.township_a.code.clone();
+    let first = w.owner.cases().submit_case(submit(wages("讨薪", ORIGINAL, &township))).await?;
+
+    // B (sharing A's keys and database) starts; its build waits until released.
+    let (b, hold) = TestServer::start_holding_similarity_build(config_b, None, dir_b).await?;
+    let hold = hold.ok_or_else(|| anyhow!("detection is on"))?;
+    let index = b.state.similarity.clone().ok_or_else(|| anyhow!("detection is on"))?;
+    let on_b = b.client().await?;
+    let mut health = HealthClient::new(on_b.channel().clone());
+    let status = health.check(tonic::Request::new(HealthCheckRequest { service: String::new() })).await?;
+    assert_eq!(status.into_inner().status, ServingStatus::Serving as i32, "serving while it builds");
+    assert!(!index.bands_complete());
+    let as_on_b = |client: &petition_sdk::Client| {
+        on_b.with_access_token(client.access_token().ok_or_else(|| anyhow!("signed in"))?).map_err(anyhow::Error::from)
+    };
+
+    // The owner's repeat is found among his open cases; the check says it was partial.
+    let (_, intake) =
+        as_on_b(&w.owner)?.cases().submit_case_with_intake(submit(wages("再次反映", REWORDED, &township))).await?;
+    assert_eq!((intake.filing_kind(), intake.repeat_of_case_id.as_str()), (pb::FilingKind::Repeat, first.id.as_str()));
+    assert!(intake.similarity_partial, "{intake:?}");
+    // Another petitioner's filing of the matter: the original is no candidate yet.
+    let (second, intake) = as_on_b(&w.other_citizen)?
+        .cases()
+        .submit_case_with_intake(submit(wages("工资被拖欠", REWORDED, &township)))
+        .await?;
+    assert!(intake.similarity_partial);
+    assert!(!related_ids(&w.clerk, &second.id).await?.contains(&first.id), "not a candidate during the build");
+    // A search is refused, with a hint when to ask again.
+    let by_text = pb::FindSimilarCasesRequest { query: Some(Query::Text(REWORDED.into())), ..Default::default() };
+    let clerk_on_b = as_on_b(&w.clerk)?;
+    let refused = expect_error(
+        clerk_on_b.with_retry_policy(RetryPolicy::none()).cases().find_similar_cases(by_text.clone()).await,
+        Code::Unavailable,
+        Some("UNAVAILABLE"),
+    );
+    assert!(refused.retry_after().is_some(), "{refused}");
+    // Filed through A meanwhile.
+    let (third, _) = signed_in_citizen(&a.client().await?, "钟三").await?;
+    let on_a = third.cases().submit_case(submit(wages("讨要工钱", ORIGINAL, &township))).await?;
+
+    drop(hold);
+    let released = std::time::Instant::now();
+    while !index.bands_complete() {
+        assert!(released.elapsed() < std::time::Duration::from_secs(20), "B never built its band index");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // A clerk registering a fourth co-worker's visit through B is told of
+    // them all, in full.
+    let (fourth, _) = signed_in_citizen(&a.client().await?, "钟四").await?;
+    let me = fourth.identity().get_me().await?;
+    let (_, intake) = clerk_on_b
+        .cases()
+        .register_case_with_intake(pb::RegisterCaseRequest {
+            draft: Some(wages("来访反映欠薪", ORIGINAL, &township)),
+            channel: pb::CaseChannel::Visit.into(),
+            petitioner_account_id: me.id.clone(),
+            ..Default::default()
+        })
+        .await?;
+    assert!(!intake.similarity_partial);
+    for case in [&first, &second, &on_a] {
+        assert!(intake.related_case_ids.contains(&case.id), "{} missing from {intake:?}", case.id);
+    }
+    let found = clerk_on_b.cases().find_similar_cases(by_text).await?;
+    assert!(found.iter().any(|m| m.case.as_ref().is_some_and(|c| c.id == first.id)));
+    drop(b);
+    Ok(())
+}

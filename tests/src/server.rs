@@ -9,6 +9,7 @@ use petition_sdk::Client;
 use petition_server::app::Application;
 use petition_server::config::{Config, Secret};
 use petition_server::crypto::SecretKey;
+use petition_server::similarity::index::BuildHold;
 use petition_server::state::AppState;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -82,10 +83,31 @@ impl TestServer {
     /// Starts a server with exactly `config` (whose database, if created by
     /// the harness, is `database`; it is dropped with the server).
     pub async fn start(config: Config, database: Option<TestDatabase>, data_dir: PathBuf) -> Result<TestServer> {
+        Ok(Self::start_holding(config, database, data_dir, false).await?.0)
+    }
+
+    /// [`Self::start`], with the background build of the similarity band
+    /// index held (if detection is on) until the hold is dropped.
+    pub async fn start_holding_similarity_build(
+        config: Config,
+        database: Option<TestDatabase>,
+        data_dir: PathBuf,
+    ) -> Result<(TestServer, Option<BuildHold>)> {
+        Self::start_holding(config, database, data_dir, true).await
+    }
+
+    async fn start_holding(
+        config: Config,
+        database: Option<TestDatabase>,
+        data_dir: PathBuf,
+        hold: bool,
+    ) -> Result<(TestServer, Option<BuildHold>)> {
         let scheme = if config.tls.cert.is_some() { "https" } else { "http" };
         let app = Application::build(config).await.context("building the server")?;
         let url = format!("{scheme}://{}", app.local_addr()?);
         let state = app.state();
+        // Before the server runs: the build starts with it.
+        let hold = state.similarity.as_ref().filter(|_| hold).and_then(|index| index.hold_builds());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             app.run_until(async {
@@ -94,7 +116,7 @@ impl TestServer {
             .await
             .map_err(|e| e.to_string())
         });
-        Ok(TestServer { url, database, state, stop: Some(stop), task: Some(task), data_dir })
+        Ok((TestServer { url, database, state, stop: Some(stop), task: Some(task), data_dir }, hold))
     }
 
     /// A client connected to this server, not signed in (over TLS, it

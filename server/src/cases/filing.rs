@@ -163,7 +163,7 @@ pub fn file(
                 (CaseAction::Register, Some(jurisdiction)) => jurisdiction,
                 _ => region.path.as_str(),
             };
-            let outcome = intake::decide(&matches, filed_at);
+            let outcome = intake::decide(&matches, filed_at, analyzed.bands_partial);
             (Some(analyzed), outcome)
         }
         None => (None, Outcome::default()),

@@ -233,12 +233,16 @@ pub struct Outcome {
     pub escalated: bool,
     /// Other petitioners' cases on the same matter, with the content similarity.
     pub related: Vec<(Uuid, f32)>,
+    /// The band index was still being built: `related` may be incomplete
+    /// (the petitioner's own open cases were all compared).
+    pub partial: bool,
 }
 
 /// Decides a filing's outcome from its matches. `filed_at_path` is the
 /// region path of the level it was filed at (the registering clerk's
-/// jurisdiction, or the region an online filing names).
-pub fn decide(matches: &[Match], filed_at_path: &str) -> Outcome {
+/// jurisdiction, or the region an online filing names); `partial`: the
+/// band index was still being built ([`Analyzed::bands_partial`]).
+pub fn decide(matches: &[Match], filed_at_path: &str, partial: bool) -> Outcome {
     let repeat_of = matches
         .iter()
         .filter(|m| m.repeat)
@@ -249,7 +253,7 @@ pub fn decide(matches: &[Match], filed_at_path: &str) -> Outcome {
         .is_some_and(|(case, _)| case.region_path != filed_at_path && path_within(&case.region_path, filed_at_path));
     let related =
         matches.iter().filter(|m| m.related).take(MAX_RELATED).map(|m| (m.case.id, m.similarity.content)).collect();
-    Outcome { repeat_of, escalated, related }
+    Outcome { repeat_of, escalated, related, partial }
 }
 
 #[cfg(test)]
@@ -300,16 +304,16 @@ mod tests {
         let other = matched(row(Uuid::now_v7(), county, CaseState::Routed), 0.95, false, true);
         let matches = [weak, strong.clone(), other.clone()];
 
-        let same_level = decide(&matches, county);
+        let same_level = decide(&matches, county, false);
         assert_eq!(same_level.repeat_of.as_ref().map(|(c, _)| c.id), Some(strong.case.id));
         assert!(!same_level.escalated);
         assert_eq!(same_level.related, vec![(other.case.id, 0.95)]);
 
-        assert!(decide(&matches, "360700").escalated, "the city above the county");
-        assert!(!decide(&matches, "360700/360703").escalated, "a sibling county is not above");
-        assert!(!decide(&matches, "360700/360702/360702001").escalated, "below is not above");
+        assert!(decide(&matches, "360700", false).escalated, "the city above the county");
+        assert!(!decide(&matches, "360700/360703", false).escalated, "a sibling county is not above");
+        assert!(!decide(&matches, "360700/360702/360702001", false).escalated, "below is not above");
 
-        let none = decide(&[other], "360700");
+        let none = decide(&[other], "360700", false);
         assert!(none.repeat_of.is_none() && !none.escalated);
     }
 

@@ -187,6 +187,7 @@ fn intake_message(
         repeat_of_case_number,
         escalated: outcome.escalated,
         related_case_ids,
+        similarity_partial: outcome.partial,
     })
 }
 
@@ -689,6 +690,14 @@ impl CaseService for CaseApi {
             }
             .into());
         };
+        if !index.bands_complete() {
+            // A search is for staff to act on: none rather than a partial one.
+            return Err(AppError::Warming {
+                what: "the similar-case index",
+                retry_after: similarity::index::RETRY_WHILE_BUILDING,
+            }
+            .into());
+        }
         let state = self.state.clone();
         let matches = self
             .state

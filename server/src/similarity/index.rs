@@ -10,11 +10,14 @@
 //! pick a new version up within [`RELOAD_EVERY`].
 //!
 //! The candidates a query reads come from the [band index](super::bands)
-//! in memory: built from the stored fingerprints at start and rebuilt when
-//! the statistics change (re-keyed fingerprints hold other keys); a
-//! server's own filings are added as they are stored, other servers' are
-//! followed every [`FOLLOW_EVERY`].
+//! in memory: built from the stored fingerprints in the background after
+//! start (until then it holds only what was filed since, and
+//! [`SimilarityIndex::bands_complete`] is false) and rebuilt when the
+//! statistics change (re-keyed fingerprints hold other keys); a server's
+//! own filings are added as they are stored, other servers' are followed
+//! every [`FOLLOW_EVERY`].
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -35,6 +38,10 @@ pub const RELOAD_EVERY: Duration = Duration::from_secs(30);
 /// band index: until then their filings are not candidates of its queries
 /// (the petitioner's own open cases always are, so repeats never wait).
 pub const FOLLOW_EVERY: Duration = Duration::from_secs(1);
+
+/// When to ask again for a search refused while the band index is built
+/// (13 s at a million cases).
+pub const RETRY_WHILE_BUILDING: Duration = Duration::from_secs(2);
 
 /// Fingerprints read per statement while building the band index.
 const BUILD_PAGE: i64 = 20_000;
@@ -85,6 +92,9 @@ pub struct Analyzed {
     versions: Arc<Versions>,
     /// Band keys under every live version, to find candidates of any.
     pub search_keys: Vec<i64>,
+    /// The band index was still being built when the text was analyzed:
+    /// band candidates are only what was filed since the start.
+    pub bands_partial: bool,
 }
 
 impl Analyzed {
@@ -130,11 +140,21 @@ pub struct SimilarityIndex {
     versions: RwLock<Arc<Versions>>,
     bands: RwLock<Arc<BandIndex>>,
     /// Fingerprints stored by this transaction or a later one may not be
-    /// in `bands` yet. Held while following or rebuilding, so that the two
-    /// take turns.
+    /// in `bands` yet. Held while following, and while a rebuild catches
+    /// up and swaps, so that the two take turns.
     follow_from: Mutex<i64>,
     built: Mutex<BandsBuilt>,
+    /// Held for a whole rebuild: rebuilds take turns, the later-started
+    /// one swapping last.
+    rebuilding: Mutex<()>,
+    /// `bands` holds every stored fingerprint (up to the follow lag).
+    complete: AtomicBool,
+    /// Held by tests to keep the background build waiting.
+    build_gate: Arc<tokio::sync::RwLock<()>>,
 }
+
+/// Keeps background builds of the band index waiting while held (tests).
+pub type BuildHold = tokio::sync::OwnedRwLockWriteGuard<()>;
 
 impl Default for SimilarityIndex {
     fn default() -> Self {
@@ -151,14 +171,44 @@ impl SimilarityIndex {
             bands: RwLock::new(Arc::new(BandIndex::new())),
             follow_from: Mutex::new(0),
             built: Mutex::new(BandsBuilt::default()),
+            rebuilding: Mutex::new(()),
+            complete: AtomicBool::new(false),
+            build_gate: Arc::default(),
         }
     }
 
     /// Loads the stored statistics and builds the band index.
     pub fn load(conn: &mut PgConnection) -> Result<Self, AppError> {
-        let index = Self::new(Versions::from_stored(store::load_stats(conn)?));
+        let index = Self::load_statistics(conn)?;
         index.rebuild_bands(conn)?;
         Ok(index)
+    }
+
+    /// Loads the stored statistics only (quick): the band index starts
+    /// empty, [`Self::follow`] fills it with what is stored from now on,
+    /// and [`Self::rebuild_bands`] (in the background) with the rest.
+    pub fn load_statistics(conn: &mut PgConnection) -> Result<Self, AppError> {
+        let index = Self::new(Versions::from_stored(store::load_stats(conn)?));
+        *index.follow_from.lock().unwrap_or_else(|e| e.into_inner()) = store::oldest_running_xact(conn)?;
+        Ok(index)
+    }
+
+    /// Whether the band index holds every stored fingerprint: false until
+    /// the first build after start is done.
+    pub fn bands_complete(&self) -> bool {
+        self.complete.load(Ordering::Acquire)
+    }
+
+    /// Makes background builds wait until the hold is dropped (for tests
+    /// of the start-up; `None` if already held).
+    #[doc(hidden)]
+    pub fn hold_builds(&self) -> Option<BuildHold> {
+        self.build_gate.clone().try_write_owned().ok()
+    }
+
+    /// Waits while a test holds builds ([`Self::hold_builds`]).
+    pub async fn build_allowed(&self) {
+        drop(self.build_gate.read().await);
     }
 
     pub fn fingerprinter(&self) -> &Fingerprinter {
@@ -200,12 +250,19 @@ impl SimilarityIndex {
     }
 
     /// Builds the band index anew from every stored fingerprint and puts it
-    /// in place of the old one.
+    /// in place of the old one, which serves queries (and takes this
+    /// server's filings) meanwhile. Fingerprints stored during the build
+    /// are read again before the swap, and the following goes on from there.
     pub fn rebuild_bands(&self, conn: &mut PgConnection) -> Result<BandsBuilt, AppError> {
+        let _turn = self.rebuilding.lock().unwrap_or_else(|e| e.into_inner());
+        self.rebuild_bands_in_turn(conn)
+    }
+
+    fn rebuild_bands_in_turn(&self, conn: &mut PgConnection) -> Result<BandsBuilt, AppError> {
         let started = Instant::now();
-        let mut follow_from = self.follow_from.lock().unwrap_or_else(|e| e.into_inner());
         // Whatever commits while the pages are read is stored at or after it.
         let from = store::oldest_running_xact(conn)?;
+        tracing::info!(complete = self.bands_complete(), "band index build started");
         let index = BandIndex::new();
         let mut built = BandsBuilt::default();
         let prefix_len = self.indexed_prefix_len();
@@ -215,24 +272,29 @@ impl SimilarityIndex {
             let Some(last) = page.last() else { break };
             after = Some(last.case_id);
             for stored in &page {
-                match self.add_stored(&index, stored) {
-                    Added::New | Added::Known => {}
-                    Added::OtherLayout => built.other_layout += 1,
-                    Added::Unreadable => built.unreadable += 1,
-                }
+                self.count(&mut built, self.add_stored(&index, stored));
             }
         }
         index.compact();
+        // Follows take turns with the catch-up: none adds to the old index
+        // after it, and the next goes on from where it ended.
+        let mut follow_from = self.follow_from.lock().unwrap_or_else(|e| e.into_inner());
+        let (next, stored) = store::indexed_prefixes_stored_since(conn, from, prefix_len)?;
+        // Not counted: most were read in the pages already.
+        let caught_up = stored.iter().filter(|row| self.add_stored(&index, row) == Added::New).count();
         built.footprint = index.footprint();
         built.elapsed = started.elapsed();
         *self.bands.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(index);
-        *follow_from = from;
+        *follow_from = next;
+        drop(follow_from);
+        self.complete.store(true, Ordering::Release);
         *self.built.lock().unwrap_or_else(|e| e.into_inner()) = built;
         tracing::info!(
             cases = built.footprint.cases,
             keys = built.footprint.keys,
             mib = built.footprint.bytes / (1 << 20),
-            elapsed_ms = built.elapsed.as_millis() as u64,
+            seconds = (built.elapsed.as_millis() as f64 / 1000.0),
+            caught_up,
             "band index built"
         );
         if built.other_layout > 0 {
@@ -247,6 +309,14 @@ impl SimilarityIndex {
             tracing::warn!(cases = built.unreadable, "unreadable fingerprints left out of the band index");
         }
         Ok(built)
+    }
+
+    fn count(&self, built: &mut BandsBuilt, added: Added) {
+        match added {
+            Added::New | Added::Known => {}
+            Added::OtherLayout => built.other_layout += 1,
+            Added::Unreadable => built.unreadable += 1,
+        }
     }
 
     /// Adds the fingerprints stored since the last look (other servers'
@@ -275,34 +345,55 @@ impl SimilarityIndex {
         }
     }
 
-    /// Reloads the statistics when a version was added or completed.
+    /// Reloads the statistics when a version was added or completed, and
+    /// rebuilds the band index for them.
     pub fn reload_if_changed(&self, conn: &mut PgConnection) -> Result<bool, AppError> {
+        let Some(versions) = self.changed_versions(conn)? else { return Ok(false) };
+        self.rebuild_for(conn, versions)?;
+        Ok(true)
+    }
+
+    /// The stored statistics, when a version was added or completed since
+    /// they were loaded.
+    pub fn changed_versions(&self, conn: &mut PgConnection) -> Result<Option<Versions>, AppError> {
         let current = self.versions();
         let latest = store::latest_version(conn)?;
         if latest == current.newest().version && current.live().len() == 1 {
-            return Ok(false);
+            return Ok(None);
         }
         let versions = Versions::from_stored(store::load_stats(conn)?);
         let changed = versions.live().iter().map(|v| (v.version, v.complete)).collect::<Vec<_>>()
             != current.live().iter().map(|v| (v.version, v.complete)).collect::<Vec<_>>();
-        if changed {
-            tracing::info!(
-                version = versions.newest().version,
-                live = versions.live().len(),
-                "similarity statistics loaded"
-            );
-            // Re-keyed fingerprints hold other band keys. Rebuilt before the
-            // versions change: until then queries still search under the
-            // older keys too.
-            self.rebuild_bands(conn)?;
-            *self.versions.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(versions);
+        Ok(changed.then_some(versions))
+    }
+
+    /// Rebuilds the band index for `versions`, then puts them in use.
+    pub fn rebuild_for(&self, conn: &mut PgConnection, versions: Versions) -> Result<(), AppError> {
+        let _turn = self.rebuilding.lock().unwrap_or_else(|e| e.into_inner());
+        // Another rebuild may have put these, or later ones, in use meanwhile.
+        let progress = |v: &Versions| (v.newest().version, v.newest().complete);
+        if progress(&versions) <= progress(&self.versions()) {
+            return Ok(());
         }
-        Ok(changed)
+        tracing::info!(
+            version = versions.newest().version,
+            live = versions.live().len(),
+            "similarity statistics loaded"
+        );
+        // Re-keyed fingerprints hold other band keys. Rebuilt before the
+        // versions change: until then queries still search under the
+        // older keys too.
+        self.rebuild_bands_in_turn(conn)?;
+        *self.versions.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(versions);
+        Ok(())
     }
 
     /// Analyzes `text` for storing (newest statistics) and searching (band
     /// keys under every live version).
     pub fn analyze(&self, text: &str) -> Analyzed {
+        // Before the candidates are read: a build ending meanwhile leaves
+        // the answer "partial", never the other way round.
+        let bands_partial = !self.bands_complete();
         let versions = self.versions();
         let newest = versions.newest();
         let analysis = self.fingerprinter.analyze(text, &newest.table);
@@ -312,7 +403,7 @@ impl SimilarityIndex {
         }
         search_keys.sort_unstable();
         search_keys.dedup();
-        Analyzed { analysis, search_keys, versions }
+        Analyzed { analysis, search_keys, versions, bands_partial }
     }
 }
 

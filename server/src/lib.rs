@@ -19,6 +19,7 @@ pub mod event_log;
 pub mod feed;
 pub mod idempotency;
 pub mod identity;
+pub mod jsonb;
 pub mod keys;
 pub mod limits;
 pub mod outcome;

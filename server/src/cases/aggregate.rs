@@ -10,11 +10,11 @@ use super::domain::{CaseKind, RoutingMode};
 use super::model::{CaseRow, LifecycleChange};
 use super::rules::{self, Event, Lifecycle, Subject};
 use super::store;
-use super::view;
 use crate::auth::Principal;
 use crate::auth::policy::{self, CaseAccess, CaseAction};
 use crate::error::AppError;
 use crate::event_log::{AggregateType, Journal, Recorded};
+use crate::jsonb::Json;
 use crate::pipeline::Aggregate;
 
 /// A stored case and its lifecycle.
@@ -26,7 +26,7 @@ pub struct Case {
 
 impl Case {
     pub fn from_row(row: CaseRow) -> Result<Case, AppError> {
-        let life = view::lifecycle_of(&row)?;
+        let life = row.lifecycle.0.clone();
         Ok(Case { row, life })
     }
 
@@ -127,7 +127,7 @@ impl Aggregate for Case {
             due_date: rules::due_date(&life),
             extended: life.extended,
             first_routed_at: row.first_routed_at.or(routed_now.then_some(now)),
-            lifecycle: serde_json::to_value(&life).map_err(AppError::internal)?,
+            lifecycle: Json(life.clone()),
             version: row.version + 1,
             updated_at: now,
             repeat_of: life.repeat_of,

@@ -32,6 +32,7 @@ use crate::error::AppError;
 use crate::error::Reason;
 use crate::event_log::Journal;
 use crate::identity::store as identity_store;
+use crate::jsonb::Json;
 use crate::similarity::SimilarityIndex;
 use crate::taxonomy::store as taxonomy_store;
 use crate::time::shanghai_today;
@@ -224,7 +225,7 @@ pub fn file(
         extended: false,
         routed_on_registration: routed,
         first_routed_at: routed.then_some(now),
-        lifecycle: serde_json::to_value(&life).map_err(AppError::internal)?,
+        lifecycle: Json(life.clone()),
         version: 1,
         created_at: now,
         updated_at: now,

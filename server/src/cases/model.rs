@@ -6,6 +6,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Nullable};
 use uuid::Uuid;
 
+use super::rules::Lifecycle;
+use crate::jsonb::Json;
 use crate::schema::cases;
 
 /// A `UUID[]` column whose elements are never NULL.
@@ -49,7 +51,7 @@ pub struct CaseRow {
     pub handling_organization_id: Option<Uuid>,
     pub routing_mode: Option<i16>,
     pub reviewing_organization_id: Option<Uuid>,
-    pub lifecycle: serde_json::Value,
+    pub lifecycle: Json<Lifecycle>,
     pub due_date: Option<NaiveDate>,
     pub extended: bool,
     pub routed_on_registration: bool,
@@ -141,7 +143,7 @@ pub struct LifecycleChange {
     pub handling_organization_id: Option<Uuid>,
     pub routing_mode: Option<i16>,
     pub reviewing_organization_id: Option<Uuid>,
-    pub lifecycle: serde_json::Value,
+    pub lifecycle: Json<Lifecycle>,
     pub due_date: Option<NaiveDate>,
     pub extended: bool,
     pub first_routed_at: Option<DateTime<Utc>>,

@@ -12,7 +12,7 @@ use super::domain::CaseKind;
 use super::draft::Attachment;
 use super::event_wire;
 use super::model::CaseRow;
-use super::rules::{Event, Lifecycle, Opinion, due_date};
+use super::rules::{Event, Opinion, due_date};
 use super::store::StoredPetitioner;
 use crate::auth::Principal;
 use crate::auth::policy;
@@ -150,11 +150,6 @@ fn opinion(o: &Option<Opinion>) -> Option<pb::Opinion> {
     o.as_ref().map(event_wire::opinion)
 }
 
-pub fn lifecycle_of(row: &CaseRow) -> Result<Lifecycle, AppError> {
-    Lifecycle::deserialize(&row.lifecycle)
-        .map_err(|e| AppError::internal(format!("case {} has an unreadable lifecycle: {e}", row.id)))
-}
-
 /// The wire form of a case for `viewer`, on `today`, with `schedules`
 /// loaded.
 pub fn case_message(
@@ -166,7 +161,7 @@ pub fn case_message(
     pii: &Pii,
     view: CaseView,
 ) -> Result<pb::Case, AppError> {
-    let life = lifecycle_of(row)?;
+    let life = &row.lifecycle.0;
     let full = view == CaseView::Full;
     let d = &life.deadlines;
     let sees_content = viewer.sees_content(row);

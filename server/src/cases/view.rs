@@ -194,7 +194,7 @@ pub fn case_message(
             Some(pb::GroupVisit { headcount: g.headcount, representatives })
         }
     };
-    let due = due_date(&life);
+    let due = due_date(life);
     Ok(pb::Case {
         id: row.id.to_string(),
         number: row.number.clone(),

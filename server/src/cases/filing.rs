@@ -27,7 +27,6 @@ use crate::calendar::store as calendar_store;
 use crate::directory::kinds::OrganizationKinds;
 use crate::directory::model::RegionRow;
 use crate::directory::rules::OrganizationKind;
-use crate::directory::store as directory_store;
 use crate::error::AppError;
 use crate::error::Reason;
 use crate::event_log::Journal;
@@ -67,20 +66,19 @@ pub struct Numbered {
 }
 
 /// Takes the next case number of the region (`region_code`) and year, in
-/// the filing's transaction: a sequence never waits for other filings.
-/// Checks first what fails a filing for sure (the region, the policy), so
-/// that those take no number; a filing that fails later leaves a gap.
+/// the filing's transaction (a sequence never waits for other filings),
+/// with the region in the same statement. A filing that fails after this
+/// (the policy, the daily limit, anything) leaves a gap in the numbers.
 pub fn take_number(
     conn: &mut PgConnection,
     principal: &Principal,
     channel: Channel,
     region_code: &str,
 ) -> Result<Numbered, AppError> {
-    let region = directory_store::find_region(conn, region_code)?
+    let today = shanghai_today();
+    let (region, number) = Numbering::take(conn, region_code, today.year())?
         .ok_or_else(|| AppError::invalid("draft.region_code", "no such region"))?;
     policy::authorize_filing(principal, filing_action(channel), &region.path)?;
-    let today = shanghai_today();
-    let number = Numbering::take(conn, &region.code, today.year())?;
     Ok(Numbered { region, today, number })
 }
 
@@ -108,9 +106,10 @@ pub fn file(
     let Filing { principal, draft, channel, petitioner_id, group_visit, daily_limit, similarity } = filing;
     let Numbered { region, today, number } = numbered;
     let action = filing_action(channel);
-    taxonomy_store::find_category(conn, &draft.category_code)?
-        .filter(|c| !c.retired)
-        .ok_or_else(|| AppError::invalid("draft.category_code", "no such active category"))?;
+    let rules = match taxonomy_store::category_with_rules(conn, &draft.category_code)? {
+        Some((category, rules)) if !category.retired => rules,
+        _ => return Err(AppError::invalid("draft.category_code", "no such active category")),
+    };
     if let Some(respondent) = draft.respondent_organization_id
         && kinds.get(conn, respondent)?.is_none()
     {
@@ -175,7 +174,7 @@ pub fn file(
     } else
     // 即时交办: a routing rule for (category, region) routes at once; an
     // accusation only ever goes to the discipline channel (Art.22 ¶4, Art.30).
-    if let Some(rule) = taxonomy_store::matching_rule(conn, &draft.category_code, &region.path)? {
+    if let Some(rule) = taxonomy_store::matching_rule(rules, &region.path) {
         // A rule naming an organization that may not handle the case (an
         // accusation, or a rule set before the kinds were checked) routes
         // nothing: the clerk routes.

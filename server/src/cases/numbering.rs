@@ -7,20 +7,16 @@ use std::collections::HashSet;
 use std::sync::RwLock;
 
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Nullable, Text};
+use diesel::sql_types::{Integer, Text};
 
+use crate::directory::model::RegionRow;
 use crate::error::AppError;
+use crate::schema::regions;
 
 /// The (region, year) sequences this server has made sure exist.
 #[derive(Debug, Default)]
 pub struct Numbering {
     prepared: RwLock<HashSet<(String, i32)>>,
-}
-
-#[derive(QueryableByName)]
-struct Taken {
-    #[diesel(sql_type = Nullable<Integer>)]
-    value: Option<i32>,
 }
 
 impl Numbering {
@@ -35,13 +31,10 @@ impl Numbering {
             return Ok(());
         }
         let mut create = || {
-            diesel::sql_query(
-                "SELECT 1 AS value FROM regions WHERE code = $1 AND case_number_sequence(code, $2) IS NOT NULL",
-            )
-            .bind::<Text, _>(region_code)
-            .bind::<Integer, _>(year)
-            .get_result::<Taken>(conn)
-            .optional()
+            diesel::sql_query("SELECT case_number_sequence(code, $2) FROM regions WHERE code = $1")
+                .bind::<Text, _>(region_code)
+                .bind::<Integer, _>(year)
+                .execute(conn)
         };
         // Two servers creating it at the same moment: one of them is told of
         // a duplicate catalog entry, and then finds it there.
@@ -52,25 +45,37 @@ impl Numbering {
             }
             Err(e) => return Err(e.into()),
         };
-        if found.is_none() {
+        if found == 0 {
             return Err(AppError::invalid("draft.region_code", "no such region"));
         }
         self.prepared.write().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(key);
         Ok(())
     }
 
-    /// The next number of (`region_code`, `year`); creates the sequence
-    /// in the transaction if [`Self::prepare`] has not (a year that began
-    /// since).
-    pub fn take(conn: &mut PgConnection, region_code: &str, year: i32) -> Result<String, AppError> {
-        let taken: Taken = diesel::sql_query(
-            "SELECT nextval(coalesce(to_regclass(quote_ident(format('case_numbers_%s_%s', $1, $2))), \
-             case_number_sequence($1, $2)))::integer AS value",
+    /// Region `region_code` and the next case number of it and `year`, in
+    /// one statement; `None` when there is no such region. Creates the
+    /// sequence in the transaction if [`Self::prepare`] has not (a year
+    /// that began since).
+    pub fn take(
+        conn: &mut PgConnection,
+        region_code: &str,
+        year: i32,
+    ) -> Result<Option<(RegionRow, String)>, AppError> {
+        let next = diesel::dsl::sql::<Integer>(
+            "nextval(coalesce(to_regclass(quote_ident(format('case_numbers_%s_%s', regions.code, ",
         )
-        .bind::<Text, _>(region_code)
         .bind::<Integer, _>(year)
-        .get_result(conn)?;
-        let sequence = taken.value.ok_or_else(|| AppError::internal("case number sequence answered NULL"))?;
-        Ok(format!("{region_code}-{year}-{sequence:06}"))
+        .sql("))), case_number_sequence(regions.code, ")
+        .bind::<Integer, _>(year)
+        .sql(")))::integer");
+        let taken: Option<(RegionRow, i32)> = regions::table
+            .filter(regions::code.eq(region_code))
+            .select((RegionRow::as_select(), next))
+            .first(conn)
+            .optional()?;
+        Ok(taken.map(|(region, sequence)| {
+            let number = format!("{}-{year}-{sequence:06}", region.code);
+            (region, number)
+        }))
     }
 }

@@ -81,21 +81,47 @@ pub fn delete_routing_rule(conn: &mut PgConnection, id: Uuid) -> Result<bool, Ap
     Ok(diesel::delete(routing_rules::table.find(id)).execute(conn)? > 0)
 }
 
-/// The rule for `category` whose region is the nearest ancestor-or-self of
-/// the region at `region_path`.
-pub fn matching_rule(
+/// Where a routing rule routes, and the region it is set for.
+#[derive(Debug, Clone)]
+pub struct RuleTarget {
+    pub organization_id: Uuid,
+    pub mode: i16,
+    pub region_path: String,
+}
+
+/// Category `code` with the targets of every routing rule for it, in one
+/// statement (a filing needs both).
+pub fn category_with_rules(
     conn: &mut PgConnection,
-    category: &str,
-    region_path: &str,
-) -> Result<Option<RoutingRuleRow>, AppError> {
-    let rules: Vec<(RoutingRuleRow, String)> = routing_rules::table
-        .inner_join(regions::table)
-        .filter(routing_rules::category_code.eq(category))
-        .select((RoutingRuleRow::as_select(), regions::path))
+    code: &str,
+) -> Result<Option<(CategoryRow, Vec<RuleTarget>)>, AppError> {
+    type Row = (CategoryRow, Option<Uuid>, Option<i16>, Option<String>);
+    let rows: Vec<Row> = categories::table
+        .left_join(routing_rules::table.on(routing_rules::category_code.eq(categories::code)))
+        .left_join(regions::table.on(regions::code.eq(routing_rules::region_code)))
+        .filter(categories::code.eq(code))
+        .select((
+            CategoryRow::as_select(),
+            routing_rules::organization_id.nullable(),
+            routing_rules::mode.nullable(),
+            regions::path.nullable(),
+        ))
         .load(conn)?;
-    Ok(rules
+    let Some(category) = rows.first().map(|(category, ..)| category.clone()) else { return Ok(None) };
+    let rules = rows
         .into_iter()
-        .filter(|(_, path)| crate::auth::policy::path_within(region_path, path))
-        .max_by_key(|(_, path)| path.len())
-        .map(|(rule, _)| rule))
+        .filter_map(|(_, organization_id, mode, region_path)| {
+            Some(RuleTarget { organization_id: organization_id?, mode: mode?, region_path: region_path? })
+        })
+        .collect();
+    Ok(Some((category, rules)))
+}
+
+/// Of `rules`, the one set for the region closest to `region_path` whose
+/// subtree holds it.
+pub fn matching_rule(rules: Vec<RuleTarget>, region_path: &str) -> Option<RuleTarget> {
+    rules
+        .into_iter()
+        .filter(|rule| crate::auth::policy::path_within(region_path, &rule.region_path))
+        .max_by_key(|rule| rule.region_path.len())
 }

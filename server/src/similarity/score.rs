@@ -2,17 +2,22 @@
 //! the reason shown to staff.
 //!
 //! For a query fingerprint `q` and a candidate `c`, with weight `w(x)` =
-//! `idf(x)^idf_power` for shingles and `idf(x)` for specifics:
+//! `idf(x)^idf_power` for shingles and, for specifics, the IDF above that
+//! of a boilerplate share ([`Scoring::specific_max_df`]) times its kind's
+//! weight:
 //!
 //! * text Jaccard `Σ_{q∩c} w / Σ_{q∪c} w` and text containment
 //!   `Σ_{q∩c} w / min(Σ_q w, Σ_c w)` over the shingle sets (over the common
 //!   bottom-k range when either set is a sample);
 //! * the same two over the specifics sets;
 //! * conflicts: amounts (dates) that both texts state without sharing any —
-//!   a different amount or date is likely a different matter.
+//!   a different amount or date is likely a different matter (dates not
+//!   when the query refers back to an earlier letter: a follow-up's new
+//!   dates).
 //!
-//! `content` mixes them (weights in [`Scoring`]); the rank score adds the
-//! caller's cues (same petitioner, region subtree, category, respondent
+//! `content` mixes them (weights in [`Scoring`]; the specifics part in
+//! proportion to its weight mass, [`Scoring::specifics_mass`]); the rank
+//! score adds the caller's cues (same petitioner, region subtree, category, respondent
 //! organization) as a bonus on what content leaves below 1. The repeat
 //! decision needs the same petitioner and `content ≥ repeat_threshold`; the
 //! related decision (a possible group petition) needs a different

@@ -6,6 +6,7 @@
 //! database) if set, else the local server at 127.0.0.1:5432, else an
 //! embedded cluster under `target/`.
 
+pub mod board_texts;
 pub mod builders;
 pub mod database;
 pub mod petition_texts;

@@ -212,6 +212,10 @@ pub struct Analysis {
     /// (`super::Scoring::prepare_analysis` weighs the query with them).
     pub shingle_idfs: Vec<f32>,
     pub specific_idfs: Vec<f32>,
+    /// How many documents those statistics counted.
+    pub documents: u64,
+    /// The text refers back to an earlier letter ([`super::shingles::refers_back`]).
+    pub refers_back: bool,
     /// The fingerprint to store.
     pub fingerprint: Fingerprint,
 }
@@ -288,13 +292,16 @@ impl Fingerprinter {
         let shingle_idfs: Vec<f32> = shingle_dfs.iter().take(kept.len()).map(|&df| idf(documents, df)).collect();
         let specific_idfs: Vec<f32> = specific_dfs.iter().map(|&df| idf(documents, df)).collect();
         let shingle_idf_total = shingle_idfs.iter().sum();
+        let refers_back = super::shingles::refers_back(&normalized);
         Analysis {
+            refers_back,
             text: normalized,
             shingles: positional,
             specifics: found,
             signature,
             shingle_idfs,
             specific_idfs,
+            documents,
             fingerprint: Fingerprint {
                 version: FINGERPRINT_VERSION,
                 band_keys,
@@ -376,7 +383,8 @@ mod tests {
 
     #[test]
     fn stats_change_the_signature_but_not_the_sets() {
-        let fp = Fingerprinter::default();
+        // Specifics weighing as shingles: with the boost they win most functions.
+        let fp = Fingerprinter::new(Params { specifics_boost: 1.0, ..Params::default() });
         let mut stats = DocFreqTable::new();
         let boiler = fp.analyze("恳请领导高度重视，尽快解决为盼！", &NoStats);
         for _ in 0..100 {

@@ -2,17 +2,22 @@
 //! the reason shown to staff.
 //!
 //! For a query fingerprint `q` and a candidate `c`, with weight `w(x)` =
-//! `idf(x)^idf_power` for shingles and `idf(x)` for specifics:
+//! `idf(x)^idf_power` for shingles and, for specifics, the IDF above that
+//! of a boilerplate share ([`Scoring::specific_max_df`]) times its kind's
+//! weight:
 //!
 //! * text Jaccard `Σ_{q∩c} w / Σ_{q∪c} w` and text containment
 //!   `Σ_{q∩c} w / min(Σ_q w, Σ_c w)` over the shingle sets (over the common
 //!   bottom-k range when either set is a sample);
 //! * the same two over the specifics sets;
 //! * conflicts: amounts (dates) that both texts state without sharing any —
-//!   a different amount or date is likely a different matter.
+//!   a different amount or date is likely a different matter (dates not
+//!   when the query refers back to an earlier letter: a follow-up's new
+//!   dates).
 //!
-//! `content` mixes them (weights in [`Scoring`]); the rank score adds the
-//! caller's cues (same petitioner, region subtree, category, respondent
+//! `content` mixes them (weights in [`Scoring`]; the specifics part in
+//! proportion to its weight mass, [`Scoring::specifics_mass`]); the rank
+//! score adds the caller's cues (same petitioner, region subtree, category, respondent
 //! organization) as a bonus on what content leaves below 1. The repeat
 //! decision needs the same petitioner and `content ≥ repeat_threshold`; the
 //! related decision (a possible group petition) needs a different
@@ -21,8 +26,12 @@
 use std::cmp::Ordering;
 
 use super::fingerprint::{Analysis, Fingerprint};
-use super::minhash::{ShingleStats, pow};
+use super::minhash::{ShingleStats, ln, pow};
 use super::shingles::SpecificKind;
+
+/// Cases counted before specifics are weighed by their rarity (before, a
+/// share of a few cases says nothing).
+pub const RARITY_MIN_DOCUMENTS: u64 = 100;
 
 /// Facts about the pair that do not come from the text; the caller knows them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -55,6 +64,12 @@ pub struct Similarity {
     pub date_conflict: bool,
     /// Both texts have specifics (else the specifics part is the text part).
     pub both_have_specifics: bool,
+    /// The query refers back to an earlier letter: a date conflict is its
+    /// new dates, not another matter.
+    pub refers_back: bool,
+    /// The smaller of the two sides' specifics weights: how much the
+    /// specifics part can be trusted ([`Scoring::specifics_mass`]).
+    pub specifics_mass: f32,
     /// The combined content similarity, in [0, 1] ([`Scoring::content`]).
     pub content: f32,
 }
@@ -77,11 +92,23 @@ pub struct Scoring {
     pub amount_conflict_penalty: f32,
     /// Subtracted from `content` when the dates conflict.
     pub date_conflict_penalty: f32,
-    /// Weight multiplier of place names and house numbers among the
-    /// specifics (a petitioner's own address is in all their filings).
+    /// Weight multiplier of house numbers and other counted things among
+    /// the specifics (a petitioner's own address is in all their filings).
     pub address_weight: f32,
     /// Weight multiplier of bare years among the specifics.
     pub year_weight: f32,
+    /// Weight multiplier of place names (estates, roads, parks, villages).
+    pub place_weight: f32,
+    /// Weight multiplier of the shorter forms of a name.
+    pub name_form_weight: f32,
+    /// A specific in more than this share of the stored cases is
+    /// boilerplate (a salutation's 市委市政府, the district, 12345): it
+    /// weighs nothing, and a rarer one its IDF above this share's.
+    pub specific_max_df: f32,
+    /// Specifics weight from which the specifics part counts fully; below
+    /// it the text part stands in for the rest, so that one or two weak
+    /// items cannot decide.
+    pub specifics_mass: f32,
     /// Rank bonuses per cue (their sum is below 1).
     pub bonus_petitioner: f32,
     pub bonus_region: f32,
@@ -100,16 +127,20 @@ impl Default for Scoring {
             text_jaccard_share: 0.5,
             specifics_jaccard_share: 0.75,
             specifics_share: 0.8,
-            amount_conflict_penalty: 0.0,
+            amount_conflict_penalty: 0.2,
             date_conflict_penalty: 0.2,
             address_weight: 0.25,
             year_weight: 0.1,
+            place_weight: 0.5,
+            name_form_weight: 0.25,
+            specific_max_df: 0.02,
+            specifics_mass: 8.0,
             bonus_petitioner: 0.10,
             bonus_region: 0.04,
             bonus_category: 0.04,
             bonus_respondent: 0.04,
-            repeat_threshold: 0.37,
-            related_threshold: 0.38,
+            repeat_threshold: 0.36,
+            related_threshold: 0.40,
         }
     }
 }
@@ -119,6 +150,7 @@ impl Default for Scoring {
 #[derive(Debug, Clone)]
 pub struct Prepared<'a> {
     fingerprint: &'a Fingerprint,
+    refers_back: bool,
     shingle_weights: Vec<f32>,
     specific_weights: Vec<f32>,
 }
@@ -127,31 +159,36 @@ impl Scoring {
     /// Looks up the query's weights.
     pub fn prepare<'a>(&self, query: &'a Fingerprint, stats: &dyn ShingleStats) -> Prepared<'a> {
         let idf = |&h: &u64| stats.idf(h);
-        self.prepared(query, query.shingles.iter().map(idf), query.specifics.iter().map(idf))
+        let documents = stats.documents();
+        self.prepared(query, false, documents, query.shingles.iter().map(idf), query.specifics.iter().map(idf))
     }
 
     /// [`Self::prepare`] of an analysis's fingerprint under the statistics
     /// it was analyzed with, from the IDFs the analysis kept (no lookups).
     pub fn prepare_analysis<'a>(&self, analysis: &'a Analysis) -> Prepared<'a> {
         let (shingles, specifics) = (&analysis.shingle_idfs, &analysis.specific_idfs);
-        self.prepared(&analysis.fingerprint, shingles.iter().copied(), specifics.iter().copied())
+        let (fingerprint, refers_back) = (&analysis.fingerprint, analysis.refers_back);
+        self.prepared(fingerprint, refers_back, analysis.documents, shingles.iter().copied(), specifics.iter().copied())
     }
 
     /// The query weighed from the IDFs of its shingles and specifics.
     fn prepared<'a>(
         &self,
         query: &'a Fingerprint,
+        refers_back: bool,
+        documents: u64,
         shingle_idfs: impl Iterator<Item = f32>,
         specific_idfs: impl Iterator<Item = f32>,
     ) -> Prepared<'a> {
         Prepared {
             fingerprint: query,
+            refers_back,
             shingle_weights: shingle_idfs.map(|idf| pow(idf, self.idf_power)).collect(),
             specific_weights: query
                 .specifics
                 .iter()
                 .zip(specific_idfs)
-                .map(|(&h, idf)| idf * self.specific_kind_weight(h))
+                .map(|(&h, idf)| self.rarity(idf, documents) * self.specific_kind_weight(h))
                 .collect(),
         }
     }
@@ -161,12 +198,24 @@ impl Scoring {
     }
 
     fn specific_weight(&self, stats: &dyn ShingleStats, h: u64) -> f32 {
-        stats.idf(h) * self.specific_kind_weight(h)
+        self.rarity(stats.idf(h), stats.documents()) * self.specific_kind_weight(h)
+    }
+
+    /// The weight of a specific of this IDF among `documents` cases: what
+    /// its IDF exceeds that of [`Self::specific_max_df`] by (0 for one as
+    /// common or more). Until [`RARITY_MIN_DOCUMENTS`] are counted, the IDF.
+    fn rarity(&self, idf: f32, documents: u64) -> f32 {
+        if documents < RARITY_MIN_DOCUMENTS || self.specific_max_df <= 0.0 {
+            return idf;
+        }
+        (idf - 1.0 - ln(1.0 / self.specific_max_df.min(1.0) as f64) as f32).max(0.0)
     }
 
     fn specific_kind_weight(&self, h: u64) -> f32 {
         match SpecificKind::of_hash(h) {
-            Some(SpecificKind::Place | SpecificKind::Number) => self.address_weight,
+            Some(SpecificKind::Number) => self.address_weight,
+            Some(SpecificKind::Place) => self.place_weight,
+            Some(SpecificKind::NameForm) => self.name_form_weight,
             Some(SpecificKind::Year) => self.year_weight,
             _ => 1.0,
         }
@@ -222,6 +271,8 @@ impl Scoring {
             amount_conflict: conflict(q, candidate_specifics, SpecificKind::Amount),
             date_conflict: conflict(q, candidate_specifics, SpecificKind::Date),
             both_have_specifics: specifics.q_total > 0.0 && specifics.c_total > 0.0,
+            refers_back: query.refers_back,
+            specifics_mass: specifics.q_total.min(specifics.c_total),
             content: 0.0,
         };
         sim.content = self.content(&sim);
@@ -230,20 +281,25 @@ impl Scoring {
 
     /// The content score of the overlap measures of `similarity` (its
     /// `content` field is ignored): the text and specifics parts mixed, less
-    /// the conflict penalty, clamped to [0, 1]. Without specifics on either
-    /// side the text part stands for the specifics part.
+    /// the conflict penalty, clamped to [0, 1]. The specifics part counts
+    /// in proportion to the smaller side's specifics weight up to
+    /// [`Self::specifics_mass`]; the text part stands in for the rest
+    /// (all of it without specifics on either side).
     pub fn content(&self, similarity: &Similarity) -> f32 {
         let s = similarity;
         let text = self.text_jaccard_share * s.text_jaccard + (1.0 - self.text_jaccard_share) * s.text_containment;
         let specifics = if s.both_have_specifics {
-            self.specifics_jaccard_share * s.specifics_jaccard
-                + (1.0 - self.specifics_jaccard_share) * s.specifics_containment
+            let own = self.specifics_jaccard_share * s.specifics_jaccard
+                + (1.0 - self.specifics_jaccard_share) * s.specifics_containment;
+            let confidence =
+                if self.specifics_mass > 0.0 { (s.specifics_mass / self.specifics_mass).min(1.0) } else { 1.0 };
+            confidence * own + (1.0 - confidence) * text
         } else {
             text
         };
         let content = (1.0 - self.specifics_share) * text + self.specifics_share * specifics
             - self.amount_conflict_penalty * s.amount_conflict as u8 as f32
-            - self.date_conflict_penalty * s.date_conflict as u8 as f32;
+            - self.date_conflict_penalty * (s.date_conflict && !s.refers_back) as u8 as f32;
         content.clamp(0.0, 1.0)
     }
 
@@ -553,6 +609,8 @@ mod tests {
             amount_conflict: false,
             date_conflict: false,
             both_have_specifics: true,
+            refers_back: false,
+            specifics_mass: 100.0,
             content: 0.0,
         };
         let s = Scoring {

@@ -19,11 +19,15 @@
 //!   `2023-05-12`, `2023/5/12` and `2023.5.12` are dates too; bare digit runs
 //!   of four or more digits (phone, contract, case numbers) and codes mixing
 //!   letters and digits are kept as they are;
-//! * names before a suffix: the suffix (小区, 花园, 路, 村, 公司, 局, 医院,
-//!   经理, ...) and the up-to-two Han characters before it, cut at a
-//!   function word (的, 在, 我, 该, 某, ...): `住在阳光花园` → `阳光花园`,
-//!   `该公司` → nothing. The fixed two-character window makes the same
-//!   name come out the same however the sentence around it is phrased.
+//! * Chinese numerals before 元/块 (or ending in 万): `三万余元` → `30000元`;
+//! * names before a suffix: the suffix (小区, 花园, 公园, 站, 路, 村, 公司,
+//!   局, 医院, 经理, ...) and up to six Han characters before it, cut at a
+//!   function word (的, 在, 我, 该, 某, ...), a verb that governs the name
+//!   (投诉, 位于, ...) or 市/省: `住在龙湾国际社区` → `龙湾国际社区`, and
+//!   also its shorter forms of two and four characters before the suffix
+//!   (`国际社区`), so that a name phrased differently still meets one;
+//!   `该公司`, `市委市政府`, `道路` → nothing (a place or organization needs
+//!   two characters before its suffix).
 //!
 //! A specific is hashed with [`SPECIFIC_SEED`]; the hash's low four bits
 //! carry its [`SpecificKind`], so a stored hash still says what kind of
@@ -105,10 +109,13 @@ pub enum SpecificKind {
     Person = 7,
     /// A year alone (`2023年`): shared by many unrelated matters.
     Year = 8,
+    /// A shorter form of a place or organization name (`国际社区` of
+    /// `龙湾国际社区`): one name should not weigh as several.
+    NameForm = 9,
 }
 
 impl SpecificKind {
-    const ALL: [SpecificKind; 8] = [
+    const ALL: [SpecificKind; 9] = [
         SpecificKind::Amount,
         SpecificKind::Date,
         SpecificKind::Number,
@@ -117,6 +124,7 @@ impl SpecificKind {
         SpecificKind::Organization,
         SpecificKind::Person,
         SpecificKind::Year,
+        SpecificKind::NameForm,
     ];
 
     /// The kind a specific hash carries in its low four bits.
@@ -172,6 +180,33 @@ pub fn specifics(text: &Normalized) -> Vec<Specific> {
 fn push(out: &mut Vec<Specific>, kind: SpecificKind, text: String, units: Range<usize>) {
     let hash = specific_hash(kind, &text);
     out.push(Specific { kind, text, hash, units });
+}
+
+/// How a follow-up letter says it has written before.
+const REFERS_BACK: &[&str] = &[
+    "再次反映",
+    "再次投诉",
+    "再次来信",
+    "再次求助",
+    "曾反映",
+    "曾经反映",
+    "之前反映",
+    "之前已经反映",
+    "上次反映",
+    "反映过多次",
+    "多次反映过",
+    "留言板反映",
+    "至今未解决",
+    "至今没有解决",
+    "仍未解决",
+    "还是没有解决",
+];
+
+/// The text says it follows up an earlier letter (再次反映, 至今未解决, ...):
+/// new dates in it are not another matter's.
+pub fn refers_back(text: &Normalized) -> bool {
+    let folded = text.folded();
+    REFERS_BACK.iter().any(|p| folded.contains(p))
 }
 
 // ---------------------------------------------------------------------------
@@ -291,7 +326,7 @@ fn numbers(text: &Normalized, out: &mut Vec<Specific>) {
             }
             None => {
                 flush_group(&mut group, out);
-                if let Some(q) = bare_number(text, i) {
+                if let Some(q) = chinese_amount(text, i).or_else(|| bare_number(text, i)) {
                     i = q.units.end;
                     push(out, q.kind, q.text, q.units);
                 } else {
@@ -491,6 +526,138 @@ fn format_amount(v: f64) -> String {
 }
 
 // ---------------------------------------------------------------------------
+// Chinese numerals
+
+/// The value of a Chinese numeral character: digits, and the units 十 百 千
+/// (section units) and 万 亿 (group units).
+fn numeral(c: char) -> Option<Numeral> {
+    Some(match c {
+        '零' | '〇' => Numeral::Digit(0),
+        '一' => Numeral::Digit(1),
+        '二' | '两' => Numeral::Digit(2),
+        '三' => Numeral::Digit(3),
+        '四' => Numeral::Digit(4),
+        '五' => Numeral::Digit(5),
+        '六' => Numeral::Digit(6),
+        '七' => Numeral::Digit(7),
+        '八' => Numeral::Digit(8),
+        '九' => Numeral::Digit(9),
+        '十' => Numeral::Unit(10),
+        '百' => Numeral::Unit(100),
+        '千' => Numeral::Unit(1000),
+        '万' => Numeral::Group(10_000),
+        '亿' => Numeral::Group(100_000_000),
+        _ => return None,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Numeral {
+    Digit(u64),
+    Unit(u64),
+    Group(u64),
+}
+
+/// The value of a run of Chinese numerals (`七千` 7000, `两千五百` 2500,
+/// `三万` 30000, `一万二` 12000, `十五` 15); `None` when it is not a
+/// well-formed number (two digits in a row, a unit without a digit but 十).
+pub fn chinese_number(chars: &[char]) -> Option<u64> {
+    let (mut total, mut section, mut digit): (u64, u64, Option<u64>) = (0, 0, None);
+    // The last unit seen, for a trailing digit (一万二 is 12000, 两千五 2500).
+    let mut last_unit = 0;
+    let mut zero_before = false;
+    for &c in chars {
+        match numeral(c)? {
+            Numeral::Digit(0) => {
+                zero_before = true;
+                digit = None;
+            }
+            Numeral::Digit(d) => {
+                if digit.is_some() {
+                    return None;
+                }
+                digit = Some(d);
+            }
+            Numeral::Unit(u) => {
+                let d = match digit.take() {
+                    Some(d) => d,
+                    None if u == 10 && section == 0 => 1,
+                    None => return None,
+                };
+                section = section.checked_add(d.checked_mul(u)?)?;
+                last_unit = u;
+                zero_before = false;
+            }
+            Numeral::Group(g) => {
+                section += digit.take().unwrap_or(0);
+                if section == 0 {
+                    return None;
+                }
+                total = total.checked_add(section.checked_mul(g)?)?;
+                section = 0;
+                last_unit = g;
+                zero_before = false;
+            }
+        }
+    }
+    if let Some(d) = digit {
+        // A digit after a unit without 零 counts in the next lower unit.
+        section += if last_unit >= 100 && !zero_before { d * last_unit / 10 } else { d };
+    }
+    let value = total + section;
+    (value > 0).then_some(value)
+}
+
+/// Money written in Chinese numerals: `七千元`, `五万`, `三万余元`,
+/// `两千五百块钱`, `十万多元`. A run ending in 万 or 亿 needs no 元 unless a
+/// measure of something else follows (`三万人`); 块 needs a value of ten or
+/// more or 钱 after it (`一块` is "together").
+fn chinese_amount(text: &Normalized, i: usize) -> Option<Quantity> {
+    const MAX_RUN: usize = 12;
+    let char_at = |j: usize| -> Option<char> {
+        (j < text.len() && text.kind(j) == UnitKind::Han).then(|| text.unit(j).chars().next()).flatten()
+    };
+    let first = char_at(i)?;
+    if !matches!(numeral(first)?, Numeral::Digit(d) if d > 0) && first != '十' {
+        return None;
+    }
+    let mut chars = vec![first];
+    let mut end = i + 1;
+    while chars.len() < MAX_RUN && text.touches_next(end - 1) {
+        match char_at(end) {
+            Some(c) if numeral(c).is_some() => {
+                chars.push(c);
+                end += 1;
+            }
+            _ => break,
+        }
+    }
+    let value = chinese_number(&chars)?;
+    // 余 / 多: about that much.
+    let mut j = end;
+    if text.touches_next(j - 1) && matches!(char_at(j), Some('余' | '多')) {
+        j += 1;
+    }
+    let touching = |k: usize| k < text.len() && text.touches_next(k - 1);
+    let next = if touching(j) { char_at(j) } else { None };
+    let after = if next.is_some() && touching(j + 1) { char_at(j + 1) } else { None };
+    let end = match (next, after) {
+        (Some('元'), _) => j + 1,
+        (Some('块'), Some('钱')) => j + 2,
+        (Some('块'), _) if value >= 10 => j + 1,
+        _ if matches!(chars.last(), Some('万' | '亿')) => {
+            let other = next.is_some_and(|c| "人名户个位家平亩米斤吨辆套间次天年岁字条件项只头棵株".contains(c));
+            if other {
+                return None;
+            }
+            j
+        }
+        _ => return None,
+    };
+    Some(Quantity { kind: SpecificKind::Amount, text: format!("{}元", format_amount(value as f64)), units: i..end })
+}
+
+// ---------------------------------------------------------------------------
 // Names
 
 /// Suffixes that end a name, with the kind of name. Longest match wins.
@@ -529,6 +696,15 @@ static SUFFIXES: LazyLock<Vec<(&'static str, SpecificKind)>> = LazyLock::new(|| 
         "商城",
         "水库",
         "河",
+        "公园",
+        "遗址",
+        "景区",
+        "站",
+        "码头",
+        "大桥",
+        "湾",
+        "府",
+        "城",
     ];
     let organizations = [
         "有限公司",
@@ -590,11 +766,32 @@ static SUFFIX_INDEX: LazyLock<HashMap<char, Vec<Suffix>>> = LazyLock::new(|| {
     }
     index
 });
-/// Han characters of a name kept before its suffix.
-const NAME_WINDOW: usize = 2;
+/// Most Han characters of a name kept before its suffix.
+const NAME_PREFIX: usize = 6;
+/// The shorter forms a name is also recorded by (prefix lengths): the same
+/// name comes out the same however the sentence around it runs, and a
+/// name cut differently in another letter still meets one of them.
+const NAME_FORMS: [usize; 2] = [2, 4];
 
 /// Function words, pronouns and the like: a name never includes them.
-const STOP: &str = "的了在是和与及或我你他她它们本该此这那其每各某个位把被对向给将为于从到至自住找问说让请叫要有无不没也都就还又并而但已曾等里内外";
+const STOP: &str = "的了在是和与及或我你他她它们本该此这那其每各某个位把被对向给将为于从到至自住找问说让请叫要有无不没也都就还又并而但已曾等里内外过跳去看谢跑着";
+
+/// Words that end right before a name (a verb or preposition that governs
+/// it): a name starts after them.
+const BEFORE_NAME: &[&str] = &[
+    "投诉", "反映", "举报", "位于", "关于", "购买", "入住", "居住", "就读", "承建", "开发", "前往", "来到", "起诉",
+    "联系", "咨询", "办理", "希望", "要求", "建议", "恳请", "请求", "督促", "责令", "通知", "告诉", "还有", "另外",
+    "导致", "造成", "报名", "应聘", "拖欠", "欠款", "包括", "比如", "例如", "特别", "尤其", "整个", "附近", "周边",
+    "调查", "重视", "开放", "改善", "过问", "关注", "解决", "规范", "查处", "管理", "保护", "治理", "整治", "取缔",
+    "处理", "彻查", "督查", "落实", "支持", "帮助", "协调", "看看", "看一", "去了", "到了", "来了", "搬到", "离开",
+    "一管", "好好",
+];
+
+/// Characters that end a name before them: a city, province, district or
+/// county named just before (赣州市宏达建筑有限公司 is 宏达建筑有限公司;
+/// A3区龙湾小区 is 龙湾小区; 市委市政府 names nothing); 镇 and 乡 too, but
+/// not first in a name (水东镇虎岗村 is 虎岗村; 镇江路 is 镇江路).
+const BOUNDARY: &str = "市省区县";
 
 fn names(text: &Normalized, out: &mut Vec<Specific>) {
     // Han units grouped in runs that touch; suffixes and names live inside one run.
@@ -616,6 +813,8 @@ fn names(text: &Normalized, out: &mut Vec<Specific>) {
 fn names_in_run(text: &Normalized, run: Range<usize>, out: &mut Vec<Specific>) {
     // Han units are one character each.
     let chars: Vec<char> = run.clone().filter_map(|i| text.unit(i).chars().next()).collect();
+    let before_name =
+        |at: usize| at >= 2 && BEFORE_NAME.iter().any(|w| w.chars().eq(chars[at - 2..at].iter().copied()));
     for last in 0..chars.len() {
         // The longest suffix ending at `last` (suffixes indexed by their last character).
         let Some(candidates) = SUFFIX_INDEX.get(&chars[last]) else { continue };
@@ -625,14 +824,27 @@ fn names_in_run(text: &Normalized, run: Range<usize>, out: &mut Vec<Specific>) {
         });
         let Some((first, kind)) = found else { continue };
         let mut name_start = first;
-        while name_start > 0 && first - name_start < NAME_WINDOW && !STOP.contains(chars[name_start - 1]) {
+        while name_start > 0
+            && first - name_start < NAME_PREFIX
+            && !STOP.contains(chars[name_start - 1])
+            && !(BOUNDARY.contains(chars[name_start - 1]) && chars[name_start] != '场')
+            && !(name_start >= 2 && "镇乡".contains(chars[name_start - 1]))
+            && !before_name(name_start)
+        {
             name_start -= 1;
         }
-        if name_start == first {
+        let prefix = first - name_start;
+        // A place or organization needs two characters before its suffix
+        // (道路, 城区 are words), an official one (王经理).
+        if prefix == 0 || (prefix < 2 && kind != SpecificKind::Person) {
             continue;
         }
-        let name: String = chars[name_start..=last].iter().collect();
-        push(out, kind, name, run.start + name_start..run.start + last + 1);
+        for form in NAME_FORMS.iter().copied().filter(|&f| f < prefix).chain([prefix]) {
+            let s = first - form;
+            let name: String = chars[s..=last].iter().collect();
+            let kind = if form < prefix { SpecificKind::NameForm } else { kind };
+            push(out, kind, name, run.start + s..run.start + last + 1);
+        }
     }
 }
 
@@ -646,6 +858,11 @@ mod tests {
 
     fn has(text: &str, kind: SpecificKind, specific: &str) -> bool {
         texts(text).iter().any(|(k, t)| *k == kind && t == specific)
+    }
+
+    /// A name, whole or a shorter form of it.
+    fn named(text: &str, name: &str) -> bool {
+        texts(text).iter().any(|(k, t)| matches!(k, Place | Organization | NameForm) && t == name)
     }
 
     use SpecificKind::*;
@@ -824,11 +1041,14 @@ mod tests {
     #[test]
     fn place_names_keep_two_characters_before_the_suffix() {
         assert!(has("我住在阳光花园小区", Place, "阳光花园"));
-        assert!(has("我住在阳光花园小区", Place, "花园小区"));
+        assert!(has("我住在阳光花园小区", NameForm, "花园小区"));
+        assert!(has("我住在阳光花园小区", Place, "阳光花园小区"));
         assert!(has("赣州市章贡区水东镇虎岗村", Place, "水东镇"));
         assert!(has("赣州市章贡区水东镇虎岗村", Place, "虎岗村"));
+        assert!(has("镇江路", Place, "镇江路"));
         assert!(has("赣州市章贡区水东镇虎岗村", Place, "章贡区"));
         assert!(has("沿着长征大道往南", Place, "长征大道"));
+        assert!(!named("沿着长征大道往南", "沿着长征大道"));
         assert!(has("红旗路口", Place, "红旗路"));
     }
 
@@ -849,7 +1069,8 @@ mod tests {
     #[test]
     fn longest_suffix_wins() {
         let t = texts("宏达建筑有限公司");
-        assert!(t.contains(&(Organization, "建筑有限公司".to_owned())));
+        assert!(t.contains(&(Organization, "宏达建筑有限公司".to_owned())));
+        assert!(t.contains(&(NameForm, "建筑有限公司".to_owned())));
         assert!(!t.iter().any(|(_, s)| s == "限公司"));
     }
 
@@ -886,16 +1107,129 @@ mod tests {
         assert!(has("3年级", Number, "3年级"));
         assert!(has("住了3年", Number, "3年"));
         assert!(has("5月份12号", Date, "5月12日"));
-        // Chinese numerals are not read (a known limit: the shingles still match them).
-        assert!(!texts("三万元").iter().any(|(k, _)| *k == Amount));
+        assert!(has("三万元", Amount, "30000元"));
     }
 
     #[test]
-    fn name_window_is_two_characters() {
-        assert!(has("赣州市宏达建筑有限公司", Organization, "建筑有限公司"));
+    fn names_are_whole_and_in_shorter_forms() {
+        let t = texts("我在聚捷飞迈网络有限公司上班");
+        assert!(t.contains(&(Organization, "聚捷飞迈网络有限公司".to_owned())), "{t:?}");
+        for form in ["网络有限公司", "飞迈网络有限公司"] {
+            assert!(t.contains(&(NameForm, form.to_owned())), "{form} in {t:?}");
+        }
+        assert!(has("赣州市宏达建筑有限公司", Organization, "宏达建筑有限公司"));
+        assert!(!has("赣州市宏达建筑有限公司", Organization, "州市宏达建筑有限公司"));
+        assert!(has("住在龙湾国际社区", Place, "龙湾国际社区"));
+        assert!(has("住在龙湾国际社区", NameForm, "国际社区"));
         assert!(has("新城区", Place, "新城区"));
-        assert!(has("城区", Place, "城区"));
-        assert!(!texts("区").iter().any(|(k, _)| *k == Place));
+        // Six characters at most before the suffix.
+        assert!(has("投诉甲乙丙丁戊己庚辛有限公司", Organization, "丙丁戊己庚辛有限公司"));
+        assert!(has("市场监管局", Organization, "市场监管局"));
+        assert!(!texts("甲乙丙丁戊己庚辛有限公司").iter().any(|(_, n)| n.starts_with("乙")));
+    }
+
+    #[test]
+    fn names_end_in_parks_sites_squares_stations_and_estates() {
+        for (text, name) in [
+            ("梅溪湖公园里", "梅溪湖公园"),
+            ("窑岭遗址被破坏", "窑岭遗址"),
+            ("五一广场噪音", "五一广场"),
+            ("地铁望城站出口", "望城站"),
+            ("碧桂园悦府", "碧桂园悦府"),
+            ("星河湾", "星河湾"),
+            ("金茂城", "金茂城"),
+            ("滨湖雅苑", "滨湖雅苑"),
+            ("麓谷景区", "麓谷景区"),
+        ] {
+            assert!(named(text, name), "{name} in {:?}", texts(text));
+        }
+    }
+
+    #[test]
+    fn a_name_starts_after_the_verb_before_it() {
+        assert!(has("投诉宏达物业", Organization, "宏达物业"));
+        assert!(!texts("投诉宏达物业").iter().any(|(_, n)| n.contains("投诉") || n.contains("诉")));
+        assert!(has("反映恒泰花园", Place, "恒泰花园"));
+        assert!(has("购买了锦绣华庭", Place, "锦绣华庭"));
+    }
+
+    #[test]
+    fn boilerplate_is_not_a_name() {
+        for text in [
+            "尊敬的市委市政府领导",
+            "希望政府重视",
+            "恳请市政府",
+            "附近道路交叉",
+            "城区",
+            "该小区",
+            "我们小区",
+            "进城",
+            "在区里",
+        ] {
+            let t = texts(text);
+            assert!(!t.iter().any(|(k, _)| matches!(k, Place | Organization)), "{text}: {t:?}");
+        }
+        assert!(has("尊敬的胡书记", Person, "胡书记"));
+    }
+
+    #[test]
+    fn chinese_numbers() {
+        let n = |s: &str| chinese_number(&s.chars().collect::<Vec<_>>());
+        for (s, v) in [
+            ("七千", 7000),
+            ("五万", 50_000),
+            ("三万", 30_000),
+            ("两千五百", 2500),
+            ("两千五", 2500),
+            ("一万二", 12_000),
+            ("一万二千", 12_000),
+            ("三百五", 350),
+            ("十", 10),
+            ("十五", 15),
+            ("二十五", 25),
+            ("一百零五", 105),
+            ("两千零五十", 2050),
+            ("一千零五", 1005),
+            ("三万零五百", 30_500),
+            ("十万", 100_000),
+            ("五十万", 500_000),
+            ("一百二十万", 1_200_000),
+            ("三亿", 300_000_000),
+            ("八", 8),
+        ] {
+            assert_eq!(n(s), Some(v), "{s}");
+        }
+        for s in ["", "零", "万", "千", "三五", "七七", "百五"] {
+            assert_eq!(n(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn amounts_in_chinese_numerals() {
+        for (text, amount) in [
+            ("欠我七千元", "7000元"),
+            ("赔偿五万", "50000元"),
+            ("一共三万余元", "30000元"),
+            ("还欠三万多元工钱", "30000元"),
+            ("交了两千五百元", "2500元"),
+            ("交了两千五百块钱", "2500元"),
+            ("花了八百块", "800元"),
+            ("首付十六万元", "160000元"),
+            ("一万二千元", "12000元"),
+            ("1.2万元", "12000元"),
+            ("七千块", "7000元"),
+        ] {
+            assert!(has(text, Amount, amount), "{text}: {:?}", texts(text));
+        }
+        for text in ["三万人参加", "一块去", "一万个理由", "第一次", "三万多名群众", "十五天", "一元"]
+        {
+            let t = texts(text);
+            assert!(!t.iter().any(|(k, a)| *k == Amount && a != "1元"), "{text}: {t:?}");
+        }
+        let n = Normalized::new("欠我七千元");
+        let s = specifics(&n);
+        let amount = s.iter().find(|s| s.kind == Amount).expect("an amount");
+        assert_eq!(n.excerpt(amount.units.clone()), "七千元");
     }
 
     #[test]

@@ -30,6 +30,9 @@ use petition_server::similarity::{
 };
 use petition_tests::petition_texts::{Corpus, Kind, REPEAT_KINDS, Rng, generate};
 
+#[path = "dedup_quality/pairs.rs"]
+mod pairs;
+
 // ---------------------------------------------------------------------------
 // Command line
 
@@ -93,6 +96,18 @@ struct Args {
     /// Re-ranking: weight multiplier of bare years among specifics.
     #[arg(long)]
     year_weight: Option<f32>,
+    /// Re-ranking: weight multiplier of place names among specifics.
+    #[arg(long)]
+    place_weight: Option<f32>,
+    /// Re-ranking: weight multiplier of the shorter forms of names.
+    #[arg(long)]
+    name_form_weight: Option<f32>,
+    /// Re-ranking: document-frequency share above which a specific is boilerplate.
+    #[arg(long)]
+    specific_max_df: Option<f32>,
+    /// Re-ranking: specifics weight from which the specifics part counts fully.
+    #[arg(long)]
+    specifics_mass: Option<f32>,
     /// Content threshold of the repeat decision.
     #[arg(long)]
     repeat_threshold: Option<f32>,
@@ -115,6 +130,18 @@ struct Args {
     /// Print the misjudged filings (up to this many of each error).
     #[arg(long, default_value_t = 0)]
     errors: usize,
+    /// Corpus: `petitions` (the synthetic petitions, filing-level decisions
+    /// through the band index) or `board` (letters to a leadership message
+    /// board, all same-user pairs; `docs/duplicate-detection.md`).
+    #[arg(long, default_value = "petitions")]
+    corpus: String,
+    /// Users of the board corpus.
+    #[arg(long, default_value_t = 1500)]
+    users: usize,
+    /// Evaluate a labelled JSON-lines file instead (all same-user pairs):
+    /// `user`, `text` (or `subject` and `body`), `time`, `matter`.
+    #[arg(long)]
+    file: Option<String>,
 }
 
 impl Args {
@@ -170,6 +197,10 @@ impl Args {
         set(&mut s.date_conflict_penalty, self.date_penalty);
         set(&mut s.address_weight, self.address_weight);
         set(&mut s.year_weight, self.year_weight);
+        set(&mut s.place_weight, self.place_weight);
+        set(&mut s.name_form_weight, self.name_form_weight);
+        set(&mut s.specific_max_df, self.specific_max_df);
+        set(&mut s.specifics_mass, self.specifics_mass);
         set(&mut s.repeat_threshold, self.repeat_threshold);
         set(&mut s.related_threshold, self.related_threshold);
         s
@@ -528,6 +559,33 @@ fn main() {
     let params = args.params();
     let scoring = args.scoring();
     let fingerprinter = Fingerprinter::new(params);
+    if args.file.is_some() || args.corpus == "board" {
+        let mut out = String::new();
+        let messages = match &args.file {
+            Some(path) => match pairs::read_file(path) {
+                Ok(m) => {
+                    writeln!(out, "dedup-quality: file {path}").ok();
+                    m
+                }
+                Err(e) => {
+                    eprintln!("dedup-quality: {e}");
+                    std::process::exit(2);
+                }
+            },
+            None => {
+                writeln!(out, "dedup-quality: board corpus, seed {}, {} users", args.seed, args.users).ok();
+                pairs::board(args.users, args.seed)
+            }
+        };
+        writeln!(out, "scoring: {scoring:?}").ok();
+        pairs::evaluate(&messages, &fingerprinter, &scoring, args.errors, args.sweep, &mut out);
+        print!("{out}");
+        return;
+    }
+    if args.corpus != "petitions" {
+        eprintln!("dedup-quality: unknown corpus {}: petitions or board", args.corpus);
+        std::process::exit(2);
+    }
     let t0 = Instant::now();
     let corpus = generate(args.cases, args.seed);
     let gen_time = t0.elapsed();

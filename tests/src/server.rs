@@ -16,6 +16,10 @@ use tokio::task::JoinHandle;
 
 use crate::database::TestDatabase;
 
+/// Name of the threads of a server on its own runtime
+/// ([`TestServer::start_on_own_runtime`]): its workers and blocking pool.
+pub const SERVER_THREAD_NAME: &str = "petition-srv";
+
 /// Password of the bootstrap admin in tests.
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 
@@ -29,6 +33,8 @@ pub struct TestServer {
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), String>>>,
     data_dir: PathBuf,
+    /// The server's own runtime, if it has one; shut down with the server.
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 fn random_key() -> String {
@@ -116,7 +122,43 @@ impl TestServer {
             .await
             .map_err(|e| e.to_string())
         });
-        Ok((TestServer { url, database, state, stop: Some(stop), task: Some(task), data_dir }, hold))
+        Ok((TestServer { url, database, state, stop: Some(stop), task: Some(task), data_dir, runtime: None }, hold))
+    }
+
+    /// [`Self::start`] on a tokio runtime of the server's own, with
+    /// `workers` worker threads (the server binary's default: one per core),
+    /// its threads named [`SERVER_THREAD_NAME`], so that their CPU time can
+    /// be told from the caller's. Blocking threads are kept a long while
+    /// (their CPU time is read per thread: one that exits loses it).
+    pub async fn start_on_own_runtime(
+        config: Config,
+        database: Option<TestDatabase>,
+        data_dir: PathBuf,
+        workers: usize,
+    ) -> Result<TestServer> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers.max(1))
+            .thread_name(SERVER_THREAD_NAME)
+            .thread_keep_alive(Duration::from_secs(24 * 3600))
+            .enable_all()
+            .build()
+            .context("building the server's runtime")?;
+        let started = runtime.spawn(Self::start(config, database, data_dir)).await;
+        match started {
+            Ok(Ok(mut server)) => {
+                server.runtime = Some(runtime);
+                Ok(server)
+            }
+            // Not dropped here: a runtime must not be dropped in async context.
+            Ok(Err(error)) => {
+                runtime.shutdown_background();
+                Err(error)
+            }
+            Err(error) => {
+                runtime.shutdown_background();
+                Err(anyhow::anyhow!("the server's start panicked: {error}"))
+            }
+        }
     }
 
     /// A client connected to this server, not signed in (over TLS, it
@@ -151,6 +193,9 @@ impl TestServer {
                 .context("server did not stop")??
                 .map_err(|e| anyhow::anyhow!(e))?;
         }
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
         Ok(())
     }
 }
@@ -162,6 +207,9 @@ impl Drop for TestServer {
         }
         if let Some(task) = self.task.take() {
             task.abort();
+        }
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
         }
         let _ = std::fs::remove_dir_all(&self.data_dir);
     }

@@ -44,6 +44,7 @@ use petition_tests::{CaseWorld, PASSWORD, citizen_request, opinion};
 use uuid::Uuid;
 
 use crate::LoadArgs;
+use crate::budget::StatementWatch;
 use crate::identity::{health_phase, monitor_of};
 use crate::pgbench::{self, Pgbench};
 use crate::phase::run_phase;
@@ -533,6 +534,8 @@ pub async fn cases(args: CasesArgs) -> Result<ExitCode> {
     ));
 
     let monitor = monitor_of(&server).await?;
+    let (statements, line) = StatementWatch::open_described(&database_url).await?;
+    setup.lines.push(("statements".into(), line));
     setup.print();
     eprintln!("measuring…");
     let mut phases = Vec::new();
@@ -568,14 +571,15 @@ pub async fn cases(args: CasesArgs) -> Result<ExitCode> {
     let cases_before = count_cases(&database_url).await?;
     let filers = Arc::new(filers);
     let three: Arc<Vec<String>> = Arc::new(REGIONS.iter().map(|r| (*r).to_owned()).collect());
-    phases.push(submit_phase("SubmitCase", &filers, three, &load, &monitor).await?);
+    let watching = monitor.with_statements(statements.as_ref());
+    phases.push(submit_phase("SubmitCase", &filers, three, &load, &watching).await?);
     if args.spread_regions > 0 {
         let townships = create_townships(&world.admin, args.spread_regions).await?;
-        phases.push(submit_phase("SubmitCase(spread)", &filers, Arc::new(townships), &load, &monitor).await?);
+        phases.push(submit_phase("SubmitCase(spread)", &filers, Arc::new(townships), &load, &watching).await?);
     }
     let filed = count_cases(&database_url).await? - cases_before;
 
-    drop((anonymous, readers, filers, world, monitor));
+    drop((anonymous, readers, filers, world, monitor, watching, statements));
     stop_server(server, args.keep_database).await;
 
     let (first, by_state, next, mix_text) = mix.describe();

@@ -88,7 +88,7 @@ use crate::pgbench;
 use crate::phase::{PAUSE_BETWEEN_PHASES, Phase, run_phase};
 use crate::preload::{self, Preloaded, Sources, TableSize, Texts};
 use crate::report::{print_results, ratio};
-use crate::support::{connect, describe_sdk, exit_status, start_server, stop_server};
+use crate::support::{self, connect, describe_sdk, exit_status, start_server, stop_server};
 
 #[derive(Args, Debug, Clone)]
 pub struct DedupArgs {
@@ -535,6 +535,7 @@ async fn check_phase(
         abandoned: 0,
         cpu: CpuSplit::between(&before, &after),
         backends,
+        statements: None,
     };
     tokio::time::sleep(PAUSE_BETWEEN_PHASES).await;
     Ok((phase, tally))
@@ -727,9 +728,7 @@ fn preload_archive(url: &str, sources: Sources, count: usize, seed: u64) -> Resu
 async fn start_on(config: &Config, database: petition_tests::TestDatabase, detection: bool) -> Result<TestServer> {
     let mut config = config.clone();
     config.intake.duplicate_detection = detection;
-    let data_dir = std::env::temp_dir().join(format!("petition-test-{}", Uuid::now_v7().simple()));
-    config.data_dir = data_dir.clone();
-    TestServer::start(config, Some(database), data_dir).await.context("restarting the server")
+    support::start_on(config, database).await.context("restarting the server")
 }
 
 /// Stops `server` and starts another on its database, with detection on

@@ -19,11 +19,13 @@
 //! ([`TestServer::spawn_with`]) on `127.0.0.1:0`, over a fresh database cloned
 //! from the migrated template on the test PostgreSQL, with every server
 //! setting at its default (the database pool size too, unless
-//! `--db-pool-size` overrides it, which the output then says). The server and the
-//! load generator share this process, its tokio runtime and the machine's
-//! cores, so every number is "server + client on the same cores": the
-//! absolute figures understate what a dedicated server would do; the ratios
-//! between phases are the point.
+//! `--db-pool-size` overrides it, which the output then says). The server
+//! runs on a tokio runtime of its own (one worker thread per core, as the
+//! server binary alone; its threads named `petition-srv`), the load
+//! generator on the main one: their CPU is told apart, but they share this
+//! process and the machine's cores, so every number is "server + client on
+//! the same cores": the absolute figures understate what a dedicated server
+//! would do; the ratios between phases are the point.
 //!
 //! Each benchmark runs phases one after another, each for `--warmup-seconds`
 //! (discarded) and then `--seconds` (measured), with callers that are tokio
@@ -57,10 +59,11 @@
 //! band index,
 //! then times the duplicate check a filing runs (analyze, find_matches,
 //! decide) directly on the database on 1, 2 and 4 threads, runs pgbench,
-//! and measures SubmitCase with detection on and then off (the server
-//! restarted on the same database), filed by `--filing-citizens` citizens
-//! in turn; it reports the check's latency against the 10 ms p99 target,
-//! the on/off throughput ratio against the 80% target, CPU and WAL per
+//! and measures SubmitCase with detection on and off in alternating rounds
+//! (the server restarted on the same database), filed by
+//! `--filing-citizens` citizens in turn; it reports the check's latency
+//! against the 10 ms p99 target, the on/off throughput ratio per round and
+//! its median against the 80% target, CPU (server + PostgreSQL) and WAL per
 //! filing, the storage per case and the band index's memory. On 2 cores
 //! the 1,000,000-case preload takes about 3 minutes, registering the
 //! citizens under one, the phases 2–3 more; `--preload 20000` takes about
@@ -81,9 +84,11 @@
 //! printed. Throughput is successful calls per measured second.
 //!
 //! Each phase also reports where the machine's CPU went during its measured
-//! window (from `/proc`, Linux only): this process (server and load
-//! generator), the server's PostgreSQL backends, every other process, and
-//! idle. Other processes using CPU mean a disturbed, noisier run; an idle
+//! window (from `/proc`, Linux only): the load generator, the server (its
+//! runtime's threads), the server's PostgreSQL backends, every other
+//! process, and idle; the same as core-ms per successful call with the WAL
+//! bytes per call (`budget.rs`); and for SubmitCase, if the PostgreSQL has
+//! `pg_stat_statements` preloaded, the statements of the window per call. Other processes using CPU mean a disturbed, noisier run; an idle
 //! share while calls queue means the bottleneck is not the CPU. And it
 //! reports what the server's PostgreSQL backends were doing, sampled every
 //! 25 ms from `pg_stat_activity`: on CPU, waiting on a lock or on the WAL,
@@ -95,6 +100,7 @@
 //! numbers).
 
 mod archive;
+mod budget;
 mod cases;
 mod dedup;
 mod feed;

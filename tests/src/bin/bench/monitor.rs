@@ -1,12 +1,16 @@
-//! Where the CPU went (from `/proc`) and what the server's PostgreSQL
-//! backends were doing (from `pg_stat_activity`) during a measured window.
+//! Where the CPU went (from `/proc`), the WAL written, and what the
+//! server's PostgreSQL backends were doing (from `pg_stat_activity`)
+//! during a measured window.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+use petition_tests::server::SERVER_THREAD_NAME;
 use tokio::time::Instant;
+
+use crate::budget::StatementWatch;
 
 /// Clock ticks per second of the CPU times in `/proc` (`USER_HZ`, 100 on Linux).
 const TICKS_PER_SECOND: f64 = 100.0;
@@ -17,7 +21,31 @@ pub const PRINTED_ACTIVITIES: usize = 4;
 
 /// CPU seconds used by process `pid` (all its threads) so far.
 fn process_cpu_seconds(pid: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat_cpu_seconds(&format!("/proc/{pid}/stat"))
+}
+
+/// CPU seconds so far of each thread of this process on the server's own
+/// runtime (named [`SERVER_THREAD_NAME`]), by thread id.
+fn server_threads_cpu_seconds() -> BTreeMap<String, f64> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return BTreeMap::new();
+    };
+    tasks
+        .filter_map(|task| {
+            let path = task.ok()?.path();
+            let name = std::fs::read_to_string(path.join("comm")).ok()?;
+            if !name.trim_end().starts_with(SERVER_THREAD_NAME) {
+                return None;
+            }
+            let tid = path.file_name()?.to_str()?.to_owned();
+            Some((tid, stat_cpu_seconds(&format!("{}/stat", path.display()))?))
+        })
+        .collect()
+}
+
+/// User + system CPU seconds from a `/proc/…/stat` file.
+fn stat_cpu_seconds(path: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(path).ok()?;
     // The fields after the parenthesised command name, from the state (field 3).
     let fields: Vec<&str> = stat.get(stat.rfind(')')? + 1..)?.split_whitespace().collect();
     let utime: f64 = fields.get(11)?.parse().ok()?;
@@ -37,18 +65,25 @@ pub fn machine_cpu_seconds() -> Option<(f64, f64)> {
     Some((busy / TICKS_PER_SECOND, idle / TICKS_PER_SECOND))
 }
 
-/// Reads CPU counters of this process, of the server's PostgreSQL backends
-/// (found through a connection of its own to the server's database) and of
-/// the machine, and samples what those backends are doing.
+/// Reads CPU counters of this process (its server threads apart), of the
+/// server's PostgreSQL backends (found through a connection of its own to
+/// the server's database) and of the machine, and the WAL position, and
+/// samples what those backends are doing.
 #[derive(Clone)]
 pub struct CpuMonitor {
     database: Option<Arc<Mutex<PgConnection>>>,
+    /// Per-statement figures to take over each measured window, if any.
+    statements: Option<StatementWatch>,
 }
 
 /// CPU counters at one instant, in CPU seconds.
 pub struct CpuSnapshot {
     at: Instant,
     this_process: f64,
+    /// Thread id → CPU seconds, of the server's own runtime's threads.
+    server_threads: BTreeMap<String, f64>,
+    /// WAL position, bytes since 0/0 (the whole cluster).
+    wal: Option<i64>,
     /// Backend pid → its CPU seconds.
     backends: BTreeMap<String, f64>,
     machine_busy: f64,
@@ -59,6 +94,12 @@ pub struct CpuSnapshot {
 struct Backend {
     #[diesel(sql_type = diesel::sql_types::Integer)]
     pid: i32,
+}
+
+#[derive(QueryableByName)]
+struct WalPosition {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    bytes: i64,
 }
 
 #[derive(QueryableByName)]
@@ -121,7 +162,30 @@ impl CpuMonitor {
             .filter(|_| machine_cpu_seconds().is_some())
             .and_then(|url| PgConnection::establish(url).ok())
             .map(|conn| Arc::new(Mutex::new(conn)));
-        CpuMonitor { database }
+        CpuMonitor { database, statements: None }
+    }
+
+    /// This monitor, also taking per-statement figures over each window.
+    pub fn with_statements(&self, statements: Option<&StatementWatch>) -> CpuMonitor {
+        CpuMonitor { database: self.database.clone(), statements: statements.cloned() }
+    }
+
+    pub fn statements(&self) -> Option<&StatementWatch> {
+        self.statements.as_ref()
+    }
+
+    /// The WAL position now, bytes since 0/0.
+    async fn wal_position(&self) -> Option<i64> {
+        let database = self.database.clone()?;
+        let query = "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint AS bytes";
+        tokio::task::spawn_blocking(move || {
+            let mut conn = database.lock().ok()?;
+            diesel::sql_query(query).get_result::<WalPosition>(&mut *conn).ok()
+        })
+        .await
+        .ok()
+        .flatten()
+        .map(|position| position.bytes)
     }
 
     /// The pids of the backends connected to the server's database, except ours.
@@ -141,11 +205,13 @@ impl CpuMonitor {
         backends.into_iter().map(|backend| backend.pid.to_string()).collect()
     }
 
-    fn read(pids: impl IntoIterator<Item = String>) -> Option<CpuSnapshot> {
+    fn read(pids: impl IntoIterator<Item = String>, wal: Option<i64>) -> Option<CpuSnapshot> {
         let (machine_busy, machine_idle) = machine_cpu_seconds()?;
         Some(CpuSnapshot {
             at: Instant::now(),
             this_process: process_cpu_seconds("self")?,
+            server_threads: server_threads_cpu_seconds(),
+            wal,
             backends: pids.into_iter().filter_map(|pid| Some((pid.clone(), process_cpu_seconds(&pid)?))).collect(),
             machine_busy,
             machine_idle,
@@ -155,12 +221,15 @@ impl CpuMonitor {
     pub async fn snapshot(&self) -> Option<CpuSnapshot> {
         self.database.as_ref()?;
         let pids = self.backend_pids().await;
-        Self::read(pids)
+        let wal = self.wal_position().await;
+        Self::read(pids, wal)
     }
 
     /// A snapshot of the same backends as `before` (the pool is warm by then).
     pub async fn snapshot_again(&self, before: &Option<CpuSnapshot>) -> Option<CpuSnapshot> {
-        Self::read(before.as_ref()?.backends.keys().cloned())
+        let pids = before.as_ref()?.backends.keys().cloned();
+        let wal = self.wal_position().await;
+        Self::read(pids, wal)
     }
 
     /// Samples the busy backends of the server's database every
@@ -198,13 +267,19 @@ impl CpuMonitor {
     }
 }
 
-/// Average cores used during a window.
+/// Average cores used during a window, and the WAL written.
 #[derive(Clone, Copy)]
 pub struct CpuSplit {
+    /// Server and load generator.
     pub this_process: f64,
+    /// The server's own runtime's threads (part of `this_process`); `None`
+    /// if this process has no such threads.
+    pub server: Option<f64>,
     pub postgres: f64,
     pub other: f64,
     pub idle: f64,
+    /// WAL bytes per second (the whole cluster).
+    pub wal_per_second: Option<f64>,
 }
 
 impl CpuSplit {
@@ -217,12 +292,25 @@ impl CpuSplit {
         let this_process = after.this_process - before.this_process;
         let postgres: f64 = after.backends.iter().filter_map(|(pid, cpu)| Some(cpu - before.backends.get(pid)?)).sum();
         let busy = after.machine_busy - before.machine_busy;
+        // Per thread: a thread started in the window counts from zero.
+        let server = after
+            .server_threads
+            .iter()
+            .map(|(tid, cpu)| cpu - before.server_threads.get(tid).copied().unwrap_or(0.0))
+            .sum::<f64>();
         Some(CpuSplit {
             this_process: this_process / seconds,
+            server: (!after.server_threads.is_empty()).then_some(server.clamp(0.0, this_process) / seconds),
             postgres: postgres / seconds,
             other: (busy - this_process - postgres).max(0.0) / seconds,
             idle: (after.machine_idle - before.machine_idle) / seconds,
+            wal_per_second: before.wal.zip(after.wal).map(|(b, a)| (a - b) as f64 / seconds),
         })
+    }
+
+    /// Cores used by the load generator: this process but the server's threads.
+    pub fn load_generator(&self) -> Option<f64> {
+        Some((self.this_process - self.server?).max(0.0))
     }
 
     /// The average of splits over windows of the given seconds.
@@ -231,11 +319,22 @@ impl CpuSplit {
         let mean = |field: fn(&CpuSplit) -> f64| {
             if seconds > 0.0 { splits.iter().map(|(c, s)| field(c) * s).sum::<f64>() / seconds } else { 0.0 }
         };
+        let known = |field: fn(&CpuSplit) -> Option<f64>| {
+            splits.iter().all(|(c, _)| field(c).is_some()).then(|| {
+                if seconds > 0.0 {
+                    splits.iter().map(|(c, s)| field(c).unwrap_or(0.0) * s).sum::<f64>() / seconds
+                } else {
+                    0.0
+                }
+            })
+        };
         CpuSplit {
             this_process: mean(|c| c.this_process),
+            server: known(|c| c.server),
             postgres: mean(|c| c.postgres),
             other: mean(|c| c.other),
             idle: mean(|c| c.idle),
+            wal_per_second: known(|c| c.wal_per_second),
         }
     }
 
@@ -250,9 +349,11 @@ impl CpuSplit {
         let busy = after.2 - before.2;
         Some(CpuSplit {
             this_process: this_process / seconds,
+            server: None,
             postgres: 0.0,
             other: (busy - this_process).max(0.0) / seconds,
             idle: (after.3 - before.3) / seconds,
+            wal_per_second: None,
         })
     }
 }

@@ -10,6 +10,7 @@ use hdrhistogram::Histogram;
 use tokio::time::Instant;
 
 use crate::LoadArgs;
+use crate::budget::{self, Statement};
 use crate::monitor::{BackendActivity, CpuMonitor, CpuSplit};
 
 /// Phases with a larger share of failed calls than this fail the run.
@@ -40,6 +41,8 @@ pub struct Phase {
     pub cpu: Option<CpuSplit>,
     /// What the server's PostgreSQL backends did during the measured window.
     pub backends: Option<BackendActivity>,
+    /// The statements of the measured window, if the monitor watched them.
+    pub statements: Option<Vec<Statement>>,
 }
 
 impl Phase {
@@ -74,6 +77,10 @@ impl Phase {
             };
             all.backends = match (all.backends.take(), phase.backends) {
                 (Some(a), Some(b)) => Some(a.pooled(b)),
+                _ => None,
+            };
+            all.statements = match (all.statements.take(), phase.statements) {
+                (Some(a), Some(b)) => Some(budget::merged(a, b)),
                 _ => None,
             };
             all.callers = all.callers.max(phase.callers);
@@ -147,10 +154,30 @@ where
         let monitor = monitor.clone();
         tokio::spawn(async move {
             tokio::time::sleep_until(measuring_from).await;
+            let watch = match monitor.statements() {
+                Some(watch) => match watch.reset().await {
+                    Ok(()) => Some(watch),
+                    Err(error) => {
+                        eprintln!("warning: {rpc}: no statements: {error:#}");
+                        None
+                    }
+                },
+                None => None,
+            };
             let before = monitor.snapshot().await;
             tokio::time::sleep_until(deadline).await;
             let after = monitor.snapshot_again(&before).await;
-            CpuSplit::between(&before, &after)
+            let statements = match watch {
+                Some(watch) => match watch.read().await {
+                    Ok(statements) => Some(statements),
+                    Err(error) => {
+                        eprintln!("warning: {rpc}: no statements: {error:#}");
+                        None
+                    }
+                },
+                None => None,
+            };
+            (CpuSplit::between(&before, &after), statements)
         })
     };
     let backends = {
@@ -203,6 +230,7 @@ where
         abandoned: 0,
         cpu: None,
         backends: None,
+        statements: None,
     };
     for task in tasks {
         let tally = task.await.context("a caller task panicked")?;
@@ -213,7 +241,7 @@ where
             *phase.error_messages.entry(message).or_default() += count;
         }
     }
-    phase.cpu = cpu.await.context("the CPU monitor panicked")?;
+    (phase.cpu, phase.statements) = cpu.await.context("the CPU monitor panicked")?;
     phase.backends = backends.await.context("the backend sampler panicked")?;
     tokio::time::sleep(PAUSE_BETWEEN_PHASES).await;
     Ok(phase)

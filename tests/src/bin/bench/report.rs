@@ -1,6 +1,9 @@
 //! The printed report and the JSON line.
 
+use petition_tests::server::SERVER_THREAD_NAME;
+
 use crate::LoadArgs;
+use crate::budget;
 use crate::monitor::PRINTED_ACTIVITIES;
 use crate::phase::Phase;
 
@@ -13,7 +16,10 @@ pub struct Setup {
     pub build: &'static str,
     pub commit: String,
     pub cores: usize,
+    /// Worker threads of the load generator's runtime.
     pub worker_threads: usize,
+    /// Worker threads of the server's own runtime.
+    pub server_workers: usize,
     pub server_url: String,
     pub database: String,
     pub pool_size: u32,
@@ -31,9 +37,11 @@ impl Setup {
         println!("  build        {}", self.build);
         println!("  commit       {}", self.commit);
         println!(
-            "  server       in-process at {}: server and load generator share this process, one tokio runtime \
-             ({} worker threads) and the machine's {} cores; loopback only",
-            self.server_url, self.worker_threads, self.cores
+            "  server       in-process at {} on its own tokio runtime ({} worker threads; they and its blocking \
+             threads named {SERVER_THREAD_NAME}), the load generator on another ({} worker threads): separate \
+             threads, so their CPU is told apart, but they still share this process and the machine's {} cores; \
+             loopback only",
+            self.server_url, self.server_workers, self.worker_threads, self.cores
         );
         let local = ["127.0.0.1", "localhost", "[::1]", "host=/"].iter().any(|host| self.database.contains(host));
         println!(
@@ -71,6 +79,8 @@ impl Setup {
                     "abandoned_at_deadline": p.abandoned,
                     "cpu_cores": p.cpu.map(|cpu| serde_json::json!({
                         "this_process": round(cpu.this_process),
+                        "server": cpu.server.map(round),
+                        "load_generator": cpu.load_generator().map(round),
                         "postgres": round(cpu.postgres),
                         "other": round(cpu.other),
                         "idle": round(cpu.idle),
@@ -82,6 +92,8 @@ impl Setup {
                             .map(|(what, share)| (what.to_owned(), serde_json::json!(round(share * 100.0) / 100.0)))
                             .collect::<serde_json::Map<_, _>>(),
                     })),
+                    "budget_per_call": budget::json(p),
+                    "statements": p.statements.as_ref().map(|s| budget::statements_json(s, p.ok())),
                     "throughput": round(p.throughput()),
                     "p50_ms": round(p.quantile_ms(0.50)),
                     "p90_ms": round(p.quantile_ms(0.90)),
@@ -101,6 +113,7 @@ impl Setup {
             "in_process_server": true,
             "cores": self.cores,
             "worker_threads": self.worker_threads,
+            "server_worker_threads": self.server_workers,
             "db_pool_size": self.pool_size,
             "db_pool_size_is_default": self.pool_size_is_default,
             "hashing_concurrency": self.hashing_concurrency,
@@ -147,23 +160,34 @@ pub fn print_results(setup: &Setup, phases: &[Phase], notes: &[String]) {
     }
     println!();
     println!(
-        "CPU during the measured window, in cores (of {}): this process = server + load generator; \
-         postgres = the server's backends",
+        "CPU during the measured window, in cores (of {}): load generator and server = this process's threads \
+         (the server's are its runtime's); postgres = the server's backends",
         setup.cores
     );
     println!(
-        "{:<width$} | {:>12} | {:>8} | {:>15} | {:>6}",
-        "rpc", "this process", "postgres", "other processes", "idle"
+        "{:<width$} | {:>9} | {:>8} | {:>8} | {:>15} | {:>6}",
+        "rpc", "load gen", "server", "postgres", "other processes", "idle"
     );
     for phase in phases {
+        let cores = |x: Option<f64>| x.map_or("n/a".to_owned(), |x| format!("{x:.2}"));
         match phase.cpu {
             Some(cpu) => println!(
-                "{:<width$} | {:>12.2} | {:>8.2} | {:>15.2} | {:>6.2}",
-                phase.rpc, cpu.this_process, cpu.postgres, cpu.other, cpu.idle
+                "{:<width$} | {:>9} | {:>8} | {:>8.2} | {:>15.2} | {:>6.2}",
+                phase.rpc,
+                cores(cpu.load_generator()),
+                cores(cpu.server),
+                cpu.postgres,
+                cpu.other,
+                cpu.idle
             ),
-            None => println!("{:<width$} | {:>12} | {:>8} | {:>15} | {:>6}", phase.rpc, "n/a", "n/a", "n/a", "n/a"),
+            None => println!(
+                "{:<width$} | {:>9} | {:>8} | {:>8} | {:>15} | {:>6}",
+                phase.rpc, "n/a", "n/a", "n/a", "n/a", "n/a"
+            ),
         }
     }
+    println!();
+    budget::print(phases, width);
     println!();
     println!(
         "The server's PostgreSQL backends during the measured window (pool of {}; sampled every 25 ms): \
@@ -179,6 +203,7 @@ pub fn print_results(setup: &Setup, phases: &[Phase], notes: &[String]) {
             _ => println!("{:<width$} | {:>8} | n/a", phase.rpc, "n/a"),
         }
     }
+    budget::print_statements(phases);
     for phase in phases {
         if let Some(cpu) = phase.cpu.filter(|cpu| cpu.other > DISTURBED_CORES) {
             println!(

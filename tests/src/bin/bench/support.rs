@@ -6,39 +6,55 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use petition_sdk::Client;
 use petition_server::config::Config;
-use petition_tests::TestServer;
+use petition_tests::server::test_config;
+use petition_tests::{TestDatabase, TestServer};
 
 use crate::LoadArgs;
 use crate::phase::{MAX_ERROR_RATIO, Phase};
 use crate::report::Setup;
 
-/// Starts the server over a fresh database with default settings (but
-/// `--db-pool-size`) and describes the run.
+/// Worker threads of the server's own runtime: what the server binary
+/// would take alone on this machine (tokio's default, one per core).
+pub fn server_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Starts a server with exactly `config` on its own runtime (see
+/// [`TestServer::start_on_own_runtime`]), over `database`, in a fresh
+/// data directory.
+pub async fn start_on(config: Config, database: TestDatabase) -> Result<TestServer> {
+    let data_dir = std::env::temp_dir().join(format!("petition-test-{}", uuid::Uuid::now_v7().simple()));
+    let mut config = config;
+    config.data_dir = data_dir.clone();
+    TestServer::start_on_own_runtime(config, Some(database), data_dir, server_workers()).await
+}
+
+/// Starts the server on its own runtime over a fresh database with default
+/// settings (but `--db-pool-size`) and describes the run.
 /// `adjust` changes more settings (the caller says which in the set-up lines).
 pub async fn start_server(
     bench: &'static str,
     load: &LoadArgs,
     adjust: impl FnOnce(&mut Config),
 ) -> Result<(TestServer, Setup)> {
-    let mut pool_size = 0;
-    let mut hashing_concurrency = 0;
     eprintln!("starting the server…");
-    let server = TestServer::spawn_with(|config| {
-        adjust(config);
-        if let Some(size) = load.db_pool_size {
-            config.database.pool_size = size;
-        }
-        pool_size = config.database.pool_size;
-        hashing_concurrency = config.auth.hashing_concurrency;
-    })
-    .await
-    .context("starting the server (is PostgreSQL running on 127.0.0.1:5432?)")?;
+    let database = tokio::task::spawn_blocking(TestDatabase::create)
+        .await?
+        .context("creating the server's database (is PostgreSQL running on 127.0.0.1:5432?)")?;
+    let mut config = test_config(database.url(), &std::env::temp_dir());
+    adjust(&mut config);
+    if let Some(size) = load.db_pool_size {
+        config.database.pool_size = size;
+    }
+    let (pool_size, hashing_concurrency) = (config.database.pool_size, config.auth.hashing_concurrency);
+    let server = start_on(config, database).await.context("starting the server")?;
     let setup = Setup {
         bench,
         build: if cfg!(debug_assertions) { "debug" } else { "release" },
         commit: git_commit(),
         cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
         worker_threads: tokio::runtime::Handle::current().metrics().num_workers(),
+        server_workers: server_workers(),
         server_url: server.url.clone(),
         database: server.database.as_ref().map_or_else(|| "(unknown)".to_owned(), |db| redact_url(db.url())),
         pool_size,

@@ -47,13 +47,15 @@
 //!    `--duplicate-detection false` on the same database, the same texts in
 //!    the same order.
 //!
-//! Both SubmitCase phases start right after a `CHECKPOINT`, so that each
-//! pays the full-page images of the pages it changes first (before, the
-//! second phase found those of the first already written).
+//! The two run in `--rounds` rounds (on-off, off-on, …), each phase of
+//! `--round-seconds`, right after a `CHECKPOINT`, so that each pays the
+//! full-page images of the pages it changes first (before, the second
+//! phase found those of the first already written).
 //!
-//! The report gives the on/off throughput ratio and, steadier, the core
-//! time per filing of both phases (this process and the server's
-//! PostgreSQL backends), and the WAL per filing of both. Then the storage
+//! The report gives per round the on/off throughput ratio and, steadier,
+//! the off/on ratio of the core time per filing of the server and its
+//! PostgreSQL backends (see `rounds.rs`), their median and range, and the
+//! WAL per filing of both modes. Then the storage
 //! of duplicate detection per case (`case_fingerprints`: table, TOAST and
 //! indexes) and the server's band index in memory: its size and how long
 //! building it at start took.
@@ -81,6 +83,7 @@ use uuid::Uuid;
 
 use crate::LoadArgs;
 use crate::archive::{self, Stored, Written};
+use crate::budget::{Budget, StatementWatch};
 use crate::cases::{self, REGIONS, file_templates, pgbench_line, preload_lines, register_citizens, sign_in_filers};
 use crate::identity::{health_phase, monitor_of};
 use crate::monitor::{BackendActivity, CpuMonitor, CpuSplit};
@@ -88,6 +91,7 @@ use crate::pgbench;
 use crate::phase::{PAUSE_BETWEEN_PHASES, Phase, run_phase};
 use crate::preload::{self, Preloaded, Sources, TableSize, Texts};
 use crate::report::{print_results, ratio};
+use crate::rounds::{self, Pair, Spread};
 use crate::support::{self, connect, describe_sdk, exit_status, start_server, stop_server};
 
 #[derive(Args, Debug, Clone)]
@@ -120,11 +124,17 @@ pub struct DedupArgs {
     filing_citizens: u32,
 
     /// Rounds of the SubmitCase phases, each a detection-on and a
-    /// detection-off phase of `--seconds`, in the order on-off, off-on,
-    /// on-off, …: a machine that speeds up or slows down during the run
-    /// weighs on both alike (each mode's phases are reported as one).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=20))]
+    /// detection-off phase, in the order on-off, off-on, on-off, …, each
+    /// after a CHECKPOINT: the ratios are taken per round and their median
+    /// reported, so a machine that speeds up or slows down during the run
+    /// weighs on both alike.
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=40))]
     rounds: u32,
+
+    /// Measured seconds of each SubmitCase phase (default: 2 × --seconds /
+    /// --rounds, at least 1, so each mode is measured 2 × --seconds in all).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    round_seconds: Option<u64>,
 
     /// Skip the pgbench TPC-B yardstick.
     #[arg(long)]
@@ -919,6 +929,7 @@ fn megabytes(bytes: i64) -> f64 {
 
 pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
     let load = args.load.clone();
+    let round_seconds = args.round_seconds.unwrap_or((2 * load.seconds / u64::from(args.rounds)).max(1));
     let mut captured: Option<Config> = None;
     let (server, mut setup) = start_server("dedup", &load, |config| {
         config.intake.daily_filing_limit = 0;
@@ -1118,18 +1129,23 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
             "SubmitCase as {} citizens (registered and signed in through the API in {:.1}s): \
              draft i filed by citizen i mod {}, a fresh request_id per call; {} drafts ({:.0}% another petitioner's \
              filing of a stored matter), the same ones in the same order, by the same citizens, in both modes; \
-             {} round(s) of a detection-on and a detection-off phase (on-off, off-on, …), each phase after a \
-             CHECKPOINT, each mode's phases reported as one",
+             {} round(s) of a detection-on and a detection-off phase (on-off, off-on, …) of {}s warm-up + {}s \
+             measured each, each phase after a CHECKPOINT: ratios per round and their median; each mode's phases \
+             also reported as one",
             filers.len(),
             signing_in.elapsed().as_secs_f64(),
             filers.len(),
             SUBMIT_POOL,
             SUBMIT_RELATED * 100.0,
-            args.rounds
+            args.rounds,
+            load.warmup_seconds,
+            round_seconds,
         ),
     ));
 
     let monitor = monitor_of(&server).await?;
+    let (statements, line) = StatementWatch::open_described(&database_url).await?;
+    setup.lines.push(("statements".into(), line));
     setup.print();
     eprintln!("measuring…");
     let mut phases = Vec::new();
@@ -1179,6 +1195,8 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
     // Both modes file the same drafts in the same order, each going on
     // where its previous phase stopped.
     let (mut on, mut off) = (ModeTally::default(), ModeTally::default());
+    let round_load = LoadArgs { seconds: round_seconds, ..load.clone() };
+    let watching = monitor.with_statements(statements.as_ref());
     let (on_next, off_next) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let (mut server, mut anonymous, mut filers, mut detection) = (server, anonymous, filers, true);
     for round in 0..args.rounds {
@@ -1204,7 +1222,7 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
             let related_before = count_related(&database_url).await?;
             checkpoint(&database_url).await?;
             let wal_before = wal_and_cases(&database_url).await?;
-            let (phase, repeats) = submit_phase(rpc, &filers, &pool, next.clone(), &load, &monitor).await?;
+            let (phase, repeats) = submit_phase(rpc, &filers, &pool, next.clone(), &round_load, &watching).await?;
             let wal_after = wal_and_cases(&database_url).await?;
             eprintln!(
                 "  {rpc}: WAL {} to {} (`pg_waldump --stats=record` breaks it down)",
@@ -1228,6 +1246,7 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
         on.fingerprints.iter().filter(|(_, n)| **n != 0).map(|(v, n)| (*v, *n)).collect();
     let fingerprinted_off: i64 = off.fingerprints.values().sum();
     let related_rows = on.related_rows;
+    let pairs = rounds::pairs(&on.phases, &off.phases);
     for tally in [on, off] {
         if let Some(phase) = Phase::merged(tally.phases)? {
             phases.push(phase);
@@ -1236,7 +1255,7 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
 
     let cases_now = wal_and_cases(&database_url).await?.cases;
     let fingerprints_size = fingerprints_size(&database_url).await?;
-    drop((anonymous, filers, monitor));
+    drop((anonymous, filers, monitor, watching, statements));
     stop_server(server, args.keep_database).await;
 
     // Notes.
@@ -1323,27 +1342,27 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
     }
     notes.push(pgbench_line(&pgbench_result, "between the duplicate checks and the SubmitCase phases"));
     let on_off = ratio(&phases, SUBMIT_ON, SUBMIT_OFF);
-    if let Some(r) = on_off {
+    notes.extend(rounds::lines(&pairs));
+    let rate_spread = Spread::of(pairs.iter().filter_map(Pair::rate_ratio));
+    if let Some(spread) = rate_spread {
         notes.push(format!(
-            "SubmitCase throughput with detection on = {:.1}% of detection off (target ≥ {:.0}%: {})",
-            r * 100.0,
+            "SubmitCase throughput with detection on / off: {}{} (target ≥ {:.0}%: {} by the median)",
+            spread.percent(),
+            on_off.map_or(String::new(), |r| format!("; all rounds pooled {:.1}%", r * 100.0)),
             TARGET_ON_OFF * 100.0,
-            if r >= TARGET_ON_OFF { "met" } else { "NOT MET" }
+            if spread.median >= TARGET_ON_OFF { "met" } else { "NOT MET" }
         ));
     }
-    // Core time per filing is steadier than the throughput ratio: the off
-    // phase waits on the numbering lock, so its rate swings from run to run.
-    let cpu_per_filing = |rpc: &str| {
-        let phase = phases.iter().find(|p| p.rpc == rpc)?;
-        let cpu = phase.cpu.as_ref()?;
-        let rate = phase.throughput();
-        (rate > 0.0).then(|| (cpu.this_process + cpu.postgres) / rate * 1000.0)
-    };
-    if let (Some(on), Some(off)) = (cpu_per_filing(SUBMIT_ON), cpu_per_filing(SUBMIT_OFF)) {
+    // The cost per filing is steadier than the throughput ratio (the off
+    // phase waits on the numbering lock, so its rate swings); the load
+    // generator's share is left out: it does the same work in both modes.
+    let cost_spread = Spread::of(pairs.iter().filter_map(Pair::cost_ratio));
+    let pooled_cost = |rpc: &str| phases.iter().find(|p| p.rpc == rpc).and_then(Budget::of)?.server_and_postgres();
+    if let (Some(spread), Some(on), Some(off)) = (cost_spread, pooled_cost(SUBMIT_ON), pooled_cost(SUBMIT_OFF)) {
         notes.push(format!(
-            "SubmitCase CPU per filing (this process and the server's PostgreSQL backends, core-ms): detection on \
-             {on:.2}, off {off:.2} (off / on = {:.1}%)",
-            off / on * 100.0
+            "SubmitCase CPU per filing, server + PostgreSQL backends (the primary cost figure): detection on {on:.3} \
+             core-ms, off {off:.3} (all rounds pooled); off / on {}",
+            spread.percent()
         ));
     }
     if let (Some(on), Some(off)) = (wal_on, wal_off) {
@@ -1478,6 +1497,12 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
         );
         json.insert("verified_fingerprints".into(), serde_json::json!({"equal": verified.0, "sampled": verified.1}));
         json.insert("on_off_ratio".into(), on_off.map(round).into());
+        json.insert("on_off_ratio_median".into(), rate_spread.map(|s| round(s.median)).into());
+        json.insert(
+            "cpu_off_on_ratio_median".into(),
+            cost_spread.map(|s| (s.median * 10_000.0).round() / 10_000.0).into(),
+        );
+        json.insert("rounds".into(), rounds::json(&pairs));
         json.insert(
             "storage".into(),
             serde_json::json!({

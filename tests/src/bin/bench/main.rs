@@ -110,6 +110,7 @@ mod pgbench;
 mod phase;
 mod preload;
 mod report;
+mod rounds;
 mod support;
 mod text;
 mod tls;

@@ -50,7 +50,11 @@
 //! The two run in `--rounds` rounds (on-off, off-on, …), each phase of
 //! `--round-seconds`, right after a `CHECKPOINT`, so that each pays the
 //! full-page images of the pages it changes first (before, the second
-//! phase found those of the first already written).
+//! phase found those of the first already written). Before each phase the
+//! filers' open cases are withdrawn in SQL (the state only, no event;
+//! `--keep-open-cases` not to): a filing with detection on is compared
+//! with its petitioner's open cases, so without this the cost of the later
+//! phases grew with the filings of all those before.
 //!
 //! The report gives per round the on/off throughput ratio and, steadier,
 //! the off/on ratio of the core time per filing of the server and its
@@ -72,7 +76,7 @@ use diesel::sql_types::{Array, BigInt, Integer, Text};
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, sql_query};
 use hdrhistogram::Histogram;
 use petition_sdk::{Client, new_request_id, pb};
-use petition_server::cases::domain::CaseKind;
+use petition_server::cases::domain::{CaseKind, CaseState};
 use petition_server::cases::intake::{self, Reach, Subject, filing_text};
 use petition_server::config::Config;
 use petition_server::error::AppError;
@@ -130,6 +134,11 @@ pub struct DedupArgs {
     /// weighs on both alike.
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=40))]
     rounds: u32,
+
+    /// Keep the filers' cases open from phase to phase (by default they are
+    /// withdrawn in SQL before each phase: see the module docs).
+    #[arg(long)]
+    keep_open_cases: bool,
 
     /// Measured seconds of each SubmitCase phase (default: 2 × --seconds /
     /// --rounds, at least 1, so each mode is measured 2 × --seconds in all).
@@ -832,6 +841,21 @@ async fn checkpoint(url: &str) -> Result<()> {
     .await?
 }
 
+/// Withdraws (the state only, in SQL) the open cases of `petitioners`.
+async fn withdraw_open_cases(url: &str, petitioners: &[Uuid]) -> Result<usize> {
+    let terminal = [CaseState::Declined, CaseState::Final, CaseState::Withdrawn].map(CaseState::as_i16);
+    let (url, petitioners) = (url.to_owned(), petitioners.to_vec());
+    tokio::task::spawn_blocking(move || {
+        let withdrawn = sql_query("UPDATE cases SET state = $1 WHERE petitioner_id = ANY($2) AND state <> ALL($3)")
+            .bind::<diesel::sql_types::SmallInt, _>(CaseState::Withdrawn.as_i16())
+            .bind::<Array<diesel::sql_types::Uuid>, _>(&petitioners)
+            .bind::<Array<diesel::sql_types::SmallInt>, _>(terminal.to_vec())
+            .execute(&mut PgConnection::establish(&url)?)?;
+        anyhow::Ok(withdrawn)
+    })
+    .await?
+}
+
 /// Where the WAL is and the cases stored: read before and after a phase,
 /// the WAL per filing (and the range to give `pg_waldump --stats`).
 struct WalMark {
@@ -1100,8 +1124,9 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
     eprintln!("registering and signing in {filing_citizens} filing citizens…");
     let signing_in = Instant::now();
     let anonymous = connect(&server, load.connections as usize).await?;
-    let logins: Vec<String> =
-        register_citizens(&anonymous[0], filing_citizens).await?.into_iter().map(|(_, phone)| phone).collect();
+    let registered = register_citizens(&anonymous[0], filing_citizens).await?;
+    let filer_ids: Vec<Uuid> = registered.iter().map(|(id, _)| *id).collect();
+    let logins: Vec<String> = registered.into_iter().map(|(_, phone)| phone).collect();
     let filers = sign_in_filers(&anonymous, &logins).await?;
     // The detection-off phase files as the same citizens, after a restart.
     let tokens: Vec<String> =
@@ -1130,8 +1155,8 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
              draft i filed by citizen i mod {}, a fresh request_id per call; {} drafts ({:.0}% another petitioner's \
              filing of a stored matter), the same ones in the same order, by the same citizens, in both modes; \
              {} round(s) of a detection-on and a detection-off phase (on-off, off-on, …) of {}s warm-up + {}s \
-             measured each, each phase after a CHECKPOINT: ratios per round and their median; each mode's phases \
-             also reported as one",
+             measured each, each phase after a CHECKPOINT{}: ratios per round and their median; each mode's \
+             phases also reported as one",
             filers.len(),
             signing_in.elapsed().as_secs_f64(),
             filers.len(),
@@ -1140,6 +1165,11 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
             args.rounds,
             load.warmup_seconds,
             round_seconds,
+            if args.keep_open_cases {
+                " (--keep-open-cases: the filers' cases stay open, so later phases meet more of them)"
+            } else {
+                " with the filers' open cases withdrawn in SQL before it, so each starts as the first did"
+            },
         ),
     ));
 
@@ -1220,6 +1250,9 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
                 if mode { (SUBMIT_ON, &on_next, &mut on) } else { (SUBMIT_OFF, &off_next, &mut off) };
             let versions_before = fingerprint_versions(&database_url).await?;
             let related_before = count_related(&database_url).await?;
+            if !args.keep_open_cases {
+                withdraw_open_cases(&database_url, &filer_ids).await?;
+            }
             checkpoint(&database_url).await?;
             let wal_before = wal_and_cases(&database_url).await?;
             let (phase, repeats) = submit_phase(rpc, &filers, &pool, next.clone(), &round_load, &watching).await?;

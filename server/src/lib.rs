@@ -22,6 +22,7 @@ pub mod identity;
 pub mod jsonb;
 pub mod keys;
 pub mod limits;
+pub mod literal_limit;
 pub mod outcome;
 pub mod pagination;
 pub mod pii;

@@ -11,6 +11,7 @@ use crate::auth::{Principal, Role};
 use crate::calendar::store::overdue;
 use crate::error::AppError;
 use crate::error::Reason;
+use crate::literal_limit::LiteralLimit;
 use crate::schema::{accounts, cases, related_cases};
 
 /// Counts one more filing of `petitioner` on `day` and returns the day's
@@ -226,8 +227,7 @@ pub fn list_cases(
         CaseView::Full => joined.select((full_case_columns!(), horizon(), petitioner)).into_boxed(),
         CaseView::Basic => joined.select((basic_case_columns!(), horizon(), petitioner)).into_boxed(),
     }
-    .order(cases::id.desc())
-    .limit(limit);
+    .order(cases::id.desc());
     match visibility {
         Visibility::All => {}
         Visibility::Petitioner(id) => query = query.filter(cases::petitioner_id.eq(*id)),
@@ -316,6 +316,7 @@ pub fn list_cases(
     if let Some(before) = before {
         query = query.filter(cases::id.lt(before));
     }
-    let rows: Vec<(CaseRow, i64, StoredPetitioner)> = query.load(conn)?;
+    let limit = u32::try_from(limit).map_err(AppError::internal)?;
+    let rows: Vec<(CaseRow, i64, StoredPetitioner)> = LiteralLimit::new(query, limit).load(conn)?;
     Ok(rows.into_iter().map(|(row, horizon, petitioner)| Listed { row, horizon, petitioner }).collect())
 }

@@ -334,6 +334,15 @@ struct Counts {
 }
 
 impl Counts {
+    /// Counts one decision against the truth.
+    fn add(&mut self, decided: bool, truth: bool) {
+        match (decided, truth) {
+            (true, true) => self.tp += 1,
+            (true, false) => self.fp += 1,
+            (false, true) => self.fn_ += 1,
+            _ => {}
+        }
+    }
     fn precision(&self) -> f64 {
         if self.tp + self.fp == 0 { 1.0 } else { self.tp as f64 / (self.tp + self.fp) as f64 }
     }
@@ -403,12 +412,7 @@ fn pair_counts(corpus: &Corpus, run: &Run, same_petitioner: bool, decide: impl F
             if cand.same_matter {
                 found_true += 1;
             }
-            match (positive, cand.same_matter) {
-                (true, true) => c.tp += 1,
-                (true, false) => c.fp += 1,
-                (false, true) => c.fn_ += 1,
-                _ => {}
-            }
+            c.add(positive, cand.same_matter);
         }
     }
     // True pairs LSH never produced are misses too.

@@ -9,6 +9,8 @@ use hdrhistogram::Histogram;
 use petition_server::similarity::{Cues, DocFreqTable, Fingerprinter, Scoring, Similarity};
 use petition_tests::board_texts::{self, Phenomenon};
 
+use super::Counts;
+
 /// One message of a labelled set.
 pub struct Message {
     pub user: String,
@@ -86,34 +88,6 @@ fn jaccard(a: &HashSet<[char; 3]>, b: &HashSet<[char; 3]>) -> f32 {
 
 /// The plain baseline of the issue.
 pub const BASELINE_JACCARD: f32 = 0.13;
-
-#[derive(Default, Clone, Copy)]
-struct Counts {
-    tp: u64,
-    fp: u64,
-    fn_: u64,
-}
-
-impl Counts {
-    fn add(&mut self, decided: bool, truth: bool) {
-        match (decided, truth) {
-            (true, true) => self.tp += 1,
-            (true, false) => self.fp += 1,
-            (false, true) => self.fn_ += 1,
-            _ => {}
-        }
-    }
-    fn precision(&self) -> f64 {
-        if self.tp + self.fp == 0 { 1.0 } else { self.tp as f64 / (self.tp + self.fp) as f64 }
-    }
-    fn recall(&self) -> f64 {
-        if self.tp + self.fn_ == 0 { 1.0 } else { self.tp as f64 / (self.tp + self.fn_) as f64 }
-    }
-    fn f1(&self) -> f64 {
-        let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
-    }
-}
 
 struct Pair {
     later: usize,

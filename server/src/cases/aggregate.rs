@@ -21,13 +21,12 @@ use crate::pipeline::Aggregate;
 #[derive(Debug, Clone)]
 pub struct Case {
     pub row: CaseRow,
-    pub life: Lifecycle,
 }
 
 impl Case {
-    pub fn from_row(row: CaseRow) -> Result<Case, AppError> {
-        let life = row.lifecycle.0.clone();
-        Ok(Case { row, life })
+    /// The lifecycle, as stored with the row.
+    pub fn life(&self) -> &Lifecycle {
+        &self.row.lifecycle.0
     }
 
     pub fn id(&self) -> Uuid {
@@ -96,7 +95,7 @@ impl Aggregate for Case {
 
     fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Case, AppError> {
         let row = store::lock_case(conn, id)?.ok_or(AppError::NotFound { resource: "case" })?;
-        Case::from_row(row)
+        Ok(Case { row })
     }
 
     fn etag(&self) -> String {
@@ -114,9 +113,10 @@ impl Aggregate for Case {
         actor: Option<Uuid>,
         events: &[Event],
     ) -> Result<Case, AppError> {
-        let Case { row, life } = self;
+        let Case { row } = self;
         let now = Utc::now();
-        let (life, last_sequence) = journal_events(journal, row.id, Some(life), row.last_sequence, actor, now, events)?;
+        let (life, last_sequence) =
+            journal_events(journal, row.id, Some(row.lifecycle.0.clone()), row.last_sequence, actor, now, events)?;
         let routed_now = events.iter().any(|e| matches!(e, Event::Routed { .. }));
         let change = LifecycleChange {
             state: life.state.as_i16(),
@@ -127,15 +127,15 @@ impl Aggregate for Case {
             due_date: rules::due_date(&life),
             extended: life.extended,
             first_routed_at: row.first_routed_at.or(routed_now.then_some(now)),
-            lifecycle: Json(life.clone()),
             version: row.version + 1,
             updated_at: now,
             repeat_of: life.repeat_of,
             merged_into: life.merged_into,
             last_sequence,
             access_organization_ids: life.access_organization_ids.clone(),
+            lifecycle: Json(life),
         };
         let row = store::save_lifecycle(conn, row.id, &change)?;
-        Ok(Case { row, life })
+        Ok(Case { row })
     }
 }

@@ -88,7 +88,7 @@ pub fn text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, Ap
 fn rule(conn: &mut PgConnection, case: &Case, rule: Rule) -> Result<Vec<Event>, AppError> {
     let calendar = calendar(conn)?;
     let ctx = Context { today: shanghai_today(), calendar: &calendar, urgent_reply_days: URGENT_REPLY_DAYS };
-    rules::decide(&case.subject(), &case.life, rule, &ctx)
+    rules::decide(&case.subject(), case.life(), rule, &ctx)
 }
 
 /// A command whose rule needs nothing but the case.
@@ -391,7 +391,7 @@ impl TryFrom<pb::DeclineCaseRequest> for Decline {
 impl Command<Case> for Decline {
     /// Before routing the bureau declines; after, the unit it went to.
     fn action(&self, case: &Case) -> CaseAction {
-        match case.life.handling_organization_id {
+        match case.life().handling_organization_id {
             None => CaseAction::Triage,
             Some(_) => CaseAction::RespondToRouting,
         }
@@ -430,7 +430,7 @@ impl TryFrom<pb::AddFollowUpRequest> for FollowUp {
 impl Command<Case> for FollowUp {
     /// During a review or re-review the deciding organization follows up.
     fn action(&self, case: &Case) -> CaseAction {
-        match case.life.state {
+        match case.life().state {
             CaseState::UnderReview | CaseState::UnderRecheck => CaseAction::DecideReview,
             _ => CaseAction::Handle,
         }
@@ -470,10 +470,10 @@ impl Command<Case> for RequestReview {
     fn decide(self, conn: &mut PgConnection, case: &Case, _: &Principal) -> Result<Vec<Event>, AppError> {
         let RequestReview { reason, recheck } = self;
         let command = if recheck {
-            let reviewing_organization_id = superior(conn, case.life.reviewing_organization_id)?;
+            let reviewing_organization_id = superior(conn, case.life().reviewing_organization_id)?;
             Rule::RequestRecheck { reason, reviewing_organization_id }
         } else {
-            let reviewing_organization_id = superior(conn, case.life.handling_organization_id)?;
+            let reviewing_organization_id = superior(conn, case.life().handling_organization_id)?;
             Rule::RequestReview { reason, reviewing_organization_id }
         };
         rule(conn, case, command)

@@ -56,10 +56,10 @@ impl OnYearLoaded for CaseDeadlines {
                 .zip(&events)
                 .map(|(row, event)| Dated { day: shanghai_date(row.occurred_at), event })
                 .collect();
-            let Some(deadlines) = clocks::recompute(&history, &ctx, &case.life.deadlines) else {
+            let Some(deadlines) = clocks::recompute(&history, &ctx, &case.life().deadlines) else {
                 continue;
             };
-            if deadlines != case.life.deadlines {
+            if deadlines != case.life().deadlines {
                 case.save(conn, journal, Some(actor), &[Event::DeadlinesRecomputed { year, deadlines }])?;
                 changed += 1;
             }

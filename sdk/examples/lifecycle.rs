@@ -264,6 +264,7 @@ async fn run(url: &str, category: &str) -> Result<(), Failure> {
             // Served now; the issuing organization is the handling unit.
             serve_time: None,
             organization_id: String::new(),
+            mediation_dispute_id: String::new(),
         }),
         etag: case.etag.clone(),
         request_id: new_request_id(),

@@ -152,6 +152,11 @@ impl Client {
         CaseClient::new(self.clone())
     }
 
+    /// The `MediationService` calls: teams, screening, disputes.
+    pub fn mediation(&self) -> crate::MediationClient {
+        crate::MediationClient::new(self.clone())
+    }
+
     /// The `ChangeFeedService` calls: every committed event the caller may
     /// see, in order, page by page or as a live watch.
     pub fn feed(&self) -> FeedClient {

@@ -82,6 +82,8 @@ reads! {
     ListCategoriesRequest, ListRoutingRulesRequest,
     GetCaseRequest, ListCasesRequest, ListCaseEventsRequest, FindSimilarCasesRequest,
     ListChangesRequest, WatchChangesRequest,
+    GetTeamRequest, ListTeamsRequest, ListTeamMembersRequest, ListUncoveredRegionsRequest, ListScreeningsRequest,
+    GetDisputeRequest, ListDisputesRequest, ListDisputeEventsRequest, GetMediationStatisticsRequest,
 }
 
 keyed_writes! {
@@ -91,6 +93,11 @@ keyed_writes! {
     ReplyToReviewRequest, RequestRecheckRequest, PauseRecheckRequest, ResumeRecheckRequest,
     ReplyToRecheckRequest, WithdrawCaseRequest, MergeCasesRequest, UnlinkCaseRequest,
     GrantCaseAccessRequest, RevokeCaseAccessRequest, SetCalendarYearRequest,
+    CreateTeamRequest, UpdateTeamRequest, AddTeamMemberRequest, RemoveTeamMemberRequest, RecordScreeningRequest,
+    ReferCaseToMediationRequest, CreateDisputeRequest, RecordConsentRequest, AssignMediatorRequest,
+    ObjectToMediatorRequest, RecuseMediatorRequest, RecordSessionRequest, RecordAgreementRequest,
+    RecordFailureRequest, RecordPerformanceRequest, ApplyForCourtConfirmationRequest,
+    AnswerCourtConfirmationRequest, EscalateDisputeRequest,
 }
 
 harmless_writes! {

@@ -123,6 +123,7 @@ mod error;
 mod feed;
 mod idempotency;
 mod identity;
+mod mediation;
 mod paging;
 mod retry;
 mod taxonomy;
@@ -136,6 +137,7 @@ pub use error::{Error, ErrorKind, FieldViolation, PreconditionViolation, Result}
 pub use feed::{CURSOR_EXPIRED, FeedClient, FeedItem};
 pub use idempotency::new_request_id;
 pub use identity::IdentityClient;
+pub use mediation::MediationClient;
 pub use retry::RetryPolicy;
 pub use taxonomy::TaxonomyClient;
 

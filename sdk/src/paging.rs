@@ -32,6 +32,10 @@ page_request!(
     pb::ListStaffRequest,
     pb::ListCasesRequest,
     pb::ListCaseEventsRequest,
+    pb::ListTeamsRequest,
+    pb::ListTeamMembersRequest,
+    pb::ListDisputesRequest,
+    pb::ListDisputeEventsRequest,
 );
 
 /// The items of every page, starting with `first`. `fetch` returns one

@@ -15,6 +15,7 @@ use petition_proto::v1::case_service_server::CaseServiceServer;
 use petition_proto::v1::change_feed_service_server::ChangeFeedServiceServer;
 use petition_proto::v1::directory_service_server::DirectoryServiceServer;
 use petition_proto::v1::identity_service_server::IdentityServiceServer;
+use petition_proto::v1::mediation_service_server::MediationServiceServer;
 use petition_proto::v1::taxonomy_service_server::TaxonomyServiceServer;
 use tokio::net::TcpListener;
 use tokio_stream::Stream;
@@ -40,6 +41,7 @@ use crate::feed::FeedApi;
 use crate::identity::IdentityApi;
 use crate::identity::bootstrap::{self, Bootstrap};
 use crate::limits::{DeadlineLayer, HeaderLimitLayer, transport_header_limit};
+use crate::mediation::MediationApi;
 use crate::pagination::PageTokens;
 use crate::pii::Pii;
 use crate::similarity::index::{FOLLOW_EVERY, RELOAD_EVERY};
@@ -129,6 +131,7 @@ impl Application {
             pages: PageTokens::new(*keys.page_tokens.as_bytes()),
             auth: config.auth.clone(),
             intake: config.intake.clone(),
+            mediation: config.mediation.clone(),
             similarity,
             feed_config: config.feed.clone(),
             feed_db: Db::new(
@@ -247,6 +250,7 @@ impl Application {
             ))))
             .add_service(guarded!(TaxonomyServiceServer::new(TaxonomyApi::new(state.clone()))))
             .add_service(guarded!(CaseServiceServer::new(CaseApi::new(state.clone()))))
+            .add_service(guarded!(MediationServiceServer::new(MediationApi::new(state.clone()))))
             .add_service(guarded!(ChangeFeedServiceServer::new(FeedApi::new(state.clone()))));
 
         let address = listener.local_addr().map_err(|e| StartupError(e.to_string()))?;

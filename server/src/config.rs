@@ -110,6 +110,9 @@ pub struct Config {
     pub feed: FeedConfig,
 
     #[command(flatten)]
+    pub mediation: MediationConfig,
+
+    #[command(flatten)]
     pub tls: TlsConfig,
 
     /// Log format.
@@ -298,6 +301,22 @@ pub struct IntakeConfig {
         action = clap::ArgAction::Set
     )]
     pub duplicate_detection: bool,
+}
+
+/// People's mediation.
+#[derive(Debug, Clone, Args)]
+pub struct MediationConfig {
+    /// Days a mediation may take from acceptance (calendar days; a last day
+    /// on a rest day moves to the next working day). The law sets none;
+    /// 30 is the Ministry of Justice's practice (一般在一个月内调结).
+    #[arg(
+        global = true,
+        long,
+        env = "PETITION_MEDIATION_TIME_LIMIT_DAYS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u32).range(1..=365)
+    )]
+    pub mediation_time_limit_days: u32,
 }
 
 /// The change feed.

@@ -4,6 +4,7 @@
 //! the binary `petition-server` wraps it with flags and signal handling.
 
 pub mod app;
+pub mod arrays;
 pub mod auth;
 pub mod calendar;
 pub mod cases;
@@ -23,6 +24,7 @@ pub mod jsonb;
 pub mod keys;
 pub mod limits;
 pub mod literal_limit;
+pub mod mediation;
 pub mod outcome;
 pub mod pagination;
 pub mod pii;

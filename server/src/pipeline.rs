@@ -137,8 +137,9 @@ pub trait Aggregate: Sized {
     fn etag(&self) -> String;
 
     /// NOT_FOUND when `principal` may not see it, PERMISSION_DENIED when they
-    /// may not do `action`.
-    fn authorize(&self, principal: &Principal, action: Self::Action) -> Result<(), AppError>;
+    /// may not do `action`. May read what the policy needs to know of the
+    /// principal (a mediator's teams), never decide in SQL.
+    fn authorize(&self, conn: &mut PgConnection, principal: &Principal, action: Self::Action) -> Result<(), AppError>;
 
     /// Applies `events`, stores the new state and records the events in the
     /// transaction's journal; returns the stored aggregate.
@@ -177,7 +178,7 @@ where
     C: Command<A>,
 {
     let aggregate = A::lock(conn, id)?;
-    aggregate.authorize(principal, command.action(&aggregate))?;
+    aggregate.authorize(conn, principal, command.action(&aggregate))?;
     if !etag.is_empty() && etag != aggregate.etag() {
         return Err(AppError::Aborted { resource: A::RESOURCE });
     }

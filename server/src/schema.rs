@@ -105,6 +105,50 @@ diesel::table! {
 }
 
 diesel::table! {
+    dispute_parties (dispute_id, id) {
+        dispute_id -> Uuid,
+        id -> Uuid,
+        position -> Int2,
+        account_id -> Nullable<Uuid>,
+        name -> Text,
+        organization -> Bool,
+        phone_masked -> Nullable<Text>,
+        phone_cipher -> Nullable<Bytea>,
+    }
+}
+
+diesel::table! {
+    disputes (id) {
+        id -> Uuid,
+        team_id -> Uuid,
+        team_ids -> Array<Nullable<Uuid>>,
+        mediator_member_id -> Nullable<Uuid>,
+        region_code -> Text,
+        region_path -> Text,
+        category -> Int2,
+        source -> Int2,
+        matter -> Text,
+        case_id -> Nullable<Uuid>,
+        referring_organization_id -> Nullable<Uuid>,
+        referring_court_id -> Nullable<Uuid>,
+        court_case_number -> Text,
+        screening_id -> Nullable<Uuid>,
+        attachments -> Jsonb,
+        party_account_ids -> Array<Nullable<Uuid>>,
+        confirmation_court_id -> Nullable<Uuid>,
+        state -> Int2,
+        receive_date -> Date,
+        accept_date -> Nullable<Date>,
+        due_date -> Nullable<Date>,
+        lifecycle -> Jsonb,
+        version -> Int4,
+        last_sequence -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     events (aggregate_id, sequence) {
         aggregate_id -> Uuid,
         sequence -> Int4,
@@ -145,6 +189,25 @@ diesel::table! {
         window_start -> Timestamptz,
         blocked_until -> Nullable<Timestamptz>,
         lockouts -> Int4,
+    }
+}
+
+diesel::table! {
+    mediation_teams (id) {
+        id -> Uuid,
+        name -> Text,
+        kind -> Int2,
+        specialties -> Array<Nullable<Int2>>,
+        organization_id -> Uuid,
+        region_code -> Text,
+        region_path -> Text,
+        level -> Int2,
+        covered_region_codes -> Array<Nullable<Text>>,
+        covered_paths -> Array<Nullable<Text>>,
+        retired -> Bool,
+        version -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -206,12 +269,40 @@ diesel::table! {
 }
 
 diesel::table! {
+    screenings (id) {
+        id -> Uuid,
+        team_id -> Uuid,
+        screening_date -> Date,
+        area -> Text,
+        zero_report -> Bool,
+        note -> Text,
+        recorded_by -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     similarity_stats (version) {
         version -> Int4,
         documents -> Int8,
         items -> Bytea,
         complete -> Bool,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    team_members (id) {
+        id -> Uuid,
+        team_id -> Uuid,
+        display_name -> Text,
+        role -> Int2,
+        account_id -> Nullable<Uuid>,
+        phone_masked -> Nullable<Text>,
+        phone_cipher -> Nullable<Bytea>,
+        active -> Bool,
+        created_at -> Timestamptz,
+        removed_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -230,13 +321,26 @@ diesel::joinable!(case_fingerprints -> cases (case_id));
 diesel::joinable!(cases -> categories (category_code));
 diesel::joinable!(cases -> regions (region_code));
 diesel::joinable!(daily_filings -> accounts (petitioner_id));
+diesel::joinable!(dispute_parties -> accounts (account_id));
+diesel::joinable!(dispute_parties -> disputes (dispute_id));
+diesel::joinable!(disputes -> cases (case_id));
+diesel::joinable!(disputes -> mediation_teams (team_id));
+diesel::joinable!(disputes -> regions (region_code));
+diesel::joinable!(disputes -> screenings (screening_id));
+diesel::joinable!(disputes -> team_members (mediator_member_id));
 diesel::joinable!(events -> accounts (actor_id));
 diesel::joinable!(idempotency_keys -> accounts (account_id));
+diesel::joinable!(mediation_teams -> organizations (organization_id));
+diesel::joinable!(mediation_teams -> regions (region_code));
 diesel::joinable!(organizations -> regions (region_code));
 diesel::joinable!(refresh_tokens -> accounts (account_id));
 diesel::joinable!(routing_rules -> categories (category_code));
 diesel::joinable!(routing_rules -> organizations (organization_id));
 diesel::joinable!(routing_rules -> regions (region_code));
+diesel::joinable!(screenings -> accounts (recorded_by));
+diesel::joinable!(screenings -> mediation_teams (team_id));
+diesel::joinable!(team_members -> accounts (account_id));
+diesel::joinable!(team_members -> mediation_teams (team_id));
 diesel::joinable!(token_revocations -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -247,15 +351,20 @@ diesel::allow_tables_to_appear_in_same_query!(
     cases,
     categories,
     daily_filings,
+    dispute_parties,
+    disputes,
     events,
     feed_state,
     idempotency_keys,
     login_throttle,
+    mediation_teams,
     organizations,
     refresh_tokens,
     regions,
     related_cases,
     routing_rules,
+    screenings,
     similarity_stats,
+    team_members,
     token_revocations,
 );

@@ -280,6 +280,7 @@ fn demo_opinion(decision: Decision) -> OpinionDraft {
         legal_basis: "《物业管理条例》第五十五条".into(),
         served_at: chrono::Utc::now(),
         stated_organization_id: None,
+        mediation_dispute_id: None,
     }
 }
 

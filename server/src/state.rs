@@ -8,7 +8,7 @@ use crate::auth::revocation::Revocations;
 use crate::auth::tokens::TokenIssuer;
 use crate::calendar::LoadedYears;
 use crate::cases::numbering::Numbering;
-use crate::config::{AuthConfig, FeedConfig, IntakeConfig};
+use crate::config::{AuthConfig, FeedConfig, IntakeConfig, MediationConfig};
 use crate::db::Db;
 use crate::directory::kinds::OrganizationKinds;
 use crate::feed::FeedSignal;
@@ -28,6 +28,7 @@ pub struct AppState {
     pub pages: PageTokens,
     pub auth: AuthConfig,
     pub intake: IntakeConfig,
+    pub mediation: MediationConfig,
     /// `None` when duplicate detection is switched off.
     pub similarity: Option<Arc<SimilarityIndex>>,
     pub feed_config: FeedConfig,

@@ -29,6 +29,7 @@ type Key = (i64, String, i64);
 fn key(change: &pb::Change) -> Key {
     let sequence = match &change.event {
         Some(pb::change::Event::CaseEvent(event)) => event.sequence,
+        Some(pb::change::Event::DisputeEvent(event)) => event.sequence,
         None => -1,
     };
     (change.position, change.aggregate_id.clone(), sequence)
@@ -496,7 +497,10 @@ async fn each_reader_sees_exactly_the_events_of_the_cases_it_may_get() -> Result
     let (_, after_revoke) = feed_of(&w.partner).await?;
     let types: Vec<pb::CaseEventType> = after_revoke
         .iter()
-        .filter_map(|c| c.event.as_ref().map(|pb::change::Event::CaseEvent(e)| e.r#type()))
+        .filter_map(|c| match &c.event {
+            Some(pb::change::Event::CaseEvent(e)) => Some(e.r#type()),
+            _ => None,
+        })
         .collect();
     assert_eq!(
         types,

@@ -46,6 +46,9 @@ pub fn expect_invalid<T: std::fmt::Debug>(
 pub fn assert_typed(change: &pb::Change) {
     match &change.event {
         Some(pb::change::Event::CaseEvent(event)) => assert_typed_event(event),
+        Some(pb::change::Event::DisputeEvent(event)) => {
+            assert_eq!(event.detail.is_some(), event.r#type() != pb::DisputeEventType::Unspecified, "{event:?}")
+        }
         None => panic!("a change without an event: {change:?}"),
     }
 }

@@ -202,5 +202,6 @@ pub fn opinion() -> pb::Opinion {
         legal_basis: "《物业管理条例》第五十五条".into(),
         serve_time: None,
         organization_id: String::new(),
+        mediation_dispute_id: String::new(),
     }
 }

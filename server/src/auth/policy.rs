@@ -247,6 +247,206 @@ pub fn authorize_case(principal: &Principal, action: CaseAction, case: &CaseAcce
     if allowed { Ok(()) } else { Err(case_denied(action)) }
 }
 
+/// A principal's membership of a mediation team, as the policy needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub team_id: uuid::Uuid,
+    pub head: bool,
+    /// The team's level (`RegionLevel` value: 1 city … 4 village).
+    pub level: i16,
+    /// Paths of the regions the team covers.
+    pub covered_paths: Vec<String>,
+}
+
+impl Membership {
+    /// A head of a team above the village level oversees the disputes of
+    /// the regions it covers (the township's or county's mediation office).
+    fn oversees(&self, region_path: &str) -> bool {
+        self.head && self.level < VILLAGE_LEVEL && self.covered_paths.iter().any(|root| path_within(region_path, root))
+    }
+}
+
+const VILLAGE_LEVEL: i16 = 4;
+
+/// What a caller wants to do to a dispute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisputeAction {
+    /// See it and its timeline.
+    Read,
+    /// Consent, refuse, or object to the mediator: a party for themselves,
+    /// or the team recording what a party said.
+    ActForParty,
+    /// Assign a mediator, escalate (a head of its team).
+    Manage,
+    /// Sessions, agreement, failure, performance, applying for
+    /// confirmation (its mediator or a head of its team).
+    Mediate,
+    /// Answer the application for confirmation (the court applied to).
+    AnswerConfirmation,
+}
+
+/// What the policy needs to know about a dispute.
+#[derive(Debug, Clone, Copy)]
+pub struct DisputeAccess<'a> {
+    pub region_path: &'a str,
+    pub team_id: uuid::Uuid,
+    /// Every team it passed through, the current one included.
+    pub team_ids: &'a [uuid::Uuid],
+    /// The account of its mediator, when they have one.
+    pub mediator_account_id: Option<uuid::Uuid>,
+    pub party_account_ids: &'a [uuid::Uuid],
+    pub referring_court_id: Option<uuid::Uuid>,
+    pub confirmation_court_id: Option<uuid::Uuid>,
+    /// The handling unit of the case it was referred from.
+    pub referring_organization_id: Option<uuid::Uuid>,
+}
+
+/// Staff who see the disputes of their jurisdiction: every case role but
+/// mediators, who see their teams' disputes only.
+pub fn sees_disputes_by_jurisdiction(principal: &Principal) -> bool {
+    JURISDICTION_STAFF.iter().any(|role| *role != Role::Mediator && principal.has_role(*role))
+}
+
+fn member_of<'m>(principal: &Principal, memberships: &'m [Membership], team: uuid::Uuid) -> Option<&'m Membership> {
+    if !principal.has_role(Role::Mediator) {
+        return None;
+    }
+    memberships.iter().find(|m| m.team_id == team)
+}
+
+/// Whether the principal may see the dispute at all; those who may not
+/// get NOT_FOUND for every action. The change feed and ListDisputes show
+/// exactly these (`mediation::store::visibility` is the SQL twin).
+pub fn can_see_dispute(principal: &Principal, memberships: &[Membership], dispute: &DisputeAccess<'_>) -> bool {
+    if principal.is_admin() || dispute.party_account_ids.contains(&principal.account_id) {
+        return true;
+    }
+    let by_jurisdiction = sees_disputes_by_jurisdiction(principal) && in_jurisdiction(principal, dispute.region_path);
+    let by_team = principal.has_role(Role::Mediator)
+        && memberships.iter().any(|m| dispute.team_ids.contains(&m.team_id) || m.oversees(dispute.region_path));
+    let by_organization = [dispute.referring_court_id, dispute.confirmation_court_id]
+        .into_iter()
+        .flatten()
+        .any(|court| reads_for(principal, court))
+        || dispute
+            .referring_organization_id
+            .is_some_and(|org| sees_disputes_by_jurisdiction(principal) && principal.organization_id == Some(org));
+    by_jurisdiction || by_team || by_organization
+}
+
+/// Allows or denies `action` on a dispute. Admins read every dispute and
+/// act on none.
+pub fn authorize_dispute(
+    principal: &Principal,
+    memberships: &[Membership],
+    action: DisputeAction,
+    dispute: &DisputeAccess<'_>,
+) -> Result<(), AppError> {
+    if !can_see_dispute(principal, memberships, dispute) {
+        return Err(AppError::NotFound { resource: "dispute" });
+    }
+    let current = member_of(principal, memberships, dispute.team_id);
+    let head = current.is_some_and(|m| m.head);
+    let mediator = current.is_some() && dispute.mediator_account_id == Some(principal.account_id);
+    let allowed = match action {
+        DisputeAction::Read => true,
+        DisputeAction::ActForParty => dispute.party_account_ids.contains(&principal.account_id) || head || mediator,
+        DisputeAction::Manage => head,
+        DisputeAction::Mediate => head || mediator,
+        DisputeAction::AnswerConfirmation => dispute.confirmation_court_id.is_some_and(|court| {
+            principal.organization_id == Some(court)
+                && principal.has_role(Role::Partner)
+                && principal.scopes.contains(&Scope::CasesWrite)
+        }),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        let what = match action {
+            DisputeAction::Read => "read this dispute",
+            DisputeAction::ActForParty => "act for a party to this dispute",
+            DisputeAction::Manage => "assign this dispute's mediator or escalate it (a head of its team may)",
+            DisputeAction::Mediate => "mediate this dispute (its mediator or a head of its team may)",
+            DisputeAction::AnswerConfirmation => "answer for the court",
+        };
+        Err(AppError::permission_denied(Reason::PermissionDenied, format!("you may not {what}")))
+    }
+}
+
+/// What a caller wants to do with mediation teams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TeamAction {
+    /// Read teams (everyone who reads the directory).
+    Read,
+    /// Create, change or retire teams (admins).
+    Administer,
+    /// Add or remove members (admins, a head of the team).
+    ManageMembers,
+    /// List members with their load (the team, staff of its jurisdiction,
+    /// admins).
+    ListMembers,
+    /// Record a screening round or a dispute brought to the team (its
+    /// members).
+    Work,
+    /// Read the team's screening rounds (as ListMembers, and heads
+    /// overseeing it).
+    ReadScreenings,
+}
+
+/// What the policy needs to know about a team.
+#[derive(Debug, Clone, Copy)]
+pub struct TeamAccess<'a> {
+    pub id: uuid::Uuid,
+    pub region_path: &'a str,
+}
+
+/// Allows or denies `action` on a team (`None` for actions on no team
+/// yet: creating one, listing).
+pub fn authorize_team(
+    principal: &Principal,
+    memberships: &[Membership],
+    action: TeamAction,
+    team: Option<TeamAccess<'_>>,
+) -> Result<(), AppError> {
+    let member = team.and_then(|t| member_of(principal, memberships, t.id));
+    let staff_here =
+        team.is_some_and(|t| sees_disputes_by_jurisdiction(principal) && in_jurisdiction(principal, t.region_path));
+    let overseer = team
+        .is_some_and(|t| principal.has_role(Role::Mediator) && memberships.iter().any(|m| m.oversees(t.region_path)));
+    let allowed = match action {
+        TeamAction::Read => authorize(principal, Action::ReadDirectory, Resource::System).is_ok(),
+        TeamAction::Administer => principal.is_admin(),
+        TeamAction::ManageMembers => principal.is_admin() || member.is_some_and(|m| m.head),
+        TeamAction::ListMembers => principal.is_admin() || member.is_some() || staff_here,
+        TeamAction::Work => member.is_some(),
+        TeamAction::ReadScreenings => principal.is_admin() || member.is_some() || staff_here || overseer,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(AppError::permission_denied(Reason::PermissionDenied, "your role may not do this for this team"))
+    }
+}
+
+/// Mediation statistics of a region subtree: admins, and staff whose
+/// jurisdiction holds it (mediators through a team they head).
+pub fn authorize_mediation_statistics(
+    principal: &Principal,
+    memberships: &[Membership],
+    region_path: &str,
+) -> Result<(), AppError> {
+    if principal.is_admin()
+        || (sees_disputes_by_jurisdiction(principal) && in_jurisdiction(principal, region_path))
+        || (principal.has_role(Role::Mediator) && memberships.iter().any(|m| m.oversees(region_path)))
+    {
+        return Ok(());
+    }
+    if is_case_staff(principal) {
+        return Err(outside_jurisdiction("this region"));
+    }
+    Err(AppError::permission_denied(Reason::PermissionDenied, "your role may not read mediation statistics"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,5 +684,143 @@ mod tests {
         let err = authorize_filing(&staff(&[Role::Handler], unit, COUNTY), Register, TOWNSHIP).expect_err("a handler");
         assert_eq!(err.reason(), Reason::PermissionDenied);
         assert_eq!(outcome(authorize_case(&prefix, Read, &case)), 'n');
+    }
+
+    /// The dispute matrix: every [`DisputeAction`] for every kind of
+    /// principal on one dispute of a village team, referred from a case,
+    /// applied to a court. `y` allowed, `d` PERMISSION_DENIED, `n` NOT_FOUND.
+    #[test]
+    fn dispute_matrix() {
+        const VILLAGE: &str = "360700/360702/360702001/360702001001";
+        const TOWNSHIP: &str = "360700/360702/360702001";
+        const COUNTY: &str = "360700/360702";
+        const OTHER_COUNTY: &str = "360700/360731";
+        let (team, other_team, township_team, court, other_court, unit, committee) = (
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+        );
+        let person =
+            |kind, roles: &[Role], organization: Option<Uuid>, jurisdiction: Option<&str>, scopes: &[Scope]| {
+                Principal {
+                    account_id: Uuid::now_v7(),
+                    kind,
+                    roles: roles.to_vec(),
+                    organization_id: organization,
+                    jurisdiction: jurisdiction.map(str::to_owned),
+                    scopes: scopes.to_vec(),
+                }
+            };
+        let member = |team_id, head, level, covered: &str| Membership {
+            team_id,
+            head,
+            level,
+            covered_paths: vec![covered.to_owned()],
+        };
+        let mediator = person(AccountKind::Staff, &[Role::Mediator], Some(committee), Some(VILLAGE), &[]);
+        let party = person(AccountKind::Citizen, &[Role::Citizen], None, None, &[]);
+        let parties = [party.account_id];
+        let teams = [team];
+        let applied = DisputeAccess {
+            region_path: VILLAGE,
+            team_id: team,
+            team_ids: &teams,
+            mediator_account_id: Some(mediator.account_id),
+            party_account_ids: &parties,
+            referring_court_id: None,
+            confirmation_court_id: Some(court),
+            referring_organization_id: Some(unit),
+        };
+        let before = DisputeAccess { confirmation_court_id: None, ..applied };
+        use DisputeAction::*;
+        let actions = [Read, ActForParty, Manage, Mediate, AnswerConfirmation];
+        let staff =
+            |roles: &[Role], org, jurisdiction| person(AccountKind::Staff, roles, Some(org), Some(jurisdiction), &[]);
+        let court_partner = |org| {
+            person(AccountKind::Service, &[Role::Partner], Some(org), None, &[Scope::CasesRead, Scope::CasesWrite])
+        };
+        let table: Vec<(&str, Principal, Vec<Membership>, &DisputeAccess<'_>, &str)> = vec![
+            ("the mediator", mediator.clone(), vec![member(team, false, 4, VILLAGE)], &applied, "yydyd"),
+            ("the mediator, no longer a member", mediator.clone(), vec![], &applied, "nnnnn"),
+            (
+                "a plain member of the team",
+                staff(&[Role::Mediator], committee, VILLAGE),
+                vec![member(team, false, 4, VILLAGE)],
+                &applied,
+                "ydddd",
+            ),
+            (
+                "the team's head",
+                staff(&[Role::Mediator], committee, VILLAGE),
+                vec![member(team, true, 4, VILLAGE)],
+                &applied,
+                "yyyyd",
+            ),
+            (
+                "a mediator of another team",
+                staff(&[Role::Mediator], committee, VILLAGE),
+                vec![member(other_team, true, 4, VILLAGE)],
+                &applied,
+                "nnnnn",
+            ),
+            (
+                "the township team's head",
+                staff(&[Role::Mediator], committee, TOWNSHIP),
+                vec![member(township_team, true, 3, TOWNSHIP)],
+                &applied,
+                "ydddd",
+            ),
+            (
+                "a township team's plain member",
+                staff(&[Role::Mediator], committee, TOWNSHIP),
+                vec![member(township_team, false, 3, TOWNSHIP)],
+                &applied,
+                "nnnnn",
+            ),
+            ("clerk of the county", staff(&[Role::Clerk], Uuid::now_v7(), COUNTY), vec![], &applied, "ydddd"),
+            ("clerk of another county", staff(&[Role::Clerk], Uuid::now_v7(), OTHER_COUNTY), vec![], &applied, "nnnnn"),
+            (
+                "handler of the referring unit, elsewhere",
+                staff(&[Role::Handler], unit, OTHER_COUNTY),
+                vec![],
+                &applied,
+                "ydddd",
+            ),
+            ("the court, after the application", court_partner(court), vec![], &applied, "ydddy"),
+            ("the court, before the application", court_partner(court), vec![], &before, "nnnnn"),
+            ("another court", court_partner(other_court), vec![], &applied, "nnnnn"),
+            (
+                "the court without the write scope",
+                person(AccountKind::Service, &[Role::Partner], Some(court), None, &[Scope::CasesRead]),
+                vec![],
+                &applied,
+                "ydddd",
+            ),
+            ("a party", party.clone(), vec![], &applied, "yyddd"),
+            (
+                "a citizen not a party",
+                person(AccountKind::Citizen, &[Role::Citizen], None, None, &[]),
+                vec![],
+                &applied,
+                "nnnnn",
+            ),
+            ("admin", person(AccountKind::Staff, &[Role::Admin], None, None, &[]), vec![], &applied, "ydddd"),
+        ];
+        let outcome = |result: Result<(), AppError>| match result {
+            Ok(()) => 'y',
+            Err(e) if e.reason() == Reason::PermissionDenied => 'd',
+            Err(e) if e.reason() == Reason::NotFound => 'n',
+            Err(e) => panic!("unexpected denial {e:?}"),
+        };
+        for (name, principal, memberships, dispute, want) in &table {
+            let got: String =
+                actions.iter().map(|a| outcome(authorize_dispute(principal, memberships, *a, dispute))).collect();
+            assert_eq!(&got, want, "{name}: {actions:?}");
+            assert_eq!(can_see_dispute(principal, memberships, dispute), !want.starts_with('n'), "{name}");
+        }
     }
 }

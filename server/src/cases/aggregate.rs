@@ -102,7 +102,7 @@ impl Aggregate for Case {
         self.row.version.to_string()
     }
 
-    fn authorize(&self, principal: &Principal, action: CaseAction) -> Result<(), AppError> {
+    fn authorize(&self, _: &mut PgConnection, principal: &Principal, action: CaseAction) -> Result<(), AppError> {
         policy::authorize_case(principal, action, &access(&self.row))
     }
 

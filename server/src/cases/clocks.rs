@@ -207,6 +207,7 @@ mod tests {
             legal_basis: "b".into(),
             served_at,
             stated_organization_id: None,
+            mediation_dispute_id: None,
         }
     }
 

@@ -85,7 +85,7 @@ pub fn text(field: &str, raw: &str, min: usize, max: usize) -> Result<String, Ap
 }
 
 /// Decides `rule` for `case` on today's calendar.
-fn rule(conn: &mut PgConnection, case: &Case, rule: Rule) -> Result<Vec<Event>, AppError> {
+pub fn decide_now(conn: &mut PgConnection, case: &Case, rule: Rule) -> Result<Vec<Event>, AppError> {
     let calendar = calendar(conn)?;
     let ctx = Context { today: shanghai_today(), calendar: &calendar, urgent_reply_days: URGENT_REPLY_DAYS };
     rules::decide(&case.subject(), case.life(), rule, &ctx)
@@ -111,7 +111,7 @@ impl Command<Case> for Plain {
     }
 
     fn decide(self, conn: &mut PgConnection, case: &Case, _: &Principal) -> Result<Vec<Event>, AppError> {
-        rule(conn, case, self.rule)
+        decide_now(conn, case, self.rule)
     }
 }
 
@@ -254,6 +254,12 @@ fn opinion(raw: Option<pb::Opinion>) -> Result<OpinionDraft, AppError> {
             .map_err(|_| v.push(FieldViolation::new("opinion.organization_id", "must be an organization id")))
             .ok(),
     };
+    let mediation_dispute_id = match raw.mediation_dispute_id.as_str() {
+        "" => None,
+        raw => Uuid::parse_str(raw)
+            .map_err(|_| v.push(FieldViolation::new("opinion.mediation_dispute_id", "must be a dispute id")))
+            .ok(),
+    };
     require_valid(v)?;
     Ok(OpinionDraft {
         request,
@@ -262,6 +268,7 @@ fn opinion(raw: Option<pb::Opinion>) -> Result<OpinionDraft, AppError> {
         legal_basis,
         served_at,
         stated_organization_id,
+        mediation_dispute_id,
     })
 }
 
@@ -309,7 +316,7 @@ impl Command<Case> for SetTrack {
         // that registered it, or above the triaging clerk's bureau for an
         // online filing.
         let report_to = superior(conn, case.row.registering_organization_id.or(principal.organization_id))?;
-        rule(conn, case, Rule::SetTrack { track: self.track, reason: self.reason, first_time, report_to })
+        decide_now(conn, case, Rule::SetTrack { track: self.track, reason: self.reason, first_time, report_to })
     }
 }
 
@@ -349,7 +356,7 @@ impl Command<Case> for Route {
     fn decide(self, conn: &mut PgConnection, case: &Case, _: &Principal) -> Result<Vec<Event>, AppError> {
         let target = organization(conn, self.organization_id)?;
         let Route { organization_id, mode, report_by, note } = self;
-        rule(conn, case, Rule::Route { organization_id, target, mode, report_by, note })
+        decide_now(conn, case, Rule::Route { organization_id, target, mode, report_by, note })
     }
 }
 
@@ -407,7 +414,7 @@ impl Command<Case> for Decline {
             None => None,
         };
         let Decline { reason, diverted_to, related_case_id, explanation } = self;
-        rule(conn, case, Rule::Decline { reason, diverted_to, related_case_id, related, explanation })
+        decide_now(conn, case, Rule::Decline { reason, diverted_to, related_case_id, related, explanation })
     }
 }
 
@@ -437,7 +444,7 @@ impl Command<Case> for FollowUp {
     }
 
     fn decide(self, conn: &mut PgConnection, case: &Case, _: &Principal) -> Result<Vec<Event>, AppError> {
-        rule(conn, case, Rule::FollowUp { kind: self.kind, note: self.note })
+        decide_now(conn, case, Rule::FollowUp { kind: self.kind, note: self.note })
     }
 }
 
@@ -476,7 +483,7 @@ impl Command<Case> for RequestReview {
             let reviewing_organization_id = superior(conn, case.life().handling_organization_id)?;
             Rule::RequestReview { reason, reviewing_organization_id }
         };
-        rule(conn, case, command)
+        decide_now(conn, case, command)
     }
 }
 
@@ -503,6 +510,6 @@ impl Command<Case> for GrantAccess {
     fn decide(self, conn: &mut PgConnection, case: &Case, _: &Principal) -> Result<Vec<Event>, AppError> {
         let found = organization(conn, self.organization_id)?;
         let GrantAccess { organization_id, reason } = self;
-        rule(conn, case, Rule::GrantAccess { organization_id, organization: found, reason })
+        decide_now(conn, case, Rule::GrantAccess { organization_id, organization: found, reason })
     }
 }

@@ -86,3 +86,9 @@ impl CaseState {
         !self.is_terminal()
     }
 }
+
+wire_enum! {
+    /// How a dispute a case was diverted to ended (values match
+    /// `petition.v1.MediationOutcome`).
+    MediationOutcome { Pending = 1, Settled = 2, Failed = 3, Refused = 4 }
+}

@@ -53,8 +53,9 @@ pub struct RawDraft<'a> {
     pub respondent_organization_id: &'a str,
 }
 
-fn check_attachment(index: usize, a: &Attachment, violations: &mut Vec<FieldViolation>) {
-    let field = |name: &str| format!("draft.attachments[{index}].{name}");
+/// Checks attachment `index` of the list at `list` (e.g. "draft.attachments").
+pub fn check_attachment(list: &str, index: usize, a: &Attachment, violations: &mut Vec<FieldViolation>) {
+    let field = |name: &str| format!("{list}[{index}].{name}");
     text::one_line(&field("name"), &a.name, 1, 255, violations);
     let media_ok = a.media_type.split_once('/').is_some_and(|(t, s)| {
         !t.is_empty()
@@ -95,7 +96,7 @@ pub fn validate(raw: RawDraft<'_>) -> Result<Draft, AppError> {
         v.push(FieldViolation::new("draft.attachments", format!("at most {MAX_ATTACHMENTS}")));
     }
     for (i, a) in raw.attachments.iter().enumerate() {
-        check_attachment(i, a, &mut v);
+        check_attachment("draft.attachments", i, a, &mut v);
     }
     let respondent_organization_id = match raw.respondent_organization_id {
         "" => None,

@@ -39,6 +39,7 @@ pub fn opinion(o: &Opinion) -> pb::Opinion {
         legal_basis: o.legal_basis.clone(),
         serve_time: Some(timestamp(o.served_at)),
         organization_id: id(o.organization_id),
+        mediation_dispute_id: optional_id(o.mediation_dispute_id),
     }
 }
 
@@ -71,6 +72,8 @@ pub fn event_type(event: &Event) -> pb::CaseEventType {
         Event::AccessGranted { .. } => T::AccessGranted,
         Event::AccessRevoked { .. } => T::AccessRevoked,
         Event::DeadlinesRecomputed { .. } => T::DeadlinesRecomputed,
+        Event::ReferredToMediation { .. } => T::ReferredToMediation,
+        Event::MediationConcluded { .. } => T::MediationConcluded,
     }
 }
 
@@ -185,6 +188,17 @@ pub fn detail(event: &Event) -> Detail {
             year: *year,
             deadlines: Some(deadlines(d, Vec::new())),
         }),
+        Event::ReferredToMediation { dispute_id, team_id, referred_on } => {
+            Detail::ReferredToMediation(pb::CaseReferredToMediation {
+                dispute_id: id(*dispute_id),
+                team_id: id(*team_id),
+                refer_date: format_date(*referred_on),
+            })
+        }
+        Event::MediationConcluded { dispute_id, outcome } => Detail::MediationConcluded(pb::CaseMediationConcluded {
+            dispute_id: id(*dispute_id),
+            outcome: *outcome as i32,
+        }),
     }
 }
 
@@ -214,7 +228,7 @@ mod tests {
     fn every_event_has_its_own_type_and_the_detail_of_that_type() {
         let events = every_event();
         let mut types: Vec<i32> = events.iter().map(|e| event_type(e) as i32).collect();
-        assert_eq!(types.len(), pb::CaseEventType::DeadlinesRecomputed as usize, "one sample per event type");
+        assert_eq!(types.len(), pb::CaseEventType::MediationConcluded as usize, "one sample per event type");
         // The stored event type number is the wire's.
         for event in &events {
             assert_eq!(i32::from(crate::cases::rules::event_type(event)), event_type(event) as i32);

@@ -11,6 +11,7 @@ pub mod filing;
 pub mod intake;
 pub mod intake_store;
 pub mod limits;
+pub mod mediation;
 pub mod model;
 pub mod numbering;
 pub mod recompute;

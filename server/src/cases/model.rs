@@ -1,31 +1,13 @@
 //! Database rows of cases.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Nullable};
 use uuid::Uuid;
 
 use super::rules::Lifecycle;
+use crate::arrays::Ids;
 use crate::jsonb::Json;
 use crate::schema::cases;
-
-/// A `UUID[]` column whose elements are never NULL.
-pub struct Ids(Vec<Uuid>);
-
-impl Queryable<Array<Nullable<diesel::sql_types::Uuid>>, Pg> for Ids {
-    type Row = Vec<Option<Uuid>>;
-
-    fn build(row: Self::Row) -> diesel::deserialize::Result<Self> {
-        Ok(Ids(row.into_iter().flatten().collect()))
-    }
-}
-
-impl From<Ids> for Vec<Uuid> {
-    fn from(ids: Ids) -> Vec<Uuid> {
-        ids.0
-    }
-}
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = cases, check_for_backend(diesel::pg::Pg))]

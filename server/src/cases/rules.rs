@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::clocks;
-use super::domain::{CaseKind, CaseState, Decision, DeclineReason, FollowUpKind, RoutingMode, Track};
+use super::domain::{CaseKind, CaseState, Decision, DeclineReason, FollowUpKind, MediationOutcome, RoutingMode, Track};
 use crate::auth::policy::path_within;
 use crate::calendar::rules::{Period, WorkCalendar};
 use crate::directory::rules::OrganizationKind;
@@ -50,6 +50,9 @@ pub struct Opinion {
     pub legal_basis: String,
     pub served_at: DateTime<Utc>,
     pub organization_id: Uuid,
+    /// The settled dispute whose agreement the opinion rests on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mediation_dispute_id: Option<Uuid>,
 }
 
 /// A written opinion as its author sends it; the rule says whose it is.
@@ -63,19 +66,29 @@ pub struct OpinionDraft {
     /// The issuing organization, if the author named one: it must be the
     /// deciding organization.
     pub stated_organization_id: Option<Uuid>,
+    /// The settled dispute the opinion cites (replies only).
+    pub mediation_dispute_id: Option<Uuid>,
 }
 
 impl OpinionDraft {
     /// The opinion as issued by the organization deciding at this stage.
     fn issued_by(self, organization_id: Uuid) -> Result<Opinion, AppError> {
-        let OpinionDraft { request, facts, decision, legal_basis, served_at, stated_organization_id } = self;
+        let OpinionDraft {
+            request,
+            facts,
+            decision,
+            legal_basis,
+            served_at,
+            stated_organization_id,
+            mediation_dispute_id,
+        } = self;
         if stated_organization_id.is_some_and(|stated| stated != organization_id) {
             return Err(AppError::invalid(
                 "opinion.organization_id",
                 "leave empty: the opinion is the deciding organization's",
             ));
         }
-        Ok(Opinion { request, facts, decision, legal_basis, served_at, organization_id })
+        Ok(Opinion { request, facts, decision, legal_basis, served_at, organization_id, mediation_dispute_id })
     }
 }
 
@@ -202,6 +215,18 @@ pub struct Lifecycle {
     pub review_requested_on: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recheck_requested_on: Option<NaiveDate>,
+    /// The dispute the case was diverted to (人民调解), the latest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mediation: Option<MediationLink>,
+}
+
+/// A case's diversion to mediation and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediationLink {
+    pub dispute_id: Uuid,
+    pub team_id: Uuid,
+    pub referred_on: NaiveDate,
+    pub outcome: MediationOutcome,
 }
 
 /// What happened to a case. Each carries what changed, so folding the
@@ -336,6 +361,17 @@ pub enum Event {
         year: i32,
         deadlines: Deadlines,
     },
+    /// Diverted to a mediation team; the dispute is recorded with it.
+    ReferredToMediation {
+        dispute_id: Uuid,
+        team_id: Uuid,
+        referred_on: NaiveDate,
+    },
+    /// The dispute it was diverted to ended.
+    MediationConcluded {
+        dispute_id: Uuid,
+        outcome: MediationOutcome,
+    },
 }
 
 /// What a caller asks to do to an existing case, with the facts its rule
@@ -430,6 +466,17 @@ pub enum Command {
         organization_id: Uuid,
         reason: String,
     },
+    /// Divert to mediation: the dispute recorded in the same transaction.
+    ReferToMediation {
+        dispute_id: Uuid,
+        team_id: Uuid,
+    },
+    /// The dispute the case was diverted to ended (its own transaction
+    /// tells the case).
+    ConcludeMediation {
+        dispute_id: Uuid,
+        outcome: MediationOutcome,
+    },
 }
 
 /// Names of commands, for precondition messages and the transition table.
@@ -457,6 +504,8 @@ impl Command {
             Self::Unlink { .. } => "UnlinkCase",
             Self::GrantAccess { .. } => "GrantCaseAccess",
             Self::RevokeAccess { .. } => "RevokeCaseAccess",
+            Self::ReferToMediation { .. } => "ReferCaseToMediation",
+            Self::ConcludeMediation { .. } => "ConcludeMediation",
         }
     }
 }
@@ -494,6 +543,10 @@ pub fn allowed_in(command: &Command) -> &'static [CaseState] {
         }
         // A partner may need a closed case as much as an open one.
         Command::GrantAccess { .. } | Command::RevokeAccess { .. } => CaseState::ALL,
+        // Before the opinion: the bureau, or the unit handling it.
+        Command::ReferToMediation { .. } => &[Registered, Routed, Accepted],
+        // The dispute ends whatever the case did meanwhile.
+        Command::ConcludeMediation { .. } => CaseState::ALL,
     }
 }
 
@@ -610,6 +663,19 @@ pub fn decide(
             vec![Event::DeadlineExtended { days, reason, reply_by: clocks::extended_reply_by(ctx, current, days) }]
         }
         Command::Reply { opinion } => {
+            if let Some(cited) = opinion.mediation_dispute_id {
+                let settled = case
+                    .mediation
+                    .as_ref()
+                    .is_some_and(|m| m.dispute_id == cited && m.outcome == MediationOutcome::Settled);
+                if !settled {
+                    return Err(precondition(
+                        case_id,
+                        Reason::InvalidState,
+                        "the opinion may cite only the settled dispute this case was diverted to",
+                    ));
+                }
+            }
             let unit =
                 case.handling_organization_id.ok_or_else(|| AppError::internal("accepted case without a unit"))?;
             let opinion = opinion.issued_by(unit)?.served_since(case.accepted_on, "the case was accepted")?;
@@ -647,6 +713,12 @@ pub fn decide(
                 requested_on: Some(today),
                 review_by: clocks::decision_due(ctx, today),
             }]
+        }
+        Command::ReplyToReview { opinion } if opinion.mediation_dispute_id.is_some() => {
+            return Err(AppError::invalid("opinion.mediation_dispute_id", "only a reply cites a mediation"));
+        }
+        Command::ReplyToRecheck { opinion } if opinion.mediation_dispute_id.is_some() => {
+            return Err(AppError::invalid("opinion.mediation_dispute_id", "only a reply cites a mediation"));
         }
         Command::ReplyToReview { opinion } => {
             let since = case.review_requested_on.or(case.reply.as_ref().map(|o| shanghai_date(o.served_at)));
@@ -743,6 +815,25 @@ pub fn decide(
                 return Err(precondition(case_id, Reason::NotGranted, "the organization has no access to revoke"));
             }
             vec![Event::AccessRevoked { organization_id, reason }]
+        }
+        Command::ReferToMediation { dispute_id, team_id } => {
+            if subject.kind == CaseKind::Accusation {
+                return Err(precondition(
+                    case_id,
+                    Reason::AccusationNotShared,
+                    "an accusation is not mediated: it goes to the discipline channel (Art.30)",
+                ));
+            }
+            if case.mediation.as_ref().is_some_and(|m| m.outcome == MediationOutcome::Pending) {
+                return Err(precondition(case_id, Reason::AlreadyReferred, "the case is already in mediation"));
+            }
+            vec![Event::ReferredToMediation { dispute_id, team_id, referred_on: today }]
+        }
+        Command::ConcludeMediation { dispute_id, outcome } => {
+            if case.mediation.as_ref().is_none_or(|m| m.dispute_id != dispute_id) {
+                return Err(AppError::internal("a dispute ended that the case was not diverted to"));
+            }
+            vec![Event::MediationConcluded { dispute_id, outcome }]
         }
     };
     Ok(events)
@@ -886,6 +977,7 @@ pub fn apply(case: Option<Lifecycle>, event: &Event) -> Lifecycle {
                 access_organization_ids: Vec::new(),
                 review_requested_on: None,
                 recheck_requested_on: None,
+                mediation: None,
             };
         }
         (Some(case), _) => case,
@@ -998,6 +1090,19 @@ pub fn apply(case: Option<Lifecycle>, event: &Event) -> Lifecycle {
             case.access_organization_ids.retain(|id| id != organization_id);
         }
         Event::DeadlinesRecomputed { deadlines, .. } => case.deadlines = deadlines.clone(),
+        Event::ReferredToMediation { dispute_id, team_id, referred_on } => {
+            case.mediation = Some(MediationLink {
+                dispute_id: *dispute_id,
+                team_id: *team_id,
+                referred_on: *referred_on,
+                outcome: MediationOutcome::Pending,
+            });
+        }
+        Event::MediationConcluded { dispute_id, outcome } => {
+            if let Some(link) = case.mediation.as_mut().filter(|m| m.dispute_id == *dispute_id) {
+                link.outcome = *outcome;
+            }
+        }
     }
     case
 }
@@ -1052,6 +1157,8 @@ pub fn event_type(event: &Event) -> i16 {
         Event::AccessGranted { .. } => 23,
         Event::AccessRevoked { .. } => 24,
         Event::DeadlinesRecomputed { .. } => 25,
+        Event::ReferredToMediation { .. } => 26,
+        Event::MediationConcluded { .. } => 27,
     }
 }
 
@@ -1109,6 +1216,7 @@ mod tests {
             legal_basis: "《物业管理条例》".into(),
             served_at,
             stated_organization_id: None,
+            mediation_dispute_id: None,
         }
     }
 
@@ -1153,6 +1261,7 @@ mod tests {
             Command::Merge { into: OTHER_CASE, into_accusation: false, reason: "same matter".into() },
             Command::GrantAccess { organization_id: COURT, organization: Some(court()), reason: "referral".into() },
             Command::RevokeAccess { organization_id: COURT, reason: "closed".into() },
+            Command::ReferToMediation { dispute_id: OTHER_CASE, team_id: COURT },
         ]
     }
 
@@ -1179,6 +1288,7 @@ mod tests {
             (Command::Withdraw { .. }, Registered | Routed | Accepted) => Some(Withdrawn),
             (Command::Merge { .. }, s) if !s.is_terminal() => Some(state),
             (Command::GrantAccess { .. } | Command::RevokeAccess { .. }, _) => Some(state),
+            (Command::ReferToMediation { .. }, Registered | Routed | Accepted) => Some(state),
             _ => None,
         }
     }
@@ -1622,6 +1732,10 @@ mod tests {
                 "AssignCase",
                 "GrantCaseAccess",
                 "AcceptCase",
+                "ReferCaseToMediation",
+            ]),
+            vec![Command::ConcludeMediation { dispute_id: OTHER_CASE, outcome: MediationOutcome::Failed }],
+            by_name(&[
                 "AddFollowUp",
                 "ExtendCaseDeadline",
                 "RevokeCaseAccess",

@@ -846,7 +846,7 @@ impl CaseService for CaseApi {
                 store::lock_case(conn, *id)?;
             }
             let primary_case = <Case as pipeline::Aggregate>::lock(conn, primary)?;
-            pipeline::Aggregate::authorize(&primary_case, principal, CaseAction::Triage)?;
+            pipeline::Aggregate::authorize(&primary_case, conn, principal, CaseAction::Triage)?;
             rules::check_merge(&primary_case.subject(), primary_case.life(), &store::merge_primaries(conn, &others)?)?;
             let mut merged = Vec::with_capacity(others.len());
             for id in others {

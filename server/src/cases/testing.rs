@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::domain::{Decision, DeclineReason, FollowUpKind, RoutingMode, Track};
+use super::domain::{Decision, DeclineReason, FollowUpKind, MediationOutcome, RoutingMode, Track};
 use super::rules::{Deadlines, Event, Opinion};
 
 fn day() -> NaiveDate {
@@ -22,6 +22,7 @@ pub(crate) fn every_event() -> Vec<Event> {
         legal_basis: "b".into(),
         served_at: chrono::DateTime::UNIX_EPOCH,
         organization_id: org,
+        mediation_dispute_id: Some(org),
     };
     vec![
         Event::Registered { track: Track::Normal, registered_on: day(), route_by: day() },
@@ -68,5 +69,7 @@ pub(crate) fn every_event() -> Vec<Event> {
         Event::AccessGranted { organization_id: org, reason: "r".into() },
         Event::AccessRevoked { organization_id: org, reason: "r".into() },
         Event::DeadlinesRecomputed { year: 2027, deadlines: Deadlines { reply_by: Some(day()), ..Default::default() } },
+        Event::ReferredToMediation { dispute_id: org, team_id: org, referred_on: day() },
+        Event::MediationConcluded { dispute_id: org, outcome: MediationOutcome::Settled },
     ]
 }

@@ -267,6 +267,12 @@ pub fn case_message(
         } else {
             Vec::new()
         },
+        mediation: life.mediation.as_ref().map(|m| pb::CaseMediation {
+            dispute_id: m.dispute_id.to_string(),
+            team_id: m.team_id.to_string(),
+            outcome: m.outcome as i32,
+            refer_date: format_date(m.referred_on),
+        }),
     })
 }
 

@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::store::{self, FeedRow, Page};
-use crate::auth::policy::{self, CaseAccess, path_within};
+use super::store::{self, DisputeFacts, FeedRow, Page};
+use crate::auth::policy::{self, CaseAccess, DisputeAccess, Membership, path_within};
 use crate::auth::tokens::VerifiedToken;
 use crate::auth::{Principal, require_principal};
 use crate::cases::rules::Event;
@@ -24,6 +24,8 @@ use crate::convert::timestamp;
 use crate::directory::store as directory_store;
 use crate::error::AppError;
 use crate::event_log::{AggregateType, EventRow};
+use crate::mediation::store as mediation_store;
+use crate::mediation::view as mediation_view;
 use crate::state::AppState;
 
 /// Default and largest ListChanges page.
@@ -50,6 +52,7 @@ impl FeedApi {
 struct Filter {
     aggregate_types: Vec<AggregateType>,
     case_event_types: Vec<i16>,
+    dispute_event_types: Vec<i16>,
     /// The region subtree's root path.
     region_root: Option<String>,
 }
@@ -58,6 +61,8 @@ struct Filter {
 struct Reader {
     principal: Principal,
     viewer: Viewer,
+    /// The reader's mediation teams, as read when the reader started.
+    memberships: Vec<Membership>,
     filter: Filter,
 }
 
@@ -76,7 +81,7 @@ impl Reader {
     }
 
     fn change(&self, row: FeedRow) -> Result<Option<pb::Change>, AppError> {
-        let FeedRow { event, case } = row;
+        let FeedRow { event, case, dispute } = row;
         let Some(aggregate_type) = AggregateType::from_i32(i32::from(event.aggregate_type)) else {
             return Ok(None);
         };
@@ -85,7 +90,43 @@ impl Reader {
         }
         match aggregate_type {
             AggregateType::Case => self.case_change(event, case),
+            AggregateType::Dispute => self.dispute_change(event, dispute),
         }
+    }
+
+    fn dispute_change(&self, row: EventRow, dispute: Option<DisputeFacts>) -> Result<Option<pb::Change>, AppError> {
+        let Some(d) = dispute else {
+            tracing::warn!(dispute_id = %row.aggregate_id, "an event of a dispute that is not stored; not served");
+            return Ok(None);
+        };
+        let filter = &self.filter;
+        if !filter.dispute_event_types.is_empty() && !filter.dispute_event_types.contains(&row.event_type) {
+            return Ok(None);
+        }
+        if filter.region_root.as_deref().is_some_and(|root| !path_within(&d.region_path, root)) {
+            return Ok(None);
+        }
+        let access = DisputeAccess {
+            region_path: &d.region_path,
+            team_id: d.team_id,
+            team_ids: &d.team_ids,
+            mediator_account_id: d.mediator_account_id,
+            party_account_ids: &d.party_account_ids,
+            referring_court_id: d.referring_court_id,
+            confirmation_court_id: d.confirmation_court_id,
+            referring_organization_id: d.referring_organization_id,
+        };
+        if !policy::can_see_dispute(&self.principal, &self.memberships, &access) {
+            return Ok(None);
+        }
+        let event = mediation_view::parse_event(&row)?;
+        Ok(Some(pb::Change {
+            position: row.position(),
+            aggregate_type: pb::AggregateType::Dispute as i32,
+            aggregate_id: row.aggregate_id.to_string(),
+            commit_time: Some(timestamp(row.occurred_at)),
+            event: Some(pb::change::Event::DisputeEvent(mediation_view::event_message(&row, &event))),
+        }))
     }
 
     fn case_change(&self, row: EventRow, case: Option<store::CaseFacts>) -> Result<Option<pb::Change>, AppError> {
@@ -166,9 +207,21 @@ impl FeedApi {
                     .ok_or_else(|| AppError::invalid(format!("filter.case_event_types[{i}]"), "unknown event type"))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let dispute_event_types = filter
+            .dispute_event_types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                pb::DisputeEventType::try_from(*t)
+                    .ok()
+                    .filter(|t| *t != pb::DisputeEventType::Unspecified)
+                    .map(|t| t as i16)
+                    .ok_or_else(|| AppError::invalid(format!("filter.dispute_event_types[{i}]"), "unknown event type"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let region_code = filter.region_code;
         let state = self.state.clone();
-        let (viewer, region_root, principal) = self
+        let (viewer, region_root, principal, memberships) = self
             .state
             .feed_db
             .read(move |conn| {
@@ -180,10 +233,16 @@ impl FeedApi {
                             .path,
                     ),
                 };
-                Ok((Viewer::of(conn, &state.organization_kinds, &principal)?, region_root, principal))
+                let memberships = mediation_store::memberships_for(conn, &principal)?;
+                Ok((Viewer::of(conn, &state.organization_kinds, &principal)?, region_root, principal, memberships))
             })
             .await?;
-        Ok(Reader { principal, viewer, filter: Filter { aggregate_types, case_event_types, region_root } })
+        Ok(Reader {
+            principal,
+            viewer,
+            memberships,
+            filter: Filter { aggregate_types, case_event_types, dispute_event_types, region_root },
+        })
     }
 
     /// CURSOR_EXPIRED for a position retention took away; INVALID_ARGUMENT

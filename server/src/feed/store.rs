@@ -76,10 +76,25 @@ pub struct CaseFacts {
     pub access_organization_ids: Vec<Uuid>,
 }
 
-/// An event and its aggregate's facts (`None`: the aggregate is gone).
+/// What the policy needs about the dispute an event belongs to.
+#[derive(Debug, Clone)]
+pub struct DisputeFacts {
+    pub region_path: String,
+    pub team_id: Uuid,
+    pub team_ids: Vec<Uuid>,
+    pub mediator_account_id: Option<Uuid>,
+    pub party_account_ids: Vec<Uuid>,
+    pub referring_court_id: Option<Uuid>,
+    pub confirmation_court_id: Option<Uuid>,
+    pub referring_organization_id: Option<Uuid>,
+}
+
+/// An event and its aggregate's facts (`None`: the aggregate is gone, or
+/// is of the other type).
 pub struct FeedRow {
     pub event: EventRow,
     pub case: Option<CaseFacts>,
+    pub dispute: Option<DisputeFacts>,
 }
 
 /// A page of the feed.
@@ -126,6 +141,22 @@ struct PageRow {
     reviewing_organization_id: Option<Uuid>,
     #[diesel(sql_type = Nullable<Array<Nullable<SqlUuid>>>)]
     access_organization_ids: Option<Vec<Option<Uuid>>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    d_region_path: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    d_team_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Array<Nullable<SqlUuid>>>)]
+    d_team_ids: Option<Vec<Option<Uuid>>>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    d_mediator_account_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Array<Nullable<SqlUuid>>>)]
+    d_party_account_ids: Option<Vec<Option<Uuid>>>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    d_referring_court_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    d_confirmation_court_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    d_referring_organization_id: Option<Uuid>,
 }
 
 /// The `(xid, idx)` to read after, with `idx` in the column's range: a
@@ -147,7 +178,12 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
          SELECT h.horizon, e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.actor_id,
                 e.occurred_at, e.state, e.payload, e.xid, e.idx,
                 c.kind, c.region_path, c.petitioner_id, c.handling_organization_id,
-                c.reviewing_organization_id, c.access_organization_ids
+                c.reviewing_organization_id, c.access_organization_ids,
+                d.region_path AS d_region_path, d.team_id AS d_team_id, d.team_ids AS d_team_ids,
+                (SELECT m.account_id FROM team_members m WHERE m.id = d.mediator_member_id) AS d_mediator_account_id,
+                d.party_account_ids AS d_party_account_ids, d.referring_court_id AS d_referring_court_id,
+                d.confirmation_court_id AS d_confirmation_court_id,
+                d.referring_organization_id AS d_referring_organization_id
          FROM h
          LEFT JOIN LATERAL (
              SELECT * FROM events
@@ -156,6 +192,7 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
              LIMIT $3
          ) e ON TRUE
          LEFT JOIN cases c ON e.aggregate_type = 1 AND c.id = e.aggregate_id
+         LEFT JOIN disputes d ON e.aggregate_type = 2 AND d.id = e.aggregate_id
          ORDER BY e.xid, e.idx",
     )
     .bind::<BigInt, _>(xid)
@@ -194,7 +231,21 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
                 }),
                 _ => None,
             };
-            Some(FeedRow { event, case })
+            let flat = |ids: Option<Vec<Option<Uuid>>>| ids.unwrap_or_default().into_iter().flatten().collect();
+            let dispute = match (r.d_region_path, r.d_team_id) {
+                (Some(region_path), Some(team_id)) => Some(DisputeFacts {
+                    region_path,
+                    team_id,
+                    team_ids: flat(r.d_team_ids),
+                    mediator_account_id: r.d_mediator_account_id,
+                    party_account_ids: flat(r.d_party_account_ids),
+                    referring_court_id: r.d_referring_court_id,
+                    confirmation_court_id: r.d_confirmation_court_id,
+                    referring_organization_id: r.d_referring_organization_id,
+                }),
+                _ => None,
+            };
+            Some(FeedRow { event, case, dispute })
         })
         .collect();
     Ok(Page { rows, readable_through })

@@ -636,9 +636,6 @@ impl MediationService for MediationApi {
             let dispute_id = Uuid::now_v7();
             let refer = crate::cases::mediation::Refer { dispute_id, team_id };
             let (case, _) = pipeline::transition::<Case, _>(conn, journal, principal, case_id, &etag, refer)?;
-            if store::open_dispute_of_case(conn, case_id)?.is_some() {
-                return Err(AppError::internal("an open dispute for a case not marked in mediation"));
-            }
             let row = &case.row;
             let mut parties = vec![draft::NewParty::Account { account_id: row.petitioner_id, organization: false }];
             parties.extend(others);

@@ -324,16 +324,6 @@ pub fn parties_of(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<PartyRow>
         .load(conn)?)
 }
 
-/// The open dispute a case was referred to, if any.
-pub fn open_dispute_of_case(conn: &mut PgConnection, case: Uuid) -> Result<Option<Uuid>, AppError> {
-    Ok(disputes::table
-        .filter(disputes::case_id.eq(case))
-        .filter(disputes::state.eq_any(OPEN_STATES))
-        .select(disputes::id)
-        .first(conn)
-        .optional()?)
-}
-
 /// Which disputes a caller may list: the SQL form of
 /// `policy::can_see_dispute` (the e2e suite checks both show each caller
 /// the same disputes).

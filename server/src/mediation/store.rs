@@ -2,6 +2,8 @@
 //! transaction; none decides policy.
 
 use diesel::dsl::sql;
+use diesel::expression::BoxableExpression;
+use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Text};
 use uuid::Uuid;
@@ -395,13 +397,19 @@ fn visible<'a>(query: DisputeQuery<'a>, visibility: &DisputeVisibility) -> Dispu
     else {
         return query;
     };
-    let root = jurisdiction.clone().unwrap_or_else(|| "\u{0}".into());
+    // Callers without a jurisdiction (mediators, citizens, partners) see
+    // nothing by region: no root path stands for "none" (a NUL byte is not
+    // text to PostgreSQL).
+    let by_region: Box<dyn BoxableExpression<disputes::table, Pg, SqlType = Bool>> = match jurisdiction {
+        Some(root) => {
+            Box::new(disputes::region_path.eq(root.clone()).or(disputes::region_path.like(like_subtree(root))))
+        }
+        None => Box::new(sql::<Bool>("FALSE")),
+    };
     let org = staff_organization.unwrap_or(Uuid::nil());
     let court = court.unwrap_or(Uuid::nil());
     query.filter(
-        disputes::region_path
-            .eq(root.clone())
-            .or(disputes::region_path.like(like_subtree(&root)))
+        by_region
             .or(disputes::party_account_ids.contains(vec![*account]))
             .or(disputes::team_ids.overlaps_with(teams.clone()))
             .or(disputes::referring_court_id.eq(court))

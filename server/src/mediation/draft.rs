@@ -41,6 +41,35 @@ pub struct DisputeDraft {
     pub matter: String,
     pub parties: Vec<NewParty>,
     pub attachments: Vec<Attachment>,
+    /// Where the request gave them, for the checks made on recording.
+    pub fields: DraftFields,
+}
+
+/// The request's field paths of a draft's parts (`dispute.region_code`,
+/// `disputes[1].parties[0]` …), so that a check made only when the draft
+/// is recorded names the field the caller sent.
+#[derive(Debug, Clone, Default)]
+pub struct DraftFields {
+    pub region_code: String,
+    /// The party list.
+    pub parties: String,
+    /// Each party, in the draft's order.
+    pub party: Vec<String>,
+}
+
+impl DraftFields {
+    /// The fields of a draft given at `field` with `parties` parties.
+    pub fn at(field: &str, parties: usize) -> DraftFields {
+        DraftFields {
+            region_code: format!("{field}.region_code"),
+            parties: format!("{field}.parties"),
+            party: (0..parties).map(|i| format!("{field}.parties[{i}]")).collect(),
+        }
+    }
+
+    fn party(&self, position: usize) -> String {
+        self.party.get(position).cloned().unwrap_or_else(|| format!("{}[{position}]", self.parties))
+    }
 }
 
 /// Validates a party list at `field` (at least `min`).
@@ -103,6 +132,7 @@ pub fn validate(field: &str, raw: &pb::DisputeDraft, v: &mut Vec<FieldViolation>
         region_code: raw.region_code.clone(),
         category: category.unwrap_or(DisputeCategory::Other),
         matter,
+        fields: DraftFields::at(field, parties.len()),
         parties,
         attachments,
     }
@@ -156,7 +186,7 @@ pub fn record(
     origin: Origin,
 ) -> Result<DisputeRow, AppError> {
     let region = directory_store::find_region(conn, &draft.region_code)?
-        .ok_or_else(|| AppError::invalid("dispute.region_code", "no such region"))?;
+        .ok_or_else(|| AppError::invalid(draft.fields.region_code.clone(), "no such region"))?;
     check_team_takes(team, &region.path)?;
     let today = crate::time::shanghai_today();
     let receive_date = rules::receive_date("receive_date", origin.receive_date, today)?;
@@ -179,7 +209,10 @@ pub fn record(
                     .iter()
                     .find(|a| a.id == *account_id && a.kind == AccountKind::Citizen.as_i16())
                     .ok_or_else(|| {
-                        AppError::invalid(format!("dispute.parties[{position}].account_id"), "no such citizen account")
+                        AppError::invalid(
+                            format!("{}.account_id", draft.fields.party(position)),
+                            "no such citizen account",
+                        )
                     })?;
                 // The team calls parties: the account's phone is kept with
                 // the party, sealed for it.
@@ -209,7 +242,7 @@ pub fn record(
         rows.push(row);
     }
     if accounts.iter().enumerate().any(|(i, a)| accounts[..i].contains(a)) {
-        return Err(AppError::invalid("dispute.parties", "an account is named twice"));
+        return Err(AppError::invalid(draft.fields.parties.clone(), "an account is named twice"));
     }
     let event = rules::record(
         team.row.id,

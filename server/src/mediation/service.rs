@@ -639,12 +639,21 @@ impl MediationService for MediationApi {
             let row = &case.row;
             let mut parties = vec![draft::NewParty::Account { account_id: row.petitioner_id, organization: false }];
             parties.extend(others);
+            // The petitioner comes from the case; the others are `other_parties`.
+            let fields = draft::DraftFields {
+                region_code: "case_id".into(),
+                parties: "other_parties".into(),
+                party: std::iter::once("case_id".to_owned())
+                    .chain((0..parties.len() - 1).map(|i| format!("other_parties[{i}]")))
+                    .collect(),
+            };
             let draft = draft::DisputeDraft {
                 region_code: row.region_code.clone(),
                 category,
                 matter: if matter.is_empty() { row.title.clone() } else { matter },
                 parties,
                 attachments: Vec::new(),
+                fields,
             };
             let origin = Origin {
                 source: DisputeSource::CaseReferral,

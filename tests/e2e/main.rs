@@ -17,6 +17,8 @@ mod identity;
 mod identity_throttle;
 mod identity_tokens;
 mod intake;
+mod mediation_cases;
+mod mediation_paths;
 mod operations;
 mod overload;
 mod retries;

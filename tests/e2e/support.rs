@@ -46,9 +46,7 @@ pub fn expect_invalid<T: std::fmt::Debug>(
 pub fn assert_typed(change: &pb::Change) {
     match &change.event {
         Some(pb::change::Event::CaseEvent(event)) => assert_typed_event(event),
-        Some(pb::change::Event::DisputeEvent(event)) => {
-            assert_eq!(event.detail.is_some(), event.r#type() != pb::DisputeEventType::Unspecified, "{event:?}")
-        }
+        Some(pb::change::Event::DisputeEvent(event)) => assert_typed_dispute_event(event),
         None => panic!("a change without an event: {change:?}"),
     }
 }
@@ -90,6 +88,46 @@ pub fn assert_typed_event(event: &pb::CaseEvent) {
             | (T::AccessGranted, Some(D::AccessGranted(_)))
             | (T::AccessRevoked, Some(D::AccessRevoked(_)))
             | (T::DeadlinesRecomputed, Some(D::DeadlinesRecomputed(_)))
+            | (T::ReferredToMediation, Some(D::ReferredToMediation(_)))
+            | (T::MediationConcluded, Some(D::MediationConcluded(_)))
+    );
+    assert!(matches, "the detail is not the arm of the event's type: {event:?}");
+}
+
+/// Asserts FAILED_PRECONDITION with `reason`, its PreconditionFailure
+/// naming `subject` (such as `disputes/<id>`).
+#[track_caller]
+pub fn expect_precondition<T: std::fmt::Debug>(
+    result: Result<T, petition_sdk::Error>,
+    reason: &str,
+    subject: &str,
+) -> petition_sdk::Error {
+    let error = expect_error(result, Code::FailedPrecondition, Some(reason));
+    let subjects: Vec<String> = error.precondition_violations().into_iter().map(|v| v.subject).collect();
+    assert_eq!(subjects, [subject.to_owned()], "{error}");
+    error
+}
+
+/// Asserts that a dispute event's detail is the arm of its type.
+#[track_caller]
+pub fn assert_typed_dispute_event(event: &pb::DisputeEvent) {
+    use pb::DisputeEventType as T;
+    use pb::dispute_event::Detail as D;
+    let matches = matches!(
+        (event.r#type(), &event.detail),
+        (T::Recorded, Some(D::Recorded(_)))
+            | (T::ConsentRecorded, Some(D::ConsentRecorded(_)))
+            | (T::Accepted, Some(D::Accepted(_)))
+            | (T::MediatorAssigned, Some(D::MediatorAssigned(_)))
+            | (T::MediatorObjected, Some(D::MediatorObjected(_)))
+            | (T::MediatorRecused, Some(D::MediatorRecused(_)))
+            | (T::SessionHeld, Some(D::SessionHeld(_)))
+            | (T::Settled, Some(D::Settled(_)))
+            | (T::Failed, Some(D::Failed(_)))
+            | (T::PerformanceRecorded, Some(D::PerformanceRecorded(_)))
+            | (T::ConfirmationApplied, Some(D::ConfirmationApplied(_)))
+            | (T::ConfirmationAnswered, Some(D::ConfirmationAnswered(_)))
+            | (T::Escalated, Some(D::Escalated(_)))
     );
     assert!(matches, "the detail is not the arm of the event's type: {event:?}");
 }

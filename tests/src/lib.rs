@@ -9,6 +9,7 @@
 pub mod board_texts;
 pub mod builders;
 pub mod database;
+pub mod mediation_world;
 pub mod petition_texts;
 pub mod process;
 pub mod server;
@@ -16,6 +17,7 @@ pub mod world;
 
 pub use builders::*;
 pub use database::TestDatabase;
+pub use mediation_world::{DisputeStage, MediationWorld};
 pub use process::ServerProcess;
 pub use server::{ADMIN_PASSWORD, TestServer};
 pub use world::{CaseWorld, claim, opinion};

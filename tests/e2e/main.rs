@@ -17,6 +17,7 @@ mod identity;
 mod identity_throttle;
 mod identity_tokens;
 mod intake;
+mod mediation_authz;
 mod mediation_cases;
 mod mediation_paths;
 mod operations;

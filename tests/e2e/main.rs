@@ -19,6 +19,7 @@ mod identity_tokens;
 mod intake;
 mod mediation_authz;
 mod mediation_cases;
+mod mediation_feed;
 mod mediation_paths;
 mod operations;
 mod overload;

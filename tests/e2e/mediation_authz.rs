@@ -591,6 +591,14 @@ impl Lab {
                             wrong.push(format!("{at} as {actor:?}: answered {}@{}", got.id, got.etag));
                         }
                     }
+                    Ok(Done::Team(id)) if row.rpc != Rpc::CreateTeam && id != self.w.village_team.id => {
+                        wrong.push(format!("{at} as {actor:?}: answered team {id}"))
+                    }
+                    Ok(Done::Member(id))
+                        if row.rpc == Rpc::RemoveTeamMember && Some(&id) != target.member.as_ref().map(|m| &m.id) =>
+                    {
+                        wrong.push(format!("{at} as {actor:?}: answered member {id}"))
+                    }
                     Ok(Done::Read(0)) if matches!(row.rpc, Rpc::ListDisputeEvents | Rpc::ListTeams) => {
                         wrong.push(format!("{at} as {actor:?}: an empty answer"))
                     }

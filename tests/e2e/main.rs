@@ -21,6 +21,7 @@ mod mediation_authz;
 mod mediation_cases;
 mod mediation_feed;
 mod mediation_paths;
+mod mediation_stats;
 mod operations;
 mod overload;
 mod retries;

@@ -22,6 +22,7 @@ mod mediation_cases;
 mod mediation_feed;
 mod mediation_paths;
 mod mediation_stats;
+mod mediation_teams;
 mod operations;
 mod overload;
 mod retries;

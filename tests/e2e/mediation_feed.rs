@@ -52,6 +52,30 @@ async fn dispute_changes(client: &Client, filter: pb::ChangeFilter) -> Result<Ve
     }
 }
 
+/// Waits until the feed serves every event of `disputes` (as the admin's
+/// GetDispute counts them): an event becomes readable once every older
+/// transaction in the database cluster has ended, and other tests write
+/// in it too.
+async fn settle(admin: &Client, disputes: &[&pb::Dispute]) -> Result<()> {
+    let mut want = BTreeMap::new();
+    for d in disputes {
+        want.insert(d.id.clone(), admin.mediation().get_dispute(&d.id).await?.last_event_sequence);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let feed = by_dispute(&dispute_changes(admin, only_disputes()).await?);
+        let got: BTreeMap<String, i64> =
+            feed.into_iter().filter(|(id, _)| want.contains_key(id)).map(|(id, s)| (id, s.len() as i64)).collect();
+        if got == want {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            bail!("the feed stays at {got:?}, below {want:?}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 fn only_disputes() -> pb::ChangeFilter {
     pb::ChangeFilter { aggregate_types: vec![pb::AggregateType::Dispute.into()], ..Default::default() }
 }
@@ -190,6 +214,7 @@ async fn each_reader_lists_gets_and_follows_exactly_the_disputes_it_may_see() ->
     let named = |ids: &BTreeSet<String>| ids.iter().map(|id| names.get(id).copied().unwrap_or("?")).collect::<Vec<_>>();
 
     // What each reader may get, lists and follows.
+    settle(admin, &all).await?;
     let mut seen: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (who, client) in &readers {
         let mut gets = BTreeSet::new();
@@ -246,6 +271,37 @@ async fn each_reader_lists_gets_and_follows_exactly_the_disputes_it_may_see() ->
     .collect();
     assert_eq!(seen, want);
 
+    // Filters narrow what a reader sees, never widen it.
+    let filtered = |client: &Client, filter: pb::ListDisputesRequest| {
+        let client = client.clone();
+        async move {
+            let found: Vec<pb::Dispute> = client.mediation().disputes(filter).try_collect().await?;
+            Ok::<_, anyhow::Error>(found.into_iter().map(|d| d.id).collect::<BTreeSet<String>>())
+        }
+    };
+    let with = |set: fn(&mut pb::ListDisputesRequest)| {
+        let mut filter = pb::ListDisputesRequest::default();
+        set(&mut filter);
+        filter
+    };
+    let settled = with(|f| f.states = vec![pb::DisputeState::Settled.into()]);
+    assert_eq!(named(&filtered(admin, settled.clone()).await?), ["d1", "d3"]);
+    assert!(filtered(&cw.clerk_b, settled).await?.is_empty());
+    let from_court = with(|f| f.source = pb::DisputeSource::CourtBeforeFiling.into());
+    assert_eq!(named(&filtered(&w.party_b.client, from_court).await?), ["d4"]);
+    let labour = with(|f| f.category = pb::DisputeCategory::Labour.into());
+    assert_eq!(named(&filtered(admin, labour.clone()).await?), ["d7"]);
+    assert!(filtered(&cw.clerk, labour).await?.is_empty());
+    let in_village_2 = pb::ListDisputesRequest { region_code: w.village_2.code.clone(), ..Default::default() };
+    assert_eq!(named(&filtered(&cw.clerk, in_village_2.clone()).await?), ["d2"]);
+    assert!(filtered(&w.village_head.client, in_village_2).await?.is_empty());
+    let by_mediator =
+        pb::ListDisputesRequest { mediator_member_id: w.village_mediator.member.id.clone(), ..Default::default() };
+    assert_eq!(named(&filtered(&w.township_head.client, by_mediator).await?), ["d1", "d3"]);
+    let at_township = pb::ListDisputesRequest { team_id: w.township_team.id.clone(), ..Default::default() };
+    assert_eq!(named(&filtered(&w.village_head.client, at_township.clone()).await?), ["d5"]);
+    assert_eq!(named(&filtered(&cw.clerk, at_township).await?), ["d5", "d6"]);
+
     // The court sees d3, and its whole past, once the parties applied to it.
     let court = cw.partner.mediation();
     expect_error(court.get_dispute(&d3.id).await, Code::NotFound, Some("NOT_FOUND"));
@@ -259,6 +315,7 @@ async fn each_reader_lists_gets_and_follows_exactly_the_disputes_it_may_see() ->
             ..Default::default()
         })
         .await?;
+    settle(admin, &[&d3]).await?;
     let court_feed = by_dispute(&dispute_changes(&cw.partner, only_disputes()).await?);
     let want: Vec<i64> = (1..=d3.last_event_sequence).collect();
     assert_eq!(court_feed.get(&d3.id), Some(&want));

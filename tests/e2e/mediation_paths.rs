@@ -279,6 +279,17 @@ async fn a_dispute_found_in_screening_is_settled_performed_and_confirmed_by_the_
         request_id: petition_sdk::new_request_id(),
         ..Default::default()
     };
+    // A rejection states why (Art.33 ¶3).
+    expect_invalid(
+        court
+            .answer_court_confirmation(pb::AnswerCourtConfirmationRequest {
+                decision: pb::ConfirmationState::Rejected.into(),
+                request_id: petition_sdk::new_request_id(),
+                ..answer.clone()
+            })
+            .await,
+        &["reason"],
+    );
     let confirmed = court.answer_court_confirmation(answer.clone()).await?;
     let c = confirmed.confirmation.clone().context("the confirmation")?;
     assert_eq!(
@@ -771,6 +782,14 @@ async fn the_confirmation_window_is_thirty_days_on_the_workday_calendar() -> Res
         (date_string(d), date_string(plus(d, 30)))
     );
     assert!(!on_time.overdue, "a settled dispute is not overdue, however old");
+    // The parties apply jointly, to a court.
+    let alone = pb::ApplyForCourtConfirmationRequest { all_parties_apply: false, ..apply(&on_time, plus(d, 30)) };
+    expect_invalid(head.apply_for_court_confirmation(alone).await, &["all_parties_apply"]);
+    let to_bureau = pb::ApplyForCourtConfirmationRequest {
+        court_organization_id: w.cw.dir.bureau_a.id.clone(),
+        ..apply(&on_time, plus(d, 30))
+    };
+    expect_invalid(head.apply_for_court_confirmation(to_bureau).await, &["court_organization_id"]);
     let applied = head.apply_for_court_confirmation(apply(&on_time, plus(d, 30))).await?;
     let confirmation = applied.confirmation.context("the application")?;
     assert_eq!(
@@ -875,6 +894,35 @@ async fn bad_input_is_refused_field_by_field_and_nothing_is_half_written() -> Re
     );
     let unchanged = head.get_dispute(&d.id).await?;
     assert_eq!((unchanged.state(), unchanged.etag.as_str()), (S::InMediation, d.etag.as_str()));
+    // An oral agreement (Art.28, 30) needs no Art.29 statement, and no court confirms it.
+    let oral = pb::Agreement {
+        form: pb::AgreementForm::Oral.into(),
+        parties_summary: String::new(),
+        facts: String::new(),
+        issues_and_responsibility: String::new(),
+        signed_by_all_parties: false,
+        sealed_by_committee: false,
+        ..complete.clone()
+    };
+    let settled = mediator.record_agreement(agree(oral)).await?;
+    assert_eq!(settled.state(), S::Settled);
+    let recorded = settled.agreement.clone().context("the agreement")?;
+    assert_eq!(
+        (recorded.form(), recorded.signed_by_all_parties, recorded.sealed_by_committee),
+        (pb::AgreementForm::Oral, false, false)
+    );
+    expect_precondition(
+        mediator
+            .apply_for_court_confirmation(pb::ApplyForCourtConfirmationRequest {
+                dispute_id: d.id.clone(),
+                court_organization_id: w.cw.court.id.clone(),
+                all_parties_apply: true,
+                ..Default::default()
+            })
+            .await,
+        "INVALID_STATE",
+        &subject(&settled),
+    );
 
     // A screening round is recorded whole or not at all.
     let screenings = |client: petition_sdk::MediationClient| {

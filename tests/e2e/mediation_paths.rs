@@ -169,6 +169,13 @@ async fn a_dispute_found_in_screening_is_settled_performed_and_confirmed_by_the_
         .await?;
     assert_eq!((d.parties[0].consent(), d.parties[0].consent_date.as_str()), (pb::ConsentState::Given, today.as_str()));
     assert_eq!(d.state(), S::AwaitingConsent, "two parties have not answered");
+    // An answer made on what the dispute was before is refused.
+    expect_error(
+        head.record_consent(pb::RecordConsentRequest { etag: dispute.etag.clone(), ..consent(&d, &ids[1], true, "") })
+            .await,
+        Code::Aborted,
+        Some("ETAG_MISMATCH"),
+    );
     // A plain member records answers only once named the dispute's mediator.
     expect_error(
         mediator.record_consent(consent(&d, &ids[1], true, "")).await,
@@ -702,8 +709,8 @@ async fn a_dispute_climbs_from_village_to_township_to_county_keeping_its_history
     let at = |team: &pb::MediationTeam| pb::ListDisputesRequest { team_id: team.id.clone(), ..Default::default() };
     let ids = |list: pb::ListDisputesResponse| list.disputes.into_iter().map(|d| d.id).collect::<Vec<_>>();
     assert!(ids(head.list_disputes(at(&w.village_team)).await?).is_empty());
-    assert_eq!(ids(county.list_disputes(at(&w.county_team)).await?), [d.id.clone()]);
-    assert_eq!(ids(head.list_disputes(pb::ListDisputesRequest::default()).await?), [d.id.clone()]);
+    assert_eq!(ids(county.list_disputes(at(&w.county_team)).await?), [d.id.as_str()]);
+    assert_eq!(ids(head.list_disputes(pb::ListDisputesRequest::default()).await?), [d.id.as_str()]);
     Ok(())
 }
 

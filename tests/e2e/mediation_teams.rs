@@ -52,7 +52,7 @@ async fn teams_cover_places_and_members_leave_only_when_free() -> Result<()> {
     assert_eq!(villages.len(), 2);
     let in_village_2 =
         team_ids(admin, pb::ListTeamsRequest { region_code: w.village_2.code.clone(), ..Default::default() }).await?;
-    assert_eq!(in_village_2, [w.other_village_team.id.clone()]);
+    assert_eq!(in_village_2, [w.other_village_team.id.as_str()]);
     assert!(uncovered(admin, county, pb::RegionLevel::Village).await?.is_empty(), "both villages have a team");
 
     // Retired, the other village's team takes nothing new and its village is uncovered.
@@ -102,21 +102,21 @@ async fn teams_cover_places_and_members_leave_only_when_free() -> Result<()> {
     let village_b =
         admin.directory().create_region(region("360731001001", pb::RegionLevel::Village, &township_b.code)).await?;
     let clerk_b = &w.cw.clerk_b;
-    assert_eq!(uncovered(clerk_b, county_b, pb::RegionLevel::Village).await?, [village_b.code.clone()]);
-    assert_eq!(uncovered(clerk_b, county_b, pb::RegionLevel::Township).await?, [township_b.code.clone()]);
+    assert_eq!(uncovered(clerk_b, county_b, pb::RegionLevel::Village).await?, [village_b.code.as_str()]);
+    assert_eq!(uncovered(clerk_b, county_b, pb::RegionLevel::Township).await?, [township_b.code.as_str()]);
     let committee_b =
         organization(admin, "于都村调委会", pb::OrganizationKind::MediationCommittee, &village_b, None).await?;
     let team_b =
         team(admin, "于都村调委会", pb::MediationTeamKind::VillageCommittee, &committee_b, &village_b, &[]).await?;
     assert!(uncovered(clerk_b, county_b, pb::RegionLevel::Village).await?.is_empty());
-    assert_eq!(uncovered(clerk_b, county_b, pb::RegionLevel::Township).await?, [township_b.code.clone()]);
+    assert_eq!(uncovered(clerk_b, county_b, pb::RegionLevel::Township).await?, [township_b.code.as_str()]);
     let retire_b = pb::UpdateTeamRequest {
         team: Some(pb::MediationTeam { id: team_b.id.clone(), retired: true, ..Default::default() }),
         update_mask: Some(prost_types::FieldMask { paths: vec!["retired".into()] }),
         ..Default::default()
     };
     admin.mediation().update_team(retire_b).await?;
-    assert_eq!(uncovered(clerk_b, county_b, pb::RegionLevel::Village).await?, [village_b.code.clone()]);
+    assert_eq!(uncovered(clerk_b, county_b, pb::RegionLevel::Village).await?, [village_b.code.as_str()]);
 
     let active = team_ids(admin, pb::ListTeamsRequest::default()).await?;
     assert!(!active.contains(&w.other_village_team.id), "ListTeams leaves retired teams out");

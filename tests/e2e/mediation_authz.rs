@@ -627,10 +627,16 @@ async fn mediation_matrix_teams_screenings_and_lists() -> Result<()> {
         row(Rpc::GetTeam, On::Nothing, SIGNED_IN, &[]),
         row(Rpc::ListTeams, On::Nothing, SIGNED_IN, &[]),
         row(Rpc::UpdateTeam, On::Nothing, &[Admin], &[]),
-        // A head manages the team's members; the team and the county's staff list them.
+        // A head manages the team's members; the team, the heads overseeing
+        // the village and the county's staff list them.
         row(Rpc::AddTeamMember, On::Nothing, &[VillageHead, Admin], &[]),
         row(Rpc::RemoveTeamMember, On::Member, &[VillageHead, Admin], &[]),
-        row(Rpc::ListTeamMembers, On::Nothing, &[VillageHead, VillageMediator, Clerk, Admin], &[]),
+        row(
+            Rpc::ListTeamMembers,
+            On::Nothing,
+            &[VillageHead, VillageMediator, TownshipHead, CountyHead, Clerk, Admin],
+            &[],
+        ),
         // Any member records a round; the heads overseeing the village read them.
         row(Rpc::RecordScreening, On::Nothing, TEAM, &[]),
         row(
@@ -642,12 +648,13 @@ async fn mediation_matrix_teams_screenings_and_lists() -> Result<()> {
         // The township's figures and gaps: its staff, the heads covering it.
         row(Rpc::ListUncoveredRegions, On::Nothing, &[TownshipHead, CountyHead, Clerk, Admin], &[]).outside(OUTSIDE),
         row(Rpc::GetMediationStatistics, On::Nothing, &[TownshipHead, CountyHead, Clerk, Admin], &[]).outside(OUTSIDE),
-        // A registered case is the bureau's to divert; those who may not see it get NOT_FOUND.
+        // A registered case is the bureau's to divert; those who may not
+        // see it get NOT_FOUND: mediators see no petition case by region.
         row(
             Rpc::ReferCaseToMediation,
             On::Case,
             &[Clerk],
-            &[VillageHead, VillageMediator, OtherMediator, ClerkB, Court, NonParty],
+            &[VillageHead, VillageMediator, OtherMediator, TownshipHead, CountyHead, ClerkB, Court, NonParty],
         )
         .after(S::AwaitingConsent),
         // The team records applications; a party files their own.

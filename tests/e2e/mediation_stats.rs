@@ -285,6 +285,17 @@ async fn statistics_count_what_the_teams_did() -> Result<()> {
     let rows: Vec<(&str, i32, i32)> = by_month.rows.iter().map(|r| (r.key.as_str(), r.recorded, r.settled)).collect();
     assert_eq!(rows, [(month.as_str(), 5, 2)]);
 
+    // A village team's head reads the figures of the village the team
+    // covers, not the township's.
+    let head = w.village_head.client.mediation();
+    let own = head.get_mediation_statistics(ask(&w.village, &today, &today, none)).await?;
+    assert_eq!(own.total.map(|t| t.recorded), Some(4));
+    crate::support::expect_error(
+        head.get_mediation_statistics(ask(township, &today, &today, none)).await,
+        petition_sdk::tonic::Code::PermissionDenied,
+        Some("OUTSIDE_JURISDICTION"),
+    );
+
     // The county: its own team and head too.
     let county = clerk.get_mediation_statistics(ask(&w.cw.dir.county_a, &today, &today, none)).await?;
     let county_total = county.total.context("the county's total")?;

@@ -48,6 +48,14 @@ pub fn is_case_staff(principal: &Principal) -> bool {
     JURISDICTION_STAFF.iter().any(|role| principal.has_role(*role))
 }
 
+/// Staff who see the cases and disputes arising in their jurisdiction:
+/// every case role but the mediator's. People's mediators (volunteers,
+/// grid workers, village cadres) see their teams' disputes, and cases only
+/// through their organization (a grant, a routing).
+pub fn sees_by_jurisdiction(principal: &Principal) -> bool {
+    JURISDICTION_STAFF.iter().any(|role| *role != Role::Mediator && principal.has_role(*role))
+}
+
 /// Whether region `path` lies in the subtree rooted at `root`.
 pub fn path_within(path: &str, root: &str) -> bool {
     path == root || (path.len() > root.len() && path.starts_with(root) && path.as_bytes()[root.len()] == b'/')
@@ -165,10 +173,10 @@ pub fn can_see_case(principal: &Principal, case: &CaseAccess<'_>) -> bool {
         return true;
     }
     let is_staff = JURISDICTION_STAFF.iter().any(|role| principal.has_role(*role));
-    let through_work = is_staff
-        && (in_jurisdiction(principal, case.region_path)
-            || works_for(principal, case.handling_organization_id)
-            || works_for(principal, case.reviewing_organization_id));
+    let through_work = (sees_by_jurisdiction(principal) && in_jurisdiction(principal, case.region_path))
+        || (is_staff
+            && (works_for(principal, case.handling_organization_id)
+                || works_for(principal, case.reviewing_organization_id)));
     through_work || case.access_organization_ids.iter().any(|org| reads_for(principal, *org))
 }
 
@@ -301,12 +309,6 @@ pub struct DisputeAccess<'a> {
     pub referring_organization_id: Option<uuid::Uuid>,
 }
 
-/// Staff who see the disputes of their jurisdiction: every case role but
-/// mediators, who see their teams' disputes only.
-pub fn sees_disputes_by_jurisdiction(principal: &Principal) -> bool {
-    JURISDICTION_STAFF.iter().any(|role| *role != Role::Mediator && principal.has_role(*role))
-}
-
 fn member_of<'m>(principal: &Principal, memberships: &'m [Membership], team: uuid::Uuid) -> Option<&'m Membership> {
     if !principal.has_role(Role::Mediator) {
         return None;
@@ -321,7 +323,7 @@ pub fn can_see_dispute(principal: &Principal, memberships: &[Membership], disput
     if principal.is_admin() || dispute.party_account_ids.contains(&principal.account_id) {
         return true;
     }
-    let by_jurisdiction = sees_disputes_by_jurisdiction(principal) && in_jurisdiction(principal, dispute.region_path);
+    let by_jurisdiction = sees_by_jurisdiction(principal) && in_jurisdiction(principal, dispute.region_path);
     let by_team = principal.has_role(Role::Mediator)
         && memberships.iter().any(|m| dispute.team_ids.contains(&m.team_id) || m.oversees(dispute.region_path));
     let by_organization = [dispute.referring_court_id, dispute.confirmation_court_id]
@@ -330,7 +332,7 @@ pub fn can_see_dispute(principal: &Principal, memberships: &[Membership], disput
         .any(|court| reads_for(principal, court))
         || dispute
             .referring_organization_id
-            .is_some_and(|org| sees_disputes_by_jurisdiction(principal) && principal.organization_id == Some(org));
+            .is_some_and(|org| sees_by_jurisdiction(principal) && principal.organization_id == Some(org));
     by_jurisdiction || by_team || by_organization
 }
 
@@ -383,13 +385,12 @@ pub enum TeamAction {
     /// Add or remove members (admins, a head of the team).
     ManageMembers,
     /// List members with their load (the team, staff of its jurisdiction,
-    /// admins).
+    /// heads overseeing it, admins).
     ListMembers,
     /// Record a screening round or a dispute brought to the team (its
     /// members).
     Work,
-    /// Read the team's screening rounds (as ListMembers, and heads
-    /// overseeing it).
+    /// Read the team's screening rounds (as ListMembers).
     ReadScreenings,
 }
 
@@ -409,15 +410,14 @@ pub fn authorize_team(
     team: Option<TeamAccess<'_>>,
 ) -> Result<(), AppError> {
     let member = team.and_then(|t| member_of(principal, memberships, t.id));
-    let staff_here =
-        team.is_some_and(|t| sees_disputes_by_jurisdiction(principal) && in_jurisdiction(principal, t.region_path));
+    let staff_here = team.is_some_and(|t| sees_by_jurisdiction(principal) && in_jurisdiction(principal, t.region_path));
     let overseer = team
         .is_some_and(|t| principal.has_role(Role::Mediator) && memberships.iter().any(|m| m.oversees(t.region_path)));
     let allowed = match action {
         TeamAction::Read => authorize(principal, Action::ReadDirectory, Resource::System).is_ok(),
         TeamAction::Administer => principal.is_admin(),
         TeamAction::ManageMembers => principal.is_admin() || member.is_some_and(|m| m.head),
-        TeamAction::ListMembers => principal.is_admin() || member.is_some() || staff_here,
+        TeamAction::ListMembers => principal.is_admin() || member.is_some() || staff_here || overseer,
         TeamAction::Work => member.is_some(),
         TeamAction::ReadScreenings => principal.is_admin() || member.is_some() || staff_here || overseer,
     };
@@ -428,16 +428,19 @@ pub fn authorize_team(
     }
 }
 
-/// Mediation statistics of a region subtree: admins, and staff whose
-/// jurisdiction holds it (mediators through a team they head).
+/// Mediation statistics and coverage of a region subtree: admins, staff
+/// whose jurisdiction holds it, and the heads of a team covering it (a
+/// village team's head reads their village's figures).
 pub fn authorize_mediation_statistics(
     principal: &Principal,
     memberships: &[Membership],
     region_path: &str,
 ) -> Result<(), AppError> {
+    let heads_a_team_covering =
+        |m: &Membership| m.head && m.covered_paths.iter().any(|root| path_within(region_path, root));
     if principal.is_admin()
-        || (sees_disputes_by_jurisdiction(principal) && in_jurisdiction(principal, region_path))
-        || (principal.has_role(Role::Mediator) && memberships.iter().any(|m| m.oversees(region_path)))
+        || (sees_by_jurisdiction(principal) && in_jurisdiction(principal, region_path))
+        || (principal.has_role(Role::Mediator) && memberships.iter().any(heads_a_team_covering))
     {
         return Ok(());
     }
@@ -593,7 +596,7 @@ mod tests {
             ("supervisor of the reviewing organization", staff(&[Role::Supervisor], gov, COUNTY), "ddyddddddd"),
             ("city leader", staff(&[Role::Leader], city_bureau, CITY), "ddyddddddd"),
             ("city supervisor", staff(&[Role::Supervisor], city_bureau, CITY), "ddyddddddd"),
-            ("mediator in the county", staff(&[Role::Mediator], Uuid::now_v7(), COUNTY), "ddyddddddd"),
+            ("mediator in the county", staff(&[Role::Mediator], Uuid::now_v7(), COUNTY), "nnnnnnnnnn"),
             ("staff without a case role", staff(&[], bureau, COUNTY), "nnnnnnnnnn"),
             (
                 "partner with every scope",

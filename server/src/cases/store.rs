@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::domain::CaseState;
 use super::model::{CaseRow, LifecycleChange, basic_case_columns, case_columns, full_case_columns};
 use super::view::CaseView;
+use crate::auth::policy;
 use crate::auth::{Principal, Role};
 use crate::calendar::store::overdue;
 use crate::error::AppError;
@@ -147,7 +148,8 @@ pub enum Visibility {
     All,
     /// A citizen: their own cases.
     Petitioner(Uuid),
-    /// Staff: cases arising in their jurisdiction, plus those their
+    /// Staff: cases arising in their jurisdiction (none for mediators,
+    /// `policy::sees_by_jurisdiction`), plus those their
     /// organization handles, reviews or was given access to.
     Staff { jurisdiction: Option<String>, organization: Option<Uuid> },
     /// A partner service account: the cases its organization was given
@@ -175,10 +177,11 @@ impl Visibility {
                 _ => Err(AppError::permission_denied(Reason::PermissionDenied, "this token may not read cases")),
             };
         }
-        if !crate::auth::policy::is_case_staff(principal) {
+        if !policy::is_case_staff(principal) {
             return Ok(Visibility::Nothing);
         }
-        Ok(Visibility::Staff { jurisdiction: principal.jurisdiction.clone(), organization: principal.organization_id })
+        let jurisdiction = if policy::sees_by_jurisdiction(principal) { principal.jurisdiction.clone() } else { None };
+        Ok(Visibility::Staff { jurisdiction, organization: principal.organization_id })
     }
 }
 
@@ -232,16 +235,20 @@ pub fn list_cases(
         Visibility::All => {}
         Visibility::Petitioner(id) => query = query.filter(cases::petitioner_id.eq(*id)),
         Visibility::Staff { jurisdiction, organization } => {
-            let root = jurisdiction.clone().unwrap_or_else(|| "\u{0}".into());
             let org = organization.unwrap_or(Uuid::nil());
-            query = query.filter(
-                cases::region_path
-                    .eq(root.clone())
-                    .or(cases::region_path.like(like_subtree(&root)))
-                    .or(cases::handling_organization_id.eq(org))
-                    .or(cases::reviewing_organization_id.eq(org))
-                    .or(cases::access_organization_ids.contains(vec![org])),
-            );
+            let through_organization = cases::handling_organization_id
+                .eq(org)
+                .or(cases::reviewing_organization_id.eq(org))
+                .or(cases::access_organization_ids.contains(vec![org]));
+            query = match jurisdiction {
+                Some(root) => query.filter(
+                    cases::region_path
+                        .eq(root.clone())
+                        .or(cases::region_path.like(like_subtree(root)))
+                        .or(through_organization),
+                ),
+                None => query.filter(through_organization),
+            };
         }
         Visibility::Nothing => query = query.filter(diesel::dsl::sql::<diesel::sql_types::Bool>("FALSE")),
         Visibility::Partner { organization } => {

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::model::{DisputeChange, DisputeRow, MemberRow, PartyRow, ScreeningRow, TeamChange, TeamRow};
 use crate::auth::Principal;
-use crate::auth::policy::{Membership, is_case_staff};
+use crate::auth::policy::{self, Membership};
 use crate::auth::principal::Role;
 use crate::calendar::store::overdue;
 use crate::directory::model::RegionRow;
@@ -349,7 +349,7 @@ impl DisputeVisibility {
         if principal.is_admin() {
             return DisputeVisibility::All;
         }
-        let by_jurisdiction = is_case_staff(principal) && crate::auth::policy::sees_disputes_by_jurisdiction(principal);
+        let by_jurisdiction = policy::sees_by_jurisdiction(principal);
         let reads_for_org = by_jurisdiction
             || principal.has_role(Role::Mediator)
             || (principal.has_role(Role::Partner) && principal.scopes.contains(&crate::auth::Scope::CasesRead));

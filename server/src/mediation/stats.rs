@@ -107,7 +107,9 @@ pub fn figures(
     let (from, to) = bounds(start, end);
     let key = key_sql(breakdown);
     // PerformanceRecorded leaving PERFORMED happens once per dispute; a
-    // breach may be recorded for several terms, so breaches count disputes.
+    // breach may be recorded for several terms, and a dispute may be
+    // escalated twice (village → township → county), so those two count
+    // disputes.
     let query = format!(
         "SELECT {key} AS key,
                 count(*) FILTER (WHERE e.event_type = 1) AS recorded,
@@ -122,7 +124,7 @@ pub fn figures(
                 count(*) FILTER (WHERE e.event_type = 11) AS confirmations_applied,
                 count(*) FILTER (
                     WHERE e.event_type = 12 AND e.payload->>'decision' = 'CONFIRMED') AS confirmations_confirmed,
-                count(*) FILTER (WHERE e.event_type = 13) AS escalated,
+                count(DISTINCT e.aggregate_id) FILTER (WHERE e.event_type = 13) AS escalated,
                 avg(((e.payload->'agreement'->>'effective_date')::date - d.accept_date)::float8)
                     FILTER (WHERE e.event_type = 8) AS average_days_to_settle
          FROM events e

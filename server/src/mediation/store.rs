@@ -405,7 +405,9 @@ fn visible<'a>(query: DisputeQuery<'a>, visibility: &DisputeVisibility) -> Dispu
     else {
         return query;
     };
-    let root = jurisdiction.clone().unwrap_or_else(|| "\u{0}".into());
+    // Without a jurisdiction, a root no region path equals or lies under
+    // (paths are never empty): text binds may not hold NUL.
+    let root = jurisdiction.clone().unwrap_or_default();
     let org = staff_organization.unwrap_or(Uuid::nil());
     let court = court.unwrap_or(Uuid::nil());
     query.filter(
@@ -469,6 +471,25 @@ pub fn list_disputes(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_caller_without_jurisdiction_binds_no_nul() {
+        // PostgreSQL refuses a NUL in a text parameter: a mediator's list
+        // failed INTERNAL when the missing jurisdiction was spelled "\0".
+        let visibility = DisputeVisibility::Scoped {
+            account: Uuid::nil(),
+            jurisdiction: None,
+            staff_organization: None,
+            court: None,
+            teams: vec![Uuid::nil()],
+            overseen_paths: vec!["360700/360702".into()],
+        };
+        let query: DisputeQuery<'_> =
+            disputes::table.select((DisputeRow::as_select(), mediator_account())).into_boxed();
+        let sql = diesel::debug_query::<diesel::pg::Pg, _>(&visible(query, &visibility)).to_string();
+        assert!(!sql.contains('\u{0}') && !sql.contains(r"\0"), "{sql}");
+        assert!(sql.contains("\"\", \"/%\""), "the empty root and its subtree pattern: {sql}");
+    }
 
     #[test]
     fn a_path_and_its_ancestors() {

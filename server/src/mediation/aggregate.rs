@@ -3,7 +3,7 @@
 //! rewrites the projections, journals the events and tells the case it
 //! came from how it ended.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use uuid::Uuid;
 
@@ -58,7 +58,7 @@ pub fn journal_events(
     actor: Option<Uuid>,
     events: &[Event],
 ) -> Result<(Lifecycle, i32), AppError> {
-    let now = Utc::now();
+    let now = journal.now();
     let mut life = before;
     let mut sequence = last_sequence;
     for event in events {
@@ -109,7 +109,7 @@ impl Aggregate for Dispute {
         let StoredDispute { row, mediator_account_id } = self.stored;
         let (life, last_sequence) =
             journal_events(journal, row.id, Some(row.lifecycle.0.clone()), row.last_sequence, actor, events)?;
-        let change = change_of(&life, row.version + 1, last_sequence);
+        let change = change_of(&life, row.version + 1, last_sequence, journal.now());
         let mediator_changed = change.mediator_member_id != row.mediator_member_id;
         let saved = store::save_dispute(conn, row.id, &change)?;
         let mediator_account_id = match (mediator_changed, saved.mediator_member_id) {
@@ -124,8 +124,8 @@ impl Aggregate for Dispute {
     }
 }
 
-/// The projections of `life`.
-pub fn change_of(life: &Lifecycle, version: i32, last_sequence: i32) -> DisputeChange {
+/// The projections of `life`, changed at `at`.
+pub fn change_of(life: &Lifecycle, version: i32, last_sequence: i32, at: DateTime<Utc>) -> DisputeChange {
     DisputeChange {
         team_id: life.team_id().unwrap_or_default(),
         team_ids: life.team_ids(),
@@ -137,6 +137,6 @@ pub fn change_of(life: &Lifecycle, version: i32, last_sequence: i32) -> DisputeC
         lifecycle: Json(life.clone()),
         version,
         last_sequence,
-        updated_at: Utc::now(),
+        updated_at: at,
     }
 }

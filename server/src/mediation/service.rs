@@ -27,7 +27,6 @@ use crate::auth::policy::{self, DisputeAction, Membership, TeamAccess, TeamActio
 use crate::auth::principal::{AccountKind, Role};
 use crate::auth::{Principal, Scope, require_principal};
 use crate::calendar::rules::Period;
-use crate::cases::aggregate::Case;
 use crate::convert::parse_id;
 use crate::directory::rules::{OrganizationKind, RegionLevel};
 use crate::directory::store as directory_store;
@@ -633,30 +632,9 @@ impl MediationService for MediationApi {
         let state = self.state.clone();
         let dispute = pipeline::write(&self.state, envelope, move |conn, journal, principal| {
             let found = team(conn, team_id)?;
-            let dispute_id = Uuid::now_v7();
-            let refer = crate::cases::mediation::Refer { dispute_id, team_id };
-            let (case, _) = pipeline::transition::<Case, _>(conn, journal, principal, case_id, &etag, refer)?;
-            if store::open_dispute_of_case(conn, case_id)?.is_some() {
-                return Err(AppError::internal("an open dispute for a case not marked in mediation"));
-            }
-            let row = &case.row;
-            let mut parties = vec![draft::NewParty::Account { account_id: row.petitioner_id, organization: false }];
-            parties.extend(others);
-            let draft = draft::DisputeDraft {
-                region_code: row.region_code.clone(),
-                category,
-                matter: if matter.is_empty() { row.title.clone() } else { matter },
-                parties,
-                attachments: Vec::new(),
-            };
-            let origin = Origin {
-                source: DisputeSource::CaseReferral,
-                links: Links { case_id: Some(case_id), ..Links::default() },
-                referring_organization_id: row.handling_organization_id,
-                court_case_number: String::new(),
-                receive_date: None,
-            };
-            draft::record(conn, journal, &state.pii, principal.account_id, dispute_id, &found, draft, origin)?;
+            let dispute_id = draft::refer_case(
+                conn, journal, &state.pii, principal, case_id, &found, others, matter, category, &etag,
+            )?;
             let stored =
                 store::find_dispute(conn, dispute_id)?.ok_or_else(|| AppError::internal("dispute vanished"))?;
             let memberships = store::memberships_for(conn, principal)?;

@@ -7,7 +7,7 @@ use diesel::PgConnection;
 use petition_proto::v1 as pb;
 use uuid::Uuid;
 
-use super::aggregate::{change_of, journal_events};
+use super::aggregate::{Milestones, change_of, journal_events};
 use super::domain::{DisputeCategory, DisputeSource};
 use super::model::{DisputeRow, PartyRow};
 use super::rules::{self, Links};
@@ -222,9 +222,10 @@ pub fn record(
         rows.iter().map(|r| r.id).collect(),
         origin.links,
     );
-    let (life, last_sequence) = journal_events(journal, id, None, 0, Some(actor), &[event])?;
     let now = journal.now();
-    let change = change_of(&life, 1, last_sequence, now);
+    let mut milestones = Milestones::default();
+    let (life, last_sequence) = journal_events(journal, id, None, 0, Some(actor), &[event], now, &mut milestones)?;
+    let change = change_of(&life, 1, last_sequence, now, &milestones);
     let row = DisputeRow {
         id,
         team_id: change.team_id,
@@ -252,6 +253,14 @@ pub fn record(
         last_sequence,
         created_at: now,
         updated_at: now,
+        accepted_at: None,
+        refused_at: None,
+        settled_at: None,
+        failed_at: None,
+        performed_at: None,
+        confirmation_applied_at: None,
+        confirmed_at: None,
+        days_to_settle: None,
     };
     store::insert_dispute(conn, &row, &rows)?;
     Ok(row)

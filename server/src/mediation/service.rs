@@ -485,7 +485,7 @@ impl MediationService for MediationApi {
         let (regions, next) = self
             .state
             .db
-            .read(move |conn| {
+            .read_snapshot(move |conn| {
                 let root = region(conn, "region_code", &req.region_code)?;
                 let memberships = store::memberships_for(conn, &principal)?;
                 policy::authorize_mediation_statistics(&principal, &memberships, &root.path)?;
@@ -970,37 +970,32 @@ impl MediationService for MediationApi {
         let response = self
             .state
             .db
-            .read(move |conn| {
+            .read_snapshot(move |conn| {
                 let root = region(conn, "region_code", &req.region_code)?;
                 let memberships = store::memberships_for(conn, &principal)?;
                 policy::authorize_mediation_statistics(&principal, &memberships, &root.path)?;
-                let total = stats::figures(conn, &root.path, start, end, Breakdown::None)?.pop().unwrap_or_default();
-                let capacity = stats::capacity(conn, &root.path, start, end, false)?.pop().unwrap_or_default();
-                let mut message = figures_message(&total, Some(&capacity));
+                let figures = stats::figures(conn, &root.path, start, end, breakdown)?;
+                let by_child = breakdown == Breakdown::ChildRegion;
+                let (capacity, capacities) = stats::capacity(conn, &root.path, start, end, by_child)?;
+                let mut message = figures_message(&figures.total, Some(&capacity));
                 message.key.clear();
-                let rows = if breakdown == Breakdown::None {
-                    Vec::new()
-                } else {
-                    let by_child = breakdown == Breakdown::ChildRegion;
-                    let capacities =
-                        if by_child { stats::capacity(conn, &root.path, start, end, true)? } else { Vec::new() };
-                    stats::figures(conn, &root.path, start, end, breakdown)?
-                        .iter()
-                        .map(|f| {
-                            let mut row = figures_message(f, capacities.iter().find(|c| c.key == f.key));
-                            if breakdown == Breakdown::Category {
-                                row.key = f
-                                    .key
-                                    .parse::<i32>()
-                                    .ok()
-                                    .and_then(|c| pb::DisputeCategory::try_from(c).ok())
-                                    .map(|c| c.as_str_name().trim_start_matches("DISPUTE_CATEGORY_").to_owned())
-                                    .unwrap_or_default();
-                            }
-                            row
-                        })
-                        .collect()
-                };
+                let rows = figures
+                    .rows
+                    .iter()
+                    .map(|f| {
+                        let mut row = figures_message(f, capacities.iter().find(|c| c.key == f.key));
+                        if breakdown == Breakdown::Category {
+                            row.key = f
+                                .key
+                                .parse::<i32>()
+                                .ok()
+                                .and_then(|c| pb::DisputeCategory::try_from(c).ok())
+                                .map(|c| c.as_str_name().trim_start_matches("DISPUTE_CATEGORY_").to_owned())
+                                .unwrap_or_default();
+                        }
+                        row
+                    })
+                    .collect();
                 Ok(pb::GetMediationStatisticsResponse { total: Some(message), rows })
             })
             .await?;

@@ -136,6 +136,41 @@ async fn list_phase(
     .await
 }
 
+/// One figure of a row.
+type Figure = fn(&pb::MediationFigures) -> i32;
+
+/// How a breakdown's answer disagrees with the total without one: its
+/// total must be the same, and the rows of every figure that counts a
+/// dispute once per period (all but breached and escalated) add up to it.
+fn breakdown_differences(
+    name: &str,
+    total: &pb::MediationFigures,
+    answer: &pb::GetMediationStatisticsResponse,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if answer.total.as_ref() != Some(total) {
+        out.push(format!("the total by {name} differs from the total without a breakdown"));
+    }
+    let sum = |f: fn(&pb::MediationFigures) -> i32| answer.rows.iter().map(|r| i64::from(f(r))).sum::<i64>();
+    let figures: [(&str, Figure); 9] = [
+        ("recorded", |f| f.recorded),
+        ("screened", |f| f.screened),
+        ("accepted", |f| f.accepted),
+        ("refused", |f| f.refused),
+        ("settled", |f| f.settled),
+        ("failed", |f| f.failed),
+        ("performed", |f| f.performed),
+        ("confirmations_applied", |f| f.confirmations_applied),
+        ("confirmations_confirmed", |f| f.confirmations_confirmed),
+    ];
+    for (figure, of) in figures {
+        if sum(of) != i64::from(of(total)) {
+            out.push(format!("the {name} rows' {figure} add up to {}, the total says {}", sum(of), of(total)));
+        }
+    }
+    out
+}
+
 /// The generator's lines of the set-up.
 fn city_lines(city: &CityYear, disputes: u32, threads: u32) -> Vec<(String, String)> {
     let total = city.directory_seconds + city.disputes_seconds + city.vacuum_seconds + city.checkpoint_seconds;
@@ -250,7 +285,6 @@ pub async fn mediation(args: MediationArgs) -> Result<ExitCode> {
         .get_mediation_statistics(year_request(city.year, pb::MediationBreakdown::ChildRegion))
         .await?;
     let county_rows = by_county.rows.len();
-    let rows_recorded: i64 = by_county.rows.iter().map(|r| i64::from(r.recorded)).sum();
     let by_month =
         leaders[0].mediation().get_mediation_statistics(year_request(city.year, pb::MediationBreakdown::Month)).await?;
     let month_rows = by_month.rows.len();
@@ -263,8 +297,16 @@ pub async fn mediation(args: MediationArgs) -> Result<ExitCode> {
     } else {
         format!("!!! MISMATCH: {}", differences.join("; "))
     };
-    if rows_recorded != i64::from(total.recorded) {
-        check.push_str(&format!("; !!! the county rows' recorded add up to {rows_recorded}, not {}", total.recorded));
+    let mut inconsistent = Vec::new();
+    for (name, answer) in [("county", &by_county), ("month", &by_month)] {
+        inconsistent.extend(breakdown_differences(name, &total, answer));
+    }
+    if inconsistent.is_empty() {
+        check.push_str(&format!(
+            "; the {county_rows} county and {month_rows} month rows add up to it and carry the same total"
+        ));
+    } else {
+        check.push_str(&format!("; !!! {}", inconsistent.join("; ")));
     }
     setup.lines.push(("check".into(), check));
 
@@ -349,7 +391,7 @@ pub async fn mediation(args: MediationArgs) -> Result<ExitCode> {
         );
         println!("{}", serde_json::Value::Object(json));
     }
-    if !differences.is_empty() || rows_recorded != i64::from(total.recorded) {
+    if !differences.is_empty() || !inconsistent.is_empty() {
         eprintln!("benchmark FAILED: the statistics do not match what was loaded");
         return Ok(ExitCode::FAILURE);
     }

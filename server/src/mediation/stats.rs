@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Double, Integer, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz};
 
 use crate::error::AppError;
 
@@ -20,34 +20,83 @@ pub enum Breakdown {
 }
 
 /// One row of figures.
-#[derive(Debug, Clone, Default, PartialEq, QueryableByName)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Figures {
-    #[diesel(sql_type = Text)]
     pub key: String,
-    #[diesel(sql_type = BigInt)]
     pub recorded: i64,
-    #[diesel(sql_type = BigInt)]
     pub screened: i64,
-    #[diesel(sql_type = BigInt)]
     pub accepted: i64,
-    #[diesel(sql_type = BigInt)]
     pub refused: i64,
-    #[diesel(sql_type = BigInt)]
     pub settled: i64,
-    #[diesel(sql_type = BigInt)]
     pub failed: i64,
-    #[diesel(sql_type = BigInt)]
     pub performed: i64,
-    #[diesel(sql_type = BigInt)]
     pub breached: i64,
-    #[diesel(sql_type = BigInt)]
     pub confirmations_applied: i64,
-    #[diesel(sql_type = BigInt)]
     pub confirmations_confirmed: i64,
-    #[diesel(sql_type = BigInt)]
     pub escalated: i64,
-    #[diesel(sql_type = Nullable<Double>)]
     pub average_days_to_settle: Option<f64>,
+}
+
+/// The milestone figures of one key as the database adds them up (each
+/// dispute reaches each milestone at most once, so rows add up to totals).
+#[derive(Debug, Clone, Default, PartialEq, QueryableByName)]
+struct MilestoneCounts {
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = BigInt)]
+    recorded: i64,
+    #[diesel(sql_type = BigInt)]
+    screened: i64,
+    #[diesel(sql_type = BigInt)]
+    accepted: i64,
+    #[diesel(sql_type = BigInt)]
+    refused: i64,
+    #[diesel(sql_type = BigInt)]
+    settled: i64,
+    #[diesel(sql_type = BigInt)]
+    failed: i64,
+    #[diesel(sql_type = BigInt)]
+    performed: i64,
+    #[diesel(sql_type = BigInt)]
+    confirmations_applied: i64,
+    #[diesel(sql_type = BigInt)]
+    confirmations_confirmed: i64,
+    /// Sum of the days to settle of the settled.
+    #[diesel(sql_type = BigInt)]
+    days_to_settle: i64,
+}
+
+impl MilestoneCounts {
+    fn add(&mut self, other: &MilestoneCounts) {
+        self.recorded += other.recorded;
+        self.screened += other.screened;
+        self.accepted += other.accepted;
+        self.refused += other.refused;
+        self.settled += other.settled;
+        self.failed += other.failed;
+        self.performed += other.performed;
+        self.confirmations_applied += other.confirmations_applied;
+        self.confirmations_confirmed += other.confirmations_confirmed;
+        self.days_to_settle += other.days_to_settle;
+    }
+
+    fn figures(&self) -> Figures {
+        Figures {
+            key: self.key.clone(),
+            recorded: self.recorded,
+            screened: self.screened,
+            accepted: self.accepted,
+            refused: self.refused,
+            settled: self.settled,
+            failed: self.failed,
+            performed: self.performed,
+            breached: 0,
+            confirmations_applied: self.confirmations_applied,
+            confirmations_confirmed: self.confirmations_confirmed,
+            escalated: 0,
+            average_days_to_settle: (self.settled > 0).then(|| self.days_to_settle as f64 / self.settled as f64),
+        }
+    }
 }
 
 impl Figures {
@@ -85,17 +134,23 @@ pub fn bounds(start: NaiveDate, end: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>
 }
 
 /// The SQL of a row's key for the dispute columns `d.*` and event `e.*`
-/// (for `Month`, the event's recording time), the root's path at `$3`.
-fn key_sql(breakdown: Breakdown) -> &'static str {
+/// (for `Month`, the event's recording time) under the root `root`.
+fn key_sql(breakdown: Breakdown, root: &str) -> String {
     match breakdown {
-        Breakdown::None => "''",
-        // The path segment below the root: the child region's code.
+        Breakdown::None => "''".into(),
+        // The path's segment below the root: the child region's code (the
+        // region's own for a dispute arising at the root).
         Breakdown::ChildRegion => {
-            "COALESCE(NULLIF(split_part(substr(d.region_path, length($3) + 2), '/', 1), ''), d.region_code)"
+            format!("COALESCE(NULLIF(split_part(d.region_path, '/', {}), ''), d.region_code)", child_segment(root))
         }
-        Breakdown::Category => "d.category::text",
-        Breakdown::Month => "to_char(e.occurred_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')",
+        Breakdown::Category => "d.category::text".into(),
+        Breakdown::Month => "to_char(e.occurred_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')".into(),
     }
+}
+
+/// The place (from 1) of a child region's code in the paths under `root`.
+fn child_segment(root: &str) -> usize {
+    root.split('/').count() + 1
 }
 
 /// GROUP BY of a query keyed by `key`: the rows and the total (key NULL,
@@ -138,10 +193,10 @@ pub fn figures(
     let mut rows: Vec<Figures> = if breakdown == Breakdown::Month {
         by_month(conn, root, start, end)?
     } else {
-        let key = key_sql(breakdown);
+        let key = key_sql(breakdown, root);
         let in_period = |column: &str| format!("{column} >= $1 AND {column} < $2");
         let query = format!(
-            "SELECT COALESCE({key}, '') AS key,
+            "SELECT {key} AS key,
                     count(*) FILTER (WHERE {recorded}) AS recorded,
                     count(*) FILTER (WHERE d.source = 1 AND {recorded}) AS screened,
                     count(*) FILTER (WHERE {accepted}) AS accepted,
@@ -149,14 +204,12 @@ pub fn figures(
                     count(*) FILTER (WHERE {settled}) AS settled,
                     count(*) FILTER (WHERE {failed}) AS failed,
                     count(*) FILTER (WHERE {performed}) AS performed,
-                    0::bigint AS breached,
                     count(*) FILTER (WHERE {applied}) AS confirmations_applied,
                     count(*) FILTER (WHERE {confirmed}) AS confirmations_confirmed,
-                    0::bigint AS escalated,
-                    avg(d.days_to_settle::float8) FILTER (WHERE {settled}) AS average_days_to_settle
+                    COALESCE(sum(d.days_to_settle) FILTER (WHERE {settled}), 0)::bigint AS days_to_settle
              FROM disputes d
              WHERE {DISPUTES_IN_SUBTREE}
-             GROUP BY {grouping}",
+             GROUP BY 1",
             recorded = in_period("d.created_at"),
             accepted = in_period("d.accepted_at"),
             refused = in_period("d.refused_at"),
@@ -165,24 +218,33 @@ pub fn figures(
             performed = in_period("d.performed_at"),
             applied = in_period("d.confirmation_applied_at"),
             confirmed = in_period("d.confirmed_at"),
-            grouping = grouping(breakdown, key),
         );
-        subtree_query(query, root, from, to).load(conn)?
+        let found: Vec<MilestoneCounts> = subtree_query(query, root, from, to).load(conn)?;
+        let mut total = MilestoneCounts::default();
+        found.iter().for_each(|row| total.add(row));
+        let mut rows: Vec<Figures> = if breakdown == Breakdown::None {
+            Vec::new()
+        } else {
+            found.iter().map(MilestoneCounts::figures).collect()
+        };
+        rows.push(total.figures());
+        rows
     };
-    // Breaches and escalations, merged into the rows by key.
-    let key = key_sql(breakdown);
+    // Breaches and escalations, merged into the rows by key. Distinct
+    // disputes do not add up across months: the database counts the total.
+    let key = key_sql(breakdown, root);
     let query = format!(
         "SELECT COALESCE({key}, '') AS key,
-                count(DISTINCT e.aggregate_id) FILTER (
-                    WHERE e.event_type = 10 AND e.payload->>'performance' = 'BREACHED') AS breached,
+                count(DISTINCT e.aggregate_id) FILTER (WHERE e.event_type = 10) AS breached,
                 count(DISTINCT e.aggregate_id) FILTER (WHERE e.event_type = 13) AS escalated
          FROM events e
          JOIN disputes d ON d.id = e.aggregate_id
-         WHERE e.aggregate_type = 2 AND (e.event_type = 13 OR (e.event_type = 10 AND e.state = 6))
+         WHERE e.aggregate_type = 2
+           AND (e.event_type = 13 OR (e.event_type = 10 AND e.payload->>'performance' = 'BREACHED'))
            AND e.occurred_at >= $1 AND e.occurred_at < $2
            AND {DISPUTES_IN_SUBTREE}
          GROUP BY {grouping}",
-        grouping = grouping(breakdown, key),
+        grouping = grouping(breakdown, &key),
     );
     let repeats: Vec<Repeats> = subtree_query(query, root, from, to).load(conn)?;
     for repeat in repeats {
@@ -210,7 +272,7 @@ fn subtree_query(
     root: &str,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> impl diesel::query_dsl::LoadQuery<'static, PgConnection, Figures>
+) -> impl diesel::query_dsl::LoadQuery<'static, PgConnection, MilestoneCounts>
 + diesel::query_dsl::LoadQuery<'static, PgConnection, Repeats> {
     diesel::sql_query(query)
         .bind::<Timestamptz, _>(from)
@@ -366,14 +428,13 @@ pub fn capacity(
     end: NaiveDate,
     by_child: bool,
 ) -> Result<(Capacity, Vec<Capacity>), AppError> {
-    let (key, grouping) = if by_child {
-        let key = "COALESCE(NULLIF(split_part(substr(t.region_path, length($1) + 2), '/', 1), ''), t.region_code)";
-        (key, format!("GROUPING SETS (({key}), ())"))
+    let key = if by_child {
+        format!("COALESCE(NULLIF(split_part(t.region_path, '/', {}), ''), t.region_code)", child_segment(root))
     } else {
-        ("''", "()".to_owned())
+        "''".to_owned()
     };
     let query = format!(
-        "SELECT COALESCE({key}, '') AS key,
+        "SELECT {key} AS key,
                 count(*) AS teams,
                 COALESCE(sum(m.members), 0)::bigint AS mediators,
                 COALESCE(sum(s.rounds), 0)::bigint AS screening_rounds,
@@ -385,19 +446,24 @@ pub fn capacity(
                     FROM screenings WHERE screening_date BETWEEN $3 AND $4 GROUP BY team_id) s
                 ON s.team_id = t.id
          WHERE NOT t.retired AND (t.region_path = $1 OR t.region_path LIKE $2)
-         GROUP BY {grouping}
+         GROUP BY 1
          ORDER BY 1"
     );
-    let mut rows: Vec<Capacity> = diesel::sql_query(query)
+    let rows: Vec<Capacity> = diesel::sql_query(query)
         .bind::<Text, _>(root)
         .bind::<Text, _>(format!("{root}/%"))
         .bind::<diesel::sql_types::Date, _>(start)
         .bind::<diesel::sql_types::Date, _>(end)
         .load(conn)?;
-    let total = match rows.first() {
-        Some(first) if first.key.is_empty() => rows.remove(0),
-        _ => Capacity::default(),
-    };
+    // Each team sits under one child: the rows add up to the total.
+    let total = rows.iter().fold(Capacity::default(), |sum, c| Capacity {
+        key: String::new(),
+        teams: sum.teams + c.teams,
+        mediators: sum.mediators + c.mediators,
+        screening_rounds: sum.screening_rounds + c.screening_rounds,
+        zero_reports: sum.zero_reports + c.zero_reports,
+    });
+    let rows = if by_child { rows } else { Vec::new() };
     Ok((total, rows))
 }
 

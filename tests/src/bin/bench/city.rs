@@ -24,7 +24,7 @@
 //! police. Each goes: mediator assigned, every party asked (1.5% refuse),
 //! 2% an objection or recusal and a new mediator, 1–3 sessions, ≈3%
 //! escalated one level up (a tenth of those again), then an agreement
-//! (written 70%, oral 30%, 1–2 terms) or a failure (2.5%); terms performed
+//! (written 70%, oral 30%, 1–2 terms) or a failure (1.5%); terms performed
 //! or (2% of agreements) breached by their deadlines; 7% of written
 //! agreements are sent for a court's confirmation (confirmed 85%, rejected
 //! 5%, the rest pending). Acts fall on the days the plan says, each
@@ -978,7 +978,7 @@ fn run_dispute(conn: &mut PgConnection, journal: &mut Journal, ctx: &Ctx<'_>, p:
     // Sessions.
     let sessions = 1 + rng.below(3);
     for _ in 0..sessions {
-        day = days(day, rng.range(1, 4));
+        day = days(day, rng.range(1, 3));
         if day > horizon {
             return ran(open, team, counted);
         }
@@ -993,7 +993,7 @@ fn run_dispute(conn: &mut PgConnection, journal: &mut Journal, ctx: &Ctx<'_>, p:
         return ran("IN_MEDIATION", team, counted);
     }
     journal.set_clock(Some(clock.at(&mut rng, day)));
-    if rng.chance(0.025) {
+    if rng.chance(0.015) {
         let request = pb::RecordFailureRequest {
             dispute_id: sid.clone(),
             failure: Some(pb::Failure {

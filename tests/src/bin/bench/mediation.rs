@@ -16,6 +16,7 @@
 //! 3. `Statistics(year, by county)`: the same with the child-region
 //!    breakdown (the total, then a row per county), and
 //!    `Statistics(year, by month)` by month.
+//!    Then the first two again with one caller: a call's own latency.
 //! 4. `ListDisputes(team) head`: the first page (50) of a team's disputes,
 //!    `team_id` filter, as that team's head; `--heads` heads signed in,
 //!    half the busiest teams, half drawn from the rest. Target: p99 ≤ 20 ms.
@@ -88,8 +89,10 @@ fn year_request(year: i32, breakdown: pb::MediationBreakdown) -> pb::GetMediatio
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn statistics_phase(
     name: &'static str,
+    callers: usize,
     readers: &Arc<Vec<Client>>,
     request: pb::GetMediationStatisticsRequest,
     rows: usize,
@@ -97,7 +100,7 @@ async fn statistics_phase(
     monitor: &crate::monitor::CpuMonitor,
 ) -> Result<Phase> {
     let readers = readers.clone();
-    run_phase(name, load.concurrency as usize, load, monitor, move |caller| {
+    run_phase(name, callers, load, monitor, move |caller| {
         let client = readers[caller % readers.len()].clone();
         let request = request.clone();
         async move {
@@ -316,39 +319,19 @@ pub async fn mediation(args: MediationArgs) -> Result<ExitCode> {
     let mut phases = Vec::new();
     phases.push(health_phase(&anonymous, &load, &monitor).await?);
     let year_of = city.year;
-    phases.push(
-        statistics_phase(
-            "Statistics(year)",
-            &leaders,
-            year_request(year_of, pb::MediationBreakdown::Unspecified),
-            0,
-            &load,
-            &monitor,
-        )
-        .await?,
-    );
-    phases.push(
-        statistics_phase(
-            "Statistics(year, by county)",
-            &leaders,
-            year_request(year_of, pb::MediationBreakdown::ChildRegion),
-            county_rows,
-            &load,
-            &monitor,
-        )
-        .await?,
-    );
-    phases.push(
-        statistics_phase(
-            "Statistics(year, by month)",
-            &leaders,
-            year_request(year_of, pb::MediationBreakdown::Month),
-            month_rows,
-            &load,
-            &monitor,
-        )
-        .await?,
-    );
+    let callers = load.concurrency as usize;
+    let statistics = [
+        ("Statistics(year)", callers, pb::MediationBreakdown::Unspecified, 0),
+        ("Statistics(year, by county)", callers, pb::MediationBreakdown::ChildRegion, county_rows),
+        ("Statistics(year, by month)", callers, pb::MediationBreakdown::Month, month_rows),
+        // One caller: a call's own latency, without the queue of the others.
+        ("Statistics(year) 1 caller", 1, pb::MediationBreakdown::Unspecified, 0),
+        ("Statistics(year, by county) 1 caller", 1, pb::MediationBreakdown::ChildRegion, county_rows),
+    ];
+    for (name, callers, breakdown, rows) in statistics {
+        let request = year_request(year_of, breakdown);
+        phases.push(statistics_phase(name, callers, &leaders, request, rows, &load, &monitor).await?);
+    }
     phases.push(list_phase("ListDisputes(team) head", Arc::new(by_head), &load, &monitor).await?);
     phases.push(list_phase("ListDisputes(team) leader", Arc::new(leader_lists), &load, &monitor).await?);
 
@@ -368,6 +351,8 @@ pub async fn mediation(args: MediationArgs) -> Result<ExitCode> {
         verdict("Statistics(year)", STATISTICS_TARGET_MS),
         verdict("Statistics(year, by county)", STATISTICS_TARGET_MS),
         verdict("Statistics(year, by month)", STATISTICS_TARGET_MS),
+        verdict("Statistics(year) 1 caller", STATISTICS_TARGET_MS),
+        verdict("Statistics(year, by county) 1 caller", STATISTICS_TARGET_MS),
         verdict("ListDisputes(team) head", LIST_TARGET_MS),
         verdict("ListDisputes(team) leader", LIST_TARGET_MS),
     ]

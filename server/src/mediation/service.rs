@@ -974,6 +974,7 @@ impl MediationService for MediationApi {
                 let root = region(conn, "region_code", &req.region_code)?;
                 let memberships = store::memberships_for(conn, &principal)?;
                 policy::authorize_mediation_statistics(&principal, &memberships, &root.path)?;
+                stats::serial(conn)?;
                 let figures = stats::figures(conn, &root.path, start, end, breakdown)?;
                 let by_child = breakdown == Breakdown::ChildRegion;
                 let (capacity, capacities) = stats::capacity(conn, &root.path, start, end, by_child)?;

@@ -34,6 +34,7 @@ use petition_sdk::{Client, pb};
 use uuid::Uuid;
 
 use crate::LoadArgs;
+use crate::budget::StatementWatch;
 use crate::cases::{sessions, sign_in_filers};
 use crate::city::{self, CITY, CityYear, LEADER};
 use crate::identity::{health_phase, monitor_of};
@@ -314,6 +315,9 @@ pub async fn mediation(args: MediationArgs) -> Result<ExitCode> {
     setup.lines.push(("check".into(), check));
 
     let monitor = monitor_of(&server).await?;
+    let (statements, line) = StatementWatch::open_described(&database_url).await?;
+    setup.lines.push(("statements".into(), line));
+    let watching = monitor.with_statements(statements.as_ref());
     setup.print();
     eprintln!("measuring…");
     let mut phases = Vec::new();
@@ -330,12 +334,12 @@ pub async fn mediation(args: MediationArgs) -> Result<ExitCode> {
     ];
     for (name, callers, breakdown, rows) in statistics {
         let request = year_request(year_of, breakdown);
-        phases.push(statistics_phase(name, callers, &leaders, request, rows, &load, &monitor).await?);
+        phases.push(statistics_phase(name, callers, &leaders, request, rows, &load, &watching).await?);
     }
     phases.push(list_phase("ListDisputes(team) head", Arc::new(by_head), &load, &monitor).await?);
     phases.push(list_phase("ListDisputes(team) leader", Arc::new(leader_lists), &load, &monitor).await?);
 
-    drop((anonymous, leaders, monitor));
+    drop((anonymous, leaders, monitor, watching, statements));
     stop_server(server, args.keep_database).await;
 
     let verdict = |rpc: &str, target: f64| {

@@ -145,6 +145,14 @@ diesel::table! {
         last_sequence -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        accepted_at -> Nullable<Timestamptz>,
+        refused_at -> Nullable<Timestamptz>,
+        settled_at -> Nullable<Timestamptz>,
+        failed_at -> Nullable<Timestamptz>,
+        performed_at -> Nullable<Timestamptz>,
+        confirmation_applied_at -> Nullable<Timestamptz>,
+        confirmed_at -> Nullable<Timestamptz>,
+        days_to_settle -> Nullable<Int4>,
     }
 }
 

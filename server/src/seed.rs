@@ -5,14 +5,14 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
+use chrono::{Datelike, Days, NaiveDate, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::auth::passwords::hash_blocking;
-use crate::auth::policy::CaseAction;
-use crate::auth::{AccountKind, Role};
+use crate::auth::policy::{self, CaseAction, DisputeAction, TeamAccess, TeamAction};
+use crate::auth::{AccountKind, Role, Scope};
 use crate::cases::aggregate::Case;
 use crate::cases::commands::Plain;
 use crate::cases::domain::{CaseKind, Channel, Decision, DeclineReason, FollowUpKind, RoutingMode};
@@ -29,6 +29,16 @@ use crate::identity::model::AccountRow;
 use crate::identity::phone::PhoneNumber;
 use crate::identity::resident_id::ResidentId;
 use crate::identity::store as identity_store;
+use crate::mediation::aggregate::Dispute;
+use crate::mediation::commands::{Apply, Assign, Escalate, ForParty, Plain as MediationPlain};
+use crate::mediation::domain::{
+    AdvisedRoute, AgreementForm, ConfirmationState, DisputeCategory, DisputeSource, FailureReason, MemberRole,
+    TeamKind, TermPerformance,
+};
+use crate::mediation::draft::{self as mediation_draft, DisputeDraft, DraftFields, NewParty, Origin};
+use crate::mediation::model::{MemberRow, ScreeningRow, TeamRow};
+use crate::mediation::rules::{AgreementDraft, Command as MediationRule, Links, SessionDraft, TermDraft};
+use crate::mediation::store::{self as mediation_store, CountedTeam};
 use crate::pii::Pii;
 use crate::pipeline;
 use crate::taxonomy::model::{CategoryRow, RoutingRuleRow};
@@ -68,6 +78,9 @@ const ORGANIZATIONS: &[(&str, &str, OrganizationKind, &str, Option<&str>)] = &[
     ("zg-housing", "章贡区住房和城乡建设局", OrganizationKind::ResponsibleUnit, "360702", Some("zg-gov")),
     ("zg-jiefang", "解放街道办事处", OrganizationKind::ResponsibleUnit, "360702001", Some("zg-gov")),
     ("zg-mediation", "章贡区红色调解队", OrganizationKind::MediationCommittee, "360702", None),
+    ("jf-mediation", "解放街道人民调解委员会", OrganizationKind::MediationCommittee, "360702001", None),
+    ("hd-mediation", "厚德路社区人民调解委员会", OrganizationKind::MediationCommittee, "360702001001", None),
+    ("yd-mediation", "于都县人民调解委员会", OrganizationKind::MediationCommittee, "360731", None),
     ("yd-bureau", "于都县信访局", OrganizationKind::PetitionBureau, "360731", Some("city-bureau")),
     ("yd-hrss", "于都县人力资源和社会保障局", OrganizationKind::ResponsibleUnit, "360731", Some("yd-gov")),
     ("yd-gongjiang", "贡江镇人民政府", OrganizationKind::ResponsibleUnit, "360731100", Some("yd-gov")),
@@ -88,6 +101,9 @@ const STAFF: &[(&str, &str, &str, &[Role])] = &[
     ("zg.lead", "吴科长", "zg-housing", &[Role::UnitLead]),
     ("zg.jiefang", "郑承办", "zg-jiefang", &[Role::Handler]),
     ("zg.mediator", "冯调解", "zg-mediation", &[Role::Mediator]),
+    ("jf.mediator", "吕主任", "jf-mediation", &[Role::Mediator]),
+    ("hd.mediator", "何主任", "hd-mediation", &[Role::Mediator]),
+    ("yd.mediator", "施主任", "yd-mediation", &[Role::Mediator]),
     ("yd.clerk", "陈登记", "yd-bureau", &[Role::Clerk]),
     ("yd.handler", "褚承办", "yd-hrss", &[Role::Handler]),
     ("yd.lead", "卫局长", "yd-hrss", &[Role::UnitLead]),
@@ -103,6 +119,8 @@ pub struct SeedReport {
     pub created: bool,
     pub staff_logins: Vec<&'static str>,
     pub citizen_phones: Vec<&'static str>,
+    /// Mediation teams and the logins of their heads.
+    pub mediation_heads: Vec<(&'static str, &'static str)>,
 }
 
 /// Loads the demo directory in one transaction.
@@ -110,6 +128,7 @@ pub fn load(conn: &mut PgConnection, pii: &Pii) -> Result<SeedReport, AppError> 
     let mut report = SeedReport {
         staff_logins: STAFF.iter().map(|s| s.0).collect(),
         citizen_phones: CITIZENS.iter().map(|c| c.2).collect(),
+        mediation_heads: TEAMS.iter().map(|t| (t.1, t.5)).collect(),
         ..SeedReport::default()
     };
     if directory_store::find_region(conn, "360700")?.is_some() {
@@ -180,6 +199,35 @@ pub fn load(conn: &mut PgConnection, pii: &Pii) -> Result<SeedReport, AppError> 
             .with_organization(org_ids.get(org).copied());
         identity_store::insert_account(conn, &account)?;
     }
+    // The court's partner service account: answers confirmations (Art.33).
+    let court_org = org_ids.get("city-court").copied().ok_or_else(|| AppError::internal("demo court"))?;
+    let court_account = Uuid::now_v7();
+    let court_scopes = [Scope::CasesRead, Scope::CasesWrite];
+    identity_store::insert_account(
+        conn,
+        &AccountRow::new(
+            court_account,
+            AccountKind::Service,
+            "赣州市中级人民法院（司法确认）".into(),
+            password_hash.clone(),
+            &[Role::Partner],
+            now,
+        )
+        .with_login_name(DEMO_COURT_CLIENT_ID)
+        .with_organization(Some(court_org))
+        .with_scopes(&court_scopes),
+    )?;
+    people.insert(
+        DEMO_COURT_CLIENT_ID,
+        Principal {
+            account_id: court_account,
+            kind: AccountKind::Service,
+            roles: vec![Role::Partner],
+            organization_id: Some(court_org),
+            jurisdiction: region_paths.get("360700").cloned(),
+            scopes: court_scopes.to_vec(),
+        },
+    );
     for (name, resident_id, phone) in CITIZENS {
         let id = Uuid::now_v7();
         people.insert(
@@ -229,7 +277,8 @@ pub fn load(conn: &mut PgConnection, pii: &Pii) -> Result<SeedReport, AppError> 
         )?;
     }
     let mut journal = Journal::default();
-    demo_cases(conn, &mut journal, &people, &org_ids)?;
+    let cases = demo_cases(conn, &mut journal, &people, &org_ids)?;
+    demo_mediation(conn, &mut journal, pii, &people, &org_ids, &region_paths, &cases)?;
     journal.flush(conn)?;
     report.created = true;
     Ok(report)
@@ -284,6 +333,12 @@ fn demo_opinion(decision: Decision) -> OpinionDraft {
     }
 }
 
+/// Demo cases that mediation goes on from.
+struct DemoCases {
+    /// Registered at the desk, not yet routed: referred to mediation.
+    registered: Uuid,
+}
+
 /// Sample cases, one in every state, driven through the command pipeline
 /// with the demo staff as actors (so the policy holds for each step).
 fn demo_cases(
@@ -291,7 +346,7 @@ fn demo_cases(
     journal: &mut Journal,
     people: &HashMap<&str, Principal>,
     org_ids: &std::collections::HashMap<&str, Uuid>,
-) -> Result<(), AppError> {
+) -> Result<DemoCases, AppError> {
     let liu = person(people, "13807970001")?.clone();
     let huang = person(people, "13807970002")?.clone();
     let zg_clerk = person(people, "zg.clerk")?.clone();
@@ -356,7 +411,7 @@ fn demo_cases(
             "请求停止夜间施工",
         )
     };
-    let _registered = file(&zg_clerk, &huang, noise("章贡路工地夜间施工噪音"))?;
+    let registered = file(&zg_clerk, &huang, noise("章贡路工地夜间施工噪音"))?;
     let declined = file(&zg_clerk, &huang, noise("工地施工噪音（劳动合同纠纷）"))?;
     let withdrawn = file(&huang, &huang, noise("夜间施工噪音（已协商解决）"))?;
 
@@ -420,7 +475,562 @@ fn demo_cases(
         CaseAction::DecideReview,
         Command::ReplyToRecheck { opinion: demo_opinion(Decision::NotSupported) },
     )?;
+    Ok(DemoCases { registered })
+}
+
+/// A demo mediation team: (key, name, kind, region, organization key,
+/// head's login, a member on paper: name, role, phone).
+type DemoTeam = (
+    &'static str,
+    &'static str,
+    TeamKind,
+    &'static str,
+    &'static str,
+    &'static str,
+    (&'static str, MemberRole, &'static str),
+);
+
+/// Teams at village, township and county level (三级调解).
+const TEAMS: &[DemoTeam] = &[
+    (
+        "houde",
+        "厚德路社区人民调解委员会",
+        TeamKind::VillageCommittee,
+        "360702001001",
+        "hd-mediation",
+        "hd.mediator",
+        ("郭网格", MemberRole::GridWorker, "13807970101"),
+    ),
+    (
+        "jiefang",
+        "解放街道人民调解委员会",
+        TeamKind::TownshipCommittee,
+        "360702001",
+        "jf-mediation",
+        "jf.mediator",
+        ("马调解", MemberRole::Mediator, "13807970102"),
+    ),
+    (
+        "zg-red",
+        "章贡区红色调解队",
+        TeamKind::RedTeam,
+        "360702",
+        "zg-mediation",
+        "zg.mediator",
+        ("罗志愿", MemberRole::Volunteer, "13807970103"),
+    ),
+    (
+        "yudu",
+        "于都县人民调解委员会",
+        TeamKind::CountyCommittee,
+        "360731",
+        "yd-mediation",
+        "yd.mediator",
+        ("梁调解", MemberRole::Mediator, "13807970104"),
+    ),
+];
+
+/// The demo court's partner service account (client credentials).
+pub const DEMO_COURT_CLIENT_ID: &str = "svc-city-court";
+
+/// A seeded team: its row and members (the head first).
+struct SeededTeam {
+    row: TeamRow,
+    members: Vec<Uuid>,
+}
+
+fn demo_team<'a>(teams: &'a HashMap<&str, SeededTeam>, key: &str) -> Result<&'a SeededTeam, AppError> {
+    teams.get(key).ok_or_else(|| AppError::internal(format!("demo team {key}")))
+}
+
+fn contact(name: &str, organization: bool, phone: &str) -> Result<NewParty, AppError> {
+    let phone = PhoneNumber::parse(phone).map_err(|e| AppError::internal(format!("demo phone: {e}")))?;
+    Ok(NewParty::Contact { name: name.into(), organization, phone })
+}
+
+fn days_ago(n: u64) -> NaiveDate {
+    shanghai_today().checked_sub_days(Days::new(n)).unwrap_or_else(shanghai_today)
+}
+
+fn days_on(n: u64) -> NaiveDate {
+    shanghai_today().checked_add_days(Days::new(n)).unwrap_or_else(shanghai_today)
+}
+
+fn session_on(date: NaiveDate, place: &str, notes: &str) -> MediationRule {
+    MediationRule::HoldSession {
+        session: SessionDraft {
+            date,
+            place: place.into(),
+            video: false,
+            attendees: vec!["双方当事人".into()],
+            notes: notes.into(),
+        },
+    }
+}
+
+fn agreement_on(form: AgreementForm, obligor: Uuid, effective: NaiveDate, deadline: NaiveDate) -> MediationRule {
+    let written = form == AgreementForm::Written;
+    let text = |s: &str| if written { s.to_owned() } else { String::new() };
+    MediationRule::Agree {
+        agreement: AgreementDraft {
+            form,
+            parties_summary: text("甲方刘群众，住厚德路社区；乙方厚德物业管理有限公司"),
+            facts: text("小区公共管道漏水致甲方房屋受损"),
+            issues_and_responsibility: text("物业公司未及时维修，负主要责任"),
+            terms: vec![TermDraft {
+                obligor_party_id: obligor,
+                content: "维修公共管道并赔偿甲方损失人民币三千元".into(),
+                manner: "施工维修，银行转账支付".into(),
+                deadline,
+            }],
+            effective_date: Some(effective),
+        },
+    }
+}
+
+/// Mediation: teams at three levels with their heads signing in, screening
+/// rounds (one a zero report), and disputes in every state, driven through
+/// the command pipeline as the demo's mediators, parties and court would.
+#[allow(clippy::too_many_lines)]
+fn demo_mediation(
+    conn: &mut PgConnection,
+    journal: &mut Journal,
+    pii: &Pii,
+    people: &HashMap<&str, Principal>,
+    org_ids: &HashMap<&str, Uuid>,
+    region_paths: &HashMap<&str, String>,
+    cases: &DemoCases,
+) -> Result<(), AppError> {
+    let now = Utc::now();
+    let mut teams: HashMap<&str, SeededTeam> = HashMap::new();
+    for (key, name, kind, region, org, head, (member, role, phone)) in TEAMS {
+        let path = region_paths.get(region).cloned().ok_or_else(|| AppError::internal("demo team region"))?;
+        let level = match region.len() {
+            12 => RegionLevel::Village,
+            9 => RegionLevel::Township,
+            _ => RegionLevel::County,
+        };
+        let row = TeamRow {
+            id: Uuid::now_v7(),
+            name: (*name).into(),
+            kind: kind.as_i16(),
+            specialties: vec![],
+            organization_id: org_ids.get(org).copied().ok_or_else(|| AppError::internal("demo team org"))?,
+            region_code: (*region).into(),
+            region_path: path.clone(),
+            level: level.as_i16(),
+            covered_region_codes: vec![(*region).into()],
+            covered_paths: vec![path],
+            retired: false,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        mediation_store::insert_team(conn, &row)?;
+        let head_id = Uuid::now_v7();
+        let head_account = person(people, head)?.account_id;
+        let head_name = STAFF.iter().find(|s| s.0 == *head).map_or("调解主任", |s| s.1);
+        mediation_store::insert_member(
+            conn,
+            &MemberRow {
+                id: head_id,
+                team_id: row.id,
+                display_name: head_name.into(),
+                role: MemberRole::Head.as_i16(),
+                account_id: Some(head_account),
+                phone_masked: None,
+                phone_cipher: None,
+                active: true,
+                created_at: now,
+                removed_at: None,
+            },
+        )?;
+        let member_id = Uuid::now_v7();
+        let phone = PhoneNumber::parse(phone).map_err(|e| AppError::internal(format!("demo phone: {e}")))?;
+        mediation_store::insert_member(
+            conn,
+            &MemberRow {
+                id: member_id,
+                team_id: row.id,
+                display_name: (*member).into(),
+                role: role.as_i16(),
+                account_id: None,
+                phone_masked: Some(phone.masked()),
+                phone_cipher: Some(pii.seal(member_id, phone.as_str())?),
+                active: true,
+                created_at: now,
+                removed_at: None,
+            },
+        )?;
+        teams.insert(key, SeededTeam { row, members: vec![head_id, member_id] });
+    }
+
+    let houde = demo_team(&teams, "houde")?;
+    let jiefang = demo_team(&teams, "jiefang")?;
+    let zg_red = demo_team(&teams, "zg-red")?;
+    let yudu = demo_team(&teams, "yudu")?;
+    let hd = person(people, "hd.mediator")?.clone();
+    let jf = person(people, "jf.mediator")?.clone();
+    let zg = person(people, "zg.mediator")?.clone();
+    let yd = person(people, "yd.mediator")?.clone();
+    let court = person(people, DEMO_COURT_CLIENT_ID)?.clone();
+    let court_id = court.organization_id.ok_or_else(|| AppError::internal("demo court"))?;
+    let liu = person(people, "13807970001")?.clone();
+    let huang = person(people, "13807970002")?.clone();
+
+    // Screening rounds of the community committee: last month's found
+    // nothing (零上报); this month's found two disputes.
+    let memberships = mediation_store::memberships_for(conn, &hd)?;
+    let access = TeamAccess { id: houde.row.id, region_path: &houde.row.region_path };
+    policy::authorize_team(&hd, &memberships, TeamAction::Work, Some(access))?;
+    let round = |date: NaiveDate, zero_report: bool, note: &str| ScreeningRow {
+        id: Uuid::now_v7(),
+        team_id: houde.row.id,
+        screening_date: date,
+        area: "厚德路社区全域（网格一至四）".into(),
+        zero_report,
+        note: note.into(),
+        recorded_by: hd.account_id,
+        created_at: now,
+    };
+    mediation_store::insert_screening(conn, &round(days_ago(35), true, "本月排查未发现矛盾纠纷"))?;
+    let screening = round(days_ago(6), false, "");
+    mediation_store::insert_screening(conn, &screening)?;
+
+    let counted = |team: &SeededTeam| CountedTeam { row: team.row.clone(), members: 0, open_disputes: 0 };
+    let record = |conn: &mut PgConnection,
+                  journal: &mut Journal,
+                  actor: &Principal,
+                  team: &SeededTeam,
+                  region: &str,
+                  category: DisputeCategory,
+                  matter: &str,
+                  parties: Vec<NewParty>,
+                  source: DisputeSource,
+                  receive_date: NaiveDate|
+     -> Result<(Uuid, Vec<Uuid>), AppError> {
+        let links =
+            Links { screening_id: (source == DisputeSource::Screening).then_some(screening.id), ..Links::default() };
+        let fields = DraftFields::at("dispute", parties.len());
+        let draft = DisputeDraft {
+            region_code: region.into(),
+            category,
+            matter: matter.into(),
+            parties,
+            attachments: vec![],
+            fields,
+        };
+        let origin = Origin {
+            source,
+            links,
+            referring_organization_id: None,
+            court_case_number: String::new(),
+            receive_date: Some(receive_date),
+        };
+        let id = Uuid::now_v7();
+        let row = mediation_draft::record(conn, journal, pii, actor.account_id, id, &counted(team), draft, origin)?;
+        Ok((id, row.lifecycle.0.parties.iter().map(|p| p.id).collect()))
+    };
+    let act = |conn: &mut PgConnection,
+               journal: &mut Journal,
+               who: &Principal,
+               id: Uuid,
+               command: MediationCommand|
+     -> Result<(), AppError> {
+        match command {
+            MediationCommand::Plain(action, rule) => {
+                pipeline::transition::<Dispute, _>(conn, journal, who, id, "", MediationPlain::new(action, rule))
+                    .map(|_| ())
+            }
+            MediationCommand::ForParty(party, rule) => {
+                pipeline::transition::<Dispute, _>(conn, journal, who, id, "", ForParty::new(party, rule)).map(|_| ())
+            }
+            MediationCommand::Assign(member) => {
+                pipeline::transition::<Dispute, _>(conn, journal, who, id, "", Assign::new(member)).map(|_| ())
+            }
+            MediationCommand::Escalate(team, reason, date) => pipeline::transition::<Dispute, _>(
+                conn,
+                journal,
+                who,
+                id,
+                "",
+                Escalate::new(team, reason.into(), Some(date)),
+            )
+            .map(|_| ()),
+            MediationCommand::Apply(court, date) => {
+                pipeline::transition::<Dispute, _>(conn, journal, who, id, "", Apply::new(court, Some(date)))
+                    .map(|_| ())
+            }
+        }
+    };
+    let consent = |party: Uuid, date: NaiveDate| {
+        MediationCommand::ForParty(
+            party,
+            MediationRule::Consent { party_id: party, consents: true, date: Some(date), note: String::new() },
+        )
+    };
+    let mediate = |rule: MediationRule| MediationCommand::Plain(DisputeAction::Mediate, rule);
+    let neighbours = |a: &str, pa: &str, b: &str, pb: &str| -> Result<Vec<NewParty>, AppError> {
+        Ok(vec![contact(a, false, pa)?, contact(b, false, pb)?])
+    };
+
+    // AWAITING_CONSENT: found by this month's round; one party has agreed.
+    let (id, parties) = record(
+        conn,
+        journal,
+        &hd,
+        houde,
+        "360702001001",
+        DisputeCategory::Neighbourhood,
+        "厚德路12号楼上下邻居因空调外机滴水发生争执",
+        neighbours("邱某", "13807970201", "彭某", "13807970202")?,
+        DisputeSource::Screening,
+        days_ago(6),
+    )?;
+    act(conn, journal, &hd, id, MediationCommand::Assign(houde.members[1]))?;
+    act(conn, journal, &hd, id, consent(parties[0], days_ago(5)))?;
+
+    // ACCEPTED: the round's second dispute; both agreed.
+    let (id, parties) = record(
+        conn,
+        journal,
+        &hd,
+        houde,
+        "360702001001",
+        DisputeCategory::Property,
+        "小区住户与物业公司因停车位收费标准发生纠纷",
+        vec![contact("曾某", false, "13807970203")?, contact("厚德物业管理有限公司", true, "13807970204")?],
+        DisputeSource::Screening,
+        days_ago(6),
+    )?;
+    act(conn, journal, &hd, id, consent(parties[0], days_ago(4)))?;
+    act(conn, journal, &hd, id, consent(parties[1], days_ago(3)))?;
+    act(conn, journal, &hd, id, MediationCommand::Assign(houde.members[0]))?;
+
+    // IN_MEDIATION at the township, escalated from the community (村 → 镇).
+    let (id, parties) = record(
+        conn,
+        journal,
+        &hd,
+        houde,
+        "360702001001",
+        DisputeCategory::Land,
+        "两户村民因宅基地界址发生争议，一方砌墙占用公共通道",
+        neighbours("丁某", "13807970205", "谢某", "13807970206")?,
+        DisputeSource::Application,
+        days_ago(30),
+    )?;
+    act(conn, journal, &hd, id, MediationCommand::Assign(houde.members[0]))?;
+    act(conn, journal, &hd, id, consent(parties[0], days_ago(29)))?;
+    act(conn, journal, &hd, id, consent(parties[1], days_ago(29)))?;
+    act(conn, journal, &hd, id, mediate(session_on(days_ago(25), "厚德路社区调解室", "双方对界址各执一词")))?;
+    act(
+        conn,
+        journal,
+        &hd,
+        id,
+        MediationCommand::Escalate(jiefang.row.id, "涉及规划测量，社区调解未果，报请街道调解", days_ago(20)),
+    )?;
+    act(conn, journal, &jf, id, MediationCommand::Assign(jiefang.members[0]))?;
+    act(conn, journal, &jf, id, mediate(session_on(days_ago(12), "解放街道人民调解委员会", "邀请规划所现场测量")))?;
+
+    // SETTLED, its term not yet due, a court's confirmation pending; the
+    // petitioner 刘群众 is a party with his account.
+    let (id, parties) = record(
+        conn,
+        journal,
+        &zg,
+        zg_red,
+        "360702001001",
+        DisputeCategory::Property,
+        "住户与物业公司因公共管道漏水致房屋受损的赔偿纠纷",
+        vec![
+            NewParty::Account { account_id: liu.account_id, organization: false },
+            contact("厚德物业管理有限公司", true, "13807970204")?,
+        ],
+        DisputeSource::Application,
+        days_ago(20),
+    )?;
+    act(conn, journal, &zg, id, MediationCommand::Assign(zg_red.members[0]))?;
+    act(conn, journal, &liu, id, consent(parties[0], days_ago(19)))?;
+    act(conn, journal, &zg, id, consent(parties[1], days_ago(18)))?;
+    act(conn, journal, &zg, id, mediate(session_on(days_ago(15), "章贡区矛盾纠纷调处中心", "释法明理，双方达成一致")))?;
+    act(conn, journal, &zg, id, mediate(agreement_on(AgreementForm::Written, parties[1], days_ago(14), days_on(20))))?;
+    act(conn, journal, &zg, id, MediationCommand::Apply(court_id, days_ago(10)))?;
+
+    // PERFORMED, and confirmed by the court.
+    let (id, parties) = record(
+        conn,
+        journal,
+        &zg,
+        zg_red,
+        "360702001002",
+        DisputeCategory::Damages,
+        "装修施工损坏邻居墙面的赔偿纠纷",
+        neighbours("叶某", "13807970207", "潘某", "13807970208")?,
+        DisputeSource::Police,
+        days_ago(60),
+    )?;
+    act(conn, journal, &zg, id, MediationCommand::Assign(zg_red.members[1]))?;
+    act(conn, journal, &zg, id, consent(parties[0], days_ago(59)))?;
+    act(conn, journal, &zg, id, consent(parties[1], days_ago(58)))?;
+    act(conn, journal, &zg, id, mediate(session_on(days_ago(55), "章贡路社区调解室", "现场查看受损墙面")))?;
+    act(conn, journal, &zg, id, mediate(agreement_on(AgreementForm::Written, parties[1], days_ago(50), days_ago(40))))?;
+    act(conn, journal, &zg, id, MediationCommand::Apply(court_id, days_ago(45)))?;
+    act(
+        conn,
+        journal,
+        &court,
+        id,
+        MediationCommand::Plain(
+            DisputeAction::AnswerConfirmation,
+            MediationRule::AnswerConfirmation {
+                decision: ConfirmationState::Confirmed,
+                reason: String::new(),
+                court_case_number: format!("（{}）赣07民特12号", days_ago(45).year()),
+                date: Some(days_ago(42)),
+            },
+        ),
+    )?;
+    act(
+        conn,
+        journal,
+        &zg,
+        id,
+        mediate(MediationRule::RecordPerformance {
+            term_index: 0,
+            performance: TermPerformance::Performed,
+            date: Some(days_ago(40)),
+            note: "已修复墙面并支付赔偿".into(),
+        }),
+    )?;
+
+    // BREACHED: an oral agreement whose payment never came.
+    let (id, parties) = record(
+        conn,
+        journal,
+        &yd,
+        yudu,
+        "360731100001",
+        DisputeCategory::Labour,
+        "装修工人与包工头之间的欠薪纠纷",
+        neighbours("朱某", "13807970209", "黎某", "13807970210")?,
+        DisputeSource::Application,
+        days_ago(50),
+    )?;
+    act(conn, journal, &yd, id, MediationCommand::Assign(yudu.members[1]))?;
+    act(conn, journal, &yd, id, consent(parties[0], days_ago(49)))?;
+    act(conn, journal, &yd, id, consent(parties[1], days_ago(49)))?;
+    act(conn, journal, &yd, id, mediate(session_on(days_ago(45), "于都县矛盾纠纷调处中心", "核对工作天数")))?;
+    act(conn, journal, &yd, id, mediate(agreement_on(AgreementForm::Oral, parties[1], days_ago(44), days_ago(30))))?;
+    act(
+        conn,
+        journal,
+        &yd,
+        id,
+        mediate(MediationRule::RecordPerformance {
+            term_index: 0,
+            performance: TermPerformance::Breached,
+            date: Some(days_ago(28)),
+            note: "逾期未支付，已告知可向法院起诉".into(),
+        }),
+    )?;
+
+    // FAILED, with the routes the parties were told of (Art.26).
+    let (id, parties) = record(
+        conn,
+        journal,
+        &jf,
+        jiefang,
+        "360702001002",
+        DisputeCategory::Contract,
+        "商铺租赁合同提前解约的押金返还纠纷",
+        neighbours("钟某", "13807970211", "汪某", "13807970212")?,
+        DisputeSource::Application,
+        days_ago(40),
+    )?;
+    act(conn, journal, &jf, id, MediationCommand::Assign(jiefang.members[1]))?;
+    act(conn, journal, &jf, id, consent(parties[0], days_ago(39)))?;
+    act(conn, journal, &jf, id, consent(parties[1], days_ago(39)))?;
+    act(conn, journal, &jf, id, mediate(session_on(days_ago(35), "解放街道人民调解委员会", "双方对违约责任分歧较大")))?;
+    act(
+        conn,
+        journal,
+        &jf,
+        id,
+        mediate(MediationRule::Fail {
+            reason: FailureReason::NoAgreement,
+            note: "双方分歧较大，无法达成协议".into(),
+            advised_routes: vec![AdvisedRoute::Arbitration, AdvisedRoute::Judicial],
+            date: Some(days_ago(33)),
+        }),
+    )?;
+
+    // REFUSED: a party declined mediation (Art.17).
+    let (id, parties) = record(
+        conn,
+        journal,
+        &hd,
+        houde,
+        "360702001001",
+        DisputeCategory::Family,
+        "兄弟二人因父母赡养费用分担发生争执",
+        neighbours("袁某", "13807970213", "袁某某", "13807970214")?,
+        DisputeSource::Application,
+        days_ago(15),
+    )?;
+    act(conn, journal, &hd, id, consent(parties[0], days_ago(14)))?;
+    act(
+        conn,
+        journal,
+        &hd,
+        id,
+        MediationCommand::ForParty(
+            parties[1],
+            MediationRule::Consent {
+                party_id: parties[1],
+                consents: false,
+                date: Some(days_ago(13)),
+                note: "不同意调解，准备起诉".into(),
+            },
+        ),
+    )?;
+
+    // Referred from a demo case: the registered noise complaint goes to
+    // the township committee before it is accepted (the clerk refers);
+    // the petitioner and the builder both agreed.
+    let zg_clerk = person(people, "zg.clerk")?.clone();
+    let others = vec![contact("章贡建设工程有限公司", true, "13807970215")?];
+    let id = mediation_draft::refer_case(
+        conn,
+        journal,
+        pii,
+        &zg_clerk,
+        cases.registered,
+        &counted(jiefang),
+        others,
+        String::new(),
+        DisputeCategory::Neighbourhood,
+        "",
+    )?;
+    let parties: Vec<Uuid> = mediation_store::find_dispute(conn, id)?
+        .map(|d| d.row.lifecycle.0.parties.iter().map(|p| p.id).collect())
+        .unwrap_or_default();
+    if let [petitioner, builder] = parties[..] {
+        act(conn, journal, &huang, id, consent(petitioner, shanghai_today()))?;
+        act(conn, journal, &jf, id, consent(builder, shanghai_today()))?;
+        act(conn, journal, &jf, id, MediationCommand::Assign(jiefang.members[0]))?;
+    }
     Ok(())
+}
+
+/// A step of a demo dispute.
+enum MediationCommand {
+    Plain(DisputeAction, MediationRule),
+    ForParty(Uuid, MediationRule),
+    Assign(Uuid),
+    Escalate(Uuid, &'static str, NaiveDate),
+    Apply(Uuid, NaiveDate),
 }
 
 /// Loads the demo data through the application's database handle.
@@ -435,5 +1045,8 @@ pub fn print(report: &SeedReport) {
     eprintln!("\n  {what} the demo directory (赣州市: 章贡区, 于都县).");
     eprintln!("  Staff logins: {}", report.staff_logins.join(", "));
     eprintln!("  Citizen logins (phone): {}", report.citizen_phones.join(", "));
+    let heads: Vec<String> = report.mediation_heads.iter().map(|(team, login)| format!("{login} ({team})")).collect();
+    eprintln!("  Mediation team heads (人民调解; disputes in every state): {}", heads.join(", "));
+    eprintln!("  Court partner (司法确认, ExchangeClientCredentials): client id {DEMO_COURT_CLIENT_ID}");
     eprintln!("  Demo password for all of them: {DEMO_PASSWORD}\n");
 }

@@ -3,11 +3,12 @@
 //! rewrites the projections, journals the events and tells the case it
 //! came from how it ended.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use uuid::Uuid;
 
-use super::model::DisputeChange;
+use super::domain::{ConfirmationState, DisputeState};
+use super::model::{DisputeChange, DisputeRow};
 use super::rules::{self, Event, Lifecycle};
 use super::store::{self, StoredDispute};
 use crate::auth::Principal;
@@ -49,7 +50,9 @@ pub fn access(stored: &StoredDispute) -> DisputeAccess<'_> {
 }
 
 /// Records `events` of dispute `id` after `last_sequence`, each with the
-/// state it leaves; returns the lifecycle after them and the last sequence.
+/// state it leaves, recorded at `at`; returns the lifecycle after them and
+/// the last sequence, and moves `milestones` on.
+#[allow(clippy::too_many_arguments)]
 pub fn journal_events(
     journal: &mut Journal,
     id: Uuid,
@@ -57,8 +60,9 @@ pub fn journal_events(
     last_sequence: i32,
     actor: Option<Uuid>,
     events: &[Event],
+    at: DateTime<Utc>,
+    milestones: &mut Milestones,
 ) -> Result<(Lifecycle, i32), AppError> {
-    let now = Utc::now();
     let mut life = before;
     let mut sequence = last_sequence;
     for event in events {
@@ -70,14 +74,73 @@ pub fn journal_events(
             sequence,
             event_type: rules::event_type(event),
             actor_id: actor,
-            occurred_at: now,
+            occurred_at: at,
             state: after.state.as_i16(),
             payload: serde_json::to_value(event).map_err(AppError::internal)?,
         })?;
+        milestones.record(event, &after, at);
         life = Some(after);
     }
     let life = life.ok_or_else(|| AppError::internal("a dispute without events"))?;
     Ok((life, sequence))
+}
+
+/// When each event that happens to a dispute at most once, and that the
+/// statistics count, was recorded: projections of the event log kept on
+/// the dispute (`stats.rs` reads them, docs/mediation.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Milestones {
+    /// ACCEPTED: the last party consented.
+    pub accepted_at: Option<DateTime<Utc>>,
+    /// CONSENT_RECORDED leaving REFUSED.
+    pub refused_at: Option<DateTime<Utc>>,
+    /// SETTLED, and the agreement's effective date less the accept date.
+    pub settled_at: Option<DateTime<Utc>>,
+    pub days_to_settle: Option<i32>,
+    pub failed_at: Option<DateTime<Utc>>,
+    /// PERFORMANCE_RECORDED leaving PERFORMED.
+    pub performed_at: Option<DateTime<Utc>>,
+    pub confirmation_applied_at: Option<DateTime<Utc>>,
+    /// CONFIRMATION_ANSWERED with CONFIRMED.
+    pub confirmed_at: Option<DateTime<Utc>>,
+}
+
+impl Milestones {
+    pub fn of(row: &DisputeRow) -> Milestones {
+        Milestones {
+            accepted_at: row.accepted_at,
+            refused_at: row.refused_at,
+            settled_at: row.settled_at,
+            days_to_settle: row.days_to_settle,
+            failed_at: row.failed_at,
+            performed_at: row.performed_at,
+            confirmation_applied_at: row.confirmation_applied_at,
+            confirmed_at: row.confirmed_at,
+        }
+    }
+
+    /// `event`, leaving `after`, recorded at `at`.
+    pub fn record(&mut self, event: &Event, after: &Lifecycle, at: DateTime<Utc>) {
+        match event {
+            Event::Accepted { .. } => self.accepted_at = Some(at),
+            Event::ConsentRecorded { consents: false, .. } => self.refused_at = Some(at),
+            Event::Settled { agreement } => {
+                self.settled_at = Some(at);
+                self.days_to_settle = after
+                    .accept_date
+                    .and_then(|accepted| i32::try_from((agreement.effective_date - accepted).num_days()).ok());
+            }
+            Event::Failed { .. } => self.failed_at = Some(at),
+            Event::PerformanceRecorded { .. } if after.state == DisputeState::Performed => {
+                self.performed_at = Some(at);
+            }
+            Event::ConfirmationApplied { .. } => self.confirmation_applied_at = Some(at),
+            Event::ConfirmationAnswered { decision: ConfirmationState::Confirmed, .. } => {
+                self.confirmed_at = Some(at);
+            }
+            _ => {}
+        }
+    }
 }
 
 impl Aggregate for Dispute {
@@ -107,9 +170,12 @@ impl Aggregate for Dispute {
         events: &[Event],
     ) -> Result<Dispute, AppError> {
         let StoredDispute { row, mediator_account_id } = self.stored;
+        let at = journal.now();
+        let mut milestones = Milestones::of(&row);
+        let before = Some(row.lifecycle.0.clone());
         let (life, last_sequence) =
-            journal_events(journal, row.id, Some(row.lifecycle.0.clone()), row.last_sequence, actor, events)?;
-        let change = change_of(&life, row.version + 1, last_sequence);
+            journal_events(journal, row.id, before, row.last_sequence, actor, events, at, &mut milestones)?;
+        let change = change_of(&life, row.version + 1, last_sequence, at, &milestones);
         let mediator_changed = change.mediator_member_id != row.mediator_member_id;
         let saved = store::save_dispute(conn, row.id, &change)?;
         let mediator_account_id = match (mediator_changed, saved.mediator_member_id) {
@@ -124,8 +190,14 @@ impl Aggregate for Dispute {
     }
 }
 
-/// The projections of `life`.
-pub fn change_of(life: &Lifecycle, version: i32, last_sequence: i32) -> DisputeChange {
+/// The projections of `life` and `milestones`, changed at `at`.
+pub fn change_of(
+    life: &Lifecycle,
+    version: i32,
+    last_sequence: i32,
+    at: DateTime<Utc>,
+    milestones: &Milestones,
+) -> DisputeChange {
     DisputeChange {
         team_id: life.team_id().unwrap_or_default(),
         team_ids: life.team_ids(),
@@ -137,6 +209,102 @@ pub fn change_of(life: &Lifecycle, version: i32, last_sequence: i32) -> DisputeC
         lifecycle: Json(life.clone()),
         version,
         last_sequence,
-        updated_at: Utc::now(),
+        updated_at: at,
+        accepted_at: milestones.accepted_at,
+        refused_at: milestones.refused_at,
+        settled_at: milestones.settled_at,
+        failed_at: milestones.failed_at,
+        performed_at: milestones.performed_at,
+        confirmation_applied_at: milestones.confirmation_applied_at,
+        confirmed_at: milestones.confirmed_at,
+        days_to_settle: milestones.days_to_settle,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, TimeZone};
+
+    use super::*;
+    use crate::mediation::domain::{AgreementForm, DisputeCategory, DisputeSource, TermPerformance};
+    use crate::mediation::rules::{Agreement, Links, Term};
+
+    fn date(m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, m, d).expect("valid date")
+    }
+
+    #[test]
+    fn milestones_keep_when_each_once_only_event_was_recorded() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let at = |h: u32| Utc.with_ymd_and_hms(2026, 3, 1, h, 0, 0).single().expect("a time");
+        let term = |performance| Term {
+            obligor_party_id: a,
+            content: "赔偿".into(),
+            manner: "转账".into(),
+            deadline: date(3, 20),
+            performance,
+            performance_date: None,
+            performance_note: String::new(),
+        };
+        let events = [
+            rules::record(
+                Uuid::nil(),
+                DisputeSource::Screening,
+                DisputeCategory::Family,
+                date(3, 1),
+                vec![a, b],
+                Links::default(),
+            ),
+            Event::ConsentRecorded { party_id: a, consents: true, date: date(3, 1), note: String::new() },
+            Event::ConsentRecorded { party_id: b, consents: true, date: date(3, 2), note: String::new() },
+            Event::Accepted { accept_date: date(3, 2), due_date: date(4, 1) },
+            Event::Settled {
+                agreement: Agreement {
+                    form: AgreementForm::Oral,
+                    parties_summary: String::new(),
+                    facts: String::new(),
+                    issues_and_responsibility: String::new(),
+                    terms: vec![term(TermPerformance::Pending), term(TermPerformance::Pending)],
+                    effective_date: date(3, 9),
+                    confirmation_apply_by: date(4, 8),
+                },
+            },
+            Event::PerformanceRecorded {
+                term_index: 0,
+                performance: TermPerformance::Performed,
+                date: date(3, 10),
+                note: String::new(),
+            },
+            Event::PerformanceRecorded {
+                term_index: 1,
+                performance: TermPerformance::Performed,
+                date: date(3, 11),
+                note: String::new(),
+            },
+        ];
+        let mut milestones = Milestones::default();
+        let mut life = None;
+        let mut after_first_performance = None;
+        for (hour, event) in events.iter().enumerate() {
+            let after = rules::apply(life, event);
+            milestones.record(event, &after, at(hour as u32));
+            if hour == 5 {
+                after_first_performance = Some(milestones);
+            }
+            life = Some(after);
+        }
+        assert_eq!(milestones.accepted_at, Some(at(3)));
+        assert_eq!((milestones.settled_at, milestones.days_to_settle), (Some(at(4)), Some(7)));
+        // Performed once the last pending term is: not at the first.
+        assert_eq!(after_first_performance.and_then(|m| m.performed_at), None);
+        assert_eq!(milestones.performed_at, Some(at(6)));
+        assert_eq!((milestones.refused_at, milestones.failed_at, milestones.confirmed_at), (None, None, None));
+
+        let mut refused = Milestones::default();
+        let life = rules::apply(None, &events[0]);
+        let refusal = Event::ConsentRecorded { party_id: b, consents: false, date: date(3, 2), note: String::new() };
+        let after = rules::apply(Some(life), &refusal);
+        refused.record(&refusal, &after, at(9));
+        assert_eq!(refused.refused_at, Some(at(9)));
     }
 }

@@ -3,6 +3,7 @@
 //! (`action`), and the facts its rule needs read before the rule decides
 //! (`decide`). The rules themselves are in `rules.rs`.
 
+use chrono::{Days, NaiveDate};
 use diesel::PgConnection;
 use petition_proto::v1 as pb;
 use uuid::Uuid;
@@ -74,16 +75,31 @@ fn text(field: &str, raw: &str, min: usize, max: usize, v: &mut Vec<FieldViolati
     crate::text::multi_line(field, raw, min, max, v)
 }
 
-/// Decides `rule` for `dispute` on today's calendar.
+/// Decides `rule` for `dispute` today, on the calendar of every day a
+/// period of the decision may count from.
 pub fn decide_now(
     conn: &mut PgConnection,
     dispute: &Dispute,
     rule: Rule,
     time_limit: Period,
 ) -> Result<Vec<Event>, AppError> {
-    let calendar = calendar_store::load_calendar_around(conn, shanghai_today())?;
-    let ctx = Context { today: shanghai_today(), calendar: &calendar, time_limit };
+    let today = shanghai_today();
+    let (from, to) = calendar_span(dispute.life().last_act_date, today);
+    let calendar = calendar_store::load_calendar(conn, from, to)?;
+    let ctx = Context { today, calendar: &calendar, time_limit };
     rules::decide(dispute.id(), dispute.life(), rule, &ctx)
+}
+
+/// The days whose calendar a decision needs: an act may be dated back to
+/// the dispute's latest act, and a time limit or confirmation window
+/// counts from the act's day, so from then (and a margin) to well past
+/// today.
+pub fn calendar_span(last_act_date: NaiveDate, today: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let from = last_act_date.min(today);
+    (
+        from.checked_sub_days(Days::new(calendar_store::AROUND_BEFORE_DAYS)).unwrap_or(NaiveDate::MIN),
+        today.checked_add_days(Days::new(calendar_store::AROUND_AFTER_DAYS)).unwrap_or(NaiveDate::MAX),
+    )
 }
 
 /// A command whose rule needs nothing but the dispute.
@@ -307,6 +323,13 @@ pub struct ForParty {
     time_limit: Period,
 }
 
+impl ForParty {
+    /// `rule` for party `party_id` (the demo seed).
+    pub fn new(party_id: Uuid, rule: Rule) -> ForParty {
+        ForParty { party_id, rule, time_limit: rules::DEFAULT_TIME_LIMIT }
+    }
+}
+
 impl Command<Dispute> for ForParty {
     fn action(&self, _: &Dispute) -> DisputeAction {
         DisputeAction::ActForParty
@@ -358,6 +381,13 @@ pub struct Assign {
     time_limit: Period,
 }
 
+impl Assign {
+    /// Naming `member_id` (the demo seed).
+    pub fn new(member_id: Uuid) -> Assign {
+        Assign { member_id, time_limit: rules::DEFAULT_TIME_LIMIT }
+    }
+}
+
 impl Command<Dispute> for Assign {
     fn action(&self, _: &Dispute) -> DisputeAction {
         DisputeAction::Manage
@@ -382,8 +412,15 @@ impl Parse<pb::AssignMediatorRequest> for Assign {
 /// directory.
 pub struct Apply {
     court_id: Uuid,
-    date: Option<chrono::NaiveDate>,
+    date: Option<NaiveDate>,
     time_limit: Period,
+}
+
+impl Apply {
+    /// Applying to `court_id` on `date` (the demo seed).
+    pub fn new(court_id: Uuid, date: Option<NaiveDate>) -> Apply {
+        Apply { court_id, date, time_limit: rules::DEFAULT_TIME_LIMIT }
+    }
 }
 
 impl Command<Dispute> for Apply {
@@ -422,8 +459,15 @@ impl Parse<pb::ApplyForCourtConfirmationRequest> for Apply {
 pub struct Escalate {
     team_id: Uuid,
     reason: String,
-    date: Option<chrono::NaiveDate>,
+    date: Option<NaiveDate>,
     time_limit: Period,
+}
+
+impl Escalate {
+    /// Escalating to `team_id` on `date` (the demo seed).
+    pub fn new(team_id: Uuid, reason: String, date: Option<NaiveDate>) -> Escalate {
+        Escalate { team_id, reason, date, time_limit: rules::DEFAULT_TIME_LIMIT }
+    }
 }
 
 impl Command<Dispute> for Escalate {
@@ -456,5 +500,28 @@ impl Parse<pb::EscalateDisputeRequest> for Escalate {
         let date = optional_date("escalate_date", &req.escalate_date, &mut v);
         require_valid(v)?;
         Ok(Escalate { team_id, reason, date, time_limit })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
+    }
+
+    #[test]
+    fn the_calendar_reaches_back_to_the_latest_act() {
+        // An agreement recorded in December, dated back to 20 January: its
+        // 30-day confirmation window ends in the Spring Festival (Feb 16–22,
+        // 2026), whose rest days must be known to roll the last day on.
+        let (from, to) = calendar_span(date(2026, 1, 20), date(2026, 12, 6));
+        assert!(from <= date(2026, 1, 20) && to >= date(2026, 12, 6) + Days::new(60));
+        assert!((from..=to).contains(&date(2026, 2, 19)));
+        // A dispute whose acts are all recent: the usual window around today.
+        let (from, to) = calendar_span(date(2026, 12, 5), date(2026, 12, 6));
+        assert_eq!(from, date(2026, 11, 5));
+        assert_eq!(to, date(2026, 12, 6) + Days::new(calendar_store::AROUND_AFTER_DAYS));
     }
 }

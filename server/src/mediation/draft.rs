@@ -2,18 +2,20 @@
 //! the caller's transaction (team, region and parties checked, contact
 //! details sealed, the first event journaled).
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use diesel::PgConnection;
 use petition_proto::v1 as pb;
 use uuid::Uuid;
 
-use super::aggregate::{change_of, journal_events};
+use super::aggregate::{Milestones, change_of, journal_events};
 use super::domain::{DisputeCategory, DisputeSource};
 use super::model::{DisputeRow, PartyRow};
 use super::rules::{self, Links};
 use super::store::{self, CountedTeam};
+use crate::auth::Principal;
 use crate::auth::policy::path_within;
 use crate::auth::principal::AccountKind;
+use crate::cases::aggregate::Case;
 use crate::cases::draft::{Attachment, MAX_ATTACHMENTS, check_attachment};
 use crate::directory::store as directory_store;
 use crate::error::{AppError, FieldViolation, Reason};
@@ -22,6 +24,7 @@ use crate::identity::phone::PhoneNumber;
 use crate::identity::store as identity_store;
 use crate::jsonb::Json;
 use crate::pii::Pii;
+use crate::pipeline;
 
 pub const MAX_MATTER_CHARS: usize = 5_000;
 pub const MAX_PARTIES: usize = 20;
@@ -252,9 +255,10 @@ pub fn record(
         rows.iter().map(|r| r.id).collect(),
         origin.links,
     );
-    let (life, last_sequence) = journal_events(journal, id, None, 0, Some(actor), &[event])?;
-    let change = change_of(&life, 1, last_sequence);
-    let now = Utc::now();
+    let now = journal.now();
+    let mut milestones = Milestones::default();
+    let (life, last_sequence) = journal_events(journal, id, None, 0, Some(actor), &[event], now, &mut milestones)?;
+    let change = change_of(&life, 1, last_sequence, now, &milestones);
     let row = DisputeRow {
         id,
         team_id: change.team_id,
@@ -282,7 +286,66 @@ pub fn record(
         last_sequence,
         created_at: now,
         updated_at: now,
+        accepted_at: None,
+        refused_at: None,
+        settled_at: None,
+        failed_at: None,
+        performed_at: None,
+        confirmation_applied_at: None,
+        confirmed_at: None,
+        days_to_settle: None,
     };
     store::insert_dispute(conn, &row, &rows)?;
     Ok(row)
+}
+
+/// Diverts case `case_id` to `team` (ReferCaseToMediation, and the demo
+/// seed): the case's referral through the pipeline (its policy line and
+/// rule, `etag` checked when not empty), then the dispute recorded with the
+/// petitioner as its first party and `others` after. `matter` empty: the
+/// case's title. Returns the new dispute's id.
+#[allow(clippy::too_many_arguments)]
+pub fn refer_case(
+    conn: &mut PgConnection,
+    journal: &mut Journal,
+    pii: &Pii,
+    principal: &Principal,
+    case_id: Uuid,
+    team: &CountedTeam,
+    others: Vec<NewParty>,
+    matter: String,
+    category: DisputeCategory,
+    etag: &str,
+) -> Result<Uuid, AppError> {
+    let dispute_id = Uuid::now_v7();
+    let refer = crate::cases::mediation::Refer { dispute_id, team_id: team.row.id };
+    let (case, _) = pipeline::transition::<Case, _>(conn, journal, principal, case_id, etag, refer)?;
+    let row = &case.row;
+    let mut parties = vec![NewParty::Account { account_id: row.petitioner_id, organization: false }];
+    parties.extend(others);
+    // The petitioner comes from the case; the others are `other_parties`.
+    let fields = DraftFields {
+        region_code: "case_id".into(),
+        parties: "other_parties".into(),
+        party: std::iter::once("case_id".to_owned())
+            .chain((0..parties.len() - 1).map(|i| format!("other_parties[{i}]")))
+            .collect(),
+    };
+    let draft = DisputeDraft {
+        region_code: row.region_code.clone(),
+        category,
+        matter: if matter.is_empty() { row.title.clone() } else { matter },
+        parties,
+        attachments: Vec::new(),
+        fields,
+    };
+    let origin = Origin {
+        source: DisputeSource::CaseReferral,
+        links: Links { case_id: Some(case_id), ..Links::default() },
+        referring_organization_id: row.handling_organization_id,
+        court_case_number: String::new(),
+        receive_date: None,
+    };
+    record(conn, journal, pii, principal.account_id, dispute_id, team, draft, origin)?;
+    Ok(dispute_id)
 }

@@ -104,6 +104,16 @@ pub struct DisputeRow {
     pub last_sequence: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When each once-per-dispute event the statistics count was recorded
+    /// (`aggregate::Milestones`).
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub refused_at: Option<DateTime<Utc>>,
+    pub settled_at: Option<DateTime<Utc>>,
+    pub failed_at: Option<DateTime<Utc>>,
+    pub performed_at: Option<DateTime<Utc>>,
+    pub confirmation_applied_at: Option<DateTime<Utc>>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub days_to_settle: Option<i32>,
 }
 
 /// The columns a transition rewrites: the lifecycle and its projections.
@@ -121,6 +131,16 @@ pub struct DisputeChange {
     pub version: i32,
     pub last_sequence: i32,
     pub updated_at: DateTime<Utc>,
+    /// When each once-per-dispute event the statistics count was recorded
+    /// (`aggregate::Milestones`).
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub refused_at: Option<DateTime<Utc>>,
+    pub settled_at: Option<DateTime<Utc>>,
+    pub failed_at: Option<DateTime<Utc>>,
+    pub performed_at: Option<DateTime<Utc>>,
+    pub confirmation_applied_at: Option<DateTime<Utc>>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub days_to_settle: Option<i32>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

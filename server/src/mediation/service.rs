@@ -27,7 +27,6 @@ use crate::auth::policy::{self, DisputeAction, Membership, TeamAccess, TeamActio
 use crate::auth::principal::{AccountKind, Role};
 use crate::auth::{Principal, Scope, require_principal};
 use crate::calendar::rules::Period;
-use crate::cases::aggregate::Case;
 use crate::convert::parse_id;
 use crate::directory::rules::{OrganizationKind, RegionLevel};
 use crate::directory::store as directory_store;
@@ -486,7 +485,7 @@ impl MediationService for MediationApi {
         let (regions, next) = self
             .state
             .db
-            .read(move |conn| {
+            .read_snapshot(move |conn| {
                 let root = region(conn, "region_code", &req.region_code)?;
                 let memberships = store::memberships_for(conn, &principal)?;
                 policy::authorize_mediation_statistics(&principal, &memberships, &root.path)?;
@@ -633,36 +632,9 @@ impl MediationService for MediationApi {
         let state = self.state.clone();
         let dispute = pipeline::write(&self.state, envelope, move |conn, journal, principal| {
             let found = team(conn, team_id)?;
-            let dispute_id = Uuid::now_v7();
-            let refer = crate::cases::mediation::Refer { dispute_id, team_id };
-            let (case, _) = pipeline::transition::<Case, _>(conn, journal, principal, case_id, &etag, refer)?;
-            let row = &case.row;
-            let mut parties = vec![draft::NewParty::Account { account_id: row.petitioner_id, organization: false }];
-            parties.extend(others);
-            // The petitioner comes from the case; the others are `other_parties`.
-            let fields = draft::DraftFields {
-                region_code: "case_id".into(),
-                parties: "other_parties".into(),
-                party: std::iter::once("case_id".to_owned())
-                    .chain((0..parties.len() - 1).map(|i| format!("other_parties[{i}]")))
-                    .collect(),
-            };
-            let draft = draft::DisputeDraft {
-                region_code: row.region_code.clone(),
-                category,
-                matter: if matter.is_empty() { row.title.clone() } else { matter },
-                parties,
-                attachments: Vec::new(),
-                fields,
-            };
-            let origin = Origin {
-                source: DisputeSource::CaseReferral,
-                links: Links { case_id: Some(case_id), ..Links::default() },
-                referring_organization_id: row.handling_organization_id,
-                court_case_number: String::new(),
-                receive_date: None,
-            };
-            draft::record(conn, journal, &state.pii, principal.account_id, dispute_id, &found, draft, origin)?;
+            let dispute_id = draft::refer_case(
+                conn, journal, &state.pii, principal, case_id, &found, others, matter, category, &etag,
+            )?;
             let stored =
                 store::find_dispute(conn, dispute_id)?.ok_or_else(|| AppError::internal("dispute vanished"))?;
             let memberships = store::memberships_for(conn, principal)?;
@@ -998,37 +970,33 @@ impl MediationService for MediationApi {
         let response = self
             .state
             .db
-            .read(move |conn| {
+            .read_snapshot(move |conn| {
                 let root = region(conn, "region_code", &req.region_code)?;
                 let memberships = store::memberships_for(conn, &principal)?;
                 policy::authorize_mediation_statistics(&principal, &memberships, &root.path)?;
-                let total = stats::figures(conn, &root.path, start, end, Breakdown::None)?.pop().unwrap_or_default();
-                let capacity = stats::capacity(conn, &root.path, start, end, false)?.pop().unwrap_or_default();
-                let mut message = figures_message(&total, Some(&capacity));
+                stats::serial(conn)?;
+                let figures = stats::figures(conn, &root.path, start, end, breakdown)?;
+                let by_child = breakdown == Breakdown::ChildRegion;
+                let (capacity, capacities) = stats::capacity(conn, &root.path, start, end, by_child)?;
+                let mut message = figures_message(&figures.total, Some(&capacity));
                 message.key.clear();
-                let rows = if breakdown == Breakdown::None {
-                    Vec::new()
-                } else {
-                    let by_child = breakdown == Breakdown::ChildRegion;
-                    let capacities =
-                        if by_child { stats::capacity(conn, &root.path, start, end, true)? } else { Vec::new() };
-                    stats::figures(conn, &root.path, start, end, breakdown)?
-                        .iter()
-                        .map(|f| {
-                            let mut row = figures_message(f, capacities.iter().find(|c| c.key == f.key));
-                            if breakdown == Breakdown::Category {
-                                row.key = f
-                                    .key
-                                    .parse::<i32>()
-                                    .ok()
-                                    .and_then(|c| pb::DisputeCategory::try_from(c).ok())
-                                    .map(|c| c.as_str_name().trim_start_matches("DISPUTE_CATEGORY_").to_owned())
-                                    .unwrap_or_default();
-                            }
-                            row
-                        })
-                        .collect()
-                };
+                let rows = figures
+                    .rows
+                    .iter()
+                    .map(|f| {
+                        let mut row = figures_message(f, capacities.iter().find(|c| c.key == f.key));
+                        if breakdown == Breakdown::Category {
+                            row.key = f
+                                .key
+                                .parse::<i32>()
+                                .ok()
+                                .and_then(|c| pb::DisputeCategory::try_from(c).ok())
+                                .map(|c| c.as_str_name().trim_start_matches("DISPUTE_CATEGORY_").to_owned())
+                                .unwrap_or_default();
+                        }
+                        row
+                    })
+                    .collect();
                 Ok(pb::GetMediationStatisticsResponse { total: Some(message), rows })
             })
             .await?;

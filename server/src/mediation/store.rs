@@ -469,6 +469,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_caller_without_jurisdiction_binds_no_nul() {
+        // PostgreSQL refuses a NUL in a text parameter: a mediator's list
+        // failed INTERNAL when the missing jurisdiction was spelled "\0".
+        let visibility = DisputeVisibility::Scoped {
+            account: Uuid::nil(),
+            jurisdiction: None,
+            staff_organization: None,
+            court: None,
+            teams: vec![Uuid::nil()],
+            overseen_paths: vec!["360700/360702".into()],
+        };
+        let query: DisputeQuery<'_> =
+            disputes::table.select((DisputeRow::as_select(), mediator_account())).into_boxed();
+        let sql = diesel::debug_query::<diesel::pg::Pg, _>(&visible(query, &visibility)).to_string();
+        assert!(!sql.contains('\u{0}') && !sql.contains(r"\0"), "{sql}");
+        assert!(sql.contains("FALSE OR"), "no region clause: {sql}");
+    }
+
+    #[test]
     fn a_path_and_its_ancestors() {
         assert_eq!(path_prefixes("360700/360702/360702001"), ["360700", "360700/360702", "360700/360702/360702001"]);
         assert_eq!(path_prefixes("360700"), ["360700"]);

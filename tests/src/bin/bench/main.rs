@@ -13,6 +13,9 @@
 //!     [--concurrency 64] [--connections 4] [--json]
 //! cargo run --release -p petition-tests --bin bench -- feed [--preload 450000] [--rounds 2] [--seconds 10]
 //!     [--warmup-seconds 2] [--concurrency 64] [--connections 4] [--json] [--keep-database]
+//! cargo run --release -p petition-tests --bin bench -- mediation [--disputes 18325] [--year 2026]
+//!     [--load-threads 2] [--callers 8] [--heads 32] [--seed 1] [--seconds 10] [--warmup-seconds 2]
+//!     [--connections 4] [--json] [--keep-database]
 //! ```
 //!
 //! One server is started in-process with the test harness
@@ -73,6 +76,11 @@
 //! backlog of over a million events, the delivery latency of a live watch
 //! while 64 callers file cases, and SubmitCase with and without the watch.
 //!
+//! `mediation` (see `mediation.rs`, `city.rs`) loads a city-year of
+//! people's mediation through the server's own code and measures
+//! GetMediationStatistics for the city and the year and ListDisputes of
+//! one team, with 8 callers.
+//!
 //! `tls` (see `tls.rs`) starts a plain and a TLS server and measures the
 //! health check, GetMe and connection set-up on each, in turn.
 //!
@@ -102,9 +110,11 @@
 mod archive;
 mod budget;
 mod cases;
+mod city;
 mod dedup;
 mod feed;
 mod identity;
+mod mediation;
 mod monitor;
 mod pgbench;
 mod phase;
@@ -139,6 +149,8 @@ enum Command {
     Tls(tls::TlsArgs),
     /// The change feed: catch-up from a preloaded backlog, live delivery latency, SubmitCase with and without a watch.
     Feed(feed::FeedArgs),
+    /// People's mediation over a city-year: statistics for the year, a team's disputes.
+    Mediation(mediation::MediationArgs),
 }
 
 /// Settings every benchmark shares.
@@ -182,6 +194,7 @@ async fn main() -> Result<ExitCode> {
         Command::Dedup(args) => &args.load,
         Command::Tls(args) => &args.load,
         Command::Feed(args) => &args.load,
+        Command::Mediation(args) => &args.load,
     };
     if cfg!(debug_assertions) {
         let banner = "!".repeat(78);
@@ -198,5 +211,6 @@ async fn main() -> Result<ExitCode> {
         Command::Dedup(args) => dedup::dedup(args).await,
         Command::Tls(args) => tls::tls(args).await,
         Command::Feed(args) => feed::feed(args).await,
+        Command::Mediation(args) => mediation::mediation(args).await,
     }
 }

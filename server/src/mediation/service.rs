@@ -980,8 +980,16 @@ impl MediationService for MediationApi {
                 let (capacity, capacities) = stats::capacity(conn, &root.path, start, end, by_child)?;
                 let mut message = figures_message(&figures.total, Some(&capacity));
                 message.key.clear();
-                let rows = figures
-                    .rows
+                // A child region with teams but no dispute activity still
+                // has its row.
+                let mut keyed = figures.rows;
+                for c in &capacities {
+                    if !keyed.iter().any(|f| f.key == c.key) {
+                        keyed.push(stats::Figures { key: c.key.clone(), ..Default::default() });
+                    }
+                }
+                keyed.sort_by(|a, b| a.key.cmp(&b.key));
+                let rows = keyed
                     .iter()
                     .map(|f| {
                         let mut row = figures_message(f, capacities.iter().find(|c| c.key == f.key));

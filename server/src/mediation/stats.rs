@@ -143,7 +143,8 @@ fn key_sql(breakdown: Breakdown, root: &str) -> String {
         Breakdown::ChildRegion => {
             format!("COALESCE(NULLIF(split_part(d.region_path, '/', {}), ''), d.region_code)", child_segment(root))
         }
-        Breakdown::Category => "d.category::text".into(),
+        // Two digits, so that keys sort as the categories do.
+        Breakdown::Category => "lpad(d.category::text, 2, '0')".into(),
         Breakdown::Month => "to_char(e.occurred_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM')".into(),
     }
 }

@@ -101,6 +101,24 @@ fn specialties(field: &str, raw: &[i32], v: &mut Vec<FieldViolation>) -> Vec<i16
     out
 }
 
+/// An optional enum filter: 0 is none; an unknown value is a violation.
+fn enum_filter(
+    field: &str,
+    raw: i32,
+    parse: impl Fn(i32) -> Option<i16>,
+    what: &str,
+    v: &mut Vec<FieldViolation>,
+) -> Option<i16> {
+    if raw == 0 {
+        return None;
+    }
+    let parsed = parse(raw);
+    if parsed.is_none() {
+        v.push(FieldViolation::new(field, format!("must be {what}")));
+    }
+    parsed
+}
+
 fn page_cursor<K: serde::de::DeserializeOwned>(
     state: &AppState,
     scope: &str,
@@ -228,20 +246,15 @@ impl MediationService for MediationApi {
         let req = request.into_inner();
         let limit = page_size(req.page_size)?;
         let mut v = Vec::new();
-        let kind = match req.kind {
-            0 => None,
-            k => TeamKind::from_i32(k).map(TeamKind::as_i16).or_else(|| {
-                v.push(FieldViolation::new("kind", "must be a team kind"));
-                None
-            }),
-        };
-        let specialty = match req.specialty {
-            0 => None,
-            s => DisputeCategory::from_i32(s).map(DisputeCategory::as_i16).or_else(|| {
-                v.push(FieldViolation::new("specialty", "must be a dispute category"));
-                None
-            }),
-        };
+        let kind =
+            enum_filter("kind", req.kind, |n| TeamKind::from_i32(n).map(TeamKind::as_i16), "a team kind", &mut v);
+        let specialty = enum_filter(
+            "specialty",
+            req.specialty,
+            |n| DisputeCategory::from_i32(n).map(DisputeCategory::as_i16),
+            "a dispute category",
+            &mut v,
+        );
         require_valid(v)?;
         let scope = format!(
             "teams:{}:{kind:?}:{specialty:?}:{}:{}",
@@ -760,20 +773,20 @@ impl MediationService for MediationApi {
                 })
             })
             .collect();
-        let source = match req.source {
-            0 => None,
-            s => DisputeSource::from_i32(s).map(DisputeSource::as_i16).or_else(|| {
-                v.push(FieldViolation::new("source", "must be a dispute source"));
-                None
-            }),
-        };
-        let category = match req.category {
-            0 => None,
-            c => DisputeCategory::from_i32(c).map(DisputeCategory::as_i16).or_else(|| {
-                v.push(FieldViolation::new("category", "must be a dispute category"));
-                None
-            }),
-        };
+        let source = enum_filter(
+            "source",
+            req.source,
+            |n| DisputeSource::from_i32(n).map(DisputeSource::as_i16),
+            "a dispute source",
+            &mut v,
+        );
+        let category = enum_filter(
+            "category",
+            req.category,
+            |n| DisputeCategory::from_i32(n).map(DisputeCategory::as_i16),
+            "a dispute category",
+            &mut v,
+        );
         require_valid(v)?;
         let scope = format!(
             "disputes:{team_id:?}:{states:?}:{}:{mediator_member_id:?}:{source:?}:{category:?}:{}:{case_id:?}",

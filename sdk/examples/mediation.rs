@@ -25,7 +25,7 @@ use petition_sdk::{Client, pb};
 
 const HEAD: &str = "hd.mediator";
 const PASSWORD: &str = "demo-password";
-/// 厚德路社区.
+/// 厚德路社区, where the dispute arose.
 const COMMUNITY: &str = "360702001001";
 
 #[tokio::main]
@@ -35,19 +35,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let me = client.login(HEAD, PASSWORD).await?;
     let mediation = client.mediation();
 
-    // The community's committee, and the head's membership of it.
-    let teams = pb::ListTeamsRequest {
-        covering_region_code: COMMUNITY.into(),
-        kind: pb::MediationTeamKind::VillageCommittee.into(),
-        ..Default::default()
-    };
-    let team = mediation
-        .list_teams(teams)
-        .await?
-        .teams
-        .into_iter()
-        .next()
-        .ok_or("no committee covers the demo community: run seed-demo")?;
+    // The head's own committee, and their membership of it.
+    let mine = pb::ListTeamsRequest { mine: true, ..Default::default() };
+    let team =
+        mediation.list_teams(mine).await?.teams.into_iter().next().ok_or("hd.mediator heads no team: run seed-demo")?;
     let members: Vec<pb::TeamMember> = mediation.team_members(&team.id).try_collect().await?;
     let head = members.iter().find(|m| m.account_id == me.id).ok_or("hd.mediator is no member of the committee")?;
     println!("{} heads {} ({} members)", me.display_name, team.name, members.len());

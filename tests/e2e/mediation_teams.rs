@@ -208,3 +208,29 @@ async fn teams_cover_places_and_members_leave_only_when_free() -> Result<()> {
     expect_error(head.get_team(uuid::Uuid::now_v7().to_string()).await, Code::NotFound, Some("NOT_FOUND"));
     Ok(())
 }
+
+/// A mediator's app opens on their own teams and their own disputes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mediator_lists_their_own_teams_and_disputes() -> Result<()> {
+    let server = TestServer::spawn().await?;
+    let w = MediationWorld::create(&server).await?;
+    let admin = &w.cw.admin;
+    // A mediator's own teams, and the disputes they are the mediator of.
+    let mine = team_ids(&w.village_head.client, pb::ListTeamsRequest { mine: true, ..Default::default() }).await?;
+    assert_eq!(mine, [w.village_team.id.as_str()]);
+    assert!(team_ids(admin, pb::ListTeamsRequest { mine: true, ..Default::default() }).await?.is_empty());
+    let assigned = w.dispute_in(DisputeStage::Awaiting, "院墙渗水").await?;
+    w.dispute_in(DisputeStage::Recorded, "无人调解").await?;
+    let own = |client: &petition_sdk::Client| {
+        let mediation = client.mediation();
+        async move {
+            let request = pb::ListDisputesRequest { assigned_to_me: true, ..Default::default() };
+            Ok::<_, petition_sdk::Error>(
+                mediation.list_disputes(request).await?.disputes.into_iter().map(|d| d.id).collect::<Vec<_>>(),
+            )
+        }
+    };
+    assert_eq!(own(&w.village_mediator.client).await?, [assigned.id.as_str()]);
+    assert!(own(&w.village_head.client).await?.is_empty(), "the head sees both, mediates neither");
+    Ok(())
+}

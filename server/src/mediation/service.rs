@@ -257,9 +257,10 @@ impl MediationService for MediationApi {
         );
         require_valid(v)?;
         let scope = format!(
-            "teams:{}:{kind:?}:{specialty:?}:{}:{}",
-            req.region_code, req.covering_region_code, req.include_retired
+            "teams:{}:{kind:?}:{specialty:?}:{}:{}:{}",
+            req.region_code, req.covering_region_code, req.include_retired, req.mine
         );
+        let member_account = req.mine.then_some(principal.account_id);
         let after: Option<Uuid> = page_cursor(&self.state, &scope, &req.page_token)?;
         let state = self.state.clone();
         let (teams, next) = self
@@ -274,8 +275,14 @@ impl MediationService for MediationApi {
                     "" => None,
                     code => Some(region(conn, "covering_region_code", code)?.path),
                 };
-                let filter =
-                    TeamFilter { region_root, kind, specialty, covering_path, include_retired: req.include_retired };
+                let filter = TeamFilter {
+                    region_root,
+                    kind,
+                    specialty,
+                    covering_path,
+                    include_retired: req.include_retired,
+                    member_account,
+                };
                 let rows = store::list_teams(conn, &filter, after, limit + 1)?;
                 let (rows, cursor) = finish_page(rows, limit, |t| t.row.id);
                 let next = cursor.map(|c| state.pages.encode(&scope, &c)).transpose()?.unwrap_or_default();
@@ -789,8 +796,8 @@ impl MediationService for MediationApi {
         );
         require_valid(v)?;
         let scope = format!(
-            "disputes:{team_id:?}:{states:?}:{}:{mediator_member_id:?}:{source:?}:{category:?}:{}:{case_id:?}",
-            req.region_code, req.overdue_only
+            "disputes:{team_id:?}:{states:?}:{}:{mediator_member_id:?}:{source:?}:{category:?}:{}:{case_id:?}:{}",
+            req.region_code, req.overdue_only, req.assigned_to_me
         );
         let before: Option<Uuid> = page_cursor(&self.state, &scope, &req.page_token)?;
         let mut filter = DisputeFilter {
@@ -802,6 +809,7 @@ impl MediationService for MediationApi {
             category,
             overdue_only: req.overdue_only,
             case_id,
+            mediator_account: req.assigned_to_me.then_some(principal.account_id),
         };
         let state = self.state.clone();
         let (disputes, next) = self

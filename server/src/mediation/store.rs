@@ -101,6 +101,8 @@ pub struct TeamFilter {
     /// Teams covering this region path.
     pub covering_path: Option<String>,
     pub include_retired: bool,
+    /// Only teams this account is an active member of.
+    pub member_account: Option<Uuid>,
 }
 
 /// Teams by id after `after`.
@@ -132,6 +134,16 @@ pub fn list_teams(
     }
     if !filter.include_retired {
         query = query.filter(mediation_teams::retired.eq(false));
+    }
+    if let Some(account) = filter.member_account {
+        query = query.filter(
+            mediation_teams::id.eq_any(
+                team_members::table
+                    .filter(team_members::account_id.eq(account))
+                    .filter(team_members::active.eq(true))
+                    .select(team_members::team_id),
+            ),
+        );
     }
     if let Some(after) = after {
         query = query.filter(mediation_teams::id.gt(after));
@@ -380,6 +392,8 @@ pub struct DisputeFilter {
     pub category: Option<i16>,
     pub overdue_only: bool,
     pub case_id: Option<Uuid>,
+    /// Only disputes whose mediator is this account.
+    pub mediator_account: Option<Uuid>,
 }
 
 type DisputeQuery<'a> = disputes::BoxedQuery<
@@ -455,6 +469,11 @@ pub fn list_disputes(
     }
     if let Some(case) = filter.case_id {
         query = query.filter(disputes::case_id.eq(case));
+    }
+    if let Some(account) = filter.mediator_account {
+        query = query.filter(disputes::mediator_member_id.eq_any(
+            team_members::table.filter(team_members::account_id.eq(account)).select(team_members::id.nullable()),
+        ));
     }
     if let Some(before) = before {
         query = query.filter(disputes::id.lt(before));

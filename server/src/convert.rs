@@ -43,6 +43,11 @@ pub fn parse_id(field: &str, raw: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(raw).map_err(|_| AppError::invalid(field, "must be a UUID"))
 }
 
+/// An optional id: empty is `None`; anything else must parse.
+pub fn optional_id(field: &str, raw: &str) -> Result<Option<Uuid>, AppError> {
+    if raw.is_empty() { Ok(None) } else { parse_id(field, raw).map(Some) }
+}
+
 /// Lowercase hexadecimal of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

@@ -56,6 +56,12 @@ impl PageTokens {
         Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload))
     }
 
+    /// The `next_page_token` of a page: `cursor`'s token, empty after the
+    /// last page.
+    pub fn next_token<K: Serialize>(&self, scope: &str, cursor: Option<K>) -> Result<String, AppError> {
+        cursor.map(|c| self.encode(scope, &c)).transpose().map(Option::unwrap_or_default)
+    }
+
     /// The cursor in `token`, `None` for the first page; INVALID_ARGUMENT if
     /// the token is forged, corrupted or from another list or filter.
     pub fn decode<K: DeserializeOwned>(&self, scope: &str, token: &str) -> Result<Option<K>, AppError> {

@@ -1001,7 +1001,7 @@ fn demo_mediation(
     // the petitioner and the builder both agreed.
     let zg_clerk = person(people, "zg.clerk")?.clone();
     let others = vec![contact("章贡建设工程有限公司", true, "13807970215")?];
-    let id = mediation_draft::refer_case(
+    let row = mediation_draft::refer_case(
         conn,
         journal,
         pii,
@@ -1013,9 +1013,8 @@ fn demo_mediation(
         DisputeCategory::Neighbourhood,
         "",
     )?;
-    let parties: Vec<Uuid> = mediation_store::find_dispute(conn, id)?
-        .map(|d| d.row.lifecycle.0.parties.iter().map(|p| p.id).collect())
-        .unwrap_or_default();
+    let id = row.id;
+    let parties: Vec<Uuid> = row.lifecycle.0.parties.iter().map(|p| p.id).collect();
     if let [petitioner, builder] = parties[..] {
         act(conn, journal, &huang, id, consent(petitioner, shanghai_today()))?;
         act(conn, journal, &jf, id, consent(builder, shanghai_today()))?;

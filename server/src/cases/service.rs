@@ -30,7 +30,7 @@ use super::store::{self, CaseFilter, StoredPetitioner, Visibility};
 use super::view::{self, CaseView, PetitionerInfo, StoredGroupVisit, StoredRepresentative, Viewer};
 use crate::auth::policy::{self, CaseAction};
 use crate::auth::{Principal, require_principal};
-use crate::convert::{parse_id, time_from_timestamp};
+use crate::convert::{optional_id, parse_id, time_from_timestamp};
 use crate::directory::store as directory_store;
 use crate::error::Reason;
 use crate::error::{AppError, FieldViolation, require_valid};
@@ -189,10 +189,6 @@ fn intake_message(
         related_case_ids,
         similarity_partial: outcome.partial,
     })
-}
-
-fn optional_id(field: &str, raw: &str) -> Result<Option<Uuid>, AppError> {
-    if raw.is_empty() { Ok(None) } else { parse_id(field, raw).map(Some) }
 }
 
 fn raw_draft(draft: &pb::CaseDraft) -> RawDraft<'_> {
@@ -454,8 +450,7 @@ impl CaseService for CaseApi {
                 view::case_message(&listed.row, &petitioner, &viewer, today, &schedules, &state.pii, view)
             })
             .collect::<Result<Vec<_>, AppError>>()?;
-        let next_page_token =
-            next.map(|cursor| self.state.pages.encode(&scope, &cursor)).transpose()?.unwrap_or_default();
+        let next_page_token = self.state.pages.next_token(&scope, next)?;
         Ok(Response::new(pb::ListCasesResponse { cases, next_page_token, feed_position }))
     }
 
@@ -486,8 +481,7 @@ impl CaseService for CaseApi {
                 Ok((events, next))
             })
             .await?;
-        let next_page_token =
-            next.map(|cursor| self.state.pages.encode(&scope, &cursor)).transpose()?.unwrap_or_default();
+        let next_page_token = self.state.pages.next_token(&scope, next)?;
         Ok(Response::new(pb::ListCaseEventsResponse { events, next_page_token }))
     }
 

@@ -13,7 +13,7 @@ use super::rules::{self, OrganizationKind, RegionLevel};
 use super::store;
 use crate::auth::policy::{self, Action, Resource};
 use crate::auth::{Role, require_principal};
-use crate::convert::{parse_id, timestamp};
+use crate::convert::{optional_id, parse_id, timestamp};
 use crate::error::Reason;
 use crate::error::{AppError, FieldViolation};
 use crate::pagination::{finish_page, page_size};
@@ -68,10 +68,6 @@ impl From<StaffRow> for pb::StaffMember {
             disabled: row.disabled,
         }
     }
-}
-
-fn optional_id(field: &str, raw: &str) -> Result<Option<Uuid>, AppError> {
-    if raw.is_empty() { Ok(None) } else { parse_id(field, raw).map(Some) }
 }
 
 fn organization_kind(raw: i32) -> Result<OrganizationKind, AppError> {
@@ -161,8 +157,7 @@ impl DirectoryService for DirectoryApi {
             .read(move |conn| store::list_regions(conn, parent.as_deref(), level, after.as_deref(), limit + 1))
             .await?;
         let (rows, next) = finish_page(rows, limit, |row| row.code.clone());
-        let next_page_token =
-            next.map(|cursor| self.state.pages.encode(&scope, &cursor)).transpose()?.unwrap_or_default();
+        let next_page_token = self.state.pages.next_token(&scope, next)?;
         Ok(Response::new(pb::ListRegionsResponse {
             regions: rows.into_iter().map(Into::into).collect(),
             next_page_token,
@@ -266,8 +261,7 @@ impl DirectoryService for DirectoryApi {
             })
             .await?;
         let (rows, next) = finish_page(rows, limit, |row| row.id);
-        let next_page_token =
-            next.map(|cursor| self.state.pages.encode(&scope, &cursor)).transpose()?.unwrap_or_default();
+        let next_page_token = self.state.pages.next_token(&scope, next)?;
         Ok(Response::new(pb::ListOrganizationsResponse {
             organizations: rows.into_iter().map(Into::into).collect(),
             next_page_token,
@@ -383,8 +377,7 @@ impl DirectoryService for DirectoryApi {
             })
             .await?;
         let (rows, next) = finish_page(rows, limit, |row| row.account_id);
-        let next_page_token =
-            next.map(|cursor| self.state.pages.encode(&scope, &cursor)).transpose()?.unwrap_or_default();
+        let next_page_token = self.state.pages.next_token(&scope, next)?;
         Ok(Response::new(pb::ListStaffResponse { staff: rows.into_iter().map(Into::into).collect(), next_page_token }))
     }
 }

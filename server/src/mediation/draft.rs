@@ -316,7 +316,7 @@ pub fn refer_case(
     matter: String,
     category: DisputeCategory,
     etag: &str,
-) -> Result<Uuid, AppError> {
+) -> Result<DisputeRow, AppError> {
     let dispute_id = Uuid::now_v7();
     let refer = crate::cases::mediation::Refer { dispute_id, team_id: team.row.id };
     let (case, _) = pipeline::transition::<Case, _>(conn, journal, principal, case_id, etag, refer)?;
@@ -346,6 +346,5 @@ pub fn refer_case(
         court_case_number: String::new(),
         receive_date: None,
     };
-    record(conn, journal, pii, principal.account_id, dispute_id, team, draft, origin)?;
-    Ok(dispute_id)
+    record(conn, journal, pii, principal.account_id, dispute_id, team, draft, origin)
 }

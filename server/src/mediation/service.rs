@@ -119,14 +119,6 @@ fn enum_filter(
     parsed
 }
 
-fn page_cursor<K: serde::de::DeserializeOwned>(
-    state: &AppState,
-    scope: &str,
-    token: &str,
-) -> Result<Option<K>, AppError> {
-    state.pages.decode(scope, token)
-}
-
 impl MediationApi {
     /// A dispute transition: the request parsed into its command `C`, run
     /// by the pipeline, answered with the dispute as the caller may see it.
@@ -261,7 +253,7 @@ impl MediationService for MediationApi {
             req.region_code, req.covering_region_code, req.include_retired, req.mine
         );
         let member_account = req.mine.then_some(principal.account_id);
-        let after: Option<Uuid> = page_cursor(&self.state, &scope, &req.page_token)?;
+        let after: Option<Uuid> = self.state.pages.decode(&scope, &req.page_token)?;
         let state = self.state.clone();
         let (teams, next) = self
             .state
@@ -285,7 +277,7 @@ impl MediationService for MediationApi {
                 };
                 let rows = store::list_teams(conn, &filter, after, limit + 1)?;
                 let (rows, cursor) = finish_page(rows, limit, |t| t.row.id);
-                let next = cursor.map(|c| state.pages.encode(&scope, &c)).transpose()?.unwrap_or_default();
+                let next = state.pages.next_token(&scope, cursor)?;
                 Ok((rows.iter().map(view::team_message).collect(), next))
             })
             .await?;
@@ -433,7 +425,7 @@ impl MediationService for MediationApi {
         let team_id = parse_id("team_id", &req.team_id)?;
         let limit = page_size(req.page_size)?;
         let scope = format!("members:{team_id}:{}", req.include_inactive);
-        let after: Option<Uuid> = page_cursor(&self.state, &scope, &req.page_token)?;
+        let after: Option<Uuid> = self.state.pages.decode(&scope, &req.page_token)?;
         let state = self.state.clone();
         let (members, next) = self
             .state
@@ -447,7 +439,7 @@ impl MediationService for MediationApi {
                 let viewer = MediationViewer::of(&principal, &memberships);
                 let members =
                     rows.iter().map(|m| view::member_message(m, &viewer, &state.pii)).collect::<Result<Vec<_>, _>>()?;
-                let next = cursor.map(|c| state.pages.encode(&scope, &c)).transpose()?.unwrap_or_default();
+                let next = state.pages.next_token(&scope, cursor)?;
                 Ok((members, next))
             })
             .await?;
@@ -500,7 +492,7 @@ impl MediationService for MediationApi {
             l => RegionLevel::from_i32(l).ok_or_else(|| AppError::invalid("level", "must be a region level"))?,
         };
         let scope = format!("uncovered:{}:{}", req.region_code, level.as_i16());
-        let after: Option<String> = page_cursor(&self.state, &scope, &req.page_token)?;
+        let after: Option<String> = self.state.pages.decode(&scope, &req.page_token)?;
         let state = self.state.clone();
         let (regions, next) = self
             .state
@@ -511,17 +503,8 @@ impl MediationService for MediationApi {
                 policy::authorize_mediation_statistics(&principal, &memberships, &root.path)?;
                 let rows = store::uncovered_regions(conn, &root.path, level.as_i16(), after.as_deref(), limit + 1)?;
                 let (rows, cursor) = finish_page(rows, limit, |r| r.code.clone());
-                let next = cursor.map(|c| state.pages.encode(&scope, &c)).transpose()?.unwrap_or_default();
-                let regions = rows
-                    .into_iter()
-                    .map(|r| pb::Region {
-                        code: r.code,
-                        name: r.name,
-                        level: i32::from(r.level),
-                        parent_code: r.parent_code.unwrap_or_default(),
-                    })
-                    .collect();
-                Ok((regions, next))
+                let next = state.pages.next_token(&scope, cursor)?;
+                Ok((rows.into_iter().map(pb::Region::from).collect(), next))
             })
             .await?;
         Ok(Response::new(pb::ListUncoveredRegionsResponse { regions, next_page_token: next }))
@@ -587,9 +570,8 @@ impl MediationService for MediationApi {
                     receive_date: Some(date),
                 };
                 let id = Uuid::now_v7();
-                draft::record(conn, journal, &state.pii, principal.account_id, id, &found, d, origin)?;
-                let stored = store::find_dispute(conn, id)?.ok_or_else(|| AppError::internal("dispute vanished"))?;
-                disputes.push(dispute_message(conn, &state, &stored, &viewer)?);
+                let row = draft::record(conn, journal, &state.pii, principal.account_id, id, &found, d, origin)?;
+                disputes.push(dispute_message(conn, &state, &StoredDispute::new(row), &viewer)?);
             }
             let ids: Vec<Uuid> = disputes.iter().filter_map(|d| Uuid::parse_str(&d.id).ok()).collect();
             Ok(pb::RecordScreeningResponse { screening: Some(view::screening_message(&screening, &ids)), disputes })
@@ -607,7 +589,7 @@ impl MediationService for MediationApi {
         let team_id = parse_id("team_id", &req.team_id)?;
         let limit = page_size(req.page_size)?;
         let scope = format!("screenings:{team_id}");
-        let before: Option<Uuid> = page_cursor(&self.state, &scope, &req.page_token)?;
+        let before: Option<Uuid> = self.state.pages.decode(&scope, &req.page_token)?;
         let state = self.state.clone();
         let (screenings, next) = self
             .state
@@ -623,7 +605,7 @@ impl MediationService for MediationApi {
                 )?;
                 let rows = store::list_screenings(conn, team_id, before, limit + 1)?;
                 let (rows, cursor) = finish_page(rows, limit, |(s, _)| s.id);
-                let next = cursor.map(|c| state.pages.encode(&scope, &c)).transpose()?.unwrap_or_default();
+                let next = state.pages.next_token(&scope, cursor)?;
                 Ok((rows.iter().map(|(s, ids)| view::screening_message(s, ids)).collect(), next))
             })
             .await?;
@@ -652,11 +634,10 @@ impl MediationService for MediationApi {
         let state = self.state.clone();
         let dispute = pipeline::write(&self.state, envelope, move |conn, journal, principal| {
             let found = team(conn, team_id)?;
-            let dispute_id = draft::refer_case(
+            let row = draft::refer_case(
                 conn, journal, &state.pii, principal, case_id, &found, others, matter, category, &etag,
             )?;
-            let stored =
-                store::find_dispute(conn, dispute_id)?.ok_or_else(|| AppError::internal("dispute vanished"))?;
+            let stored = StoredDispute::new(row);
             let memberships = store::memberships_for(conn, principal)?;
             let message = dispute_message(conn, &state, &stored, &MediationViewer::of(principal, &memberships))?;
             Ok(pb::ReferCaseToMediationResponse { dispute: Some(message) })
@@ -730,8 +711,8 @@ impl MediationService for MediationApi {
             }
             let origin = Origin { source, links, referring_organization_id: None, court_case_number, receive_date };
             let id = Uuid::now_v7();
-            draft::record(conn, journal, &state.pii, principal.account_id, id, &found, draft, origin)?;
-            let stored = store::find_dispute(conn, id)?.ok_or_else(|| AppError::internal("dispute vanished"))?;
+            let row = draft::record(conn, journal, &state.pii, principal.account_id, id, &found, draft, origin)?;
+            let stored = StoredDispute::new(row);
             let message = dispute_message(conn, &state, &stored, &MediationViewer::of(principal, &memberships))?;
             Ok(pb::CreateDisputeResponse { dispute: Some(message) })
         })
@@ -799,7 +780,7 @@ impl MediationService for MediationApi {
             "disputes:{team_id:?}:{states:?}:{}:{mediator_member_id:?}:{source:?}:{category:?}:{}:{case_id:?}:{}",
             req.region_code, req.overdue_only, req.assigned_to_me
         );
-        let before: Option<Uuid> = page_cursor(&self.state, &scope, &req.page_token)?;
+        let before: Option<Uuid> = self.state.pages.decode(&scope, &req.page_token)?;
         let mut filter = DisputeFilter {
             team_id,
             states,
@@ -835,7 +816,7 @@ impl MediationService for MediationApi {
                         view::dispute_message(&d.row, &own, &viewer, &state.pii, today)
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                let next = cursor.map(|c| state.pages.encode(&scope, &c)).transpose()?.unwrap_or_default();
+                let next = state.pages.next_token(&scope, cursor)?;
                 Ok((disputes, next))
             })
             .await?;
@@ -851,7 +832,7 @@ impl MediationService for MediationApi {
         let id = parse_id("dispute_id", &req.dispute_id)?;
         let limit = page_size(req.page_size)?;
         let scope = format!("dispute-events:{id}");
-        let after: Option<i32> = page_cursor(&self.state, &scope, &req.page_token)?;
+        let after: Option<i32> = self.state.pages.decode(&scope, &req.page_token)?;
         let state = self.state.clone();
         let (events, next) = self
             .readable(principal, id, move |conn, _, _, _| {
@@ -861,7 +842,7 @@ impl MediationService for MediationApi {
                     .iter()
                     .map(|row| view::parse_event(row).map(|event| view::event_message(row, &event)))
                     .collect::<Result<Vec<_>, _>>()?;
-                let next = cursor.map(|c| state.pages.encode(&scope, &c)).transpose()?.unwrap_or_default();
+                let next = state.pages.next_token(&scope, cursor)?;
                 Ok((events, next))
             })
             .await?;

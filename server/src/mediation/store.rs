@@ -305,6 +305,13 @@ pub struct StoredDispute {
     pub mediator_account_id: Option<Uuid>,
 }
 
+impl StoredDispute {
+    /// A dispute just recorded: no mediator yet.
+    pub fn new(row: DisputeRow) -> StoredDispute {
+        StoredDispute { row, mediator_account_id: None }
+    }
+}
+
 fn mediator_account() -> diesel::expression::SqlLiteral<diesel::sql_types::Nullable<diesel::sql_types::Uuid>> {
     sql("(SELECT m.account_id FROM team_members m WHERE m.id = disputes.mediator_member_id)")
 }

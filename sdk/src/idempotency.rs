@@ -97,7 +97,7 @@ keyed_writes! {
     ReferCaseToMediationRequest, CreateDisputeRequest, RecordConsentRequest, AssignMediatorRequest,
     ObjectToMediatorRequest, RecuseMediatorRequest, RecordSessionRequest, RecordAgreementRequest,
     RecordFailureRequest, RecordPerformanceRequest, ApplyForCourtConfirmationRequest,
-    AnswerCourtConfirmationRequest, EscalateDisputeRequest,
+    AnswerCourtConfirmationRequest, EscalateDisputeRequest, RequestLawyerRequest, RecordLawyerParticipationRequest,
 }
 
 harmless_writes! {

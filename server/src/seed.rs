@@ -15,11 +15,13 @@ use crate::auth::policy::{self, CaseAction, DisputeAction, TeamAccess, TeamActio
 use crate::auth::{AccountKind, Role, Scope};
 use crate::cases::aggregate::Case;
 use crate::cases::commands::Plain;
-use crate::cases::domain::{CaseKind, Channel, Decision, DeclineReason, FollowUpKind, RoutingMode};
+use crate::cases::domain::{
+    CaseKind, Channel, Decision, DeclineReason, FollowUpKind, LawyerCapacity, LawyerService, LawyerStage, RoutingMode,
+};
 use crate::cases::draft::Draft;
 use crate::cases::filing::{self, Filing};
 use crate::cases::limits::DailyLimit;
-use crate::cases::rules::{Command, OpinionDraft};
+use crate::cases::rules::{Command, LawyerParticipation, OpinionDraft};
 use crate::directory::model::{OrganizationRow, RegionRow};
 use crate::directory::rules::{OrganizationKind, RegionLevel, child_path};
 use crate::directory::store as directory_store;
@@ -430,6 +432,25 @@ fn demo_cases(
             explanation: String::new(),
         },
     )?;
+    // 访前: the city's public lawyer explained the arbitration route at reception.
+    let lawyer = person(people, "city.lawyer")?.clone();
+    step(
+        &lawyer,
+        declined,
+        CaseAction::Counsel,
+        Command::RecordLawyer {
+            participation: LawyerParticipation {
+                stage: LawyerStage::BeforeVisit,
+                capacity: LawyerCapacity::PublicLawyer,
+                lawyer_account_id: Some(lawyer.account_id),
+                lawyer_name: "钱律师".into(),
+                affiliation: "赣州市法律援助中心".into(),
+                service: LawyerService::Consultation,
+                service_date: shanghai_today(),
+                summary: "劳动报酬争议应先申请劳动仲裁，已告知申请方式及时效，并提示可申请法律援助。".into(),
+            },
+        },
+    )?;
     step(&huang, withdrawn, CaseAction::ActAsPetitioner, Command::Withdraw { reason: "已与施工方协商解决".into() })?;
     let accept = || Command::Accept { note: "已受理，将于15日内现场核查".into() };
     for case in [accepted, replied, under_review, reviewed, under_recheck, finished] {
@@ -442,6 +463,18 @@ fn demo_cases(
         Command::FollowUp { kind: FollowUpKind::Visit, note: "已到现场查看漏水点".into() },
     )?;
     step(&lead, accepted, CaseAction::ApproveExtension, Command::Extend { days: 15, reason: "需协调维修基金".into() })?;
+    // 事中: the unit asks for a lawyer's opinion on the repair fund.
+    step(
+        &handler,
+        accepted,
+        CaseAction::Handle,
+        Command::RequestLawyer {
+            stage: LawyerStage::DuringHandling,
+            organization_id: org_ids.get("city-legal-aid").copied(),
+            note: "维修基金使用程序需律师出具法律意见".into(),
+            requested_by_organization_id: handler.organization_id,
+        },
+    )?;
     for case in [replied, under_review, reviewed, under_recheck, finished] {
         step(&handler, case, CaseAction::Handle, Command::Reply { opinion: demo_opinion(Decision::Supported) })?;
     }

@@ -74,6 +74,7 @@ pub fn event_type(event: &Event) -> pb::CaseEventType {
         Event::DeadlinesRecomputed { .. } => T::DeadlinesRecomputed,
         Event::ReferredToMediation { .. } => T::ReferredToMediation,
         Event::MediationConcluded { .. } => T::MediationConcluded,
+        Event::LegalAidApplied { .. } => T::LegalAidApplied,
     }
 }
 
@@ -199,6 +200,13 @@ pub fn detail(event: &Event) -> Detail {
             dispute_id: id(*dispute_id),
             outcome: *outcome as i32,
         }),
+        Event::LegalAidApplied { application_id, centre_id, applied_on } => {
+            Detail::LegalAidApplied(pb::CaseLegalAidApplied {
+                application_id: id(*application_id),
+                centre_organization_id: id(*centre_id),
+                apply_date: format_date(*applied_on),
+            })
+        }
     }
 }
 
@@ -228,7 +236,7 @@ mod tests {
     fn every_event_has_its_own_type_and_the_detail_of_that_type() {
         let events = every_event();
         let mut types: Vec<i32> = events.iter().map(|e| event_type(e) as i32).collect();
-        assert_eq!(types.len(), pb::CaseEventType::MediationConcluded as usize, "one sample per event type");
+        assert_eq!(types.len(), pb::CaseEventType::LegalAidApplied as usize, "one sample per event type");
         // The stored event type number is the wire's.
         for event in &events {
             assert_eq!(i32::from(crate::cases::rules::event_type(event)), event_type(event) as i32);

@@ -372,6 +372,13 @@ pub enum Event {
         dispute_id: Uuid,
         outcome: MediationOutcome,
     },
+    /// A legal-aid application was made from it (the application is
+    /// `crate::legal_aid`'s; the case lists it from there).
+    LegalAidApplied {
+        application_id: Uuid,
+        centre_id: Uuid,
+        applied_on: NaiveDate,
+    },
 }
 
 /// What a caller asks to do to an existing case, with the facts its rule
@@ -477,6 +484,11 @@ pub enum Command {
         dispute_id: Uuid,
         outcome: MediationOutcome,
     },
+    /// A legal-aid application made from the case, in its transaction.
+    RecordLegalAidApplication {
+        application_id: Uuid,
+        centre_id: Uuid,
+    },
 }
 
 /// Names of commands, for precondition messages and the transition table.
@@ -506,6 +518,7 @@ impl Command {
             Self::RevokeAccess { .. } => "RevokeCaseAccess",
             Self::ReferToMediation { .. } => "ReferCaseToMediation",
             Self::ConcludeMediation { .. } => "ConcludeMediation",
+            Self::RecordLegalAidApplication { .. } => "CreateLegalAidApplication",
         }
     }
 }
@@ -547,6 +560,9 @@ pub fn allowed_in(command: &Command) -> &'static [CaseState] {
         Command::ReferToMediation { .. } => &[Registered, Routed, Accepted],
         // The dispute ends whatever the case did meanwhile.
         Command::ConcludeMediation { .. } => CaseState::ALL,
+        // Legal aid is the party's right whatever the case's state
+        // (法律援助法 Art.35); a declined case is where it is offered.
+        Command::RecordLegalAidApplication { .. } => CaseState::ALL,
     }
 }
 
@@ -835,6 +851,9 @@ pub fn decide(
             }
             vec![Event::MediationConcluded { dispute_id, outcome }]
         }
+        Command::RecordLegalAidApplication { application_id, centre_id } => {
+            vec![Event::LegalAidApplied { application_id, centre_id, applied_on: today }]
+        }
     };
     Ok(events)
 }
@@ -1103,6 +1122,7 @@ pub fn apply(case: Option<Lifecycle>, event: &Event) -> Lifecycle {
                 link.outcome = *outcome;
             }
         }
+        Event::LegalAidApplied { .. } => {}
     }
     case
 }
@@ -1159,6 +1179,7 @@ pub fn event_type(event: &Event) -> i16 {
         Event::DeadlinesRecomputed { .. } => 25,
         Event::ReferredToMediation { .. } => 26,
         Event::MediationConcluded { .. } => 27,
+        Event::LegalAidApplied { .. } => 28,
     }
 }
 
@@ -1262,6 +1283,7 @@ mod tests {
             Command::GrantAccess { organization_id: COURT, organization: Some(court()), reason: "referral".into() },
             Command::RevokeAccess { organization_id: COURT, reason: "closed".into() },
             Command::ReferToMediation { dispute_id: OTHER_CASE, team_id: COURT },
+            Command::RecordLegalAidApplication { application_id: OTHER_CASE, centre_id: COURT },
         ]
     }
 
@@ -1289,6 +1311,7 @@ mod tests {
             (Command::Merge { .. }, s) if !s.is_terminal() => Some(state),
             (Command::GrantAccess { .. } | Command::RevokeAccess { .. }, _) => Some(state),
             (Command::ReferToMediation { .. }, Registered | Routed | Accepted) => Some(state),
+            (Command::RecordLegalAidApplication { .. }, _) => Some(state),
             _ => None,
         }
     }
@@ -1457,14 +1480,20 @@ mod tests {
     }
 
     /// A closed case takes no lifecycle command; only who may see it can
-    /// still change (a court may need a closed case).
+    /// still change (a court may need a closed case), and a legal-aid
+    /// application may still be made from it.
     #[test]
     fn terminal_states_allow_nothing_but_sharing() {
         let calendar = WorkCalendar::default();
         let today = date(2026, 3, 2);
         for state in CaseState::ALL.iter().filter(|s| s.is_terminal()) {
             for command in commands(today) {
-                let sharing = matches!(command, Command::GrantAccess { .. } | Command::RevokeAccess { .. });
+                let sharing = matches!(
+                    command,
+                    Command::GrantAccess { .. }
+                        | Command::RevokeAccess { .. }
+                        | Command::RecordLegalAidApplication { .. }
+                );
                 assert_eq!(allowed_in(&command).contains(state), sharing, "{} in {state:?}", command.name());
             }
             let _ = case_in(*state, today, &calendar);
@@ -1752,7 +1781,7 @@ mod tests {
         .concat();
         let logs = [
             log_of(&[link_repeat(OTHER_CASE, true, 0.9)], main, today, &calendar),
-            log_of(&[], by_name(&["DeclineCase"]), today, &calendar),
+            log_of(&[], by_name(&["DeclineCase", "CreateLegalAidApplication"]), today, &calendar),
             log_of(
                 &[recomputed_on_loading(today, &calendar)],
                 by_name(&["ForwardCase", "WithdrawCase"]),

@@ -71,5 +71,6 @@ pub(crate) fn every_event() -> Vec<Event> {
         Event::DeadlinesRecomputed { year: 2027, deadlines: Deadlines { reply_by: Some(day()), ..Default::default() } },
         Event::ReferredToMediation { dispute_id: org, team_id: org, referred_on: day() },
         Event::MediationConcluded { dispute_id: org, outcome: MediationOutcome::Settled },
+        Event::LegalAidApplied { application_id: org, centre_id: org, applied_on: day() },
     ]
 }

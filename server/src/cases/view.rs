@@ -273,6 +273,8 @@ pub fn case_message(
             outcome: m.outcome as i32,
             refer_date: format_date(m.referred_on),
         }),
+        // Legal aid (issue 18): filled by GetCase (cases::legal_aid::message).
+        legal_aid: None,
     })
 }
 

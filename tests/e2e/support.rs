@@ -93,6 +93,7 @@ pub fn assert_typed_event(event: &pb::CaseEvent) {
             | (T::DeadlinesRecomputed, Some(D::DeadlinesRecomputed(_)))
             | (T::ReferredToMediation, Some(D::ReferredToMediation(_)))
             | (T::MediationConcluded, Some(D::MediationConcluded(_)))
+            | (T::LegalAidApplied, Some(D::LegalAidApplied(_)))
     );
     assert!(matches, "the detail is not the arm of the event's type: {event:?}");
 }

@@ -17,6 +17,7 @@ mod identity;
 mod identity_throttle;
 mod identity_tokens;
 mod intake;
+mod legal_aid_authz;
 mod legal_aid_paths;
 mod mediation_authz;
 mod mediation_cases;

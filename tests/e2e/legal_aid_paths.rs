@@ -198,6 +198,35 @@ async fn a_declined_case_goes_from_application_to_closing_report() -> Result<()>
     );
     let route = w.cw.owner.cases().get_case(&case.id).await?.legal_aid.unwrap_or_default();
     assert_eq!(route.applications[0].state(), pb::LegalAidState::Closed);
+
+    // The stored lifecycle is the fold of the application's events.
+    let url = server.database.as_ref().map(|d| d.url().to_owned()).unwrap_or_default();
+    let id: uuid::Uuid = app.id.parse()?;
+    let (stored, folded) = tokio::task::spawn_blocking(move || -> Result<_> {
+        use diesel::prelude::*;
+        let mut conn = PgConnection::establish(&url)?;
+        #[derive(QueryableByName)]
+        struct Payload {
+            #[diesel(sql_type = diesel::sql_types::Jsonb)]
+            payload: serde_json::Value,
+        }
+        let events: Vec<Payload> =
+            diesel::sql_query("SELECT payload FROM events WHERE aggregate_id = $1 ORDER BY sequence")
+                .bind::<diesel::sql_types::Uuid, _>(id)
+                .load(&mut conn)?;
+        let events: Vec<petition_server::legal_aid::rules::Event> =
+            events.into_iter().map(|e| serde_json::from_value(e.payload)).collect::<Result<_, _>>()?;
+        let stored: Vec<Payload> =
+            diesel::sql_query("SELECT lifecycle AS payload FROM legal_aid_applications WHERE id = $1")
+                .bind::<diesel::sql_types::Uuid, _>(id)
+                .load(&mut conn)?;
+        let stored: Option<petition_server::legal_aid::rules::Lifecycle> =
+            stored.into_iter().next().map(|s| serde_json::from_value(s.payload)).transpose()?;
+        Ok((stored, petition_server::legal_aid::rules::fold(&events)))
+    })
+    .await??;
+    assert!(stored.is_some());
+    assert_eq!(stored, folded, "fold(events) == the stored lifecycle");
     Ok(())
 }
 

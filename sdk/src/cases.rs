@@ -300,6 +300,21 @@ impl CaseClient {
         let response = self.client.call(request, rpc!(CaseServiceClient::revoke_case_access)).await?;
         required(response.case, "RevokeCaseAccessResponse.case")
     }
+
+    /// Asks for a lawyer at a stage of the case (访前, 事中, 事后): the
+    /// bureau's clerks before the unit accepts it, the unit after.
+    pub async fn request_lawyer(&self, request: pb::RequestLawyerRequest) -> Result<pb::Case> {
+        let response = self.client.call(request, rpc!(CaseServiceClient::request_lawyer)).await?;
+        required(response.case, "RequestLawyerResponse.case")
+    }
+
+    /// Records a lawyer's part in the case: a lawyer their own (leave
+    /// `lawyer_name` empty), clerks or the unit for a lawyer without an
+    /// account.
+    pub async fn record_lawyer_participation(&self, request: pb::RecordLawyerParticipationRequest) -> Result<pb::Case> {
+        let response = self.client.call(request, rpc!(CaseServiceClient::record_lawyer_participation)).await?;
+        required(response.case, "RecordLawyerParticipationResponse.case")
+    }
 }
 
 #[cfg(test)]
@@ -466,6 +481,8 @@ mod tests {
         unlink_case(UnlinkCaseRequest) -> UnlinkCaseResponse;
         grant_case_access(GrantCaseAccessRequest) -> GrantCaseAccessResponse;
         revoke_case_access(RevokeCaseAccessRequest) -> RevokeCaseAccessResponse;
+        request_lawyer(RequestLawyerRequest) -> RequestLawyerResponse;
+        record_lawyer_participation(RecordLawyerParticipationRequest) -> RecordLawyerParticipationResponse;
     }
 
     /// Retries as the default policy does, but in milliseconds.

@@ -99,7 +99,7 @@ keyed_writes! {
     ReferCaseToMediationRequest, CreateDisputeRequest, RecordConsentRequest, AssignMediatorRequest,
     ObjectToMediatorRequest, RecuseMediatorRequest, RecordSessionRequest, RecordAgreementRequest,
     RecordFailureRequest, RecordPerformanceRequest, ApplyForCourtConfirmationRequest,
-    AnswerCourtConfirmationRequest, EscalateDisputeRequest,
+    AnswerCourtConfirmationRequest, EscalateDisputeRequest, RequestLawyerRequest, RecordLawyerParticipationRequest,
     // Legal aid (issue 18).
     CreateLegalAidApplicationRequest, RequestMaterialsRequest, SupplyMaterialsRequest, WithdrawApplicationRequest,
     DecideApplicationRequest, GrantAidFirstRequest, RecordPapersCompletedRequest, ClearConflictRequest,

@@ -5,6 +5,7 @@ mod accusations;
 mod availability;
 mod calendar;
 mod case_authz;
+mod case_lawyers;
 mod case_paths;
 mod cases;
 mod clocks;

@@ -94,6 +94,8 @@ pub fn assert_typed_event(event: &pb::CaseEvent) {
             | (T::ReferredToMediation, Some(D::ReferredToMediation(_)))
             | (T::MediationConcluded, Some(D::MediationConcluded(_)))
             | (T::LegalAidApplied, Some(D::LegalAidApplied(_)))
+            | (T::LawyerRequested, Some(D::LawyerRequested(_)))
+            | (T::LawyerParticipated, Some(D::LawyerParticipated(_)))
     );
     assert!(matches, "the detail is not the arm of the event's type: {event:?}");
 }

@@ -133,6 +133,9 @@ pub enum CaseAction {
     /// Give a partner organization access to the case, or end it (clerks of
     /// the jurisdiction, admins).
     Share,
+    /// Record a lawyer's part in the case: the lawyer, or the bureau's
+    /// clerks or the handling unit for a lawyer without an account.
+    Counsel,
 }
 
 /// What the policy needs to know about a case.
@@ -200,6 +203,7 @@ fn case_denied(action: CaseAction) -> AppError {
         CaseAction::ActAsPetitioner => "act for the petitioner",
         CaseAction::DecideReview => "decide this review",
         CaseAction::Share => "share this case with a partner organization",
+        CaseAction::Counsel => "record a lawyer's part in this case",
     };
     AppError::permission_denied(Reason::PermissionDenied, format!("you may not {what}"))
 }
@@ -251,6 +255,11 @@ pub fn authorize_case(principal: &Principal, action: CaseAction, case: &CaseAcce
         }
         // Sharing is a decision about access, not handling: admins may.
         CaseAction::Share => principal.is_admin() || principal.has_role(Role::Clerk),
+        CaseAction::Counsel => {
+            principal.has_role(Role::Lawyer)
+                || (principal.has_role(Role::Clerk) && in_jurisdiction(principal, case.region_path))
+                || (holds_any(principal, &HANDLING_ROLES) && works_for(principal, case.handling_organization_id))
+        }
     };
     if allowed { Ok(()) } else { Err(case_denied(action)) }
 }
@@ -674,39 +683,41 @@ mod tests {
             ActAsPetitioner,
             DecideReview,
             Share,
+            Counsel,
         ];
         // One character per action, in the order of `actions`.
         let table: Vec<(&str, Principal, &str)> = vec![
-            ("petitioner", petitioner, "ddyddddydd"),
-            ("other citizen", person(AccountKind::Citizen, &[Role::Citizen], None, None, &[]), "nnnnnnnnnn"),
-            ("clerk of the county", staff(&[Role::Clerk], bureau, COUNTY), "ddyydddddy"),
-            ("clerk of the city (ancestor)", staff(&[Role::Clerk], city_bureau, CITY), "ddyydddddy"),
-            ("clerk of another county", staff(&[Role::Clerk], Uuid::now_v7(), OTHER_COUNTY), "nnnnnnnnnn"),
-            ("clerk working at the handling unit", staff(&[Role::Clerk], unit, COUNTY), "ddyydddddy"),
-            ("handler of the handling unit", staff(&[Role::Handler], unit, COUNTY), "ddydyydddd"),
-            ("unit lead of the handling unit", staff(&[Role::UnitLead], unit, COUNTY), "ddydyyyddd"),
+            ("petitioner", petitioner, "ddyddddyddd"),
+            ("other citizen", person(AccountKind::Citizen, &[Role::Citizen], None, None, &[]), "nnnnnnnnnnn"),
+            ("clerk of the county", staff(&[Role::Clerk], bureau, COUNTY), "ddyydddddyy"),
+            ("clerk of the city (ancestor)", staff(&[Role::Clerk], city_bureau, CITY), "ddyydddddyy"),
+            ("clerk of another county", staff(&[Role::Clerk], Uuid::now_v7(), OTHER_COUNTY), "nnnnnnnnnnn"),
+            ("clerk working at the handling unit", staff(&[Role::Clerk], unit, COUNTY), "ddyydddddyy"),
+            ("handler of the handling unit", staff(&[Role::Handler], unit, COUNTY), "ddydyyddddy"),
+            ("unit lead of the handling unit", staff(&[Role::UnitLead], unit, COUNTY), "ddydyyydddy"),
             // The handling unit sees its case even when its jurisdiction does not cover the region.
-            ("handler of the handling unit, elsewhere", staff(&[Role::Handler], unit, OTHER_COUNTY), "ddydyydddd"),
-            ("handler of another unit in the county", staff(&[Role::Handler], other_unit, COUNTY), "ddyddddddd"),
-            ("handler of another county's unit", staff(&[Role::Handler], Uuid::now_v7(), OTHER_COUNTY), "nnnnnnnnnn"),
-            ("leader of the reviewing organization", staff(&[Role::Leader], gov, COUNTY), "ddydddddyd"),
-            ("handler of the reviewing organization", staff(&[Role::Handler], gov, COUNTY), "ddydddddyd"),
+            ("handler of the handling unit, elsewhere", staff(&[Role::Handler], unit, OTHER_COUNTY), "ddydyyddddy"),
+            ("handler of another unit in the county", staff(&[Role::Handler], other_unit, COUNTY), "ddydddddddd"),
+            ("handler of another county's unit", staff(&[Role::Handler], Uuid::now_v7(), OTHER_COUNTY), "nnnnnnnnnnn"),
+            ("leader of the reviewing organization", staff(&[Role::Leader], gov, COUNTY), "ddydddddydd"),
+            ("handler of the reviewing organization", staff(&[Role::Handler], gov, COUNTY), "ddydddddydd"),
             (
                 "leader of the reviewing organization, elsewhere",
                 staff(&[Role::Leader], gov, OTHER_COUNTY),
-                "ddydddddyd",
+                "ddydddddydd",
             ),
-            ("supervisor of the reviewing organization", staff(&[Role::Supervisor], gov, COUNTY), "ddyddddddd"),
-            ("city leader", staff(&[Role::Leader], city_bureau, CITY), "ddyddddddd"),
-            ("city supervisor", staff(&[Role::Supervisor], city_bureau, CITY), "ddyddddddd"),
-            ("mediator in the county", staff(&[Role::Mediator], Uuid::now_v7(), COUNTY), "nnnnnnnnnn"),
-            ("staff without a case role", staff(&[], bureau, COUNTY), "nnnnnnnnnn"),
+            ("supervisor of the reviewing organization", staff(&[Role::Supervisor], gov, COUNTY), "ddydddddddd"),
+            ("city leader", staff(&[Role::Leader], city_bureau, CITY), "ddydddddddd"),
+            ("city supervisor", staff(&[Role::Supervisor], city_bureau, CITY), "ddydddddddd"),
+            ("mediator in the county", staff(&[Role::Mediator], Uuid::now_v7(), COUNTY), "nnnnnnnnnnn"),
+            ("staff without a case role", staff(&[], bureau, COUNTY), "nnnnnnnnnnn"),
             (
                 "partner with every scope",
                 person(AccountKind::Service, &[Role::Partner], Some(court), Some(COUNTY), &all_scopes),
-                "nnnnnnnnnn",
+                "nnnnnnnnnnn",
             ),
-            ("admin", person(AccountKind::Staff, &[Role::Admin], None, None, &[]), "ddyddddddy"),
+            ("lawyer in the county", staff(&[Role::Lawyer], Uuid::now_v7(), COUNTY), "ddydddddddy"),
+            ("admin", person(AccountKind::Staff, &[Role::Admin], None, None, &[]), "ddyddddddyd"),
         ];
         let outcome = |result: Result<(), AppError>| match result {
             Ok(()) => 'y',
@@ -729,7 +740,7 @@ mod tests {
         assert_eq!(outcome(authorize_case(&loose, Read, &unrouted)), 'n');
         let handler = staff(&[Role::Handler, Role::UnitLead], unit, COUNTY);
         let got: String = actions.iter().map(|a| outcome(authorize_case(&handler, *a, &unrouted))).collect();
-        assert_eq!(got, "ddyddddddd", "the unit acts only once the case is routed to it");
+        assert_eq!(got, "ddydddddddd", "the unit acts only once the case is routed to it");
 
         // A partner organization given access reads the case, as do its
         // staff; it acts on nothing, and the read scope is needed.
@@ -740,10 +751,10 @@ mod tests {
         let court_lawyer = staff(&[Role::Lawyer], court, OTHER_COUNTY);
         let other_court = person(AccountKind::Service, &[Role::Partner], Some(Uuid::now_v7()), None, &all_scopes);
         for (name, p, want) in [
-            ("partner of the granted court", &reader, "ddyddddddd"),
-            ("partner without the read scope", &writer_only, "nnnnnnnnnn"),
-            ("lawyer of the granted court", &court_lawyer, "ddyddddddd"),
-            ("partner of another court", &other_court, "nnnnnnnnnn"),
+            ("partner of the granted court", &reader, "ddydddddddd"),
+            ("partner without the read scope", &writer_only, "nnnnnnnnnnn"),
+            ("lawyer of the granted court", &court_lawyer, "ddydddddddy"),
+            ("partner of another court", &other_court, "nnnnnnnnnnn"),
         ] {
             let got: String = actions.iter().map(|a| outcome(authorize_case(p, *a, &shared))).collect();
             assert_eq!(got, want, "{name}");

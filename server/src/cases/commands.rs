@@ -75,6 +75,8 @@ case_requests! {
     UnlinkCaseRequest => "UnlinkCase";
     GrantCaseAccessRequest => "GrantCaseAccess";
     RevokeCaseAccessRequest => "RevokeCaseAccess";
+    RequestLawyerRequest => "RequestLawyer";
+    RecordLawyerParticipationRequest => "RecordLawyerParticipation";
 }
 
 /// Free text (a reason, a note, a report) within `min..=max` characters.

@@ -92,3 +92,33 @@ wire_enum! {
     /// `petition.v1.MediationOutcome`).
     MediationOutcome { Pending = 1, Settled = 2, Failed = 3, Refused = 4 }
 }
+
+wire_enum! {
+    /// When a lawyer takes part (访前, 事中, 事后; `petition.v1.LawyerStage`).
+    LawyerStage { BeforeVisit = 1, DuringHandling = 2, AfterOutcome = 3 }
+}
+
+impl LawyerStage {
+    /// The case states a stage covers: before the visit is handled (a
+    /// declined case included: that a matter belongs in court is advice
+    /// given at reception), while it is handled or reviewed, after an
+    /// opinion was served.
+    pub fn states(self) -> &'static [CaseState] {
+        use CaseState::*;
+        match self {
+            LawyerStage::BeforeVisit => &[Registered, Routed, Declined],
+            LawyerStage::DuringHandling => &[Routed, Accepted, UnderReview, UnderRecheck],
+            LawyerStage::AfterOutcome => &[Replied, Reviewed, Final],
+        }
+    }
+}
+
+wire_enum! {
+    /// Who a participating lawyer is (`petition.v1.LawyerCapacity`).
+    LawyerCapacity { PublicLawyer = 1, LegalAidLawyer = 2, VillageLegalAdviser = 3, PractisingLawyer = 4 }
+}
+
+wire_enum! {
+    /// What a lawyer did on a case (`petition.v1.LawyerService`).
+    LawyerService { Consultation = 1, Opinion = 2, Attendance = 3, FollowUp = 4 }
+}

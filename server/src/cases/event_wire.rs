@@ -10,7 +10,7 @@ use pb::case_event::Detail;
 use petition_proto::v1 as pb;
 use uuid::Uuid;
 
-use super::rules::{Deadlines, Event, Opinion};
+use super::rules::{Deadlines, Event, LawyerParticipation, LawyerRequest, Opinion};
 use crate::calendar::rules::format_date;
 use crate::convert::timestamp;
 
@@ -74,6 +74,8 @@ pub fn event_type(event: &Event) -> pb::CaseEventType {
         Event::DeadlinesRecomputed { .. } => T::DeadlinesRecomputed,
         Event::ReferredToMediation { .. } => T::ReferredToMediation,
         Event::MediationConcluded { .. } => T::MediationConcluded,
+        Event::LawyerRequested { .. } => T::LawyerRequested,
+        Event::LawyerParticipated { .. } => T::LawyerParticipated,
         Event::LegalAidApplied { .. } => T::LegalAidApplied,
     }
 }
@@ -207,6 +209,36 @@ pub fn detail(event: &Event) -> Detail {
                 apply_date: format_date(*applied_on),
             })
         }
+        Event::LawyerRequested { request } => {
+            Detail::LawyerRequested(pb::CaseLawyerRequested { request: Some(lawyer_request(request)) })
+        }
+        Event::LawyerParticipated { participation } => Detail::LawyerParticipated(pb::CaseLawyerParticipated {
+            participation: Some(lawyer_participation(participation)),
+        }),
+    }
+}
+
+pub fn lawyer_request(r: &LawyerRequest) -> pb::LawyerRequest {
+    pb::LawyerRequest {
+        stage: r.stage as i32,
+        organization_id: optional_id(r.organization_id),
+        note: r.note.clone(),
+        requested_by_organization_id: optional_id(r.requested_by_organization_id),
+        request_date: format_date(r.requested_on),
+        answered: r.answered,
+    }
+}
+
+pub fn lawyer_participation(p: &LawyerParticipation) -> pb::LawyerParticipation {
+    pb::LawyerParticipation {
+        stage: p.stage as i32,
+        capacity: p.capacity as i32,
+        lawyer_account_id: optional_id(p.lawyer_account_id),
+        lawyer_name: p.lawyer_name.clone(),
+        affiliation: p.affiliation.clone(),
+        service: p.service as i32,
+        service_date: format_date(p.service_date),
+        summary: p.summary.clone(),
     }
 }
 
@@ -236,7 +268,8 @@ mod tests {
     fn every_event_has_its_own_type_and_the_detail_of_that_type() {
         let events = every_event();
         let mut types: Vec<i32> = events.iter().map(|e| event_type(e) as i32).collect();
-        assert_eq!(types.len(), pb::CaseEventType::LegalAidApplied as usize, "one sample per event type");
+        let every_type = (1..=255).filter(|t| pb::CaseEventType::try_from(*t).is_ok()).count();
+        assert_eq!(types.len(), every_type, "one sample per event type");
         // The stored event type number is the wire's.
         for event in &events {
             assert_eq!(i32::from(crate::cases::rules::event_type(event)), event_type(event) as i32);

@@ -10,6 +10,7 @@ pub mod event_wire;
 pub mod filing;
 pub mod intake;
 pub mod intake_store;
+pub mod lawyers;
 pub mod legal_aid;
 pub mod limits;
 pub mod mediation;

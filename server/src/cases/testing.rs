@@ -4,8 +4,11 @@
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use super::domain::{Decision, DeclineReason, FollowUpKind, MediationOutcome, RoutingMode, Track};
-use super::rules::{Deadlines, Event, Opinion};
+use super::domain::{
+    Decision, DeclineReason, FollowUpKind, LawyerCapacity, LawyerService, LawyerStage, MediationOutcome, RoutingMode,
+    Track,
+};
+use super::rules::{Deadlines, Event, LawyerParticipation, LawyerRequest, Opinion};
 
 fn day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 3, 2).unwrap_or_default()
@@ -71,6 +74,28 @@ pub(crate) fn every_event() -> Vec<Event> {
         Event::DeadlinesRecomputed { year: 2027, deadlines: Deadlines { reply_by: Some(day()), ..Default::default() } },
         Event::ReferredToMediation { dispute_id: org, team_id: org, referred_on: day() },
         Event::MediationConcluded { dispute_id: org, outcome: MediationOutcome::Settled },
+        Event::LawyerRequested {
+            request: LawyerRequest {
+                stage: LawyerStage::DuringHandling,
+                organization_id: Some(org),
+                note: "n".into(),
+                requested_by_organization_id: Some(org),
+                requested_on: day(),
+                answered: false,
+            },
+        },
+        Event::LawyerParticipated {
+            participation: LawyerParticipation {
+                stage: LawyerStage::DuringHandling,
+                capacity: LawyerCapacity::PublicLawyer,
+                lawyer_account_id: Some(org),
+                lawyer_name: "钱律师".into(),
+                affiliation: String::new(),
+                service: LawyerService::Opinion,
+                service_date: day(),
+                summary: "s".into(),
+            },
+        },
         Event::LegalAidApplied { application_id: org, centre_id: org, applied_on: day() },
     ]
 }

@@ -273,6 +273,12 @@ pub fn case_message(
             outcome: m.outcome as i32,
             refer_date: format_date(m.referred_on),
         }),
+        lawyers: (sees_content && !(life.lawyer_requests.is_empty() && life.lawyer_participations.is_empty())).then(
+            || pb::CaseLawyers {
+                requests: life.lawyer_requests.iter().map(event_wire::lawyer_request).collect(),
+                participations: life.lawyer_participations.iter().map(event_wire::lawyer_participation).collect(),
+            },
+        ),
         // Legal aid (issue 18): filled by GetCase (cases::legal_aid::message).
         legal_aid: None,
     })

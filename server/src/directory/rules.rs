@@ -52,6 +52,11 @@ wire_enum! {
 }
 
 impl OrganizationKind {
+    /// Whether a case may ask it for a lawyer (RequestLawyer).
+    pub fn provides_lawyers(self) -> bool {
+        self == OrganizationKind::LegalAidCentre
+    }
+
     /// Whether it may be handed a case to handle: a competent organ of
     /// Art.22 (a unit, or a government that handles matters itself), or
     /// for accusations the discipline channel (Art.30). Petition bureaus

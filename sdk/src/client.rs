@@ -157,6 +157,11 @@ impl Client {
         crate::MediationClient::new(self.clone())
     }
 
+    /// The `LegalAidService` calls: applications to legal-aid centres.
+    pub fn legal_aid(&self) -> crate::LegalAidClient {
+        crate::LegalAidClient::new(self.clone())
+    }
+
     /// The `ChangeFeedService` calls: every committed event the caller may
     /// see, in order, page by page or as a live watch.
     pub fn feed(&self) -> FeedClient {

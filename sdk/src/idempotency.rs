@@ -84,6 +84,8 @@ reads! {
     ListChangesRequest, WatchChangesRequest,
     GetTeamRequest, ListTeamsRequest, ListTeamMembersRequest, ListUncoveredRegionsRequest, ListScreeningsRequest,
     GetDisputeRequest, ListDisputesRequest, ListDisputeEventsRequest, GetMediationStatisticsRequest,
+    // Legal aid (issue 18).
+    GetLegalAidApplicationRequest, ListLegalAidApplicationsRequest, ListLegalAidApplicationEventsRequest,
 }
 
 keyed_writes! {
@@ -98,6 +100,11 @@ keyed_writes! {
     ObjectToMediatorRequest, RecuseMediatorRequest, RecordSessionRequest, RecordAgreementRequest,
     RecordFailureRequest, RecordPerformanceRequest, ApplyForCourtConfirmationRequest,
     AnswerCourtConfirmationRequest, EscalateDisputeRequest, RequestLawyerRequest, RecordLawyerParticipationRequest,
+    // Legal aid (issue 18).
+    CreateLegalAidApplicationRequest, RequestMaterialsRequest, SupplyMaterialsRequest, WithdrawApplicationRequest,
+    DecideApplicationRequest, GrantAidFirstRequest, RecordPapersCompletedRequest, ClearConflictRequest,
+    AssignLawyerRequest, TerminateAidRequest, FileObjectionRequest, DecideObjectionRequest,
+    SubmitClosingReportRequest,
 }
 
 harmless_writes! {

@@ -123,6 +123,7 @@ mod error;
 mod feed;
 mod idempotency;
 mod identity;
+mod legal_aid;
 mod mediation;
 mod paging;
 mod retry;
@@ -137,6 +138,7 @@ pub use error::{Error, ErrorKind, FieldViolation, PreconditionViolation, Result}
 pub use feed::{CURSOR_EXPIRED, FeedClient, FeedItem};
 pub use idempotency::new_request_id;
 pub use identity::IdentityClient;
+pub use legal_aid::LegalAidClient;
 pub use mediation::MediationClient;
 pub use retry::RetryPolicy;
 pub use taxonomy::TaxonomyClient;

@@ -36,6 +36,8 @@ page_request!(
     pb::ListTeamMembersRequest,
     pb::ListDisputesRequest,
     pb::ListDisputeEventsRequest,
+    pb::ListLegalAidApplicationsRequest,
+    pb::ListLegalAidApplicationEventsRequest,
 );
 
 /// The items of every page, starting with `first`. `fetch` returns one

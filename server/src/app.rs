@@ -15,6 +15,7 @@ use petition_proto::v1::case_service_server::CaseServiceServer;
 use petition_proto::v1::change_feed_service_server::ChangeFeedServiceServer;
 use petition_proto::v1::directory_service_server::DirectoryServiceServer;
 use petition_proto::v1::identity_service_server::IdentityServiceServer;
+use petition_proto::v1::legal_aid_service_server::LegalAidServiceServer;
 use petition_proto::v1::mediation_service_server::MediationServiceServer;
 use petition_proto::v1::taxonomy_service_server::TaxonomyServiceServer;
 use tokio::net::TcpListener;
@@ -40,6 +41,7 @@ use crate::error::AppError;
 use crate::feed::FeedApi;
 use crate::identity::IdentityApi;
 use crate::identity::bootstrap::{self, Bootstrap};
+use crate::legal_aid::LegalAidApi;
 use crate::limits::{DeadlineLayer, HeaderLimitLayer, transport_header_limit};
 use crate::mediation::MediationApi;
 use crate::pagination::PageTokens;
@@ -132,6 +134,7 @@ impl Application {
             auth: config.auth.clone(),
             intake: config.intake.clone(),
             mediation: config.mediation.clone(),
+            legal_aid: config.legal_aid.clone(),
             similarity,
             feed_config: config.feed.clone(),
             feed_db: Db::new(
@@ -251,6 +254,7 @@ impl Application {
             .add_service(guarded!(TaxonomyServiceServer::new(TaxonomyApi::new(state.clone()))))
             .add_service(guarded!(CaseServiceServer::new(CaseApi::new(state.clone()))))
             .add_service(guarded!(MediationServiceServer::new(MediationApi::new(state.clone()))))
+            .add_service(guarded!(LegalAidServiceServer::new(LegalAidApi::new(state.clone()))))
             .add_service(guarded!(ChangeFeedServiceServer::new(FeedApi::new(state.clone()))));
 
         let address = listener.local_addr().map_err(|e| StartupError(e.to_string()))?;

@@ -113,6 +113,9 @@ pub struct Config {
     pub mediation: MediationConfig,
 
     #[command(flatten)]
+    pub legal_aid: LegalAidConfig,
+
+    #[command(flatten)]
     pub tls: TlsConfig,
 
     /// Log format.
@@ -317,6 +320,23 @@ pub struct MediationConfig {
         value_parser = clap::value_parser!(u32).range(1..=365)
     )]
     pub mediation_time_limit_days: u32,
+}
+
+/// Legal aid (法律援助法 2021).
+#[derive(Debug, Clone, Args)]
+pub struct LegalAidConfig {
+    /// How the law's 日 are counted in the 7-day decision, 3-day assignment
+    /// and 5-day objection clocks (Art.43, 49): working days on the workday
+    /// calendar (the default), or calendar days for a province that counts
+    /// them so (a last day on a rest day moves to the next working day).
+    #[arg(
+        global = true,
+        long = "legal-aid-day-counting",
+        env = "PETITION_LEGAL_AID_DAY_COUNTING",
+        value_enum,
+        default_value = "workdays"
+    )]
+    pub day_counting: crate::legal_aid::domain::DayCounting,
 }
 
 /// The change feed.

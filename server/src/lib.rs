@@ -22,6 +22,7 @@ pub mod idempotency;
 pub mod identity;
 pub mod jsonb;
 pub mod keys;
+pub mod legal_aid;
 pub mod limits;
 pub mod literal_limit;
 pub mod mediation;

@@ -191,6 +191,34 @@ diesel::table! {
 }
 
 diesel::table! {
+    legal_aid_applications (id) {
+        id -> Uuid,
+        centre_organization_id -> Uuid,
+        bureau_organization_id -> Nullable<Uuid>,
+        origin_organization_id -> Nullable<Uuid>,
+        case_id -> Nullable<Uuid>,
+        applicant_account_id -> Nullable<Uuid>,
+        applicant_name -> Text,
+        applicant_phone_masked -> Nullable<Text>,
+        applicant_phone_cipher -> Nullable<Bytea>,
+        applicant_key -> Text,
+        adverse_parties -> Array<Nullable<Text>>,
+        adverse_keys -> Array<Nullable<Text>>,
+        matter_type -> Int2,
+        matter_summary -> Text,
+        lawyer_account_id -> Nullable<Uuid>,
+        state -> Int2,
+        receive_date -> Date,
+        due_date -> Nullable<Date>,
+        lifecycle -> Jsonb,
+        version -> Int4,
+        last_sequence -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     login_throttle (key) {
         key -> Text,
         failures -> Int4,
@@ -338,6 +366,7 @@ diesel::joinable!(disputes -> screenings (screening_id));
 diesel::joinable!(disputes -> team_members (mediator_member_id));
 diesel::joinable!(events -> accounts (actor_id));
 diesel::joinable!(idempotency_keys -> accounts (account_id));
+diesel::joinable!(legal_aid_applications -> cases (case_id));
 diesel::joinable!(mediation_teams -> organizations (organization_id));
 diesel::joinable!(mediation_teams -> regions (region_code));
 diesel::joinable!(organizations -> regions (region_code));
@@ -364,6 +393,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     feed_state,
     idempotency_keys,
+    legal_aid_applications,
     login_throttle,
     mediation_teams,
     organizations,

@@ -71,7 +71,10 @@ const REGIONS: &[(&str, &str, Option<&str>)] = &[
 const ORGANIZATIONS: &[(&str, &str, OrganizationKind, &str, Option<&str>)] = &[
     ("city-bureau", "赣州市信访局", OrganizationKind::PetitionBureau, "360700", None),
     ("city-court", "赣州市中级人民法院", OrganizationKind::Court, "360700", None),
-    ("city-legal-aid", "赣州市法律援助中心", OrganizationKind::LegalAidCentre, "360700", None),
+    // Legal aid (issue 18): the justice bureau that set up the centre
+    // decides objections (法律援助法 Art.49).
+    ("city-justice", "赣州市司法局", OrganizationKind::JusticeBureau, "360700", None),
+    ("city-legal-aid", "赣州市法律援助中心", OrganizationKind::LegalAidCentre, "360700", Some("city-justice")),
     ("city-discipline", "赣州市纪委监委", OrganizationKind::DisciplineInspection, "360700", None),
     ("city-gov", "赣州市人民政府", OrganizationKind::Leadership, "360700", None),
     ("zg-gov", "章贡区人民政府", OrganizationKind::Leadership, "360702", Some("city-gov")),
@@ -109,6 +112,9 @@ const STAFF: &[(&str, &str, &str, &[Role])] = &[
     ("yd.clerk", "陈登记", "yd-bureau", &[Role::Clerk]),
     ("yd.handler", "褚承办", "yd-hrss", &[Role::Handler]),
     ("yd.lead", "卫局长", "yd-hrss", &[Role::UnitLead]),
+    // Legal aid (issue 18): the centre's reviewer, the bureau's staff.
+    ("la.reviewer", "冷审查", "city-legal-aid", &[Role::Handler]),
+    ("city.justice", "严科长", "city-justice", &[Role::UnitLead]),
 ];
 
 /// (name, resident ID, phone). Synthetic numbers with valid check digits.
@@ -281,6 +287,10 @@ pub fn load(conn: &mut PgConnection, pii: &Pii) -> Result<SeedReport, AppError> 
     let mut journal = Journal::default();
     let cases = demo_cases(conn, &mut journal, &people, &org_ids)?;
     demo_mediation(conn, &mut journal, pii, &people, &org_ids, &region_paths, &cases)?;
+    // Legal aid (issue 18): the centre's partner account, applications in every state.
+    let legal_aid_centre = org_ids.get("city-legal-aid").copied().ok_or_else(|| AppError::internal("demo centre"))?;
+    crate::legal_aid::seed::partner(conn, legal_aid_centre, &password_hash, now)?;
+    crate::legal_aid::seed::demo(conn, &mut journal, pii, &people, legal_aid_centre)?;
     journal.flush(conn)?;
     report.created = true;
     Ok(report)
@@ -1080,5 +1090,10 @@ pub fn print(report: &SeedReport) {
     let heads: Vec<String> = report.mediation_heads.iter().map(|(team, login)| format!("{login} ({team})")).collect();
     eprintln!("  Mediation team heads (人民调解; disputes in every state): {}", heads.join(", "));
     eprintln!("  Court partner (司法确认, ExchangeClientCredentials): client id {DEMO_COURT_CLIENT_ID}");
+    eprintln!(
+        "  Legal aid (赣州市法律援助中心; applications in every state): reviewer la.reviewer, lawyer city.lawyer, \
+         justice bureau city.justice, partner client id {}",
+        crate::legal_aid::seed::DEMO_LEGAL_AID_CLIENT_ID
+    );
     eprintln!("  Demo password for all of them: {DEMO_PASSWORD}\n");
 }

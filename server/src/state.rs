@@ -8,7 +8,7 @@ use crate::auth::revocation::Revocations;
 use crate::auth::tokens::TokenIssuer;
 use crate::calendar::LoadedYears;
 use crate::cases::numbering::Numbering;
-use crate::config::{AuthConfig, FeedConfig, IntakeConfig, MediationConfig};
+use crate::config::{AuthConfig, FeedConfig, IntakeConfig, LegalAidConfig, MediationConfig};
 use crate::db::Db;
 use crate::directory::kinds::OrganizationKinds;
 use crate::feed::FeedSignal;
@@ -29,6 +29,7 @@ pub struct AppState {
     pub auth: AuthConfig,
     pub intake: IntakeConfig,
     pub mediation: MediationConfig,
+    pub legal_aid: LegalAidConfig,
     /// `None` when duplicate detection is switched off.
     pub similarity: Option<Arc<SimilarityIndex>>,
     pub feed_config: FeedConfig,

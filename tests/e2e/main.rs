@@ -18,6 +18,8 @@ mod identity;
 mod identity_throttle;
 mod identity_tokens;
 mod intake;
+mod legal_aid_authz;
+mod legal_aid_paths;
 mod mediation_authz;
 mod mediation_cases;
 mod mediation_feed;

@@ -42,6 +42,9 @@ async fn dispute_changes(client: &Client, filter: pb::ChangeFilter) -> Result<Ve
                 Some(pb::change::Event::CaseEvent(_)) => {
                     assert!(filter.aggregate_types.is_empty(), "a case change through a dispute filter")
                 }
+                Some(pb::change::Event::LegalAidEvent(_)) => {
+                    assert!(filter.aggregate_types.is_empty(), "a legal-aid change through a dispute filter")
+                }
                 None => bail!("a change without an event"),
             }
         }

@@ -47,6 +47,9 @@ pub fn assert_typed(change: &pb::Change) {
     match &change.event {
         Some(pb::change::Event::CaseEvent(event)) => assert_typed_event(event),
         Some(pb::change::Event::DisputeEvent(event)) => assert_typed_dispute_event(event),
+        Some(pb::change::Event::LegalAidEvent(event)) => {
+            assert!(event.detail.is_some(), "a legal-aid event without its detail: {event:?}")
+        }
         None => panic!("a change without an event: {change:?}"),
     }
 }
@@ -90,6 +93,7 @@ pub fn assert_typed_event(event: &pb::CaseEvent) {
             | (T::DeadlinesRecomputed, Some(D::DeadlinesRecomputed(_)))
             | (T::ReferredToMediation, Some(D::ReferredToMediation(_)))
             | (T::MediationConcluded, Some(D::MediationConcluded(_)))
+            | (T::LegalAidApplied, Some(D::LegalAidApplied(_)))
             | (T::LawyerRequested, Some(D::LawyerRequested(_)))
             | (T::LawyerParticipated, Some(D::LawyerParticipated(_)))
     );

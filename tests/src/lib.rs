@@ -9,6 +9,7 @@
 pub mod board_texts;
 pub mod builders;
 pub mod database;
+pub mod legal_aid_world;
 pub mod mediation_world;
 pub mod petition_texts;
 pub mod process;

@@ -459,6 +459,109 @@ pub fn authorize_mediation_statistics(
     Err(AppError::permission_denied(Reason::PermissionDenied, "your role may not read mediation statistics"))
 }
 
+// ---- Legal aid (issue 18) ------------------------------------------------
+
+/// What a caller wants to do to a legal-aid application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegalAidAction {
+    /// See it and its timeline.
+    Read,
+    /// Withdraw it, file an objection: the applicant's account.
+    ActAsApplicant,
+    /// Record materials supplied: the applicant, or the centre recording
+    /// what was handed in at its counter.
+    Supply,
+    /// Ask for materials, decide, grant first, record papers, clear
+    /// conflicts, assign, terminate, record a withdrawal for missing
+    /// materials: the centre's staff and write partners.
+    Review,
+    /// The closing report: the assigned lawyer's account, or the centre.
+    Report,
+    /// Decide an objection: staff of the justice bureau above the centre.
+    DecideObjection,
+}
+
+/// What the policy needs to know about a legal-aid application.
+#[derive(Debug, Clone, Copy)]
+pub struct LegalAidAccess {
+    pub centre_organization_id: uuid::Uuid,
+    pub bureau_organization_id: Option<uuid::Uuid>,
+    pub origin_organization_id: Option<uuid::Uuid>,
+    pub applicant_account_id: Option<uuid::Uuid>,
+    pub lawyer_account_id: Option<uuid::Uuid>,
+}
+
+/// Staff roles that read an organization's legal-aid applications (a
+/// lawyer reads only the matters assigned to them).
+const LEGAL_AID_STAFF: [Role; 5] = [Role::Clerk, Role::Handler, Role::UnitLead, Role::Leader, Role::Supervisor];
+/// Staff roles that decide for their organization.
+const LEGAL_AID_DECIDERS: [Role; 3] = [Role::Handler, Role::UnitLead, Role::Leader];
+
+fn legal_aid_staff_of(principal: &Principal, organization: Option<uuid::Uuid>) -> bool {
+    holds_any(principal, &LEGAL_AID_STAFF) && works_for(principal, organization)
+}
+
+/// The centre's staff who decide, or its partner accounts with the write scope.
+fn writes_for_centre(principal: &Principal, centre: uuid::Uuid) -> bool {
+    let staff = holds_any(principal, &LEGAL_AID_DECIDERS);
+    let partner = principal.has_role(Role::Partner) && principal.scopes.contains(&Scope::CasesWrite);
+    (staff || partner) && principal.organization_id == Some(centre)
+}
+
+/// Whether the principal may see the application at all; those who may not
+/// get NOT_FOUND for every action. ListLegalAidApplications and the change
+/// feed show exactly these (`legal_aid::store::Visibility` is the SQL twin).
+pub fn can_see_legal_aid(principal: &Principal, application: &LegalAidAccess) -> bool {
+    let own = |id: Option<uuid::Uuid>| id == Some(principal.account_id);
+    principal.is_admin()
+        || own(application.applicant_account_id)
+        || (principal.has_role(Role::Lawyer) && own(application.lawyer_account_id))
+        || legal_aid_staff_of(principal, Some(application.centre_organization_id))
+        || (principal.has_role(Role::Partner)
+            && principal.scopes.contains(&Scope::CasesRead)
+            && principal.organization_id == Some(application.centre_organization_id))
+        || legal_aid_staff_of(principal, application.bureau_organization_id)
+        || legal_aid_staff_of(principal, application.origin_organization_id)
+}
+
+/// Allows or denies `action` on a legal-aid application. Admins read every
+/// application and act on none.
+pub fn authorize_legal_aid(
+    principal: &Principal,
+    action: LegalAidAction,
+    application: &LegalAidAccess,
+) -> Result<(), AppError> {
+    if !can_see_legal_aid(principal, application) {
+        return Err(AppError::NotFound { resource: "legal-aid application" });
+    }
+    let applicant = application.applicant_account_id == Some(principal.account_id);
+    let centre = writes_for_centre(principal, application.centre_organization_id);
+    let allowed = match action {
+        LegalAidAction::Read => true,
+        LegalAidAction::ActAsApplicant => applicant,
+        LegalAidAction::Supply => applicant || centre,
+        LegalAidAction::Review => centre,
+        LegalAidAction::Report => {
+            centre || (principal.has_role(Role::Lawyer) && application.lawyer_account_id == Some(principal.account_id))
+        }
+        LegalAidAction::DecideObjection => {
+            holds_any(principal, &LEGAL_AID_DECIDERS) && works_for(principal, application.bureau_organization_id)
+        }
+    };
+    if allowed {
+        return Ok(());
+    }
+    let what = match action {
+        LegalAidAction::Read => "read this application",
+        LegalAidAction::ActAsApplicant => "act for the applicant",
+        LegalAidAction::Supply => "record materials for this application",
+        LegalAidAction::Review => "review this application (the legal-aid centre's staff may)",
+        LegalAidAction::Report => "report on this matter (its lawyer or the centre may)",
+        LegalAidAction::DecideObjection => "decide this objection (the justice bureau above the centre may)",
+    };
+    Err(AppError::permission_denied(Reason::PermissionDenied, format!("you may not {what}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -835,6 +938,73 @@ mod tests {
                 actions.iter().map(|a| outcome(authorize_dispute(principal, memberships, *a, dispute))).collect();
             assert_eq!(&got, want, "{name}: {actions:?}");
             assert_eq!(can_see_dispute(principal, memberships, dispute), !want.starts_with('n'), "{name}");
+        }
+    }
+
+    // ---- Legal aid (issue 18) --------------------------------------------
+
+    /// Every kind of caller against every legal-aid action: 'n' NOT_FOUND,
+    /// 'd' PERMISSION_DENIED, 'y' allowed, in the order Read, ActAsApplicant,
+    /// Supply, Review, Report, DecideObjection.
+    #[test]
+    fn legal_aid_matrix() {
+        let at = |roles: &[Role], org: Uuid, scopes: &[Scope]| Principal {
+            account_id: Uuid::now_v7(),
+            kind: if roles.contains(&Role::Partner) { AccountKind::Service } else { AccountKind::Staff },
+            roles: roles.to_vec(),
+            organization_id: Some(org),
+            jurisdiction: Some("360700".into()),
+            scopes: scopes.to_vec(),
+        };
+        let (centre, bureau, origin, other) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let applicant = principal(AccountKind::Citizen, &[Role::Citizen], None, &[]);
+        let stranger = principal(AccountKind::Citizen, &[Role::Citizen], None, &[]);
+        let lawyer = at(&[Role::Lawyer], centre, &[]);
+        let other_lawyer = at(&[Role::Lawyer], centre, &[]);
+        let access = LegalAidAccess {
+            centre_organization_id: centre,
+            bureau_organization_id: Some(bureau),
+            origin_organization_id: Some(origin),
+            applicant_account_id: Some(applicant.account_id),
+            lawyer_account_id: Some(lawyer.account_id),
+        };
+        let admin = principal(AccountKind::Staff, &[Role::Admin], None, &[]);
+        let cases: Vec<(&str, Principal, &str)> = vec![
+            ("admin", admin, "yddddd"),
+            ("applicant", applicant, "yyyddd"),
+            ("another citizen", stranger, "nnnnnn"),
+            ("centre reviewer", at(&[Role::Handler], centre, &[]), "ydyyyd"),
+            ("centre clerk", at(&[Role::Clerk], centre, &[]), "yddddd"),
+            ("centre read partner", at(&[Role::Partner], centre, &[Scope::CasesRead]), "yddddd"),
+            ("centre write partner", at(&[Role::Partner], centre, &[Scope::CasesRead, Scope::CasesWrite]), "ydyyyd"),
+            ("another centre's partner", at(&[Role::Partner], other, &[Scope::CasesRead, Scope::CasesWrite]), "nnnnnn"),
+            ("another centre's reviewer", at(&[Role::Handler], other, &[]), "nnnnnn"),
+            ("assigned lawyer", lawyer, "ydddyd"),
+            ("another lawyer of the centre", other_lawyer, "nnnnnn"),
+            ("bureau staff", at(&[Role::UnitLead], bureau, &[]), "yddddy"),
+            ("bureau supervisor", at(&[Role::Supervisor], bureau, &[]), "yddddd"),
+            ("origin clerk", at(&[Role::Clerk], origin, &[]), "yddddd"),
+        ];
+        let actions = [
+            LegalAidAction::Read,
+            LegalAidAction::ActAsApplicant,
+            LegalAidAction::Supply,
+            LegalAidAction::Review,
+            LegalAidAction::Report,
+            LegalAidAction::DecideObjection,
+        ];
+        for (name, principal, want) in &cases {
+            let got: String = actions
+                .iter()
+                .map(|a| match authorize_legal_aid(principal, *a, &access) {
+                    Ok(()) => 'y',
+                    Err(AppError::NotFound { .. }) => 'n',
+                    Err(AppError::PermissionDenied { .. }) => 'd',
+                    Err(other) => panic!("{name}: {other:?}"),
+                })
+                .collect();
+            assert_eq!(&got, want, "{name}");
+            assert_eq!(can_see_legal_aid(principal, &access), !want.starts_with('n'), "{name}");
         }
     }
 }

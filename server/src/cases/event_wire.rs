@@ -76,6 +76,7 @@ pub fn event_type(event: &Event) -> pb::CaseEventType {
         Event::MediationConcluded { .. } => T::MediationConcluded,
         Event::LawyerRequested { .. } => T::LawyerRequested,
         Event::LawyerParticipated { .. } => T::LawyerParticipated,
+        Event::LegalAidApplied { .. } => T::LegalAidApplied,
     }
 }
 
@@ -201,6 +202,13 @@ pub fn detail(event: &Event) -> Detail {
             dispute_id: id(*dispute_id),
             outcome: *outcome as i32,
         }),
+        Event::LegalAidApplied { application_id, centre_id, applied_on } => {
+            Detail::LegalAidApplied(pb::CaseLegalAidApplied {
+                application_id: id(*application_id),
+                centre_organization_id: id(*centre_id),
+                apply_date: format_date(*applied_on),
+            })
+        }
         Event::LawyerRequested { request } => {
             Detail::LawyerRequested(pb::CaseLawyerRequested { request: Some(lawyer_request(request)) })
         }

@@ -11,6 +11,7 @@ pub mod filing;
 pub mod intake;
 pub mod intake_store;
 pub mod lawyers;
+pub mod legal_aid;
 pub mod limits;
 pub mod mediation;
 pub mod model;

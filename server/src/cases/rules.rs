@@ -415,6 +415,13 @@ pub enum Event {
     LawyerParticipated {
         participation: LawyerParticipation,
     },
+    /// A legal-aid application was made from it (the application is
+    /// `crate::legal_aid`'s; the case lists it from there).
+    LegalAidApplied {
+        application_id: Uuid,
+        centre_id: Uuid,
+        applied_on: NaiveDate,
+    },
 }
 
 /// What a caller asks to do to an existing case, with the facts its rule
@@ -531,6 +538,11 @@ pub enum Command {
     RecordLawyer {
         participation: LawyerParticipation,
     },
+    /// A legal-aid application made from the case, in its transaction.
+    RecordLegalAidApplication {
+        application_id: Uuid,
+        centre_id: Uuid,
+    },
 }
 
 /// Names of commands, for precondition messages and the transition table.
@@ -562,6 +574,7 @@ impl Command {
             Self::ConcludeMediation { .. } => "ConcludeMediation",
             Self::RequestLawyer { .. } => "RequestLawyer",
             Self::RecordLawyer { .. } => "RecordLawyerParticipation",
+            Self::RecordLegalAidApplication { .. } => "CreateLegalAidApplication",
         }
     }
 }
@@ -605,6 +618,9 @@ pub fn allowed_in(command: &Command) -> &'static [CaseState] {
         Command::ConcludeMediation { .. } => CaseState::ALL,
         Command::RequestLawyer { stage, .. } => stage.states(),
         Command::RecordLawyer { participation } => participation.stage.states(),
+        // Legal aid is the party's right whatever the case's state
+        // (法律援助法 Art.35); a declined case is where it is offered.
+        Command::RecordLegalAidApplication { .. } => CaseState::ALL,
     }
 }
 
@@ -937,6 +953,9 @@ pub fn decide(
             }
             vec![Event::LawyerParticipated { participation }]
         }
+        Command::RecordLegalAidApplication { application_id, centre_id } => {
+            vec![Event::LegalAidApplied { application_id, centre_id, applied_on: today }]
+        }
     };
     Ok(events)
 }
@@ -1215,6 +1234,7 @@ pub fn apply(case: Option<Lifecycle>, event: &Event) -> Lifecycle {
             }
             case.lawyer_participations.push(participation.clone());
         }
+        Event::LegalAidApplied { .. } => {}
     }
     case
 }
@@ -1273,6 +1293,7 @@ pub fn event_type(event: &Event) -> i16 {
         Event::MediationConcluded { .. } => 27,
         Event::LawyerRequested { .. } => 29,
         Event::LawyerParticipated { .. } => 30,
+        Event::LegalAidApplied { .. } => 28,
     }
 }
 
@@ -1376,6 +1397,7 @@ mod tests {
             Command::GrantAccess { organization_id: COURT, organization: Some(court()), reason: "referral".into() },
             Command::RevokeAccess { organization_id: COURT, reason: "closed".into() },
             Command::ReferToMediation { dispute_id: OTHER_CASE, team_id: COURT },
+            Command::RecordLegalAidApplication { application_id: OTHER_CASE, centre_id: COURT },
         ]
         .into_iter()
         .chain([LawyerStage::BeforeVisit, LawyerStage::DuringHandling, LawyerStage::AfterOutcome].into_iter().flat_map(
@@ -1444,6 +1466,7 @@ mod tests {
                 | Command::RecordLawyer { participation: LawyerParticipation { stage: LawyerStage::AfterOutcome, .. } },
                 Replied | Reviewed | Final,
             ) => Some(state),
+            (Command::RecordLegalAidApplication { .. }, _) => Some(state),
             _ => None,
         }
     }
@@ -1612,16 +1635,22 @@ mod tests {
     }
 
     /// A closed case takes no lifecycle command; only who may see it can
-    /// still change (a court may need a closed case), and lawyers may still
-    /// advise on it (a declined matter's route to court, a final answer's
-    /// follow-up), which changes no state.
+    /// still change (a court may need a closed case), a legal-aid
+    /// application may still be made from it, and lawyers may still advise
+    /// on it (a declined matter's route to court, a final answer's
+    /// follow-up): none of which changes its state.
     #[test]
     fn terminal_states_allow_nothing_but_sharing_and_counsel() {
         let calendar = WorkCalendar::default();
         let today = date(2026, 3, 2);
         for state in CaseState::ALL.iter().filter(|s| s.is_terminal()) {
             for command in commands(today) {
-                let sharing = matches!(command, Command::GrantAccess { .. } | Command::RevokeAccess { .. });
+                let sharing = matches!(
+                    command,
+                    Command::GrantAccess { .. }
+                        | Command::RevokeAccess { .. }
+                        | Command::RecordLegalAidApplication { .. }
+                );
                 let counsel = match &command {
                     Command::RequestLawyer { stage, .. } => stage.states().contains(state),
                     Command::RecordLawyer { participation } => participation.stage.states().contains(state),
@@ -1914,7 +1943,12 @@ mod tests {
         .concat();
         let logs = [
             log_of(&[link_repeat(OTHER_CASE, true, 0.9)], main, today, &calendar),
-            log_of(&[], by_name(&["DeclineCase", "RequestLawyer", "RecordLawyerParticipation"]), today, &calendar),
+            log_of(
+                &[],
+                by_name(&["DeclineCase", "CreateLegalAidApplication", "RequestLawyer", "RecordLawyerParticipation"]),
+                today,
+                &calendar,
+            ),
             log_of(
                 &[recomputed_on_loading(today, &calendar)],
                 by_name(&["ForwardCase", "WithdrawCase"]),

@@ -356,7 +356,10 @@ impl CaseService for CaseApi {
                 policy::authorize_case(&principal, CaseAction::Read, &access(&row))?;
                 let viewer = viewer_of(conn, &state, &principal)?;
                 let petitioner = PetitionerInfo::of(row.petitioner_id, stored, &viewer, &state.pii, CaseView::Full)?;
-                full_case_message(&state, &row, &petitioner, &viewer)
+                let mut message = full_case_message(&state, &row, &petitioner, &viewer)?;
+                // Legal aid (issue 18): the route, the centres, the applications.
+                message.legal_aid = Some(super::legal_aid::message(conn, &row)?);
+                Ok(message)
             })
             .await?;
         Ok(Response::new(pb::GetCaseResponse { case: Some(case) }))

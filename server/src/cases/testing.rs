@@ -96,5 +96,6 @@ pub(crate) fn every_event() -> Vec<Event> {
                 summary: "s".into(),
             },
         },
+        Event::LegalAidApplied { application_id: org, centre_id: org, applied_on: day() },
     ]
 }

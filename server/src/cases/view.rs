@@ -279,6 +279,8 @@ pub fn case_message(
                 participations: life.lawyer_participations.iter().map(event_wire::lawyer_participation).collect(),
             },
         ),
+        // Legal aid (issue 18): filled by GetCase (cases::legal_aid::message).
+        legal_aid: None,
     })
 }
 

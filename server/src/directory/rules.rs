@@ -46,6 +46,8 @@ wire_enum! {
         MediationCommittee = 5,
         DisciplineInspection = 6,
         Leadership = 7,
+        /// 司法局: sets up legal-aid centres, decides objections (法律援助法 Art.49).
+        JusticeBureau = 8,
     }
 }
 

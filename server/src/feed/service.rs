@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::store::{self, DisputeFacts, FeedRow, Page};
-use crate::auth::policy::{self, CaseAccess, DisputeAccess, Membership, path_within};
+use super::store::{self, DisputeFacts, FeedRow, LegalAidFacts, Page};
+use crate::auth::policy::{self, CaseAccess, DisputeAccess, LegalAidAccess, Membership, path_within};
 use crate::auth::tokens::VerifiedToken;
 use crate::auth::{Principal, require_principal};
 use crate::cases::rules::Event;
@@ -24,6 +24,7 @@ use crate::convert::timestamp;
 use crate::directory::store as directory_store;
 use crate::error::AppError;
 use crate::event_log::{AggregateType, EventRow};
+use crate::legal_aid::view as legal_aid_view;
 use crate::mediation::store as mediation_store;
 use crate::mediation::view as mediation_view;
 use crate::state::AppState;
@@ -53,6 +54,8 @@ struct Filter {
     aggregate_types: Vec<AggregateType>,
     case_event_types: Vec<i16>,
     dispute_event_types: Vec<i16>,
+    /// Legal aid (issue 18).
+    legal_aid_event_types: Vec<i16>,
     /// The region subtree's root path.
     region_root: Option<String>,
 }
@@ -81,7 +84,7 @@ impl Reader {
     }
 
     fn change(&self, row: FeedRow) -> Result<Option<pb::Change>, AppError> {
-        let FeedRow { event, case, dispute } = row;
+        let FeedRow { event, case, dispute, legal_aid } = row;
         let Some(aggregate_type) = AggregateType::from_i32(i32::from(event.aggregate_type)) else {
             return Ok(None);
         };
@@ -91,7 +94,45 @@ impl Reader {
         match aggregate_type {
             AggregateType::Case => self.case_change(event, case),
             AggregateType::Dispute => self.dispute_change(event, dispute),
+            AggregateType::LegalAidApplication => self.legal_aid_change(event, legal_aid),
         }
+    }
+
+    // ---- Legal aid (issue 18) --------------------------------------------
+
+    /// An application's event, to those who may Get the application. A
+    /// region filter leaves applications out (they are a centre's, not a
+    /// region's).
+    fn legal_aid_change(&self, row: EventRow, facts: Option<LegalAidFacts>) -> Result<Option<pb::Change>, AppError> {
+        let Some(f) = facts else {
+            tracing::warn!(application_id = %row.aggregate_id, "an event of an application that is not stored; not served");
+            return Ok(None);
+        };
+        let filter = &self.filter;
+        if !filter.legal_aid_event_types.is_empty() && !filter.legal_aid_event_types.contains(&row.event_type) {
+            return Ok(None);
+        }
+        if filter.region_root.is_some() {
+            return Ok(None);
+        }
+        let access = LegalAidAccess {
+            centre_organization_id: f.centre_organization_id,
+            bureau_organization_id: f.bureau_organization_id,
+            origin_organization_id: f.origin_organization_id,
+            applicant_account_id: f.applicant_account_id,
+            lawyer_account_id: f.lawyer_account_id,
+        };
+        if !policy::can_see_legal_aid(&self.principal, &access) {
+            return Ok(None);
+        }
+        let event = legal_aid_view::parse_event(&row)?;
+        Ok(Some(pb::Change {
+            position: row.position(),
+            aggregate_type: pb::AggregateType::LegalAidApplication as i32,
+            aggregate_id: row.aggregate_id.to_string(),
+            commit_time: Some(timestamp(row.occurred_at)),
+            event: Some(pb::change::Event::LegalAidEvent(legal_aid_view::event_message(&row, &event))),
+        }))
     }
 
     fn dispute_change(&self, row: EventRow, dispute: Option<DisputeFacts>) -> Result<Option<pb::Change>, AppError> {
@@ -219,6 +260,20 @@ impl FeedApi {
                     .ok_or_else(|| AppError::invalid(format!("filter.dispute_event_types[{i}]"), "unknown event type"))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let legal_aid_event_types = filter
+            .legal_aid_event_types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                pb::LegalAidEventType::try_from(*t)
+                    .ok()
+                    .filter(|t| *t != pb::LegalAidEventType::Unspecified)
+                    .map(|t| t as i16)
+                    .ok_or_else(|| {
+                        AppError::invalid(format!("filter.legal_aid_event_types[{i}]"), "unknown event type")
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let region_code = filter.region_code;
         let state = self.state.clone();
         let (viewer, region_root, principal, memberships) = self
@@ -241,7 +296,13 @@ impl FeedApi {
             principal,
             viewer,
             memberships,
-            filter: Filter { aggregate_types, case_event_types, dispute_event_types, region_root },
+            filter: Filter {
+                aggregate_types,
+                case_event_types,
+                dispute_event_types,
+                legal_aid_event_types,
+                region_root,
+            },
         })
     }
 

@@ -89,12 +89,24 @@ pub struct DisputeFacts {
     pub referring_organization_id: Option<Uuid>,
 }
 
+/// What the policy needs about the legal-aid application an event belongs
+/// to (issue 18).
+#[derive(Debug, Clone)]
+pub struct LegalAidFacts {
+    pub centre_organization_id: Uuid,
+    pub bureau_organization_id: Option<Uuid>,
+    pub origin_organization_id: Option<Uuid>,
+    pub applicant_account_id: Option<Uuid>,
+    pub lawyer_account_id: Option<Uuid>,
+}
+
 /// An event and its aggregate's facts (`None`: the aggregate is gone, or
 /// is of the other type).
 pub struct FeedRow {
     pub event: EventRow,
     pub case: Option<CaseFacts>,
     pub dispute: Option<DisputeFacts>,
+    pub legal_aid: Option<LegalAidFacts>,
 }
 
 /// A page of the feed.
@@ -157,6 +169,17 @@ struct PageRow {
     d_confirmation_court_id: Option<Uuid>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
     d_referring_organization_id: Option<Uuid>,
+    // Legal aid (issue 18).
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    la_centre_organization_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    la_bureau_organization_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    la_origin_organization_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    la_applicant_account_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    la_lawyer_account_id: Option<Uuid>,
 }
 
 /// The `(xid, idx)` to read after, with `idx` in the column's range: a
@@ -183,7 +206,12 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
                 (SELECT m.account_id FROM team_members m WHERE m.id = d.mediator_member_id) AS d_mediator_account_id,
                 d.party_account_ids AS d_party_account_ids, d.referring_court_id AS d_referring_court_id,
                 d.confirmation_court_id AS d_confirmation_court_id,
-                d.referring_organization_id AS d_referring_organization_id
+                d.referring_organization_id AS d_referring_organization_id,
+                la.centre_organization_id AS la_centre_organization_id,
+                la.bureau_organization_id AS la_bureau_organization_id,
+                la.origin_organization_id AS la_origin_organization_id,
+                la.applicant_account_id AS la_applicant_account_id,
+                la.lawyer_account_id AS la_lawyer_account_id
          FROM h
          LEFT JOIN LATERAL (
              SELECT * FROM events
@@ -193,6 +221,7 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
          ) e ON TRUE
          LEFT JOIN cases c ON e.aggregate_type = 1 AND c.id = e.aggregate_id
          LEFT JOIN disputes d ON e.aggregate_type = 2 AND d.id = e.aggregate_id
+         LEFT JOIN legal_aid_applications la ON e.aggregate_type = 3 AND la.id = e.aggregate_id
          ORDER BY e.xid, e.idx",
     )
     .bind::<BigInt, _>(xid)
@@ -245,7 +274,14 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
                 }),
                 _ => None,
             };
-            Some(FeedRow { event, case, dispute })
+            let legal_aid = r.la_centre_organization_id.map(|centre_organization_id| LegalAidFacts {
+                centre_organization_id,
+                bureau_organization_id: r.la_bureau_organization_id,
+                origin_organization_id: r.la_origin_organization_id,
+                applicant_account_id: r.la_applicant_account_id,
+                lawyer_account_id: r.la_lawyer_account_id,
+            });
+            Some(FeedRow { event, case, dispute, legal_aid })
         })
         .collect();
     Ok(Page { rows, readable_through })

@@ -16,6 +16,8 @@
 //! cargo run --release -p petition-tests --bin bench -- mediation [--disputes 18325] [--year 2026]
 //!     [--load-threads 2] [--callers 8] [--heads 32] [--seed 1] [--seconds 10] [--warmup-seconds 2]
 //!     [--connections 4] [--json] [--keep-database]
+//! cargo run --release -p petition-tests --bin bench -- legal-aid [--applications 100000] [--callers 8]
+//!     [--seconds 10] [--warmup-seconds 2] [--connections 4] [--json] [--keep-database]
 //! ```
 //!
 //! One server is started in-process with the test harness
@@ -114,6 +116,7 @@ mod city;
 mod dedup;
 mod feed;
 mod identity;
+mod legal_aid;
 mod mediation;
 mod monitor;
 mod pgbench;
@@ -151,6 +154,8 @@ enum Command {
     Feed(feed::FeedArgs),
     /// People's mediation over a city-year: statistics for the year, a team's disputes.
     Mediation(mediation::MediationArgs),
+    /// Legal aid: a centre's 100,000 applications listed by centre, state and assigned lawyer.
+    LegalAid(legal_aid::LegalAidArgs),
 }
 
 /// Settings every benchmark shares.
@@ -195,6 +200,7 @@ async fn main() -> Result<ExitCode> {
         Command::Tls(args) => &args.load,
         Command::Feed(args) => &args.load,
         Command::Mediation(args) => &args.load,
+        Command::LegalAid(args) => &args.load,
     };
     if cfg!(debug_assertions) {
         let banner = "!".repeat(78);
@@ -212,5 +218,6 @@ async fn main() -> Result<ExitCode> {
         Command::Tls(args) => tls::tls(args).await,
         Command::Feed(args) => feed::feed(args).await,
         Command::Mediation(args) => mediation::mediation(args).await,
+        Command::LegalAid(args) => legal_aid::legal_aid(args).await,
     }
 }

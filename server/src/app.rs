@@ -16,6 +16,8 @@ use petition_proto::v1::change_feed_service_server::ChangeFeedServiceServer;
 use petition_proto::v1::directory_service_server::DirectoryServiceServer;
 use petition_proto::v1::identity_service_server::IdentityServiceServer;
 use petition_proto::v1::mediation_service_server::MediationServiceServer;
+// Court linkage.
+use petition_proto::v1::court_service_server::CourtServiceServer;
 use petition_proto::v1::taxonomy_service_server::TaxonomyServiceServer;
 use tokio::net::TcpListener;
 use tokio_stream::Stream;
@@ -42,6 +44,8 @@ use crate::identity::IdentityApi;
 use crate::identity::bootstrap::{self, Bootstrap};
 use crate::limits::{DeadlineLayer, HeaderLimitLayer, transport_header_limit};
 use crate::mediation::MediationApi;
+// Court linkage.
+use crate::courts::CourtApi;
 use crate::pagination::PageTokens;
 use crate::pii::Pii;
 use crate::similarity::index::{FOLLOW_EVERY, RELOAD_EVERY};
@@ -251,6 +255,8 @@ impl Application {
             .add_service(guarded!(TaxonomyServiceServer::new(TaxonomyApi::new(state.clone()))))
             .add_service(guarded!(CaseServiceServer::new(CaseApi::new(state.clone()))))
             .add_service(guarded!(MediationServiceServer::new(MediationApi::new(state.clone()))))
+            // Court linkage.
+            .add_service(guarded!(CourtServiceServer::new(CourtApi::new(state.clone()))))
             .add_service(guarded!(ChangeFeedServiceServer::new(FeedApi::new(state.clone()))));
 
         let address = listener.local_addr().map_err(|e| StartupError(e.to_string()))?;

@@ -25,6 +25,8 @@ pub mod keys;
 pub mod limits;
 pub mod literal_limit;
 pub mod mediation;
+// Court linkage (issue 18).
+pub mod courts;
 pub mod outcome;
 pub mod pagination;
 pub mod pii;

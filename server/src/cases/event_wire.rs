@@ -74,6 +74,8 @@ pub fn event_type(event: &Event) -> pb::CaseEventType {
         Event::DeadlinesRecomputed { .. } => T::DeadlinesRecomputed,
         Event::ReferredToMediation { .. } => T::ReferredToMediation,
         Event::MediationConcluded { .. } => T::MediationConcluded,
+        Event::ReferredToCourt { .. } => T::ReferredToCourt,
+        Event::CourtReferralConcluded { .. } => T::CourtReferralConcluded,
     }
 }
 
@@ -199,6 +201,23 @@ pub fn detail(event: &Event) -> Detail {
             dispute_id: id(*dispute_id),
             outcome: *outcome as i32,
         }),
+        Event::ReferredToCourt { referral_id, court_id, referred_on } => {
+            Detail::ReferredToCourt(pb::CaseReferredToCourt {
+                court_referral_id: id(*referral_id),
+                court_organization_id: id(*court_id),
+                refer_date: format_date(*referred_on),
+            })
+        }
+        Event::CourtReferralConcluded { referral_id, court_id, state, court_case_number, outcome, close_date } => {
+            Detail::CourtReferralConcluded(pb::CaseCourtReferralConcluded {
+                court_referral_id: id(*referral_id),
+                court_organization_id: id(*court_id),
+                state: *state as i32,
+                court_case_number: court_case_number.clone(),
+                outcome: outcome.map_or(0, |o| o as i32),
+                close_date: format_date(*close_date),
+            })
+        }
     }
 }
 
@@ -228,7 +247,8 @@ mod tests {
     fn every_event_has_its_own_type_and_the_detail_of_that_type() {
         let events = every_event();
         let mut types: Vec<i32> = events.iter().map(|e| event_type(e) as i32).collect();
-        assert_eq!(types.len(), pb::CaseEventType::MediationConcluded as usize, "one sample per event type");
+        let defined = (1..100).filter(|n| pb::CaseEventType::try_from(*n).is_ok()).count();
+        assert_eq!(types.len(), defined, "one sample per event type");
         // The stored event type number is the wire's.
         for event in &events {
             assert_eq!(i32::from(crate::cases::rules::event_type(event)), event_type(event) as i32);

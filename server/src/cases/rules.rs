@@ -14,6 +14,7 @@ use super::clocks;
 use super::domain::{CaseKind, CaseState, Decision, DeclineReason, FollowUpKind, MediationOutcome, RoutingMode, Track};
 use crate::auth::policy::path_within;
 use crate::calendar::rules::{Period, WorkCalendar};
+use crate::courts::domain::{CourtOutcome, ReferralState};
 use crate::directory::rules::OrganizationKind;
 use crate::error::AppError;
 use crate::error::Reason;
@@ -218,6 +219,23 @@ pub struct Lifecycle {
     /// The dispute the case was diverted to (人民调解), the latest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mediation: Option<MediationLink>,
+    /// Court linkage: the case's referrals to courts, in referral order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub court_referrals: Vec<CourtLink>,
+}
+
+/// Court linkage: a referral of the case to a court as the case knows it
+/// (open until it ends; the court's steps are the referral's own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CourtLink {
+    pub referral_id: Uuid,
+    pub court_id: Uuid,
+    pub referred_on: NaiveDate,
+    pub state: ReferralState,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub court_case_number: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<CourtOutcome>,
 }
 
 /// A case's diversion to mediation and how it ended.
@@ -372,6 +390,22 @@ pub enum Event {
         dispute_id: Uuid,
         outcome: MediationOutcome,
     },
+    /// Court linkage: referred to a court (诉访分离).
+    ReferredToCourt {
+        referral_id: Uuid,
+        court_id: Uuid,
+        referred_on: NaiveDate,
+    },
+    /// Court linkage: a court referral ended (concluded, returned or
+    /// withdrawn).
+    CourtReferralConcluded {
+        referral_id: Uuid,
+        court_id: Uuid,
+        state: ReferralState,
+        court_case_number: String,
+        outcome: Option<CourtOutcome>,
+        close_date: NaiveDate,
+    },
 }
 
 /// What a caller asks to do to an existing case, with the facts its rule
@@ -477,6 +511,23 @@ pub enum Command {
         dispute_id: Uuid,
         outcome: MediationOutcome,
     },
+    /// Court linkage: refer to a court; the referral is recorded in the
+    /// same transaction. `court` is what the directory knows of it.
+    ReferToCourt {
+        referral_id: Uuid,
+        court_id: Uuid,
+        court: Option<Organization>,
+        referred_on: NaiveDate,
+    },
+    /// Court linkage: the referral ended (its own transaction tells the
+    /// case).
+    ConcludeCourtReferral {
+        referral_id: Uuid,
+        state: ReferralState,
+        court_case_number: String,
+        outcome: Option<CourtOutcome>,
+        close_date: NaiveDate,
+    },
 }
 
 /// Names of commands, for precondition messages and the transition table.
@@ -506,6 +557,8 @@ impl Command {
             Self::RevokeAccess { .. } => "RevokeCaseAccess",
             Self::ReferToMediation { .. } => "ReferCaseToMediation",
             Self::ConcludeMediation { .. } => "ConcludeMediation",
+            Self::ReferToCourt { .. } => "ReferCaseToCourt",
+            Self::ConcludeCourtReferral { .. } => "ConcludeCourtReferral",
         }
     }
 }
@@ -547,6 +600,10 @@ pub fn allowed_in(command: &Command) -> &'static [CaseState] {
         Command::ReferToMediation { .. } => &[Registered, Routed, Accepted],
         // The dispute ends whatever the case did meanwhile.
         Command::ConcludeMediation { .. } => CaseState::ALL,
+        // Court linkage: before the opinion, or declined as belonging in
+        // litigation (Art.31 (一)); the referral ends whatever the case did.
+        Command::ReferToCourt { .. } => &[Registered, Routed, Accepted, Declined],
+        Command::ConcludeCourtReferral { .. } => CaseState::ALL,
     }
 }
 
@@ -835,7 +892,67 @@ pub fn decide(
             }
             vec![Event::MediationConcluded { dispute_id, outcome }]
         }
+        Command::ReferToCourt { referral_id, court_id, court, referred_on } => {
+            refer_to_court(subject, case, referral_id, court_id, court, referred_on)?
+        }
+        Command::ConcludeCourtReferral { referral_id, state, court_case_number, outcome, close_date } => {
+            let court_id = case
+                .court_referrals
+                .iter()
+                .find(|r| r.referral_id == referral_id)
+                .map(|r| r.court_id)
+                .ok_or_else(|| AppError::internal("a court referral ended that the case does not know"))?;
+            vec![Event::CourtReferralConcluded { referral_id, court_id, state, court_case_number, outcome, close_date }]
+        }
     };
+    Ok(events)
+}
+
+/// Court linkage: a case goes to a court before its opinion, or once
+/// declined as a matter for litigation (条例 Art.31 (一)); never an
+/// accusation (Art.30); one open referral per court. The court is given
+/// access to the case in the same step, so that it reads the case file.
+fn refer_to_court(
+    subject: &Subject,
+    case: &Lifecycle,
+    referral_id: Uuid,
+    court_id: Uuid,
+    court: Option<Organization>,
+    referred_on: NaiveDate,
+) -> Result<Vec<Event>, AppError> {
+    let case_id = subject.id;
+    if subject.kind == CaseKind::Accusation {
+        return Err(precondition(
+            case_id,
+            Reason::AccusationNotShared,
+            "an accusation is not referred to a court: it goes to the discipline channel (Art.30)",
+        ));
+    }
+    match court {
+        None => return Err(AppError::invalid("court_organization_id", "no such organization")),
+        Some(o) if o.kind != OrganizationKind::Court => {
+            return Err(AppError::invalid("court_organization_id", "must be a court"));
+        }
+        Some(_) => {}
+    }
+    if case.state == CaseState::Declined && case.decline_reason != Some(DeclineReason::Litigation) {
+        return Err(precondition(
+            case_id,
+            Reason::CaseNotReferable,
+            "only a case declined as belonging in litigation is referred to a court once declined",
+        ));
+    }
+    if case.court_referrals.iter().any(|r| r.court_id == court_id && r.state.is_open()) {
+        return Err(precondition(
+            case_id,
+            Reason::CourtReferralOpen,
+            "the case already has an open referral to this court",
+        ));
+    }
+    let mut events = vec![Event::ReferredToCourt { referral_id, court_id, referred_on }];
+    if !case.access_organization_ids.contains(&court_id) {
+        events.push(Event::AccessGranted { organization_id: court_id, reason: "court referral (诉访分离)".into() });
+    }
     Ok(events)
 }
 
@@ -978,6 +1095,7 @@ pub fn apply(case: Option<Lifecycle>, event: &Event) -> Lifecycle {
                 review_requested_on: None,
                 recheck_requested_on: None,
                 mediation: None,
+                court_referrals: Vec::new(),
             };
         }
         (Some(case), _) => case,
@@ -1103,6 +1221,21 @@ pub fn apply(case: Option<Lifecycle>, event: &Event) -> Lifecycle {
                 link.outcome = *outcome;
             }
         }
+        Event::ReferredToCourt { referral_id, court_id, referred_on } => case.court_referrals.push(CourtLink {
+            referral_id: *referral_id,
+            court_id: *court_id,
+            referred_on: *referred_on,
+            state: ReferralState::Referred,
+            court_case_number: String::new(),
+            outcome: None,
+        }),
+        Event::CourtReferralConcluded { referral_id, state, court_case_number, outcome, .. } => {
+            if let Some(link) = case.court_referrals.iter_mut().find(|r| r.referral_id == *referral_id) {
+                link.state = *state;
+                link.court_case_number = court_case_number.clone();
+                link.outcome = *outcome;
+            }
+        }
     }
     case
 }
@@ -1159,6 +1292,8 @@ pub fn event_type(event: &Event) -> i16 {
         Event::DeadlinesRecomputed { .. } => 25,
         Event::ReferredToMediation { .. } => 26,
         Event::MediationConcluded { .. } => 27,
+        Event::ReferredToCourt { .. } => 31,
+        Event::CourtReferralConcluded { .. } => 32,
     }
 }
 
@@ -1262,6 +1397,12 @@ mod tests {
             Command::GrantAccess { organization_id: COURT, organization: Some(court()), reason: "referral".into() },
             Command::RevokeAccess { organization_id: COURT, reason: "closed".into() },
             Command::ReferToMediation { dispute_id: OTHER_CASE, team_id: COURT },
+            Command::ReferToCourt {
+                referral_id: OTHER_CASE,
+                court_id: COURT,
+                court: Some(court()),
+                referred_on: today,
+            },
         ]
     }
 
@@ -1289,6 +1430,7 @@ mod tests {
             (Command::Merge { .. }, s) if !s.is_terminal() => Some(state),
             (Command::GrantAccess { .. } | Command::RevokeAccess { .. }, _) => Some(state),
             (Command::ReferToMediation { .. }, Registered | Routed | Accepted) => Some(state),
+            (Command::ReferToCourt { .. }, Registered | Routed | Accepted | Declined) => Some(state),
             _ => None,
         }
     }
@@ -1464,7 +1606,9 @@ mod tests {
         let today = date(2026, 3, 2);
         for state in CaseState::ALL.iter().filter(|s| s.is_terminal()) {
             for command in commands(today) {
-                let sharing = matches!(command, Command::GrantAccess { .. } | Command::RevokeAccess { .. });
+                // Court linkage: a case declined for litigation goes to a court.
+                let sharing = matches!(command, Command::GrantAccess { .. } | Command::RevokeAccess { .. })
+                    || (matches!(command, Command::ReferToCourt { .. }) && *state == CaseState::Declined);
                 assert_eq!(allowed_in(&command).contains(state), sharing, "{} in {state:?}", command.name());
             }
             let _ = case_in(*state, today, &calendar);
@@ -1752,7 +1896,24 @@ mod tests {
         .concat();
         let logs = [
             log_of(&[link_repeat(OTHER_CASE, true, 0.9)], main, today, &calendar),
-            log_of(&[], by_name(&["DeclineCase"]), today, &calendar),
+            // Court linkage: declined for litigation, then referred to a
+            // court that returned it.
+            log_of(
+                &[],
+                [
+                    by_name(&["DeclineCase", "ReferCaseToCourt"]),
+                    vec![Command::ConcludeCourtReferral {
+                        referral_id: OTHER_CASE,
+                        state: ReferralState::Returned,
+                        court_case_number: String::new(),
+                        outcome: None,
+                        close_date: today,
+                    }],
+                ]
+                .concat(),
+                today,
+                &calendar,
+            ),
             log_of(
                 &[recomputed_on_loading(today, &calendar)],
                 by_name(&["ForwardCase", "WithdrawCase"]),
@@ -1778,7 +1939,9 @@ mod tests {
         let every = crate::cases::testing::every_event();
         let types: std::collections::BTreeSet<i16> = every.iter().map(event_type).collect();
         assert_eq!(types.len(), every.len(), "one sample per variant");
-        assert_eq!(types, (1..=every.len() as i16).collect(), "event types are numbered without gaps");
+        let defined: std::collections::BTreeSet<i16> =
+            (1..100).filter(|n| petition_proto::v1::CaseEventType::try_from(*n).is_ok()).map(|n| n as i16).collect();
+        assert_eq!(types, defined, "one sample of each event type of the contract");
         assert_eq!(seen, types, "the realistic logs hold every kind of event");
         for event in every {
             let json = serde_json::to_value(&event).unwrap_or_else(|e| panic!("{event:?}: {e}"));

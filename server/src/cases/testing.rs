@@ -71,5 +71,14 @@ pub(crate) fn every_event() -> Vec<Event> {
         Event::DeadlinesRecomputed { year: 2027, deadlines: Deadlines { reply_by: Some(day()), ..Default::default() } },
         Event::ReferredToMediation { dispute_id: org, team_id: org, referred_on: day() },
         Event::MediationConcluded { dispute_id: org, outcome: MediationOutcome::Settled },
+        Event::ReferredToCourt { referral_id: org, court_id: org, referred_on: day() },
+        Event::CourtReferralConcluded {
+            referral_id: org,
+            court_id: org,
+            state: crate::courts::domain::ReferralState::Concluded,
+            court_case_number: "（2026）赣0702民初1号".into(),
+            outcome: Some(crate::courts::domain::CourtOutcome::Judgment),
+            close_date: day(),
+        },
     ]
 }

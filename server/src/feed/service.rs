@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::store::{self, DisputeFacts, FeedRow, Page};
+use super::store::{self, CourtReferralFacts, DisputeFacts, FeedRow, Page};
 use crate::auth::policy::{self, CaseAccess, DisputeAccess, Membership, path_within};
 use crate::auth::tokens::VerifiedToken;
 use crate::auth::{Principal, require_principal};
@@ -55,6 +55,8 @@ struct Filter {
     dispute_event_types: Vec<i16>,
     /// The region subtree's root path.
     region_root: Option<String>,
+    // Court linkage.
+    court_referral_event_types: Vec<i16>,
 }
 
 /// One reader: who reads, through which filter.
@@ -81,7 +83,7 @@ impl Reader {
     }
 
     fn change(&self, row: FeedRow) -> Result<Option<pb::Change>, AppError> {
-        let FeedRow { event, case, dispute } = row;
+        let FeedRow { event, case, dispute, court_referral } = row;
         let Some(aggregate_type) = AggregateType::from_i32(i32::from(event.aggregate_type)) else {
             return Ok(None);
         };
@@ -91,7 +93,52 @@ impl Reader {
         match aggregate_type {
             AggregateType::Case => self.case_change(event, case),
             AggregateType::Dispute => self.dispute_change(event, dispute),
+            // Court linkage.
+            AggregateType::CourtReferral => self.court_referral_change(event, court_referral),
         }
+    }
+
+    /// Court linkage: a referral's event, to those who may get the referral
+    /// (`policy::can_see_court_referral`), its case as it is now.
+    fn court_referral_change(
+        &self,
+        row: EventRow,
+        referral: Option<CourtReferralFacts>,
+    ) -> Result<Option<pb::Change>, AppError> {
+        let Some(r) = referral else {
+            tracing::warn!(court_referral_id = %row.aggregate_id, "an event of a court referral that is not stored; not served");
+            return Ok(None);
+        };
+        let filter = &self.filter;
+        if !filter.court_referral_event_types.is_empty() && !filter.court_referral_event_types.contains(&row.event_type)
+        {
+            return Ok(None);
+        }
+        if filter.region_root.as_deref().is_some_and(|root| !path_within(&r.case.region_path, root)) {
+            return Ok(None);
+        }
+        let access = policy::CourtReferralAccess {
+            court_id: r.court_id,
+            referring_organization_id: r.referring_organization_id,
+            case: CaseAccess {
+                region_path: &r.case.region_path,
+                petitioner_id: r.case.petitioner_id,
+                handling_organization_id: r.case.handling_organization_id,
+                reviewing_organization_id: r.case.reviewing_organization_id,
+                access_organization_ids: &r.case.access_organization_ids,
+            },
+        };
+        if !policy::can_see_court_referral(&self.principal, &access) {
+            return Ok(None);
+        }
+        let event = crate::courts::view::parse_event(&row)?;
+        Ok(Some(pb::Change {
+            position: row.position(),
+            aggregate_type: pb::AggregateType::CourtReferral as i32,
+            aggregate_id: row.aggregate_id.to_string(),
+            commit_time: Some(timestamp(row.occurred_at)),
+            event: Some(pb::change::Event::CourtReferralEvent(crate::courts::view::event_message(&row, &event))),
+        }))
     }
 
     fn dispute_change(&self, row: EventRow, dispute: Option<DisputeFacts>) -> Result<Option<pb::Change>, AppError> {
@@ -219,6 +266,21 @@ impl FeedApi {
                     .ok_or_else(|| AppError::invalid(format!("filter.dispute_event_types[{i}]"), "unknown event type"))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        // Court linkage.
+        let court_referral_event_types = filter
+            .court_referral_event_types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                pb::CourtReferralEventType::try_from(*t)
+                    .ok()
+                    .filter(|t| *t != pb::CourtReferralEventType::Unspecified)
+                    .map(|t| t as i16)
+                    .ok_or_else(|| {
+                        AppError::invalid(format!("filter.court_referral_event_types[{i}]"), "unknown event type")
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let region_code = filter.region_code;
         let state = self.state.clone();
         let (viewer, region_root, principal, memberships) = self
@@ -241,7 +303,14 @@ impl FeedApi {
             principal,
             viewer,
             memberships,
-            filter: Filter { aggregate_types, case_event_types, dispute_event_types, region_root },
+            filter: Filter {
+                aggregate_types,
+                case_event_types,
+                dispute_event_types,
+                region_root,
+                // Court linkage.
+                court_referral_event_types,
+            },
         })
     }
 

@@ -100,6 +100,17 @@ keyed_writes! {
     AnswerCourtConfirmationRequest, EscalateDisputeRequest,
 }
 
+// Court linkage.
+reads! {
+    GetCourtReferralRequest, ListCourtReferralsRequest, ListCourtReferralEventsRequest,
+}
+
+// Court linkage.
+keyed_writes! {
+    ReferCaseToCourtRequest, AcknowledgeCourtReferralRequest, RecordCourtFilingRequest, ScheduleCourtHearingRequest,
+    RecordCourtOutcomeRequest, ReturnCourtReferralRequest, WithdrawCourtReferralRequest,
+}
+
 harmless_writes! {
     // Sets a flag; repeating sets it again.
     SetAccountDisabledRequest,

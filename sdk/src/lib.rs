@@ -124,6 +124,8 @@ mod feed;
 mod idempotency;
 mod identity;
 mod mediation;
+// Court linkage.
+mod courts;
 mod paging;
 mod retry;
 mod taxonomy;
@@ -138,6 +140,8 @@ pub use feed::{CURSOR_EXPIRED, FeedClient, FeedItem};
 pub use idempotency::new_request_id;
 pub use identity::IdentityClient;
 pub use mediation::MediationClient;
+// Court linkage.
+pub use courts::CourtClient;
 pub use retry::RetryPolicy;
 pub use taxonomy::TaxonomyClient;
 

@@ -38,6 +38,9 @@ page_request!(
     pb::ListDisputeEventsRequest,
 );
 
+// Court linkage.
+page_request!(pb::ListCourtReferralsRequest, pb::ListCourtReferralEventsRequest);
+
 /// The items of every page, starting with `first`. `fetch` returns one
 /// page's items and its `next_page_token` (empty after the last page).
 ///

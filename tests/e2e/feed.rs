@@ -30,6 +30,8 @@ fn key(change: &pb::Change) -> Key {
     let sequence = match &change.event {
         Some(pb::change::Event::CaseEvent(event)) => event.sequence,
         Some(pb::change::Event::DisputeEvent(event)) => event.sequence,
+        // Court linkage.
+        Some(pb::change::Event::CourtReferralEvent(event)) => event.sequence,
         None => -1,
     };
     (change.position, change.aggregate_id.clone(), sequence)

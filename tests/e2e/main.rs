@@ -9,6 +9,9 @@ mod case_paths;
 mod cases;
 mod clocks;
 mod concurrency;
+// Court linkage.
+mod court_authz;
+mod court_paths;
 mod dedup;
 mod directory;
 mod feed;

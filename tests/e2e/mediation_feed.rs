@@ -42,6 +42,10 @@ async fn dispute_changes(client: &Client, filter: pb::ChangeFilter) -> Result<Ve
                 Some(pb::change::Event::CaseEvent(_)) => {
                     assert!(filter.aggregate_types.is_empty(), "a case change through a dispute filter")
                 }
+                // Court linkage.
+                Some(pb::change::Event::CourtReferralEvent(_)) => {
+                    assert!(filter.aggregate_types.is_empty(), "a referral change through a dispute filter")
+                }
                 None => bail!("a change without an event"),
             }
         }

@@ -8,6 +8,8 @@
 
 pub mod board_texts;
 pub mod builders;
+// Court linkage.
+pub mod courts_world;
 pub mod database;
 pub mod mediation_world;
 pub mod petition_texts;

@@ -279,6 +279,8 @@ pub fn load(conn: &mut PgConnection, pii: &Pii) -> Result<SeedReport, AppError> 
     let mut journal = Journal::default();
     let cases = demo_cases(conn, &mut journal, &people, &org_ids)?;
     demo_mediation(conn, &mut journal, pii, &people, &org_ids, &region_paths, &cases)?;
+    // Court linkage: 于都县人民法院's partner and referrals in every state.
+    crate::courts::seed::seed(conn, &mut journal, &people, &org_ids, &password_hash)?;
     journal.flush(conn)?;
     report.created = true;
     Ok(report)
@@ -1047,5 +1049,10 @@ pub fn print(report: &SeedReport) {
     let heads: Vec<String> = report.mediation_heads.iter().map(|(team, login)| format!("{login} ({team})")).collect();
     eprintln!("  Mediation team heads (人民调解; disputes in every state): {}", heads.join(", "));
     eprintln!("  Court partner (司法确认, ExchangeClientCredentials): client id {DEMO_COURT_CLIENT_ID}");
+    // Court linkage.
+    eprintln!(
+        "  Court referrals (诉访分离, CourtService): {DEMO_COURT_CLIENT_ID} and {}",
+        crate::courts::seed::DEMO_YD_COURT_CLIENT_ID
+    );
     eprintln!("  Demo password for all of them: {DEMO_PASSWORD}\n");
 }

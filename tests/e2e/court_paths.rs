@@ -436,3 +436,26 @@ async fn a_mediation_confirmation_answered_with_a_bad_case_number_is_invalid() -
     assert_eq!(number, "（2026）赣0702民特1号");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_seeds_referrals_to_both_courts_in_every_state() -> Result<()> {
+    let server = TestServer::spawn().await?;
+    petition_server::seed::run(&server.state).await?;
+    let client = server.client().await?;
+    use pb::CourtReferralState as S;
+    let mut seen = Vec::new();
+    for login in [petition_server::seed::DEMO_COURT_CLIENT_ID, petition_server::courts::seed::DEMO_YD_COURT_CLIENT_ID] {
+        let partner = client.new_session();
+        partner.login_with_client_credentials(login, petition_server::seed::DEMO_PASSWORD, []).await?;
+        let referrals = listed(&partner, pb::ListCourtReferralsRequest::default()).await?;
+        assert_eq!(referrals.len(), 4, "{login}");
+        let courts: std::collections::BTreeSet<&str> =
+            referrals.iter().map(|r| r.court_organization_id.as_str()).collect();
+        assert_eq!(courts.len(), 1, "{login} sees only its own court's referrals");
+        seen.extend(referrals.iter().map(|r| r.state()));
+    }
+    for state in [S::Referred, S::Acknowledged, S::Filed, S::Concluded, S::Returned, S::Withdrawn] {
+        assert!(seen.contains(&state), "{state:?} in {seen:?}");
+    }
+    Ok(())
+}

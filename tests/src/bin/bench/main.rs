@@ -115,6 +115,8 @@ mod dedup;
 mod feed;
 mod identity;
 mod mediation;
+// Court linkage.
+mod courts;
 mod monitor;
 mod pgbench;
 mod phase;
@@ -151,6 +153,8 @@ enum Command {
     Feed(feed::FeedArgs),
     /// People's mediation over a city-year: statistics for the year, a team's disputes.
     Mediation(mediation::MediationArgs),
+    /// Court linkage: a court with 100,000 referrals, its lists.
+    Courts(courts::CourtsArgs),
 }
 
 /// Settings every benchmark shares.
@@ -195,6 +199,7 @@ async fn main() -> Result<ExitCode> {
         Command::Tls(args) => &args.load,
         Command::Feed(args) => &args.load,
         Command::Mediation(args) => &args.load,
+        Command::Courts(args) => &args.load,
     };
     if cfg!(debug_assertions) {
         let banner = "!".repeat(78);
@@ -212,5 +217,6 @@ async fn main() -> Result<ExitCode> {
         Command::Tls(args) => tls::tls(args).await,
         Command::Feed(args) => feed::feed(args).await,
         Command::Mediation(args) => mediation::mediation(args).await,
+        Command::Courts(args) => courts::courts(args).await,
     }
 }

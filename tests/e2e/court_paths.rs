@@ -157,6 +157,22 @@ async fn a_referral_goes_from_acknowledgment_to_outcome_and_replays_answer_first
         ]
     );
 
+    // The stored referral is the fold of its events.
+    let url = server.database.as_ref().context("the server's database")?.url().to_owned();
+    let id: uuid::Uuid = referral.id.parse()?;
+    let (stored, folded) = tokio::task::spawn_blocking(move || -> Result<_> {
+        use diesel::Connection;
+        let mut conn = diesel::PgConnection::establish(&url)?;
+        let stored = petition_server::courts::store::find_referral(&mut conn, id)?.context("the referral")?;
+        let events = petition_server::event_log::timeline(&mut conn, id, 0, 100)?
+            .iter()
+            .map(petition_server::courts::view::parse_event)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((stored.lifecycle.0, petition_server::courts::rules::fold(&events)))
+    })
+    .await??;
+    assert_eq!(folded, Some(stored));
+
     // The feed carries every step, to the court as to the handler.
     for reader in [&cw.partner, &cw.handler] {
         let changes = all_changes(reader).await?;

@@ -162,6 +162,12 @@ impl Client {
         crate::LegalAidClient::new(self.clone())
     }
 
+    /// The `CourtService` calls: referrals of cases to
+    /// courts and the court's acts on them.
+    pub fn courts(&self) -> crate::CourtClient {
+        crate::CourtClient::new(self.clone())
+    }
+
     /// The `ChangeFeedService` calls: every committed event the caller may
     /// see, in order, page by page or as a live watch.
     pub fn feed(&self) -> FeedClient {

@@ -84,7 +84,6 @@ reads! {
     ListChangesRequest, WatchChangesRequest,
     GetTeamRequest, ListTeamsRequest, ListTeamMembersRequest, ListUncoveredRegionsRequest, ListScreeningsRequest,
     GetDisputeRequest, ListDisputesRequest, ListDisputeEventsRequest, GetMediationStatisticsRequest,
-    // Legal aid (issue 18).
     GetLegalAidApplicationRequest, ListLegalAidApplicationsRequest, ListLegalAidApplicationEventsRequest,
 }
 
@@ -100,11 +99,19 @@ keyed_writes! {
     ObjectToMediatorRequest, RecuseMediatorRequest, RecordSessionRequest, RecordAgreementRequest,
     RecordFailureRequest, RecordPerformanceRequest, ApplyForCourtConfirmationRequest,
     AnswerCourtConfirmationRequest, EscalateDisputeRequest, RequestLawyerRequest, RecordLawyerParticipationRequest,
-    // Legal aid (issue 18).
     CreateLegalAidApplicationRequest, RequestMaterialsRequest, SupplyMaterialsRequest, WithdrawApplicationRequest,
     DecideApplicationRequest, GrantAidFirstRequest, RecordPapersCompletedRequest, ClearConflictRequest,
     AssignLawyerRequest, TerminateAidRequest, FileObjectionRequest, DecideObjectionRequest,
     SubmitClosingReportRequest,
+}
+
+reads! {
+    GetCourtReferralRequest, ListCourtReferralsRequest, ListCourtReferralEventsRequest,
+}
+
+keyed_writes! {
+    ReferCaseToCourtRequest, AcknowledgeCourtReferralRequest, RecordCourtFilingRequest, ScheduleCourtHearingRequest,
+    RecordCourtOutcomeRequest, ReturnCourtReferralRequest, WithdrawCourtReferralRequest,
 }
 
 harmless_writes! {

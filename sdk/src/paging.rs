@@ -40,6 +40,8 @@ page_request!(
     pb::ListLegalAidApplicationEventsRequest,
 );
 
+page_request!(pb::ListCourtReferralsRequest, pb::ListCourtReferralEventsRequest);
+
 /// The items of every page, starting with `first`. `fetch` returns one
 /// page's items and its `next_page_token` (empty after the last page).
 ///

@@ -13,6 +13,7 @@ use http::{HeaderName, HeaderValue};
 use petition_proto::v1::calendar_service_server::CalendarServiceServer;
 use petition_proto::v1::case_service_server::CaseServiceServer;
 use petition_proto::v1::change_feed_service_server::ChangeFeedServiceServer;
+use petition_proto::v1::court_service_server::CourtServiceServer;
 use petition_proto::v1::directory_service_server::DirectoryServiceServer;
 use petition_proto::v1::identity_service_server::IdentityServiceServer;
 use petition_proto::v1::legal_aid_service_server::LegalAidServiceServer;
@@ -34,6 +35,7 @@ use crate::auth::tokens::TokenIssuer;
 use crate::calendar::CalendarApi;
 use crate::cases::CaseApi;
 use crate::config::Config;
+use crate::courts::CourtApi;
 use crate::db::Db;
 use crate::directory::DirectoryApi;
 use crate::embedded_pg::EmbeddedPostgres;
@@ -255,6 +257,7 @@ impl Application {
             .add_service(guarded!(CaseServiceServer::new(CaseApi::new(state.clone()))))
             .add_service(guarded!(MediationServiceServer::new(MediationApi::new(state.clone()))))
             .add_service(guarded!(LegalAidServiceServer::new(LegalAidApi::new(state.clone()))))
+            .add_service(guarded!(CourtServiceServer::new(CourtApi::new(state.clone()))))
             .add_service(guarded!(ChangeFeedServiceServer::new(FeedApi::new(state.clone()))));
 
         let address = listener.local_addr().map_err(|e| StartupError(e.to_string()))?;

@@ -26,6 +26,8 @@ pub mod legal_aid;
 pub mod limits;
 pub mod literal_limit;
 pub mod mediation;
+// Court linkage (issue 18).
+pub mod courts;
 pub mod outcome;
 pub mod pagination;
 pub mod pii;

@@ -97,6 +97,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    court_referrals (id) {
+        id -> Uuid,
+        case_id -> Uuid,
+        court_organization_id -> Uuid,
+        referring_organization_id -> Nullable<Uuid>,
+        region_code -> Text,
+        region_path -> Text,
+        state -> Int2,
+        court_case_number -> Text,
+        refer_date -> Date,
+        lifecycle -> Jsonb,
+        version -> Int4,
+        last_sequence -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     daily_filings (petitioner_id, day) {
         petitioner_id -> Uuid,
         day -> Date,
@@ -356,6 +375,8 @@ diesel::joinable!(accounts -> organizations (organization_id));
 diesel::joinable!(case_fingerprints -> cases (case_id));
 diesel::joinable!(cases -> categories (category_code));
 diesel::joinable!(cases -> regions (region_code));
+diesel::joinable!(court_referrals -> cases (case_id));
+diesel::joinable!(court_referrals -> regions (region_code));
 diesel::joinable!(daily_filings -> accounts (petitioner_id));
 diesel::joinable!(dispute_parties -> accounts (account_id));
 diesel::joinable!(dispute_parties -> disputes (dispute_id));
@@ -387,6 +408,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_fingerprints,
     cases,
     categories,
+    court_referrals,
     daily_filings,
     dispute_parties,
     disputes,

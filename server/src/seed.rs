@@ -291,6 +291,8 @@ pub fn load(conn: &mut PgConnection, pii: &Pii) -> Result<SeedReport, AppError> 
     let legal_aid_centre = org_ids.get("city-legal-aid").copied().ok_or_else(|| AppError::internal("demo centre"))?;
     crate::legal_aid::seed::partner(conn, legal_aid_centre, &password_hash, now)?;
     crate::legal_aid::seed::demo(conn, &mut journal, pii, &people, legal_aid_centre)?;
+    // Courts: 于都县人民法院's partner and referrals in every state.
+    crate::courts::seed::seed(conn, &mut journal, &people, &org_ids, &password_hash)?;
     journal.flush(conn)?;
     report.created = true;
     Ok(report)
@@ -1094,6 +1096,10 @@ pub fn print(report: &SeedReport) {
         "  Legal aid (赣州市法律援助中心; applications in every state): reviewer la.reviewer, lawyer city.lawyer, \
          justice bureau city.justice, partner client id {}",
         crate::legal_aid::seed::DEMO_LEGAL_AID_CLIENT_ID
+    );
+    eprintln!(
+        "  Court referrals (诉访分离, CourtService): {DEMO_COURT_CLIENT_ID} and {}",
+        crate::courts::seed::DEMO_YD_COURT_CLIENT_ID
     );
     eprintln!("  Demo password for all of them: {DEMO_PASSWORD}\n");
 }

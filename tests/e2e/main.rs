@@ -10,6 +10,8 @@ mod case_paths;
 mod cases;
 mod clocks;
 mod concurrency;
+mod court_authz;
+mod court_paths;
 mod dedup;
 mod directory;
 mod feed;

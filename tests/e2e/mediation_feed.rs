@@ -45,6 +45,9 @@ async fn dispute_changes(client: &Client, filter: pb::ChangeFilter) -> Result<Ve
                 Some(pb::change::Event::LegalAidEvent(_)) => {
                     assert!(filter.aggregate_types.is_empty(), "a legal-aid change through a dispute filter")
                 }
+                Some(pb::change::Event::CourtReferralEvent(_)) => {
+                    assert!(filter.aggregate_types.is_empty(), "a referral change through a dispute filter")
+                }
                 None => bail!("a change without an event"),
             }
         }

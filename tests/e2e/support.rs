@@ -50,6 +50,7 @@ pub fn assert_typed(change: &pb::Change) {
         Some(pb::change::Event::LegalAidEvent(event)) => {
             assert!(event.detail.is_some(), "a legal-aid event without its detail: {event:?}")
         }
+        Some(pb::change::Event::CourtReferralEvent(event)) => assert_typed_court_referral_event(event),
         None => panic!("a change without an event: {change:?}"),
     }
 }
@@ -96,6 +97,8 @@ pub fn assert_typed_event(event: &pb::CaseEvent) {
             | (T::LegalAidApplied, Some(D::LegalAidApplied(_)))
             | (T::LawyerRequested, Some(D::LawyerRequested(_)))
             | (T::LawyerParticipated, Some(D::LawyerParticipated(_)))
+            | (T::ReferredToCourt, Some(D::ReferredToCourt(_)))
+            | (T::CourtReferralConcluded, Some(D::CourtReferralConcluded(_)))
     );
     assert!(matches, "the detail is not the arm of the event's type: {event:?}");
 }
@@ -134,6 +137,24 @@ pub fn assert_typed_dispute_event(event: &pb::DisputeEvent) {
             | (T::ConfirmationApplied, Some(D::ConfirmationApplied(_)))
             | (T::ConfirmationAnswered, Some(D::ConfirmationAnswered(_)))
             | (T::Escalated, Some(D::Escalated(_)))
+    );
+    assert!(matches, "the detail is not the arm of the event's type: {event:?}");
+}
+
+/// Court linkage: a referral event's detail is the arm of its type.
+#[track_caller]
+pub fn assert_typed_court_referral_event(event: &pb::CourtReferralEvent) {
+    use pb::CourtReferralEventType as T;
+    use pb::court_referral_event::Detail as D;
+    let matches = matches!(
+        (event.r#type(), &event.detail),
+        (T::Referred, Some(D::Referred(_)))
+            | (T::Acknowledged, Some(D::Acknowledged(_)))
+            | (T::Filed, Some(D::Filed(_)))
+            | (T::HearingScheduled, Some(D::HearingScheduled(_)))
+            | (T::Concluded, Some(D::Concluded(_)))
+            | (T::Returned, Some(D::Returned(_)))
+            | (T::Withdrawn, Some(D::Withdrawn(_)))
     );
     assert!(matches, "the detail is not the arm of the event's type: {event:?}");
 }

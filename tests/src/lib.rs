@@ -8,6 +8,7 @@
 
 pub mod board_texts;
 pub mod builders;
+pub mod courts_world;
 pub mod database;
 pub mod legal_aid_world;
 pub mod mediation_world;

@@ -459,7 +459,7 @@ pub fn authorize_mediation_statistics(
     Err(AppError::permission_denied(Reason::PermissionDenied, "your role may not read mediation statistics"))
 }
 
-// ---- Legal aid (issue 18) ------------------------------------------------
+// ---- Legal aid ---------------------------------------------------------
 
 /// What a caller wants to do to a legal-aid application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -560,6 +560,172 @@ pub fn authorize_legal_aid(
         LegalAidAction::DecideObjection => "decide this objection (the justice bureau above the centre may)",
     };
     Err(AppError::permission_denied(Reason::PermissionDenied, format!("you may not {what}")))
+}
+
+// ---- Court linkage (CourtService) ---------------------------------------
+
+/// Whether the principal reads cases on behalf of `organization` (its
+/// staff, its partner accounts holding cases.read): the court referral
+/// store's twin of the policy.
+pub fn reads_for_organization(principal: &Principal, organization: uuid::Uuid) -> bool {
+    reads_for(principal, organization)
+}
+
+/// What a caller wants to do to a court referral.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CourtReferralAction {
+    /// See it and its timeline.
+    Read,
+    /// Take it back before the court acknowledged it (the referring
+    /// organization's staff).
+    Withdraw,
+    /// Acknowledge, file, schedule hearings, record the outcome, return it
+    /// (the court's partner accounts holding cases.write).
+    ActAsCourt,
+}
+
+/// What the policy needs to know about a court referral.
+#[derive(Debug, Clone, Copy)]
+pub struct CourtReferralAccess<'a> {
+    pub court_id: uuid::Uuid,
+    pub referring_organization_id: Option<uuid::Uuid>,
+    /// The referred case, as it is now.
+    pub case: CaseAccess<'a>,
+}
+
+/// Whether the principal may see the referral at all: admins, the court
+/// (its staff, its partners with cases.read), and whoever may see the case.
+/// Those who may not get NOT_FOUND for every action; ListCourtReferrals
+/// (`courts::store::ReferralVisibility`) and the change feed show exactly
+/// these.
+pub fn can_see_court_referral(principal: &Principal, referral: &CourtReferralAccess<'_>) -> bool {
+    principal.is_admin() || reads_for(principal, referral.court_id) || can_see_case(principal, &referral.case)
+}
+
+/// Allows or denies `action` on a court referral. Admins read and act on
+/// none.
+pub fn authorize_court_referral(
+    principal: &Principal,
+    action: CourtReferralAction,
+    referral: &CourtReferralAccess<'_>,
+) -> Result<(), AppError> {
+    if !can_see_court_referral(principal, referral) {
+        return Err(AppError::NotFound { resource: "court referral" });
+    }
+    let allowed = match action {
+        CourtReferralAction::Read => true,
+        CourtReferralAction::Withdraw => {
+            !principal.is_admin()
+                && is_case_staff(principal)
+                && works_for(principal, referral.referring_organization_id)
+        }
+        CourtReferralAction::ActAsCourt => {
+            principal.organization_id == Some(referral.court_id)
+                && principal.has_role(Role::Partner)
+                && principal.scopes.contains(&Scope::CasesWrite)
+        }
+    };
+    if allowed {
+        return Ok(());
+    }
+    let what = match action {
+        CourtReferralAction::Read => "read this referral",
+        CourtReferralAction::Withdraw => "withdraw this referral (the referring organization's staff may)",
+        CourtReferralAction::ActAsCourt => "act for the court (its partner accounts holding cases.write may)",
+    };
+    Err(AppError::permission_denied(Reason::PermissionDenied, format!("you may not {what}")))
+}
+
+#[cfg(test)]
+mod court_referral_tests {
+    use super::*;
+    use crate::auth::principal::AccountKind;
+    use uuid::Uuid;
+
+    fn account(
+        kind: AccountKind,
+        roles: &[Role],
+        org: Option<Uuid>,
+        path: Option<&str>,
+        scopes: &[Scope],
+    ) -> Principal {
+        Principal {
+            account_id: Uuid::now_v7(),
+            kind,
+            roles: roles.to_vec(),
+            organization_id: org,
+            jurisdiction: path.map(str::to_owned),
+            scopes: scopes.to_vec(),
+        }
+    }
+
+    /// Every kind of caller against every action: allowed, PERMISSION_DENIED
+    /// or NOT_FOUND.
+    #[test]
+    fn court_referral_matrix() {
+        let (court, other_court, bureau, unit, aid) =
+            (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let county = "360700/360702";
+        let petitioner = account(AccountKind::Citizen, &[Role::Citizen], None, None, &[]);
+        let other_citizen = account(AccountKind::Citizen, &[Role::Citizen], None, None, &[]);
+        let clerk = account(AccountKind::Staff, &[Role::Clerk], Some(bureau), Some(county), &[]);
+        let far_clerk = account(AccountKind::Staff, &[Role::Clerk], Some(Uuid::now_v7()), Some("360700/360703"), &[]);
+        let handler = account(AccountKind::Staff, &[Role::Handler], Some(unit), Some(county), &[]);
+        let mediator = account(AccountKind::Staff, &[Role::Mediator], Some(Uuid::now_v7()), Some(county), &[]);
+        let rw = [Scope::CasesRead, Scope::CasesWrite];
+        let partner = account(AccountKind::Service, &[Role::Partner], Some(court), None, &rw);
+        let reader = account(AccountKind::Service, &[Role::Partner], Some(court), None, &[Scope::CasesRead]);
+        let writer_only = account(AccountKind::Service, &[Role::Partner], Some(court), None, &[Scope::CasesWrite]);
+        let court_staff = account(AccountKind::Staff, &[Role::Clerk], Some(court), Some("360700"), &[]);
+        let other_partner = account(AccountKind::Service, &[Role::Partner], Some(other_court), None, &rw);
+        let aid_partner = account(AccountKind::Service, &[Role::Partner], Some(aid), None, &[Scope::CasesRead]);
+        let admin = account(AccountKind::Staff, &[Role::Admin], None, None, &[]);
+        let access = [court, aid];
+        let referral = CourtReferralAccess {
+            court_id: court,
+            referring_organization_id: Some(bureau),
+            case: CaseAccess {
+                region_path: "360700/360702/360702001",
+                petitioner_id: petitioner.account_id,
+                handling_organization_id: Some(unit),
+                reviewing_organization_id: None,
+                access_organization_ids: &access,
+            },
+        };
+        use CourtReferralAction::*;
+        let (ok, denied, hidden) = (None, Some(Reason::PermissionDenied), Some(Reason::NotFound));
+        let rows: [(&Principal, [Option<Reason>; 3]); 13] = [
+            (&petitioner, [ok, denied, denied]),
+            (&other_citizen, [hidden, hidden, hidden]),
+            (&clerk, [ok, ok, denied]),
+            (&far_clerk, [hidden, hidden, hidden]),
+            (&handler, [ok, denied, denied]),
+            (&mediator, [hidden, hidden, hidden]),
+            (&partner, [ok, denied, ok]),
+            (&reader, [ok, denied, denied]),
+            (&writer_only, [hidden, hidden, hidden]),
+            (&court_staff, [ok, denied, denied]),
+            (&other_partner, [hidden, hidden, hidden]),
+            // Sees the case through its own grant, and so its referrals.
+            (&aid_partner, [ok, denied, denied]),
+            (&admin, [ok, denied, denied]),
+        ];
+        for (who, want) in rows {
+            assert_eq!(can_see_court_referral(who, &referral), want[0] != hidden, "{:?}", who.roles);
+            for (action, want) in [Read, Withdraw, ActAsCourt].into_iter().zip(want) {
+                let got = authorize_court_referral(who, action, &referral).err().map(|e| e.reason());
+                assert_eq!(got, want, "{:?} {:?} {action:?}", who.roles, who.scopes);
+            }
+        }
+        // The court keeps seeing its referral after the case's grant ends.
+        let revoked =
+            CourtReferralAccess { case: CaseAccess { access_organization_ids: &[], ..referral.case }, ..referral };
+        assert!(authorize_court_referral(&partner, ActAsCourt, &revoked).is_ok());
+        assert_eq!(
+            authorize_court_referral(&aid_partner, Read, &revoked).err().map(|e| e.reason()),
+            Some(Reason::NotFound)
+        );
+    }
 }
 
 #[cfg(test)]
@@ -941,7 +1107,7 @@ mod tests {
         }
     }
 
-    // ---- Legal aid (issue 18) --------------------------------------------
+    // ---- Legal aid --------------------------------------------------
 
     /// Every kind of caller against every legal-aid action: 'n' NOT_FOUND,
     /// 'd' PERMISSION_DENIED, 'y' allowed, in the order Read, ActAsApplicant,

@@ -77,6 +77,8 @@ pub fn event_type(event: &Event) -> pb::CaseEventType {
         Event::LawyerRequested { .. } => T::LawyerRequested,
         Event::LawyerParticipated { .. } => T::LawyerParticipated,
         Event::LegalAidApplied { .. } => T::LegalAidApplied,
+        Event::ReferredToCourt { .. } => T::ReferredToCourt,
+        Event::CourtReferralConcluded { .. } => T::CourtReferralConcluded,
     }
 }
 
@@ -202,6 +204,23 @@ pub fn detail(event: &Event) -> Detail {
             dispute_id: id(*dispute_id),
             outcome: *outcome as i32,
         }),
+        Event::ReferredToCourt { referral_id, court_id, referred_on } => {
+            Detail::ReferredToCourt(pb::CaseReferredToCourt {
+                court_referral_id: id(*referral_id),
+                court_organization_id: id(*court_id),
+                refer_date: format_date(*referred_on),
+            })
+        }
+        Event::CourtReferralConcluded { referral_id, court_id, state, court_case_number, outcome, close_date } => {
+            Detail::CourtReferralConcluded(pb::CaseCourtReferralConcluded {
+                court_referral_id: id(*referral_id),
+                court_organization_id: id(*court_id),
+                state: *state as i32,
+                court_case_number: court_case_number.clone(),
+                outcome: outcome.map_or(0, |o| o as i32),
+                close_date: format_date(*close_date),
+            })
+        }
         Event::LegalAidApplied { application_id, centre_id, applied_on } => {
             Detail::LegalAidApplied(pb::CaseLegalAidApplied {
                 application_id: id(*application_id),

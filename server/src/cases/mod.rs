@@ -4,6 +4,7 @@
 pub mod aggregate;
 pub mod clocks;
 pub mod commands;
+pub mod court;
 pub mod domain;
 pub mod draft;
 pub mod event_wire;

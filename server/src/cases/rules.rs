@@ -17,6 +17,7 @@ use super::domain::{
 };
 use crate::auth::policy::path_within;
 use crate::calendar::rules::{Period, WorkCalendar};
+use crate::courts::domain::{CourtOutcome, ReferralState};
 use crate::directory::rules::OrganizationKind;
 use crate::error::AppError;
 use crate::error::Reason;
@@ -227,6 +228,9 @@ pub struct Lifecycle {
     /// Lawyers who took part, in the order recorded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lawyer_participations: Vec<LawyerParticipation>,
+    /// Court linkage: the case's referrals to courts, in referral order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub court_referrals: Vec<CourtLink>,
 }
 
 /// A request for a lawyer at a stage of the case.
@@ -253,6 +257,20 @@ pub struct LawyerParticipation {
     pub service: LawyerService,
     pub service_date: NaiveDate,
     pub summary: String,
+}
+
+/// Court linkage: a referral of the case to a court as the case knows it
+/// (open until it ends; the court's steps are the referral's own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CourtLink {
+    pub referral_id: Uuid,
+    pub court_id: Uuid,
+    pub referred_on: NaiveDate,
+    pub state: ReferralState,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub court_case_number: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<CourtOutcome>,
 }
 
 /// A case's diversion to mediation and how it ended.
@@ -422,6 +440,22 @@ pub enum Event {
         centre_id: Uuid,
         applied_on: NaiveDate,
     },
+    /// Court linkage: referred to a court (诉访分离).
+    ReferredToCourt {
+        referral_id: Uuid,
+        court_id: Uuid,
+        referred_on: NaiveDate,
+    },
+    /// Court linkage: a court referral ended (concluded, returned or
+    /// withdrawn).
+    CourtReferralConcluded {
+        referral_id: Uuid,
+        court_id: Uuid,
+        state: ReferralState,
+        court_case_number: String,
+        outcome: Option<CourtOutcome>,
+        close_date: NaiveDate,
+    },
 }
 
 /// What a caller asks to do to an existing case, with the facts its rule
@@ -543,6 +577,23 @@ pub enum Command {
         application_id: Uuid,
         centre_id: Uuid,
     },
+    /// Court linkage: refer to a court; the referral is recorded in the
+    /// same transaction. `court` is what the directory knows of it.
+    ReferToCourt {
+        referral_id: Uuid,
+        court_id: Uuid,
+        court: Option<Organization>,
+        referred_on: NaiveDate,
+    },
+    /// Court linkage: the referral ended (its own transaction tells the
+    /// case).
+    ConcludeCourtReferral {
+        referral_id: Uuid,
+        state: ReferralState,
+        court_case_number: String,
+        outcome: Option<CourtOutcome>,
+        close_date: NaiveDate,
+    },
 }
 
 /// Names of commands, for precondition messages and the transition table.
@@ -575,6 +626,8 @@ impl Command {
             Self::RequestLawyer { .. } => "RequestLawyer",
             Self::RecordLawyer { .. } => "RecordLawyerParticipation",
             Self::RecordLegalAidApplication { .. } => "CreateLegalAidApplication",
+            Self::ReferToCourt { .. } => "ReferCaseToCourt",
+            Self::ConcludeCourtReferral { .. } => "ConcludeCourtReferral",
         }
     }
 }
@@ -621,6 +674,10 @@ pub fn allowed_in(command: &Command) -> &'static [CaseState] {
         // Legal aid is the party's right whatever the case's state
         // (法律援助法 Art.35); a declined case is where it is offered.
         Command::RecordLegalAidApplication { .. } => CaseState::ALL,
+        // Court linkage: before the opinion, or declined as belonging in
+        // litigation (Art.31 (一)); the referral ends whatever the case did.
+        Command::ReferToCourt { .. } => &[Registered, Routed, Accepted, Declined],
+        Command::ConcludeCourtReferral { .. } => CaseState::ALL,
     }
 }
 
@@ -956,7 +1013,67 @@ pub fn decide(
         Command::RecordLegalAidApplication { application_id, centre_id } => {
             vec![Event::LegalAidApplied { application_id, centre_id, applied_on: today }]
         }
+        Command::ReferToCourt { referral_id, court_id, court, referred_on } => {
+            refer_to_court(subject, case, referral_id, court_id, court, referred_on)?
+        }
+        Command::ConcludeCourtReferral { referral_id, state, court_case_number, outcome, close_date } => {
+            let court_id = case
+                .court_referrals
+                .iter()
+                .find(|r| r.referral_id == referral_id)
+                .map(|r| r.court_id)
+                .ok_or_else(|| AppError::internal("a court referral ended that the case does not know"))?;
+            vec![Event::CourtReferralConcluded { referral_id, court_id, state, court_case_number, outcome, close_date }]
+        }
     };
+    Ok(events)
+}
+
+/// Court linkage: a case goes to a court before its opinion, or once
+/// declined as a matter for litigation (条例 Art.31 (一)); never an
+/// accusation (Art.30); one open referral per court. The court is given
+/// access to the case in the same step, so that it reads the case file.
+fn refer_to_court(
+    subject: &Subject,
+    case: &Lifecycle,
+    referral_id: Uuid,
+    court_id: Uuid,
+    court: Option<Organization>,
+    referred_on: NaiveDate,
+) -> Result<Vec<Event>, AppError> {
+    let case_id = subject.id;
+    if subject.kind == CaseKind::Accusation {
+        return Err(precondition(
+            case_id,
+            Reason::AccusationNotShared,
+            "an accusation is not referred to a court: it goes to the discipline channel (Art.30)",
+        ));
+    }
+    match court {
+        None => return Err(AppError::invalid("court_organization_id", "no such organization")),
+        Some(o) if o.kind != OrganizationKind::Court => {
+            return Err(AppError::invalid("court_organization_id", "must be a court"));
+        }
+        Some(_) => {}
+    }
+    if case.state == CaseState::Declined && case.decline_reason != Some(DeclineReason::Litigation) {
+        return Err(precondition(
+            case_id,
+            Reason::CaseNotReferable,
+            "only a case declined as belonging in litigation is referred to a court once declined",
+        ));
+    }
+    if case.court_referrals.iter().any(|r| r.court_id == court_id && r.state.is_open()) {
+        return Err(precondition(
+            case_id,
+            Reason::CourtReferralOpen,
+            "the case already has an open referral to this court",
+        ));
+    }
+    let mut events = vec![Event::ReferredToCourt { referral_id, court_id, referred_on }];
+    if !case.access_organization_ids.contains(&court_id) {
+        events.push(Event::AccessGranted { organization_id: court_id, reason: "court referral (诉访分离)".into() });
+    }
     Ok(events)
 }
 
@@ -1101,6 +1218,7 @@ pub fn apply(case: Option<Lifecycle>, event: &Event) -> Lifecycle {
                 mediation: None,
                 lawyer_requests: Vec::new(),
                 lawyer_participations: Vec::new(),
+                court_referrals: Vec::new(),
             };
         }
         (Some(case), _) => case,
@@ -1235,6 +1353,21 @@ pub fn apply(case: Option<Lifecycle>, event: &Event) -> Lifecycle {
             case.lawyer_participations.push(participation.clone());
         }
         Event::LegalAidApplied { .. } => {}
+        Event::ReferredToCourt { referral_id, court_id, referred_on } => case.court_referrals.push(CourtLink {
+            referral_id: *referral_id,
+            court_id: *court_id,
+            referred_on: *referred_on,
+            state: ReferralState::Referred,
+            court_case_number: String::new(),
+            outcome: None,
+        }),
+        Event::CourtReferralConcluded { referral_id, state, court_case_number, outcome, .. } => {
+            if let Some(link) = case.court_referrals.iter_mut().find(|r| r.referral_id == *referral_id) {
+                link.state = *state;
+                link.court_case_number = court_case_number.clone();
+                link.outcome = *outcome;
+            }
+        }
     }
     case
 }
@@ -1294,6 +1427,8 @@ pub fn event_type(event: &Event) -> i16 {
         Event::LawyerRequested { .. } => 29,
         Event::LawyerParticipated { .. } => 30,
         Event::LegalAidApplied { .. } => 28,
+        Event::ReferredToCourt { .. } => 31,
+        Event::CourtReferralConcluded { .. } => 32,
     }
 }
 
@@ -1398,6 +1533,12 @@ mod tests {
             Command::RevokeAccess { organization_id: COURT, reason: "closed".into() },
             Command::ReferToMediation { dispute_id: OTHER_CASE, team_id: COURT },
             Command::RecordLegalAidApplication { application_id: OTHER_CASE, centre_id: COURT },
+            Command::ReferToCourt {
+                referral_id: OTHER_CASE,
+                court_id: COURT,
+                court: Some(court()),
+                referred_on: today,
+            },
         ]
         .into_iter()
         .chain([LawyerStage::BeforeVisit, LawyerStage::DuringHandling, LawyerStage::AfterOutcome].into_iter().flat_map(
@@ -1467,6 +1608,7 @@ mod tests {
                 Replied | Reviewed | Final,
             ) => Some(state),
             (Command::RecordLegalAidApplication { .. }, _) => Some(state),
+            (Command::ReferToCourt { .. }, Registered | Routed | Accepted | Declined) => Some(state),
             _ => None,
         }
     }
@@ -1638,7 +1780,8 @@ mod tests {
     /// still change (a court may need a closed case), a legal-aid
     /// application may still be made from it, and lawyers may still advise
     /// on it (a declined matter's route to court, a final answer's
-    /// follow-up): none of which changes its state.
+    /// follow-up), and a case declined for litigation may go to a court:
+    /// none of which changes its state.
     #[test]
     fn terminal_states_allow_nothing_but_sharing_and_counsel() {
         let calendar = WorkCalendar::default();
@@ -1656,7 +1799,14 @@ mod tests {
                     Command::RecordLawyer { participation } => participation.stage.states().contains(state),
                     _ => false,
                 };
-                assert_eq!(allowed_in(&command).contains(state), sharing || counsel, "{} in {state:?}", command.name());
+                // A case declined for litigation goes to a court.
+                let to_court = matches!(command, Command::ReferToCourt { .. }) && *state == CaseState::Declined;
+                assert_eq!(
+                    allowed_in(&command).contains(state),
+                    sharing || counsel || to_court,
+                    "{} in {state:?}",
+                    command.name()
+                );
             }
             let _ = case_in(*state, today, &calendar);
         }
@@ -1949,6 +2099,24 @@ mod tests {
                 today,
                 &calendar,
             ),
+            // Court linkage: declined for litigation, then referred to a
+            // court that returned it.
+            log_of(
+                &[],
+                [
+                    by_name(&["DeclineCase", "ReferCaseToCourt"]),
+                    vec![Command::ConcludeCourtReferral {
+                        referral_id: OTHER_CASE,
+                        state: ReferralState::Returned,
+                        court_case_number: String::new(),
+                        outcome: None,
+                        close_date: today,
+                    }],
+                ]
+                .concat(),
+                today,
+                &calendar,
+            ),
             log_of(
                 &[recomputed_on_loading(today, &calendar)],
                 by_name(&["ForwardCase", "WithdrawCase"]),
@@ -1958,7 +2126,7 @@ mod tests {
         ];
         assert_eq!(
             logs.iter().map(|(_, case)| case.state).collect::<Vec<_>>(),
-            [CaseState::Final, CaseState::Declined, CaseState::Withdrawn]
+            [CaseState::Final, CaseState::Declined, CaseState::Declined, CaseState::Withdrawn]
         );
         let mut seen = std::collections::BTreeSet::new();
         for (log, stepwise) in &logs {
@@ -1974,6 +2142,9 @@ mod tests {
         let every = crate::cases::testing::every_event();
         let types: std::collections::BTreeSet<i16> = every.iter().map(event_type).collect();
         assert_eq!(types.len(), every.len(), "one sample per variant");
+        let defined: std::collections::BTreeSet<i16> =
+            (1..100).filter(|n| petition_proto::v1::CaseEventType::try_from(*n).is_ok()).map(|n| n as i16).collect();
+        assert_eq!(types, defined, "one sample of each event type of the contract");
         assert_eq!(seen, types, "the realistic logs hold every kind of event");
         for event in every {
             let json = serde_json::to_value(&event).unwrap_or_else(|e| panic!("{event:?}: {e}"));

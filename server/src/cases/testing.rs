@@ -97,5 +97,14 @@ pub(crate) fn every_event() -> Vec<Event> {
             },
         },
         Event::LegalAidApplied { application_id: org, centre_id: org, applied_on: day() },
+        Event::ReferredToCourt { referral_id: org, court_id: org, referred_on: day() },
+        Event::CourtReferralConcluded {
+            referral_id: org,
+            court_id: org,
+            state: crate::courts::domain::ReferralState::Concluded,
+            court_case_number: "（2026）赣0702民初1号".into(),
+            outcome: Some(crate::courts::domain::CourtOutcome::Judgment),
+            close_date: day(),
+        },
     ]
 }

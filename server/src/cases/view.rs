@@ -281,6 +281,18 @@ pub fn case_message(
         ),
         // Legal aid (issue 18): filled by GetCase (cases::legal_aid::message).
         legal_aid: None,
+        court_referrals: life
+            .court_referrals
+            .iter()
+            .map(|r| pb::CaseCourtReferral {
+                court_referral_id: r.referral_id.to_string(),
+                court_organization_id: r.court_id.to_string(),
+                refer_date: format_date(r.referred_on),
+                state: r.state as i32,
+                court_case_number: r.court_case_number.clone(),
+                outcome: r.outcome.map_or(0, |o| o as i32),
+            })
+            .collect(),
     })
 }
 

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::store::{self, DisputeFacts, FeedRow, LegalAidFacts, Page};
+use super::store::{self, CourtReferralFacts, DisputeFacts, FeedRow, LegalAidFacts, Page};
 use crate::auth::policy::{self, CaseAccess, DisputeAccess, LegalAidAccess, Membership, path_within};
 use crate::auth::tokens::VerifiedToken;
 use crate::auth::{Principal, require_principal};
@@ -54,8 +54,8 @@ struct Filter {
     aggregate_types: Vec<AggregateType>,
     case_event_types: Vec<i16>,
     dispute_event_types: Vec<i16>,
-    /// Legal aid (issue 18).
     legal_aid_event_types: Vec<i16>,
+    court_referral_event_types: Vec<i16>,
     /// The region subtree's root path.
     region_root: Option<String>,
 }
@@ -84,7 +84,7 @@ impl Reader {
     }
 
     fn change(&self, row: FeedRow) -> Result<Option<pb::Change>, AppError> {
-        let FeedRow { event, case, dispute, legal_aid } = row;
+        let FeedRow { event, case, dispute, legal_aid, court_referral } = row;
         let Some(aggregate_type) = AggregateType::from_i32(i32::from(event.aggregate_type)) else {
             return Ok(None);
         };
@@ -95,10 +95,11 @@ impl Reader {
             AggregateType::Case => self.case_change(event, case),
             AggregateType::Dispute => self.dispute_change(event, dispute),
             AggregateType::LegalAidApplication => self.legal_aid_change(event, legal_aid),
+            AggregateType::CourtReferral => self.court_referral_change(event, court_referral),
         }
     }
 
-    // ---- Legal aid (issue 18) --------------------------------------------
+    // ---- Legal aid --------------------------------------------------
 
     /// An application's event, to those who may Get the application. A
     /// region filter leaves applications out (they are a centre's, not a
@@ -132,6 +133,49 @@ impl Reader {
             aggregate_id: row.aggregate_id.to_string(),
             commit_time: Some(timestamp(row.occurred_at)),
             event: Some(pb::change::Event::LegalAidEvent(legal_aid_view::event_message(&row, &event))),
+        }))
+    }
+
+    /// Court linkage: a referral's event, to those who may get the referral
+    /// (`policy::can_see_court_referral`), its case as it is now.
+    fn court_referral_change(
+        &self,
+        row: EventRow,
+        referral: Option<CourtReferralFacts>,
+    ) -> Result<Option<pb::Change>, AppError> {
+        let Some(r) = referral else {
+            tracing::warn!(court_referral_id = %row.aggregate_id, "an event of a court referral that is not stored; not served");
+            return Ok(None);
+        };
+        let filter = &self.filter;
+        if !filter.court_referral_event_types.is_empty() && !filter.court_referral_event_types.contains(&row.event_type)
+        {
+            return Ok(None);
+        }
+        if filter.region_root.as_deref().is_some_and(|root| !path_within(&r.case.region_path, root)) {
+            return Ok(None);
+        }
+        let access = policy::CourtReferralAccess {
+            court_id: r.court_id,
+            referring_organization_id: r.referring_organization_id,
+            case: CaseAccess {
+                region_path: &r.case.region_path,
+                petitioner_id: r.case.petitioner_id,
+                handling_organization_id: r.case.handling_organization_id,
+                reviewing_organization_id: r.case.reviewing_organization_id,
+                access_organization_ids: &r.case.access_organization_ids,
+            },
+        };
+        if !policy::can_see_court_referral(&self.principal, &access) {
+            return Ok(None);
+        }
+        let event = crate::courts::view::parse_event(&row)?;
+        Ok(Some(pb::Change {
+            position: row.position(),
+            aggregate_type: pb::AggregateType::CourtReferral as i32,
+            aggregate_id: row.aggregate_id.to_string(),
+            commit_time: Some(timestamp(row.occurred_at)),
+            event: Some(pb::change::Event::CourtReferralEvent(crate::courts::view::event_message(&row, &event))),
         }))
     }
 
@@ -274,6 +318,20 @@ impl FeedApi {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let court_referral_event_types = filter
+            .court_referral_event_types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                pb::CourtReferralEventType::try_from(*t)
+                    .ok()
+                    .filter(|t| *t != pb::CourtReferralEventType::Unspecified)
+                    .map(|t| t as i16)
+                    .ok_or_else(|| {
+                        AppError::invalid(format!("filter.court_referral_event_types[{i}]"), "unknown event type")
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let region_code = filter.region_code;
         let state = self.state.clone();
         let (viewer, region_root, principal, memberships) = self
@@ -302,6 +360,7 @@ impl FeedApi {
                 dispute_event_types,
                 legal_aid_event_types,
                 region_root,
+                court_referral_event_types,
             },
         })
     }

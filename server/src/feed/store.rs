@@ -107,6 +107,16 @@ pub struct FeedRow {
     pub case: Option<CaseFacts>,
     pub dispute: Option<DisputeFacts>,
     pub legal_aid: Option<LegalAidFacts>,
+    pub court_referral: Option<CourtReferralFacts>,
+}
+
+/// Court linkage: what the policy needs of a court referral's event (the
+/// referral's court and referring organization, and its case as it is).
+#[derive(Debug, Clone)]
+pub struct CourtReferralFacts {
+    pub court_id: Uuid,
+    pub referring_organization_id: Option<Uuid>,
+    pub case: CaseFacts,
 }
 
 /// A page of the feed.
@@ -169,7 +179,6 @@ struct PageRow {
     d_confirmation_court_id: Option<Uuid>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
     d_referring_organization_id: Option<Uuid>,
-    // Legal aid (issue 18).
     #[diesel(sql_type = Nullable<SqlUuid>)]
     la_centre_organization_id: Option<Uuid>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
@@ -180,6 +189,22 @@ struct PageRow {
     la_applicant_account_id: Option<Uuid>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
     la_lawyer_account_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    r_court_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    r_referring_organization_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SmallInt>)]
+    r_kind: Option<i16>,
+    #[diesel(sql_type = Nullable<Text>)]
+    r_region_path: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    r_petitioner_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    r_handling_organization_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    r_reviewing_organization_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Array<Nullable<SqlUuid>>>)]
+    r_access_organization_ids: Option<Vec<Option<Uuid>>>,
 }
 
 /// The `(xid, idx)` to read after, with `idx` in the column's range: a
@@ -211,7 +236,12 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
                 la.bureau_organization_id AS la_bureau_organization_id,
                 la.origin_organization_id AS la_origin_organization_id,
                 la.applicant_account_id AS la_applicant_account_id,
-                la.lawyer_account_id AS la_lawyer_account_id
+                la.lawyer_account_id AS la_lawyer_account_id,
+                r.court_organization_id AS r_court_id, r.referring_organization_id AS r_referring_organization_id,
+                rc.kind AS r_kind, rc.region_path AS r_region_path, rc.petitioner_id AS r_petitioner_id,
+                rc.handling_organization_id AS r_handling_organization_id,
+                rc.reviewing_organization_id AS r_reviewing_organization_id,
+                rc.access_organization_ids AS r_access_organization_ids
          FROM h
          LEFT JOIN LATERAL (
              SELECT * FROM events
@@ -222,6 +252,8 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
          LEFT JOIN cases c ON e.aggregate_type = 1 AND c.id = e.aggregate_id
          LEFT JOIN disputes d ON e.aggregate_type = 2 AND d.id = e.aggregate_id
          LEFT JOIN legal_aid_applications la ON e.aggregate_type = 3 AND la.id = e.aggregate_id
+         LEFT JOIN court_referrals r ON e.aggregate_type = 4 AND r.id = e.aggregate_id
+         LEFT JOIN cases rc ON rc.id = r.case_id
          ORDER BY e.xid, e.idx",
     )
     .bind::<BigInt, _>(xid)
@@ -281,7 +313,22 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
                 applicant_account_id: r.la_applicant_account_id,
                 lawyer_account_id: r.la_lawyer_account_id,
             });
-            Some(FeedRow { event, case, dispute, legal_aid })
+            let court_referral = match (r.r_court_id, r.r_kind, r.r_region_path, r.r_petitioner_id) {
+                (Some(court_id), Some(kind), Some(region_path), Some(petitioner_id)) => Some(CourtReferralFacts {
+                    court_id,
+                    referring_organization_id: r.r_referring_organization_id,
+                    case: CaseFacts {
+                        kind,
+                        region_path,
+                        petitioner_id,
+                        handling_organization_id: r.r_handling_organization_id,
+                        reviewing_organization_id: r.r_reviewing_organization_id,
+                        access_organization_ids: flat(r.r_access_organization_ids),
+                    },
+                }),
+                _ => None,
+            };
+            Some(FeedRow { event, case, dispute, legal_aid, court_referral })
         })
         .collect();
     Ok(Page { rows, readable_through })

@@ -303,7 +303,9 @@ impl Parse<pb::AnswerCourtConfirmationRequest> for Plain {
         };
         let rejected = decision == Some(ConfirmationState::Rejected);
         let reason = text("reason", &req.reason, usize::from(rejected), MAX_NOTE_CHARS, &mut v);
-        let court_case_number = crate::text::one_line("court_case_number", &req.court_case_number, 0, 100, &mut v);
+        // Court linkage: the one case number format of every court answer.
+        let court_case_number =
+            crate::courts::case_number::validate("court_case_number", &req.court_case_number, false, &mut v);
         let date = optional_date("answer_date", &req.answer_date, &mut v);
         require_valid(v)?;
         let rule = Rule::AnswerConfirmation {

@@ -669,7 +669,9 @@ impl MediationService for MediationApi {
         };
         let raw = req.dispute.clone().unwrap_or_default();
         let draft = draft::validate("dispute", &raw, &mut v);
-        let court_case_number = crate::text::one_line("court_case_number", &req.court_case_number, 0, 100, &mut v);
+        // Court linkage: the one case number format of every court answer.
+        let court_case_number =
+            crate::courts::case_number::validate("court_case_number", &req.court_case_number, false, &mut v);
         if source == Some(DisputeSource::CourtDuringProceedings) && court_case_number.is_empty() {
             v.push(FieldViolation::new(
                 "court_case_number",

@@ -113,6 +113,7 @@ mod archive;
 mod budget;
 mod cases;
 mod city;
+mod courts;
 mod dedup;
 mod feed;
 mod identity;
@@ -156,6 +157,8 @@ enum Command {
     Mediation(mediation::MediationArgs),
     /// Legal aid: a centre's 100,000 applications listed by centre, state and assigned lawyer.
     LegalAid(legal_aid::LegalAidArgs),
+    /// Courts: a court with 100,000 referrals, its lists.
+    Courts(courts::CourtsArgs),
 }
 
 /// Settings every benchmark shares.
@@ -201,6 +204,7 @@ async fn main() -> Result<ExitCode> {
         Command::Feed(args) => &args.load,
         Command::Mediation(args) => &args.load,
         Command::LegalAid(args) => &args.load,
+        Command::Courts(args) => &args.load,
     };
     if cfg!(debug_assertions) {
         let banner = "!".repeat(78);
@@ -219,5 +223,6 @@ async fn main() -> Result<ExitCode> {
         Command::Feed(args) => feed::feed(args).await,
         Command::Mediation(args) => mediation::mediation(args).await,
         Command::LegalAid(args) => legal_aid::legal_aid(args).await,
+        Command::Courts(args) => courts::courts(args).await,
     }
 }

@@ -1,0 +1,4 @@
+DROP TABLE court_referrals;
+DELETE FROM events WHERE aggregate_type = 4;
+ALTER TABLE events DROP CONSTRAINT events_aggregate_type_check;
+ALTER TABLE events ADD CONSTRAINT events_aggregate_type_check CHECK (aggregate_type IN (1, 2, 3));

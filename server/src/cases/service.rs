@@ -357,7 +357,6 @@ impl CaseService for CaseApi {
                 let viewer = viewer_of(conn, &state, &principal)?;
                 let petitioner = PetitionerInfo::of(row.petitioner_id, stored, &viewer, &state.pii, CaseView::Full)?;
                 let mut message = full_case_message(&state, &row, &petitioner, &viewer)?;
-                // Legal aid (issue 18): the route, the centres, the applications.
                 message.legal_aid = Some(super::legal_aid::message(conn, &row)?);
                 Ok(message)
             })
@@ -443,10 +442,22 @@ impl CaseService for CaseApi {
             }
         };
         let (page, next) = finish_page(page, limit, |listed| listed.row.id);
+        // The full view is GetCase's, legal-aid route included.
+        let legal_aid = if view == CaseView::Full && !page.is_empty() {
+            let rows: Vec<CaseRow> = page.iter().map(|listed| listed.row.clone()).collect();
+            let found = self
+                .state
+                .db
+                .read(move |conn| rows.iter().map(|row| super::legal_aid::message(conn, row)).collect())
+                .await?;
+            Some(found)
+        } else {
+            None
+        };
         let state = &self.state;
         let today = shanghai_today();
         let schedules = state.calendar_years.get();
-        let cases = page
+        let mut cases = page
             .into_iter()
             .map(|listed| {
                 let petitioner =
@@ -454,6 +465,12 @@ impl CaseService for CaseApi {
                 view::case_message(&listed.row, &petitioner, &viewer, today, &schedules, &state.pii, view)
             })
             .collect::<Result<Vec<_>, AppError>>()?;
+        if let Some(legal_aid) = legal_aid {
+            let legal_aid: Vec<pb::CaseLegalAid> = legal_aid;
+            for (case, route) in cases.iter_mut().zip(legal_aid) {
+                case.legal_aid = Some(route);
+            }
+        }
         let next_page_token = self.state.pages.next_token(&scope, next)?;
         Ok(Response::new(pb::ListCasesResponse { cases, next_page_token, feed_position }))
     }

@@ -48,6 +48,15 @@ pub fn optional_id(field: &str, raw: &str) -> Result<Option<Uuid>, AppError> {
     if raw.is_empty() { Ok(None) } else { parse_id(field, raw).map(Some) }
 }
 
+/// [`optional_id`] for a request checked field by field: a bad id is a
+/// violation in `v`, and `None`.
+pub fn optional_id_checked(field: &str, raw: &str, v: &mut Vec<crate::error::FieldViolation>) -> Option<Uuid> {
+    optional_id(field, raw).unwrap_or_else(|_| {
+        v.push(crate::error::FieldViolation::new(field, "must be an id"));
+        None
+    })
+}
+
 /// Lowercase hexadecimal of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

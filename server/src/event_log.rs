@@ -93,6 +93,31 @@ pub struct Journal {
     clock: Option<DateTime<Utc>>,
 }
 
+/// An aggregate's events as its rules fold them: what the journal needs
+/// to record a batch of them.
+pub trait Folded: serde::Serialize + Sized {
+    /// The lifecycle the events fold into.
+    type Life;
+    const AGGREGATE: AggregateType;
+    /// The aggregate in errors ("a case").
+    const NAME: &'static str;
+    fn apply(life: Option<Self::Life>, event: &Self) -> Self::Life;
+    /// The stored event type number.
+    fn type_number(&self) -> i16;
+    /// The stored state number of a lifecycle.
+    fn state_number(life: &Self::Life) -> i16;
+}
+
+/// Where a batch of events starts: whose they are, the lifecycle and last
+/// sequence before them, who acts and when.
+pub struct Batch<L> {
+    pub id: Uuid,
+    pub before: Option<L>,
+    pub last_sequence: i32,
+    pub actor: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}
+
 /// An event as recorded, before its transaction id is known.
 pub struct Recorded {
     pub aggregate_type: AggregateType,
@@ -117,6 +142,39 @@ impl Journal {
     /// set it.
     pub fn set_clock(&mut self, at: Option<DateTime<Utc>>) {
         self.clock = at;
+    }
+
+    /// Records `events` of one aggregate, numbered after
+    /// `start.last_sequence`, each with the state it leaves the aggregate
+    /// in; `each` sees every event with the lifecycle after it. Returns the
+    /// lifecycle after them and the last sequence.
+    pub fn record_batch<E: Folded>(
+        &mut self,
+        start: Batch<E::Life>,
+        events: &[E],
+        mut each: impl FnMut(&E, &E::Life),
+    ) -> Result<(E::Life, i32), AppError> {
+        let Batch { id, before, last_sequence, actor, at } = start;
+        let mut life = before;
+        let mut sequence = last_sequence;
+        for event in events {
+            let after = E::apply(life, event);
+            sequence += 1;
+            self.record(Recorded {
+                aggregate_type: E::AGGREGATE,
+                aggregate_id: id,
+                sequence,
+                event_type: event.type_number(),
+                actor_id: actor,
+                occurred_at: at,
+                state: E::state_number(&after),
+                payload: serde_json::to_value(event).map_err(AppError::internal)?,
+            })?;
+            each(event, &after);
+            life = Some(after);
+        }
+        let life = life.ok_or_else(|| AppError::internal(format!("{} without events", E::NAME)))?;
+        Ok((life, sequence))
     }
 
     /// Adds an event to write at the end of the transaction.

@@ -12,7 +12,7 @@ use petition_tests::courts_world::*;
 use petition_tests::mediation_world::days_from_now;
 use petition_tests::*;
 
-use crate::support::{assert_typed, assert_typed_event, expect_error, expect_invalid, expect_precondition};
+use crate::support::{assert_typed, assert_typed_event, eventually, expect_error, expect_invalid, expect_precondition};
 
 async fn case_events(client: &Client, case_id: &str) -> Result<Vec<pb::CaseEvent>> {
     let events: Vec<pb::CaseEvent> = client.cases().case_events(case_id).try_collect().await?;
@@ -174,10 +174,8 @@ async fn a_referral_goes_from_acknowledgment_to_outcome_and_replays_answer_first
     assert_eq!(folded, Some(stored));
 
     // The feed carries every step, to the court as to the handler.
-    for reader in [&cw.partner, &cw.handler] {
-        let changes = all_changes(reader).await?;
-        changes.iter().for_each(assert_typed);
-        let feed: Vec<i64> = changes
+    let sequences = |changes: &Vec<pb::Change>| -> Vec<i64> {
+        changes
             .iter()
             .filter_map(|c| match &c.event {
                 Some(pb::change::Event::CourtReferralEvent(e)) if e.court_referral_id == referral.id => {
@@ -185,8 +183,12 @@ async fn a_referral_goes_from_acknowledgment_to_outcome_and_replays_answer_first
                 }
                 _ => None,
             })
-            .collect();
-        assert_eq!(feed, [1, 2, 3, 4, 5, 6]);
+            .collect()
+    };
+    for reader in [&cw.partner, &cw.handler] {
+        let changes = eventually(|| all_changes(reader), |c| sequences(c).len() >= 6).await?;
+        changes.iter().for_each(assert_typed);
+        assert_eq!(sequences(&changes), [1, 2, 3, 4, 5, 6]);
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use petition_tests::legal_aid_world::*;
 use petition_tests::mediation_world::days_from_now;
 use petition_tests::*;
 
-use crate::support::{assert_typed, expect_error};
+use crate::support::{assert_typed, eventually, expect_error};
 
 const NF: Code = Code::NotFound;
 const PD: Code = Code::PermissionDenied;
@@ -304,7 +304,11 @@ async fn every_rpc_refuses_whom_the_policy_refuses() -> Result<()> {
     // The feed: the centre's partner reads its applications' events;
     // another centre's partner reads none of them; the lawyer reads only
     // the matter assigned to them.
-    let centre_feed = legal_aid_changes(&w.partner).await?;
+    let centre_feed = eventually(
+        || legal_aid_changes(&w.partner),
+        |feed| feed.iter().any(|e| e.r#type() == pb::LegalAidEventType::ObjectionFiled),
+    )
+    .await?;
     assert!(centre_feed.iter().any(|e| e.application_id == pending.id));
     assert!(centre_feed.iter().any(|e| e.r#type() == pb::LegalAidEventType::ObjectionFiled));
     let other_feed = legal_aid_changes(other_partner).await?;

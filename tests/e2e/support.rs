@@ -158,3 +158,22 @@ pub fn assert_typed_court_referral_event(event: &pb::CourtReferralEvent) {
     );
     assert!(matches, "the detail is not the arm of the event's type: {event:?}");
 }
+
+/// Reads with `read` until `done` holds of what it read, for at most ten
+/// seconds, and returns the last reading: the feed shows a commit once
+/// every older transaction has ended, and on a busy machine one may still
+/// be open right after a call returns.
+pub async fn eventually<T, F, Fut>(mut read: F, done: impl Fn(&T) -> bool) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let value = read().await?;
+        if done(&value) || std::time::Instant::now() > deadline {
+            return Ok(value);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -13,7 +13,7 @@ use super::store;
 use crate::auth::Principal;
 use crate::auth::policy::{self, CaseAccess, CaseAction};
 use crate::error::AppError;
-use crate::event_log::{AggregateType, Journal, Recorded};
+use crate::event_log::{AggregateType, Batch, Folded, Journal};
 use crate::jsonb::Json;
 use crate::pipeline::Aggregate;
 
@@ -55,37 +55,22 @@ pub fn access(row: &CaseRow) -> CaseAccess<'_> {
     }
 }
 
-/// Records `events` of case `id`, numbered after `last_sequence`, each with
-/// the state it leaves the case in; returns the lifecycle after them and
-/// the last sequence.
-pub fn journal_events(
-    journal: &mut Journal,
-    id: Uuid,
-    before: Option<Lifecycle>,
-    last_sequence: i32,
-    actor: Option<Uuid>,
-    occurred_at: chrono::DateTime<Utc>,
-    events: &[Event],
-) -> Result<(Lifecycle, i32), AppError> {
-    let mut life = before;
-    let mut sequence = last_sequence;
-    for event in events {
-        let after = rules::apply(life, event);
-        sequence += 1;
-        journal.record(Recorded {
-            aggregate_type: AggregateType::Case,
-            aggregate_id: id,
-            sequence,
-            event_type: rules::event_type(event),
-            actor_id: actor,
-            occurred_at,
-            state: after.state.as_i16(),
-            payload: serde_json::to_value(event).map_err(AppError::internal)?,
-        })?;
-        life = Some(after);
+impl Folded for Event {
+    type Life = Lifecycle;
+    const AGGREGATE: AggregateType = AggregateType::Case;
+    const NAME: &'static str = "a case";
+
+    fn apply(life: Option<Lifecycle>, event: &Event) -> Lifecycle {
+        rules::apply(life, event)
     }
-    let life = life.ok_or_else(|| AppError::internal("a case without events"))?;
-    Ok((life, sequence))
+
+    fn type_number(&self) -> i16 {
+        rules::event_type(self)
+    }
+
+    fn state_number(life: &Lifecycle) -> i16 {
+        life.state.as_i16()
+    }
 }
 
 impl Aggregate for Case {
@@ -115,8 +100,9 @@ impl Aggregate for Case {
     ) -> Result<Case, AppError> {
         let Case { row } = self;
         let now = Utc::now();
-        let (life, last_sequence) =
-            journal_events(journal, row.id, Some(row.lifecycle.0.clone()), row.last_sequence, actor, now, events)?;
+        let before = Some(row.lifecycle.0.clone());
+        let start = Batch { id: row.id, before, last_sequence: row.last_sequence, actor, at: now };
+        let (life, last_sequence) = journal.record_batch(start, events, |_, _| ())?;
         let routed_now = events.iter().any(|e| matches!(e, Event::Routed { .. }));
         let change = LifecycleChange {
             state: life.state.as_i16(),

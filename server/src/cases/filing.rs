@@ -9,7 +9,6 @@ use chrono::{Datelike, NaiveDate, Utc};
 use diesel::PgConnection;
 use uuid::Uuid;
 
-use super::aggregate::journal_events;
 use super::domain::{Channel, RoutingMode, Track};
 use super::draft::Draft;
 use super::intake::{self, Outcome, Subject};
@@ -29,7 +28,7 @@ use crate::directory::model::RegionRow;
 use crate::directory::rules::OrganizationKind;
 use crate::error::AppError;
 use crate::error::Reason;
-use crate::event_log::Journal;
+use crate::event_log::{Batch, Journal};
 use crate::identity::store as identity_store;
 use crate::jsonb::Json;
 use crate::similarity::SimilarityIndex;
@@ -196,7 +195,8 @@ pub fn file(
         index.remember(id, petitioner_id, &analyzed.analysis.fingerprint);
     }
     let now = Utc::now();
-    let (life, last_sequence) = journal_events(journal, id, None, 0, Some(principal.account_id), now, &events)?;
+    let start = Batch { id, before: None, last_sequence: 0, actor: Some(principal.account_id), at: now };
+    let (life, last_sequence) = journal.record_batch(start, &events, |_, _| ())?;
     let routed = events.iter().any(|e| matches!(e, Event::Routed { .. }));
     let row = CaseRow {
         id,

@@ -3,7 +3,7 @@
 //! saving applies the decided events, rewrites the projections, journals
 //! the events and tells the case when the referral ended.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use diesel::PgConnection;
 use uuid::Uuid;
 
@@ -17,7 +17,7 @@ use crate::cases::aggregate::Case;
 use crate::cases::court::{Ending, Refer};
 use crate::cases::model::CaseRow;
 use crate::error::AppError;
-use crate::event_log::{AggregateType, Journal, Recorded};
+use crate::event_log::{AggregateType, Batch, Folded, Journal};
 use crate::jsonb::Json;
 use crate::pipeline::{self, Aggregate};
 
@@ -55,36 +55,22 @@ pub fn access<'a>(row: &ReferralRow, case: &'a CaseRow) -> CourtReferralAccess<'
     }
 }
 
-/// Records `events` of referral `id` after `last_sequence`; returns the
-/// lifecycle after them and the last sequence.
-pub fn journal_events(
-    journal: &mut Journal,
-    id: Uuid,
-    before: Option<Lifecycle>,
-    last_sequence: i32,
-    actor: Option<Uuid>,
-    events: &[Event],
-    at: DateTime<Utc>,
-) -> Result<(Lifecycle, i32), AppError> {
-    let mut life = before;
-    let mut sequence = last_sequence;
-    for event in events {
-        let after = rules::apply(life, event);
-        sequence += 1;
-        journal.record(Recorded {
-            aggregate_type: AggregateType::CourtReferral,
-            aggregate_id: id,
-            sequence,
-            event_type: rules::event_type(event),
-            actor_id: actor,
-            occurred_at: at,
-            state: after.state.as_i16(),
-            payload: serde_json::to_value(event).map_err(AppError::internal)?,
-        })?;
-        life = Some(after);
+impl Folded for Event {
+    type Life = Lifecycle;
+    const AGGREGATE: AggregateType = AggregateType::CourtReferral;
+    const NAME: &'static str = "a court referral";
+
+    fn apply(life: Option<Lifecycle>, event: &Event) -> Lifecycle {
+        rules::apply(life, event)
     }
-    let life = life.ok_or_else(|| AppError::internal("a court referral without events"))?;
-    Ok((life, sequence))
+
+    fn type_number(&self) -> i16 {
+        rules::event_type(self)
+    }
+
+    fn state_number(life: &Lifecycle) -> i16 {
+        life.state.as_i16()
+    }
 }
 
 impl Aggregate for Referral {
@@ -119,8 +105,9 @@ impl Aggregate for Referral {
     ) -> Result<Referral, AppError> {
         let Referral { row, case } = self;
         let at = journal.now();
-        let (life, last_sequence) =
-            journal_events(journal, row.id, Some(row.lifecycle.0.clone()), row.last_sequence, actor, events, at)?;
+        let before = Some(row.lifecycle.0.clone());
+        let start = Batch { id: row.id, before, last_sequence: row.last_sequence, actor, at };
+        let (life, last_sequence) = journal.record_batch(start, events, |_, _| ())?;
         let ending = rules::ended(events).map(|state| Ending {
             state,
             court_case_number: life.court_case_number.clone(),
@@ -184,8 +171,8 @@ pub fn refer_case(
         today,
     )?;
     let at = journal.now();
-    let (life, last_sequence) =
-        journal_events(journal, referral_id, None, 0, Some(principal.account_id), &[event], at)?;
+    let start = Batch { id: referral_id, before: None, last_sequence: 0, actor: Some(principal.account_id), at };
+    let (life, last_sequence) = journal.record_batch(start, &[event], |_, _| ())?;
     let row = ReferralRow {
         id: referral_id,
         case_id,

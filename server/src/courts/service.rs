@@ -21,7 +21,7 @@ use super::store::{self, ReferralFilter, ReferralVisibility};
 use super::view;
 use crate::auth::policy::{self, CourtReferralAction};
 use crate::auth::{Principal, require_principal};
-use crate::convert::parse_id;
+use crate::convert::{optional_id_checked, parse_id};
 use crate::directory::store as directory_store;
 use crate::error::{AppError, FieldViolation, require_valid};
 use crate::event_log;
@@ -156,12 +156,8 @@ impl CourtService for CourtApi {
         let req = request.into_inner();
         let limit = page_size(req.page_size)?;
         let mut v = Vec::new();
-        let optional_uuid = |field: &str, raw: &str, v: &mut Vec<FieldViolation>| match raw {
-            "" => None,
-            raw => Uuid::parse_str(raw).map_err(|_| v.push(FieldViolation::new(field, "must be an id"))).ok(),
-        };
-        let court_id = optional_uuid("court_organization_id", &req.court_organization_id, &mut v);
-        let case_id = optional_uuid("case_id", &req.case_id, &mut v);
+        let court_id = optional_id_checked("court_organization_id", &req.court_organization_id, &mut v);
+        let case_id = optional_id_checked("case_id", &req.case_id, &mut v);
         let mut states: Vec<i16> = Vec::new();
         for (i, s) in req.states.iter().enumerate() {
             match ReferralState::from_i32(*s) {

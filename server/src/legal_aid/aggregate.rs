@@ -12,7 +12,7 @@ use super::store;
 use crate::auth::Principal;
 use crate::auth::policy::{self, LegalAidAccess, LegalAidAction};
 use crate::error::AppError;
-use crate::event_log::{AggregateType, Journal, Recorded};
+use crate::event_log::{AggregateType, Batch, Folded, Journal};
 use crate::jsonb::Json;
 use crate::pipeline::Aggregate;
 
@@ -46,37 +46,22 @@ pub fn access(row: &ApplicationRow) -> LegalAidAccess {
     }
 }
 
-/// Records `events` of application `id` after `last_sequence`, each with
-/// the state it leaves, at `at`; returns the lifecycle after them and the
-/// last sequence.
-pub fn journal_events(
-    journal: &mut Journal,
-    id: Uuid,
-    before: Option<Lifecycle>,
-    last_sequence: i32,
-    actor: Option<Uuid>,
-    events: &[Event],
-    at: DateTime<Utc>,
-) -> Result<(Lifecycle, i32), AppError> {
-    let mut life = before;
-    let mut sequence = last_sequence;
-    for event in events {
-        let after = rules::apply(life, event);
-        sequence += 1;
-        journal.record(Recorded {
-            aggregate_type: AggregateType::LegalAidApplication,
-            aggregate_id: id,
-            sequence,
-            event_type: rules::event_type(event),
-            actor_id: actor,
-            occurred_at: at,
-            state: after.state.as_i16(),
-            payload: serde_json::to_value(event).map_err(AppError::internal)?,
-        })?;
-        life = Some(after);
+impl Folded for Event {
+    type Life = Lifecycle;
+    const AGGREGATE: AggregateType = AggregateType::LegalAidApplication;
+    const NAME: &'static str = "a legal-aid application";
+
+    fn apply(life: Option<Lifecycle>, event: &Event) -> Lifecycle {
+        rules::apply(life, event)
     }
-    let life = life.ok_or_else(|| AppError::internal("an application without events"))?;
-    Ok((life, sequence))
+
+    fn type_number(&self) -> i16 {
+        rules::event_type(self)
+    }
+
+    fn state_number(life: &Lifecycle) -> i16 {
+        life.state.as_i16()
+    }
 }
 
 /// The projections of `life`, changed at `at`.
@@ -121,7 +106,8 @@ impl Aggregate for Application {
         let row = self.row;
         let at = journal.now();
         let before = Some(row.lifecycle.0.clone());
-        let (life, last_sequence) = journal_events(journal, row.id, before, row.last_sequence, actor, events, at)?;
+        let start = Batch { id: row.id, before, last_sequence: row.last_sequence, actor, at };
+        let (life, last_sequence) = journal.record_batch(start, events, |_, _| ())?;
         let saved = store::save(conn, row.id, &change_of(&life, row.version + 1, last_sequence, at))?;
         Ok(Application { row: saved })
     }

@@ -15,7 +15,7 @@ use petition_proto::v1::legal_aid_service_server::LegalAidService;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use super::aggregate::{Application, RESOURCE, access, journal_events};
+use super::aggregate::{Application, RESOURCE, access};
 use super::commands::{ApplicationRequest, Parse, Transition, bureau_of};
 use super::conflicts::normalize;
 use super::domain::{
@@ -31,11 +31,11 @@ use crate::auth::{Principal, Scope, require_principal};
 use crate::calendar::store as calendar_store;
 use crate::cases::aggregate::access as case_access;
 use crate::cases::store as case_store;
-use crate::convert::{optional_id, parse_id};
+use crate::convert::{optional_id, optional_id_checked, parse_id};
 use crate::directory::rules::OrganizationKind;
 use crate::directory::store as directory_store;
 use crate::error::{AppError, FieldViolation, Reason, require_valid};
-use crate::event_log::{self, Journal};
+use crate::event_log::{self, Batch, Journal};
 use crate::identity::phone::PhoneNumber;
 use crate::jsonb::Json;
 use crate::mediation::commands::calendar_span;
@@ -270,8 +270,8 @@ pub fn record(
         counting,
     );
     let at = journal.now();
-    let (life, last_sequence) =
-        journal_events(journal, id, None, 0, Some(principal.account_id), std::slice::from_ref(&first), at)?;
+    let start = Batch { id, before: None, last_sequence: 0, actor: Some(principal.account_id), at };
+    let (life, last_sequence) = journal.record_batch(start, std::slice::from_ref(&first), |_, _| ())?;
     let (phone_masked, phone_cipher) = match &draft.phone {
         Some(phone) => (Some(phone.masked()), Some(pii.seal(id, phone.as_str())?)),
         None => (None, None),
@@ -420,12 +420,8 @@ impl LegalAidService for LegalAidApi {
         let req = request.into_inner();
         let limit = page_size(req.page_size)?;
         let mut v = Vec::new();
-        let optional_uuid = |field: &str, raw: &str, v: &mut Vec<FieldViolation>| match raw {
-            "" => None,
-            raw => Uuid::parse_str(raw).map_err(|_| v.push(FieldViolation::new(field, "must be an id"))).ok(),
-        };
-        let centre = optional_uuid("centre_organization_id", &req.centre_organization_id, &mut v);
-        let case_id = optional_uuid("case_id", &req.case_id, &mut v);
+        let centre = optional_id_checked("centre_organization_id", &req.centre_organization_id, &mut v);
+        let case_id = optional_id_checked("case_id", &req.case_id, &mut v);
         let states: Vec<i16> = enum_list("states", &req.states, LegalAidState::from_i32, "a legal-aid state", &mut v)
             .into_iter()
             .map(LegalAidState::as_i16)

@@ -14,7 +14,7 @@ use super::store::{self, StoredDispute};
 use crate::auth::Principal;
 use crate::auth::policy::{self, DisputeAccess, DisputeAction};
 use crate::error::AppError;
-use crate::event_log::{AggregateType, Journal, Recorded};
+use crate::event_log::{AggregateType, Batch, Folded, Journal};
 use crate::jsonb::Json;
 use crate::pipeline::Aggregate;
 
@@ -49,40 +49,22 @@ pub fn access(stored: &StoredDispute) -> DisputeAccess<'_> {
     }
 }
 
-/// Records `events` of dispute `id` after `last_sequence`, each with the
-/// state it leaves, recorded at `at`; returns the lifecycle after them and
-/// the last sequence, and moves `milestones` on.
-#[allow(clippy::too_many_arguments)]
-pub fn journal_events(
-    journal: &mut Journal,
-    id: Uuid,
-    before: Option<Lifecycle>,
-    last_sequence: i32,
-    actor: Option<Uuid>,
-    events: &[Event],
-    at: DateTime<Utc>,
-    milestones: &mut Milestones,
-) -> Result<(Lifecycle, i32), AppError> {
-    let mut life = before;
-    let mut sequence = last_sequence;
-    for event in events {
-        let after = rules::apply(life, event);
-        sequence += 1;
-        journal.record(Recorded {
-            aggregate_type: AggregateType::Dispute,
-            aggregate_id: id,
-            sequence,
-            event_type: rules::event_type(event),
-            actor_id: actor,
-            occurred_at: at,
-            state: after.state.as_i16(),
-            payload: serde_json::to_value(event).map_err(AppError::internal)?,
-        })?;
-        milestones.record(event, &after, at);
-        life = Some(after);
+impl Folded for Event {
+    type Life = Lifecycle;
+    const AGGREGATE: AggregateType = AggregateType::Dispute;
+    const NAME: &'static str = "a dispute";
+
+    fn apply(life: Option<Lifecycle>, event: &Event) -> Lifecycle {
+        rules::apply(life, event)
     }
-    let life = life.ok_or_else(|| AppError::internal("a dispute without events"))?;
-    Ok((life, sequence))
+
+    fn type_number(&self) -> i16 {
+        rules::event_type(self)
+    }
+
+    fn state_number(life: &Lifecycle) -> i16 {
+        life.state.as_i16()
+    }
 }
 
 /// When each event that happens to a dispute at most once, and that the
@@ -173,8 +155,8 @@ impl Aggregate for Dispute {
         let at = journal.now();
         let mut milestones = Milestones::of(&row);
         let before = Some(row.lifecycle.0.clone());
-        let (life, last_sequence) =
-            journal_events(journal, row.id, before, row.last_sequence, actor, events, at, &mut milestones)?;
+        let start = Batch { id: row.id, before, last_sequence: row.last_sequence, actor, at };
+        let (life, last_sequence) = journal.record_batch(start, events, |e, after| milestones.record(e, after, at))?;
         let change = change_of(&life, row.version + 1, last_sequence, at, &milestones);
         let mediator_changed = change.mediator_member_id != row.mediator_member_id;
         let saved = store::save_dispute(conn, row.id, &change)?;

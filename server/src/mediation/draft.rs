@@ -7,7 +7,7 @@ use diesel::PgConnection;
 use petition_proto::v1 as pb;
 use uuid::Uuid;
 
-use super::aggregate::{Milestones, change_of, journal_events};
+use super::aggregate::{Milestones, change_of};
 use super::domain::{DisputeCategory, DisputeSource};
 use super::model::{DisputeRow, PartyRow};
 use super::rules::{self, Links};
@@ -19,7 +19,7 @@ use crate::cases::aggregate::Case;
 use crate::cases::draft::{Attachment, MAX_ATTACHMENTS, check_attachment};
 use crate::directory::store as directory_store;
 use crate::error::{AppError, FieldViolation, Reason};
-use crate::event_log::Journal;
+use crate::event_log::{Batch, Journal};
 use crate::identity::phone::PhoneNumber;
 use crate::identity::store as identity_store;
 use crate::jsonb::Json;
@@ -257,7 +257,8 @@ pub fn record(
     );
     let now = journal.now();
     let mut milestones = Milestones::default();
-    let (life, last_sequence) = journal_events(journal, id, None, 0, Some(actor), &[event], now, &mut milestones)?;
+    let start = Batch { id, before: None, last_sequence: 0, actor: Some(actor), at: now };
+    let (life, last_sequence) = journal.record_batch(start, &[event], |e, after| milestones.record(e, after, now))?;
     let change = change_of(&life, 1, last_sequence, now, &milestones);
     let row = DisputeRow {
         id,

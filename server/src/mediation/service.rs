@@ -27,7 +27,7 @@ use crate::auth::policy::{self, DisputeAction, Membership, TeamAccess, TeamActio
 use crate::auth::principal::{AccountKind, Role};
 use crate::auth::{Principal, Scope, require_principal};
 use crate::calendar::rules::Period;
-use crate::convert::parse_id;
+use crate::convert::{optional_id_checked, parse_id};
 use crate::directory::rules::{OrganizationKind, RegionLevel};
 use crate::directory::store as directory_store;
 use crate::error::{AppError, FieldViolation, Reason, require_valid};
@@ -745,13 +745,9 @@ impl MediationService for MediationApi {
         let req = request.into_inner();
         let limit = page_size(req.page_size)?;
         let mut v = Vec::new();
-        let optional_uuid = |field: &str, raw: &str, v: &mut Vec<FieldViolation>| match raw {
-            "" => None,
-            raw => Uuid::parse_str(raw).map_err(|_| v.push(FieldViolation::new(field, "must be an id"))).ok(),
-        };
-        let team_id = optional_uuid("team_id", &req.team_id, &mut v);
-        let mediator_member_id = optional_uuid("mediator_member_id", &req.mediator_member_id, &mut v);
-        let case_id = optional_uuid("case_id", &req.case_id, &mut v);
+        let team_id = optional_id_checked("team_id", &req.team_id, &mut v);
+        let mediator_member_id = optional_id_checked("mediator_member_id", &req.mediator_member_id, &mut v);
+        let case_id = optional_id_checked("case_id", &req.case_id, &mut v);
         let states = req
             .states
             .iter()

@@ -230,6 +230,23 @@ pub fn timeline(
         .load(conn)?)
 }
 
+/// One page of aggregate `id`'s timeline after sequence `after`, each event
+/// as `message` makes it, and the token of the next page (of `scope`).
+pub fn timeline_page<M>(
+    conn: &mut PgConnection,
+    pages: &crate::pagination::PageTokens,
+    scope: &str,
+    id: Uuid,
+    after: Option<i32>,
+    limit: i64,
+    message: impl Fn(&EventRow) -> Result<M, AppError>,
+) -> Result<(Vec<M>, String), AppError> {
+    let rows = timeline(conn, id, after.unwrap_or(0), limit + 1)?;
+    let (rows, cursor) = crate::pagination::finish_page(rows, limit, |e| e.sequence);
+    let messages = rows.iter().map(message).collect::<Result<Vec<_>, _>>()?;
+    Ok((messages, pages.next_token(scope, cursor)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

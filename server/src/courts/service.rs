@@ -224,14 +224,9 @@ impl CourtService for CourtApi {
         let state = self.state.clone();
         let (events, next) = self
             .readable(principal, id, move |conn, _| {
-                let rows = event_log::timeline(conn, id, after.unwrap_or(0), limit + 1)?;
-                let (rows, cursor) = finish_page(rows, limit, |e| e.sequence);
-                let events = rows
-                    .iter()
-                    .map(|row| view::parse_event(row).map(|event| view::event_message(row, &event)))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let next = state.pages.next_token(&scope, cursor)?;
-                Ok((events, next))
+                event_log::timeline_page(conn, &state.pages, &scope, id, after, limit, |row| {
+                    view::parse_event(row).map(|event| view::event_message(row, &event))
+                })
             })
             .await?;
         Ok(Response::new(pb::ListCourtReferralEventsResponse { events, next_page_token: next }))

@@ -314,59 +314,51 @@ pub fn decide(id: Uuid, life: &Lifecycle, command: Command, today: NaiveDate) ->
     Ok(vec![event])
 }
 
+/// A referral with nothing recorded yet: what Referred fills in, and what
+/// a log that does not open with the referral folds from.
+fn blank() -> Lifecycle {
+    Lifecycle {
+        state: ReferralState::Referred,
+        case_id: Uuid::nil(),
+        court_id: Uuid::nil(),
+        referring_organization_id: None,
+        claim_summary: String::new(),
+        parties: Vec::new(),
+        refer_date: NaiveDate::MIN,
+        acknowledge_date: None,
+        court_case_number: String::new(),
+        filing_date: None,
+        judge: String::new(),
+        hearings: Vec::new(),
+        outcome: None,
+        outcome_summary: String::new(),
+        document_number: String::new(),
+        return_reason: None,
+        close_explanation: String::new(),
+        close_date: None,
+        last_act_date: NaiveDate::MIN,
+    }
+}
+
 /// The lifecycle after `event`.
 pub fn apply(life: Option<Lifecycle>, event: &Event) -> Lifecycle {
     let Some(mut life) = life else {
         return match event {
             Event::Referred { case_id, court_id, referring_organization_id, claim_summary, parties, refer_date } => {
                 Lifecycle {
-                    state: ReferralState::Referred,
                     case_id: *case_id,
                     court_id: *court_id,
                     referring_organization_id: *referring_organization_id,
                     claim_summary: claim_summary.clone(),
                     parties: parties.clone(),
                     refer_date: *refer_date,
-                    acknowledge_date: None,
-                    court_case_number: String::new(),
-                    filing_date: None,
-                    judge: String::new(),
-                    hearings: Vec::new(),
-                    outcome: None,
-                    outcome_summary: String::new(),
-                    document_number: String::new(),
-                    return_reason: None,
-                    close_explanation: String::new(),
-                    close_date: None,
                     last_act_date: *refer_date,
+                    ..blank()
                 }
             }
             // A log must open with the referral; anything else is a bug
             // caught by the fold test, kept total here.
-            _ => apply(
-                Some(Lifecycle {
-                    state: ReferralState::Referred,
-                    case_id: Uuid::nil(),
-                    court_id: Uuid::nil(),
-                    referring_organization_id: None,
-                    claim_summary: String::new(),
-                    parties: Vec::new(),
-                    refer_date: NaiveDate::MIN,
-                    acknowledge_date: None,
-                    court_case_number: String::new(),
-                    filing_date: None,
-                    judge: String::new(),
-                    hearings: Vec::new(),
-                    outcome: None,
-                    outcome_summary: String::new(),
-                    document_number: String::new(),
-                    return_reason: None,
-                    close_explanation: String::new(),
-                    close_date: None,
-                    last_act_date: NaiveDate::MIN,
-                }),
-                event,
-            ),
+            _ => apply(Some(blank()), event),
         };
     };
     match event {

@@ -673,7 +673,6 @@ pub fn apply(life: Option<Lifecycle>, event: &Event) -> Lifecycle {
             Event::Created { centre_id, bureau_id, case_id, matter_type, hardship, receive_date, decision_due, .. },
         ) => {
             return Lifecycle {
-                state: LegalAidState::UnderReview,
                 centre_id: *centre_id,
                 bureau_id: *bureau_id,
                 case_id: *case_id,
@@ -682,18 +681,7 @@ pub fn apply(life: Option<Lifecycle>, event: &Event) -> Lifecycle {
                 receive_date: *receive_date,
                 last_act_date: *receive_date,
                 decision_due: Some(*decision_due),
-                paused_days_left: None,
-                materials: Vec::new(),
-                decision: None,
-                assignment_due: None,
-                aid_first: None,
-                conflicts: Vec::new(),
-                lawyer: None,
-                termination: None,
-                objectionable_decisions: 0,
-                objections: Vec::new(),
-                report: None,
-                withdrawal: None,
+                ..placeholder()
             };
         }
         (Some(life), _) => life,
@@ -825,7 +813,9 @@ pub fn apply(life: Option<Lifecycle>, event: &Event) -> Lifecycle {
     life
 }
 
-/// Never stored ([`fold`] refuses a log that does not start with Created).
+/// An application with nothing recorded yet: what Created fills in, and
+/// what a log that does not start with Created folds from (never stored:
+/// [`fold`] refuses such a log).
 fn placeholder() -> Lifecycle {
     Lifecycle {
         state: LegalAidState::UnderReview,

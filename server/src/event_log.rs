@@ -108,6 +108,31 @@ pub trait Folded: serde::Serialize + Sized {
     fn state_number(life: &Self::Life) -> i16;
 }
 
+/// Implements [`Folded`] for an aggregate's `$event`, folded by its rules'
+/// `$apply` and numbered by `$event_type`, into a `$life` with a `state`.
+#[macro_export]
+macro_rules! folded_events {
+    ($event:ty => $life:ty, $aggregate:expr, $name:literal, $apply:path, $event_type:path) => {
+        impl $crate::event_log::Folded for $event {
+            type Life = $life;
+            const AGGREGATE: $crate::event_log::AggregateType = $aggregate;
+            const NAME: &'static str = $name;
+
+            fn apply(life: Option<$life>, event: &$event) -> $life {
+                $apply(life, event)
+            }
+
+            fn type_number(&self) -> i16 {
+                $event_type(self)
+            }
+
+            fn state_number(life: &$life) -> i16 {
+                life.state.as_i16()
+            }
+        }
+    };
+}
+
 /// Where a batch of events starts: whose they are, the lifecycle and last
 /// sequence before them, who acts and when.
 pub struct Batch<L> {

@@ -162,7 +162,7 @@ fn works_for(principal: &Principal, organization: Option<uuid::Uuid>) -> bool {
 
 /// Whether the principal reads cases on behalf of `organization`: its
 /// staff, or its partner service accounts holding the read scope.
-fn reads_for(principal: &Principal, organization: uuid::Uuid) -> bool {
+pub fn reads_for(principal: &Principal, organization: uuid::Uuid) -> bool {
     let reader = JURISDICTION_STAFF.iter().any(|role| principal.has_role(*role))
         || (principal.has_role(Role::Partner) && principal.scopes.contains(&Scope::CasesRead));
     reader && principal.organization_id == Some(organization)
@@ -563,13 +563,6 @@ pub fn authorize_legal_aid(
 }
 
 // ---- Court linkage (CourtService) ---------------------------------------
-
-/// Whether the principal reads cases on behalf of `organization` (its
-/// staff, its partner accounts holding cases.read): the court referral
-/// store's twin of the policy.
-pub fn reads_for_organization(principal: &Principal, organization: uuid::Uuid) -> bool {
-    reads_for(principal, organization)
-}
 
 /// What a caller wants to do to a court referral.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use super::store;
 use crate::auth::Principal;
 use crate::auth::policy::{self, CaseAccess, CaseAction};
 use crate::error::AppError;
-use crate::event_log::{AggregateType, Batch, Folded, Journal};
+use crate::event_log::{AggregateType, Batch, Journal};
 use crate::jsonb::Json;
 use crate::pipeline::Aggregate;
 
@@ -55,23 +55,7 @@ pub fn access(row: &CaseRow) -> CaseAccess<'_> {
     }
 }
 
-impl Folded for Event {
-    type Life = Lifecycle;
-    const AGGREGATE: AggregateType = AggregateType::Case;
-    const NAME: &'static str = "a case";
-
-    fn apply(life: Option<Lifecycle>, event: &Event) -> Lifecycle {
-        rules::apply(life, event)
-    }
-
-    fn type_number(&self) -> i16 {
-        rules::event_type(self)
-    }
-
-    fn state_number(life: &Lifecycle) -> i16 {
-        life.state.as_i16()
-    }
-}
+crate::folded_events!(Event => Lifecycle, AggregateType::Case, "a case", rules::apply, rules::event_type);
 
 impl Aggregate for Case {
     const RESOURCE: &'static str = "case";

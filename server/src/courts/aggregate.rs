@@ -17,7 +17,7 @@ use crate::cases::aggregate::Case;
 use crate::cases::court::{Ending, Refer};
 use crate::cases::model::CaseRow;
 use crate::error::AppError;
-use crate::event_log::{AggregateType, Batch, Folded, Journal};
+use crate::event_log::{AggregateType, Batch, Journal};
 use crate::jsonb::Json;
 use crate::pipeline::{self, Aggregate};
 
@@ -55,23 +55,7 @@ pub fn access<'a>(row: &ReferralRow, case: &'a CaseRow) -> CourtReferralAccess<'
     }
 }
 
-impl Folded for Event {
-    type Life = Lifecycle;
-    const AGGREGATE: AggregateType = AggregateType::CourtReferral;
-    const NAME: &'static str = "a court referral";
-
-    fn apply(life: Option<Lifecycle>, event: &Event) -> Lifecycle {
-        rules::apply(life, event)
-    }
-
-    fn type_number(&self) -> i16 {
-        rules::event_type(self)
-    }
-
-    fn state_number(life: &Lifecycle) -> i16 {
-        life.state.as_i16()
-    }
-}
+crate::folded_events!(Event => Lifecycle, AggregateType::CourtReferral, "a court referral", rules::apply, rules::event_type);
 
 impl Aggregate for Referral {
     const RESOURCE: &'static str = "court referral";

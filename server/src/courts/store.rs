@@ -65,7 +65,7 @@ pub struct ReferralVisibility {
 
 impl ReferralVisibility {
     pub fn of(principal: &Principal) -> ReferralVisibility {
-        let court = principal.organization_id.filter(|org| policy::reads_for_organization(principal, *org));
+        let court = principal.organization_id.filter(|org| policy::reads_for(principal, *org));
         // A partner without the read scope sees no case (and no referral).
         let cases = Visibility::of(principal).unwrap_or(Visibility::Nothing);
         ReferralVisibility { court, cases }

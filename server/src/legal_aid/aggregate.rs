@@ -12,7 +12,7 @@ use super::store;
 use crate::auth::Principal;
 use crate::auth::policy::{self, LegalAidAccess, LegalAidAction};
 use crate::error::AppError;
-use crate::event_log::{AggregateType, Batch, Folded, Journal};
+use crate::event_log::{AggregateType, Batch, Journal};
 use crate::jsonb::Json;
 use crate::pipeline::Aggregate;
 
@@ -46,23 +46,7 @@ pub fn access(row: &ApplicationRow) -> LegalAidAccess {
     }
 }
 
-impl Folded for Event {
-    type Life = Lifecycle;
-    const AGGREGATE: AggregateType = AggregateType::LegalAidApplication;
-    const NAME: &'static str = "a legal-aid application";
-
-    fn apply(life: Option<Lifecycle>, event: &Event) -> Lifecycle {
-        rules::apply(life, event)
-    }
-
-    fn type_number(&self) -> i16 {
-        rules::event_type(self)
-    }
-
-    fn state_number(life: &Lifecycle) -> i16 {
-        life.state.as_i16()
-    }
-}
+crate::folded_events!(Event => Lifecycle, AggregateType::LegalAidApplication, "a legal-aid application", rules::apply, rules::event_type);
 
 /// The projections of `life`, changed at `at`.
 pub fn change_of(life: &Lifecycle, version: i32, last_sequence: i32, at: DateTime<Utc>) -> ApplicationChange {

@@ -14,7 +14,7 @@ use super::store::{self, StoredDispute};
 use crate::auth::Principal;
 use crate::auth::policy::{self, DisputeAccess, DisputeAction};
 use crate::error::AppError;
-use crate::event_log::{AggregateType, Batch, Folded, Journal};
+use crate::event_log::{AggregateType, Batch, Journal};
 use crate::jsonb::Json;
 use crate::pipeline::Aggregate;
 
@@ -49,23 +49,7 @@ pub fn access(stored: &StoredDispute) -> DisputeAccess<'_> {
     }
 }
 
-impl Folded for Event {
-    type Life = Lifecycle;
-    const AGGREGATE: AggregateType = AggregateType::Dispute;
-    const NAME: &'static str = "a dispute";
-
-    fn apply(life: Option<Lifecycle>, event: &Event) -> Lifecycle {
-        rules::apply(life, event)
-    }
-
-    fn type_number(&self) -> i16 {
-        rules::event_type(self)
-    }
-
-    fn state_number(life: &Lifecycle) -> i16 {
-        life.state.as_i16()
-    }
-}
+crate::folded_events!(Event => Lifecycle, AggregateType::Dispute, "a dispute", rules::apply, rules::event_type);
 
 /// When each event that happens to a dispute at most once, and that the
 /// statistics count, was recorded: projections of the event log kept on

@@ -5,7 +5,7 @@
 //! needs reasons; replays answer alike; a matter before a court is not
 //! rated; the demo seeds every kind of rating.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use petition_sdk::pb;
 use petition_sdk::tonic::Code;
 use petition_tests::ratings_world::*;
@@ -85,6 +85,24 @@ async fn a_reply_is_rated_changed_within_the_window_and_final_after_it() -> Resu
     assert_eq!(again.etag, amended.etag);
     use pb::RatingEventType as T;
     assert_eq!(event_types(&w.owner, &rating.id).await?, [T::Opened, T::Rated, T::Amended]);
+    // The stored rating is the fold of its events, and its projections
+    // (the columns the metrics read) say what the lifecycle says.
+    let url = server.database.as_ref().context("the server's database")?.url().to_owned();
+    let id: uuid::Uuid = rating.id.parse()?;
+    let (stored, folded) = tokio::task::spawn_blocking(move || -> Result<_> {
+        use diesel::Connection;
+        let mut conn = diesel::PgConnection::establish(&url)?;
+        let stored = petition_server::ratings::store::find_rating(&mut conn, id)?.context("the rating")?;
+        let events = petition_server::event_log::timeline(&mut conn, id, 0, 100)?
+            .iter()
+            .map(petition_server::ratings::view::parse_event)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((stored, petition_server::ratings::rules::fold(&events)))
+    })
+    .await??;
+    assert_eq!(folded.as_ref(), Some(&stored.lifecycle.0));
+    assert_eq!((stored.handling, stored.acceptance, stored.channel), (Some(2), Some(1), Some(1)));
+    assert!(stored.rated_at.is_some());
     // A stale etag is ABORTED.
     let stale = pb::SubmitRatingRequest { etag: rated.etag.clone(), ..submit(&rating.id, satisfied(), satisfied()) };
     expect_error(r.submit_rating(stale).await, Code::Aborted, None);
@@ -254,7 +272,6 @@ async fn the_demo_seeds_every_kind_of_rating() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ratings_example_rates_a_reply_on_the_demo() -> Result<()> {
-    use anyhow::Context;
     let server = TestServer::spawn().await?;
     petition_server::seed::run(&server.state).await?;
     // target/<profile>/deps/e2e-… → target/<profile>/examples/ratings

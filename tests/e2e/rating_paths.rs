@@ -225,7 +225,7 @@ async fn a_clerk_records_a_phone_rating_but_never_over_the_petitioners_own() -> 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_matter_before_a_court_is_not_rated() -> Result<()> {
+async fn a_matter_before_a_court_or_an_accusation_is_not_rated() -> Result<()> {
     let server = TestServer::spawn().await?;
     let w = CaseWorld::create(&server).await?;
     let case = w.accepted_case("评价-诉讼").await?;
@@ -240,6 +240,32 @@ async fn a_matter_before_a_court_is_not_rated() -> Result<()> {
         })
         .await?;
     assert!(ratings_of(&w.owner, &case.id).await?.is_empty(), "no rating while the court has the matter");
+
+    // An accusation is the discipline channel's (Art.30): its reply opens
+    // no rating either (a rating would show the accuser to the county).
+    let mut draft = claim("评价-检举");
+    draft.kind = pb::CaseKind::Accusation.into();
+    draft.category_code = "discipline".into();
+    let accusation = w.submit(draft).await?;
+    w.clerk
+        .cases()
+        .forward_case(pb::ForwardCaseRequest {
+            case_id: accusation.id.clone(),
+            organization_id: w.discipline.id.clone(),
+            ..Default::default()
+        })
+        .await?;
+    let d = w.discipline_handler.cases();
+    d.accept_case(pb::AcceptCaseRequest { case_id: accusation.id.clone(), ..Default::default() }).await?;
+    let replied = d
+        .reply_to_case(pb::ReplyToCaseRequest {
+            case_id: accusation.id.clone(),
+            opinion: Some(opinion()),
+            ..Default::default()
+        })
+        .await?;
+    assert_eq!(replied.state(), pb::CaseState::Replied);
+    assert!(ratings_of(&w.owner, &accusation.id).await?.is_empty(), "an accusation is not rated here");
     Ok(())
 }
 

@@ -102,7 +102,7 @@ pub fn open_for_opinions(
 ) -> Result<Vec<Rating>, AppError> {
     let mut opened = Vec::new();
     for event in events {
-        let Some(served) = rules::served(case.life(), event) else {
+        let Some(served) = rules::served(case.subject().kind, case.life(), event) else {
             continue;
         };
         let calendar =

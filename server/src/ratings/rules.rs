@@ -10,7 +10,8 @@
 //! any state, after rate_by: RATING_WINDOW_CLOSED (AWAITING reads NOT_RATED)
 //! ```
 //!
-//! Readings chosen (docs/ratings.md): the petitioner's own word wins —
+//! Readings chosen (docs/ratings.md): accusations are the discipline
+//! channel's (Art.30) and are not rated here; the petitioner's own word wins —
 //! their online rating replaces a clerk's record, never the reverse; a
 //! matter before a court (a referral open or concluded by the court) is
 //! litigation's and is not rated (诉访分离, 条例 Art.31); a referral the
@@ -23,6 +24,7 @@ use uuid::Uuid;
 
 use super::domain::{DissatisfactionReason, RatingChannel, RatingRound, RatingState, Satisfaction, StoredState};
 use crate::calendar::rules::{Period, WorkCalendar};
+use crate::cases::domain::CaseKind;
 use crate::cases::rules::{Event as CaseEvent, Lifecycle as CaseLifecycle};
 use crate::courts::domain::ReferralState;
 use crate::error::{AppError, FieldViolation, Reason};
@@ -133,9 +135,15 @@ pub fn before_a_court(case: &CaseLifecycle) -> bool {
     case.court_referrals.iter().any(|r| r.state.is_open() || r.state == ReferralState::Concluded)
 }
 
-/// The opinion `event` served, if it opens a rating of a case that is
-/// `case` after the event (who accepted at that round, who issued it).
-pub fn served(case: &CaseLifecycle, event: &CaseEvent) -> Option<Served> {
+/// The opinion `event` served, if it opens a rating of a case of `kind`
+/// that is `case` after the event (who accepted at that round, who issued
+/// it). An accusation (检举控告) is the discipline channel's procedure
+/// (Art.30) and is not rated here: a rating would show the accuser and the
+/// case to the jurisdiction's staff.
+pub fn served(kind: CaseKind, case: &CaseLifecycle, event: &CaseEvent) -> Option<Served> {
+    if kind == CaseKind::Accusation {
+        return None;
+    }
     let (round, opinion, acceptance) = match event {
         CaseEvent::Replied { opinion, .. } => (RatingRound::Reply, opinion, case.handling_organization_id),
         CaseEvent::ReviewReplied { opinion, .. } => (RatingRound::Review, opinion, case.reviewing_organization_id),
@@ -545,21 +553,23 @@ mod tests {
         .expect("a lifecycle");
         case.handling_organization_id = Some(unit);
         let reply = CaseEvent::Replied { opinion: opinion(unit), review_request_by: day(4, 1) };
-        let got = served(&case, &reply).expect("a reply opens a rating");
+        let got = served(CaseKind::Claim, &case, &reply).expect("a reply opens a rating");
         assert_eq!(
             (got.round, got.acceptance_organization_id, got.handling_organization_id),
             (RatingRound::Reply, Some(unit), unit)
         );
         case.reviewing_organization_id = Some(reviewer);
         let review = CaseEvent::ReviewReplied { opinion: opinion(reviewer), recheck_request_by: day(4, 1) };
-        let got = served(&case, &review).expect("a review opinion opens a rating");
+        let got = served(CaseKind::Claim, &case, &review).expect("a review opinion opens a rating");
         assert_eq!(
             (got.round, got.acceptance_organization_id, got.handling_organization_id),
             (RatingRound::Review, Some(reviewer), reviewer)
         );
         let recheck = CaseEvent::RecheckReplied { opinion: opinion(reviewer) };
-        assert_eq!(served(&case, &recheck).map(|s| s.round), Some(RatingRound::Recheck));
-        assert_eq!(served(&case, &CaseEvent::Withdrawn { reason: String::new() }), None);
+        assert_eq!(served(CaseKind::Claim, &case, &recheck).map(|s| s.round), Some(RatingRound::Recheck));
+        assert_eq!(served(CaseKind::Claim, &case, &CaseEvent::Withdrawn { reason: String::new() }), None);
+        assert_eq!(served(CaseKind::Accusation, &case, &reply), None, "Art.30: not rated here");
+        assert!(served(CaseKind::Suggestion, &case, &reply).is_some());
         // Before a court: open or concluded is not rated; returned or withdrawn is.
         for (state, rated) in [
             (ReferralState::Referred, false),
@@ -577,7 +587,7 @@ mod tests {
                 court_case_number: String::new(),
                 outcome: None,
             }];
-            assert_eq!(served(&case, &reply).is_some(), rated, "{state:?}");
+            assert_eq!(served(CaseKind::Claim, &case, &reply).is_some(), rated, "{state:?}");
         }
     }
 

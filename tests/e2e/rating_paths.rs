@@ -68,6 +68,23 @@ async fn a_reply_is_rated_changed_within_the_window_and_final_after_it() -> Resu
         &["handling.text"],
     );
 
+    // Hostile input: a flood of reasons or filter values is one violation;
+    // a malformed id or page size is named.
+    let flood = pb::RatingScore { satisfaction: S::Dissatisfied.into(), reasons: vec![1; 10_000], text: String::new() };
+    expect_invalid(r.submit_rating(submit(&rating.id, satisfied(), flood)).await, &["handling.reasons"]);
+    expect_invalid(r.submit_rating(submit("not-an-id", satisfied(), satisfied())).await, &["rating_id"]);
+    expect_invalid(r.get_rating("").await, &["rating_id"]);
+    let rounds = pb::ListRatingsRequest { rounds: vec![1; 10_000], ..Default::default() };
+    expect_invalid(r.list_ratings(rounds).await, &["rounds"]);
+    let states = pb::ListRatingsRequest { states: vec![0, 7], ..Default::default() };
+    expect_invalid(r.list_ratings(states).await, &["states[0]", "states[1]"]);
+    expect_invalid(
+        r.list_ratings(pb::ListRatingsRequest { page_size: -1, ..Default::default() }).await,
+        &["page_size"],
+    );
+    let nowhere = pb::ListRatingsRequest { region_code: "999999".into(), ..Default::default() };
+    expect_invalid(r.list_ratings(nowhere).await, &["region_code"]);
+
     // Rated: satisfied with the acceptance, dissatisfied with the handling.
     let leaking = score(S::Dissatisfied, &[Why::NotResolved, Why::NotCarriedOut], "仍在漏水");
     let rated = r.submit_rating(submit(&rating.id, satisfied(), leaking.clone())).await?;

@@ -209,6 +209,13 @@ pub fn score(
         ));
     }
     let mut parsed = Vec::new();
+    if reasons.len() > DissatisfactionReason::ALL.len() {
+        v.push(FieldViolation::new(
+            format!("{field}.reasons"),
+            format!("at most {} reasons, each once", DissatisfactionReason::ALL.len()),
+        ));
+        return None;
+    }
     for (i, raw) in reasons.iter().enumerate() {
         match DissatisfactionReason::from_i32(*raw) {
             Some(reason) if parsed.contains(&reason) => {
@@ -520,6 +527,7 @@ mod tests {
         assert_eq!(check(3, &[9], "").1, ["handling.reasons[0]"]);
         assert_eq!(check(3, &[0], "").1, ["handling.reasons[0]"]);
         assert_eq!(check(3, &[1, 1], "").1, ["handling.reasons[1]"]);
+        assert_eq!(check(3, &[1; 9], "").1, ["handling.reasons"], "a flood is one violation");
         assert_eq!(check(3, &[8], "").1, ["handling.text"], "OTHER needs text");
         assert!(check(3, &[8], "另有原因").1.is_empty());
         assert_eq!(check(1, &[], &"字".repeat(MAX_TEXT_CHARS + 1)).1, ["handling.text"]);

@@ -30,6 +30,9 @@ use crate::pipeline::{self, Envelope};
 use crate::state::AppState;
 use crate::time::shanghai_today;
 
+/// Most values one enum filter of ListRatings takes (each enum has fewer).
+const MAX_FILTER_VALUES: usize = 16;
+
 pub struct RatingApi {
     state: Arc<AppState>,
 }
@@ -55,6 +58,10 @@ fn values<T: Copy + PartialEq>(
     v: &mut Vec<FieldViolation>,
 ) -> Vec<T> {
     let mut out = Vec::new();
+    if raw.len() > MAX_FILTER_VALUES {
+        v.push(FieldViolation::new(field, format!("at most {MAX_FILTER_VALUES} values")));
+        return out;
+    }
     for (i, value) in raw.iter().enumerate() {
         match parse(*value) {
             Some(t) if !out.contains(&t) => out.push(t),

@@ -173,3 +173,61 @@ async fn every_rating_rpc_is_denied_to_who_may_not_call_it() -> Result<()> {
     assert_eq!(page.changes.iter().map(|c| c.aggregate_id.as_str()).collect::<Vec<_>>(), [id_b.as_str()]);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_show_exactly_the_ratings_get_shows_to_everyone() -> Result<()> {
+    let server = TestServer::spawn().await?;
+    let w = CaseWorld::create(&server).await?;
+    // A reply of unit A; a reply of unit A reviewed by gov A (two ratings).
+    let replied = w.replied_case("评价-一致-答复").await?;
+    let reviewed = w.replied_case("评价-一致-复查").await?;
+    w.owner
+        .cases()
+        .request_review(pb::RequestReviewRequest {
+            case_id: reviewed.id.clone(),
+            reason: "不服".into(),
+            ..Default::default()
+        })
+        .await?;
+    w.reviewer
+        .cases()
+        .reply_to_review(pb::ReplyToReviewRequest {
+            case_id: reviewed.id.clone(),
+            opinion: Some(opinion()),
+            ..Default::default()
+        })
+        .await?;
+    let mut all = ratings_of(&w.admin, &replied.id).await?;
+    all.extend(ratings_of(&w.admin, &reviewed.id).await?);
+    assert_eq!(all.len(), 3);
+    let everyone = [
+        ("owner", &w.owner),
+        ("other citizen", &w.other_citizen),
+        ("clerk", &w.clerk),
+        ("clerk B", &w.clerk_b),
+        ("handler", &w.handler),
+        ("handler B", &w.handler_b),
+        ("unit lead", &w.unit_lead),
+        ("reviewer", &w.reviewer),
+        ("rechecker", &w.rechecker),
+        ("leader", &w.leader),
+        ("supervisor", &w.supervisor),
+        ("discipline", &w.discipline_handler),
+        ("partner", &w.partner),
+        ("admin", &w.admin),
+    ];
+    for (who, client) in everyone {
+        let listed = ids(client, pb::ListRatingsRequest::default()).await?;
+        for rating in &all {
+            let got = client.ratings().get_rating(&rating.id).await.is_ok();
+            assert_eq!(listed.contains(&rating.id), got, "{who}: {:?} of {}", rating.round(), rating.case_number);
+        }
+    }
+    // The reviewing body's leader sees the review's rating (its own) and,
+    // as a leader of the county, the replies' too.
+    assert_eq!(ids(&w.reviewer, pb::ListRatingsRequest::default()).await?.len(), 3);
+    let own = pb::ListRatingsRequest { organization_id: w.gov_a.id.clone(), ..Default::default() };
+    let review = all.iter().find(|r| r.round() == pb::RatingRound::Review).map(|r| r.id.clone());
+    assert_eq!(ids(&w.reviewer, own).await?, review.into_iter().collect::<Vec<_>>());
+    Ok(())
+}

@@ -27,6 +27,8 @@ CREATE TABLE ratings (
     channel                     SMALLINT CHECK (channel BETWEEN 1 AND 4),
     -- Beyond the contract: what the service needs.
     region_code                 TEXT NOT NULL REFERENCES regions (code),
+    -- The case's human number (never changes), so that no read joins cases.
+    case_number                 TEXT NOT NULL,
     petitioner_id               UUID NOT NULL REFERENCES accounts (id),
     -- Everything the rules track (ratings::rules::Lifecycle), folded from
     -- the event log; the columns above are projections of it.

@@ -295,6 +295,7 @@ diesel::table! {
         handling -> Nullable<Int2>,
         channel -> Nullable<Int2>,
         region_code -> Text,
+        case_number -> Text,
         petitioner_id -> Uuid,
         lifecycle -> Jsonb,
         version -> Int4,

@@ -128,6 +128,7 @@ pub fn open_for_opinions(
             handling: None,
             channel: None,
             region_code: case.row.region_code.clone(),
+            case_number: case.row.number.clone(),
             petitioner_id: case.row.petitioner_id,
             lifecycle: Json(life),
             version: 1,

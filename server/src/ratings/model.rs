@@ -25,6 +25,7 @@ pub struct RatingRow {
     pub handling: Option<i16>,
     pub channel: Option<i16>,
     pub region_code: String,
+    pub case_number: String,
     pub petitioner_id: Uuid,
     pub lifecycle: Json<Lifecycle>,
     pub version: i32,

@@ -43,11 +43,9 @@ impl RatingApi {
     }
 }
 
-/// The wire form of `row` today, with its case's number.
-fn message(conn: &mut PgConnection, row: &RatingRow) -> Result<pb::Rating, AppError> {
-    let numbers = store::case_numbers(conn, &[row.case_id])?;
-    let number = numbers.first().map_or("", |(_, n)| n.as_str());
-    Ok(view::rating_message(row, number, shanghai_today()))
+/// The wire form of `row` today.
+fn message(row: &RatingRow) -> pb::Rating {
+    view::rating_message(row, shanghai_today())
 }
 
 /// Typed enum values at `field`, deduplicated; a violation per unknown one.
@@ -88,7 +86,7 @@ impl RatingApi {
         let command = Act::parse(req)?;
         let rating = pipeline::write(&self.state, envelope, move |conn, journal, principal| {
             let (saved, _) = pipeline::transition::<Rating, Act>(conn, journal, principal, id, &etag, command)?;
-            message(conn, &saved.row)
+            Ok(message(&saved.row))
         })
         .await?;
         Ok(rating)
@@ -119,7 +117,7 @@ impl RatingService for RatingApi {
     ) -> Result<Response<pb::GetRatingResponse>, Status> {
         let principal = require_principal(&request)?;
         let id = parse_id("rating_id", &request.get_ref().rating_id)?;
-        let rating = self.readable(principal, id, |conn, rating| message(conn, &rating.row)).await?;
+        let rating = self.readable(principal, id, |_, rating| Ok(message(&rating.row))).await?;
         Ok(Response::new(pb::GetRatingResponse { rating: Some(rating) }))
     }
 
@@ -174,17 +172,7 @@ impl RatingService for RatingApi {
                 let visibility = RatingVisibility::of(&principal);
                 let rows = store::list_ratings(conn, &visibility, &filter, today, before, limit + 1)?;
                 let (rows, cursor) = finish_page(rows, limit, |r| r.id);
-                let mut case_ids: Vec<Uuid> = rows.iter().map(|r| r.case_id).collect();
-                case_ids.sort_unstable();
-                case_ids.dedup();
-                let numbers = store::case_numbers(conn, &case_ids)?;
-                let ratings = rows
-                    .iter()
-                    .map(|row| {
-                        let number = numbers.iter().find(|(id, _)| *id == row.case_id).map_or("", |(_, n)| n.as_str());
-                        view::rating_message(row, number, today)
-                    })
-                    .collect();
+                let ratings = rows.iter().map(|row| view::rating_message(row, today)).collect();
                 Ok((ratings, state.pages.next_token(&scope, cursor)?))
             })
             .await?;

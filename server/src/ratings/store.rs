@@ -136,8 +136,3 @@ pub fn list_ratings(
     let limit = u32::try_from(limit).map_err(AppError::internal)?;
     Ok(LiteralLimit::new(query, limit).load(conn)?)
 }
-
-/// The human numbers of cases `ids`.
-pub fn case_numbers(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>, AppError> {
-    crate::courts::store::case_numbers(conn, ids)
-}

@@ -30,15 +30,14 @@ fn given(g: &Given) -> pb::RatingGiven {
     }
 }
 
-/// The wire form of a rating of the case numbered `case_number`, its
-/// state as of `today`.
-pub fn rating_message(row: &RatingRow, case_number: &str, today: NaiveDate) -> pb::Rating {
+/// The wire form of a rating, its state as of `today`.
+pub fn rating_message(row: &RatingRow, today: NaiveDate) -> pb::Rating {
     let life = &row.lifecycle.0;
     let g = life.given.as_ref();
     pb::Rating {
         id: row.id.to_string(),
         case_id: row.case_id.to_string(),
-        case_number: case_number.to_owned(),
+        case_number: row.case_number.clone(),
         round: i32::from(row.round),
         state: rules::state_on(life.state, row.rate_by, today) as i32,
         region_code: row.region_code.clone(),

@@ -168,6 +168,12 @@ impl Client {
         crate::CourtClient::new(self.clone())
     }
 
+    /// The `RatingService` calls: the petitioner's ratings of served
+    /// opinions and clerks' records of ratings given offline.
+    pub fn ratings(&self) -> crate::RatingClient {
+        crate::RatingClient::new(self.clone())
+    }
+
     /// The `ChangeFeedService` calls: every committed event the caller may
     /// see, in order, page by page or as a live watch.
     pub fn feed(&self) -> FeedClient {

@@ -114,6 +114,14 @@ keyed_writes! {
     RecordCourtOutcomeRequest, ReturnCourtReferralRequest, WithdrawCourtReferralRequest,
 }
 
+reads! {
+    GetRatingRequest, ListRatingsRequest, ListRatingEventsRequest,
+}
+
+keyed_writes! {
+    SubmitRatingRequest, RecordRatingRequest,
+}
+
 harmless_writes! {
     // Sets a flag; repeating sets it again.
     SetAccountDisabledRequest,

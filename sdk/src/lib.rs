@@ -127,6 +127,7 @@ mod identity;
 mod legal_aid;
 mod mediation;
 mod paging;
+mod ratings;
 mod retry;
 mod taxonomy;
 
@@ -142,6 +143,7 @@ pub use idempotency::new_request_id;
 pub use identity::IdentityClient;
 pub use legal_aid::LegalAidClient;
 pub use mediation::MediationClient;
+pub use ratings::RatingClient;
 pub use retry::RetryPolicy;
 pub use taxonomy::TaxonomyClient;
 

@@ -116,6 +116,9 @@ pub struct Config {
     pub legal_aid: LegalAidConfig,
 
     #[command(flatten)]
+    pub ratings: RatingsConfig,
+
+    #[command(flatten)]
     pub tls: TlsConfig,
 
     /// Log format.
@@ -337,6 +340,52 @@ pub struct LegalAidConfig {
         default_value = "workdays"
     )]
     pub day_counting: crate::legal_aid::domain::DayCounting,
+}
+
+/// How a rating the petitioner never gave counts in the satisfaction rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NotRatedPolicy {
+    /// Left out of the rate's numerator and denominator (the default).
+    Excluded,
+    /// Counted as satisfied, as some provinces do.
+    Satisfied,
+}
+
+/// Ratings (评价) of served opinions.
+#[derive(Debug, Clone, Args)]
+pub struct RatingsConfig {
+    /// The rating window, in working days after the day an opinion is
+    /// served (on the workday calendar). 20 working days are four weeks,
+    /// about the 30 days the petitioner has to ask for review (条例
+    /// Art.35-36): the rating and the decision to go on are taken together.
+    #[arg(
+        global = true,
+        long = "rating-window-workdays",
+        env = "PETITION_RATING_WINDOW_WORKDAYS",
+        default_value_t = crate::ratings::rules::DEFAULT_WINDOW_WORKDAYS,
+        value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::ratings::rules::MAX_WINDOW_WORKDAYS))
+    )]
+    pub window_workdays: u32,
+
+    /// How a rating never given counts in the satisfaction rate (the
+    /// metrics show both counts either way): `excluded` or `satisfied`.
+    #[arg(
+        global = true,
+        long = "rating-not-rated-policy",
+        env = "PETITION_RATING_NOT_RATED_POLICY",
+        value_enum,
+        default_value = "excluded"
+    )]
+    pub not_rated_policy: NotRatedPolicy,
+}
+
+impl Default for RatingsConfig {
+    fn default() -> Self {
+        RatingsConfig {
+            window_workdays: crate::ratings::rules::DEFAULT_WINDOW_WORKDAYS,
+            not_rated_policy: NotRatedPolicy::Excluded,
+        }
+    }
 }
 
 /// The change feed.

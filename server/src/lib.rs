@@ -32,6 +32,7 @@ pub mod outcome;
 pub mod pagination;
 pub mod pii;
 pub mod pipeline;
+pub mod ratings;
 pub mod schema;
 pub mod seed;
 pub mod similarity;

@@ -280,6 +280,32 @@ diesel::table! {
 }
 
 diesel::table! {
+    ratings (id) {
+        id -> Uuid,
+        case_id -> Uuid,
+        round -> Int2,
+        region_path -> Text,
+        category_code -> Text,
+        served_at -> Timestamptz,
+        rate_by -> Date,
+        acceptance_organization_id -> Nullable<Uuid>,
+        handling_organization_id -> Uuid,
+        rated_at -> Nullable<Timestamptz>,
+        acceptance -> Nullable<Int2>,
+        handling -> Nullable<Int2>,
+        channel -> Nullable<Int2>,
+        region_code -> Text,
+        case_number -> Text,
+        petitioner_id -> Uuid,
+        lifecycle -> Jsonb,
+        version -> Int4,
+        last_sequence -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Uuid,
         family_id -> Uuid,
@@ -391,6 +417,9 @@ diesel::joinable!(legal_aid_applications -> cases (case_id));
 diesel::joinable!(mediation_teams -> organizations (organization_id));
 diesel::joinable!(mediation_teams -> regions (region_code));
 diesel::joinable!(organizations -> regions (region_code));
+diesel::joinable!(ratings -> accounts (petitioner_id));
+diesel::joinable!(ratings -> cases (case_id));
+diesel::joinable!(ratings -> regions (region_code));
 diesel::joinable!(refresh_tokens -> accounts (account_id));
 diesel::joinable!(routing_rules -> categories (category_code));
 diesel::joinable!(routing_rules -> organizations (organization_id));
@@ -419,6 +448,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_throttle,
     mediation_teams,
     organizations,
+    ratings,
     refresh_tokens,
     regions,
     related_cases,

@@ -132,7 +132,11 @@ pub struct SeedReport {
 }
 
 /// Loads the demo directory in one transaction.
-pub fn load(conn: &mut PgConnection, pii: &Pii) -> Result<SeedReport, AppError> {
+pub fn load(
+    conn: &mut PgConnection,
+    pii: &Pii,
+    ratings: &crate::config::RatingsConfig,
+) -> Result<SeedReport, AppError> {
     let mut report = SeedReport {
         staff_logins: STAFF.iter().map(|s| s.0).collect(),
         citizen_phones: CITIZENS.iter().map(|c| c.2).collect(),
@@ -285,7 +289,7 @@ pub fn load(conn: &mut PgConnection, pii: &Pii) -> Result<SeedReport, AppError> 
         )?;
     }
     let mut journal = Journal::default();
-    let cases = demo_cases(conn, &mut journal, &people, &org_ids)?;
+    let cases = demo_cases(conn, &mut journal, &people, &org_ids, ratings)?;
     demo_mediation(conn, &mut journal, pii, &people, &org_ids, &region_paths, &cases)?;
     // Legal aid (issue 18): the centre's partner account, applications in every state.
     let legal_aid_centre = org_ids.get("city-legal-aid").copied().ok_or_else(|| AppError::internal("demo centre"))?;
@@ -293,6 +297,8 @@ pub fn load(conn: &mut PgConnection, pii: &Pii) -> Result<SeedReport, AppError> 
     crate::legal_aid::seed::demo(conn, &mut journal, pii, &people, legal_aid_centre)?;
     // Courts: 于都县人民法院's partner and referrals in every state.
     crate::courts::seed::seed(conn, &mut journal, &people, &org_ids, &password_hash)?;
+    // Ratings (issue 19): the served opinions rated in every way.
+    crate::ratings::seed::seed(conn, &mut journal, ratings, &people, &cases.rated)?;
     journal.flush(conn)?;
     report.created = true;
     Ok(report)
@@ -347,10 +353,12 @@ fn demo_opinion(decision: Decision) -> OpinionDraft {
     }
 }
 
-/// Demo cases that mediation goes on from.
+/// Demo cases that mediation and ratings go on from.
 struct DemoCases {
     /// Registered at the desk, not yet routed: referred to mediation.
     registered: Uuid,
+    /// The cases with served opinions, rated.
+    rated: crate::ratings::seed::Rated,
 }
 
 /// Sample cases, one in every state, driven through the command pipeline
@@ -360,6 +368,7 @@ fn demo_cases(
     journal: &mut Journal,
     people: &HashMap<&str, Principal>,
     org_ids: &std::collections::HashMap<&str, Uuid>,
+    ratings: &crate::config::RatingsConfig,
 ) -> Result<DemoCases, AppError> {
     let liu = person(people, "13807970001")?.clone();
     let huang = person(people, "13807970002")?.clone();
@@ -430,7 +439,10 @@ fn demo_cases(
     let withdrawn = file(&huang, &huang, noise("夜间施工噪音（已协商解决）"))?;
 
     let mut step = |who: &Principal, case: Uuid, action: CaseAction, command: Command| -> Result<(), AppError> {
-        pipeline::transition::<Case, Plain>(conn, journal, who, case, "", Plain::new(action, command)).map(|_| ())
+        let (saved, events) =
+            pipeline::transition::<Case, Plain>(conn, journal, who, case, "", Plain::new(action, command))?;
+        // As CaseService does: a served opinion opens its rating.
+        crate::ratings::open_for_opinions(conn, journal, ratings, &saved, &events, Some(who.account_id)).map(|_| ())
     };
     step(
         &zg_clerk,
@@ -520,7 +532,8 @@ fn demo_cases(
         CaseAction::DecideReview,
         Command::ReplyToRecheck { opinion: demo_opinion(Decision::NotSupported) },
     )?;
-    Ok(DemoCases { registered })
+    let rated = crate::ratings::seed::Rated { replied, under_review, reviewed, under_recheck, finished };
+    Ok(DemoCases { registered, rated })
 }
 
 /// A demo mediation team: (key, name, kind, region, organization key,
@@ -1080,7 +1093,7 @@ enum MediationCommand {
 /// Loads the demo data through the application's database handle.
 pub async fn run(state: &std::sync::Arc<crate::state::AppState>) -> Result<SeedReport, AppError> {
     let state = state.clone();
-    state.db.clone().run(move |conn| load(conn, &state.pii)).await
+    state.db.clone().run(move |conn| load(conn, &state.pii, &state.ratings)).await
 }
 
 /// Tells the operator what they can sign in with.

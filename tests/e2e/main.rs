@@ -30,6 +30,8 @@ mod mediation_stats;
 mod mediation_teams;
 mod operations;
 mod overload;
+mod rating_authz;
+mod rating_paths;
 mod retries;
 mod support;
 mod taxonomy;

@@ -51,6 +51,7 @@ pub fn assert_typed(change: &pb::Change) {
             assert!(event.detail.is_some(), "a legal-aid event without its detail: {event:?}")
         }
         Some(pb::change::Event::CourtReferralEvent(event)) => assert_typed_court_referral_event(event),
+        Some(pb::change::Event::RatingEvent(event)) => assert_typed_rating_event(event),
         None => panic!("a change without an event: {change:?}"),
     }
 }
@@ -155,6 +156,18 @@ pub fn assert_typed_court_referral_event(event: &pb::CourtReferralEvent) {
             | (T::Concluded, Some(D::Concluded(_)))
             | (T::Returned, Some(D::Returned(_)))
             | (T::Withdrawn, Some(D::Withdrawn(_)))
+    );
+    assert!(matches, "the detail is not the arm of the event's type: {event:?}");
+}
+
+/// Ratings: an event's detail is the arm of its type.
+#[track_caller]
+pub fn assert_typed_rating_event(event: &pb::RatingEvent) {
+    use pb::RatingEventType as T;
+    use pb::rating_event::Detail as D;
+    let matches = matches!(
+        (event.r#type(), &event.detail),
+        (T::Opened, Some(D::Opened(_))) | (T::Rated, Some(D::Rated(_))) | (T::Amended, Some(D::Amended(_)))
     );
     assert!(matches, "the detail is not the arm of the event's type: {event:?}");
 }

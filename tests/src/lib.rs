@@ -14,6 +14,7 @@ pub mod legal_aid_world;
 pub mod mediation_world;
 pub mod petition_texts;
 pub mod process;
+pub mod ratings_world;
 pub mod server;
 pub mod world;
 

@@ -629,6 +629,171 @@ pub fn authorize_court_referral(
     Err(AppError::permission_denied(Reason::PermissionDenied, format!("you may not {what}")))
 }
 
+// ---- Ratings (RatingService) ---------------------------------------------
+
+/// What a caller wants to do to a rating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RatingAction {
+    /// See it and its timeline.
+    Read,
+    /// Rate online, or change one's rating (the petitioner).
+    Submit,
+    /// Record a rating given by phone, at a return visit or in person (a
+    /// clerk of the case's jurisdiction).
+    Record,
+}
+
+/// What the policy needs to know about a rating.
+#[derive(Debug, Clone, Copy)]
+pub struct RatingAccess<'a> {
+    /// The case's region.
+    pub region_path: &'a str,
+    pub petitioner_id: uuid::Uuid,
+    pub acceptance_organization_id: Option<uuid::Uuid>,
+    pub handling_organization_id: uuid::Uuid,
+}
+
+/// Staff who see every rating of their jurisdiction's subtree: the
+/// bureau's clerks, leaders and supervisors (handlers see their own
+/// organization's).
+pub const RATING_OVERSIGHT: [Role; 3] = [Role::Clerk, Role::Leader, Role::Supervisor];
+
+/// Whether the principal may see the rating at all: admins, the
+/// petitioner, staff of a rated organization, and clerks, leaders and
+/// supervisors whose jurisdiction holds the case. Those who may not get
+/// NOT_FOUND for every action; ListRatings (`ratings::store::RatingVisibility`)
+/// and the change feed show exactly these.
+pub fn can_see_rating(principal: &Principal, rating: &RatingAccess<'_>) -> bool {
+    principal.is_admin()
+        || principal.account_id == rating.petitioner_id
+        || (is_case_staff(principal)
+            && (works_for(principal, rating.acceptance_organization_id)
+                || works_for(principal, Some(rating.handling_organization_id))))
+        || (holds_any(principal, &RATING_OVERSIGHT) && in_jurisdiction(principal, rating.region_path))
+}
+
+/// Allows or denies `action` on a rating. Admins read every rating and
+/// act on none.
+pub fn authorize_rating(
+    principal: &Principal,
+    action: RatingAction,
+    rating: &RatingAccess<'_>,
+) -> Result<(), AppError> {
+    if !can_see_rating(principal, rating) {
+        return Err(AppError::NotFound { resource: "rating" });
+    }
+    let allowed = match action {
+        RatingAction::Read => true,
+        RatingAction::Submit => !principal.is_admin() && principal.account_id == rating.petitioner_id,
+        RatingAction::Record if principal.has_role(Role::Clerk) && !in_jurisdiction(principal, rating.region_path) => {
+            return Err(outside_jurisdiction("this rating's case"));
+        }
+        RatingAction::Record => !principal.is_admin() && principal.has_role(Role::Clerk),
+    };
+    if allowed {
+        return Ok(());
+    }
+    let what = match action {
+        RatingAction::Read => "read this rating",
+        RatingAction::Submit => "rate for the petitioner (only they rate online)",
+        RatingAction::Record => "record this rating (a clerk of the case's jurisdiction may)",
+    };
+    Err(AppError::permission_denied(Reason::PermissionDenied, format!("you may not {what}")))
+}
+
+#[cfg(test)]
+mod rating_tests {
+    use super::*;
+    use crate::auth::principal::AccountKind;
+    use uuid::Uuid;
+
+    fn account(roles: &[Role], org: Option<Uuid>, path: Option<&str>, scopes: &[Scope]) -> Principal {
+        let kind = if roles.contains(&Role::Partner) {
+            AccountKind::Service
+        } else if roles.contains(&Role::Citizen) {
+            AccountKind::Citizen
+        } else {
+            AccountKind::Staff
+        };
+        Principal {
+            account_id: Uuid::now_v7(),
+            kind,
+            roles: roles.to_vec(),
+            organization_id: org,
+            jurisdiction: path.map(str::to_owned),
+            scopes: scopes.to_vec(),
+        }
+    }
+
+    /// Every kind of caller against every action: allowed,
+    /// PERMISSION_DENIED or NOT_FOUND.
+    #[test]
+    fn rating_matrix() {
+        let (unit, reviewer, bureau, other_unit, court) =
+            (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let county = "360700/360702";
+        let petitioner = account(&[Role::Citizen], None, None, &[]);
+        let other_citizen = account(&[Role::Citizen], None, None, &[]);
+        let clerk = account(&[Role::Clerk], Some(bureau), Some(county), &[]);
+        let city_clerk = account(&[Role::Clerk], Some(Uuid::now_v7()), Some("360700"), &[]);
+        let far_clerk = account(&[Role::Clerk], Some(Uuid::now_v7()), Some("360700/360703"), &[]);
+        let handler = account(&[Role::Handler], Some(unit), Some(county), &[]);
+        let lead = account(&[Role::UnitLead], Some(unit), Some(county), &[]);
+        let reviewing_staff = account(&[Role::Handler], Some(reviewer), Some("360700"), &[]);
+        let other_handler = account(&[Role::Handler], Some(other_unit), Some(county), &[]);
+        let leader = account(&[Role::Leader], Some(Uuid::now_v7()), Some(county), &[]);
+        let supervisor = account(&[Role::Supervisor], Some(Uuid::now_v7()), Some("360700"), &[]);
+        let far_supervisor = account(&[Role::Supervisor], Some(Uuid::now_v7()), Some("360700/360703"), &[]);
+        let mediator = account(&[Role::Mediator], Some(Uuid::now_v7()), Some(county), &[]);
+        let lawyer = account(&[Role::Lawyer], Some(Uuid::now_v7()), Some(county), &[]);
+        let partner = account(&[Role::Partner], Some(court), None, &[Scope::CasesRead, Scope::CasesWrite]);
+        let unit_partner = account(&[Role::Partner], Some(unit), None, &[Scope::CasesRead]);
+        let admin = account(&[Role::Admin], None, None, &[]);
+        let rating = RatingAccess {
+            region_path: "360700/360702/360702001",
+            petitioner_id: petitioner.account_id,
+            acceptance_organization_id: Some(reviewer),
+            handling_organization_id: unit,
+        };
+        use RatingAction::*;
+        let (ok, denied, hidden, outside) =
+            (None, Some(Reason::PermissionDenied), Some(Reason::NotFound), Some(Reason::OutsideJurisdiction));
+        let rows: [(&str, &Principal, [Option<Reason>; 3]); 17] = [
+            ("petitioner", &petitioner, [ok, ok, denied]),
+            ("other citizen", &other_citizen, [hidden, hidden, hidden]),
+            ("clerk", &clerk, [ok, denied, ok]),
+            ("city clerk", &city_clerk, [ok, denied, ok]),
+            ("far clerk", &far_clerk, [hidden, hidden, hidden]),
+            ("handler of the handling unit", &handler, [ok, denied, denied]),
+            ("its lead", &lead, [ok, denied, denied]),
+            ("staff of the accepting body", &reviewing_staff, [ok, denied, denied]),
+            ("another unit's handler", &other_handler, [hidden, hidden, hidden]),
+            ("leader", &leader, [ok, denied, denied]),
+            ("supervisor", &supervisor, [ok, denied, denied]),
+            ("far supervisor", &far_supervisor, [hidden, hidden, hidden]),
+            ("mediator", &mediator, [hidden, hidden, hidden]),
+            ("lawyer", &lawyer, [hidden, hidden, hidden]),
+            ("court partner", &partner, [hidden, hidden, hidden]),
+            ("the unit's partner account", &unit_partner, [hidden, hidden, hidden]),
+            ("admin", &admin, [ok, denied, denied]),
+        ];
+        for (name, who, expected) in rows {
+            for (action, want) in [Read, Submit, Record].into_iter().zip(expected) {
+                let got = authorize_rating(who, action, &rating).err().map(|e| e.reason());
+                assert_eq!(got, want, "{name} {action:?}");
+                assert_eq!(can_see_rating(who, &rating), want != hidden, "{name} sees");
+            }
+        }
+        // A clerk of a rated organization outside the case's region sees it
+        // (its own organization's) but may not record for another region.
+        let bureau_elsewhere = RatingAccess { handling_organization_id: bureau, ..rating };
+        let clerk_elsewhere = account(&[Role::Clerk], Some(bureau), Some("360700/360703"), &[]);
+        assert!(can_see_rating(&clerk_elsewhere, &bureau_elsewhere));
+        let got = authorize_rating(&clerk_elsewhere, Record, &bureau_elsewhere).err().map(|e| e.reason());
+        assert_eq!(got, outside);
+    }
+}
+
 #[cfg(test)]
 mod court_referral_tests {
     use super::*;

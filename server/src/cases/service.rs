@@ -126,7 +126,10 @@ impl CaseApi {
         let command = C::try_from(req)?;
         let state = self.state.clone();
         let case = pipeline::write(&self.state, envelope, move |conn, journal, principal| {
-            let (saved, _) = pipeline::transition::<Case, C>(conn, journal, principal, case_id, &etag, command)?;
+            let (saved, events) = pipeline::transition::<Case, C>(conn, journal, principal, case_id, &etag, command)?;
+            // A served opinion opens its rating in the same transaction.
+            let actor = Some(principal.account_id);
+            crate::ratings::open_for_opinions(conn, journal, &state.ratings, &saved, &events, actor)?;
             let viewer = viewer_of(conn, &state, principal)?;
             case_message(conn, &state, &saved.row, &viewer)
         })

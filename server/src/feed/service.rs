@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::store::{self, CourtReferralFacts, DisputeFacts, FeedRow, LegalAidFacts, Page};
+use super::store::{self, CourtReferralFacts, DisputeFacts, FeedRow, LegalAidFacts, Page, RatingFacts};
 use crate::auth::policy::{self, CaseAccess, DisputeAccess, LegalAidAccess, Membership, path_within};
 use crate::auth::tokens::VerifiedToken;
 use crate::auth::{Principal, require_principal};
@@ -56,6 +56,7 @@ struct Filter {
     dispute_event_types: Vec<i16>,
     legal_aid_event_types: Vec<i16>,
     court_referral_event_types: Vec<i16>,
+    rating_event_types: Vec<i16>,
     /// The region subtree's root path.
     region_root: Option<String>,
 }
@@ -84,7 +85,7 @@ impl Reader {
     }
 
     fn change(&self, row: FeedRow) -> Result<Option<pb::Change>, AppError> {
-        let FeedRow { event, case, dispute, legal_aid, court_referral } = row;
+        let FeedRow { event, case, dispute, legal_aid, court_referral, rating } = row;
         let Some(aggregate_type) = AggregateType::from_i32(i32::from(event.aggregate_type)) else {
             return Ok(None);
         };
@@ -96,7 +97,41 @@ impl Reader {
             AggregateType::Dispute => self.dispute_change(event, dispute),
             AggregateType::LegalAidApplication => self.legal_aid_change(event, legal_aid),
             AggregateType::CourtReferral => self.court_referral_change(event, court_referral),
+            AggregateType::Rating => self.rating_change(event, rating),
         }
+    }
+
+    /// A rating's event, to those who may get the rating
+    /// (`policy::can_see_rating`).
+    fn rating_change(&self, row: EventRow, facts: Option<RatingFacts>) -> Result<Option<pb::Change>, AppError> {
+        let Some(f) = facts else {
+            tracing::warn!(rating_id = %row.aggregate_id, "an event of a rating that is not stored; not served");
+            return Ok(None);
+        };
+        let filter = &self.filter;
+        if !filter.rating_event_types.is_empty() && !filter.rating_event_types.contains(&row.event_type) {
+            return Ok(None);
+        }
+        if filter.region_root.as_deref().is_some_and(|root| !path_within(&f.region_path, root)) {
+            return Ok(None);
+        }
+        let access = policy::RatingAccess {
+            region_path: &f.region_path,
+            petitioner_id: f.petitioner_id,
+            acceptance_organization_id: f.acceptance_organization_id,
+            handling_organization_id: f.handling_organization_id,
+        };
+        if !policy::can_see_rating(&self.principal, &access) {
+            return Ok(None);
+        }
+        let event = crate::ratings::view::parse_event(&row)?;
+        Ok(Some(pb::Change {
+            position: row.position(),
+            aggregate_type: pb::AggregateType::Rating as i32,
+            aggregate_id: row.aggregate_id.to_string(),
+            commit_time: Some(timestamp(row.occurred_at)),
+            event: Some(pb::change::Event::RatingEvent(crate::ratings::view::event_message(&row, &event))),
+        }))
     }
 
     // ---- Legal aid --------------------------------------------------
@@ -332,6 +367,18 @@ impl FeedApi {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let rating_event_types = filter
+            .rating_event_types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                pb::RatingEventType::try_from(*t)
+                    .ok()
+                    .filter(|t| *t != pb::RatingEventType::Unspecified)
+                    .map(|t| t as i16)
+                    .ok_or_else(|| AppError::invalid(format!("filter.rating_event_types[{i}]"), "unknown event type"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let region_code = filter.region_code;
         let state = self.state.clone();
         let (viewer, region_root, principal, memberships) = self
@@ -361,6 +408,7 @@ impl FeedApi {
                 legal_aid_event_types,
                 region_root,
                 court_referral_event_types,
+                rating_event_types,
             },
         })
     }

@@ -108,6 +108,16 @@ pub struct FeedRow {
     pub dispute: Option<DisputeFacts>,
     pub legal_aid: Option<LegalAidFacts>,
     pub court_referral: Option<CourtReferralFacts>,
+    pub rating: Option<RatingFacts>,
+}
+
+/// What the policy needs of a rating's event (fixed when it opened).
+#[derive(Debug, Clone)]
+pub struct RatingFacts {
+    pub region_path: String,
+    pub petitioner_id: Uuid,
+    pub acceptance_organization_id: Option<Uuid>,
+    pub handling_organization_id: Uuid,
 }
 
 /// Court linkage: what the policy needs of a court referral's event (the
@@ -205,6 +215,14 @@ struct PageRow {
     r_reviewing_organization_id: Option<Uuid>,
     #[diesel(sql_type = Nullable<Array<Nullable<SqlUuid>>>)]
     r_access_organization_ids: Option<Vec<Option<Uuid>>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    rt_region_path: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    rt_petitioner_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    rt_acceptance_organization_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    rt_handling_organization_id: Option<Uuid>,
 }
 
 /// The `(xid, idx)` to read after, with `idx` in the column's range: a
@@ -241,7 +259,10 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
                 rc.kind AS r_kind, rc.region_path AS r_region_path, rc.petitioner_id AS r_petitioner_id,
                 rc.handling_organization_id AS r_handling_organization_id,
                 rc.reviewing_organization_id AS r_reviewing_organization_id,
-                rc.access_organization_ids AS r_access_organization_ids
+                rc.access_organization_ids AS r_access_organization_ids,
+                rt.region_path AS rt_region_path, rt.petitioner_id AS rt_petitioner_id,
+                rt.acceptance_organization_id AS rt_acceptance_organization_id,
+                rt.handling_organization_id AS rt_handling_organization_id
          FROM h
          LEFT JOIN LATERAL (
              SELECT * FROM events
@@ -254,6 +275,7 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
          LEFT JOIN legal_aid_applications la ON e.aggregate_type = 3 AND la.id = e.aggregate_id
          LEFT JOIN court_referrals r ON e.aggregate_type = 4 AND r.id = e.aggregate_id
          LEFT JOIN cases rc ON rc.id = r.case_id
+         LEFT JOIN ratings rt ON e.aggregate_type = 5 AND rt.id = e.aggregate_id
          ORDER BY e.xid, e.idx",
     )
     .bind::<BigInt, _>(xid)
@@ -328,7 +350,16 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
                 }),
                 _ => None,
             };
-            Some(FeedRow { event, case, dispute, legal_aid, court_referral })
+            let rating = match (r.rt_region_path, r.rt_petitioner_id, r.rt_handling_organization_id) {
+                (Some(region_path), Some(petitioner_id), Some(handling_organization_id)) => Some(RatingFacts {
+                    region_path,
+                    petitioner_id,
+                    acceptance_organization_id: r.rt_acceptance_organization_id,
+                    handling_organization_id,
+                }),
+                _ => None,
+            };
+            Some(FeedRow { event, case, dispute, legal_aid, court_referral, rating })
         })
         .collect();
     Ok(Page { rows, readable_through })

@@ -18,6 +18,8 @@
 //!     [--connections 4] [--json] [--keep-database]
 //! cargo run --release -p petition-tests --bin bench -- legal-aid [--applications 100000] [--callers 8]
 //!     [--seconds 10] [--warmup-seconds 2] [--connections 4] [--json] [--keep-database]
+//! cargo run --release -p petition-tests --bin bench -- ratings [--preload 20000] [--rated-cases 256]
+//!     [--rating-rate 20] [--rounds 2] [--seconds 10] [--warmup-seconds 2] [--concurrency 64] [--json]
 //! ```
 //!
 //! One server is started in-process with the test harness
@@ -123,6 +125,7 @@ mod monitor;
 mod pgbench;
 mod phase;
 mod preload;
+mod ratings;
 mod report;
 mod rounds;
 mod support;
@@ -159,6 +162,8 @@ enum Command {
     LegalAid(legal_aid::LegalAidArgs),
     /// Courts: a court with 100,000 referrals, its lists.
     Courts(courts::CourtsArgs),
+    /// Ratings: SubmitCase alone and while petitioners rate, in interleaved rounds.
+    Ratings(ratings::RatingsArgs),
 }
 
 /// Settings every benchmark shares.
@@ -205,6 +210,7 @@ async fn main() -> Result<ExitCode> {
         Command::Mediation(args) => &args.load,
         Command::LegalAid(args) => &args.load,
         Command::Courts(args) => &args.load,
+        Command::Ratings(args) => &args.load,
     };
     if cfg!(debug_assertions) {
         let banner = "!".repeat(78);
@@ -224,5 +230,6 @@ async fn main() -> Result<ExitCode> {
         Command::Mediation(args) => mediation::mediation(args).await,
         Command::LegalAid(args) => legal_aid::legal_aid(args).await,
         Command::Courts(args) => courts::courts(args).await,
+        Command::Ratings(args) => ratings::ratings(args).await,
     }
 }

@@ -126,6 +126,7 @@ mod idempotency;
 mod identity;
 mod legal_aid;
 mod mediation;
+mod metrics;
 mod paging;
 mod retry;
 mod taxonomy;
@@ -142,6 +143,7 @@ pub use idempotency::new_request_id;
 pub use identity::IdentityClient;
 pub use legal_aid::LegalAidClient;
 pub use mediation::MediationClient;
+pub use metrics::{MetricsClient, figure};
 pub use retry::RetryPolicy;
 pub use taxonomy::TaxonomyClient;
 

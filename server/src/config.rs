@@ -116,6 +116,9 @@ pub struct Config {
     pub legal_aid: LegalAidConfig,
 
     #[command(flatten)]
+    pub metrics: MetricsConfig,
+
+    #[command(flatten)]
     pub tls: TlsConfig,
 
     /// Log format.
@@ -337,6 +340,24 @@ pub struct LegalAidConfig {
         default_value = "workdays"
     )]
     pub day_counting: crate::legal_aid::domain::DayCounting,
+}
+
+/// The city's metrics (docs/metrics.md).
+#[derive(Debug, Clone, Args)]
+pub struct MetricsConfig {
+    /// 停访息诉: calendar days after a reply within which a further petition
+    /// on the matter (a repeat filing, a review request) means the
+    /// petitioner did not cease. No national figure; 90 days matches the
+    /// review request's 30 days with two months to spare, as provincial
+    /// assessments commonly count a quarter.
+    #[arg(
+        global = true,
+        long,
+        env = "PETITION_METRICS_CESSATION_DAYS",
+        default_value_t = 90,
+        value_parser = clap::value_parser!(u32).range(1..=730)
+    )]
+    pub metrics_cessation_days: u32,
 }
 
 /// The change feed.

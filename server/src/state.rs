@@ -8,7 +8,7 @@ use crate::auth::revocation::Revocations;
 use crate::auth::tokens::TokenIssuer;
 use crate::calendar::LoadedYears;
 use crate::cases::numbering::Numbering;
-use crate::config::{AuthConfig, FeedConfig, IntakeConfig, LegalAidConfig, MediationConfig};
+use crate::config::{AuthConfig, FeedConfig, IntakeConfig, LegalAidConfig, MediationConfig, MetricsConfig};
 use crate::db::Db;
 use crate::directory::kinds::OrganizationKinds;
 use crate::feed::FeedSignal;
@@ -30,6 +30,7 @@ pub struct AppState {
     pub intake: IntakeConfig,
     pub mediation: MediationConfig,
     pub legal_aid: LegalAidConfig,
+    pub metrics: MetricsConfig,
     /// `None` when duplicate detection is switched off.
     pub similarity: Option<Arc<SimilarityIndex>>,
     pub feed_config: FeedConfig,

@@ -50,10 +50,18 @@ fn period_spec(raw: Option<&pb::MetricPeriod>, v: &mut Vec<FieldViolation>) -> O
         Some(P::Month(m)) => Some(PeriodSpec::Month(m.clone())),
         Some(P::Quarter(q)) => Some(PeriodSpec::Quarter(q.clone())),
         Some(P::Year(y)) => Some(PeriodSpec::Year(*y)),
-        Some(P::Range(r)) => Some(PeriodSpec::Range {
-            start: optional_date("period.range.start_date", &r.start_date, v),
-            end: optional_date("period.range.end_date", &r.end_date, v),
-        }),
+        Some(P::Range(r)) => {
+            let mut day = |field: &str, raw: &str| {
+                if raw.is_empty() {
+                    v.push(FieldViolation::new(field, "is required"));
+                }
+                optional_date(field, raw, v)
+            };
+            let start = day("period.range.start_date", &r.start_date);
+            let end = day("period.range.end_date", &r.end_date);
+            // A day already reported is not reported again by the range's check.
+            (start.is_some() && end.is_some()).then_some(PeriodSpec::Range { start, end })
+        }
     }
 }
 

@@ -197,7 +197,10 @@ fn count(
             })
             .collect();
     let (select_key, group) = if grouped {
-        (format!("{key} AS key, GROUPING({key}) = 1 AS total"), format!("GROUP BY GROUPING SETS (({key}), ())"))
+        (
+            format!("COALESCE({key}, '') AS key, GROUPING({key}) = 1 AS total"),
+            format!("GROUP BY GROUPING SETS (({key}), ())"),
+        )
     } else {
         ("'' AS key, TRUE AS total".to_owned(), String::new())
     };
@@ -229,6 +232,11 @@ fn place(
     blank: &[Figure],
 ) {
     for row in found {
+        // A group only of rows outside every figure (a month keyed by a
+        // time outside the period, a key of NULL) is no group.
+        if !row.total && row.counts.iter().all(|c| *c == 0) {
+            continue;
+        }
         let target: &mut [Figure] = if row.total {
             total
         } else {

@@ -109,7 +109,7 @@ async fn the_synthetic_city_year_reproduces_the_seed_figures() -> Result<()> {
     assert_eq!(nd(t, M::RepeatFilings), (82, 0, "82".into()));
     assert_eq!(nd(t, M::EscalatedFilings), (10, 0, "10".into()));
     assert_eq!(nd(t, M::RepeatRate), (82, 298, "27.52".into()));
-    assert_eq!(nd(t, M::CompletionRate), (164, 171, "95.91".into()), "v2 counts the withdrawn");
+    assert_eq!(nd(t, M::CompletionRate), (163, 171, "95.32".into()));
     assert_eq!(nd(t, M::OnTimeCompletionRate), (145, 145, "100.00".into()));
     assert_eq!(nd(t, M::CessationRate), (138, 145, "95.17".into()));
     assert_eq!(nd(t, M::SatisfactionRate), (129, 132, "97.73".into()));
@@ -126,14 +126,16 @@ async fn the_synthetic_city_year_reproduces_the_seed_figures() -> Result<()> {
     assert_eq!(by_county.start_date, format!("{year}-01-01"));
     assert_eq!(by_county.end_date, format!("{year}-12-31"));
 
-    // The seed's 95.32% is completion v1 (replies only): still computable.
+    // Completion v1 (replies only) stays computable: the same here, as no
+    // accepted case was withdrawn.
     let v1 = m
         .get_metrics(pb::GetMetricsRequest {
             formulas: vec![pb::FormulaChoice { metric: M::CompletionRate.into(), version: 1 }],
             ..request("360700", year, pb::MetricBreakdown::None)
         })
         .await?;
-    assert_eq!(nd(total(&v1), M::CompletionRate), (163, 171, "95.32".into()));
+    let completion_v1 = figure(total(&v1), M::CompletionRate).context("completion v1")?;
+    assert_eq!((completion_v1.numerator, completion_v1.denominator, completion_v1.formula_version), (163, 171, 1));
     assert!(v1.groups.is_empty());
 
     // Each case lies in one county: the counties add up to the city.
@@ -259,7 +261,12 @@ async fn formulas_on_hand_made_histories() -> Result<()> {
         .review_replied(d(7, 1));
     // A filing linked as a repeat, unlinked later: a repeat until then.
     let unlinked = History::filed(d(8, 1), TOWNSHIP_A).repeat_of(late.id, false).unlinked(d(9, 1));
-    let histories = [crossing.clone(), repeat, extended.clone(), late.clone(), unlinked];
+    // Accepted, then withdrawn: concluded for completion v2, open for v1.
+    let withdrawn = History::filed(d(4, 1), TOWNSHIP_A)
+        .routed(d(4, 1), &unit, d(4, 16))
+        .accepted(d(4, 2), d(6, 1))
+        .withdrawn(d(4, 10));
+    let histories = [crossing.clone(), repeat, extended.clone(), late.clone(), unlinked, withdrawn];
     write(&mut conn, template, petitioner, &histories, None)?;
     let rating = |h: &History, round, served, rated| Rating {
         case_id: h.id,
@@ -282,14 +289,14 @@ async fn formulas_on_hand_made_histories() -> Result<()> {
     let m = w.clerk.metrics();
     let t = m.year("360702", year, pb::MetricBreakdown::None).await?;
     let t = total(&t);
-    assert_eq!(nd(t, M::Filings).0, 4, "the crossing case was filed the year before");
-    assert_eq!(nd(t, M::FilingsYearOnYear), (4, 1, "300.00".into()));
+    assert_eq!(nd(t, M::Filings).0, 5, "the crossing case was filed the year before");
+    assert_eq!(nd(t, M::FilingsYearOnYear), (5, 1, "400.00".into()));
     assert_eq!(nd(t, M::RepeatFilings).0, 1, "the unlinked filing is no repeat now");
     assert_eq!(nd(t, M::EscalatedFilings).0, 1);
-    assert_eq!(nd(t, M::RepeatRate), (1, 4, "25.00".into()));
-    assert_eq!(nd(t, M::TimelyAcceptanceRate), (2, 3, "66.67".into()), "the late case was accepted after the limit");
+    assert_eq!(nd(t, M::RepeatRate), (1, 5, "20.00".into()));
+    assert_eq!(nd(t, M::TimelyAcceptanceRate), (3, 4, "75.00".into()), "the late case was accepted after the limit");
     assert_eq!(nd(t, M::OnTimeCompletionRate), (2, 3, "66.67".into()), "the extension kept one on time");
-    assert_eq!(nd(t, M::CompletionRate), (3, 3, "100.00".into()));
+    assert_eq!(nd(t, M::CompletionRate), (4, 4, "100.00".into()), "v2 counts the withdrawn case");
     // The crossing case was brought again 19 days after its reply; the late
     // one asked for review 12 days after.
     assert_eq!(nd(t, M::CessationRate), (1, 3, "33.33".into()));
@@ -298,6 +305,13 @@ async fn formulas_on_hand_made_histories() -> Result<()> {
     assert_eq!(nd(t, M::SatisfactionRate), (2, 3, "66.67".into()));
     assert_eq!(nd(t, M::ParticipationRate), (3, 4, "75.00".into()));
     assert_eq!(nd(t, M::SatisfactionRateNotRatedSatisfied), (3, 4, "75.00".into()));
+    let v1 = m
+        .get_metrics(pb::GetMetricsRequest {
+            formulas: vec![pb::FormulaChoice { metric: M::CompletionRate.into(), version: 1 }],
+            ..request("360702", year, pb::MetricBreakdown::None)
+        })
+        .await?;
+    assert_eq!(nd(total(&v1), M::CompletionRate), (3, 4, "75.00".into()));
     // As of 15 August the unlinked filing was still a repeat.
     let august = m
         .get_metrics(pb::GetMetricsRequest {

@@ -271,12 +271,11 @@ pub struct CityYear {
 /// |---|---|---|
 /// | filings | 298 (418 the year before) | −28.71% |
 /// | repeat rate | 82 / 298 | 27.52% |
-/// | completion | 163 / 171 accepted | 95.32% |
+/// | completion (v1 and v2: none withdrawn) | 163 / 171 accepted | 95.32% |
 /// | on-time completion | 145 / 145 replied in the year | 100.00% |
 /// | cessation | 138 / 145 (4 reviews, 3 repeats within 90 days) | 95.17% |
 /// | satisfaction | 129 / 132 rated (of 149 windows) | 97.73% |
 /// | timely acceptance | 168 / 171 | 98.25% |
-/// | completion v2 (withdrawn concluded) | 164 / 171 | 95.91% |
 ///
 /// Cases alternate between county A's township and county B; unit
 /// `unit` handles them all.
@@ -330,16 +329,14 @@ pub fn city_year(year: i32, unit: &str) -> CityYear {
                 .replied(ymd(year + 1, 1, 10) + Duration::days(i as i64))
         })
         .collect();
-    // 8 accepted and not replied; 3 of them accepted after the limit, the
-    // last withdrawn (concluded for completion v2 only).
+    // 8 accepted and still open; 3 of them accepted after the limit.
     let open: Vec<History> = (0..8usize)
         .map(|i| {
             let filed = day(year, 200 + i as i64);
             let accept_on = if i < 3 { filed + Duration::days(20) } else { filed + Duration::days(4) };
-            let h = History::filed(filed, place(i))
+            History::filed(filed, place(i))
                 .routed(filed, unit, filed + Duration::days(15))
-                .accepted(accept_on, accept_on + Duration::days(60));
-            if i == 7 { h.withdrawn(accept_on + Duration::days(10)) } else { h }
+                .accepted(accept_on, accept_on + Duration::days(60))
         })
         .collect();
     // 45 filed and never accepted (one withdrawn).

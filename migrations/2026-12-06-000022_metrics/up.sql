@@ -102,7 +102,7 @@ INSERT INTO case_facts SELECT * FROM case_facts_from_events;
 
 -- A subtree's facts: every figure of a dashboard from one index-only scan.
 CREATE INDEX case_facts_region_idx ON case_facts (region_path text_pattern_ops)
-    INCLUDE (category_code, channel, handling_organization_id, filed_at, first_time, repeat_of, escalated,
+    INCLUDE (case_id, category_code, channel, handling_organization_id, filed_at, first_time, repeat_of, escalated,
              repeat_unlinked_at, accepted_at, accepted_in_time, replied_at, replied_on_time, review_requested_at,
              withdrawn_at);
 -- The filings that repeat a case (停访息诉, 最多访一次).

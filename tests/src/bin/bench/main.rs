@@ -119,6 +119,7 @@ mod feed;
 mod identity;
 mod legal_aid;
 mod mediation;
+mod metrics;
 mod monitor;
 mod pgbench;
 mod phase;
@@ -159,6 +160,8 @@ enum Command {
     LegalAid(legal_aid::LegalAidArgs),
     /// Courts: a court with 100,000 referrals, its lists.
     Courts(courts::CourtsArgs),
+    /// Metrics: the city-year dashboard by county over 1,000,000 cases.
+    Metrics(metrics::MetricsArgs),
 }
 
 /// Settings every benchmark shares.
@@ -205,6 +208,7 @@ async fn main() -> Result<ExitCode> {
         Command::Mediation(args) => &args.load,
         Command::LegalAid(args) => &args.load,
         Command::Courts(args) => &args.load,
+        Command::Metrics(args) => &args.load,
     };
     if cfg!(debug_assertions) {
         let banner = "!".repeat(78);
@@ -224,5 +228,6 @@ async fn main() -> Result<ExitCode> {
         Command::Mediation(args) => mediation::mediation(args).await,
         Command::LegalAid(args) => legal_aid::legal_aid(args).await,
         Command::Courts(args) => courts::courts(args).await,
+        Command::Metrics(args) => metrics::metrics(args).await,
     }
 }

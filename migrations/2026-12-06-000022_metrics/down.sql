@@ -1,0 +1,3 @@
+DROP INDEX ratings_metrics_idx;
+DROP TABLE case_facts;
+DROP VIEW case_facts_from_events;

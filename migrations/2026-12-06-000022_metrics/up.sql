@@ -100,6 +100,18 @@ CREATE TABLE case_facts (
 
 INSERT INTO case_facts SELECT * FROM case_facts_from_events;
 
+-- Rewrites the facts of `ids` from their events. A function, so that each
+-- connection plans the view once: planned per call from the server, the
+-- two statements took longer to plan (about 1 ms) than to run, and cost
+-- SubmitCase a third of its rate.
+CREATE FUNCTION refresh_case_facts(ids UUID[]) RETURNS VOID LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM case_facts WHERE case_id = ANY (ids);
+    INSERT INTO case_facts SELECT * FROM case_facts_from_events WHERE case_id = ANY (ids);
+END
+$$;
+
+
 -- A subtree's facts: every figure of a dashboard from one index-only scan.
 CREATE INDEX case_facts_region_idx ON case_facts (region_path text_pattern_ops)
     INCLUDE (case_id, category_code, channel, handling_organization_id, filed_at, first_time, repeat_of, escalated,

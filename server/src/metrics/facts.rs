@@ -16,12 +16,8 @@ pub fn refresh(conn: &mut PgConnection, cases: &[Uuid]) -> Result<(), AppError> 
     if cases.is_empty() {
         return Ok(());
     }
-    diesel::sql_query("DELETE FROM case_facts WHERE case_id = ANY($1)")
-        .bind::<Array<SqlUuid>, _>(cases)
-        .execute(conn)?;
-    diesel::sql_query("INSERT INTO case_facts SELECT * FROM case_facts_from_events WHERE case_id = ANY($1)")
-        .bind::<Array<SqlUuid>, _>(cases)
-        .execute(conn)?;
+    // One round trip; the function's plans are cached per connection.
+    diesel::sql_query("SELECT refresh_case_facts($1)").bind::<Array<SqlUuid>, _>(cases).execute(conn)?;
     Ok(())
 }
 

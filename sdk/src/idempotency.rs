@@ -85,7 +85,6 @@ reads! {
     GetTeamRequest, ListTeamsRequest, ListTeamMembersRequest, ListUncoveredRegionsRequest, ListScreeningsRequest,
     GetDisputeRequest, ListDisputesRequest, ListDisputeEventsRequest, GetMediationStatisticsRequest,
     GetLegalAidApplicationRequest, ListLegalAidApplicationsRequest, ListLegalAidApplicationEventsRequest,
-    GetMetricsRequest, ExportMetricRowsRequest,
 }
 
 keyed_writes! {

@@ -18,7 +18,6 @@ use petition_proto::v1::directory_service_server::DirectoryServiceServer;
 use petition_proto::v1::identity_service_server::IdentityServiceServer;
 use petition_proto::v1::legal_aid_service_server::LegalAidServiceServer;
 use petition_proto::v1::mediation_service_server::MediationServiceServer;
-use petition_proto::v1::metrics_service_server::MetricsServiceServer;
 use petition_proto::v1::rating_service_server::RatingServiceServer;
 use petition_proto::v1::taxonomy_service_server::TaxonomyServiceServer;
 use tokio::net::TcpListener;
@@ -48,7 +47,6 @@ use crate::identity::bootstrap::{self, Bootstrap};
 use crate::legal_aid::LegalAidApi;
 use crate::limits::{DeadlineLayer, HeaderLimitLayer, transport_header_limit};
 use crate::mediation::MediationApi;
-use crate::metrics::MetricsApi;
 use crate::pagination::PageTokens;
 use crate::pii::Pii;
 use crate::ratings::RatingApi;
@@ -142,7 +140,6 @@ impl Application {
             mediation: config.mediation.clone(),
             legal_aid: config.legal_aid.clone(),
             ratings: config.ratings.clone(),
-            metrics: config.metrics.clone(),
             similarity,
             feed_config: config.feed.clone(),
             feed_db: Db::new(
@@ -263,7 +260,6 @@ impl Application {
             .add_service(guarded!(CaseServiceServer::new(CaseApi::new(state.clone()))))
             .add_service(guarded!(MediationServiceServer::new(MediationApi::new(state.clone()))))
             .add_service(guarded!(LegalAidServiceServer::new(LegalAidApi::new(state.clone()))))
-            .add_service(guarded!(MetricsServiceServer::new(MetricsApi::new(state.clone()))))
             .add_service(guarded!(CourtServiceServer::new(CourtApi::new(state.clone()))))
             .add_service(guarded!(RatingServiceServer::new(RatingApi::new(state.clone()))))
             .add_service(guarded!(ChangeFeedServiceServer::new(FeedApi::new(state.clone()))));

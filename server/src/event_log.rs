@@ -228,17 +228,6 @@ impl Journal {
         }
         let xids: Vec<i64> =
             diesel::insert_into(events::table).values(&self.pending).returning(events::xid).get_results(conn)?;
-        // Every case write ends here: the cases' metric facts are rewritten
-        // from their events in the same transaction.
-        let mut cases: Vec<Uuid> = self
-            .pending
-            .iter()
-            .filter(|e| e.aggregate_type == AggregateType::Case.as_i16())
-            .map(|e| e.aggregate_id)
-            .collect();
-        cases.sort_unstable();
-        cases.dedup();
-        crate::metrics::facts::refresh(conn, &cases)?;
         self.pending.clear();
         self.xid = xids.first().copied();
         Ok(())

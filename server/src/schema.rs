@@ -39,34 +39,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    case_facts (case_id) {
-        case_id -> Uuid,
-        region_path -> Text,
-        category_code -> Text,
-        channel -> Int2,
-        kind -> Int2,
-        petitioner_id -> Uuid,
-        filed_at -> Nullable<Timestamptz>,
-        first_time -> Bool,
-        repeat_of -> Nullable<Uuid>,
-        escalated -> Bool,
-        repeat_unlinked_at -> Nullable<Timestamptz>,
-        routed_at -> Nullable<Timestamptz>,
-        accepted_at -> Nullable<Timestamptz>,
-        accepted_in_time -> Nullable<Bool>,
-        handling_organization_id -> Nullable<Uuid>,
-        declined_at -> Nullable<Timestamptz>,
-        extended -> Bool,
-        reply_due -> Nullable<Date>,
-        replied_at -> Nullable<Timestamptz>,
-        replied_on -> Nullable<Date>,
-        replied_on_time -> Nullable<Bool>,
-        review_requested_at -> Nullable<Timestamptz>,
-        withdrawn_at -> Nullable<Timestamptz>,
-    }
-}
-
-diesel::table! {
     case_fingerprints (case_id) {
         case_id -> Uuid,
         stats_version -> Int4,
@@ -426,7 +398,6 @@ diesel::table! {
 }
 
 diesel::joinable!(accounts -> organizations (organization_id));
-diesel::joinable!(case_facts -> cases (case_id));
 diesel::joinable!(case_fingerprints -> cases (case_id));
 diesel::joinable!(cases -> categories (category_code));
 diesel::joinable!(cases -> regions (region_code));
@@ -463,7 +434,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     calendar_days,
     calendar_years,
-    case_facts,
     case_fingerprints,
     cases,
     categories,

@@ -701,13 +701,15 @@ pub fn authorize_rating(
     Err(AppError::permission_denied(Reason::PermissionDenied, format!("you may not {what}")))
 }
 
+/// Principals for the policy matrices: the account kind follows the roles
+/// (partners are service accounts, citizens citizen accounts, the rest staff).
 #[cfg(test)]
-mod rating_tests {
+mod test_accounts {
     use super::*;
     use crate::auth::principal::AccountKind;
     use uuid::Uuid;
 
-    fn account(roles: &[Role], org: Option<Uuid>, path: Option<&str>, scopes: &[Scope]) -> Principal {
+    pub fn account(roles: &[Role], org: Option<Uuid>, path: Option<&str>, scopes: &[Scope]) -> Principal {
         let kind = if roles.contains(&Role::Partner) {
             AccountKind::Service
         } else if roles.contains(&Role::Citizen) {
@@ -724,6 +726,13 @@ mod rating_tests {
             scopes: scopes.to_vec(),
         }
     }
+}
+
+#[cfg(test)]
+mod rating_tests {
+    use super::test_accounts::account;
+    use super::*;
+    use uuid::Uuid;
 
     /// Every kind of caller against every action: allowed,
     /// PERMISSION_DENIED or NOT_FOUND.
@@ -796,26 +805,9 @@ mod rating_tests {
 
 #[cfg(test)]
 mod court_referral_tests {
+    use super::test_accounts::account;
     use super::*;
-    use crate::auth::principal::AccountKind;
     use uuid::Uuid;
-
-    fn account(
-        kind: AccountKind,
-        roles: &[Role],
-        org: Option<Uuid>,
-        path: Option<&str>,
-        scopes: &[Scope],
-    ) -> Principal {
-        Principal {
-            account_id: Uuid::now_v7(),
-            kind,
-            roles: roles.to_vec(),
-            organization_id: org,
-            jurisdiction: path.map(str::to_owned),
-            scopes: scopes.to_vec(),
-        }
-    }
 
     /// Every kind of caller against every action: allowed, PERMISSION_DENIED
     /// or NOT_FOUND.
@@ -824,20 +816,20 @@ mod court_referral_tests {
         let (court, other_court, bureau, unit, aid) =
             (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
         let county = "360700/360702";
-        let petitioner = account(AccountKind::Citizen, &[Role::Citizen], None, None, &[]);
-        let other_citizen = account(AccountKind::Citizen, &[Role::Citizen], None, None, &[]);
-        let clerk = account(AccountKind::Staff, &[Role::Clerk], Some(bureau), Some(county), &[]);
-        let far_clerk = account(AccountKind::Staff, &[Role::Clerk], Some(Uuid::now_v7()), Some("360700/360703"), &[]);
-        let handler = account(AccountKind::Staff, &[Role::Handler], Some(unit), Some(county), &[]);
-        let mediator = account(AccountKind::Staff, &[Role::Mediator], Some(Uuid::now_v7()), Some(county), &[]);
+        let petitioner = account(&[Role::Citizen], None, None, &[]);
+        let other_citizen = account(&[Role::Citizen], None, None, &[]);
+        let clerk = account(&[Role::Clerk], Some(bureau), Some(county), &[]);
+        let far_clerk = account(&[Role::Clerk], Some(Uuid::now_v7()), Some("360700/360703"), &[]);
+        let handler = account(&[Role::Handler], Some(unit), Some(county), &[]);
+        let mediator = account(&[Role::Mediator], Some(Uuid::now_v7()), Some(county), &[]);
         let rw = [Scope::CasesRead, Scope::CasesWrite];
-        let partner = account(AccountKind::Service, &[Role::Partner], Some(court), None, &rw);
-        let reader = account(AccountKind::Service, &[Role::Partner], Some(court), None, &[Scope::CasesRead]);
-        let writer_only = account(AccountKind::Service, &[Role::Partner], Some(court), None, &[Scope::CasesWrite]);
-        let court_staff = account(AccountKind::Staff, &[Role::Clerk], Some(court), Some("360700"), &[]);
-        let other_partner = account(AccountKind::Service, &[Role::Partner], Some(other_court), None, &rw);
-        let aid_partner = account(AccountKind::Service, &[Role::Partner], Some(aid), None, &[Scope::CasesRead]);
-        let admin = account(AccountKind::Staff, &[Role::Admin], None, None, &[]);
+        let partner = account(&[Role::Partner], Some(court), None, &rw);
+        let reader = account(&[Role::Partner], Some(court), None, &[Scope::CasesRead]);
+        let writer_only = account(&[Role::Partner], Some(court), None, &[Scope::CasesWrite]);
+        let court_staff = account(&[Role::Clerk], Some(court), Some("360700"), &[]);
+        let other_partner = account(&[Role::Partner], Some(other_court), None, &rw);
+        let aid_partner = account(&[Role::Partner], Some(aid), None, &[Scope::CasesRead]);
+        let admin = account(&[Role::Admin], None, None, &[]);
         let access = [court, aid];
         let referral = CourtReferralAccess {
             court_id: court,

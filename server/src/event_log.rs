@@ -108,6 +108,13 @@ pub trait Folded: serde::Serialize + Sized {
     fn state_number(life: &Self::Life) -> i16;
 }
 
+/// The event a stored row holds, as its aggregate's event type.
+pub fn parse_event<E: Folded + serde::de::DeserializeOwned>(row: &EventRow) -> Result<E, AppError> {
+    E::deserialize(&row.payload).map_err(|e| {
+        AppError::internal(format!("event {} of {} {} does not parse: {e}", row.sequence, E::NAME, row.aggregate_id))
+    })
+}
+
 /// Implements [`Folded`] for an aggregate's `$event`, folded by its rules'
 /// `$apply` and numbered by `$event_type`, into a `$life` with a `state`.
 #[macro_export]

@@ -166,7 +166,7 @@ async fn a_referral_goes_from_acknowledgment_to_outcome_and_replays_answer_first
         let stored = petition_server::courts::store::find_referral(&mut conn, id)?.context("the referral")?;
         let events = petition_server::event_log::timeline(&mut conn, id, 0, 100)?
             .iter()
-            .map(petition_server::courts::view::parse_event)
+            .map(petition_server::event_log::parse_event::<petition_server::courts::rules::Event>)
             .collect::<Result<Vec<_>, _>>()?;
         Ok((stored.lifecycle.0, petition_server::courts::rules::fold(&events)))
     })

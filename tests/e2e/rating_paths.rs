@@ -112,7 +112,7 @@ async fn a_reply_is_rated_changed_within_the_window_and_final_after_it() -> Resu
         let stored = petition_server::ratings::store::find_rating(&mut conn, id)?.context("the rating")?;
         let events = petition_server::event_log::timeline(&mut conn, id, 0, 100)?
             .iter()
-            .map(petition_server::ratings::view::parse_event)
+            .map(petition_server::event_log::parse_event::<petition_server::ratings::rules::Event>)
             .collect::<Result<Vec<_>, _>>()?;
         Ok((stored, petition_server::ratings::rules::fold(&events)))
     })

@@ -11,7 +11,7 @@ use super::aggregate::Case;
 use super::clocks::{self, Dated, LONGEST_CLOCK_DAYS};
 use super::filing::URGENT_REPLY_DAYS;
 use super::rules::{Context, Event};
-use super::{store, view};
+use super::store;
 use crate::calendar::service::OnYearLoaded;
 use crate::calendar::store as calendar_store;
 use crate::error::AppError;
@@ -50,7 +50,7 @@ impl OnYearLoaded for CaseDeadlines {
         for id in ids {
             let case = Case::lock(conn, id)?;
             let rows = event_log::timeline(conn, id, 0, i64::from(i32::MAX))?;
-            let events = rows.iter().map(view::parse_event).collect::<Result<Vec<_>, _>>()?;
+            let events = rows.iter().map(crate::event_log::parse_event::<Event>).collect::<Result<Vec<_>, _>>()?;
             let history: Vec<Dated<'_>> = rows
                 .iter()
                 .zip(&events)

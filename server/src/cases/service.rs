@@ -500,7 +500,14 @@ impl CaseService for CaseApi {
                 let (rows, next) = finish_page(rows, limit, |r| r.sequence);
                 let events = rows
                     .into_iter()
-                    .map(|r| Ok(view::event_message(&r, &view::parse_event(&r)?, row.petitioner_id, sees_content)))
+                    .map(|r| {
+                        Ok(view::event_message(
+                            &r,
+                            &crate::event_log::parse_event(&r)?,
+                            row.petitioner_id,
+                            sees_content,
+                        ))
+                    })
                     .collect::<Result<Vec<_>, AppError>>()?;
                 Ok((events, next))
             })

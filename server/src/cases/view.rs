@@ -300,13 +300,6 @@ fn id(value: Option<Uuid>) -> String {
     value.map(|id| id.to_string()).unwrap_or_default()
 }
 
-/// A stored case event as the domain reads it.
-pub fn parse_event(row: &EventRow) -> Result<Event, AppError> {
-    Event::deserialize(&row.payload).map_err(|e| {
-        AppError::internal(format!("event {} of case {} is unreadable: {e}", row.sequence, row.aggregate_id))
-    })
-}
-
 /// Who did something, as a viewer may learn it: the accuser is as hidden
 /// as the accusation (Art.30), so an event the petitioner made shows no
 /// actor to a viewer who may not see the content.

@@ -11,7 +11,6 @@ use super::model::ReferralRow;
 use super::rules::{Event, Hearing};
 use crate::calendar::rules::format_date;
 use crate::convert::timestamp;
-use crate::error::AppError;
 use crate::event_log::EventRow;
 
 fn optional_id(id: Option<uuid::Uuid>) -> String {
@@ -63,13 +62,6 @@ pub fn referral_message(row: &ReferralRow, case_number: &str) -> pb::CourtReferr
         update_time: Some(timestamp(row.updated_at)),
         last_event_sequence: i64::from(row.last_sequence),
     }
-}
-
-/// The event a stored row holds.
-pub fn parse_event(row: &EventRow) -> Result<Event, AppError> {
-    serde_json::from_value(row.payload.clone()).map_err(|e| {
-        AppError::internal(format!("event {} of court referral {} does not parse: {e}", row.sequence, row.aggregate_id))
-    })
 }
 
 /// The wire form of a referral event.

@@ -124,7 +124,7 @@ impl Reader {
         if !policy::can_see_rating(&self.principal, &access) {
             return Ok(None);
         }
-        let event = crate::ratings::view::parse_event(&row)?;
+        let event = crate::event_log::parse_event::<crate::ratings::rules::Event>(&row)?;
         Ok(Some(pb::Change {
             position: row.position(),
             aggregate_type: pb::AggregateType::Rating as i32,
@@ -161,7 +161,7 @@ impl Reader {
         if !policy::can_see_legal_aid(&self.principal, &access) {
             return Ok(None);
         }
-        let event = legal_aid_view::parse_event(&row)?;
+        let event = crate::event_log::parse_event::<crate::legal_aid::rules::Event>(&row)?;
         Ok(Some(pb::Change {
             position: row.position(),
             aggregate_type: pb::AggregateType::LegalAidApplication as i32,
@@ -204,7 +204,7 @@ impl Reader {
         if !policy::can_see_court_referral(&self.principal, &access) {
             return Ok(None);
         }
-        let event = crate::courts::view::parse_event(&row)?;
+        let event = crate::event_log::parse_event::<crate::courts::rules::Event>(&row)?;
         Ok(Some(pb::Change {
             position: row.position(),
             aggregate_type: pb::AggregateType::CourtReferral as i32,
@@ -239,7 +239,7 @@ impl Reader {
         if !policy::can_see_dispute(&self.principal, &self.memberships, &access) {
             return Ok(None);
         }
-        let event = mediation_view::parse_event(&row)?;
+        let event = crate::event_log::parse_event::<crate::mediation::rules::Event>(&row)?;
         Ok(Some(pb::Change {
             position: row.position(),
             aggregate_type: pb::AggregateType::Dispute as i32,
@@ -274,7 +274,7 @@ impl Reader {
         if !sees_case && !access_change {
             return Ok(None);
         }
-        let event = view::parse_event(&row)?;
+        let event: Event = crate::event_log::parse_event(&row)?;
         let addressed_to = match &event {
             Event::AccessGranted { organization_id, .. } | Event::AccessRevoked { organization_id, .. } => {
                 Some(*organization_id)

@@ -177,15 +177,6 @@ fn withdrawal_message(w: &Withdrawal) -> pb::LegalAidWithdrawal {
     pb::LegalAidWithdrawal { reason: w.reason as i32, note: w.note.clone(), withdraw_date: format_date(w.date) }
 }
 
-pub fn parse_event(row: &EventRow) -> Result<Event, AppError> {
-    serde_json::from_value(row.payload.clone()).map_err(|e| {
-        AppError::internal(format!(
-            "event {} of legal-aid application {} does not parse: {e}",
-            row.sequence, row.aggregate_id
-        ))
-    })
-}
-
 /// The wire form of an application event.
 pub fn event_message(row: &EventRow, event: &Event) -> pb::LegalAidEvent {
     pb::LegalAidEvent {

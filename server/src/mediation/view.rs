@@ -247,13 +247,6 @@ pub fn dispute_message(
     })
 }
 
-/// A stored dispute event, parsed.
-pub fn parse_event(row: &EventRow) -> Result<Event, AppError> {
-    serde_json::from_value(row.payload.clone()).map_err(|e| {
-        AppError::internal(format!("event {} of dispute {} does not parse: {e}", row.sequence, row.aggregate_id))
-    })
-}
-
 /// The wire form of a dispute event.
 pub fn event_message(row: &EventRow, event: &Event) -> pb::DisputeEvent {
     pb::DisputeEvent {

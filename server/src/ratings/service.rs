@@ -193,7 +193,7 @@ impl RatingService for RatingApi {
         let (events, next) = self
             .readable(principal, id, move |conn, _| {
                 event_log::timeline_page(conn, &state.pages, &scope, id, after, limit, |row| {
-                    view::parse_event(row).map(|event| view::event_message(row, &event))
+                    event_log::parse_event(row).map(|event| view::event_message(row, &event))
                 })
             })
             .await?;

@@ -10,7 +10,6 @@ use super::model::RatingRow;
 use super::rules::{self, Event, Given, Score};
 use crate::calendar::rules::format_date;
 use crate::convert::timestamp;
-use crate::error::AppError;
 use crate::event_log::EventRow;
 
 fn score(s: &Score) -> pb::RatingScore {
@@ -58,13 +57,6 @@ pub fn rating_message(row: &RatingRow, today: NaiveDate) -> pb::Rating {
         update_time: Some(timestamp(row.updated_at)),
         last_event_sequence: i64::from(row.last_sequence),
     }
-}
-
-/// The event a stored row holds.
-pub fn parse_event(row: &EventRow) -> Result<Event, AppError> {
-    serde_json::from_value(row.payload.clone()).map_err(|e| {
-        AppError::internal(format!("event {} of rating {} does not parse: {e}", row.sequence, row.aggregate_id))
-    })
 }
 
 /// The wire form of a rating event.

@@ -164,23 +164,7 @@ async fn a_reply_is_rated_changed_within_the_window_and_final_after_it() -> Resu
 async fn a_review_opinion_is_rated_again_and_attributed_to_the_reviewing_body() -> Result<()> {
     let server = TestServer::spawn().await?;
     let w = CaseWorld::create(&server).await?;
-    let case = w.replied_case("评价-复查").await?;
-    w.owner
-        .cases()
-        .request_review(pb::RequestReviewRequest {
-            case_id: case.id.clone(),
-            reason: "不服".into(),
-            ..Default::default()
-        })
-        .await?;
-    w.reviewer
-        .cases()
-        .reply_to_review(pb::ReplyToReviewRequest {
-            case_id: case.id.clone(),
-            opinion: Some(opinion()),
-            ..Default::default()
-        })
-        .await?;
+    let case = w.reviewed_case("评价-复查").await?;
     let ratings = ratings_of(&w.owner, &case.id).await?;
     let rounds: Vec<_> = ratings.iter().map(|r| r.round()).collect();
     assert_eq!(rounds, [pb::RatingRound::Reply, pb::RatingRound::Review]);

@@ -191,6 +191,29 @@ impl CaseWorld {
             .reply_to_case(pb::ReplyToCaseRequest { case_id: case.id, opinion: Some(opinion()), ..Default::default() })
             .await?)
     }
+
+    /// A replied case whose review (复查) the petitioner asked for and gov A
+    /// answered: REVIEWED.
+    pub async fn reviewed_case(&self, title: &str) -> Result<pb::Case> {
+        let case = self.replied_case(title).await?;
+        self.owner
+            .cases()
+            .request_review(pb::RequestReviewRequest {
+                case_id: case.id.clone(),
+                reason: "不服".into(),
+                ..Default::default()
+            })
+            .await?;
+        Ok(self
+            .reviewer
+            .cases()
+            .reply_to_review(pb::ReplyToReviewRequest {
+                case_id: case.id,
+                opinion: Some(opinion()),
+                ..Default::default()
+            })
+            .await?)
+    }
 }
 
 /// A complete written opinion supporting the request.

@@ -174,6 +174,11 @@ impl Client {
         crate::RatingClient::new(self.clone())
     }
 
+    /// The `MetricsService` calls: the city's dashboard and its exports.
+    pub fn metrics(&self) -> crate::MetricsClient {
+        crate::MetricsClient::new(self.clone())
+    }
+
     /// The `ChangeFeedService` calls: every committed event the caller may
     /// see, in order, page by page or as a live watch.
     pub fn feed(&self) -> FeedClient {

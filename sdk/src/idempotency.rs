@@ -85,6 +85,7 @@ reads! {
     GetTeamRequest, ListTeamsRequest, ListTeamMembersRequest, ListUncoveredRegionsRequest, ListScreeningsRequest,
     GetDisputeRequest, ListDisputesRequest, ListDisputeEventsRequest, GetMediationStatisticsRequest,
     GetLegalAidApplicationRequest, ListLegalAidApplicationsRequest, ListLegalAidApplicationEventsRequest,
+    GetMetricsRequest, ExportMetricRowsRequest,
 }
 
 keyed_writes! {

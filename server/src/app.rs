@@ -18,6 +18,7 @@ use petition_proto::v1::directory_service_server::DirectoryServiceServer;
 use petition_proto::v1::identity_service_server::IdentityServiceServer;
 use petition_proto::v1::legal_aid_service_server::LegalAidServiceServer;
 use petition_proto::v1::mediation_service_server::MediationServiceServer;
+use petition_proto::v1::metrics_service_server::MetricsServiceServer;
 use petition_proto::v1::rating_service_server::RatingServiceServer;
 use petition_proto::v1::taxonomy_service_server::TaxonomyServiceServer;
 use tokio::net::TcpListener;
@@ -47,6 +48,7 @@ use crate::identity::bootstrap::{self, Bootstrap};
 use crate::legal_aid::LegalAidApi;
 use crate::limits::{DeadlineLayer, HeaderLimitLayer, transport_header_limit};
 use crate::mediation::MediationApi;
+use crate::metrics::MetricsApi;
 use crate::pagination::PageTokens;
 use crate::pii::Pii;
 use crate::ratings::RatingApi;
@@ -140,6 +142,7 @@ impl Application {
             mediation: config.mediation.clone(),
             legal_aid: config.legal_aid.clone(),
             ratings: config.ratings.clone(),
+            metrics: config.metrics.clone(),
             similarity,
             feed_config: config.feed.clone(),
             feed_db: Db::new(
@@ -260,6 +263,7 @@ impl Application {
             .add_service(guarded!(CaseServiceServer::new(CaseApi::new(state.clone()))))
             .add_service(guarded!(MediationServiceServer::new(MediationApi::new(state.clone()))))
             .add_service(guarded!(LegalAidServiceServer::new(LegalAidApi::new(state.clone()))))
+            .add_service(guarded!(MetricsServiceServer::new(MetricsApi::new(state.clone()))))
             .add_service(guarded!(CourtServiceServer::new(CourtApi::new(state.clone()))))
             .add_service(guarded!(RatingServiceServer::new(RatingApi::new(state.clone()))))
             .add_service(guarded!(ChangeFeedServiceServer::new(FeedApi::new(state.clone()))));
@@ -281,6 +285,11 @@ impl Application {
         };
         let reloader = state.similarity.clone().map(|index| tokio::spawn(follow_similarity(state.db.clone(), index)));
         let retention = tokio::spawn(crate::feed::retention::run(state.db.clone(), config.feed.clone()));
+        let metrics = tokio::spawn(crate::metrics::projection::run(
+            state.db.clone(),
+            state.feed.clone(),
+            i32::try_from(config.metrics.metrics_cessation_days).unwrap_or(i32::MAX),
+        ));
         let calendar_years = tokio::spawn(crate::calendar::watch::run(state.db.clone(), state.calendar_years.clone()));
         let revocations = tokio::spawn(revocation::watch::run(
             state.db.clone(),
@@ -299,6 +308,7 @@ impl Application {
             reloader.abort();
         }
         retention.abort();
+        metrics.abort();
         calendar_years.abort();
         revocations.abort();
         if let Some(reloader) = tls_reloader {

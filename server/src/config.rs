@@ -119,6 +119,9 @@ pub struct Config {
     pub ratings: RatingsConfig,
 
     #[command(flatten)]
+    pub metrics: MetricsConfig,
+
+    #[command(flatten)]
     pub tls: TlsConfig,
 
     /// Log format.
@@ -386,6 +389,24 @@ impl Default for RatingsConfig {
             not_rated_policy: NotRatedPolicy::Excluded,
         }
     }
+}
+
+/// The city's metrics (docs/metrics.md).
+#[derive(Debug, Clone, Args)]
+pub struct MetricsConfig {
+    /// 停访息诉: calendar days after a reply within which a further petition
+    /// on the matter (a repeat filing, a review request) means the
+    /// petitioner did not cease. No national figure; 90 days matches the
+    /// review request's 30 days with two months to spare, as provincial
+    /// assessments commonly count a quarter.
+    #[arg(
+        global = true,
+        long,
+        env = "PETITION_METRICS_CESSATION_DAYS",
+        default_value_t = 90,
+        value_parser = clap::value_parser!(u32).range(1..=730)
+    )]
+    pub metrics_cessation_days: u32,
 }
 
 /// The change feed.

@@ -26,6 +26,8 @@ pub mod legal_aid;
 pub mod limits;
 pub mod literal_limit;
 pub mod mediation;
+// The city's metrics (issue 19).
+pub mod metrics;
 // Court linkage (issue 18).
 pub mod courts;
 pub mod outcome;

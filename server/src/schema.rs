@@ -39,6 +39,34 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_facts (case_id) {
+        case_id -> Uuid,
+        region_path -> Text,
+        category_code -> Text,
+        channel -> Int2,
+        kind -> Int2,
+        petitioner_id -> Uuid,
+        filed_at -> Nullable<Timestamptz>,
+        first_time -> Bool,
+        repeat_of -> Nullable<Uuid>,
+        escalated -> Bool,
+        repeat_unlinked_at -> Nullable<Timestamptz>,
+        routed_at -> Nullable<Timestamptz>,
+        accepted_at -> Nullable<Timestamptz>,
+        accepted_in_time -> Nullable<Bool>,
+        handling_organization_id -> Nullable<Uuid>,
+        declined_at -> Nullable<Timestamptz>,
+        extended -> Bool,
+        reply_due -> Nullable<Date>,
+        replied_at -> Nullable<Timestamptz>,
+        replied_on -> Nullable<Date>,
+        replied_on_time -> Nullable<Bool>,
+        review_requested_at -> Nullable<Timestamptz>,
+        withdrawn_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     case_fingerprints (case_id) {
         case_id -> Uuid,
         stats_version -> Int4,
@@ -267,6 +295,41 @@ diesel::table! {
 }
 
 diesel::table! {
+    metric_days (dimension, grain, day, region_path, key) {
+        dimension -> Int2,
+        grain -> Int2,
+        day -> Date,
+        region_path -> Text,
+        key -> Text,
+        filed -> Int8,
+        filed_first_time -> Int8,
+        filed_repeat -> Int8,
+        filed_escalated -> Int8,
+        accepted -> Int8,
+        accepted_in_time -> Int8,
+        accepted_replied -> Int8,
+        accepted_concluded -> Int8,
+        replied -> Int8,
+        replied_on_time -> Int8,
+        replied_once -> Int8,
+        replied_ceased -> Int8,
+        rating_windows -> Int8,
+        rated -> Int8,
+        rated_satisfied -> Int8,
+    }
+}
+
+diesel::table! {
+    metrics_state (id) {
+        id -> Bool,
+        position -> Int8,
+        layout -> Text,
+        cessation_days -> Int4,
+        built_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     organizations (id) {
         id -> Uuid,
         name -> Text,
@@ -276,6 +339,21 @@ diesel::table! {
         version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    rating_facts (rating_id) {
+        rating_id -> Uuid,
+        case_id -> Uuid,
+        round -> Int2,
+        region_path -> Text,
+        category_code -> Text,
+        channel -> Int2,
+        handling_organization_id -> Uuid,
+        rate_by -> Date,
+        rated_at -> Nullable<Timestamptz>,
+        handling -> Nullable<Int2>,
     }
 }
 
@@ -398,6 +476,7 @@ diesel::table! {
 }
 
 diesel::joinable!(accounts -> organizations (organization_id));
+diesel::joinable!(case_facts -> cases (case_id));
 diesel::joinable!(case_fingerprints -> cases (case_id));
 diesel::joinable!(cases -> categories (category_code));
 diesel::joinable!(cases -> regions (region_code));
@@ -417,6 +496,7 @@ diesel::joinable!(legal_aid_applications -> cases (case_id));
 diesel::joinable!(mediation_teams -> organizations (organization_id));
 diesel::joinable!(mediation_teams -> regions (region_code));
 diesel::joinable!(organizations -> regions (region_code));
+diesel::joinable!(rating_facts -> cases (case_id));
 diesel::joinable!(ratings -> accounts (petitioner_id));
 diesel::joinable!(ratings -> cases (case_id));
 diesel::joinable!(ratings -> regions (region_code));
@@ -434,6 +514,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     calendar_days,
     calendar_years,
+    case_facts,
     case_fingerprints,
     cases,
     categories,
@@ -447,7 +528,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     legal_aid_applications,
     login_throttle,
     mediation_teams,
+    metric_days,
+    metrics_state,
     organizations,
+    rating_facts,
     ratings,
     refresh_tokens,
     regions,

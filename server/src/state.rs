@@ -8,7 +8,9 @@ use crate::auth::revocation::Revocations;
 use crate::auth::tokens::TokenIssuer;
 use crate::calendar::LoadedYears;
 use crate::cases::numbering::Numbering;
-use crate::config::{AuthConfig, FeedConfig, IntakeConfig, LegalAidConfig, MediationConfig, RatingsConfig};
+use crate::config::{
+    AuthConfig, FeedConfig, IntakeConfig, LegalAidConfig, MediationConfig, MetricsConfig, RatingsConfig,
+};
 use crate::db::Db;
 use crate::directory::kinds::OrganizationKinds;
 use crate::feed::FeedSignal;
@@ -32,6 +34,7 @@ pub struct AppState {
     pub legal_aid: LegalAidConfig,
     /// The rating window and the not-rated policy (the metrics read it).
     pub ratings: RatingsConfig,
+    pub metrics: MetricsConfig,
     /// `None` when duplicate detection is switched off.
     pub similarity: Option<Arc<SimilarityIndex>>,
     pub feed_config: FeedConfig,

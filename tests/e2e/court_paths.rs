@@ -482,19 +482,7 @@ async fn the_demo_seeds_referrals_to_both_courts_in_every_state() -> Result<()> 
 async fn the_courts_example_walks_a_referral_on_the_demo() -> Result<()> {
     let server = TestServer::spawn().await?;
     petition_server::seed::run(&server.state).await?;
-    // target/<profile>/deps/e2e-… → target/<profile>/examples/courts
-    let exe = std::env::current_exe()?;
-    let profile = exe.parent().and_then(|deps| deps.parent()).context("the target directory")?;
-    let path = profile.join("examples").join("courts");
-    anyhow::ensure!(
-        path.exists(),
-        "{} is not built: run `cargo build -p petition-sdk --example courts`",
-        path.display()
-    );
-    let url = server.url.clone();
-    let out = tokio::task::spawn_blocking(move || std::process::Command::new(path).arg(url).output()).await??;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = crate::support::run_example("courts", &server.url).await?;
     assert!(stdout.contains("concluded: Judgment"), "{stdout}");
     assert!(stdout.contains("referral Concluded"), "{stdout}");
     Ok(())

@@ -810,18 +810,6 @@ async fn events_stored_in_the_first_shape_read_typed() -> Result<()> {
     Ok(())
 }
 
-/// A binary of the workspace's examples, built by `cargo test --workspace`.
-fn example(name: &str) -> Result<std::path::PathBuf> {
-    // target/<profile>/deps/e2e-… → target/<profile>/examples/<name>
-    let exe = std::env::current_exe()?;
-    let profile = exe.parent().and_then(|deps| deps.parent()).context("the target directory")?;
-    let path = profile.join("examples").join(name);
-    if !path.exists() {
-        bail!("{} is not built: run `cargo test --workspace`, which builds the SDK's examples", path.display());
-    }
-    Ok(path)
-}
-
 /// Shares and unshares cases with the court now and then, until `stop`.
 async fn share_now_and_then(w: Arc<CaseWorld>, stop: Arc<Mutex<bool>>) -> Result<usize> {
     let mut dice = Dice(0x5eed);
@@ -882,7 +870,7 @@ fn mirrored(path: &std::path::Path) -> Result<BTreeMap<String, i64>> {
 /// may see.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_partner_sync_example_keeps_its_copy_across_kills() -> Result<()> {
-    let program = example("partner_sync")?;
+    let program = crate::support::example("partner_sync")?;
     let server = TestServer::spawn().await?;
     let w = Arc::new(CaseWorld::create(&server).await?);
     for i in 0..3 {

@@ -28,6 +28,7 @@ mod mediation_feed;
 mod mediation_paths;
 mod mediation_stats;
 mod mediation_teams;
+mod metrics;
 mod operations;
 mod overload;
 mod rating_authz;

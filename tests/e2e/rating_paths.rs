@@ -301,19 +301,7 @@ async fn the_demo_seeds_every_kind_of_rating() -> Result<()> {
 async fn the_ratings_example_rates_a_reply_on_the_demo() -> Result<()> {
     let server = TestServer::spawn().await?;
     petition_server::seed::run(&server.state).await?;
-    // target/<profile>/deps/e2e-… → target/<profile>/examples/ratings
-    let exe = std::env::current_exe()?;
-    let profile = exe.parent().and_then(|deps| deps.parent()).context("the target directory")?;
-    let path = profile.join("examples").join("ratings");
-    anyhow::ensure!(
-        path.exists(),
-        "{} is not built: run `cargo build -p petition-sdk --example ratings`",
-        path.display()
-    );
-    let url = server.url.clone();
-    let out = tokio::task::spawn_blocking(move || std::process::Command::new(path).arg(url).output()).await??;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = crate::support::run_example("ratings", &server.url).await?;
     assert!(stdout.contains("rating Reply Awaiting"), "{stdout}");
     assert!(stdout.contains("changed: handling Some(BasicallySatisfied) (1 change)"), "{stdout}");
     assert!(stdout.contains("recorded by phone"), "{stdout}");

@@ -190,3 +190,29 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// A binary of the SDK's examples, built by `cargo test --workspace`.
+pub fn example(name: &str) -> anyhow::Result<std::path::PathBuf> {
+    use anyhow::Context;
+    // target/<profile>/deps/e2e-… → target/<profile>/examples/<name>
+    let exe = std::env::current_exe()?;
+    let profile = exe.parent().and_then(|deps| deps.parent()).context("the target directory")?;
+    let path = profile.join("examples").join(name);
+    anyhow::ensure!(
+        path.exists(),
+        "{} is not built: run `cargo test --workspace` (or `cargo build -p petition-sdk --examples`)",
+        path.display()
+    );
+    Ok(path)
+}
+
+/// Runs the example `name` against `url`; its standard output, once it
+/// exited successfully.
+pub async fn run_example(name: &str, url: &str) -> anyhow::Result<String> {
+    let path = example(name)?;
+    let url = url.to_owned();
+    let out = tokio::task::spawn_blocking(move || std::process::Command::new(path).arg(url).output()).await??;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    anyhow::ensure!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    Ok(stdout)
+}

@@ -12,6 +12,7 @@ pub mod courts_world;
 pub mod database;
 pub mod legal_aid_world;
 pub mod mediation_world;
+pub mod metrics_world;
 pub mod petition_texts;
 pub mod process;
 pub mod ratings_world;

@@ -803,6 +803,105 @@ mod rating_tests {
     }
 }
 
+// ---- Metrics (MetricsService) -------------------------------------------
+
+/// Whose figures a caller of the metrics reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsReach {
+    /// Everything arising in the requested subtree.
+    Subtree,
+    /// Only the cases this organization accepted and the ratings of its
+    /// handling (a responsible unit's own figures).
+    Organization(uuid::Uuid),
+}
+
+/// The city's metrics of the subtree at `region_path`: admins; bureau
+/// clerks, leaders and supervisors whose jurisdiction holds it (outside:
+/// PERMISSION_DENIED OUTSIDE_JURISDICTION, as for mediation statistics);
+/// handlers and unit leads their own organization's figures. Citizens,
+/// partners, mediators and lawyers read none.
+pub fn authorize_metrics(principal: &Principal, region_path: &str) -> Result<MetricsReach, AppError> {
+    if principal.is_admin() {
+        return Ok(MetricsReach::Subtree);
+    }
+    let oversees = [Role::Clerk, Role::Leader, Role::Supervisor].iter().any(|role| principal.has_role(*role));
+    if oversees && principal.jurisdiction.is_some() {
+        return if in_jurisdiction(principal, region_path) {
+            Ok(MetricsReach::Subtree)
+        } else {
+            Err(outside_jurisdiction("this region"))
+        };
+    }
+    if (principal.has_role(Role::Handler) || principal.has_role(Role::UnitLead))
+        && let Some(organization) = principal.organization_id
+    {
+        return Ok(MetricsReach::Organization(organization));
+    }
+    Err(AppError::permission_denied(Reason::PermissionDenied, "your role may not read the metrics"))
+}
+
+#[cfg(test)]
+mod metrics_tests {
+    use super::*;
+    use crate::auth::principal::AccountKind;
+    use uuid::Uuid;
+
+    fn account(
+        kind: AccountKind,
+        roles: &[Role],
+        org: Option<Uuid>,
+        path: Option<&str>,
+        scopes: &[Scope],
+    ) -> Principal {
+        Principal {
+            account_id: Uuid::now_v7(),
+            kind,
+            roles: roles.to_vec(),
+            organization_id: org,
+            jurisdiction: path.map(str::to_owned),
+            scopes: scopes.to_vec(),
+        }
+    }
+
+    /// Every kind of caller against a region inside and outside their reach.
+    #[test]
+    fn metrics_matrix() {
+        let county = "360700/360702";
+        let here = "360700/360702/360702001";
+        let there = "360700/360703";
+        let unit = Uuid::now_v7();
+        let staff =
+            |role: Role, path: &str| account(AccountKind::Staff, &[role], Some(Uuid::now_v7()), Some(path), &[]);
+        let denied = |r: Result<MetricsReach, AppError>| match r {
+            Err(AppError::PermissionDenied { reason, .. }) => Some(reason),
+            _ => None,
+        };
+        let admin = account(AccountKind::Staff, &[Role::Admin], None, None, &[]);
+        assert_eq!(authorize_metrics(&admin, there).ok(), Some(MetricsReach::Subtree));
+        for role in [Role::Clerk, Role::Leader, Role::Supervisor] {
+            let p = staff(role, county);
+            assert_eq!(authorize_metrics(&p, county).ok(), Some(MetricsReach::Subtree), "{role:?}");
+            assert_eq!(authorize_metrics(&p, here).ok(), Some(MetricsReach::Subtree), "{role:?}");
+            assert_eq!(denied(authorize_metrics(&p, there)), Some(Reason::OutsideJurisdiction), "{role:?}");
+            assert_eq!(denied(authorize_metrics(&p, "360700")), Some(Reason::OutsideJurisdiction), "{role:?}");
+        }
+        for role in [Role::Handler, Role::UnitLead] {
+            let p = account(AccountKind::Staff, &[role], Some(unit), Some(county), &[]);
+            assert_eq!(authorize_metrics(&p, there).ok(), Some(MetricsReach::Organization(unit)), "{role:?}");
+        }
+        let others = [
+            account(AccountKind::Citizen, &[Role::Citizen], None, None, &[]),
+            account(AccountKind::Service, &[Role::Partner], Some(unit), Some(county), &[Scope::CasesRead]),
+            staff(Role::Mediator, county),
+            staff(Role::Lawyer, county),
+            account(AccountKind::Staff, &[Role::Handler], None, None, &[]),
+        ];
+        for p in &others {
+            assert_eq!(denied(authorize_metrics(p, here)), Some(Reason::PermissionDenied), "{:?}", p.roles);
+        }
+    }
+}
+
 #[cfg(test)]
 mod court_referral_tests {
     use super::test_accounts::account;

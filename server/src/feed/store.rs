@@ -228,7 +228,7 @@ struct PageRow {
 /// The `(xid, idx)` to read after, with `idx` in the column's range: a
 /// position past a transaction's last possible event is the position
 /// before the next transaction's first.
-fn after_key(position: i64) -> (i64, i16) {
+pub(crate) fn after_key(position: i64) -> (i64, i16) {
     let (xid, idx) = event_log::split(position);
     match i16::try_from(idx) {
         Ok(idx) => (xid, idx),

@@ -121,6 +121,7 @@ mod feed;
 mod identity;
 mod legal_aid;
 mod mediation;
+mod metrics;
 mod monitor;
 mod pgbench;
 mod phase;
@@ -164,6 +165,8 @@ enum Command {
     Courts(courts::CourtsArgs),
     /// Ratings: SubmitCase alone and while petitioners rate, in interleaved rounds.
     Ratings(ratings::RatingsArgs),
+    /// Metrics: the city-year dashboard by county over 1,000,000 cases.
+    Metrics(metrics::MetricsArgs),
 }
 
 /// Settings every benchmark shares.
@@ -211,6 +214,7 @@ async fn main() -> Result<ExitCode> {
         Command::LegalAid(args) => &args.load,
         Command::Courts(args) => &args.load,
         Command::Ratings(args) => &args.load,
+        Command::Metrics(args) => &args.load,
     };
     if cfg!(debug_assertions) {
         let banner = "!".repeat(78);
@@ -231,5 +235,6 @@ async fn main() -> Result<ExitCode> {
         Command::LegalAid(args) => legal_aid::legal_aid(args).await,
         Command::Courts(args) => courts::courts(args).await,
         Command::Ratings(args) => ratings::ratings(args).await,
+        Command::Metrics(args) => metrics::metrics(args).await,
     }
 }

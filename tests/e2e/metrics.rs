@@ -615,3 +615,54 @@ async fn the_metrics_example_reads_the_demo_dashboard_and_its_export() -> Result
     assert!(stdout.contains("completion_rate,"), "{stdout}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn legal_aid_figures_count_the_centres_applications_and_first_decisions() -> Result<()> {
+    use petition_tests::legal_aid_world::{LegalAidWorld, Stage};
+    let server = TestServer::spawn().await?;
+    let la = LegalAidWorld::create(&server).await?;
+    for (stage, tag) in [
+        (Stage::Granted, "准予"),
+        (Stage::GrantedFirst, "先行"),
+        (Stage::Refused, "不予"),
+        (Stage::UnderReview, "审查中"),
+    ] {
+        la.application_in(stage, tag).await?;
+    }
+    let year = chrono::Datelike::year(
+        &chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).context("UTC+8")?),
+    );
+    let m = la.cw.leader.metrics();
+    let city = m.year("360700", year, pb::MetricBreakdown::None).await?;
+    let t = total(&city);
+    assert_eq!(nd(t, M::LegalAidApplications).0, 4);
+    assert_eq!(nd(t, M::LegalAidGrantRate), (2, 3, "66.67".into()), "granted, granted first / and refused");
+    assert_eq!(nd(t, M::LegalAidTimelyDecisionRate), (3, 3, "100.00".into()));
+    // The city's centre: its own region's group.
+    let by_region = m.year("360700", year, pb::MetricBreakdown::ChildRegion).await?;
+    let own = by_region.groups.iter().find(|g| g.key == "360700").context("the city's own group")?;
+    assert_eq!(nd(own, M::LegalAidApplications).0, 4);
+    // A breakdown applications do not have: totals only.
+    let by_category = m.year("360700", year, pb::MetricBreakdown::Category).await?;
+    assert_eq!(nd(total(&by_category), M::LegalAidGrantRate), (2, 3, "66.67".into()));
+    assert!(by_category.groups.iter().all(|g| !figure(g, M::LegalAidGrantRate).is_some_and(|f| f.available)));
+    // County B's centre received none; a unit's figures have none.
+    let county_b = m.year("360731", year, pb::MetricBreakdown::None).await?;
+    assert_eq!(nd(total(&county_b), M::LegalAidApplications).0, 0);
+    let unit = la.cw.handler.metrics().year("", year, pb::MetricBreakdown::None).await?;
+    assert!(!figure(total(&unit), M::LegalAidApplications).context("figure")?.available);
+    // Their rows are applications, not cases: no export.
+    let export = la
+        .cw
+        .leader
+        .metrics()
+        .export_csv(pb::ExportMetricRowsRequest {
+            region_code: "360700".into(),
+            period: year_period(year),
+            metric: M::LegalAidGrantRate.into(),
+            ..Default::default()
+        })
+        .await;
+    expect_invalid(export, &["metric"]);
+    Ok(())
+}

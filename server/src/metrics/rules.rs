@@ -29,11 +29,14 @@ pub enum Metric {
     OneVisitRate = 14,
     BacklogResolutionRate = 15,
     MediationSettlementRate = 16,
+    LegalAidApplications = 17,
+    LegalAidGrantRate = 18,
+    LegalAidTimelyDecisionRate = 19,
 }
 
 impl Metric {
     /// Every metric, in the dashboard's order.
-    pub const ALL: [Metric; 16] = [
+    pub const ALL: [Metric; 19] = [
         Metric::Filings,
         Metric::FilingsYearOnYear,
         Metric::FirstTimeFilings,
@@ -50,6 +53,9 @@ impl Metric {
         Metric::OneVisitRate,
         Metric::BacklogResolutionRate,
         Metric::MediationSettlementRate,
+        Metric::LegalAidApplications,
+        Metric::LegalAidGrantRate,
+        Metric::LegalAidTimelyDecisionRate,
     ];
 
     pub fn from_i32(n: i32) -> Option<Metric> {
@@ -75,8 +81,18 @@ pub enum Source {
     Counted,
     /// The mediation statistics (settled ÷ settled + failed).
     Mediation,
+    /// The legal-aid applications' events (`LegalAidFigure`).
+    LegalAid(LegalAidFigure),
     /// Not computable yet.
     Unavailable,
+}
+
+/// Which legal-aid figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegalAidFigure {
+    Applications,
+    GrantRate,
+    TimelyDecisionRate,
 }
 
 /// How many days after its attribution day a fact is final and counts.
@@ -266,7 +282,28 @@ pub const FORMULAS: &[Formula] = &[
         numerator: NONE,
         settle: Settle::SameDay,
     },
+    legal_aid(Metric::LegalAidApplications, "legal_aid_applications", Shape::Count, LegalAidFigure::Applications),
+    legal_aid(Metric::LegalAidGrantRate, "legal_aid_grant_rate", Shape::Rate, LegalAidFigure::GrantRate),
+    legal_aid(
+        Metric::LegalAidTimelyDecisionRate,
+        "legal_aid_timely_decision_rate",
+        Shape::Rate,
+        LegalAidFigure::TimelyDecisionRate,
+    ),
 ];
+
+const fn legal_aid(metric: Metric, id: &'static str, shape: Shape, figure: LegalAidFigure) -> Formula {
+    Formula {
+        metric,
+        id,
+        version: 1,
+        shape,
+        source: Source::LegalAid(figure),
+        denominator: NONE,
+        numerator: NONE,
+        settle: Settle::SameDay,
+    }
+}
 
 impl Formula {
     /// The day its countables fall on (`None`: not counted).
@@ -552,7 +589,7 @@ mod tests {
         assert_eq!(formula(Metric::CompletionRate, 0).map(|f| f.version), Some(2));
         assert_eq!(formula(Metric::CompletionRate, 1).map(|f| f.numerator), Some(&[(1, "accepted_replied")][..]));
         assert_eq!(Metric::from_i32(0), None);
-        assert_eq!(Metric::from_i32(17), None);
+        assert_eq!(Metric::from_i32(20), None);
     }
 
     fn figure(metric: Metric, numerator: i64, denominator: i64) -> Figure {

@@ -341,6 +341,10 @@ impl MetricsService for MetricsApi {
                     v.push(FieldViolation::new("metric", "is exported by the mediation statistics"));
                     None
                 }
+                Some(f) if matches!(f.source, Source::LegalAid(_)) => {
+                    v.push(FieldViolation::new("metric", "counts legal-aid applications, which have no case rows"));
+                    None
+                }
                 Some(f) => Some(f),
             },
         };

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use super::countables::{self, Attribution};
-use super::rules::{self, Figure, Formula, Period, Source, Window};
+use super::rules::{self, Figure, Formula, LegalAidFigure, Period, Source, Window};
 use crate::auth::policy::MetricsReach;
 use crate::error::AppError;
 use crate::mediation::stats;
@@ -349,6 +349,17 @@ pub fn dashboard(
     if let Some(slot) = formulas.iter().position(|f| f.source == Source::Mediation) {
         mediation(conn, q, slot, breakdown, &mut total, &mut groups, &blank)?;
     }
+    let legal_aid_slots: Vec<(usize, LegalAidFigure)> = formulas
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| match f.source {
+            Source::LegalAid(figure) => Some((i, figure)),
+            _ => None,
+        })
+        .collect();
+    if !legal_aid_slots.is_empty() {
+        legal_aid(conn, q, &legal_aid_slots, breakdown, &mut total, &mut groups, &blank)?;
+    }
     groups.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(Dashboard { total, groups })
 }
@@ -410,6 +421,132 @@ fn mediation(
             }
         }
         None => groups.iter_mut().for_each(|(_, g)| unavailable(&mut g[slot])),
+    }
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct LegalAidCounted {
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = Bool)]
+    total: bool,
+    #[diesel(sql_type = BigInt)]
+    received: i64,
+    #[diesel(sql_type = BigInt)]
+    decided: i64,
+    #[diesel(sql_type = BigInt)]
+    granted: i64,
+    #[diesel(sql_type = BigInt)]
+    timely: i64,
+}
+
+/// The legal-aid figures of the subtree's centres (an application belongs
+/// where its centre is), from the applications' events up to the cut:
+/// applications by the day they were recorded; the centre's first decision
+/// (granted, refused, or granted first under Art.44) by the day it was
+/// recorded, granting or not, and dated by the decision's due day in force
+/// then (set at receipt, moved when missing materials arrive). In total and
+/// by child region or month; a unit's figures and other breakdowns have
+/// none (applications have no petition category, channel or handling unit).
+fn legal_aid(
+    conn: &mut PgConnection,
+    q: &Query,
+    slots: &[(usize, LegalAidFigure)],
+    breakdown: Breakdown,
+    total: &mut [Figure],
+    groups: &mut Vec<(String, Vec<Figure>)>,
+    blank: &[Figure],
+) -> Result<(), AppError> {
+    let unavailable = |f: &mut Figure| {
+        f.available = false;
+        f.numerator = 0;
+        f.denominator = 0;
+    };
+    let key = match breakdown {
+        _ if matches!(q.reach, MetricsReach::Organization(_)) => None,
+        Breakdown::None => Some("''".to_owned()),
+        Breakdown::ChildRegion => Some(child_region("x.region_path", &q.root)),
+        Breakdown::Month => Some("to_char(x.day, 'YYYY-MM')".to_owned()),
+        Breakdown::Category | Breakdown::Channel | Breakdown::HandlingOrganization => None,
+    };
+    let Some(key) = key else {
+        for (slot, _) in slots {
+            if matches!(q.reach, MetricsReach::Organization(_)) {
+                unavailable(&mut total[*slot]);
+            }
+            groups.iter_mut().for_each(|(_, g)| unavailable(&mut g[*slot]));
+        }
+        // A subtree's totals are still counted below with no groups.
+        if matches!(q.reach, MetricsReach::Organization(_)) {
+            return Ok(());
+        }
+        return legal_aid(conn, q, slots, Breakdown::None, total, &mut Vec::new(), blank);
+    };
+    let last = q.period.end.min(q.as_of);
+    if last < q.period.start {
+        return Ok(());
+    }
+    let (select, group) = grouping(&key, breakdown != Breakdown::None);
+    let sql = format!(
+        "WITH apps AS (
+             SELECT a.id, r.path AS region_path
+             FROM legal_aid_applications a
+             JOIN organizations o ON o.id = a.centre_organization_id
+             JOIN regions r ON r.code = o.region_code
+             WHERE r.path LIKE $2 AND (r.path = $1 OR r.path LIKE $3) AND $4::uuid IS NULL AND $6::int IS NOT NULL
+         ), logged AS (
+             SELECT e.aggregate_id, e.sequence, e.event_type, e.payload, apps.region_path,
+                    (e.occurred_at AT TIME ZONE 'Asia/Shanghai')::date AS day
+             FROM apps JOIN events e ON e.aggregate_type = 3 AND e.aggregate_id = apps.id
+             WHERE e.occurred_at < $5
+         ), decided AS (
+             SELECT DISTINCT ON (d.aggregate_id) d.region_path, d.day, d.event_type IN (5, 7) AS granted,
+                    (d.payload->>'decision_date')::date <= (
+                        SELECT (w.payload->>'decision_due')::date FROM logged w
+                        WHERE w.aggregate_id = d.aggregate_id AND w.sequence < d.sequence AND w.payload ? 'decision_due'
+                        ORDER BY w.sequence DESC LIMIT 1) AS timely
+             FROM logged d WHERE d.event_type IN (5, 6, 7)
+             ORDER BY d.aggregate_id, d.sequence
+         )
+         SELECT {select}, count(*) FILTER (WHERE x.received) AS received,
+                count(*) FILTER (WHERE NOT x.received) AS decided,
+                count(*) FILTER (WHERE NOT x.received AND x.granted) AS granted,
+                count(*) FILTER (WHERE NOT x.received AND x.timely IS TRUE) AS timely
+         FROM (SELECT region_path, day, TRUE AS received, FALSE AS granted, FALSE AS timely
+               FROM logged WHERE event_type = 1
+               UNION ALL
+               SELECT region_path, day, FALSE, granted, timely FROM decided) x
+         WHERE x.day BETWEEN {first} AND {last}
+         {group}",
+        first = date(q.period.start),
+        last = date(last),
+    );
+    let found: Vec<LegalAidCounted> = bound!(sql, q).load(conn)?;
+    let set = |figures: &mut [Figure], row: &LegalAidCounted| {
+        for (slot, figure) in slots {
+            let (numerator, denominator) = match figure {
+                LegalAidFigure::Applications => (row.received, 0),
+                LegalAidFigure::GrantRate => (row.granted, row.decided),
+                LegalAidFigure::TimelyDecisionRate => (row.timely, row.decided),
+            };
+            figures[*slot].numerator = numerator;
+            figures[*slot].denominator = denominator;
+        }
+    };
+    for row in &found {
+        if row.total {
+            set(total, row);
+        } else if row.received + row.decided > 0 {
+            match groups.iter_mut().find(|(k, _)| *k == row.key) {
+                Some((_, g)) => set(g, row),
+                None => {
+                    let mut g = blank.to_vec();
+                    set(&mut g, row);
+                    groups.push((row.key.clone(), g));
+                }
+            }
+        }
     }
     Ok(())
 }

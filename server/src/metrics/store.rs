@@ -364,6 +364,26 @@ pub fn dashboard(
     Ok(Dashboard { total, groups })
 }
 
+/// A figure that cannot be computed (for the caller's reach, or under the
+/// breakdown).
+fn withhold(figure: &mut Figure) {
+    figure.available = false;
+    figure.numerator = 0;
+    figure.denominator = 0;
+}
+
+/// The figures of the group `key`, added (blank) if absent.
+fn group_of<'a>(groups: &'a mut Vec<(String, Vec<Figure>)>, key: &str, blank: &[Figure]) -> &'a mut Vec<Figure> {
+    let i = match groups.iter().position(|(k, _)| k == key) {
+        Some(i) => i,
+        None => {
+            groups.push((key.to_owned(), blank.to_vec()));
+            groups.len() - 1
+        }
+    };
+    &mut groups[i].1
+}
+
 /// The mediation settlement rate from the mediation statistics: for the
 /// subtree's disputes (a unit's own figures have none: unavailable), in
 /// total and by child region or month; other breakdowns leave the groups'
@@ -378,15 +398,10 @@ fn mediation(
     groups: &mut Vec<(String, Vec<Figure>)>,
     blank: &[Figure],
 ) -> Result<(), AppError> {
-    let unavailable = |f: &mut Figure| {
-        f.available = false;
-        f.numerator = 0;
-        f.denominator = 0;
-    };
     if matches!(q.reach, MetricsReach::Organization(_)) || q.as_of < q.period.start {
         if matches!(q.reach, MetricsReach::Organization(_)) {
-            unavailable(&mut total[slot]);
-            groups.iter_mut().for_each(|(_, g)| unavailable(&mut g[slot]));
+            withhold(&mut total[slot]);
+            groups.iter_mut().for_each(|(_, g)| withhold(&mut g[slot]));
         }
         return Ok(());
     }
@@ -407,20 +422,12 @@ fn mediation(
         Some(stats::Breakdown::None) => {}
         Some(_) => {
             for row in &found.rows {
-                if row.settled + row.failed == 0 {
-                    continue;
-                }
-                match groups.iter_mut().find(|(k, _)| *k == row.key) {
-                    Some((_, g)) => set(&mut g[slot], row),
-                    None => {
-                        let mut g = blank.to_vec();
-                        set(&mut g[slot], row);
-                        groups.push((row.key.clone(), g));
-                    }
+                if row.settled + row.failed > 0 {
+                    set(&mut group_of(groups, &row.key, blank)[slot], row);
                 }
             }
         }
-        None => groups.iter_mut().for_each(|(_, g)| unavailable(&mut g[slot])),
+        None => groups.iter_mut().for_each(|(_, g)| withhold(&mut g[slot])),
     }
     Ok(())
 }
@@ -458,11 +465,6 @@ fn legal_aid(
     groups: &mut Vec<(String, Vec<Figure>)>,
     blank: &[Figure],
 ) -> Result<(), AppError> {
-    let unavailable = |f: &mut Figure| {
-        f.available = false;
-        f.numerator = 0;
-        f.denominator = 0;
-    };
     let key = match breakdown {
         _ if matches!(q.reach, MetricsReach::Organization(_)) => None,
         Breakdown::None => Some("''".to_owned()),
@@ -473,9 +475,9 @@ fn legal_aid(
     let Some(key) = key else {
         for (slot, _) in slots {
             if matches!(q.reach, MetricsReach::Organization(_)) {
-                unavailable(&mut total[*slot]);
+                withhold(&mut total[*slot]);
             }
-            groups.iter_mut().for_each(|(_, g)| unavailable(&mut g[*slot]));
+            groups.iter_mut().for_each(|(_, g)| withhold(&mut g[*slot]));
         }
         // A subtree's totals are still counted below with no groups.
         if matches!(q.reach, MetricsReach::Organization(_)) {
@@ -538,14 +540,7 @@ fn legal_aid(
         if row.total {
             set(total, row);
         } else if row.received + row.decided > 0 {
-            match groups.iter_mut().find(|(k, _)| *k == row.key) {
-                Some((_, g)) => set(g, row),
-                None => {
-                    let mut g = blank.to_vec();
-                    set(&mut g, row);
-                    groups.push((row.key.clone(), g));
-                }
-            }
+            set(group_of(groups, &row.key, blank), row);
         }
     }
     Ok(())

@@ -194,8 +194,7 @@ async fn the_synthetic_city_year_reproduces_the_seed_figures() -> Result<()> {
     // Today's dashboards sum the days counted as the log arrived; one as of
     // yesterday counts the cases' facts at that day's end. Nothing of last
     // year happened since, so every breakdown agrees.
-    let today =
-        chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).context("UTC+8")?).date_naive();
+    let today = petition_server::time::shanghai_today();
     if today.pred_opt().is_some_and(|d| chrono::Datelike::year(&d) > year) {
         for breakdown in [
             pb::MetricBreakdown::None,
@@ -601,9 +600,7 @@ async fn the_metrics_example_reads_the_demo_dashboard_and_its_export() -> Result
     let stdout = crate::support::run_example("metrics", &server.url).await?;
     // The demo's cases were filed this year (Beijing): the city's filings
     // are theirs, and the export lists the accepted ones.
-    let year = chrono::Datelike::year(
-        &chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).context("UTC+8")?),
-    );
+    let year = chrono::Datelike::year(&petition_server::time::shanghai_today());
     let dashboard = leader.metrics().year("360700", year, pb::MetricBreakdown::None).await?;
     let filings = nd(total(&dashboard), M::Filings).0;
     assert!(filings > 0, "{dashboard:?}");
@@ -629,9 +626,7 @@ async fn legal_aid_figures_count_the_centres_applications_and_first_decisions() 
     ] {
         la.application_in(stage, tag).await?;
     }
-    let year = chrono::Datelike::year(
-        &chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).context("UTC+8")?),
-    );
+    let year = chrono::Datelike::year(&petition_server::time::shanghai_today());
     let m = la.cw.leader.metrics();
     let city = m.year("360700", year, pb::MetricBreakdown::None).await?;
     let t = total(&city);

@@ -393,7 +393,7 @@ pub fn merged(mut windows: Vec<Window>) -> Vec<Window> {
 }
 
 /// `terms` summed over `window` by `count(countable, window)`.
-pub fn sum(terms: Terms, window: Option<Window>, mut count: impl FnMut(&str, Window) -> i64) -> i64 {
+pub fn sum(terms: Terms, window: Option<Window>, mut count: impl FnMut(&'static str, Window) -> i64) -> i64 {
     match window {
         Some(w) => terms.iter().map(|(k, c)| k * count(c, w)).sum(),
         None => 0,

@@ -330,9 +330,7 @@ pub fn dashboard(
             .iter()
             .map(|f| {
                 let (num, den) = rules::windows(f, q.period, q.as_of, i64::from(q.cessation_days));
-                let lookup = |c: &str, w: Window| {
-                    cells.iter().find(|((k, v), _)| *k == c && *v == w).map(|(_, n)| *n).unwrap_or(0)
-                };
+                let lookup = |c: &'static str, w: Window| cells.get(&(c, w)).copied().unwrap_or(0);
                 Figure {
                     formula: f,
                     available: !matches!(f.source, Source::Unavailable),
@@ -465,31 +463,29 @@ fn legal_aid(
     groups: &mut Vec<(String, Vec<Figure>)>,
     blank: &[Figure],
 ) -> Result<(), AppError> {
-    let key = match breakdown {
-        _ if matches!(q.reach, MetricsReach::Organization(_)) => None,
-        Breakdown::None => Some("''".to_owned()),
-        Breakdown::ChildRegion => Some(child_region("x.region_path", &q.root)),
-        Breakdown::Month => Some("to_char(x.day, 'YYYY-MM')".to_owned()),
-        Breakdown::Category | Breakdown::Channel | Breakdown::HandlingOrganization => None,
-    };
-    let Some(key) = key else {
+    if matches!(q.reach, MetricsReach::Organization(_)) {
         for (slot, _) in slots {
-            if matches!(q.reach, MetricsReach::Organization(_)) {
-                withhold(&mut total[*slot]);
-            }
+            withhold(&mut total[*slot]);
             groups.iter_mut().for_each(|(_, g)| withhold(&mut g[*slot]));
         }
-        // A subtree's totals are still counted below with no groups.
-        if matches!(q.reach, MetricsReach::Organization(_)) {
-            return Ok(());
-        }
-        return legal_aid(conn, q, slots, Breakdown::None, total, &mut Vec::new(), blank);
+        return Ok(());
+    }
+    // Groups by child region or month; under other breakdowns, the total only.
+    let key = match breakdown {
+        Breakdown::ChildRegion => Some(child_region("x.region_path", &q.root)),
+        Breakdown::Month => Some("to_char(x.day, 'YYYY-MM')".to_owned()),
+        Breakdown::None | Breakdown::Category | Breakdown::Channel | Breakdown::HandlingOrganization => None,
     };
+    if key.is_none() {
+        for (slot, _) in slots {
+            groups.iter_mut().for_each(|(_, g)| withhold(&mut g[*slot]));
+        }
+    }
     let last = q.period.end.min(q.as_of);
     if last < q.period.start {
         return Ok(());
     }
-    let (select, group) = grouping(&key, breakdown != Breakdown::None);
+    let (select, group) = grouping(key.as_deref().unwrap_or("''"), key.is_some());
     let sql = format!(
         "WITH apps AS (
              SELECT a.id, r.path AS region_path

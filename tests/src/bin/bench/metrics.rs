@@ -321,11 +321,8 @@ pub async fn metrics(args: MetricsArgs) -> Result<ExitCode> {
     let by_category = pb::GetMetricsRequest { breakdown: pb::MetricBreakdown::Category.into(), ..city.clone() };
     let county =
         pb::GetMetricsRequest { region_code: "360702".into(), period: year_period.clone(), ..Default::default() };
-    let yesterday = chrono::Utc::now().with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).context("UTC+8")?);
-    let as_of = pb::GetMetricsRequest {
-        as_of_date: (yesterday.date_naive() - chrono::Duration::days(1)).to_string(),
-        ..city.clone()
-    };
+    let yesterday = petition_server::time::shanghai_today() - chrono::Duration::days(1);
+    let as_of = pb::GetMetricsRequest { as_of_date: yesterday.to_string(), ..city.clone() };
     let categories = {
         let mut conn = PgConnection::establish(&database_url)?;
         #[derive(diesel::QueryableByName)]

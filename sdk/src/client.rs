@@ -174,6 +174,12 @@ impl Client {
         crate::RatingClient::new(self.clone())
     }
 
+    /// The `SupervisionService` calls: supervision items (督办) and their
+    /// ladder.
+    pub fn supervision(&self) -> crate::SupervisionClient {
+        crate::SupervisionClient::new(self.clone())
+    }
+
     /// The `MetricsService` calls: the city's dashboard and its exports.
     pub fn metrics(&self) -> crate::MetricsClient {
         crate::MetricsClient::new(self.clone())

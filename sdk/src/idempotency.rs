@@ -123,6 +123,15 @@ keyed_writes! {
     SubmitRatingRequest, RecordRatingRequest,
 }
 
+reads! {
+    GetSupervisionRequest, ListSupervisionsRequest, ListSupervisionEventsRequest,
+}
+
+keyed_writes! {
+    IssueSupervisionRequest, AnswerSupervisionRequest, ReviewSupervisionAnswerRequest, EscalateSupervisionRequest,
+    WithdrawSupervisionRequest,
+}
+
 harmless_writes! {
     // Sets a flag; repeating sets it again.
     SetAccountDisabledRequest,

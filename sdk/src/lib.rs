@@ -130,6 +130,7 @@ mod metrics;
 mod paging;
 mod ratings;
 mod retry;
+mod supervision;
 mod taxonomy;
 
 pub use builder::ClientBuilder;
@@ -147,6 +148,7 @@ pub use mediation::MediationClient;
 pub use metrics::{MetricsClient, figure};
 pub use ratings::RatingClient;
 pub use retry::RetryPolicy;
+pub use supervision::SupervisionClient;
 pub use taxonomy::TaxonomyClient;
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ use petition_proto::v1::legal_aid_service_server::LegalAidServiceServer;
 use petition_proto::v1::mediation_service_server::MediationServiceServer;
 use petition_proto::v1::metrics_service_server::MetricsServiceServer;
 use petition_proto::v1::rating_service_server::RatingServiceServer;
+use petition_proto::v1::supervision_service_server::SupervisionServiceServer;
 use petition_proto::v1::taxonomy_service_server::TaxonomyServiceServer;
 use tokio::net::TcpListener;
 use tokio_stream::Stream;
@@ -55,6 +56,7 @@ use crate::ratings::RatingApi;
 use crate::similarity::index::{FOLLOW_EVERY, RELOAD_EVERY};
 use crate::similarity::{SimilarityIndex, Versions};
 use crate::state::AppState;
+use crate::supervision::SupervisionApi;
 use crate::taxonomy::TaxonomyApi;
 use crate::tls::Tls;
 
@@ -87,12 +89,15 @@ pub struct Application {
     embedded: Option<EmbeddedPostgres>,
     /// TLS on the listener, when configured.
     tls: Option<Tls>,
+    /// The database's URL (the sweeper's lease holds a connection of its own).
+    database_url: String,
 }
 
 impl Application {
     /// Connects (starting the embedded database if no URL is configured),
     /// migrates, loads keys, creates the bootstrap admin and binds the port.
     pub async fn build(config: Config) -> Result<Application, StartupError> {
+        config.oversight.validate().map_err(StartupError)?;
         let (database_url, embedded) = match &config.database_url {
             Some(url) => (url.expose().to_owned(), None),
             None => {
@@ -143,6 +148,8 @@ impl Application {
             legal_aid: config.legal_aid.clone(),
             ratings: config.ratings.clone(),
             metrics: config.metrics.clone(),
+            oversight: config.oversight.clone(),
+            clock: crate::clock::Clock::from_file(config.oversight.clock_file.clone()),
             similarity,
             feed_config: config.feed.clone(),
             feed_db: Db::new(
@@ -168,7 +175,7 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| StartupError(format!("cannot listen on {}: {e}", config.listen)))?;
-        Ok(Application { listener, state, config, bootstrap, revocations_since, embedded, tls })
+        Ok(Application { listener, state, config, bootstrap, revocations_since, embedded, tls, database_url })
     }
 
     pub fn local_addr(&self) -> Result<SocketAddr, StartupError> {
@@ -187,7 +194,7 @@ impl Application {
     /// Serves until `shutdown` completes, then reports NOT_SERVING, lets
     /// in-flight calls finish (at most the configured grace period) and stops.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
-        let Application { listener, state, config, embedded, tls, revocations_since, .. } = self;
+        let Application { listener, state, config, embedded, tls, revocations_since, database_url, .. } = self;
         let health_reporter = HealthReporter::new();
         set_serving(&health_reporter, true).await;
         let (closing, closing_rx) = tokio::sync::watch::channel(false);
@@ -266,6 +273,7 @@ impl Application {
             .add_service(guarded!(MetricsServiceServer::new(MetricsApi::new(state.clone()))))
             .add_service(guarded!(CourtServiceServer::new(CourtApi::new(state.clone()))))
             .add_service(guarded!(RatingServiceServer::new(RatingApi::new(state.clone()))))
+            .add_service(guarded!(SupervisionServiceServer::new(SupervisionApi::new(state.clone()))))
             .add_service(guarded!(ChangeFeedServiceServer::new(FeedApi::new(state.clone()))));
 
         let address = listener.local_addr().map_err(|e| StartupError(e.to_string()))?;
@@ -291,6 +299,7 @@ impl Application {
             i32::try_from(config.metrics.metrics_cessation_days).unwrap_or(i32::MAX),
         ));
         let calendar_years = tokio::spawn(crate::calendar::watch::run(state.db.clone(), state.calendar_years.clone()));
+        let sweeper = tokio::spawn(crate::jobs::sweeper::run(state.clone(), database_url.clone()));
         let revocations = tokio::spawn(revocation::watch::run(
             state.db.clone(),
             state.revocations.clone(),
@@ -310,6 +319,7 @@ impl Application {
         retention.abort();
         metrics.abort();
         calendar_years.abort();
+        sweeper.abort();
         revocations.abort();
         if let Some(reloader) = tls_reloader {
             reloader.abort();

@@ -122,6 +122,9 @@ pub struct Config {
     pub metrics: MetricsConfig,
 
     #[command(flatten)]
+    pub oversight: OversightConfig,
+
+    #[command(flatten)]
     pub tls: TlsConfig,
 
     /// Log format.
@@ -407,6 +410,81 @@ pub struct MetricsConfig {
         value_parser = clap::value_parser!(u32).range(1..=730)
     )]
     pub metrics_cessation_days: u32,
+}
+
+/// Supervision and the sweeper that watches every clock (issue 20).
+#[derive(Debug, Clone, Args)]
+pub struct OversightConfig {
+    /// Seconds between the sweeper's passes (one server sweeps at a time).
+    #[arg(
+        global = true,
+        long,
+        env = "PETITION_SWEEP_INTERVAL_SECS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub sweep_interval_secs: u64,
+
+    /// Working days before a deadline when the sweeper warns of it (cases'
+    /// statutory clocks and supervision items); 0: no warnings.
+    #[arg(
+        global = true,
+        long,
+        env = "PETITION_DEADLINE_WARNING_WORKDAYS",
+        default_value_t = 3,
+        value_parser = clap::value_parser!(u32).range(0..=30)
+    )]
+    pub deadline_warning_workdays: u32,
+
+    /// Whether the sweeper issues an OVERDUE reminder to the organization
+    /// that owes a case's passed clock (in the registering bureau's name).
+    #[arg(
+        global = true,
+        long,
+        env = "PETITION_SUPERVISE_OVERDUE",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub supervise_overdue: bool,
+
+    /// Working days to answer each rung: reminder, letter, talks, notice.
+    #[arg(
+        global = true,
+        long,
+        env = "PETITION_SUPERVISION_LADDER_WORKDAYS",
+        value_delimiter = ',',
+        default_value = "3,5,5,10",
+        value_parser = clap::value_parser!(u32).range(1..=60)
+    )]
+    pub supervision_ladder_workdays: Vec<u32>,
+
+    /// For drills and tests only: a file holding the RFC 3339 instant the
+    /// sweeper and supervision take as now (`crate::clock`).
+    #[arg(global = true, long, env = "PETITION_CLOCK_FILE", hide = true)]
+    pub clock_file: Option<PathBuf>,
+}
+
+impl OversightConfig {
+    /// The ladder's working days; a list of other than four is refused at
+    /// start (`validate`).
+    pub fn ladder(&self) -> crate::supervision::rules::Ladder {
+        match self.supervision_ladder_workdays.as_slice() {
+            [reminder, letter, talks, notice] => crate::supervision::rules::Ladder {
+                reminder: *reminder,
+                letter: *letter,
+                talks: *talks,
+                notice: *notice,
+            },
+            _ => crate::supervision::rules::Ladder::default(),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.supervision_ladder_workdays.len() != 4 {
+            return Err("--supervision-ladder-workdays takes four numbers: reminder, letter, talks, notice".into());
+        }
+        Ok(())
+    }
 }
 
 /// The change feed.

@@ -39,6 +39,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_clock_marks (case_id) {
+        case_id -> Uuid,
+        due_date -> Date,
+        level -> Int2,
+    }
+}
+
+diesel::table! {
     case_facts (case_id) {
         case_id -> Uuid,
         region_path -> Text,
@@ -451,6 +459,44 @@ diesel::table! {
 }
 
 diesel::table! {
+    supervision_numbers (organization_id, year) {
+        organization_id -> Uuid,
+        year -> Int4,
+        last -> Int4,
+    }
+}
+
+diesel::table! {
+    supervisions (id) {
+        id -> Uuid,
+        case_id -> Uuid,
+        region_path -> Text,
+        region_code -> Text,
+        case_number -> Text,
+        organization_id -> Uuid,
+        issuer_organization_id -> Uuid,
+        state -> Int2,
+        rung -> Int2,
+        trigger -> Int2,
+        due_date -> Date,
+        automatic -> Bool,
+        lifecycle -> Jsonb,
+        version -> Int4,
+        last_sequence -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sweeper_state (id) {
+        id -> Bool,
+        swept_through -> Nullable<Date>,
+        pass_ended_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     team_members (id) {
         id -> Uuid,
         team_id -> Uuid,
@@ -476,6 +522,7 @@ diesel::table! {
 }
 
 diesel::joinable!(accounts -> organizations (organization_id));
+diesel::joinable!(case_clock_marks -> cases (case_id));
 diesel::joinable!(case_facts -> cases (case_id));
 diesel::joinable!(case_fingerprints -> cases (case_id));
 diesel::joinable!(cases -> categories (category_code));
@@ -506,6 +553,9 @@ diesel::joinable!(routing_rules -> organizations (organization_id));
 diesel::joinable!(routing_rules -> regions (region_code));
 diesel::joinable!(screenings -> accounts (recorded_by));
 diesel::joinable!(screenings -> mediation_teams (team_id));
+diesel::joinable!(supervision_numbers -> organizations (organization_id));
+diesel::joinable!(supervisions -> cases (case_id));
+diesel::joinable!(supervisions -> regions (region_code));
 diesel::joinable!(team_members -> accounts (account_id));
 diesel::joinable!(team_members -> mediation_teams (team_id));
 diesel::joinable!(token_revocations -> accounts (account_id));
@@ -514,6 +564,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     calendar_days,
     calendar_years,
+    case_clock_marks,
     case_facts,
     case_fingerprints,
     cases,
@@ -539,6 +590,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     routing_rules,
     screenings,
     similarity_stats,
+    supervision_numbers,
+    supervisions,
+    sweeper_state,
     team_members,
     token_revocations,
 );

@@ -9,7 +9,8 @@ use crate::auth::tokens::TokenIssuer;
 use crate::calendar::LoadedYears;
 use crate::cases::numbering::Numbering;
 use crate::config::{
-    AuthConfig, FeedConfig, IntakeConfig, LegalAidConfig, MediationConfig, MetricsConfig, RatingsConfig,
+    AuthConfig, FeedConfig, IntakeConfig, LegalAidConfig, MediationConfig, MetricsConfig, OversightConfig,
+    RatingsConfig,
 };
 use crate::db::Db;
 use crate::directory::kinds::OrganizationKinds;
@@ -35,6 +36,10 @@ pub struct AppState {
     /// The rating window and the not-rated policy (the metrics read it).
     pub ratings: RatingsConfig,
     pub metrics: MetricsConfig,
+    /// Supervision's ladder and the sweeper's settings.
+    pub oversight: OversightConfig,
+    /// What "now" is for the sweeper and supervision.
+    pub clock: crate::clock::Clock,
     /// `None` when duplicate detection is switched off.
     pub similarity: Option<Arc<SimilarityIndex>>,
     pub feed_config: FeedConfig,

@@ -34,6 +34,7 @@ mod overload;
 mod rating_authz;
 mod rating_paths;
 mod retries;
+mod supervision;
 mod support;
 mod taxonomy;
 mod tls;

@@ -52,6 +52,7 @@ pub fn assert_typed(change: &pb::Change) {
         }
         Some(pb::change::Event::CourtReferralEvent(event)) => assert_typed_court_referral_event(event),
         Some(pb::change::Event::RatingEvent(event)) => assert_typed_rating_event(event),
+        Some(pb::change::Event::SupervisionEvent(event)) => assert_typed_supervision_event(event),
         None => panic!("a change without an event: {change:?}"),
     }
 }
@@ -100,6 +101,8 @@ pub fn assert_typed_event(event: &pb::CaseEvent) {
             | (T::LawyerParticipated, Some(D::LawyerParticipated(_)))
             | (T::ReferredToCourt, Some(D::ReferredToCourt(_)))
             | (T::CourtReferralConcluded, Some(D::CourtReferralConcluded(_)))
+            | (T::DeadlineApproaching, Some(D::DeadlineApproaching(_)))
+            | (T::DeadlineMissed, Some(D::DeadlineMissed(_)))
     );
     assert!(matches, "the detail is not the arm of the event's type: {event:?}");
 }
@@ -168,6 +171,25 @@ pub fn assert_typed_rating_event(event: &pb::RatingEvent) {
     let matches = matches!(
         (event.r#type(), &event.detail),
         (T::Opened, Some(D::Opened(_))) | (T::Rated, Some(D::Rated(_))) | (T::Amended, Some(D::Amended(_)))
+    );
+    assert!(matches, "the detail is not the arm of the event's type: {event:?}");
+}
+
+/// Asserts that a supervision event's detail is the arm of its type.
+#[track_caller]
+pub fn assert_typed_supervision_event(event: &pb::SupervisionEvent) {
+    use pb::SupervisionEventType as T;
+    use pb::supervision_event::Detail as D;
+    let matches = matches!(
+        (event.r#type(), &event.detail),
+        (T::Issued, Some(D::Issued(_)))
+            | (T::Answered, Some(D::Answered(_)))
+            | (T::AnswerAccepted, Some(D::AnswerAccepted(_)))
+            | (T::AnswerRejected, Some(D::AnswerRejected(_)))
+            | (T::Escalated, Some(D::Escalated(_)))
+            | (T::Withdrawn, Some(D::Withdrawn(_)))
+            | (T::DeadlineApproaching, Some(D::DeadlineApproaching(_)))
+            | (T::Lapsed, Some(D::Lapsed(_)))
     );
     assert!(matches, "the detail is not the arm of the event's type: {event:?}");
 }

@@ -34,6 +34,12 @@ fn free_port() -> Result<u16> {
 }
 
 impl ServerProcess {
+    /// The database URL and the keys (JWT keys, data key) of this server:
+    /// another server on the same database (a second replica) takes them.
+    pub fn shared_settings(&self) -> (String, String, String) {
+        (self.database.url().to_owned(), self.jwt_keys.clone(), self.data_key.clone())
+    }
+
     /// Starts `binary` (the server command) over a fresh database, with
     /// `env` added to its environment (settings, as `PETITION_*` variables).
     pub async fn start(binary: &str, env: &[(&str, &str)]) -> Result<ServerProcess> {

@@ -701,6 +701,129 @@ pub fn authorize_rating(
     Err(AppError::permission_denied(Reason::PermissionDenied, format!("you may not {what}")))
 }
 
+/// What is done to a supervision item (督办).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SupervisionAction {
+    /// See it and its timeline.
+    Read,
+    /// Issue one on a case (asked before the item exists).
+    Issue,
+    /// Answer it (反馈): the addressed organization.
+    Answer,
+    /// Review the answer, raise a rung, withdraw: the issuer's supervisors.
+    Oversee,
+}
+
+/// What the policy needs to know about a supervision item (or, for
+/// Issue, the one about to be issued).
+#[derive(Debug, Clone, Copy)]
+pub struct SupervisionAccess<'a> {
+    /// The case's region.
+    pub region_path: &'a str,
+    /// The organization that must answer.
+    pub organization_id: uuid::Uuid,
+    pub issuer_organization_id: uuid::Uuid,
+}
+
+/// Staff who see every supervision item of their jurisdiction's subtree.
+pub const SUPERVISION_OVERSIGHT: [Role; 3] = [Role::Clerk, Role::Leader, Role::Supervisor];
+
+/// Whether the principal may see the item at all: admins, staff of the
+/// addressed organization, and clerks, leaders and supervisors whose
+/// jurisdiction holds the case. ListSupervisions and the change feed show
+/// exactly these.
+pub fn can_see_supervision(principal: &Principal, item: &SupervisionAccess<'_>) -> bool {
+    principal.is_admin()
+        || (is_case_staff(principal) && works_for(principal, Some(item.organization_id)))
+        || (holds_any(principal, &SUPERVISION_OVERSIGHT) && in_jurisdiction(principal, item.region_path))
+}
+
+/// Allows or denies `action` on a supervision item. Admins read every item
+/// and act on none. For Issue, `item` is the one to be issued by the
+/// caller's organization.
+pub fn authorize_supervision(
+    principal: &Principal,
+    action: SupervisionAction,
+    item: &SupervisionAccess<'_>,
+) -> Result<(), AppError> {
+    if !can_see_supervision(principal, item) {
+        return Err(AppError::NotFound { resource: "supervision" });
+    }
+    let supervisor = !principal.is_admin() && principal.has_role(Role::Supervisor);
+    let allowed = match action {
+        SupervisionAction::Read => true,
+        SupervisionAction::Issue | SupervisionAction::Oversee if supervisor => {
+            if !in_jurisdiction(principal, item.region_path) {
+                return Err(outside_jurisdiction("this case"));
+            }
+            works_for(principal, Some(item.issuer_organization_id))
+        }
+        SupervisionAction::Issue | SupervisionAction::Oversee => false,
+        SupervisionAction::Answer => {
+            !principal.is_admin()
+                && holds_any(principal, &[Role::Handler, Role::UnitLead])
+                && works_for(principal, Some(item.organization_id))
+        }
+    };
+    if allowed {
+        return Ok(());
+    }
+    let what = match action {
+        SupervisionAction::Read => "read this supervision item",
+        SupervisionAction::Issue => "issue supervision (a supervisor of the case's jurisdiction may)",
+        SupervisionAction::Answer => "answer this supervision item (its organization's handlers and unit leads may)",
+        SupervisionAction::Oversee => "act on this supervision item (its issuing organization's supervisors may)",
+    };
+    Err(AppError::permission_denied(Reason::PermissionDenied, format!("you may not {what}")))
+}
+
+#[cfg(test)]
+mod supervision_tests {
+    use super::test_accounts::account;
+    use super::*;
+    use uuid::Uuid;
+
+    /// Every kind of caller against every action (Read, Issue, Answer,
+    /// Oversee): y allowed, p PERMISSION_DENIED, n NOT_FOUND. A supervisor
+    /// outside the case's jurisdiction does not see it at all.
+    #[test]
+    fn supervision_matrix() {
+        let (bureau, unit, other_unit, city_bureau) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let county = "360700/360702";
+        let item = SupervisionAccess {
+            region_path: "360700/360702/360702001",
+            organization_id: unit,
+            issuer_organization_id: bureau,
+        };
+        let cases = [
+            ("bureau supervisor", account(&[Role::Supervisor], Some(bureau), Some(county), &[]), "yypy"),
+            ("city supervisor", account(&[Role::Supervisor], Some(city_bureau), Some("360700"), &[]), "yppp"),
+            ("supervisor elsewhere", account(&[Role::Supervisor], Some(bureau), Some("360700/360703"), &[]), "nnnn"),
+            ("bureau clerk", account(&[Role::Clerk], Some(bureau), Some(county), &[]), "yppp"),
+            ("leader", account(&[Role::Leader], Some(bureau), Some(county), &[]), "yppp"),
+            ("handler of the unit", account(&[Role::Handler], Some(unit), Some(county), &[]), "ypyp"),
+            ("unit lead of the unit", account(&[Role::UnitLead], Some(unit), Some(county), &[]), "ypyp"),
+            ("handler elsewhere", account(&[Role::Handler], Some(other_unit), Some(county), &[]), "nnnn"),
+            ("mediator of the unit", account(&[Role::Mediator], Some(unit), Some(county), &[]), "yppp"),
+            ("citizen", account(&[Role::Citizen], None, None, &[]), "nnnn"),
+            ("partner", account(&[Role::Partner], Some(other_unit), None, &[Scope::CasesRead]), "nnnn"),
+            ("admin", account(&[Role::Admin], None, None, &[]), "yppp"),
+        ];
+        let actions =
+            [SupervisionAction::Read, SupervisionAction::Issue, SupervisionAction::Answer, SupervisionAction::Oversee];
+        for (who, principal, want) in cases {
+            for (action, want) in actions.iter().zip(want.chars()) {
+                let got = match authorize_supervision(&principal, *action, &item) {
+                    Ok(()) => 'y',
+                    Err(AppError::NotFound { .. }) => 'n',
+                    Err(_) => 'p',
+                };
+                assert_eq!(got, want, "{who} {action:?}");
+            }
+        }
+    }
+}
+
 /// Principals for the policy matrices: the account kind follows the roles
 /// (partners are service accounts, citizens citizen accounts, the rest staff).
 #[cfg(test)]

@@ -10,7 +10,7 @@ use pb::case_event::Detail;
 use petition_proto::v1 as pb;
 use uuid::Uuid;
 
-use super::rules::{Deadlines, Event, LawyerParticipation, LawyerRequest, Opinion};
+use super::rules::{DeadlineName, Deadlines, Event, LawyerParticipation, LawyerRequest, Opinion};
 use crate::calendar::rules::format_date;
 use crate::convert::timestamp;
 
@@ -79,6 +79,8 @@ pub fn event_type(event: &Event) -> pb::CaseEventType {
         Event::LegalAidApplied { .. } => T::LegalAidApplied,
         Event::ReferredToCourt { .. } => T::ReferredToCourt,
         Event::CourtReferralConcluded { .. } => T::CourtReferralConcluded,
+        Event::DeadlineApproaching { .. } => T::DeadlineApproaching,
+        Event::DeadlineMissed { .. } => T::DeadlineMissed,
     }
 }
 
@@ -234,6 +236,20 @@ pub fn detail(event: &Event) -> Detail {
         Event::LawyerParticipated { participation } => Detail::LawyerParticipated(pb::CaseLawyerParticipated {
             participation: Some(lawyer_participation(participation)),
         }),
+        Event::DeadlineApproaching { deadline, due_date, organization_id } => {
+            Detail::DeadlineApproaching(deadline_mark(*deadline, *due_date, *organization_id))
+        }
+        Event::DeadlineMissed { deadline, due_date, organization_id } => {
+            Detail::DeadlineMissed(deadline_mark(*deadline, *due_date, *organization_id))
+        }
+    }
+}
+
+fn deadline_mark(deadline: DeadlineName, due: NaiveDate, organization_id: Option<Uuid>) -> pb::CaseDeadlineMark {
+    pb::CaseDeadlineMark {
+        deadline: deadline.field().to_owned(),
+        due_date: format_date(due),
+        organization_id: organization_id.map(id).unwrap_or_default(),
     }
 }
 

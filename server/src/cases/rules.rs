@@ -456,6 +456,63 @@ pub enum Event {
         outcome: Option<CourtOutcome>,
         close_date: NaiveDate,
     },
+    /// The sweeper: the running clock's deadline is near. Changes nothing
+    /// of the lifecycle (the case's version stays: no caller's etag fails
+    /// for it).
+    DeadlineApproaching {
+        deadline: DeadlineName,
+        due_date: NaiveDate,
+        organization_id: Option<Uuid>,
+    },
+    /// The sweeper: the running clock's deadline passed; as above.
+    DeadlineMissed {
+        deadline: DeadlineName,
+        due_date: NaiveDate,
+        organization_id: Option<Uuid>,
+    },
+}
+
+/// Which deadline of [`Deadlines`] a clock runs against (its field name on
+/// the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineName {
+    RouteBy,
+    AcceptBy,
+    ReplyBy,
+    ReportBy,
+    ReviewBy,
+    RecheckBy,
+}
+
+impl DeadlineName {
+    pub fn field(self) -> &'static str {
+        match self {
+            DeadlineName::RouteBy => "route_by",
+            DeadlineName::AcceptBy => "accept_by",
+            DeadlineName::ReplyBy => "reply_by",
+            DeadlineName::ReportBy => "report_by",
+            DeadlineName::ReviewBy => "review_by",
+            DeadlineName::RecheckBy => "recheck_by",
+        }
+    }
+}
+
+/// The clock that binds the case now: which deadline, its day and who owes
+/// it (the bureau's own route clock names no organization). The same
+/// deadline as [`due_date`].
+pub fn running_clock(case: &Lifecycle) -> Option<(DeadlineName, NaiveDate, Option<Uuid>)> {
+    let due = due_date(case)?;
+    let (name, owed_by) = match case.state {
+        CaseState::Registered => (DeadlineName::RouteBy, None),
+        CaseState::Routed => (DeadlineName::AcceptBy, case.handling_organization_id),
+        CaseState::Accepted => (DeadlineName::ReplyBy, case.handling_organization_id),
+        CaseState::Replied => (DeadlineName::ReportBy, case.handling_organization_id),
+        CaseState::UnderReview => (DeadlineName::ReviewBy, case.reviewing_organization_id),
+        CaseState::UnderRecheck => (DeadlineName::RecheckBy, case.reviewing_organization_id),
+        _ => return None,
+    };
+    Some((name, due, owed_by))
 }
 
 /// What a caller asks to do to an existing case, with the facts its rule
@@ -1368,6 +1425,7 @@ pub fn apply(case: Option<Lifecycle>, event: &Event) -> Lifecycle {
                 link.outcome = *outcome;
             }
         }
+        Event::DeadlineApproaching { .. } | Event::DeadlineMissed { .. } => {}
     }
     case
 }
@@ -1429,6 +1487,8 @@ pub fn event_type(event: &Event) -> i16 {
         Event::LegalAidApplied { .. } => 28,
         Event::ReferredToCourt { .. } => 31,
         Event::CourtReferralConcluded { .. } => 32,
+        Event::DeadlineApproaching { .. } => 37,
+        Event::DeadlineMissed { .. } => 38,
     }
 }
 
@@ -2117,8 +2177,17 @@ mod tests {
                 today,
                 &calendar,
             ),
+            // The sweeper warned of the route clock, then saw it pass.
             log_of(
-                &[recomputed_on_loading(today, &calendar)],
+                &[
+                    recomputed_on_loading(today, &calendar),
+                    Event::DeadlineApproaching {
+                        deadline: DeadlineName::RouteBy,
+                        due_date: today,
+                        organization_id: None,
+                    },
+                    Event::DeadlineMissed { deadline: DeadlineName::RouteBy, due_date: today, organization_id: None },
+                ],
                 by_name(&["ForwardCase", "WithdrawCase"]),
                 today,
                 &calendar,

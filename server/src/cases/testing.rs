@@ -106,5 +106,15 @@ pub(crate) fn every_event() -> Vec<Event> {
             outcome: Some(crate::courts::domain::CourtOutcome::Judgment),
             close_date: day(),
         },
+        Event::DeadlineApproaching {
+            deadline: crate::cases::rules::DeadlineName::ReplyBy,
+            due_date: day(),
+            organization_id: Some(org),
+        },
+        Event::DeadlineMissed {
+            deadline: crate::cases::rules::DeadlineName::AcceptBy,
+            due_date: day(),
+            organization_id: None,
+        },
     ]
 }

@@ -13,7 +13,9 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::store::{self, CourtReferralFacts, DisputeFacts, FeedRow, LegalAidFacts, Page, RatingFacts};
+use super::store::{
+    self, CourtReferralFacts, DisputeFacts, FeedRow, LegalAidFacts, Page, RatingFacts, SupervisionFacts,
+};
 use crate::auth::policy::{self, CaseAccess, DisputeAccess, LegalAidAccess, Membership, path_within};
 use crate::auth::tokens::VerifiedToken;
 use crate::auth::{Principal, require_principal};
@@ -57,6 +59,7 @@ struct Filter {
     legal_aid_event_types: Vec<i16>,
     court_referral_event_types: Vec<i16>,
     rating_event_types: Vec<i16>,
+    supervision_event_types: Vec<i16>,
     /// The region subtree's root path.
     region_root: Option<String>,
 }
@@ -85,7 +88,7 @@ impl Reader {
     }
 
     fn change(&self, row: FeedRow) -> Result<Option<pb::Change>, AppError> {
-        let FeedRow { event, case, dispute, legal_aid, court_referral, rating } = row;
+        let FeedRow { event, case, dispute, legal_aid, court_referral, rating, supervision } = row;
         let Some(aggregate_type) = AggregateType::from_i32(i32::from(event.aggregate_type)) else {
             return Ok(None);
         };
@@ -98,7 +101,44 @@ impl Reader {
             AggregateType::LegalAidApplication => self.legal_aid_change(event, legal_aid),
             AggregateType::CourtReferral => self.court_referral_change(event, court_referral),
             AggregateType::Rating => self.rating_change(event, rating),
+            AggregateType::Supervision => self.supervision_change(event, supervision),
         }
+    }
+
+    /// A supervision item's event, to those who may get the item
+    /// (`policy::can_see_supervision`).
+    fn supervision_change(
+        &self,
+        row: EventRow,
+        facts: Option<SupervisionFacts>,
+    ) -> Result<Option<pb::Change>, AppError> {
+        let Some(f) = facts else {
+            tracing::warn!(supervision_id = %row.aggregate_id, "an event of an item that is not stored; not served");
+            return Ok(None);
+        };
+        let filter = &self.filter;
+        if !filter.supervision_event_types.is_empty() && !filter.supervision_event_types.contains(&row.event_type) {
+            return Ok(None);
+        }
+        if filter.region_root.as_deref().is_some_and(|root| !path_within(&f.region_path, root)) {
+            return Ok(None);
+        }
+        let access = policy::SupervisionAccess {
+            region_path: &f.region_path,
+            organization_id: f.organization_id,
+            issuer_organization_id: f.issuer_organization_id,
+        };
+        if !policy::can_see_supervision(&self.principal, &access) {
+            return Ok(None);
+        }
+        let event = crate::event_log::parse_event::<crate::supervision::rules::Event>(&row)?;
+        Ok(Some(pb::Change {
+            position: row.position(),
+            aggregate_type: pb::AggregateType::Supervision as i32,
+            aggregate_id: row.aggregate_id.to_string(),
+            commit_time: Some(timestamp(row.occurred_at)),
+            event: Some(pb::change::Event::SupervisionEvent(crate::supervision::view::event_message(&row, &event))),
+        }))
     }
 
     /// A rating's event, to those who may get the rating
@@ -379,6 +419,20 @@ impl FeedApi {
                     .ok_or_else(|| AppError::invalid(format!("filter.rating_event_types[{i}]"), "unknown event type"))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let supervision_event_types = filter
+            .supervision_event_types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                pb::SupervisionEventType::try_from(*t)
+                    .ok()
+                    .filter(|t| *t != pb::SupervisionEventType::Unspecified)
+                    .map(|t| t as i16)
+                    .ok_or_else(|| {
+                        AppError::invalid(format!("filter.supervision_event_types[{i}]"), "unknown event type")
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let region_code = filter.region_code;
         let state = self.state.clone();
         let (viewer, region_root, principal, memberships) = self
@@ -409,6 +463,7 @@ impl FeedApi {
                 region_root,
                 court_referral_event_types,
                 rating_event_types,
+                supervision_event_types,
             },
         })
     }

@@ -109,6 +109,15 @@ pub struct FeedRow {
     pub legal_aid: Option<LegalAidFacts>,
     pub court_referral: Option<CourtReferralFacts>,
     pub rating: Option<RatingFacts>,
+    pub supervision: Option<SupervisionFacts>,
+}
+
+/// What the policy needs of a supervision item's event (fixed at issue).
+#[derive(Debug, Clone)]
+pub struct SupervisionFacts {
+    pub region_path: String,
+    pub organization_id: Uuid,
+    pub issuer_organization_id: Uuid,
 }
 
 /// What the policy needs of a rating's event (fixed when it opened).
@@ -223,6 +232,12 @@ struct PageRow {
     rt_acceptance_organization_id: Option<Uuid>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
     rt_handling_organization_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Text>)]
+    sv_region_path: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    sv_organization_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    sv_issuer_organization_id: Option<Uuid>,
 }
 
 /// The `(xid, idx)` to read after, with `idx` in the column's range: a
@@ -262,7 +277,9 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
                 rc.access_organization_ids AS r_access_organization_ids,
                 rt.region_path AS rt_region_path, rt.petitioner_id AS rt_petitioner_id,
                 rt.acceptance_organization_id AS rt_acceptance_organization_id,
-                rt.handling_organization_id AS rt_handling_organization_id
+                rt.handling_organization_id AS rt_handling_organization_id,
+                sv.region_path AS sv_region_path, sv.organization_id AS sv_organization_id,
+                sv.issuer_organization_id AS sv_issuer_organization_id
          FROM h
          LEFT JOIN LATERAL (
              SELECT * FROM events
@@ -276,6 +293,7 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
          LEFT JOIN court_referrals r ON e.aggregate_type = 4 AND r.id = e.aggregate_id
          LEFT JOIN cases rc ON rc.id = r.case_id
          LEFT JOIN ratings rt ON e.aggregate_type = 5 AND rt.id = e.aggregate_id
+         LEFT JOIN supervisions sv ON e.aggregate_type = 6 AND sv.id = e.aggregate_id
          ORDER BY e.xid, e.idx",
     )
     .bind::<BigInt, _>(xid)
@@ -359,7 +377,13 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
                 }),
                 _ => None,
             };
-            Some(FeedRow { event, case, dispute, legal_aid, court_referral, rating })
+            let supervision = match (r.sv_region_path, r.sv_organization_id, r.sv_issuer_organization_id) {
+                (Some(region_path), Some(organization_id), Some(issuer_organization_id)) => {
+                    Some(SupervisionFacts { region_path, organization_id, issuer_organization_id })
+                }
+                _ => None,
+            };
+            Some(FeedRow { event, case, dispute, legal_aid, court_referral, rating, supervision })
         })
         .collect();
     Ok(Page { rows, readable_through })

@@ -1,0 +1,421 @@
+//! The overdue sweeper: every pass watches every clock — cases' statutory
+//! deadlines and supervision items' — as of the business clock's today:
+//! it warns of deadlines a few working days ahead, marks the ones that
+//! passed, raises unanswered supervision items a rung, and (a setting)
+//! issues an OVERDUE reminder to the organization that owes a passed case
+//! clock. Everything it does is an event in the feed.
+//!
+//! One server sweeps at a time: the one holding a session advisory lock
+//! (the lease) on a connection of its own. When that server dies, its
+//! session ends, PostgreSQL releases the lock, and another server takes it
+//! at its next attempt (within one interval).
+//!
+//! A pass is idempotent: each mark or rise is decided under the row's lock
+//! from what is stored (a case's mark row, an item's lifecycle), in the
+//! transaction that records it; a pass after a crash or an outage does
+//! what the missed ones would have left undone, once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::Connection;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Date, Uuid as SqlUuid};
+use uuid::Uuid;
+
+use crate::calendar::rules::{Period, WorkCalendar};
+use crate::cases::model::CaseRow;
+use crate::cases::rules::{self as case_rules, Event as CaseEvent};
+use crate::error::AppError;
+use crate::event_log::{Batch, Journal};
+use crate::feed::FeedSignal;
+use crate::pipeline::Aggregate;
+use crate::schema::{case_clock_marks, cases};
+use crate::state::AppState;
+use crate::supervision::aggregate::{self as item_aggregate, Supervision};
+use crate::supervision::domain::{Rung, Trigger};
+use crate::supervision::rules::{self as item_rules, Issue, Issuing, Ladder, Sweep};
+use crate::supervision::store as item_store;
+
+/// The lease's advisory lock: any constant the servers share.
+pub const LEASE_LOCK: i64 = 0x7377_6565_7065_7200;
+
+/// Rows decided per transaction: short transactions never hold back the
+/// change feed (a writing transaction holds back every reader) nor a
+/// caller for long.
+const BATCH: i64 = 200;
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    pub cases_warned: u32,
+    pub cases_missed: u32,
+    pub items_issued: u32,
+    pub items_warned: u32,
+    pub items_raised: u32,
+    pub items_lapsed: u32,
+}
+
+impl Report {
+    fn any(&self) -> bool {
+        *self != Report::default()
+    }
+}
+
+/// What a pass needs to know besides the database.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub now: DateTime<Utc>,
+    pub warning_workdays: u32,
+    pub ladder: Ladder,
+    pub supervise_overdue: bool,
+}
+
+/// The last day whose deadlines are warned of on `today` (before today:
+/// none).
+fn warn_until(calendar: &WorkCalendar, today: NaiveDate, workdays: u32) -> NaiveDate {
+    if workdays == 0 { today.pred_opt().unwrap_or(today) } else { calendar.deadline(today, Period::Workdays(workdays)) }
+}
+
+/// One pass over every clock as of `settings.now`; the transactions' ids
+/// go to `signal` as they commit.
+pub fn pass(conn: &mut PgConnection, settings: &Settings, signal: &FeedSignal) -> Result<Report, AppError> {
+    let today = crate::time::shanghai_date(settings.now);
+    let calendar = crate::calendar::store::load_calendar_around(conn, today)?;
+    let until = warn_until(&calendar, today, settings.warning_workdays);
+    let mut report = Report::default();
+    sweep_items(conn, settings, today, until, &calendar, signal, &mut report)?;
+    sweep_cases(conn, settings, today, until, signal, &mut report)?;
+    diesel::sql_query("UPDATE sweeper_state SET swept_through = $1, pass_ended_at = now()")
+        .bind::<Date, _>(today)
+        .execute(conn)?;
+    Ok(report)
+}
+
+/// Runs `work` in one transaction with a journal on the business clock,
+/// and signals the feed once it committed.
+fn batch<T>(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    signal: &FeedSignal,
+    work: impl FnOnce(&mut PgConnection, &mut Journal) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let (out, xid) = crate::db::transaction(conn, |conn| {
+        let mut journal = Journal::default();
+        journal.set_clock(Some(now));
+        let out = work(conn, &mut journal)?;
+        journal.flush(conn)?;
+        Ok((out, journal.xid()))
+    })?;
+    if let Some(xid) = xid {
+        signal.committed(xid);
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sweep_items(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    today: NaiveDate,
+    until: NaiveDate,
+    calendar: &WorkCalendar,
+    signal: &FeedSignal,
+    report: &mut Report,
+) -> Result<(), AppError> {
+    let mut after = None;
+    loop {
+        let page = item_store::open_due(conn, until, after, BATCH)?;
+        let Some(last) = page.last().copied() else { return Ok(()) };
+        after = Some(last);
+        batch(conn, settings.now, signal, |conn, journal| {
+            for (_, id) in &page {
+                // Held by a caller: next pass.
+                let Some(row) = item_store::lock_unless_busy(conn, *id)? else { continue };
+                let item = Supervision { row };
+                let life = item.life().clone();
+                let event = match item_rules::sweep(&life, today, until) {
+                    Sweep::Nothing => continue,
+                    Sweep::Warn(due) => {
+                        report.items_warned += 1;
+                        item_rules::Event::DeadlineApproaching { due_date: due }
+                    }
+                    Sweep::Lapse(due) => {
+                        report.items_lapsed += 1;
+                        item_rules::Event::Lapsed { due_date: due }
+                    }
+                    Sweep::Rise(rung) => {
+                        report.items_raised += 1;
+                        let number = item_aggregate::number(conn, item.row.issuer_organization_id, rung, today)?;
+                        let reason =
+                            format!("the deadline {} passed without an answer that resolves it", life.due_date);
+                        item_rules::escalated(&life, rung, today, (&settings.ladder, calendar), number, true, reason)
+                    }
+                };
+                item.save(conn, journal, None, &[event])?;
+            }
+            Ok(())
+        })?;
+        if i64::try_from(page.len()).unwrap_or(i64::MAX) < BATCH {
+            return Ok(());
+        }
+    }
+}
+
+/// Cases whose running clock is due by `until` and not yet marked as far
+/// as it must be on `today`, after `(due, id)`.
+fn case_candidates(
+    conn: &mut PgConnection,
+    today: NaiveDate,
+    until: NaiveDate,
+    after: Option<(NaiveDate, Uuid)>,
+) -> Result<Vec<(NaiveDate, Uuid)>, AppError> {
+    #[derive(QueryableByName)]
+    struct Candidate {
+        #[diesel(sql_type = Date)]
+        due_date: NaiveDate,
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+    }
+    // Unused when `after` is none, but bound: a day PostgreSQL can hold.
+    let (after_due, after_id) = after.unwrap_or((NaiveDate::default(), Uuid::nil()));
+    let rows: Vec<Candidate> = diesel::sql_query(
+        "SELECT c.due_date, c.id FROM cases c
+         LEFT JOIN case_clock_marks m ON m.case_id = c.id
+         WHERE c.due_date IS NOT NULL AND c.due_date <= $2
+           AND ($3 OR (c.due_date, c.id) > ($4, $5))
+           AND (m.case_id IS NULL OR m.due_date <> c.due_date
+                OR m.level < CASE WHEN c.due_date < $1 THEN 2 ELSE 1 END)
+         ORDER BY c.due_date, c.id
+         LIMIT $6",
+    )
+    .bind::<Date, _>(today)
+    .bind::<Date, _>(until)
+    .bind::<Bool, _>(after.is_none())
+    .bind::<Date, _>(after_due)
+    .bind::<SqlUuid, _>(after_id)
+    .bind::<BigInt, _>(BATCH)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.due_date, r.id)).collect())
+}
+
+fn sweep_cases(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    today: NaiveDate,
+    until: NaiveDate,
+    signal: &FeedSignal,
+    report: &mut Report,
+) -> Result<(), AppError> {
+    let mut after = None;
+    loop {
+        let page = case_candidates(conn, today, until, after)?;
+        let Some(last) = page.last().copied() else { return Ok(()) };
+        after = Some(last);
+        batch(conn, settings.now, signal, |conn, journal| {
+            for (_, id) in &page {
+                mark_case(conn, journal, settings, today, until, *id, report)?;
+            }
+            Ok(())
+        })?;
+        if i64::try_from(page.len()).unwrap_or(i64::MAX) < BATCH {
+            return Ok(());
+        }
+    }
+}
+
+/// Marks case `id`'s running clock as far as `today` requires, unless a
+/// caller holds the case (next pass) or it is marked already.
+fn mark_case(
+    conn: &mut PgConnection,
+    journal: &mut Journal,
+    settings: &Settings,
+    today: NaiveDate,
+    until: NaiveDate,
+    id: Uuid,
+    report: &mut Report,
+) -> Result<(), AppError> {
+    let Some(case) =
+        cases::table.find(id).select(CaseRow::as_select()).for_update().skip_locked().first(conn).optional()?
+    else {
+        return Ok(());
+    };
+    let life = &case.lifecycle.0;
+    let Some((deadline, due, owed_by)) = case_rules::running_clock(life) else { return Ok(()) };
+    let level: i16 = if due < today {
+        2
+    } else if due <= until {
+        1
+    } else {
+        return Ok(());
+    };
+    let marked: Option<(NaiveDate, i16)> = case_clock_marks::table
+        .find(id)
+        .select((case_clock_marks::due_date, case_clock_marks::level))
+        .first(conn)
+        .optional()?;
+    if marked.is_some_and(|(marked_due, marked_level)| marked_due == due && marked_level >= level) {
+        return Ok(());
+    }
+    let event = if level == 2 {
+        report.cases_missed += 1;
+        CaseEvent::DeadlineMissed { deadline, due_date: due, organization_id: owed_by }
+    } else {
+        report.cases_warned += 1;
+        CaseEvent::DeadlineApproaching { deadline, due_date: due, organization_id: owed_by }
+    };
+    let at = journal.now();
+    let start = Batch { id, before: Some(life.clone()), last_sequence: case.last_sequence, actor: None, at };
+    let (_, last_sequence) = journal.record_batch(start, &[event], |_, _| ())?;
+    // The lifecycle and version stay: the mark is the timeline's only.
+    diesel::update(cases::table.find(id)).set(cases::last_sequence.eq(last_sequence)).execute(conn)?;
+    diesel::insert_into(case_clock_marks::table)
+        .values((
+            case_clock_marks::case_id.eq(id),
+            case_clock_marks::due_date.eq(due),
+            case_clock_marks::level.eq(level),
+        ))
+        .on_conflict(case_clock_marks::case_id)
+        .do_update()
+        .set((case_clock_marks::due_date.eq(due), case_clock_marks::level.eq(level)))
+        .execute(conn)?;
+    if level == 2 && settings.supervise_overdue {
+        supervise_overdue(conn, journal, settings, today, &case, deadline, owed_by, report)?;
+    }
+    Ok(())
+}
+
+/// The sweeper's OVERDUE reminder to the organization that owes `case`'s
+/// passed clock, in the name of the bureau that registered it; none for the
+/// bureau's own clock or while one is open.
+#[allow(clippy::too_many_arguments)]
+fn supervise_overdue(
+    conn: &mut PgConnection,
+    journal: &mut Journal,
+    settings: &Settings,
+    today: NaiveDate,
+    case: &CaseRow,
+    deadline: case_rules::DeadlineName,
+    owed_by: Option<Uuid>,
+    report: &mut Report,
+) -> Result<(), AppError> {
+    let (Some(organization_id), Some(issuer)) = (owed_by, case.registering_organization_id) else {
+        return Ok(());
+    };
+    if organization_id == issuer || item_store::overdue_item_open(conn, case.id, organization_id)? {
+        return Ok(());
+    }
+    let due = case_rules::due_date(&case.lifecycle.0).unwrap_or(today);
+    let issue = Issue {
+        trigger: Trigger::Overdue,
+        text: format!("案件 {} 的 {} 期限（{}）已过，请说明情况并尽快办理。", case.number, deadline.field(), due),
+        rung: Rung::Reminder,
+        due_date: None,
+    };
+    let issuing = Issuing {
+        case_id: case.id,
+        organization_id,
+        issuer_organization_id: issuer,
+        issued_by: None,
+        today,
+        automatic: true,
+    };
+    item_aggregate::open(conn, journal, &settings.ladder, case, issue, issuing)?;
+    report.items_issued += 1;
+    Ok(())
+}
+
+/// The lease: a session advisory lock on a connection of its own, held
+/// while the connection lives.
+struct Lease {
+    url: String,
+    conn: Option<PgConnection>,
+    held: bool,
+}
+
+impl Lease {
+    /// Whether this server holds the lease now (taking it if free).
+    fn hold(&mut self) -> Result<bool, AppError> {
+        if self.conn.is_none() {
+            self.held = false;
+            self.conn = Some(
+                PgConnection::establish(&self.url)
+                    .map_err(|e| AppError::Unavailable { detail: format!("sweeper lease: {e}") })?,
+            );
+        }
+        let Some(conn) = self.conn.as_mut() else { return Ok(false) };
+        #[derive(QueryableByName)]
+        struct Held {
+            #[diesel(sql_type = Bool)]
+            held: bool,
+        }
+        // Held: the session is alive, so is the lock. Else: try for it.
+        let query = if self.held {
+            diesel::sql_query("SELECT true AS held")
+        } else {
+            diesel::sql_query(format!("SELECT pg_try_advisory_lock({LEASE_LOCK}) AS held"))
+        };
+        match query.get_result::<Held>(conn) {
+            Ok(Held { held }) => {
+                self.held = held;
+                Ok(held)
+            }
+            Err(e) => {
+                // The session is gone, and the lock with it.
+                self.conn = None;
+                self.held = false;
+                Err(AppError::Unavailable { detail: format!("sweeper lease: {e}") })
+            }
+        }
+    }
+}
+
+/// Sweeps while this server holds the lease, every interval, until the
+/// task is dropped.
+pub async fn run(state: Arc<AppState>, database_url: String) {
+    let interval = Duration::from_secs(state.oversight.sweep_interval_secs);
+    let mut lease = Some(Lease { url: database_url, conn: None, held: false });
+    let mut leading = false;
+    loop {
+        let Some(mut held) = lease.take() else { return };
+        let attempt = tokio::task::spawn_blocking(move || {
+            let holds = held.hold();
+            (held, holds)
+        })
+        .await;
+        let holds = match attempt {
+            Ok((back, holds)) => {
+                lease = Some(back);
+                holds
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the sweeper's lease check failed; the sweeper stops");
+                return;
+            }
+        };
+        match holds {
+            Ok(true) => {
+                if !leading {
+                    tracing::info!("this server holds the sweeper's lease: sweeping");
+                    leading = true;
+                }
+                let settings = Settings {
+                    now: state.clock.now(),
+                    warning_workdays: state.oversight.deadline_warning_workdays,
+                    ladder: state.oversight.ladder(),
+                    supervise_overdue: state.oversight.supervise_overdue,
+                };
+                let signal = state.feed.clone();
+                match state.db.run_without_transaction(move |conn| pass(conn, &settings, &signal)).await {
+                    Ok(report) if report.any() => tracing::info!(?report, "sweep"),
+                    Ok(_) | Err(AppError::Unavailable { .. }) => {}
+                    Err(e) => tracing::warn!(error = %e, "a sweep failed; the next pass retries"),
+                }
+            }
+            Ok(false) => leading = false,
+            Err(_) => leading = false,
+        }
+        tokio::time::sleep(interval).await;
+    }
+}

@@ -1,0 +1,147 @@
+//! A supervision item as the command pipeline handles it: its row locked
+//! for the transaction; saving applies the decided events, rewrites the
+//! projections and journals the events. Items are opened here too, by
+//! IssueSupervision and by the sweeper.
+
+use chrono::{Datelike, NaiveDate};
+use diesel::PgConnection;
+use uuid::Uuid;
+
+use super::model::{SupervisionChange, SupervisionRow};
+use super::rules::{self, Event, Issue, Issuing, Ladder, Lifecycle};
+use super::store;
+use crate::auth::Principal;
+use crate::auth::policy::{self, SupervisionAccess, SupervisionAction};
+use crate::cases::model::CaseRow;
+use crate::error::AppError;
+use crate::event_log::{AggregateType, Batch, Journal};
+use crate::jsonb::Json;
+use crate::pipeline::Aggregate;
+
+/// A stored supervision item.
+#[derive(Debug, Clone)]
+pub struct Supervision {
+    pub row: SupervisionRow,
+}
+
+impl Supervision {
+    pub fn life(&self) -> &Lifecycle {
+        &self.row.lifecycle.0
+    }
+
+    /// Loads item `id` (not locked).
+    pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<Supervision, AppError> {
+        let row = store::find(conn, id)?.ok_or(AppError::NotFound { resource: "supervision" })?;
+        Ok(Supervision { row })
+    }
+}
+
+/// What the policy needs to know about a stored item.
+pub fn access(row: &SupervisionRow) -> SupervisionAccess<'_> {
+    SupervisionAccess {
+        region_path: &row.region_path,
+        organization_id: row.organization_id,
+        issuer_organization_id: row.issuer_organization_id,
+    }
+}
+
+crate::folded_events!(Event => Lifecycle, AggregateType::Supervision, "a supervision item", rules::apply, rules::event_type);
+
+impl Aggregate for Supervision {
+    const RESOURCE: &'static str = "supervision";
+    type Action = SupervisionAction;
+    type Event = Event;
+
+    fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Supervision, AppError> {
+        let row = store::lock(conn, id)?.ok_or(AppError::NotFound { resource: "supervision" })?;
+        Ok(Supervision { row })
+    }
+
+    fn etag(&self) -> String {
+        self.row.version.to_string()
+    }
+
+    fn authorize(
+        &self,
+        _: &mut PgConnection,
+        principal: &Principal,
+        action: SupervisionAction,
+    ) -> Result<(), AppError> {
+        policy::authorize_supervision(principal, action, &access(&self.row))
+    }
+
+    fn save(
+        self,
+        conn: &mut PgConnection,
+        journal: &mut Journal,
+        actor: Option<Uuid>,
+        events: &[Event],
+    ) -> Result<Supervision, AppError> {
+        if events.is_empty() {
+            return Ok(self);
+        }
+        let Supervision { row } = self;
+        let at = journal.now();
+        let start =
+            Batch { id: row.id, before: Some(row.lifecycle.0.clone()), last_sequence: row.last_sequence, actor, at };
+        let (life, last_sequence) = journal.record_batch(start, events, |_, _| ())?;
+        let change = SupervisionChange::of(life, row.version + 1, last_sequence, at);
+        Ok(Supervision { row: store::save(conn, row.id, &change)? })
+    }
+}
+
+/// The document number of `rung` reached on `day` by `issuer`, if it
+/// issues one.
+pub fn number(
+    conn: &mut PgConnection,
+    issuer: Uuid,
+    rung: super::domain::Rung,
+    day: NaiveDate,
+) -> Result<Option<String>, AppError> {
+    if rung.document().is_none() {
+        return Ok(None);
+    }
+    let sequence = store::next_number(conn, issuer, day.year())?;
+    Ok(rules::letter_number(rung, day.year(), sequence))
+}
+
+/// Opens item `issue` on `case`, in the caller's transaction: by a
+/// supervisor (IssueSupervision) or by the sweeper (`issuing.issued_by` none).
+pub fn open(
+    conn: &mut PgConnection,
+    journal: &mut Journal,
+    ladder: &Ladder,
+    case: &CaseRow,
+    issue: Issue,
+    issuing: Issuing,
+) -> Result<Supervision, AppError> {
+    let calendar = crate::calendar::store::load_calendar_around(conn, issuing.today)?;
+    let number = number(conn, issuing.issuer_organization_id, issue.rung, issuing.today)?;
+    let actor = issuing.issued_by;
+    let event = rules::issued(issue, issuing, ladder, &calendar, number);
+    let id = Uuid::now_v7();
+    let at = journal.now();
+    let start = Batch { id, before: None, last_sequence: 0, actor, at };
+    let (life, last_sequence) = journal.record_batch(start, &[event], |_, _| ())?;
+    let row = SupervisionRow {
+        id,
+        case_id: case.id,
+        region_path: case.region_path.clone(),
+        region_code: case.region_code.clone(),
+        case_number: case.number.clone(),
+        organization_id: life.organization_id,
+        issuer_organization_id: life.issuer_organization_id,
+        state: life.state.as_i16(),
+        rung: life.rung.as_i16(),
+        trigger: life.trigger.as_i16(),
+        due_date: life.due_date,
+        automatic: life.automatic,
+        lifecycle: Json(life),
+        version: 1,
+        last_sequence,
+        created_at: at,
+        updated_at: at,
+    };
+    store::insert(conn, &row)?;
+    Ok(Supervision { row })
+}

@@ -1,0 +1,200 @@
+//! Supervision queries. Every function takes the connection of the
+//! caller's transaction; none decides policy.
+
+use chrono::NaiveDate;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Uuid as SqlUuid};
+use uuid::Uuid;
+
+use super::domain::SupervisionState;
+use super::model::{SupervisionChange, SupervisionRow};
+use crate::auth::Principal;
+use crate::auth::policy;
+use crate::error::AppError;
+use crate::literal_limit::LiteralLimit;
+use crate::schema::supervisions;
+
+fn like_subtree(root: &str) -> String {
+    format!("{}/%", root.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
+pub fn insert(conn: &mut PgConnection, row: &SupervisionRow) -> Result<(), AppError> {
+    diesel::insert_into(supervisions::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<Option<SupervisionRow>, AppError> {
+    Ok(supervisions::table.find(id).select(SupervisionRow::as_select()).first(conn).optional()?)
+}
+
+pub fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<SupervisionRow>, AppError> {
+    Ok(supervisions::table.find(id).select(SupervisionRow::as_select()).for_update().first(conn).optional()?)
+}
+
+/// Locks item `id` unless another transaction holds it (the sweeper
+/// leaves it for its next pass rather than wait on a caller).
+pub fn lock_unless_busy(conn: &mut PgConnection, id: Uuid) -> Result<Option<SupervisionRow>, AppError> {
+    Ok(supervisions::table
+        .find(id)
+        .select(SupervisionRow::as_select())
+        .for_update()
+        .skip_locked()
+        .first(conn)
+        .optional()?)
+}
+
+pub fn save(conn: &mut PgConnection, id: Uuid, change: &SupervisionChange) -> Result<SupervisionRow, AppError> {
+    Ok(diesel::update(supervisions::table.find(id))
+        .set(change)
+        .returning(SupervisionRow::as_returning())
+        .get_result(conn)?)
+}
+
+/// The next document number of `organization` for `year` (its own
+/// sequence, taken in the caller's transaction: a rolled-back issue leaves
+/// no gap).
+pub fn next_number(conn: &mut PgConnection, organization: Uuid, year: i32) -> Result<i32, AppError> {
+    #[derive(QueryableByName)]
+    struct Last {
+        #[diesel(sql_type = Integer)]
+        last: i32,
+    }
+    let Last { last } = diesel::sql_query(
+        "INSERT INTO supervision_numbers (organization_id, year, last) VALUES ($1, $2, 1)
+         ON CONFLICT (organization_id, year) DO UPDATE SET last = supervision_numbers.last + 1
+         RETURNING last",
+    )
+    .bind::<SqlUuid, _>(organization)
+    .bind::<Integer, _>(year)
+    .get_result(conn)?;
+    Ok(last)
+}
+
+/// Whether an OVERDUE item on `case` to `organization` is open or answered.
+pub fn overdue_item_open(conn: &mut PgConnection, case: Uuid, organization: Uuid) -> Result<bool, AppError> {
+    use diesel::dsl::exists;
+    Ok(diesel::select(exists(
+        supervisions::table
+            .filter(supervisions::case_id.eq(case))
+            .filter(supervisions::organization_id.eq(organization))
+            .filter(supervisions::trigger.eq(super::domain::Trigger::Overdue.as_i16()))
+            .filter(supervisions::state.eq_any([SupervisionState::Open.as_i16(), SupervisionState::Answered.as_i16()])),
+    ))
+    .get_result(conn)?)
+}
+
+/// OPEN items due by `until`, after `(due, id)` in deadline order: the
+/// sweeper's walk.
+pub fn open_due(
+    conn: &mut PgConnection,
+    until: NaiveDate,
+    after: Option<(NaiveDate, Uuid)>,
+    limit: i64,
+) -> Result<Vec<(NaiveDate, Uuid)>, AppError> {
+    let mut query = supervisions::table
+        .select((supervisions::due_date, supervisions::id))
+        .filter(supervisions::state.eq(SupervisionState::Open.as_i16()))
+        .filter(supervisions::due_date.le(until))
+        .order((supervisions::due_date, supervisions::id))
+        .limit(limit)
+        .into_boxed();
+    if let Some((due, id)) = after {
+        query = query
+            .filter(supervisions::due_date.gt(due).or(supervisions::due_date.eq(due).and(supervisions::id.gt(id))));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Which items a caller may list: the SQL form of
+/// `policy::can_see_supervision`.
+#[derive(Debug, Clone)]
+pub enum Visibility {
+    /// Admins.
+    All,
+    /// Their organization's (case staff), their jurisdiction's subtree
+    /// (clerks, leaders, supervisors).
+    Some { organization: Option<Uuid>, jurisdiction: Option<String> },
+}
+
+impl Visibility {
+    pub fn of(principal: &Principal) -> Visibility {
+        if principal.is_admin() {
+            return Visibility::All;
+        }
+        let organization = principal.organization_id.filter(|_| policy::is_case_staff(principal));
+        let oversees = policy::SUPERVISION_OVERSIGHT.iter().any(|role| principal.has_role(*role));
+        let jurisdiction = principal.jurisdiction.clone().filter(|_| oversees);
+        Visibility::Some { organization, jurisdiction }
+    }
+}
+
+/// Typed filters, validated.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub case_id: Option<Uuid>,
+    pub organization_id: Option<Uuid>,
+    pub issuer_organization_id: Option<Uuid>,
+    pub region_root: Option<String>,
+    pub states: Vec<i16>,
+    pub rungs: Vec<i16>,
+    /// OPEN and due before this day.
+    pub overdue_on: Option<NaiveDate>,
+}
+
+type Query<'a> = supervisions::BoxedQuery<'a, Pg, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<SupervisionRow, Pg>>>;
+
+/// Items the soonest deadline first, after `(due, id)`.
+pub fn list(
+    conn: &mut PgConnection,
+    visibility: &Visibility,
+    filter: &Filter,
+    after: Option<(NaiveDate, Uuid)>,
+    limit: i64,
+) -> Result<Vec<SupervisionRow>, AppError> {
+    let mut query: Query<'_> = supervisions::table
+        .select(SupervisionRow::as_select())
+        .order((supervisions::due_date, supervisions::id))
+        .into_boxed();
+    if let Visibility::Some { organization, jurisdiction } = visibility {
+        let by_org = supervisions::organization_id.eq(organization.unwrap_or(Uuid::nil()));
+        query = match jurisdiction {
+            Some(root) => query.filter(
+                by_org
+                    .or(supervisions::region_path.eq(root.clone()))
+                    .or(supervisions::region_path.like(like_subtree(root))),
+            ),
+            None => query.filter(by_org),
+        };
+    }
+    if let Some(case) = filter.case_id {
+        query = query.filter(supervisions::case_id.eq(case));
+    }
+    if let Some(org) = filter.organization_id {
+        query = query.filter(supervisions::organization_id.eq(org));
+    }
+    if let Some(org) = filter.issuer_organization_id {
+        query = query.filter(supervisions::issuer_organization_id.eq(org));
+    }
+    if let Some(root) = &filter.region_root {
+        query = query
+            .filter(supervisions::region_path.eq(root.clone()).or(supervisions::region_path.like(like_subtree(root))));
+    }
+    if !filter.states.is_empty() {
+        query = query.filter(supervisions::state.eq_any(filter.states.clone()));
+    }
+    if !filter.rungs.is_empty() {
+        query = query.filter(supervisions::rung.eq_any(filter.rungs.clone()));
+    }
+    if let Some(today) = filter.overdue_on {
+        query = query
+            .filter(supervisions::state.eq(SupervisionState::Open.as_i16()))
+            .filter(supervisions::due_date.lt(today));
+    }
+    if let Some((due, id)) = after {
+        query = query
+            .filter(supervisions::due_date.gt(due).or(supervisions::due_date.eq(due).and(supervisions::id.gt(id))));
+    }
+    let limit = u32::try_from(limit).map_err(AppError::internal)?;
+    Ok(LiteralLimit::new(query, limit).load(conn)?)
+}

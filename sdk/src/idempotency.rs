@@ -123,6 +123,10 @@ keyed_writes! {
     SubmitRatingRequest, RecordRatingRequest,
 }
 
+keyed_writes! {
+    TakeCaseOwnershipRequest, AssignCaseLeaderRequest, ReleaseCaseOwnershipRequest, RecordLeaderInstructionRequest,
+}
+
 harmless_writes! {
     // Sets a flag; repeating sets it again.
     SetAccountDisabledRequest,

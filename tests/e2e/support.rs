@@ -100,6 +100,10 @@ pub fn assert_typed_event(event: &pb::CaseEvent) {
             | (T::LawyerParticipated, Some(D::LawyerParticipated(_)))
             | (T::ReferredToCourt, Some(D::ReferredToCourt(_)))
             | (T::CourtReferralConcluded, Some(D::CourtReferralConcluded(_)))
+            | (T::LeaderAssigned, Some(D::LeaderAssigned(_)))
+            | (T::LeaderReleased, Some(D::LeaderReleased(_)))
+            | (T::LeaderInstructed, Some(D::LeaderInstructed(_)))
+            | (T::LeaderProgressRecorded, Some(D::LeaderProgressRecorded(_)))
     );
     assert!(matches, "the detail is not the arm of the event's type: {event:?}");
 }

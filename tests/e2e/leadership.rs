@@ -432,3 +432,24 @@ async fn every_leadership_rpc_is_denied_to_who_may_not_call_it() -> Result<()> {
     assert_eq!(case.owning_leader_id, l.county_id);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_gives_leaders_cases_to_own() -> Result<()> {
+    let server = TestServer::spawn().await?;
+    petition_server::seed::run(&server.state).await?;
+    let client = server.client().await?;
+    let mut owned = Vec::new();
+    for login in ["city.leader", "zg.gov"] {
+        let leader = client.new_session();
+        leader.login(login, petition_server::seed::DEMO_PASSWORD).await?;
+        let cases = listed(&leader, owned_by_me()).await?;
+        assert_eq!(cases.len(), 1, "{login}");
+        owned.push(cases[0].id.clone());
+    }
+    let city_leader = client.new_session();
+    city_leader.login("city.leader", petition_server::seed::DEMO_PASSWORD).await?;
+    let types: Vec<pb::CaseEventType> =
+        case_events(&city_leader, &owned[0]).await?.iter().map(|e| e.r#type()).collect();
+    assert!(types.ends_with(&[pb::CaseEventType::LeaderAssigned, pb::CaseEventType::LeaderInstructed]), "{types:?}");
+    Ok(())
+}

@@ -44,6 +44,13 @@ pub struct Take {
     note: String,
 }
 
+impl Take {
+    /// Taking with `note`, already validated (the demo seed).
+    pub fn new(note: String) -> Take {
+        Take { note }
+    }
+}
+
 impl TryFrom<pb::TakeCaseOwnershipRequest> for Take {
     type Error = AppError;
     fn try_from(req: pb::TakeCaseOwnershipRequest) -> Result<Self, AppError> {
@@ -68,6 +75,14 @@ impl Command<Case> for Take {
 pub struct Assign {
     leader_account_id: Uuid,
     note: String,
+}
+
+impl Assign {
+    /// Assigning `leader_account_id` with `note`, already validated (the
+    /// demo seed).
+    pub fn new(leader_account_id: Uuid, note: String) -> Assign {
+        Assign { leader_account_id, note }
+    }
 }
 
 impl TryFrom<pb::AssignCaseLeaderRequest> for Assign {
@@ -122,6 +137,13 @@ impl Command<Case> for Release {
 pub struct Record {
     kind: LeaderNoteKind,
     text: String,
+}
+
+impl Record {
+    /// Recording `text` as `kind`, already validated (the demo seed).
+    pub fn new(kind: LeaderNoteKind, text: String) -> Record {
+        Record { kind, text }
+    }
 }
 
 impl TryFrom<pb::RecordLeaderInstructionRequest> for Record {

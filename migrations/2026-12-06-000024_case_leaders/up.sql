@@ -3,4 +3,4 @@
 ALTER TABLE cases ADD COLUMN owning_leader_id uuid NULL REFERENCES accounts (id);
 
 -- A leader's own cases, newest first (ListCases owning_leader_id / owned_by_me).
-CREATE INDEX cases_owning_leader_idx ON cases (owning_leader_id, id) WHERE owning_leader_id IS NOT NULL;
+CREATE INDEX cases_owning_leader_idx ON cases (owning_leader_id, id DESC) WHERE owning_leader_id IS NOT NULL;

@@ -315,6 +315,40 @@ impl CaseClient {
         let response = self.client.call(request, rpc!(CaseServiceClient::record_lawyer_participation)).await?;
         required(response.case, "RecordLawyerParticipationResponse.case")
     }
+
+    /// A leader takes the case (包案); FAILED_PRECONDITION
+    /// `CASE_ALREADY_OWNED` if a leader owns it.
+    pub async fn take_case_ownership(&self, request: pb::TakeCaseOwnershipRequest) -> Result<pb::Case> {
+        let response = self.client.call(request, rpc!(CaseServiceClient::take_case_ownership)).await?;
+        required(response.case, "TakeCaseOwnershipResponse.case")
+    }
+
+    /// A clerk, or a leader above the assignee, makes a leader own the
+    /// case, or reassigns it.
+    pub async fn assign_case_leader(&self, request: pb::AssignCaseLeaderRequest) -> Result<pb::Case> {
+        let response = self.client.call(request, rpc!(CaseServiceClient::assign_case_leader)).await?;
+        required(response.case, "AssignCaseLeaderResponse.case")
+    }
+
+    /// Ends the owning leader's ownership, with a reason (the owner or a
+    /// clerk).
+    pub async fn release_case_ownership(&self, request: pb::ReleaseCaseOwnershipRequest) -> Result<pb::Case> {
+        let response = self.client.call(request, rpc!(CaseServiceClient::release_case_ownership)).await?;
+        required(response.case, "ReleaseCaseOwnershipResponse.case")
+    }
+
+    /// The owning leader's instruction (批示) or progress.
+    pub async fn record_leader_instruction(&self, request: pb::RecordLeaderInstructionRequest) -> Result<pb::Case> {
+        let response = self.client.call(request, rpc!(CaseServiceClient::record_leader_instruction)).await?;
+        required(response.case, "RecordLeaderInstructionResponse.case")
+    }
+
+    /// One page of the cases the caller owns as a leader, newest first,
+    /// each with its clock (`due_date`, `overdue`, `deadlines`).
+    pub async fn list_owned_cases(&self, page_token: impl Into<String>) -> Result<pb::ListCasesResponse> {
+        self.list_cases(pb::ListCasesRequest { owned_by_me: true, page_token: page_token.into(), ..Default::default() })
+            .await
+    }
 }
 
 #[cfg(test)]
@@ -483,6 +517,10 @@ mod tests {
         revoke_case_access(RevokeCaseAccessRequest) -> RevokeCaseAccessResponse;
         request_lawyer(RequestLawyerRequest) -> RequestLawyerResponse;
         record_lawyer_participation(RecordLawyerParticipationRequest) -> RecordLawyerParticipationResponse;
+        take_case_ownership(TakeCaseOwnershipRequest) -> TakeCaseOwnershipResponse;
+        assign_case_leader(AssignCaseLeaderRequest) -> AssignCaseLeaderResponse;
+        release_case_ownership(ReleaseCaseOwnershipRequest) -> ReleaseCaseOwnershipResponse;
+        record_leader_instruction(RecordLeaderInstructionRequest) -> RecordLeaderInstructionResponse;
     }
 
     /// Retries as the default policy does, but in milliseconds.

@@ -123,6 +123,10 @@ keyed_writes! {
     SubmitRatingRequest, RecordRatingRequest,
 }
 
+keyed_writes! {
+    TakeCaseOwnershipRequest, AssignCaseLeaderRequest, ReleaseCaseOwnershipRequest, RecordLeaderInstructionRequest,
+}
+
 reads! {
     GetSupervisionRequest, ListSupervisionsRequest, ListSupervisionEventsRequest,
 }

@@ -119,6 +119,7 @@ diesel::table! {
         merged_into -> Nullable<Uuid>,
         last_sequence -> Int4,
         access_organization_ids -> Array<Nullable<Uuid>>,
+        owning_leader_id -> Nullable<Uuid>,
     }
 }
 

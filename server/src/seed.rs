@@ -532,6 +532,20 @@ fn demo_cases(
         CaseAction::DecideReview,
         Command::ReplyToRecheck { opinion: demo_opinion(Decision::NotSupported) },
     )?;
+    // 领导包案: the city leader took the extended leak case and instructed
+    // on it; the bureau made the district's leader own the one under review.
+    let city_leader = person(people, "city.leader")?.clone();
+    {
+        use crate::cases::domain::LeaderNoteKind;
+        use crate::cases::leadership::{Assign, Record, Take};
+        let note = "群众反映强烈，本人包案".to_owned();
+        pipeline::transition::<Case, _>(conn, journal, &city_leader, accepted, "", Take::new(note))?;
+        let text = "协调使用维修基金，月底前完成维修并回访".to_owned();
+        let instruct = Record::new(LeaderNoteKind::Instruction, text);
+        pipeline::transition::<Case, _>(conn, journal, &city_leader, accepted, "", instruct)?;
+        let assign = Assign::new(zg_gov.account_id, "复查中的重点信访事项，请区领导包案".to_owned());
+        pipeline::transition::<Case, _>(conn, journal, &zg_clerk, under_review, "", assign)?;
+    }
     let rated = crate::ratings::seed::Rated { replied, under_review, reviewed, under_recheck, finished };
     Ok(DemoCases { registered, rated })
 }

@@ -20,6 +20,7 @@ mod identity;
 mod identity_throttle;
 mod identity_tokens;
 mod intake;
+mod leadership;
 mod legal_aid_authz;
 mod legal_aid_paths;
 mod mediation_authz;

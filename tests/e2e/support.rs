@@ -101,6 +101,10 @@ pub fn assert_typed_event(event: &pb::CaseEvent) {
             | (T::LawyerParticipated, Some(D::LawyerParticipated(_)))
             | (T::ReferredToCourt, Some(D::ReferredToCourt(_)))
             | (T::CourtReferralConcluded, Some(D::CourtReferralConcluded(_)))
+            | (T::LeaderAssigned, Some(D::LeaderAssigned(_)))
+            | (T::LeaderReleased, Some(D::LeaderReleased(_)))
+            | (T::LeaderInstructed, Some(D::LeaderInstructed(_)))
+            | (T::LeaderProgressRecorded, Some(D::LeaderProgressRecorded(_)))
             | (T::DeadlineApproaching, Some(D::DeadlineApproaching(_)))
             | (T::DeadlineMissed, Some(D::DeadlineMissed(_)))
     );

@@ -136,6 +136,15 @@ pub enum CaseAction {
     /// Record a lawyer's part in the case: the lawyer, or the bureau's
     /// clerks or the handling unit for a lawyer without an account.
     Counsel,
+    /// Own the case as a leader (包案): a leader of the jurisdiction.
+    TakeOwnership,
+    /// Make a leader own the case: a clerk of the jurisdiction, or a leader
+    /// of it (who assigns only below their level: the rule's check).
+    AssignLeader,
+    /// End a leader's ownership: the owner, or a clerk of the jurisdiction.
+    ReleaseOwnership { owner: Option<uuid::Uuid> },
+    /// Record an instruction (批示) or progress: the owning leader only.
+    InstructAsOwner { owner: Option<uuid::Uuid> },
 }
 
 /// What the policy needs to know about a case.
@@ -150,6 +159,13 @@ pub struct CaseAccess<'a> {
 }
 
 const HANDLING_ROLES: [Role; 2] = [Role::Handler, Role::UnitLead];
+/// Who decides who owns a case: the bureau's clerks and leaders.
+const LEADERSHIP_ROLES: [Role; 2] = [Role::Clerk, Role::Leader];
+
+/// Whether the principal is the leader who owns the case.
+fn owns(principal: &Principal, owner: Option<uuid::Uuid>) -> bool {
+    owner == Some(principal.account_id)
+}
 const REVIEWING_ROLES: [Role; 3] = [Role::Handler, Role::UnitLead, Role::Leader];
 
 fn holds_any(principal: &Principal, roles: &[Role]) -> bool {
@@ -204,6 +220,10 @@ fn case_denied(action: CaseAction) -> AppError {
         CaseAction::DecideReview => "decide this review",
         CaseAction::Share => "share this case with a partner organization",
         CaseAction::Counsel => "record a lawyer's part in this case",
+        CaseAction::TakeOwnership => "own this case as a leader",
+        CaseAction::AssignLeader => "assign this case to a leader",
+        CaseAction::ReleaseOwnership { .. } => "end the ownership of this case",
+        CaseAction::InstructAsOwner { .. } => "record instructions on a case you do not own",
     };
     AppError::permission_denied(Reason::PermissionDenied, format!("you may not {what}"))
 }
@@ -242,7 +262,18 @@ pub fn authorize_case(principal: &Principal, action: CaseAction, case: &CaseAcce
         {
             return Err(outside_jurisdiction("this case"));
         }
+        CaseAction::TakeOwnership | CaseAction::AssignLeader | CaseAction::ReleaseOwnership { .. }
+            if holds_any(principal, &LEADERSHIP_ROLES) && !in_jurisdiction(principal, case.region_path) =>
+        {
+            return Err(outside_jurisdiction("this case"));
+        }
         CaseAction::Triage => principal.has_role(Role::Clerk),
+        CaseAction::TakeOwnership => principal.has_role(Role::Leader),
+        CaseAction::AssignLeader => holds_any(principal, &LEADERSHIP_ROLES),
+        CaseAction::ReleaseOwnership { owner } => {
+            principal.has_role(Role::Clerk) || (principal.has_role(Role::Leader) && owns(principal, owner))
+        }
+        CaseAction::InstructAsOwner { owner } => principal.has_role(Role::Leader) && owns(principal, owner),
         CaseAction::RespondToRouting | CaseAction::Handle => {
             holds_any(principal, &HANDLING_ROLES) && works_for(principal, case.handling_organization_id)
         }
@@ -1543,6 +1574,73 @@ mod tests {
                 .collect();
             assert_eq!(&got, want, "{name}");
             assert_eq!(can_see_legal_aid(principal, &access), !want.starts_with('n'), "{name}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod leadership_tests {
+    use super::test_accounts::account;
+    use super::*;
+    use uuid::Uuid;
+
+    /// Leaders owning cases (包案): every caller against every leadership
+    /// action on a township case owned by `owner`. `y` allowed, `d`
+    /// PERMISSION_DENIED, `o` outside the jurisdiction, `n` NOT_FOUND.
+    #[test]
+    fn leadership_matrix() {
+        let (unit, bureau) = (Uuid::now_v7(), Uuid::now_v7());
+        let county = "360700/360702";
+        let petitioner = account(&[Role::Citizen], None, None, &[]);
+        let owner = account(&[Role::Leader], Some(Uuid::now_v7()), Some(county), &[]);
+        let case = CaseAccess {
+            region_path: "360700/360702/360702001",
+            petitioner_id: petitioner.account_id,
+            handling_organization_id: Some(unit),
+            reviewing_organization_id: None,
+            access_organization_ids: &[],
+        };
+        let owned = Some(owner.account_id);
+        use CaseAction::*;
+        let actions = [
+            TakeOwnership,
+            AssignLeader,
+            ReleaseOwnership { owner: owned },
+            ReleaseOwnership { owner: None },
+            InstructAsOwner { owner: owned },
+            InstructAsOwner { owner: None },
+        ];
+        let table: Vec<(&str, Principal, &str)> = vec![
+            ("owning leader", owner.clone(), "yyydyd"),
+            ("other county leader", account(&[Role::Leader], Some(Uuid::now_v7()), Some(county), &[]), "yydddd"),
+            ("city leader", account(&[Role::Leader], Some(Uuid::now_v7()), Some("360700"), &[]), "yydddd"),
+            ("township leader", account(&[Role::Leader], Some(Uuid::now_v7()), Some(case.region_path), &[]), "yydddd"),
+            ("leader elsewhere", account(&[Role::Leader], Some(Uuid::now_v7()), Some("360700/360731"), &[]), "nnnnnn"),
+            // The handling unit's leader sees the case, outside their jurisdiction.
+            (
+                "leader of the handling unit elsewhere",
+                account(&[Role::Leader], Some(unit), Some("360700/360731"), &[]),
+                "oooodd",
+            ),
+            ("clerk of the county", account(&[Role::Clerk], Some(bureau), Some(county), &[]), "dyyydd"),
+            ("clerk elsewhere", account(&[Role::Clerk], Some(Uuid::now_v7()), Some("360700/360731"), &[]), "nnnnnn"),
+            ("handler of the unit", account(&[Role::Handler], Some(unit), Some(county), &[]), "dddddd"),
+            ("unit lead", account(&[Role::UnitLead], Some(unit), Some(county), &[]), "dddddd"),
+            ("supervisor", account(&[Role::Supervisor], Some(Uuid::now_v7()), Some(county), &[]), "dddddd"),
+            ("petitioner", petitioner, "dddddd"),
+            ("other citizen", account(&[Role::Citizen], None, None, &[]), "nnnnnn"),
+            ("admin", account(&[Role::Admin], None, None, &[]), "dddddd"),
+        ];
+        let outcome = |result: Result<(), AppError>| match result {
+            Ok(()) => 'y',
+            Err(e) if e.reason() == Reason::PermissionDenied => 'd',
+            Err(e) if e.reason() == Reason::OutsideJurisdiction => 'o',
+            Err(e) if e.reason() == Reason::NotFound => 'n',
+            Err(e) => panic!("unexpected denial {e:?}"),
+        };
+        for (name, principal, want) in &table {
+            let got: String = actions.iter().map(|a| outcome(authorize_case(principal, *a, &case))).collect();
+            assert_eq!(&got, want, "{name}: {actions:?}");
         }
     }
 }

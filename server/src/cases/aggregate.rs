@@ -103,6 +103,7 @@ impl Aggregate for Case {
             merged_into: life.merged_into,
             last_sequence,
             access_organization_ids: life.access_organization_ids.clone(),
+            owning_leader_id: life.owning_leader_id,
             lifecycle: Json(life),
         };
         let row = store::save_lifecycle(conn, row.id, &change)?;

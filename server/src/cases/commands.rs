@@ -77,6 +77,10 @@ case_requests! {
     RevokeCaseAccessRequest => "RevokeCaseAccess";
     RequestLawyerRequest => "RequestLawyer";
     RecordLawyerParticipationRequest => "RecordLawyerParticipation";
+    TakeCaseOwnershipRequest => "TakeCaseOwnership";
+    AssignCaseLeaderRequest => "AssignCaseLeader";
+    ReleaseCaseOwnershipRequest => "ReleaseCaseOwnership";
+    RecordLeaderInstructionRequest => "RecordLeaderInstruction";
 }
 
 /// Free text (a reason, a note, a report) within `min..=max` characters.

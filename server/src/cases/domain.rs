@@ -122,3 +122,20 @@ wire_enum! {
     /// What a lawyer did on a case (`petition.v1.LawyerService`).
     LawyerService { Consultation = 1, Opinion = 2, Attendance = 3, FollowUp = 4 }
 }
+
+wire_enum! {
+    /// How a leader came to own a case (`petition.v1.LeaderAssignmentKind`).
+    LeaderAssignment {
+        /// The leader took it.
+        Took = 1,
+        /// The bureau, or a leader one level up, assigned it.
+        Assigned = 2,
+        /// 首接包案: the first leader to receive the matter at a reception day.
+        FirstReception = 3,
+    }
+}
+
+wire_enum! {
+    /// What an owning leader records (`petition.v1.LeaderNoteKind`).
+    LeaderNoteKind { Instruction = 1, Progress = 2 }
+}

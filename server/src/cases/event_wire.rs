@@ -79,6 +79,10 @@ pub fn event_type(event: &Event) -> pb::CaseEventType {
         Event::LegalAidApplied { .. } => T::LegalAidApplied,
         Event::ReferredToCourt { .. } => T::ReferredToCourt,
         Event::CourtReferralConcluded { .. } => T::CourtReferralConcluded,
+        Event::LeaderAssigned { .. } => T::LeaderAssigned,
+        Event::LeaderReleased { .. } => T::LeaderReleased,
+        Event::LeaderInstructed { .. } => T::LeaderInstructed,
+        Event::LeaderProgressRecorded { .. } => T::LeaderProgressRecorded,
         Event::DeadlineApproaching { .. } => T::DeadlineApproaching,
         Event::DeadlineMissed { .. } => T::DeadlineMissed,
     }
@@ -236,6 +240,23 @@ pub fn detail(event: &Event) -> Detail {
         Event::LawyerParticipated { participation } => Detail::LawyerParticipated(pb::CaseLawyerParticipated {
             participation: Some(lawyer_participation(participation)),
         }),
+        Event::LeaderAssigned { leader_account_id, previous_leader_account_id, how, note, assigned_on } => {
+            Detail::LeaderAssigned(pb::CaseLeaderAssigned {
+                leader_account_id: id(*leader_account_id),
+                previous_leader_account_id: optional_id(*previous_leader_account_id),
+                kind: *how as i32,
+                note: note.clone(),
+                start_date: date(*assigned_on),
+            })
+        }
+        Event::LeaderReleased { leader_account_id, reason } => Detail::LeaderReleased(pb::CaseLeaderReleased {
+            leader_account_id: id(*leader_account_id),
+            reason: reason.clone(),
+        }),
+        Event::LeaderInstructed { text } => Detail::LeaderInstructed(pb::CaseLeaderInstructed { text: text.clone() }),
+        Event::LeaderProgressRecorded { text } => {
+            Detail::LeaderProgressRecorded(pb::CaseLeaderProgressRecorded { text: text.clone() })
+        }
         Event::DeadlineApproaching { deadline, due_date, organization_id } => {
             Detail::DeadlineApproaching(deadline_mark(*deadline, *due_date, *organization_id))
         }

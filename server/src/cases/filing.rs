@@ -233,6 +233,7 @@ pub fn file(
         merged_into: None,
         last_sequence,
         access_organization_ids: Vec::new(),
+        owning_leader_id: None,
     };
     let row = store::insert_case(conn, &row)?;
     tracing::info!(

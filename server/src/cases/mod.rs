@@ -12,6 +12,7 @@ pub mod filing;
 pub mod intake;
 pub mod intake_store;
 pub mod lawyers;
+pub mod leadership;
 pub mod legal_aid;
 pub mod limits;
 pub mod mediation;

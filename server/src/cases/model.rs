@@ -48,6 +48,8 @@ pub struct CaseRow {
     pub last_sequence: i32,
     #[diesel(deserialize_as = Ids)]
     pub access_organization_ids: Vec<Uuid>,
+    /// The leader who owns the case (the lifecycle's, projected).
+    pub owning_leader_id: Option<Uuid>,
 }
 
 /// The columns of [`CaseRow`] in its field order, with the body (what a
@@ -90,6 +92,7 @@ macro_rules! case_columns {
             cases::merged_into,
             cases::last_sequence,
             cases::access_organization_ids,
+            cases::owning_leader_id,
         )
     };
 }
@@ -135,4 +138,5 @@ pub struct LifecycleChange {
     pub merged_into: Option<Uuid>,
     pub last_sequence: i32,
     pub access_organization_ids: Vec<Uuid>,
+    pub owning_leader_id: Option<Uuid>,
 }

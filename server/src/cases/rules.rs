@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::clocks;
 use super::domain::{
     CaseKind, CaseState, Decision, DeclineReason, FollowUpKind, LawyerCapacity, LawyerService, LawyerStage,
-    MediationOutcome, RoutingMode, Track,
+    LeaderAssignment, MediationOutcome, RoutingMode, Track,
 };
 use crate::auth::policy::path_within;
 use crate::calendar::rules::{Period, WorkCalendar};
@@ -231,6 +231,12 @@ pub struct Lifecycle {
     /// Court linkage: the case's referrals to courts, in referral order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub court_referrals: Vec<CourtLink>,
+    /// The leader who owns the case (领导包案).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owning_leader_id: Option<Uuid>,
+    /// The day the owning leader's ownership began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owned_since: Option<NaiveDate>,
 }
 
 /// A request for a lawyer at a stage of the case.
@@ -455,6 +461,30 @@ pub enum Event {
         court_case_number: String,
         outcome: Option<CourtOutcome>,
         close_date: NaiveDate,
+    },
+    /// A leader owns the case from `assigned_on` (包案); the rules are
+    /// `leadership::rules`'.
+    LeaderAssigned {
+        leader_account_id: Uuid,
+        /// The owner it was taken from (a reassignment).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous_leader_account_id: Option<Uuid>,
+        how: LeaderAssignment,
+        note: String,
+        assigned_on: NaiveDate,
+    },
+    /// The owning leader's ownership ended.
+    LeaderReleased {
+        leader_account_id: Uuid,
+        reason: String,
+    },
+    /// The owning leader's instruction (批示).
+    LeaderInstructed {
+        text: String,
+    },
+    /// Progress the owning leader recorded.
+    LeaderProgressRecorded {
+        text: String,
     },
     /// The sweeper: the running clock's deadline is near. Changes nothing
     /// of the lifecycle (the case's version stays: no caller's etag fails
@@ -1276,6 +1306,8 @@ pub fn apply(case: Option<Lifecycle>, event: &Event) -> Lifecycle {
                 lawyer_requests: Vec::new(),
                 lawyer_participations: Vec::new(),
                 court_referrals: Vec::new(),
+                owning_leader_id: None,
+                owned_since: None,
             };
         }
         (Some(case), _) => case,
@@ -1425,6 +1457,15 @@ pub fn apply(case: Option<Lifecycle>, event: &Event) -> Lifecycle {
                 link.outcome = *outcome;
             }
         }
+        Event::LeaderAssigned { leader_account_id, assigned_on, .. } => {
+            case.owning_leader_id = Some(*leader_account_id);
+            case.owned_since = Some(*assigned_on);
+        }
+        Event::LeaderReleased { .. } => {
+            case.owning_leader_id = None;
+            case.owned_since = None;
+        }
+        Event::LeaderInstructed { .. } | Event::LeaderProgressRecorded { .. } => {}
         Event::DeadlineApproaching { .. } | Event::DeadlineMissed { .. } => {}
     }
     case
@@ -1487,6 +1528,10 @@ pub fn event_type(event: &Event) -> i16 {
         Event::LegalAidApplied { .. } => 28,
         Event::ReferredToCourt { .. } => 31,
         Event::CourtReferralConcluded { .. } => 32,
+        Event::LeaderAssigned { .. } => 33,
+        Event::LeaderReleased { .. } => 34,
+        Event::LeaderInstructed { .. } => 35,
+        Event::LeaderProgressRecorded { .. } => 36,
         Event::DeadlineApproaching { .. } => 37,
         Event::DeadlineMissed { .. } => 38,
     }
@@ -2091,6 +2136,42 @@ mod tests {
         (log, case)
     }
 
+    /// A case leaders own (包案): forwarded, taken by one leader,
+    /// reassigned to another, instructed, followed and released, each
+    /// decided by the leadership rules.
+    fn leadership_log(today: NaiveDate, calendar: &WorkCalendar) -> (Vec<Event>, Lifecycle) {
+        use crate::cases::domain::{LeaderAssignment, LeaderNoteKind};
+        use crate::cases::leadership::rules::{self as lead, Assigner, Candidate};
+        let leader = |n: u128| Candidate {
+            account_id: Uuid::from_u128(n),
+            is_leader: true,
+            disabled: false,
+            jurisdiction: Some("360700".into()),
+        };
+        let (mut log, mut case) = log_of(&[], vec![commands(today)[1].clone()], today, calendar);
+        let second = Uuid::from_u128(72);
+        let steps = [
+            lead::Command::Take { leader: leader(71), note: String::new() },
+            lead::Command::Assign {
+                leader: Some(leader(72)),
+                by: Assigner::Bureau,
+                how: LeaderAssignment::Assigned,
+                note: "调整包案".into(),
+            },
+            lead::Command::Record { by: second, kind: LeaderNoteKind::Instruction, text: "限期化解".into() },
+            lead::Command::Record { by: second, kind: LeaderNoteKind::Progress, text: "已约谈".into() },
+            lead::Command::Release { reason: "已化解".into() },
+        ];
+        for step in steps {
+            let events = lead::decide(&subject(), &case, step, today).unwrap_or_else(|e| panic!("{e:?}"));
+            for event in &events {
+                case = apply(Some(case), event);
+            }
+            log.extend(events);
+        }
+        (log, case)
+    }
+
     /// What loading a year's schedule records on a case just registered:
     /// its routing deadline a day later.
     fn recomputed_on_loading(today: NaiveDate, calendar: &WorkCalendar) -> Event {
@@ -2192,10 +2273,11 @@ mod tests {
                 today,
                 &calendar,
             ),
+            leadership_log(today, &calendar),
         ];
         assert_eq!(
             logs.iter().map(|(_, case)| case.state).collect::<Vec<_>>(),
-            [CaseState::Final, CaseState::Declined, CaseState::Declined, CaseState::Withdrawn]
+            [CaseState::Final, CaseState::Declined, CaseState::Declined, CaseState::Withdrawn, CaseState::Routed]
         );
         let mut seen = std::collections::BTreeSet::new();
         for (log, stepwise) in &logs {

@@ -24,6 +24,7 @@ use super::draft::{self, Attachment, RawDraft};
 use super::filing::{self, Filing};
 use super::intake::{self, Subject};
 use super::lawyers::{AskForLawyer, RecordParticipation};
+use super::leadership;
 use super::limits::DailyLimit;
 use super::model::CaseRow;
 use super::rules;
@@ -218,6 +219,19 @@ fn raw_draft(draft: &pb::CaseDraft) -> RawDraft<'_> {
     }
 }
 
+/// The owning-leader filter: an account named, or the caller's own
+/// (`owned_by_me`); both must agree.
+fn owning_leader(principal: &Principal, raw: &str, owned_by_me: bool) -> Result<Option<Uuid>, AppError> {
+    let named = optional_id("owning_leader_id", raw)?;
+    match (named, owned_by_me) {
+        (Some(named), true) if named != principal.account_id => {
+            Err(AppError::invalid("owning_leader_id", "names another account than owned_by_me"))
+        }
+        (_, true) => Ok(Some(principal.account_id)),
+        (named, false) => Ok(named),
+    }
+}
+
 fn time_range(field: &str, range: Option<pb::TimeRange>) -> Result<store::TimeBounds, AppError> {
     let convert = |t: Option<prost_types::Timestamp>, which: &str| -> Result<_, AppError> {
         t.map(|t| time_from_timestamp(&format!("{field}.{which}"), &t).map_err(|v| AppError::InvalidArgument(vec![v])))
@@ -397,6 +411,7 @@ impl CaseService for CaseApi {
             repeat_of: optional_id("repeat_of_case_id", &req.repeat_of_case_id)?,
             merged_into: optional_id("merged_into_case_id", &req.merged_into_case_id)?,
             escalated_only: req.escalated_only,
+            owning_leader_id: owning_leader(&principal, &req.owning_leader_id, req.owned_by_me)?,
         };
         let view = CaseView::from_wire(req.view, CaseView::Basic)?;
         let scope = {
@@ -929,5 +944,37 @@ impl CaseService for CaseApi {
     ) -> Result<Response<pb::RecordLawyerParticipationResponse>, Status> {
         let case = self.transition::<_, RecordParticipation>(request).await?;
         Ok(Response::new(pb::RecordLawyerParticipationResponse { case: Some(case) }))
+    }
+
+    async fn take_case_ownership(
+        &self,
+        request: Request<pb::TakeCaseOwnershipRequest>,
+    ) -> Result<Response<pb::TakeCaseOwnershipResponse>, Status> {
+        let case = self.transition::<_, leadership::Take>(request).await?;
+        Ok(Response::new(pb::TakeCaseOwnershipResponse { case: Some(case) }))
+    }
+
+    async fn assign_case_leader(
+        &self,
+        request: Request<pb::AssignCaseLeaderRequest>,
+    ) -> Result<Response<pb::AssignCaseLeaderResponse>, Status> {
+        let case = self.transition::<_, leadership::Assign>(request).await?;
+        Ok(Response::new(pb::AssignCaseLeaderResponse { case: Some(case) }))
+    }
+
+    async fn release_case_ownership(
+        &self,
+        request: Request<pb::ReleaseCaseOwnershipRequest>,
+    ) -> Result<Response<pb::ReleaseCaseOwnershipResponse>, Status> {
+        let case = self.transition::<_, leadership::Release>(request).await?;
+        Ok(Response::new(pb::ReleaseCaseOwnershipResponse { case: Some(case) }))
+    }
+
+    async fn record_leader_instruction(
+        &self,
+        request: Request<pb::RecordLeaderInstructionRequest>,
+    ) -> Result<Response<pb::RecordLeaderInstructionResponse>, Status> {
+        let case = self.transition::<_, leadership::Record>(request).await?;
+        Ok(Response::new(pb::RecordLeaderInstructionResponse { case: Some(case) }))
     }
 }

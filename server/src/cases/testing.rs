@@ -106,6 +106,16 @@ pub(crate) fn every_event() -> Vec<Event> {
             outcome: Some(crate::courts::domain::CourtOutcome::Judgment),
             close_date: day(),
         },
+        Event::LeaderAssigned {
+            leader_account_id: org,
+            previous_leader_account_id: Some(org),
+            how: super::domain::LeaderAssignment::Assigned,
+            note: "n".into(),
+            assigned_on: day(),
+        },
+        Event::LeaderReleased { leader_account_id: org, reason: "r".into() },
+        Event::LeaderInstructed { text: "t".into() },
+        Event::LeaderProgressRecorded { text: "t".into() },
         Event::DeadlineApproaching {
             deadline: crate::cases::rules::DeadlineName::ReplyBy,
             due_date: day(),

@@ -293,6 +293,9 @@ pub fn case_message(
                 outcome: r.outcome.map_or(0, |o| o as i32),
             })
             .collect(),
+        // The petitioner is told who owns their case (包案领导接访).
+        owning_leader_id: id(life.owning_leader_id),
+        ownership_start_date: date(life.owned_since),
     })
 }
 

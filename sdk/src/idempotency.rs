@@ -123,6 +123,15 @@ keyed_writes! {
     SubmitRatingRequest, RecordRatingRequest,
 }
 
+reads! {
+    GetBacklogCaseRequest, ListBacklogCasesRequest, ListBacklogCaseEventsRequest,
+}
+
+keyed_writes! {
+    DesignateBacklogCaseRequest, RecordBacklogChecksRequest, RecordBacklogAccountabilityRequest,
+    ResolveBacklogCaseRequest, WithdrawBacklogDesignationRequest,
+}
+
 harmless_writes! {
     // Sets a flag; repeating sets it again.
     SetAccountDisabledRequest,

@@ -114,6 +114,7 @@ pub use petition_proto::v1 as pb;
 pub use {tonic, tonic_types};
 
 mod auth;
+mod backlog;
 mod builder;
 mod calendar;
 mod cases;
@@ -132,6 +133,7 @@ mod ratings;
 mod retry;
 mod taxonomy;
 
+pub use backlog::BacklogClient;
 pub use builder::ClientBuilder;
 pub use calendar::CalendarClient;
 pub use cases::CaseClient;

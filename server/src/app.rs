@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use http::{HeaderName, HeaderValue};
+use petition_proto::v1::backlog_service_server::BacklogServiceServer;
 use petition_proto::v1::calendar_service_server::CalendarServiceServer;
 use petition_proto::v1::case_service_server::CaseServiceServer;
 use petition_proto::v1::change_feed_service_server::ChangeFeedServiceServer;
@@ -34,6 +35,7 @@ use crate::auth::interceptor::{Authenticated, Authenticator};
 use crate::auth::passwords::PasswordHasher;
 use crate::auth::revocation::{self, Revocations};
 use crate::auth::tokens::TokenIssuer;
+use crate::backlog::BacklogApi;
 use crate::calendar::CalendarApi;
 use crate::cases::CaseApi;
 use crate::config::Config;
@@ -266,6 +268,7 @@ impl Application {
             .add_service(guarded!(MetricsServiceServer::new(MetricsApi::new(state.clone()))))
             .add_service(guarded!(CourtServiceServer::new(CourtApi::new(state.clone()))))
             .add_service(guarded!(RatingServiceServer::new(RatingApi::new(state.clone()))))
+            .add_service(guarded!(BacklogServiceServer::new(BacklogApi::new(state.clone()))))
             .add_service(guarded!(ChangeFeedServiceServer::new(FeedApi::new(state.clone()))));
 
         let address = listener.local_addr().map_err(|e| StartupError(e.to_string()))?;

@@ -109,6 +109,15 @@ pub struct FeedRow {
     pub legal_aid: Option<LegalAidFacts>,
     pub court_referral: Option<CourtReferralFacts>,
     pub rating: Option<RatingFacts>,
+    pub backlog: Option<BacklogFacts>,
+}
+
+/// What the policy needs of a backlog case's event: its case's region and
+/// current handling organization.
+#[derive(Debug, Clone)]
+pub struct BacklogFacts {
+    pub region_path: String,
+    pub handling_organization_id: Option<Uuid>,
 }
 
 /// What the policy needs of a rating's event (fixed when it opened).
@@ -223,6 +232,10 @@ struct PageRow {
     rt_acceptance_organization_id: Option<Uuid>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
     rt_handling_organization_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Text>)]
+    bl_region_path: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    bl_handling_organization_id: Option<Uuid>,
 }
 
 /// The `(xid, idx)` to read after, with `idx` in the column's range: a
@@ -262,7 +275,8 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
                 rc.access_organization_ids AS r_access_organization_ids,
                 rt.region_path AS rt_region_path, rt.petitioner_id AS rt_petitioner_id,
                 rt.acceptance_organization_id AS rt_acceptance_organization_id,
-                rt.handling_organization_id AS rt_handling_organization_id
+                rt.handling_organization_id AS rt_handling_organization_id,
+                bl.region_path AS bl_region_path, blc.handling_organization_id AS bl_handling_organization_id
          FROM h
          LEFT JOIN LATERAL (
              SELECT * FROM events
@@ -276,6 +290,8 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
          LEFT JOIN court_referrals r ON e.aggregate_type = 4 AND r.id = e.aggregate_id
          LEFT JOIN cases rc ON rc.id = r.case_id
          LEFT JOIN ratings rt ON e.aggregate_type = 5 AND rt.id = e.aggregate_id
+         LEFT JOIN backlog_cases bl ON e.aggregate_type = 7 AND bl.id = e.aggregate_id
+         LEFT JOIN cases blc ON blc.id = bl.case_id
          ORDER BY e.xid, e.idx",
     )
     .bind::<BigInt, _>(xid)
@@ -359,7 +375,11 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
                 }),
                 _ => None,
             };
-            Some(FeedRow { event, case, dispute, legal_aid, court_referral, rating })
+            let backlog = r.bl_region_path.map(|region_path| BacklogFacts {
+                region_path,
+                handling_organization_id: r.bl_handling_organization_id,
+            });
+            Some(FeedRow { event, case, dispute, legal_aid, court_referral, rating, backlog })
         })
         .collect();
     Ok(Page { rows, readable_through })

@@ -605,3 +605,19 @@ async fn the_designation_rule_picks_cases_from_the_database_and_designates_them(
     assert!(matches!(again, Err(petition_server::error::AppError::FailedPrecondition { .. })));
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_seeds_a_backlog_case_with_its_four_checks() -> Result<()> {
+    let server = TestServer::spawn().await?;
+    petition_server::seed::run(&server.state).await?;
+    let supervisor = server.client().await?.new_session();
+    supervisor.login("city.supervisor", petition_server::seed::DEMO_PASSWORD).await?;
+    let all: Vec<pb::BacklogCase> =
+        supervisor.backlog().backlog_cases(pb::ListBacklogCasesRequest::default()).try_collect().await?;
+    assert_eq!(all.len(), 1, "{all:?}");
+    let backlog = &all[0];
+    assert_eq!(backlog.state(), pb::BacklogCaseState::Designated);
+    assert!(backlog.missing_checks.is_empty(), "all four checks recorded");
+    assert_eq!(event_types(&supervisor, &backlog.id).await?.len(), 2);
+    Ok(())
+}

@@ -390,6 +390,24 @@ async fn bad_input_names_its_fields() -> Result<()> {
             "accountability.detail",
         ],
     );
+    // Well-formed ids of no one: named; real ones are kept.
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let mut stranger = accountability(&id);
+    if let Some(a) = stranger.accountability.as_mut() {
+        a.account_id = unknown.clone();
+        a.organization_id = unknown.clone();
+    }
+    expect_invalid(
+        s.record_backlog_accountability(stranger).await,
+        &["accountability.account_id", "accountability.organization_id"],
+    );
+    let mut known = accountability(&id);
+    if let Some(a) = known.accountability.as_mut() {
+        a.account_id = w.owner_id.clone();
+        a.organization_id = w.dir.unit_a.id.clone();
+    }
+    let held = s.record_backlog_accountability(known).await?;
+    assert_eq!(held.accountability[0].organization_id, w.dir.unit_a.id);
     let none = pb::RecordBacklogAccountabilityRequest { backlog_case_id: id.clone(), ..Default::default() };
     expect_invalid(s.record_backlog_accountability(none).await, &["accountability"]);
     expect_invalid(

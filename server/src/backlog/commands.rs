@@ -74,10 +74,26 @@ impl Command<BacklogCase> for Act {
 
     fn decide(
         self,
-        _: &mut PgConnection,
+        conn: &mut PgConnection,
         backlog: &BacklogCase,
         principal: &Principal,
     ) -> Result<Vec<Event>, AppError> {
+        // Whom an accountability record names must exist (only ids are
+        // checked: the name is as the decision spells it).
+        if let Rule::RecordAccountability(person) = &self.rule {
+            let mut v = Vec::new();
+            if let Some(id) = person.account_id
+                && crate::identity::store::find_account(conn, id)?.is_none()
+            {
+                v.push(FieldViolation::new("accountability.account_id", "no such account"));
+            }
+            if let Some(id) = person.organization_id
+                && crate::directory::store::find_organization(conn, id)?.is_none()
+            {
+                v.push(FieldViolation::new("accountability.organization_id", "no such organization"));
+            }
+            require_valid(v)?;
+        }
         rules::decide(backlog.row.id, backlog.life(), self.rule, principal.account_id, chrono::Utc::now())
     }
 }

@@ -180,6 +180,12 @@ impl Client {
         crate::SupervisionClient::new(self.clone())
     }
 
+    /// The `BacklogService` calls: backlog cases (积案) and their four
+    /// checks (一案四查).
+    pub fn backlog(&self) -> crate::BacklogClient {
+        crate::BacklogClient::new(self.clone())
+    }
+
     /// The `MetricsService` calls: the city's dashboard and its exports.
     pub fn metrics(&self) -> crate::MetricsClient {
         crate::MetricsClient::new(self.clone())

@@ -136,6 +136,15 @@ keyed_writes! {
     WithdrawSupervisionRequest,
 }
 
+reads! {
+    GetBacklogCaseRequest, ListBacklogCasesRequest, ListBacklogCaseEventsRequest,
+}
+
+keyed_writes! {
+    DesignateBacklogCaseRequest, RecordBacklogChecksRequest, RecordBacklogAccountabilityRequest,
+    ResolveBacklogCaseRequest, WithdrawBacklogDesignationRequest,
+}
+
 harmless_writes! {
     // Sets a flag; repeating sets it again.
     SetAccountDisabledRequest,

@@ -114,6 +114,7 @@ pub use petition_proto::v1 as pb;
 pub use {tonic, tonic_types};
 
 mod auth;
+mod backlog;
 mod builder;
 mod calendar;
 mod cases;
@@ -133,6 +134,7 @@ mod retry;
 mod supervision;
 mod taxonomy;
 
+pub use backlog::BacklogClient;
 pub use builder::ClientBuilder;
 pub use calendar::CalendarClient;
 pub use cases::CaseClient;

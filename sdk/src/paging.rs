@@ -45,6 +45,8 @@ page_request!(pb::ListCourtReferralsRequest, pb::ListCourtReferralEventsRequest)
 page_request!(pb::ListRatingsRequest, pb::ListRatingEventsRequest);
 page_request!(pb::ListSupervisionsRequest, pb::ListSupervisionEventsRequest);
 
+page_request!(pb::ListBacklogCasesRequest, pb::ListBacklogCaseEventsRequest);
+
 /// The items of every page, starting with `first`. `fetch` returns one
 /// page's items and its `next_page_token` (empty after the last page).
 ///

@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use http::{HeaderName, HeaderValue};
+use petition_proto::v1::backlog_service_server::BacklogServiceServer;
 use petition_proto::v1::calendar_service_server::CalendarServiceServer;
 use petition_proto::v1::case_service_server::CaseServiceServer;
 use petition_proto::v1::change_feed_service_server::ChangeFeedServiceServer;
@@ -35,6 +36,7 @@ use crate::auth::interceptor::{Authenticated, Authenticator};
 use crate::auth::passwords::PasswordHasher;
 use crate::auth::revocation::{self, Revocations};
 use crate::auth::tokens::TokenIssuer;
+use crate::backlog::BacklogApi;
 use crate::calendar::CalendarApi;
 use crate::cases::CaseApi;
 use crate::config::Config;
@@ -267,6 +269,7 @@ impl Application {
                 Arc::new(crate::cases::recompute::CaseDeadlines)
             ))))
             .add_service(guarded!(TaxonomyServiceServer::new(TaxonomyApi::new(state.clone()))))
+            .add_service(guarded!(BacklogServiceServer::new(BacklogApi::new(state.clone()))))
             .add_service(guarded!(CaseServiceServer::new(CaseApi::new(state.clone()))))
             .add_service(guarded!(MediationServiceServer::new(MediationApi::new(state.clone()))))
             .add_service(guarded!(LegalAidServiceServer::new(LegalAidApi::new(state.clone()))))

@@ -122,6 +122,9 @@ pub struct Config {
     pub metrics: MetricsConfig,
 
     #[command(flatten)]
+    pub backlog: BacklogConfig,
+
+    #[command(flatten)]
     pub oversight: OversightConfig,
 
     #[command(flatten)]
@@ -391,6 +394,66 @@ impl Default for RatingsConfig {
             window_workdays: crate::ratings::rules::DEFAULT_WINDOW_WORKDAYS,
             not_rated_policy: NotRatedPolicy::Excluded,
         }
+    }
+}
+
+/// The designation rule of backlog cases (积案): what the background
+/// sweep designates. The defaults are argued at
+/// `backlog::rules::DEFAULT_OPEN_DAYS` and `DEFAULT_REPEATS`.
+#[derive(Debug, Clone, Args)]
+pub struct BacklogConfig {
+    /// OPEN_TOO_LONG: a case still with the organizations (registered,
+    /// routed, accepted, under review or re-review) more than this many
+    /// calendar days after registration; 0 turns the rule off. 90 days are
+    /// the whole ordinary procedure without an extension (15 to route, 15
+    /// to accept, 60 to reply: 条例 Art.22, 23, 34).
+    #[arg(
+        global = true,
+        long = "backlog-open-days",
+        env = "PETITION_BACKLOG_OPEN_DAYS",
+        default_value_t = crate::backlog::rules::DEFAULT_OPEN_DAYS,
+        value_parser = clap::value_parser!(u32).range(0..=i64::from(crate::backlog::rules::MAX_OPEN_DAYS))
+    )]
+    pub open_days: u32,
+
+    /// REPEATED: a matter with at least this many linked repeat filings
+    /// (重复信访); 0 turns the rule off.
+    #[arg(
+        global = true,
+        long = "backlog-repeats",
+        env = "PETITION_BACKLOG_REPEATS",
+        default_value_t = crate::backlog::rules::DEFAULT_REPEATS,
+        value_parser = clap::value_parser!(u32).range(0..=i64::from(crate::backlog::rules::MAX_REPEATS))
+    )]
+    pub repeats: u32,
+
+    /// PETITIONS_AFTER_FINAL: a matter final after re-review (Art.36)
+    /// petitioned again (a filing declined as concluded after re-review).
+    #[arg(
+        global = true,
+        long = "backlog-after-final",
+        env = "PETITION_BACKLOG_AFTER_FINAL",
+        default_value_t = true,
+        action = clap::ArgAction::Set
+    )]
+    pub after_final: bool,
+}
+
+impl BacklogConfig {
+    /// The rule's settings.
+    pub fn policy(&self) -> crate::backlog::rules::Policy {
+        crate::backlog::rules::Policy {
+            open_days: self.open_days,
+            repeats: self.repeats,
+            after_final: self.after_final,
+        }
+    }
+}
+
+impl Default for BacklogConfig {
+    fn default() -> Self {
+        let policy = crate::backlog::rules::Policy::default();
+        BacklogConfig { open_days: policy.open_days, repeats: policy.repeats, after_final: policy.after_final }
     }
 }
 

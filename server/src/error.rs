@@ -45,6 +45,10 @@ pub enum AppError {
     /// An operation not allowed in the resource's current state.
     #[error("{message}")]
     FailedPrecondition { reason: Reason, message: String, subject: String },
+    /// Several preconditions failed at once: one PreconditionFailure
+    /// violation per `(subject, description)` (a backlog case's checks).
+    #[error("{message}")]
+    Unmet { reason: Reason, message: String, violations: Vec<(String, String)> },
     /// A change-feed position older than the feed keeps (FAILED_PRECONDITION
     /// `CURSOR_EXPIRED`, with the oldest position it resumes after).
     #[error("the feed no longer serves this position; list again and resume from the position the list gives")]
@@ -111,6 +115,7 @@ impl AppError {
             | Self::PermissionDenied { reason, .. }
             | Self::AlreadyExists { reason, .. }
             | Self::FailedPrecondition { reason, .. }
+            | Self::Unmet { reason, .. }
             | Self::ResourceExhausted { reason, .. } => *reason,
             Self::NotFound { .. } => Reason::NotFound,
             Self::CursorExpired { .. } => Reason::CursorExpired,
@@ -131,7 +136,9 @@ impl AppError {
             Self::PermissionDenied { .. } => Code::PermissionDenied,
             Self::NotFound { .. } => Code::NotFound,
             Self::AlreadyExists { .. } => Code::AlreadyExists,
-            Self::FailedPrecondition { .. } | Self::CursorExpired { .. } => Code::FailedPrecondition,
+            Self::FailedPrecondition { .. } | Self::Unmet { .. } | Self::CursorExpired { .. } => {
+                Code::FailedPrecondition
+            }
             Self::Aborted { .. } | Self::ConcurrentUpdate { .. } => Code::Aborted,
             Self::ResourceExhausted { .. } | Self::HeadersTooLarge { .. } => Code::ResourceExhausted,
             Self::Unavailable { .. } | Self::Warming { .. } | Self::Overloaded { .. } => Code::Unavailable,
@@ -166,6 +173,15 @@ impl From<AppError> for Status {
             }
             AppError::FailedPrecondition { reason, message, subject } => {
                 details.add_precondition_failure_violation(reason_name(*reason), subject.clone(), message.clone());
+            }
+            AppError::Unmet { reason, violations, .. } => {
+                for (subject, description) in violations {
+                    details.add_precondition_failure_violation(
+                        reason_name(*reason),
+                        subject.clone(),
+                        description.clone(),
+                    );
+                }
             }
             AppError::CursorExpired { earliest_position } => {
                 details.add_precondition_failure_violation(

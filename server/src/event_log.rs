@@ -17,7 +17,15 @@ use crate::wire::wire_enum;
 wire_enum! {
     /// What kind of aggregate an event belongs to (values match
     /// `petition.v1.AggregateType`).
-    AggregateType { Case = 1, Dispute = 2, LegalAidApplication = 3, CourtReferral = 4, Rating = 5, Supervision = 6 }
+    AggregateType {
+        Case = 1,
+        Dispute = 2,
+        LegalAidApplication = 3,
+        CourtReferral = 4,
+        Rating = 5,
+        Supervision = 6,
+        BacklogCase = 7,
+    }
 }
 
 /// Bits of a wire position that hold the event's place in its transaction.

@@ -30,6 +30,8 @@ pub mod literal_limit;
 pub mod mediation;
 // The city's metrics (issue 19).
 pub mod metrics;
+// Backlog cases and the four checks (issue 20).
+pub mod backlog;
 // Court linkage (issue 18).
 pub mod courts;
 pub mod outcome;

@@ -23,6 +23,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    backlog_cases (id) {
+        id -> Uuid,
+        case_id -> Uuid,
+        state -> Int2,
+        reason -> Int2,
+        by_rule -> Bool,
+        region_path -> Text,
+        region_code -> Text,
+        case_number -> Text,
+        designated_at -> Timestamptz,
+        closed_at -> Nullable<Timestamptz>,
+        lifecycle -> Jsonb,
+        version -> Int4,
+        last_sequence -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     calendar_days (day) {
         day -> Date,
         kind -> Int2,
@@ -523,6 +543,8 @@ diesel::table! {
 }
 
 diesel::joinable!(accounts -> organizations (organization_id));
+diesel::joinable!(backlog_cases -> cases (case_id));
+diesel::joinable!(backlog_cases -> regions (region_code));
 diesel::joinable!(case_clock_marks -> cases (case_id));
 diesel::joinable!(case_facts -> cases (case_id));
 diesel::joinable!(case_fingerprints -> cases (case_id));
@@ -563,6 +585,7 @@ diesel::joinable!(token_revocations -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
+    backlog_cases,
     calendar_days,
     calendar_years,
     case_clock_marks,

@@ -299,6 +299,8 @@ pub fn load(
     crate::courts::seed::seed(conn, &mut journal, &people, &org_ids, &password_hash)?;
     // Ratings (issue 19): the served opinions rated in every way.
     crate::ratings::seed::seed(conn, &mut journal, ratings, &people, &cases.rated)?;
+    // Backlog cases (issue 20): one designated, its four checks recorded.
+    crate::backlog::seed::seed(conn, &mut journal, person(&people, "zg.clerk")?, cases.rated.under_recheck)?;
     journal.flush(conn)?;
     report.created = true;
     Ok(report)

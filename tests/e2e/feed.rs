@@ -33,6 +33,7 @@ fn key(change: &pb::Change) -> Key {
         Some(pb::change::Event::LegalAidEvent(event)) => event.sequence,
         Some(pb::change::Event::CourtReferralEvent(event)) => event.sequence,
         Some(pb::change::Event::RatingEvent(event)) => event.sequence,
+        Some(pb::change::Event::BacklogCaseEvent(event)) => event.sequence,
         Some(pb::change::Event::SupervisionEvent(event)) => event.sequence,
         None => -1,
     };

@@ -3,6 +3,7 @@
 
 mod accusations;
 mod availability;
+mod backlog;
 mod calendar;
 mod case_authz;
 mod case_lawyers;

@@ -52,6 +52,7 @@ pub fn assert_typed(change: &pb::Change) {
         }
         Some(pb::change::Event::CourtReferralEvent(event)) => assert_typed_court_referral_event(event),
         Some(pb::change::Event::RatingEvent(event)) => assert_typed_rating_event(event),
+        Some(pb::change::Event::BacklogCaseEvent(event)) => assert_typed_backlog_event(event),
         Some(pb::change::Event::SupervisionEvent(event)) => assert_typed_supervision_event(event),
         None => panic!("a change without an event: {change:?}"),
     }
@@ -194,6 +195,22 @@ pub fn assert_typed_supervision_event(event: &pb::SupervisionEvent) {
             | (T::Withdrawn, Some(D::Withdrawn(_)))
             | (T::DeadlineApproaching, Some(D::DeadlineApproaching(_)))
             | (T::Lapsed, Some(D::Lapsed(_)))
+    );
+    assert!(matches, "the detail is not the arm of the event's type: {event:?}");
+}
+
+/// Backlog cases: an event's detail is the arm of its type.
+#[track_caller]
+pub fn assert_typed_backlog_event(event: &pb::BacklogCaseEvent) {
+    use pb::BacklogCaseEventType as T;
+    use pb::backlog_case_event::Detail as D;
+    let matches = matches!(
+        (event.r#type(), &event.detail),
+        (T::Designated, Some(D::Designated(_)))
+            | (T::ChecksRecorded, Some(D::ChecksRecorded(_)))
+            | (T::AccountabilityRecorded, Some(D::AccountabilityRecorded(_)))
+            | (T::Resolved, Some(D::Resolved(_)))
+            | (T::Withdrawn, Some(D::Withdrawn(_)))
     );
     assert!(matches, "the detail is not the arm of the event's type: {event:?}");
 }

@@ -732,6 +732,112 @@ pub fn authorize_rating(
     Err(AppError::permission_denied(Reason::PermissionDenied, format!("you may not {what}")))
 }
 
+// ---- Backlog cases (BacklogService) ---------------------------------------
+
+/// What a caller wants to do to a backlog case (积案).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BacklogAction {
+    /// See it and its timeline.
+    Read,
+    /// Record one or several of the four checks.
+    RecordChecks,
+    /// Record who was held accountable.
+    RecordAccountability,
+    /// Resolve it (化解).
+    Resolve,
+    /// Withdraw a designation made in error.
+    Withdraw,
+}
+
+/// What the policy needs to know about a backlog case: its case's region
+/// and current handling organization.
+#[derive(Debug, Clone, Copy)]
+pub struct BacklogAccess<'a> {
+    pub region_path: &'a str,
+    pub handling_organization_id: Option<uuid::Uuid>,
+}
+
+/// The petition bureau's staff who see, designate and check the backlog
+/// cases of their jurisdiction's subtree.
+pub const BACKLOG_OVERSIGHT: [Role; 3] = [Role::Clerk, Role::Leader, Role::Supervisor];
+/// The handling organization's staff, who see its backlog cases and
+/// record checks.
+pub const BACKLOG_HANDLING: [Role; 2] = [Role::Handler, Role::UnitLead];
+/// Who holds people accountable, resolves and withdraws: the bureau's
+/// leaders and supervisors of the jurisdiction.
+const BACKLOG_DECIDERS: [Role; 2] = [Role::Leader, Role::Supervisor];
+
+fn oversees_backlog(principal: &Principal, region_path: &str) -> bool {
+    !principal.is_admin() && holds_any(principal, &BACKLOG_OVERSIGHT) && in_jurisdiction(principal, region_path)
+}
+
+/// Whether the principal may see the backlog case at all: admins, the
+/// bureau's clerks, leaders and supervisors whose jurisdiction holds the
+/// case, the handlers and unit leads of its handling organization. Not the
+/// petitioner: checks and accountability are internal oversight. Those who
+/// may not get NOT_FOUND for every action; ListBacklogCases
+/// (`backlog::store::BacklogVisibility`) and the change feed show exactly
+/// these.
+pub fn can_see_backlog_case(principal: &Principal, backlog: &BacklogAccess<'_>) -> bool {
+    principal.is_admin()
+        || oversees_backlog(principal, backlog.region_path)
+        || (holds_any(principal, &BACKLOG_HANDLING) && works_for(principal, backlog.handling_organization_id))
+}
+
+/// Allows or denies `action` on a backlog case. Admins read every backlog
+/// case and act on none.
+pub fn authorize_backlog_case(
+    principal: &Principal,
+    action: BacklogAction,
+    backlog: &BacklogAccess<'_>,
+) -> Result<(), AppError> {
+    if !can_see_backlog_case(principal, backlog) {
+        return Err(AppError::NotFound { resource: "backlog case" });
+    }
+    let allowed = match action {
+        BacklogAction::Read => true,
+        BacklogAction::RecordChecks => {
+            oversees_backlog(principal, backlog.region_path)
+                || (holds_any(principal, &BACKLOG_HANDLING) && works_for(principal, backlog.handling_organization_id))
+        }
+        BacklogAction::RecordAccountability | BacklogAction::Resolve | BacklogAction::Withdraw => {
+            !principal.is_admin()
+                && holds_any(principal, &BACKLOG_DECIDERS)
+                && in_jurisdiction(principal, backlog.region_path)
+        }
+    };
+    if allowed {
+        return Ok(());
+    }
+    let what = match action {
+        BacklogAction::Read => "read this backlog case",
+        BacklogAction::RecordChecks => "record its checks (the bureau or the handling organization may)",
+        BacklogAction::RecordAccountability => "record accountability (a leader or supervisor of the bureau may)",
+        BacklogAction::Resolve => "resolve it (a leader or supervisor of the bureau may)",
+        BacklogAction::Withdraw => "withdraw it (a leader or supervisor of the bureau may)",
+    };
+    Err(AppError::permission_denied(Reason::PermissionDenied, format!("you may not {what}")))
+}
+
+/// Designating a case a backlog case by decision: NOT_FOUND unless the
+/// principal may see the case; then the bureau's clerks, leaders and
+/// supervisors whose jurisdiction holds it.
+pub fn authorize_backlog_designation(principal: &Principal, case: &CaseAccess<'_>) -> Result<(), AppError> {
+    if !can_see_case(principal, case) {
+        return Err(AppError::NotFound { resource: "case" });
+    }
+    if oversees_backlog(principal, case.region_path) {
+        return Ok(());
+    }
+    if !principal.is_admin() && holds_any(principal, &BACKLOG_OVERSIGHT) {
+        return Err(outside_jurisdiction("this case"));
+    }
+    Err(AppError::permission_denied(
+        Reason::PermissionDenied,
+        "you may not designate backlog cases (a clerk, leader or supervisor of the bureau may)",
+    ))
+}
+
 /// What is done to a supervision item (督办).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SupervisionAction {
@@ -806,6 +912,83 @@ pub fn authorize_supervision(
         SupervisionAction::Oversee => "act on this supervision item (its issuing organization's supervisors may)",
     };
     Err(AppError::permission_denied(Reason::PermissionDenied, format!("you may not {what}")))
+}
+
+#[cfg(test)]
+mod backlog_tests {
+    use super::test_accounts::account;
+    use super::*;
+    use uuid::Uuid;
+
+    /// Every kind of caller against every action (and designation):
+    /// allowed, PERMISSION_DENIED or NOT_FOUND.
+    #[test]
+    fn backlog_matrix() {
+        let (unit, bureau, other_unit) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let county = "360700/360702";
+        let petitioner = account(&[Role::Citizen], None, None, &[]);
+        let clerk = account(&[Role::Clerk], Some(bureau), Some(county), &[]);
+        let city_clerk = account(&[Role::Clerk], Some(Uuid::now_v7()), Some("360700"), &[]);
+        let far_clerk = account(&[Role::Clerk], Some(Uuid::now_v7()), Some("360700/360703"), &[]);
+        let handler = account(&[Role::Handler], Some(unit), Some(county), &[]);
+        let lead = account(&[Role::UnitLead], Some(unit), Some(county), &[]);
+        let other_handler = account(&[Role::Handler], Some(other_unit), Some(county), &[]);
+        let leader = account(&[Role::Leader], Some(Uuid::now_v7()), Some(county), &[]);
+        let supervisor = account(&[Role::Supervisor], Some(Uuid::now_v7()), Some("360700"), &[]);
+        let far_supervisor = account(&[Role::Supervisor], Some(Uuid::now_v7()), Some("360700/360703"), &[]);
+        let mediator = account(&[Role::Mediator], Some(Uuid::now_v7()), Some(county), &[]);
+        let lawyer = account(&[Role::Lawyer], Some(Uuid::now_v7()), Some(county), &[]);
+        let unit_partner = account(&[Role::Partner], Some(unit), None, &[Scope::CasesRead]);
+        let admin = account(&[Role::Admin], None, None, &[]);
+        let region_path = "360700/360702/360702001";
+        let backlog = BacklogAccess { region_path, handling_organization_id: Some(unit) };
+        let case = CaseAccess {
+            region_path,
+            petitioner_id: petitioner.account_id,
+            handling_organization_id: Some(unit),
+            reviewing_organization_id: None,
+            access_organization_ids: &[],
+        };
+        use BacklogAction::*;
+        let (ok, denied, hidden, outside) =
+            (None, Some(Reason::PermissionDenied), Some(Reason::NotFound), Some(Reason::OutsideJurisdiction));
+        // Read, RecordChecks, RecordAccountability, Resolve, Withdraw; Designate.
+        // Who, the five actions, and designation.
+        type Row<'a> = (&'a str, &'a Principal, [Option<Reason>; 5], Option<Reason>);
+        let rows: [Row<'_>; 15] = [
+            ("petitioner", &petitioner, [hidden; 5], denied),
+            ("clerk", &clerk, [ok, ok, denied, denied, denied], ok),
+            ("city clerk", &city_clerk, [ok, ok, denied, denied, denied], ok),
+            ("far clerk", &far_clerk, [hidden; 5], hidden),
+            ("handler of the handling unit", &handler, [ok, ok, denied, denied, denied], denied),
+            ("its lead", &lead, [ok, ok, denied, denied, denied], denied),
+            ("another unit's handler", &other_handler, [hidden; 5], denied),
+            ("leader", &leader, [ok, ok, ok, ok, ok], ok),
+            ("supervisor", &supervisor, [ok, ok, ok, ok, ok], ok),
+            ("far supervisor", &far_supervisor, [hidden; 5], hidden),
+            ("mediator", &mediator, [hidden; 5], hidden),
+            ("lawyer", &lawyer, [hidden; 5], denied),
+            ("the unit's partner account", &unit_partner, [hidden; 5], hidden),
+            ("admin", &admin, [ok, denied, denied, denied, denied], denied),
+            (
+                "clerk of the unit's own org",
+                &account(&[Role::Clerk], Some(unit), Some("360700/360703"), &[]),
+                [hidden; 5],
+                outside,
+            ),
+        ];
+        for (name, who, expected, designate) in rows {
+            for (action, want) in
+                [Read, RecordChecks, RecordAccountability, Resolve, Withdraw].into_iter().zip(expected)
+            {
+                let got = authorize_backlog_case(who, action, &backlog).err().map(|e| e.reason());
+                assert_eq!(got, want, "{name} {action:?}");
+                assert_eq!(can_see_backlog_case(who, &backlog), want != hidden, "{name} sees");
+            }
+            let got = authorize_backlog_designation(who, &case).err().map(|e| e.reason());
+            assert_eq!(got, designate, "{name} designates");
+        }
+    }
 }
 
 #[cfg(test)]

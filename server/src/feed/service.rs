@@ -14,7 +14,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::store::{
-    self, CourtReferralFacts, DisputeFacts, FeedRow, LegalAidFacts, Page, RatingFacts, SupervisionFacts,
+    self, BacklogFacts, CourtReferralFacts, DisputeFacts, FeedRow, LegalAidFacts, Page, RatingFacts, SupervisionFacts,
 };
 use crate::auth::policy::{self, CaseAccess, DisputeAccess, LegalAidAccess, Membership, path_within};
 use crate::auth::tokens::VerifiedToken;
@@ -57,6 +57,7 @@ struct Filter {
     case_event_types: Vec<i16>,
     dispute_event_types: Vec<i16>,
     legal_aid_event_types: Vec<i16>,
+    backlog_case_event_types: Vec<i16>,
     court_referral_event_types: Vec<i16>,
     rating_event_types: Vec<i16>,
     supervision_event_types: Vec<i16>,
@@ -88,7 +89,7 @@ impl Reader {
     }
 
     fn change(&self, row: FeedRow) -> Result<Option<pb::Change>, AppError> {
-        let FeedRow { event, case, dispute, legal_aid, court_referral, rating, supervision } = row;
+        let FeedRow { event, case, dispute, legal_aid, court_referral, rating, supervision, backlog } = row;
         let Some(aggregate_type) = AggregateType::from_i32(i32::from(event.aggregate_type)) else {
             return Ok(None);
         };
@@ -102,7 +103,37 @@ impl Reader {
             AggregateType::CourtReferral => self.court_referral_change(event, court_referral),
             AggregateType::Rating => self.rating_change(event, rating),
             AggregateType::Supervision => self.supervision_change(event, supervision),
+            AggregateType::BacklogCase => self.backlog_change(event, backlog),
         }
+    }
+
+    /// A backlog case's event, to those who may get the backlog case
+    /// (`policy::can_see_backlog_case`).
+    fn backlog_change(&self, row: EventRow, facts: Option<BacklogFacts>) -> Result<Option<pb::Change>, AppError> {
+        let Some(f) = facts else {
+            tracing::warn!(backlog_case_id = %row.aggregate_id, "an event of a backlog case that is not stored; not served");
+            return Ok(None);
+        };
+        let filter = &self.filter;
+        if !filter.backlog_case_event_types.is_empty() && !filter.backlog_case_event_types.contains(&row.event_type) {
+            return Ok(None);
+        }
+        if filter.region_root.as_deref().is_some_and(|root| !path_within(&f.region_path, root)) {
+            return Ok(None);
+        }
+        let access =
+            policy::BacklogAccess { region_path: &f.region_path, handling_organization_id: f.handling_organization_id };
+        if !policy::can_see_backlog_case(&self.principal, &access) {
+            return Ok(None);
+        }
+        let event = crate::event_log::parse_event::<crate::backlog::rules::Event>(&row)?;
+        Ok(Some(pb::Change {
+            position: row.position(),
+            aggregate_type: pb::AggregateType::BacklogCase as i32,
+            aggregate_id: row.aggregate_id.to_string(),
+            commit_time: Some(timestamp(row.occurred_at)),
+            event: Some(pb::change::Event::BacklogCaseEvent(crate::backlog::view::event_message(&row, &event))),
+        }))
     }
 
     /// A supervision item's event, to those who may get the item
@@ -433,6 +464,20 @@ impl FeedApi {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let backlog_case_event_types = filter
+            .backlog_case_event_types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                pb::BacklogCaseEventType::try_from(*t)
+                    .ok()
+                    .filter(|t| *t != pb::BacklogCaseEventType::Unspecified)
+                    .map(|t| t as i16)
+                    .ok_or_else(|| {
+                        AppError::invalid(format!("filter.backlog_case_event_types[{i}]"), "unknown event type")
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let region_code = filter.region_code;
         let state = self.state.clone();
         let (viewer, region_root, principal, memberships) = self
@@ -463,6 +508,7 @@ impl FeedApi {
                 region_root,
                 court_referral_event_types,
                 rating_event_types,
+                backlog_case_event_types,
                 supervision_event_types,
             },
         })

@@ -110,6 +110,15 @@ pub struct FeedRow {
     pub court_referral: Option<CourtReferralFacts>,
     pub rating: Option<RatingFacts>,
     pub supervision: Option<SupervisionFacts>,
+    pub backlog: Option<BacklogFacts>,
+}
+
+/// What the policy needs of a backlog case's event: its case's region and
+/// current handling organization.
+#[derive(Debug, Clone)]
+pub struct BacklogFacts {
+    pub region_path: String,
+    pub handling_organization_id: Option<Uuid>,
 }
 
 /// What the policy needs of a supervision item's event (fixed at issue).
@@ -238,6 +247,10 @@ struct PageRow {
     sv_organization_id: Option<Uuid>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
     sv_issuer_organization_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Text>)]
+    bl_region_path: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    bl_handling_organization_id: Option<Uuid>,
 }
 
 /// The `(xid, idx)` to read after, with `idx` in the column's range: a
@@ -279,7 +292,8 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
                 rt.acceptance_organization_id AS rt_acceptance_organization_id,
                 rt.handling_organization_id AS rt_handling_organization_id,
                 sv.region_path AS sv_region_path, sv.organization_id AS sv_organization_id,
-                sv.issuer_organization_id AS sv_issuer_organization_id
+                sv.issuer_organization_id AS sv_issuer_organization_id,
+                bl.region_path AS bl_region_path, blc.handling_organization_id AS bl_handling_organization_id
          FROM h
          LEFT JOIN LATERAL (
              SELECT * FROM events
@@ -294,6 +308,8 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
          LEFT JOIN cases rc ON rc.id = r.case_id
          LEFT JOIN ratings rt ON e.aggregate_type = 5 AND rt.id = e.aggregate_id
          LEFT JOIN supervisions sv ON e.aggregate_type = 6 AND sv.id = e.aggregate_id
+         LEFT JOIN backlog_cases bl ON e.aggregate_type = 7 AND bl.id = e.aggregate_id
+         LEFT JOIN cases blc ON blc.id = bl.case_id
          ORDER BY e.xid, e.idx",
     )
     .bind::<BigInt, _>(xid)
@@ -383,7 +399,11 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
                 }
                 _ => None,
             };
-            Some(FeedRow { event, case, dispute, legal_aid, court_referral, rating, supervision })
+            let backlog = r.bl_region_path.map(|region_path| BacklogFacts {
+                region_path,
+                handling_organization_id: r.bl_handling_organization_id,
+            });
+            Some(FeedRow { event, case, dispute, legal_aid, court_referral, rating, supervision, backlog })
         })
         .collect();
     Ok(Page { rows, readable_through })

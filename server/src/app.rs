@@ -151,6 +151,7 @@ impl Application {
             ratings: config.ratings.clone(),
             metrics: config.metrics.clone(),
             oversight: config.oversight.clone(),
+            backlog: config.backlog.clone(),
             clock: crate::clock::Clock::from_file(config.oversight.clock_file.clone()),
             similarity,
             feed_config: config.feed.clone(),

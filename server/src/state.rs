@@ -9,8 +9,8 @@ use crate::auth::tokens::TokenIssuer;
 use crate::calendar::LoadedYears;
 use crate::cases::numbering::Numbering;
 use crate::config::{
-    AuthConfig, FeedConfig, IntakeConfig, LegalAidConfig, MediationConfig, MetricsConfig, OversightConfig,
-    RatingsConfig,
+    AuthConfig, BacklogConfig, FeedConfig, IntakeConfig, LegalAidConfig, MediationConfig, MetricsConfig,
+    OversightConfig, RatingsConfig,
 };
 use crate::db::Db;
 use crate::directory::kinds::OrganizationKinds;
@@ -36,6 +36,8 @@ pub struct AppState {
     /// The rating window and the not-rated policy (the metrics read it).
     pub ratings: RatingsConfig,
     pub metrics: MetricsConfig,
+    /// The backlog designation rule the sweeper applies.
+    pub backlog: BacklogConfig,
     /// Supervision's ladder and the sweeper's settings.
     pub oversight: OversightConfig,
     /// What "now" is for the sweeper and supervision.

@@ -535,3 +535,30 @@ async fn who_may_issue_answer_and_oversee_an_item() -> Result<()> {
     assert_eq!(stale.err().map(|e| e.code()), Some(Code::Aborted));
     Ok(())
 }
+
+#[tokio::test]
+async fn the_sweeper_designates_a_case_open_too_long_as_a_backlog_case_once() -> Result<()> {
+    let clock = TestClock::new()?;
+    let today = petition_server::time::shanghai_today();
+    clock.set(today)?;
+    let server = server_on(&clock).await?;
+    let world = CaseWorld::create(&server).await?;
+    let stuck = world.accepted_case("久拖不决").await?;
+    let replied = world.replied_case("已答复").await?;
+    // Past the default 90 days: the accepted case is still with the unit,
+    // the replied one waits on the petitioner.
+    let later = today + chrono::Duration::days(95);
+    clock.set(later)?;
+    swept(&server, later).await?;
+    // A pass on the next day designates nothing more.
+    clock.set(later + chrono::Duration::days(1))?;
+    swept(&server, later + chrono::Duration::days(1)).await?;
+    let listed = |case_id: String| pb::ListBacklogCasesRequest { case_id, ..Default::default() };
+    let designated = world.supervisor.backlog().list_backlog_cases(listed(stuck.id.clone())).await?.backlog_cases;
+    assert_eq!(designated.len(), 1, "designated once: {designated:?}");
+    assert_eq!(designated[0].reason(), pb::BacklogReason::OpenTooLong);
+    assert!(designated[0].by_rule && designated[0].designated_by_account_id.is_empty());
+    let other = world.supervisor.backlog().list_backlog_cases(listed(replied.id.clone())).await?.backlog_cases;
+    assert!(other.is_empty(), "a replied case waits on the petitioner: {other:?}");
+    Ok(())
+}

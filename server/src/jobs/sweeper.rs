@@ -3,7 +3,8 @@
 //! it warns of deadlines a few working days ahead, marks the ones that
 //! passed, raises unanswered supervision items a rung, and (a setting)
 //! issues an OVERDUE reminder to the organization that owes a passed case
-//! clock. Everything it does is an event in the feed.
+//! clock; and it designates the cases the backlog rule names (积案,
+//! `backlog::rules::qualifies`). Everything it does is an event in the feed.
 //!
 //! One server sweeps at a time: the one holding a session advisory lock
 //! (the lease) on a connection of its own. When that server dies, its
@@ -55,6 +56,7 @@ pub struct Report {
     pub items_warned: u32,
     pub items_raised: u32,
     pub items_lapsed: u32,
+    pub backlog_designated: u32,
 }
 
 impl Report {
@@ -70,6 +72,7 @@ pub struct Settings {
     pub warning_workdays: u32,
     pub ladder: Ladder,
     pub supervise_overdue: bool,
+    pub backlog: crate::backlog::rules::Policy,
 }
 
 /// The last day whose deadlines are warned of on `today` (before today:
@@ -87,6 +90,7 @@ pub fn pass(conn: &mut PgConnection, settings: &Settings, signal: &FeedSignal) -
     let mut report = Report::default();
     sweep_items(conn, settings, today, until, &calendar, signal, &mut report)?;
     sweep_cases(conn, settings, today, until, signal, &mut report)?;
+    designate_backlog(conn, settings, today, signal, &mut report)?;
     diesel::sql_query("UPDATE sweeper_state SET swept_through = $1, pass_ended_at = now()")
         .bind::<Date, _>(today)
         .execute(conn)?;
@@ -326,6 +330,41 @@ fn supervise_overdue(
     Ok(())
 }
 
+/// Designates every case the backlog rule names, a batch per transaction.
+fn designate_backlog(
+    conn: &mut PgConnection,
+    settings: &Settings,
+    today: NaiveDate,
+    signal: &FeedSignal,
+    report: &mut Report,
+) -> Result<(), AppError> {
+    loop {
+        let found = crate::backlog::store::candidates(conn, today, &settings.backlog, BATCH)?;
+        if found.is_empty() {
+            return Ok(());
+        }
+        let designated = batch(conn, settings.now, signal, |conn, journal| {
+            let mut designated = 0;
+            for c in found {
+                // Designated by staff since it was found: refused before
+                // anything is written, so the others go on. (One committed
+                // in between fails the batch at the unique index; the next
+                // pass sees it.)
+                match crate::backlog::designate_by_rule(conn, journal, c.case_id, c.reason, c.detail) {
+                    Ok(_) => designated += 1,
+                    Err(e) if e.reason() == crate::error::Reason::AlreadyDesignated => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(designated)
+        })?;
+        report.backlog_designated += designated;
+        if designated == 0 {
+            return Ok(());
+        }
+    }
+}
+
 /// The lease: a session advisory lock on a connection of its own, held
 /// while the connection lives.
 struct Lease {
@@ -405,6 +444,7 @@ pub async fn run(state: Arc<AppState>, database_url: String) {
                     warning_workdays: state.oversight.deadline_warning_workdays,
                     ladder: state.oversight.ladder(),
                     supervise_overdue: state.oversight.supervise_overdue,
+                    backlog: state.backlog.policy(),
                 };
                 let signal = state.feed.clone();
                 match state.db.run_without_transaction(move |conn| pass(conn, &settings, &signal)).await {

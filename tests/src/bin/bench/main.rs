@@ -20,6 +20,8 @@
 //!     [--seconds 10] [--warmup-seconds 2] [--connections 4] [--json] [--keep-database]
 //! cargo run --release -p petition-tests --bin bench -- ratings [--preload 20000] [--rated-cases 256]
 //!     [--rating-rate 20] [--rounds 2] [--seconds 10] [--warmup-seconds 2] [--concurrency 64] [--json]
+//! cargo run --release -p petition-tests --bin bench -- oversight [--preload 1000000] [--owned 2000]
+//!     [--callers 8] [--rounds 2] [--seconds 10] [--warmup-seconds 2] [--concurrency 64] [--json]
 //! ```
 //!
 //! One server is started in-process with the test harness
@@ -123,6 +125,7 @@ mod legal_aid;
 mod mediation;
 mod metrics;
 mod monitor;
+mod oversight;
 mod pgbench;
 mod phase;
 mod preload;
@@ -167,6 +170,8 @@ enum Command {
     Ratings(ratings::RatingsArgs),
     /// Metrics: the city-year dashboard by county over 1,000,000 cases.
     Metrics(metrics::MetricsArgs),
+    /// Oversight: the sweeper's pass over 1,000,000 cases, the leader's and supervisor's lists, SubmitCase while sweeping.
+    Oversight(oversight::OversightArgs),
 }
 
 /// Settings every benchmark shares.
@@ -215,6 +220,7 @@ async fn main() -> Result<ExitCode> {
         Command::Courts(args) => &args.load,
         Command::Ratings(args) => &args.load,
         Command::Metrics(args) => &args.load,
+        Command::Oversight(args) => &args.load,
     };
     if cfg!(debug_assertions) {
         let banner = "!".repeat(78);
@@ -236,5 +242,6 @@ async fn main() -> Result<ExitCode> {
         Command::Courts(args) => courts::courts(args).await,
         Command::Ratings(args) => ratings::ratings(args).await,
         Command::Metrics(args) => metrics::metrics(args).await,
+        Command::Oversight(args) => oversight::oversight(args).await,
     }
 }

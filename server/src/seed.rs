@@ -301,6 +301,14 @@ pub fn load(
     crate::ratings::seed::seed(conn, &mut journal, ratings, &people, &cases.rated)?;
     // Backlog cases (issue 20): one designated, its four checks recorded.
     crate::backlog::seed::seed(conn, &mut journal, person(&people, "zg.clerk")?, cases.rated.under_recheck)?;
+    // Supervision (issue 20): items on three rungs.
+    let chased = crate::supervision::seed::Chased {
+        accepted: cases.accepted,
+        under_review: cases.rated.under_review,
+        replied: cases.rated.replied,
+    };
+    let (supervisor, handler) = (person(&people, "city.supervisor")?, person(&people, "zg.handler")?);
+    crate::supervision::seed::seed(conn, &mut journal, supervisor, handler, &chased)?;
     journal.flush(conn)?;
     report.created = true;
     Ok(report)
@@ -359,6 +367,8 @@ fn demo_opinion(decision: Decision) -> OpinionDraft {
 struct DemoCases {
     /// Registered at the desk, not yet routed: referred to mediation.
     registered: Uuid,
+    /// Accepted, extended, owned by the city leader: supervised.
+    accepted: Uuid,
     /// The cases with served opinions, rated.
     rated: crate::ratings::seed::Rated,
 }
@@ -549,7 +559,7 @@ fn demo_cases(
         pipeline::transition::<Case, _>(conn, journal, &zg_clerk, under_review, "", assign)?;
     }
     let rated = crate::ratings::seed::Rated { replied, under_review, reviewed, under_recheck, finished };
-    Ok(DemoCases { registered, rated })
+    Ok(DemoCases { registered, accepted, rated })
 }
 
 /// A demo mediation team: (key, name, kind, region, organization key,

@@ -562,3 +562,27 @@ async fn the_sweeper_designates_a_case_open_too_long_as_a_backlog_case_once() ->
     assert!(other.is_empty(), "a replied case waits on the petitioner: {other:?}");
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_seeds_supervision_on_three_rungs() -> Result<()> {
+    let server = TestServer::spawn().await?;
+    petition_server::seed::run(&server.state).await?;
+    let supervisor = server.client().await?.new_session();
+    supervisor.login("city.supervisor", petition_server::seed::DEMO_PASSWORD).await?;
+    let all: Vec<pb::Supervision> =
+        supervisor.supervision().supervisions(pb::ListSupervisionsRequest::default()).try_collect().await?;
+    let mut seen: Vec<_> = all.iter().map(|i| (i.rung(), i.state(), i.letters.len())).collect();
+    seen.sort_by_key(|(rung, _, _)| *rung as i32);
+    use pb::SupervisionRung as R;
+    use pb::SupervisionState as S;
+    assert_eq!(seen, [(R::Reminder, S::Open, 0), (R::Letter, S::Closed, 1), (R::Talks, S::Open, 2)], "{all:?}");
+    let talks = all.iter().find(|i| i.rung() == R::Talks).map(|i| i.letters.clone()).unwrap_or_default();
+    assert_eq!(talks[0].number.split('〔').next(), Some("督办函"));
+    assert_eq!(talks[1].number.split('〔').next(), Some("约谈通知"));
+    // The handling unit sees the items addressed to it.
+    let handler = server.client().await?.new_session();
+    handler.login("zg.handler", petition_server::seed::DEMO_PASSWORD).await?;
+    let theirs = handler.supervision().list_supervisions(pb::ListSupervisionsRequest::default()).await?;
+    assert_eq!(theirs.supervisions.len(), 2, "the two addressed to the housing bureau");
+    Ok(())
+}

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod domain;
 pub mod model;
 pub mod rules;
+pub mod seed;
 pub mod service;
 pub mod store;
 pub mod view;

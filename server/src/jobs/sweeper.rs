@@ -26,7 +26,6 @@ use diesel::sql_types::{BigInt, Bool, Date, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use crate::calendar::rules::{Period, WorkCalendar};
-use crate::cases::model::CaseRow;
 use crate::cases::rules::{self as case_rules, Event as CaseEvent};
 use crate::error::AppError;
 use crate::event_log::{Batch, Journal};
@@ -81,16 +80,27 @@ fn warn_until(calendar: &WorkCalendar, today: NaiveDate, workdays: u32) -> Naive
     if workdays == 0 { today.pred_opt().unwrap_or(today) } else { calendar.deadline(today, Period::Workdays(workdays)) }
 }
 
+/// What one pass goes by: its settings, its day, the last day it warns
+/// of, the calendar around the day, and where commits are signalled.
+struct Pass<'a> {
+    settings: &'a Settings,
+    today: NaiveDate,
+    until: NaiveDate,
+    calendar: WorkCalendar,
+    signal: &'a FeedSignal,
+}
+
 /// One pass over every clock as of `settings.now`; the transactions' ids
 /// go to `signal` as they commit.
 pub fn pass(conn: &mut PgConnection, settings: &Settings, signal: &FeedSignal) -> Result<Report, AppError> {
     let today = crate::time::shanghai_date(settings.now);
     let calendar = crate::calendar::store::load_calendar_around(conn, today)?;
     let until = warn_until(&calendar, today, settings.warning_workdays);
+    let run = Pass { settings, today, until, calendar, signal };
     let mut report = Report::default();
-    sweep_items(conn, settings, today, until, &calendar, signal, &mut report)?;
-    sweep_cases(conn, settings, today, until, signal, &mut report)?;
-    designate_backlog(conn, settings, today, signal, &mut report)?;
+    sweep_items(conn, &run, &mut report)?;
+    sweep_cases(conn, &run, &mut report)?;
+    designate_backlog(conn, &run, &mut report)?;
     diesel::sql_query("UPDATE sweeper_state SET swept_through = $1, pass_ended_at = now()")
         .bind::<Date, _>(today)
         .execute(conn)?;
@@ -118,16 +128,8 @@ fn batch<T>(
     Ok(out)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn sweep_items(
-    conn: &mut PgConnection,
-    settings: &Settings,
-    today: NaiveDate,
-    until: NaiveDate,
-    calendar: &WorkCalendar,
-    signal: &FeedSignal,
-    report: &mut Report,
-) -> Result<(), AppError> {
+fn sweep_items(conn: &mut PgConnection, run: &Pass<'_>, report: &mut Report) -> Result<(), AppError> {
+    let Pass { settings, today, until, ref calendar, signal } = *run;
     let mut after = None;
     loop {
         let page = item_store::open_due(conn, until, after, BATCH)?;
@@ -204,22 +206,15 @@ fn case_candidates(
     Ok(rows.into_iter().map(|r| (r.due_date, r.id)).collect())
 }
 
-fn sweep_cases(
-    conn: &mut PgConnection,
-    settings: &Settings,
-    today: NaiveDate,
-    until: NaiveDate,
-    signal: &FeedSignal,
-    report: &mut Report,
-) -> Result<(), AppError> {
+fn sweep_cases(conn: &mut PgConnection, run: &Pass<'_>, report: &mut Report) -> Result<(), AppError> {
     let mut after = None;
     loop {
-        let page = case_candidates(conn, today, until, after)?;
+        let page = case_candidates(conn, run.today, run.until, after)?;
         let Some(last) = page.last().copied() else { return Ok(()) };
         after = Some(last);
-        batch(conn, settings.now, signal, |conn, journal| {
+        batch(conn, run.settings.now, run.signal, |conn, journal| {
             for (_, id) in &page {
-                mark_case(conn, journal, settings, today, until, *id, report)?;
+                mark_case(conn, journal, run, *id, report)?;
             }
             Ok(())
         })?;
@@ -229,19 +224,31 @@ fn sweep_cases(
     }
 }
 
-/// Marks case `id`'s running clock as far as `today` requires, unless a
-/// caller holds the case (next pass) or it is marked already.
+/// What marking a case reads of it (not its body).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = cases, check_for_backend(diesel::pg::Pg))]
+struct ClockedCase {
+    id: Uuid,
+    number: String,
+    region_code: String,
+    region_path: String,
+    registering_organization_id: Option<Uuid>,
+    lifecycle: crate::jsonb::Json<case_rules::Lifecycle>,
+    last_sequence: i32,
+}
+
+/// Marks case `id`'s running clock as far as the pass's day requires,
+/// unless a caller holds the case (next pass) or it is marked already.
 fn mark_case(
     conn: &mut PgConnection,
     journal: &mut Journal,
-    settings: &Settings,
-    today: NaiveDate,
-    until: NaiveDate,
+    run: &Pass<'_>,
     id: Uuid,
     report: &mut Report,
 ) -> Result<(), AppError> {
+    let Pass { settings, today, until, .. } = *run;
     let Some(case) =
-        cases::table.find(id).select(CaseRow::as_select()).for_update().skip_locked().first(conn).optional()?
+        cases::table.find(id).select(ClockedCase::as_select()).for_update().skip_locked().first(conn).optional()?
     else {
         return Ok(());
     };
@@ -285,7 +292,7 @@ fn mark_case(
         .set((case_clock_marks::due_date.eq(due), case_clock_marks::level.eq(level)))
         .execute(conn)?;
     if level == 2 && settings.supervise_overdue {
-        supervise_overdue(conn, journal, settings, today, &case, deadline, owed_by, report)?;
+        supervise_overdue(conn, journal, run, &case, (deadline, due, owed_by), report)?;
     }
     Ok(())
 }
@@ -293,24 +300,22 @@ fn mark_case(
 /// The sweeper's OVERDUE reminder to the organization that owes `case`'s
 /// passed clock, in the name of the bureau that registered it; none for the
 /// bureau's own clock or while one is open.
-#[allow(clippy::too_many_arguments)]
 fn supervise_overdue(
     conn: &mut PgConnection,
     journal: &mut Journal,
-    settings: &Settings,
-    today: NaiveDate,
-    case: &CaseRow,
-    deadline: case_rules::DeadlineName,
-    owed_by: Option<Uuid>,
+    run: &Pass<'_>,
+    case: &ClockedCase,
+    clock: (case_rules::DeadlineName, NaiveDate, Option<Uuid>),
     report: &mut Report,
 ) -> Result<(), AppError> {
+    let (deadline, due, owed_by) = clock;
+    let today = run.today;
     let (Some(organization_id), Some(issuer)) = (owed_by, case.registering_organization_id) else {
         return Ok(());
     };
     if organization_id == issuer || item_store::overdue_item_open(conn, case.id, organization_id)? {
         return Ok(());
     }
-    let due = case_rules::due_date(&case.lifecycle.0).unwrap_or(today);
     let issue = Issue {
         trigger: Trigger::Overdue,
         text: format!("案件 {} 的 {} 期限（{}）已过，请说明情况并尽快办理。", case.number, deadline.field(), due),
@@ -325,25 +330,21 @@ fn supervise_overdue(
         today,
         automatic: true,
     };
-    item_aggregate::open(conn, journal, &settings.ladder, case, issue, issuing)?;
+    let on =
+        item_aggregate::OnCase { region_path: &case.region_path, region_code: &case.region_code, number: &case.number };
+    item_aggregate::open(conn, journal, (&run.settings.ladder, &run.calendar), on, issue, issuing)?;
     report.items_issued += 1;
     Ok(())
 }
 
 /// Designates every case the backlog rule names, a batch per transaction.
-fn designate_backlog(
-    conn: &mut PgConnection,
-    settings: &Settings,
-    today: NaiveDate,
-    signal: &FeedSignal,
-    report: &mut Report,
-) -> Result<(), AppError> {
+fn designate_backlog(conn: &mut PgConnection, run: &Pass<'_>, report: &mut Report) -> Result<(), AppError> {
     loop {
-        let found = crate::backlog::store::candidates(conn, today, &settings.backlog, BATCH)?;
+        let found = crate::backlog::store::candidates(conn, run.today, &run.settings.backlog, BATCH)?;
         if found.is_empty() {
             return Ok(());
         }
-        let designated = batch(conn, settings.now, signal, |conn, journal| {
+        let designated = batch(conn, run.settings.now, run.signal, |conn, journal| {
             let mut designated = 0;
             for c in found {
                 // Designated by staff since it was found: refused before

@@ -12,6 +12,7 @@ use super::rules::{self, Event, Issue, Issuing, Ladder, Lifecycle};
 use super::store;
 use crate::auth::Principal;
 use crate::auth::policy::{self, SupervisionAccess, SupervisionAction};
+use crate::calendar::rules::WorkCalendar;
 use crate::cases::model::CaseRow;
 use crate::error::AppError;
 use crate::event_log::{AggregateType, Batch, Journal};
@@ -105,30 +106,45 @@ pub fn number(
     Ok(rules::letter_number(rung, day.year(), sequence))
 }
 
+/// The case an item is on, as its row keeps it.
+pub struct OnCase<'a> {
+    pub region_path: &'a str,
+    pub region_code: &'a str,
+    pub number: &'a str,
+}
+
+impl<'a> OnCase<'a> {
+    pub fn of(case: &'a CaseRow) -> OnCase<'a> {
+        OnCase { region_path: &case.region_path, region_code: &case.region_code, number: &case.number }
+    }
+}
+
 /// Opens item `issue` on `case`, in the caller's transaction: by a
-/// supervisor (IssueSupervision) or by the sweeper (`issuing.issued_by` none).
+/// supervisor (IssueSupervision) or by the sweeper (`issuing.issued_by`
+/// none); its deadline counted on `calendar`.
 pub fn open(
     conn: &mut PgConnection,
     journal: &mut Journal,
-    ladder: &Ladder,
-    case: &CaseRow,
+    due: (&Ladder, &WorkCalendar),
+    case: OnCase<'_>,
     issue: Issue,
     issuing: Issuing,
 ) -> Result<Supervision, AppError> {
-    let calendar = crate::calendar::store::load_calendar_around(conn, issuing.today)?;
+    let (ladder, calendar) = due;
     let number = number(conn, issuing.issuer_organization_id, issue.rung, issuing.today)?;
     let actor = issuing.issued_by;
-    let event = rules::issued(issue, issuing, ladder, &calendar, number);
+    let case_id = issuing.case_id;
+    let event = rules::issued(issue, issuing, ladder, calendar, number);
     let id = Uuid::now_v7();
     let at = journal.now();
     let start = Batch { id, before: None, last_sequence: 0, actor, at };
     let (life, last_sequence) = journal.record_batch(start, &[event], |_, _| ())?;
     let row = SupervisionRow {
         id,
-        case_id: case.id,
-        region_path: case.region_path.clone(),
-        region_code: case.region_code.clone(),
-        case_number: case.number.clone(),
+        case_id,
+        region_path: case.region_path.to_owned(),
+        region_code: case.region_code.to_owned(),
+        case_number: case.number.to_owned(),
         organization_id: life.organization_id,
         issuer_organization_id: life.issuer_organization_id,
         state: life.state.as_i16(),

@@ -59,7 +59,8 @@ fn issue(
         today: shanghai_date(at),
         automatic: false,
     };
-    aggregate::open(conn, journal, &Ladder::default(), &row, issue, issuing)
+    let calendar = crate::calendar::store::load_calendar_around(conn, shanghai_date(at))?;
+    aggregate::open(conn, journal, (&Ladder::default(), &calendar), aggregate::OnCase::of(&row), issue, issuing)
 }
 
 /// Raises `item` one rung as the sweeper does, `days` ago.

@@ -168,7 +168,9 @@ impl SupervisionService for SupervisionApi {
                 today,
                 automatic: false,
             };
-            let item = aggregate::open(conn, journal, &ladder, &case, issue, issuing)?;
+            let calendar = crate::calendar::store::load_calendar_around(conn, today)?;
+            let item =
+                aggregate::open(conn, journal, (&ladder, &calendar), aggregate::OnCase::of(&case), issue, issuing)?;
             Ok(view::supervision_message(&item.row, today))
         })
         .await?;

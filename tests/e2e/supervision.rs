@@ -150,6 +150,8 @@ async fn an_unanswered_item_climbs_every_rung_as_its_deadlines_pass() -> Result<
     let warned = events(&world.supervisor, &item.id).await?;
     let warnings = warned.iter().filter(|e| e.r#type() == pb::SupervisionEventType::DeadlineApproaching).count();
     assert_eq!(warnings, 1, "one warning per deadline: {warned:?}");
+    let now = world.supervisor.supervision().get_supervision(&item.id).await?;
+    assert_eq!(now.etag, item.etag, "a warning leaves the etag a caller holds");
 
     // Each deadline passes unanswered: one rung up, numbered, due anew.
     let rungs = [

@@ -86,7 +86,11 @@ impl Aggregate for Supervision {
         let start =
             Batch { id: row.id, before: Some(row.lifecycle.0.clone()), last_sequence: row.last_sequence, actor, at };
         let (life, last_sequence) = journal.record_batch(start, events, |_, _| ())?;
-        let change = SupervisionChange::of(life, row.version + 1, last_sequence, at);
+        // The sweeper's warnings and lapse marks leave the version (the
+        // etag) as it was: a caller's conditional answer never fails for them.
+        let marks_only = events.iter().all(|e| matches!(e, Event::DeadlineApproaching { .. } | Event::Lapsed { .. }));
+        let version = if marks_only { row.version } else { row.version + 1 };
+        let change = SupervisionChange::of(life, version, last_sequence, at);
         Ok(Supervision { row: store::save(conn, row.id, &change)? })
     }
 }

@@ -333,8 +333,8 @@ async fn two_citizens_racing_for_the_last_place_one_wins() -> Result<()> {
         a.date = day.clone();
         let mut b = r.book("09:00", &format!("噪音{round}"));
         b.date = day;
-        let (ra, rb) =
-            tokio::join!(w.owner.reception().book_reception(a), w.other_citizen.reception().book_reception(b));
+        let (owner, other) = (w.owner.reception(), w.other_citizen.reception());
+        let (ra, rb) = tokio::join!(owner.book_reception(a), other.book_reception(b));
         let wins = [ra.is_ok(), rb.is_ok()].iter().filter(|ok| **ok).count();
         assert_eq!(wins, 1, "round {round}: {ra:?} {rb:?}");
         let loser = if ra.is_ok() { rb.map(|_| ()) } else { ra.map(|_| ()) };

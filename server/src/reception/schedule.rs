@@ -43,9 +43,13 @@ pub fn create(
     spec: ScheduleSpec,
     now: DateTime<Utc>,
 ) -> Result<ScheduleRow, AppError> {
-    let organization = organization
-        .or(principal.organization_id)
-        .ok_or_else(|| AppError::invalid("organization_id", "is required (name the bureau running the schedule)"))?;
+    let Some(organization) = organization.or(principal.organization_id) else {
+        // Who may not manage schedules at all learns that first.
+        if !principal.is_admin() {
+            policy::authorize_reception_schedule(principal, Uuid::nil(), "")?;
+        }
+        return Err(AppError::invalid("organization_id", "is required (name the bureau running the schedule)"));
+    };
     let path = region_path(conn, &spec.region_code, "spec.region_code")?;
     policy::authorize_reception_schedule(principal, organization, &path)?;
     if crate::directory::store::find_organization(conn, organization)?.is_none() {

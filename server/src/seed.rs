@@ -301,6 +301,8 @@ pub fn load(
     crate::ratings::seed::seed(conn, &mut journal, ratings, &people, &cases.rated)?;
     // Backlog cases (issue 20): one designated, its four checks recorded.
     crate::backlog::seed::seed(conn, &mut journal, person(&people, "zg.clerk")?, cases.rated.under_recheck)?;
+    // Reception days (issue 20): a city leader weekly, a county leader daily.
+    crate::reception::seed::seed(conn, &mut journal, &people)?;
     journal.flush(conn)?;
     report.created = true;
     Ok(report)

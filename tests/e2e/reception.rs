@@ -513,3 +513,17 @@ async fn bad_reception_input_names_its_fields() -> Result<()> {
     let _ = Client::clone(&w.owner);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_seeds_two_schedules_and_a_received_booking() -> Result<()> {
+    let server = TestServer::spawn().await?;
+    petition_server::seed::run(&server.state).await?;
+    let clerk = server.client().await?.new_session();
+    clerk.login("zg.clerk", petition_server::seed::DEMO_PASSWORD).await?;
+    let schedules = clerk.reception().list_reception_schedules(pb::ListReceptionSchedulesRequest::default()).await?;
+    assert_eq!(schedules.schedules.len(), 2);
+    let bookings = clerk.reception().list_reception_bookings(pb::ListReceptionBookingsRequest::default()).await?;
+    let states: Vec<_> = bookings.bookings.iter().map(|b| b.state()).collect();
+    assert!(states.contains(&pb::ReceptionBookingState::Received), "{states:?}");
+    Ok(())
+}

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod model;
 pub mod rules;
 pub mod schedule;
+pub mod seed;
 pub mod service;
 pub mod store;
 pub mod view;

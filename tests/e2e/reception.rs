@@ -220,6 +220,32 @@ async fn a_booking_received_creates_a_case_the_receiving_leader_owns() -> Result
     for change in &mine {
         assert_typed(change);
     }
+    let received_only = w
+        .owner
+        .feed()
+        .list_changes(pb::ListChangesRequest {
+            filter: Some(pb::ChangeFilter {
+                reception_booking_event_types: vec![pb::ReceptionBookingEventType::Received.into()],
+                aggregate_types: vec![pb::AggregateType::ReceptionBooking.into()],
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await?;
+    assert_eq!(received_only.changes.len(), 1);
+    // The slots of the county's region: the 09:00 place is taken.
+    let by_region = w
+        .other_citizen
+        .reception()
+        .list_reception_slots(pb::ListReceptionSlotsRequest {
+            region_code: "360702".into(),
+            from_date: MONDAY.into(),
+            until_date: MONDAY.into(),
+            ..Default::default()
+        })
+        .await?;
+    let left: Vec<i32> = by_region.iter().map(|s| s.remaining).collect();
+    assert_eq!(left, [0, 2]);
     // Another citizen sees none of it.
     let theirs = all_changes(&w.other_citizen).await?;
     assert!(!theirs.iter().any(|c| c.aggregate_id == booking.id));

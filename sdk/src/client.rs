@@ -180,6 +180,11 @@ impl Client {
         crate::SupervisionClient::new(self.clone())
     }
 
+    /// The `ReceptionService` calls: leaders' reception days (领导接访).
+    pub fn reception(&self) -> crate::ReceptionClient {
+        crate::ReceptionClient::new(self.clone())
+    }
+
     /// The `BacklogService` calls: backlog cases (积案) and their four
     /// checks (一案四查).
     pub fn backlog(&self) -> crate::BacklogClient {

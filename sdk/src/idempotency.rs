@@ -137,6 +137,16 @@ keyed_writes! {
 }
 
 reads! {
+    GetReceptionScheduleRequest, ListReceptionSchedulesRequest, ListReceptionSlotsRequest, GetReceptionBookingRequest,
+    ListReceptionBookingsRequest, ListReceptionBookingEventsRequest,
+}
+
+keyed_writes! {
+    CreateReceptionScheduleRequest, UpdateReceptionScheduleRequest, BookReceptionRequest,
+    CancelReceptionBookingRequest, RecordReceptionRequest, RecordReceptionNoShowRequest,
+}
+
+reads! {
     GetBacklogCaseRequest, ListBacklogCasesRequest, ListBacklogCaseEventsRequest,
 }
 

@@ -44,6 +44,11 @@ page_request!(pb::ListCourtReferralsRequest, pb::ListCourtReferralEventsRequest)
 
 page_request!(pb::ListRatingsRequest, pb::ListRatingEventsRequest);
 page_request!(pb::ListSupervisionsRequest, pb::ListSupervisionEventsRequest);
+page_request!(
+    pb::ListReceptionSchedulesRequest,
+    pb::ListReceptionBookingsRequest,
+    pb::ListReceptionBookingEventsRequest
+);
 
 page_request!(pb::ListBacklogCasesRequest, pb::ListBacklogCaseEventsRequest);
 

@@ -21,6 +21,7 @@ use petition_proto::v1::legal_aid_service_server::LegalAidServiceServer;
 use petition_proto::v1::mediation_service_server::MediationServiceServer;
 use petition_proto::v1::metrics_service_server::MetricsServiceServer;
 use petition_proto::v1::rating_service_server::RatingServiceServer;
+use petition_proto::v1::reception_service_server::ReceptionServiceServer;
 use petition_proto::v1::supervision_service_server::SupervisionServiceServer;
 use petition_proto::v1::taxonomy_service_server::TaxonomyServiceServer;
 use tokio::net::TcpListener;
@@ -55,6 +56,7 @@ use crate::metrics::MetricsApi;
 use crate::pagination::PageTokens;
 use crate::pii::Pii;
 use crate::ratings::RatingApi;
+use crate::reception::ReceptionApi;
 use crate::similarity::index::{FOLLOW_EVERY, RELOAD_EVERY};
 use crate::similarity::{SimilarityIndex, Versions};
 use crate::state::AppState;
@@ -278,6 +280,7 @@ impl Application {
             .add_service(guarded!(CourtServiceServer::new(CourtApi::new(state.clone()))))
             .add_service(guarded!(RatingServiceServer::new(RatingApi::new(state.clone()))))
             .add_service(guarded!(SupervisionServiceServer::new(SupervisionApi::new(state.clone()))))
+            .add_service(guarded!(ReceptionServiceServer::new(ReceptionApi::new(state.clone()))))
             .add_service(guarded!(ChangeFeedServiceServer::new(FeedApi::new(state.clone()))));
 
         let address = listener.local_addr().map_err(|e| StartupError(e.to_string()))?;

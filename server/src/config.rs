@@ -521,6 +521,17 @@ pub struct OversightConfig {
     )]
     pub supervision_ladder_workdays: Vec<u32>,
 
+    /// Most BOOKED reception-day bookings a citizen may hold at once (the
+    /// daily filing limit's spirit for 领导接访).
+    #[arg(
+        global = true,
+        long,
+        env = "PETITION_RECEPTION_MAX_OPEN_BOOKINGS",
+        default_value_t = 3,
+        value_parser = clap::value_parser!(u32).range(1..=50)
+    )]
+    pub reception_max_open_bookings: u32,
+
     /// For drills and tests only: a file holding the RFC 3339 instant the
     /// sweeper and supervision take as now (`crate::clock`).
     #[arg(global = true, long, env = "PETITION_CLOCK_FILE", hide = true)]

@@ -25,6 +25,7 @@ wire_enum! {
         Rating = 5,
         Supervision = 6,
         BacklogCase = 7,
+        ReceptionBooking = 8,
     }
 }
 

@@ -44,6 +44,8 @@ pub mod seed;
 pub mod similarity;
 pub mod state;
 pub mod supervision;
+// Reception days (issue 20 §2).
+pub mod reception;
 pub mod taxonomy;
 pub mod text;
 pub mod time;

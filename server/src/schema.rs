@@ -413,6 +413,47 @@ diesel::table! {
 }
 
 diesel::table! {
+    reception_bookings (id) {
+        id -> Uuid,
+        schedule_id -> Uuid,
+        leader_account_id -> Uuid,
+        organization_id -> Uuid,
+        region_path -> Text,
+        citizen_account_id -> Uuid,
+        slot_date -> Date,
+        slot_minute -> Int2,
+        starts_at -> Timestamptz,
+        ends_at -> Timestamptz,
+        matter_key -> Text,
+        case_id -> Nullable<Uuid>,
+        state -> Int2,
+        lifecycle -> Jsonb,
+        version -> Int4,
+        last_sequence -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    reception_schedules (id) {
+        id -> Uuid,
+        leader_account_id -> Uuid,
+        organization_id -> Uuid,
+        region_code -> Text,
+        region_path -> Text,
+        spec -> Jsonb,
+        valid_from -> Date,
+        valid_until -> Nullable<Date>,
+        retired -> Bool,
+        version -> Int4,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Uuid,
         family_id -> Uuid,
@@ -570,6 +611,11 @@ diesel::joinable!(rating_facts -> cases (case_id));
 diesel::joinable!(ratings -> accounts (petitioner_id));
 diesel::joinable!(ratings -> cases (case_id));
 diesel::joinable!(ratings -> regions (region_code));
+diesel::joinable!(reception_bookings -> cases (case_id));
+diesel::joinable!(reception_bookings -> organizations (organization_id));
+diesel::joinable!(reception_bookings -> reception_schedules (schedule_id));
+diesel::joinable!(reception_schedules -> organizations (organization_id));
+diesel::joinable!(reception_schedules -> regions (region_code));
 diesel::joinable!(refresh_tokens -> accounts (account_id));
 diesel::joinable!(routing_rules -> categories (category_code));
 diesel::joinable!(routing_rules -> organizations (organization_id));
@@ -608,6 +654,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     rating_facts,
     ratings,
+    reception_bookings,
+    reception_schedules,
     refresh_tokens,
     regions,
     related_cases,

@@ -309,6 +309,8 @@ pub fn load(
     };
     let (supervisor, handler) = (person(&people, "city.supervisor")?, person(&people, "zg.handler")?);
     crate::supervision::seed::seed(conn, &mut journal, supervisor, handler, &chased)?;
+    // Reception days (issue 20): a city leader weekly, a county leader daily.
+    crate::reception::seed::seed(conn, &mut journal, &people)?;
     journal.flush(conn)?;
     report.created = true;
     Ok(report)

@@ -35,6 +35,7 @@ fn key(change: &pb::Change) -> Key {
         Some(pb::change::Event::RatingEvent(event)) => event.sequence,
         Some(pb::change::Event::BacklogCaseEvent(event)) => event.sequence,
         Some(pb::change::Event::SupervisionEvent(event)) => event.sequence,
+        Some(pb::change::Event::ReceptionBookingEvent(event)) => event.sequence,
         None => -1,
     };
     (change.position, change.aggregate_id.clone(), sequence)

@@ -35,6 +35,7 @@ mod operations;
 mod overload;
 mod rating_authz;
 mod rating_paths;
+mod reception;
 mod retries;
 mod supervision;
 mod support;

@@ -57,6 +57,9 @@ async fn dispute_changes(client: &Client, filter: pb::ChangeFilter) -> Result<Ve
                 Some(pb::change::Event::BacklogCaseEvent(_)) => {
                     assert!(filter.aggregate_types.is_empty(), "a backlog change through a dispute filter")
                 }
+                Some(pb::change::Event::ReceptionBookingEvent(_)) => {
+                    assert!(filter.aggregate_types.is_empty(), "a reception change through a dispute filter")
+                }
                 None => bail!("a change without an event"),
             }
         }

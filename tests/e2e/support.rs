@@ -54,6 +54,19 @@ pub fn assert_typed(change: &pb::Change) {
         Some(pb::change::Event::RatingEvent(event)) => assert_typed_rating_event(event),
         Some(pb::change::Event::BacklogCaseEvent(event)) => assert_typed_backlog_event(event),
         Some(pb::change::Event::SupervisionEvent(event)) => assert_typed_supervision_event(event),
+        Some(pb::change::Event::ReceptionBookingEvent(event)) => {
+            let matches = matches!(
+                (event.r#type(), &event.detail),
+                (pb::ReceptionBookingEventType::Booked, Some(pb::reception_booking_event::Detail::Booked(_)))
+                    | (
+                        pb::ReceptionBookingEventType::Cancelled,
+                        Some(pb::reception_booking_event::Detail::Cancelled(_))
+                    )
+                    | (pb::ReceptionBookingEventType::Received, Some(pb::reception_booking_event::Detail::Received(_)))
+                    | (pb::ReceptionBookingEventType::NoShow, Some(pb::reception_booking_event::Detail::NoShow(_)))
+            );
+            assert!(matches, "the detail is not the arm of the event's type: {event:?}");
+        }
         None => panic!("a change without an event: {change:?}"),
     }
 }

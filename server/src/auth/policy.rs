@@ -914,6 +914,169 @@ pub fn authorize_supervision(
     Err(AppError::permission_denied(Reason::PermissionDenied, format!("you may not {what}")))
 }
 
+/// What is done to a reception-day booking (领导接访).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceptionAction {
+    /// See it and its timeline.
+    Read,
+    /// Cancel it: its citizen, or a clerk of the schedule's bureau.
+    Cancel,
+    /// Record the reception or a no-show: the schedule's leader, or a
+    /// clerk of its bureau.
+    Record,
+}
+
+/// What the policy needs to know about a booking (fixed when booked).
+#[derive(Debug, Clone, Copy)]
+pub struct ReceptionAccess<'a> {
+    /// The schedule's region (where the reception is held).
+    pub region_path: &'a str,
+    /// The bureau running the schedule.
+    pub organization_id: uuid::Uuid,
+    pub leader_account_id: uuid::Uuid,
+    pub citizen_account_id: uuid::Uuid,
+}
+
+/// Staff who see every booking of their jurisdiction's schedules.
+pub const RECEPTION_OVERSIGHT: [Role; 3] = [Role::Clerk, Role::Leader, Role::Supervisor];
+
+/// Whether the principal is a clerk of the bureau running a schedule in
+/// their jurisdiction.
+fn reception_clerk(principal: &Principal, organization: uuid::Uuid, region_path: &str) -> bool {
+    !principal.is_admin()
+        && principal.has_role(Role::Clerk)
+        && works_for(principal, Some(organization))
+        && in_jurisdiction(principal, region_path)
+}
+
+/// Whether the principal may see the booking at all: its citizen, the
+/// receiving leader, clerks, leaders and supervisors whose jurisdiction
+/// holds the schedule's region, admins. ListReceptionBookings and the
+/// change feed show exactly these.
+pub fn can_see_reception_booking(principal: &Principal, booking: &ReceptionAccess<'_>) -> bool {
+    principal.is_admin()
+        || principal.account_id == booking.citizen_account_id
+        || principal.account_id == booking.leader_account_id
+        || (holds_any(principal, &RECEPTION_OVERSIGHT) && in_jurisdiction(principal, booking.region_path))
+}
+
+/// Allows or denies `action` on a booking. Admins read and act on none.
+pub fn authorize_reception_booking(
+    principal: &Principal,
+    action: ReceptionAction,
+    booking: &ReceptionAccess<'_>,
+) -> Result<(), AppError> {
+    if !can_see_reception_booking(principal, booking) {
+        return Err(AppError::NotFound { resource: "reception booking" });
+    }
+    let clerk = reception_clerk(principal, booking.organization_id, booking.region_path);
+    let allowed = match action {
+        ReceptionAction::Read => true,
+        ReceptionAction::Cancel => {
+            clerk || (principal.has_role(Role::Citizen) && principal.account_id == booking.citizen_account_id)
+        }
+        ReceptionAction::Record => {
+            clerk || (principal.has_role(Role::Leader) && principal.account_id == booking.leader_account_id)
+        }
+    };
+    if allowed {
+        return Ok(());
+    }
+    let what = match action {
+        ReceptionAction::Read => "read this booking",
+        ReceptionAction::Cancel => "cancel this booking (its citizen or a clerk of the schedule's bureau may)",
+        ReceptionAction::Record => "record this reception (its leader or a clerk of the schedule's bureau may)",
+    };
+    Err(AppError::permission_denied(Reason::PermissionDenied, format!("you may not {what}")))
+}
+
+/// Booking a reception: a citizen (real-name by their account).
+pub fn authorize_reception_booking_creation(principal: &Principal) -> Result<(), AppError> {
+    if principal.has_role(Role::Citizen) {
+        return Ok(());
+    }
+    Err(AppError::permission_denied(Reason::PermissionDenied, "only a citizen books a reception"))
+}
+
+/// Creating or changing a schedule of `organization` held in `region_path`:
+/// an admin, or a clerk of that bureau whose jurisdiction holds the region.
+pub fn authorize_reception_schedule(
+    principal: &Principal,
+    organization: uuid::Uuid,
+    region_path: &str,
+) -> Result<(), AppError> {
+    if principal.is_admin() || reception_clerk(principal, organization, region_path) {
+        return Ok(());
+    }
+    if principal.has_role(Role::Clerk) && works_for(principal, Some(organization)) {
+        return Err(outside_jurisdiction("the schedule's region"));
+    }
+    Err(AppError::permission_denied(
+        Reason::PermissionDenied,
+        "you may not manage reception schedules (an admin or a clerk of the bureau may)",
+    ))
+}
+
+#[cfg(test)]
+mod reception_tests {
+    use super::test_accounts::account;
+    use super::*;
+    use uuid::Uuid;
+
+    /// Every kind of caller against every action on a booking (Read,
+    /// Cancel, Record) and managing its schedule: y allowed, p
+    /// PERMISSION_DENIED, n NOT_FOUND.
+    #[test]
+    fn reception_matrix() {
+        let (bureau, other) = (Uuid::now_v7(), Uuid::now_v7());
+        let county = "360700/360702";
+        let citizen = account(&[Role::Citizen], None, None, &[]);
+        let leader = account(&[Role::Leader], Some(bureau), Some(county), &[]);
+        let booking = ReceptionAccess {
+            region_path: county,
+            organization_id: bureau,
+            leader_account_id: leader.account_id,
+            citizen_account_id: citizen.account_id,
+        };
+        let cases = [
+            ("the citizen", citizen.clone(), "yyp", 'p'),
+            ("another citizen", account(&[Role::Citizen], None, None, &[]), "nnn", 'p'),
+            ("the receiving leader", leader.clone(), "ypy", 'p'),
+            ("another leader in jurisdiction", account(&[Role::Leader], Some(bureau), Some(county), &[]), "ypp", 'p'),
+            ("leader elsewhere", account(&[Role::Leader], Some(other), Some("360700/360703"), &[]), "nnn", 'p'),
+            ("bureau clerk", account(&[Role::Clerk], Some(bureau), Some(county), &[]), "yyy", 'y'),
+            ("city clerk of another org", account(&[Role::Clerk], Some(other), Some("360700"), &[]), "ypp", 'p'),
+            (
+                "bureau clerk out of jurisdiction",
+                account(&[Role::Clerk], Some(bureau), Some("360700/360703"), &[]),
+                "nnn",
+                'p',
+            ),
+            ("supervisor", account(&[Role::Supervisor], Some(other), Some("360700"), &[]), "ypp", 'p'),
+            ("handler", account(&[Role::Handler], Some(bureau), Some(county), &[]), "nnn", 'p'),
+            ("mediator", account(&[Role::Mediator], Some(bureau), Some(county), &[]), "nnn", 'p'),
+            ("partner", account(&[Role::Partner], Some(bureau), None, &[Scope::CasesRead]), "nnn", 'p'),
+            ("admin", account(&[Role::Admin], None, None, &[]), "ypp", 'y'),
+        ];
+        let actions = [ReceptionAction::Read, ReceptionAction::Cancel, ReceptionAction::Record];
+        let code = |r: Result<(), AppError>| match r {
+            Ok(()) => 'y',
+            Err(AppError::NotFound { .. }) => 'n',
+            Err(_) => 'p',
+        };
+        for (who, principal, want, manage) in cases {
+            for (action, want) in actions.iter().zip(want.chars()) {
+                assert_eq!(code(authorize_reception_booking(&principal, *action, &booking)), want, "{who} {action:?}");
+            }
+            assert_eq!(can_see_reception_booking(&principal, &booking), !want.starts_with('n'), "{who} sees");
+            assert_eq!(code(authorize_reception_schedule(&principal, bureau, county)), manage, "{who} manages");
+        }
+        let book = |p: &Principal| authorize_reception_booking_creation(p).is_ok();
+        assert!(book(&citizen));
+        assert!(!book(&leader));
+    }
+}
+
 #[cfg(test)]
 mod backlog_tests {
     use super::test_accounts::account;

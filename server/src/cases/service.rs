@@ -196,7 +196,7 @@ fn intake_message(
     })
 }
 
-fn raw_draft(draft: &pb::CaseDraft) -> RawDraft<'_> {
+pub(crate) fn raw_draft(draft: &pb::CaseDraft) -> RawDraft<'_> {
     RawDraft {
         kind: draft.kind,
         category_code: &draft.category_code,

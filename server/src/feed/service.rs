@@ -14,7 +14,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::store::{
-    self, BacklogFacts, CourtReferralFacts, DisputeFacts, FeedRow, LegalAidFacts, Page, RatingFacts, SupervisionFacts,
+    self, BacklogFacts, CourtReferralFacts, DisputeFacts, FeedRow, LegalAidFacts, Page, RatingFacts, ReceptionFacts,
+    SupervisionFacts,
 };
 use crate::auth::policy::{self, CaseAccess, DisputeAccess, LegalAidAccess, Membership, path_within};
 use crate::auth::tokens::VerifiedToken;
@@ -61,6 +62,7 @@ struct Filter {
     court_referral_event_types: Vec<i16>,
     rating_event_types: Vec<i16>,
     supervision_event_types: Vec<i16>,
+    reception_booking_event_types: Vec<i16>,
     /// The region subtree's root path.
     region_root: Option<String>,
 }
@@ -89,7 +91,7 @@ impl Reader {
     }
 
     fn change(&self, row: FeedRow) -> Result<Option<pb::Change>, AppError> {
-        let FeedRow { event, case, dispute, legal_aid, court_referral, rating, supervision, backlog } = row;
+        let FeedRow { event, case, dispute, legal_aid, court_referral, rating, supervision, backlog, reception } = row;
         let Some(aggregate_type) = AggregateType::from_i32(i32::from(event.aggregate_type)) else {
             return Ok(None);
         };
@@ -104,7 +106,43 @@ impl Reader {
             AggregateType::Rating => self.rating_change(event, rating),
             AggregateType::Supervision => self.supervision_change(event, supervision),
             AggregateType::BacklogCase => self.backlog_change(event, backlog),
+            AggregateType::ReceptionBooking => self.reception_change(event, reception),
         }
+    }
+
+    /// A reception booking's event, to those who may get the booking
+    /// (`policy::can_see_reception_booking`).
+    fn reception_change(&self, row: EventRow, facts: Option<ReceptionFacts>) -> Result<Option<pb::Change>, AppError> {
+        let Some(f) = facts else {
+            tracing::warn!(booking_id = %row.aggregate_id, "an event of a booking that is not stored; not served");
+            return Ok(None);
+        };
+        let filter = &self.filter;
+        if !filter.reception_booking_event_types.is_empty()
+            && !filter.reception_booking_event_types.contains(&row.event_type)
+        {
+            return Ok(None);
+        }
+        if filter.region_root.as_deref().is_some_and(|root| !policy::path_within(&f.region_path, root)) {
+            return Ok(None);
+        }
+        let access = policy::ReceptionAccess {
+            region_path: &f.region_path,
+            organization_id: f.organization_id,
+            leader_account_id: f.leader_account_id,
+            citizen_account_id: f.citizen_account_id,
+        };
+        if !policy::can_see_reception_booking(&self.principal, &access) {
+            return Ok(None);
+        }
+        let event = crate::event_log::parse_event::<crate::reception::rules::Event>(&row)?;
+        Ok(Some(pb::Change {
+            position: row.position(),
+            aggregate_type: pb::AggregateType::ReceptionBooking as i32,
+            aggregate_id: row.aggregate_id.to_string(),
+            commit_time: Some(crate::convert::timestamp(row.occurred_at)),
+            event: Some(pb::change::Event::ReceptionBookingEvent(crate::reception::view::event_message(&row, &event))),
+        }))
     }
 
     /// A backlog case's event, to those who may get the backlog case
@@ -478,6 +516,20 @@ impl FeedApi {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let reception_booking_event_types = filter
+            .reception_booking_event_types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                pb::ReceptionBookingEventType::try_from(*t)
+                    .ok()
+                    .filter(|t| *t != pb::ReceptionBookingEventType::Unspecified)
+                    .map(|t| t as i16)
+                    .ok_or_else(|| {
+                        AppError::invalid(format!("filter.reception_booking_event_types[{i}]"), "unknown event type")
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let region_code = filter.region_code;
         let state = self.state.clone();
         let (viewer, region_root, principal, memberships) = self
@@ -510,6 +562,7 @@ impl FeedApi {
                 rating_event_types,
                 backlog_case_event_types,
                 supervision_event_types,
+                reception_booking_event_types,
             },
         })
     }

@@ -111,6 +111,16 @@ pub struct FeedRow {
     pub rating: Option<RatingFacts>,
     pub supervision: Option<SupervisionFacts>,
     pub backlog: Option<BacklogFacts>,
+    pub reception: Option<ReceptionFacts>,
+}
+
+/// What the policy needs of a reception booking's event (fixed when booked).
+#[derive(Debug, Clone)]
+pub struct ReceptionFacts {
+    pub region_path: String,
+    pub organization_id: Uuid,
+    pub leader_account_id: Uuid,
+    pub citizen_account_id: Uuid,
 }
 
 /// What the policy needs of a backlog case's event: its case's region and
@@ -251,6 +261,14 @@ struct PageRow {
     bl_region_path: Option<String>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
     bl_handling_organization_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Text>)]
+    rb_region_path: Option<String>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    rb_organization_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    rb_leader_account_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    rb_citizen_account_id: Option<Uuid>,
 }
 
 /// The `(xid, idx)` to read after, with `idx` in the column's range: a
@@ -293,7 +311,9 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
                 rt.handling_organization_id AS rt_handling_organization_id,
                 sv.region_path AS sv_region_path, sv.organization_id AS sv_organization_id,
                 sv.issuer_organization_id AS sv_issuer_organization_id,
-                bl.region_path AS bl_region_path, blc.handling_organization_id AS bl_handling_organization_id
+                bl.region_path AS bl_region_path, blc.handling_organization_id AS bl_handling_organization_id,
+                rb.region_path AS rb_region_path, rb.organization_id AS rb_organization_id,
+                rb.leader_account_id AS rb_leader_account_id, rb.citizen_account_id AS rb_citizen_account_id
          FROM h
          LEFT JOIN LATERAL (
              SELECT * FROM events
@@ -310,6 +330,7 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
          LEFT JOIN supervisions sv ON e.aggregate_type = 6 AND sv.id = e.aggregate_id
          LEFT JOIN backlog_cases bl ON e.aggregate_type = 7 AND bl.id = e.aggregate_id
          LEFT JOIN cases blc ON blc.id = bl.case_id
+         LEFT JOIN reception_bookings rb ON e.aggregate_type = 8 AND rb.id = e.aggregate_id
          ORDER BY e.xid, e.idx",
     )
     .bind::<BigInt, _>(xid)
@@ -403,7 +424,14 @@ pub fn page(conn: &mut PgConnection, after: i64, limit: i64) -> Result<Page, App
                 region_path,
                 handling_organization_id: r.bl_handling_organization_id,
             });
-            Some(FeedRow { event, case, dispute, legal_aid, court_referral, rating, supervision, backlog })
+            let reception =
+                match (r.rb_region_path, r.rb_organization_id, r.rb_leader_account_id, r.rb_citizen_account_id) {
+                    (Some(region_path), Some(organization_id), Some(leader_account_id), Some(citizen_account_id)) => {
+                        Some(ReceptionFacts { region_path, organization_id, leader_account_id, citizen_account_id })
+                    }
+                    _ => None,
+                };
+            Some(FeedRow { event, case, dispute, legal_aid, court_referral, rating, supervision, backlog, reception })
         })
         .collect();
     Ok(Page { rows, readable_through })

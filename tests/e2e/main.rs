@@ -38,5 +38,6 @@ mod rating_paths;
 mod retries;
 mod supervision;
 mod support;
+mod sweeper_clocks;
 mod taxonomy;
 mod tls;

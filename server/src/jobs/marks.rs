@@ -10,7 +10,7 @@
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Date, Jsonb, Nullable, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Date, Jsonb, Nullable, Uuid as SqlUuid};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -130,15 +130,16 @@ impl Table {
             Walk::Miss => ("miss_due", "<", today),
         };
         let Table { name, id } = *self;
-        // Unused when `after` is none, but bound: a day PostgreSQL can hold.
-        let (after_due, after_id) = after.unwrap_or((NaiveDate::default(), Uuid::nil()));
+        // From before any stored day: the row comparison stays the index
+        // scan's start (an `OR` would make it a filter of every row read).
+        let start = (NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default(), Uuid::nil());
+        let (after_due, after_id) = after.unwrap_or(start);
         let rows: Vec<Candidate> = diesel::sql_query(format!(
             "SELECT {column} AS due, {id} AS id FROM {name}
-             WHERE {column} {test} $1 AND ($2 OR ({column}, {id}) > ($3, $4))
-             ORDER BY {column}, {id} LIMIT $5"
+             WHERE {column} {test} $1 AND ({column}, {id}) > ($2, $3)
+             ORDER BY {column}, {id} LIMIT $4"
         ))
         .bind::<Date, _>(bound)
-        .bind::<Bool, _>(after.is_none())
         .bind::<Date, _>(after_due)
         .bind::<SqlUuid, _>(after_id)
         .bind::<BigInt, _>(limit)

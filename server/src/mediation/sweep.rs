@@ -47,10 +47,10 @@ pub struct ClockKey {
 /// The clocks running in `life`, with their last days.
 pub fn running(life: &Lifecycle) -> Vec<(ClockKey, NaiveDate)> {
     let mut clocks = Vec::new();
-    if matches!(life.state, DisputeState::Accepted | DisputeState::InMediation) {
-        if let Some(due) = life.due_date {
-            clocks.push((ClockKey { clock: DisputeClock::TimeLimit, term_index: None }, due));
-        }
+    if matches!(life.state, DisputeState::Accepted | DisputeState::InMediation)
+        && let Some(due) = life.due_date
+    {
+        clocks.push((ClockKey { clock: DisputeClock::TimeLimit, term_index: None }, due));
     }
     if let (true, Some(agreement)) = (life.state.has_agreement(), &life.agreement) {
         for (i, term) in agreement.terms.iter().enumerate() {

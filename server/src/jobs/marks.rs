@@ -177,22 +177,22 @@ impl Table {
         Ok(())
     }
 
-    /// A transition left `id` with the running clocks due `after` (they
-    /// were `before`): unchanged, nothing; none, the row goes; else the
-    /// next pass looks again from the soonest (the marks stay, so nothing
-    /// is marked twice). Called under the aggregate's row lock.
-    pub fn track(
+    /// A transition left `id` with the running clocks `after` (key, last
+    /// day; they were `before`): unchanged, nothing; none, the row goes;
+    /// else the next pass looks again from the soonest (the marks stay, so
+    /// nothing is marked twice). Called under the aggregate's row lock.
+    pub fn track<K: PartialEq>(
         &self,
         conn: &mut PgConnection,
         id: Uuid,
-        before: &[NaiveDate],
-        after: &[NaiveDate],
+        before: &[(K, NaiveDate)],
+        after: &[(K, NaiveDate)],
     ) -> Result<(), AppError> {
         if before == after {
             return Ok(());
         }
         let Table { name, id: column } = *self;
-        match after.iter().min() {
+        match after.iter().map(|(_, due)| due).min() {
             None => {
                 diesel::sql_query(format!("DELETE FROM {name} WHERE {column} = $1"))
                     .bind::<SqlUuid, _>(id)

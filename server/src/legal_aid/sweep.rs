@@ -50,9 +50,9 @@ pub fn running(life: &Lifecycle) -> Option<(LegalAidClock, NaiveDate, Option<Uui
     }
 }
 
-/// The last day of the clock running in `life`.
-pub fn due_dates(life: &Lifecycle) -> Vec<NaiveDate> {
-    running(life).map(|(_, due, _)| due).into_iter().collect()
+/// The clock running in `life` and its last day, as the walk tracks it.
+pub fn tracked(life: &Lifecycle) -> Vec<(LegalAidClock, NaiveDate)> {
+    running(life).map(|(clock, due, _)| (clock, due)).into_iter().collect()
 }
 
 /// What a pass on `today` records for an application in `life` with

@@ -489,7 +489,8 @@ pub struct OversightConfig {
     pub sweep_interval_secs: u64,
 
     /// Working days before a deadline when the sweeper warns of it (cases'
-    /// statutory clocks and supervision items); 0: no warnings.
+    /// statutory clocks, supervision items, disputes' and legal-aid
+    /// applications' clocks); 0: no warnings.
     #[arg(
         global = true,
         long,

@@ -181,6 +181,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    dispute_clock_marks (dispute_id) {
+        dispute_id -> Uuid,
+        warn_due -> Nullable<Date>,
+        miss_due -> Nullable<Date>,
+        marks -> Jsonb,
+    }
+}
+
+diesel::table! {
     dispute_parties (dispute_id, id) {
         dispute_id -> Uuid,
         id -> Uuid,
@@ -291,6 +300,15 @@ diesel::table! {
         last_sequence -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    legal_aid_clock_marks (application_id) {
+        application_id -> Uuid,
+        warn_due -> Nullable<Date>,
+        miss_due -> Nullable<Date>,
+        marks -> Jsonb,
     }
 }
 
@@ -594,6 +612,7 @@ diesel::joinable!(cases -> regions (region_code));
 diesel::joinable!(court_referrals -> cases (case_id));
 diesel::joinable!(court_referrals -> regions (region_code));
 diesel::joinable!(daily_filings -> accounts (petitioner_id));
+diesel::joinable!(dispute_clock_marks -> disputes (dispute_id));
 diesel::joinable!(dispute_parties -> accounts (account_id));
 diesel::joinable!(dispute_parties -> disputes (dispute_id));
 diesel::joinable!(disputes -> cases (case_id));
@@ -604,6 +623,7 @@ diesel::joinable!(disputes -> team_members (mediator_member_id));
 diesel::joinable!(events -> accounts (actor_id));
 diesel::joinable!(idempotency_keys -> accounts (account_id));
 diesel::joinable!(legal_aid_applications -> cases (case_id));
+diesel::joinable!(legal_aid_clock_marks -> legal_aid_applications (application_id));
 diesel::joinable!(mediation_teams -> organizations (organization_id));
 diesel::joinable!(mediation_teams -> regions (region_code));
 diesel::joinable!(organizations -> regions (region_code));
@@ -641,12 +661,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     categories,
     court_referrals,
     daily_filings,
+    dispute_clock_marks,
     dispute_parties,
     disputes,
     events,
     feed_state,
     idempotency_keys,
     legal_aid_applications,
+    legal_aid_clock_marks,
     login_throttle,
     mediation_teams,
     metric_days,

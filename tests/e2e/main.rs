@@ -39,5 +39,6 @@ mod reception;
 mod retries;
 mod supervision;
 mod support;
+mod sweeper_clocks;
 mod taxonomy;
 mod tls;

@@ -47,9 +47,7 @@ pub fn assert_typed(change: &pb::Change) {
     match &change.event {
         Some(pb::change::Event::CaseEvent(event)) => assert_typed_event(event),
         Some(pb::change::Event::DisputeEvent(event)) => assert_typed_dispute_event(event),
-        Some(pb::change::Event::LegalAidEvent(event)) => {
-            assert!(event.detail.is_some(), "a legal-aid event without its detail: {event:?}")
-        }
+        Some(pb::change::Event::LegalAidEvent(event)) => assert_typed_legal_aid_event(event),
         Some(pb::change::Event::CourtReferralEvent(event)) => assert_typed_court_referral_event(event),
         Some(pb::change::Event::RatingEvent(event)) => assert_typed_rating_event(event),
         Some(pb::change::Event::BacklogCaseEvent(event)) => assert_typed_backlog_event(event),
@@ -159,6 +157,36 @@ pub fn assert_typed_dispute_event(event: &pb::DisputeEvent) {
             | (T::ConfirmationApplied, Some(D::ConfirmationApplied(_)))
             | (T::ConfirmationAnswered, Some(D::ConfirmationAnswered(_)))
             | (T::Escalated, Some(D::Escalated(_)))
+            | (T::DeadlineApproaching, Some(D::DeadlineApproaching(_)))
+            | (T::DeadlineMissed, Some(D::DeadlineMissed(_)))
+    );
+    assert!(matches, "the detail is not the arm of the event's type: {event:?}");
+}
+
+/// Asserts that a legal-aid event's detail is the arm of its type.
+#[track_caller]
+pub fn assert_typed_legal_aid_event(event: &pb::LegalAidEvent) {
+    use pb::LegalAidEventType as T;
+    use pb::legal_aid_event::Detail as D;
+    let matches = matches!(
+        (event.r#type(), &event.detail),
+        (T::Created, Some(D::Created(_)))
+            | (T::MaterialsRequested, Some(D::MaterialsRequested(_)))
+            | (T::MaterialsSupplied, Some(D::MaterialsSupplied(_)))
+            | (T::Withdrawn, Some(D::Withdrawn(_)))
+            | (T::Granted, Some(D::Granted(_)))
+            | (T::Refused, Some(D::Refused(_)))
+            | (T::AidFirstGranted, Some(D::AidFirstGranted(_)))
+            | (T::PapersCompleted, Some(D::PapersCompleted(_)))
+            | (T::ConflictFound, Some(D::ConflictFound(_)))
+            | (T::ConflictCleared, Some(D::ConflictCleared(_)))
+            | (T::LawyerAssigned, Some(D::LawyerAssigned(_)))
+            | (T::Terminated, Some(D::Terminated(_)))
+            | (T::ObjectionFiled, Some(D::ObjectionFiled(_)))
+            | (T::ObjectionDecided, Some(D::ObjectionDecided(_)))
+            | (T::Closed, Some(D::Closed(_)))
+            | (T::DeadlineApproaching, Some(D::DeadlineApproaching(_)))
+            | (T::DeadlineMissed, Some(D::DeadlineMissed(_)))
     );
     assert!(matches, "the detail is not the arm of the event's type: {event:?}");
 }

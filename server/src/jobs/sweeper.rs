@@ -1,10 +1,25 @@
-//! The overdue sweeper: every pass watches every clock — cases' statutory
-//! deadlines and supervision items' — as of the business clock's today:
-//! it warns of deadlines a few working days ahead, marks the ones that
-//! passed, raises unanswered supervision items a rung, and (a setting)
-//! issues an OVERDUE reminder to the organization that owes a passed case
-//! clock; and it designates the cases the backlog rule names (积案,
-//! `backlog::rules::qualifies`). Everything it does is an event in the feed.
+//! The overdue sweeper: every pass watches every clock as of the business
+//! clock's today: it warns of deadlines a few working days ahead, marks
+//! the ones that passed, raises unanswered supervision items a rung, and
+//! (a setting) issues an OVERDUE reminder to the organization that owes a
+//! passed case clock; and it designates the cases the backlog rule names
+//! (积案, `backlog::rules::qualifies`). Everything it does is an event in
+//! the feed. The clocks:
+//!
+//! - cases: the running statutory clock (`cases::rules::running_clock`:
+//!   route, accept, reply, review, recheck… by the 2022 条例), marked in
+//!   `case_clock_marks`;
+//! - supervision items: the answer's deadline (`supervision::rules::sweep`);
+//! - disputes (`mediation::sweep`): the mediation's time limit, each agreed
+//!   term's deadline (人民调解法 Art.31), the 30 days to apply for a
+//!   court's confirmation (Art.33);
+//! - legal-aid applications (`legal_aid::sweep`): the decision (法律援助法
+//!   Art.43, 7 days), the materials' day (Art.43 ¶2), the assignment
+//!   (Art.43, 3 days), the bureau's objection decision (Art.49, 5 days).
+//!
+//! Disputes and applications run several clocks: their marks and the walk
+//! by deadline are in `dispute_clock_marks` / `legal_aid_clock_marks`
+//! (`jobs::marks`). Marks never change an aggregate's version or etag.
 //!
 //! One server sweeps at a time: the one holding a session advisory lock
 //! (the lease) on a connection of its own. When that server dies, its
@@ -30,6 +45,7 @@ use crate::cases::rules::{self as case_rules, Event as CaseEvent};
 use crate::error::AppError;
 use crate::event_log::{Batch, Journal};
 use crate::feed::FeedSignal;
+use crate::jobs::marks::Walk;
 use crate::pipeline::Aggregate;
 use crate::schema::{case_clock_marks, cases};
 use crate::state::AppState;
@@ -56,6 +72,10 @@ pub struct Report {
     pub items_raised: u32,
     pub items_lapsed: u32,
     pub backlog_designated: u32,
+    pub disputes_warned: u32,
+    pub disputes_missed: u32,
+    pub legal_aid_warned: u32,
+    pub legal_aid_missed: u32,
 }
 
 impl Report {
@@ -100,6 +120,10 @@ pub fn pass(conn: &mut PgConnection, settings: &Settings, signal: &FeedSignal) -
     let mut report = Report::default();
     sweep_items(conn, &run, &mut report)?;
     sweep_cases(conn, &run, &mut report)?;
+    (report.disputes_warned, report.disputes_missed) =
+        sweep_marks(conn, &run, crate::mediation::sweep::candidates, crate::mediation::sweep::mark)?;
+    (report.legal_aid_warned, report.legal_aid_missed) =
+        sweep_marks(conn, &run, crate::legal_aid::sweep::candidates, crate::legal_aid::sweep::mark)?;
     designate_backlog(conn, &run, &mut report)?;
     diesel::sql_query("UPDATE sweeper_state SET swept_through = $1, pass_ended_at = now()")
         .bind::<Date, _>(today)
@@ -167,6 +191,52 @@ fn sweep_items(conn: &mut PgConnection, run: &Pass<'_>, report: &mut Report) -> 
             return Ok(());
         }
     }
+}
+
+/// A domain's candidates on a walk of its mark table, and the marking of
+/// one aggregate ((warnings, misses)).
+type Candidates = fn(
+    &mut PgConnection,
+    Walk,
+    NaiveDate,
+    NaiveDate,
+    Option<(NaiveDate, Uuid)>,
+    i64,
+) -> Result<Vec<(NaiveDate, Uuid)>, AppError>;
+type Mark = fn(&mut PgConnection, &mut Journal, Uuid, NaiveDate, NaiveDate) -> Result<(u32, u32), AppError>;
+
+/// Walks a domain's clock marks (`jobs::marks`), both walks, a batch per
+/// transaction: (warnings, misses).
+fn sweep_marks(
+    conn: &mut PgConnection,
+    run: &Pass<'_>,
+    candidates: Candidates,
+    mark: Mark,
+) -> Result<(u32, u32), AppError> {
+    let Pass { today, until, signal, .. } = *run;
+    let now = run.settings.now;
+    let mut total = (0, 0);
+    for walk in [Walk::Warn, Walk::Miss] {
+        let mut after = None;
+        loop {
+            let page = candidates(conn, walk, today, until, after, BATCH)?;
+            let Some(last) = page.last().copied() else { break };
+            after = Some(last);
+            let (warned, missed) = batch(conn, now, signal, |conn, journal| {
+                let mut done = (0, 0);
+                for (_, id) in &page {
+                    let (w, m) = mark(conn, journal, *id, today, until)?;
+                    done = (done.0 + w, done.1 + m);
+                }
+                Ok(done)
+            })?;
+            total = (total.0 + warned, total.1 + missed);
+            if i64::try_from(page.len()).unwrap_or(i64::MAX) < BATCH {
+                break;
+            }
+        }
+    }
+    Ok(total)
 }
 
 /// Cases whose running clock is due by `until` and not yet marked as far

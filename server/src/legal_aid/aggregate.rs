@@ -89,10 +89,12 @@ impl Aggregate for Application {
     ) -> Result<Application, AppError> {
         let row = self.row;
         let at = journal.now();
+        let clocks_before = super::sweep::tracked(&row.lifecycle.0);
         let before = Some(row.lifecycle.0.clone());
         let start = Batch { id: row.id, before, last_sequence: row.last_sequence, actor, at };
         let (life, last_sequence) = journal.record_batch(start, events, |_, _| ())?;
         let saved = store::save(conn, row.id, &change_of(&life, row.version + 1, last_sequence, at))?;
+        super::sweep::MARKS.track(conn, row.id, &clocks_before, &super::sweep::tracked(&life))?;
         Ok(Application { row: saved })
     }
 }

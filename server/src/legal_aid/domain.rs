@@ -18,6 +18,11 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// A clock of an application the sweeper watches (`sweep.rs`).
+    LegalAidClock { Decision = 1, Materials = 2, Assignment = 3, Objection = 4 }
+}
+
 impl LegalAidState {
     /// A matter of the centre for the conflict check: aid granted (live or
     /// closed). Refused, withdrawn and terminated applications are no

@@ -11,6 +11,7 @@ pub mod rules;
 pub mod seed;
 pub mod service;
 pub mod store;
+pub mod sweep;
 pub mod view;
 
 pub use service::LegalAidApi;

@@ -20,8 +20,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::domain::{
-    AidFirstGround, ConflictKind, DayCounting, HardshipExemption, HardshipVerification, LawyerKind, LegalAidState,
-    MatterType, ObjectionOutcome, ObjectionSubject, TerminationReason, VerificationExemption, WithdrawalReason,
+    AidFirstGround, ConflictKind, DayCounting, HardshipExemption, HardshipVerification, LawyerKind, LegalAidClock,
+    LegalAidState, MatterType, ObjectionOutcome, ObjectionSubject, TerminationReason, VerificationExemption,
+    WithdrawalReason,
 };
 use crate::calendar::rules::{Period, WorkCalendar, is_overdue};
 use crate::error::{AppError, Reason};
@@ -328,6 +329,22 @@ pub enum Event {
     Closed {
         report: Report,
     },
+    /// The sweeper: the running clock's last day is near. Changes nothing
+    /// of the lifecycle (the version stays: no caller's etag fails).
+    DeadlineApproaching(DeadlineMark),
+    /// The sweeper: the running clock's last day passed; as above.
+    DeadlineMissed(DeadlineMark),
+}
+
+/// A sweeper's mark on the running clock of an application (`sweep.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlineMark {
+    pub clock: LegalAidClock,
+    pub due_date: NaiveDate,
+    /// Who owes it: the centre, or the bureau for an objection; none for
+    /// the applicant's materials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<Uuid>,
 }
 
 /// `petition.v1.LegalAidEventType` of an event.
@@ -348,6 +365,8 @@ pub fn event_type(event: &Event) -> i16 {
         Event::ObjectionFiled { .. } => 13,
         Event::ObjectionDecided { .. } => 14,
         Event::Closed { .. } => 15,
+        Event::DeadlineApproaching(_) => 16,
+        Event::DeadlineMissed(_) => 17,
     }
 }
 
@@ -809,6 +828,7 @@ pub fn apply(life: Option<Lifecycle>, event: &Event) -> Lifecycle {
             life.report = Some(report.clone());
             life.state = LegalAidState::Closed;
         }
+        Event::DeadlineApproaching(_) | Event::DeadlineMissed(_) => {}
     }
     life
 }
@@ -816,7 +836,7 @@ pub fn apply(life: Option<Lifecycle>, event: &Event) -> Lifecycle {
 /// An application with nothing recorded yet: what Created fills in, and
 /// what a log that does not start with Created folds from (never stored:
 /// [`fold`] refuses such a log).
-fn placeholder() -> Lifecycle {
+pub(crate) fn placeholder() -> Lifecycle {
     Lifecycle {
         state: LegalAidState::UnderReview,
         centre_id: Uuid::nil(),

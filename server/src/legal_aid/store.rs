@@ -18,6 +18,8 @@ use crate::schema::{legal_aid_applications as la, organizations, regions};
 
 pub fn insert(conn: &mut PgConnection, row: &ApplicationRow) -> Result<(), AppError> {
     diesel::insert_into(la::table).values(row).execute(conn)?;
+    // The decision clock runs from receipt: the sweeper's walk starts here.
+    super::sweep::MARKS.track(conn, row.id, &[], &super::sweep::tracked(&row.lifecycle.0))?;
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::domain::LegalAidState;
 use super::model::ApplicationRow;
-use super::rules::{Conflict, Event, Lawyer, Report, Withdrawal};
+use super::rules::{Conflict, DeadlineMark, Event, Lawyer, Report, Withdrawal};
 use crate::auth::Principal;
 use crate::calendar::rules::format_date;
 use crate::convert::timestamp;
@@ -272,5 +272,44 @@ fn detail(event: &Event) -> Detail {
             })
         }
         Event::Closed { report } => Detail::Closed(pb::LegalAidClosed { report: Some(report_message(report)) }),
+        Event::DeadlineApproaching(mark) => Detail::DeadlineApproaching(deadline_mark(mark)),
+        Event::DeadlineMissed(mark) => Detail::DeadlineMissed(deadline_mark(mark)),
+    }
+}
+
+fn deadline_mark(mark: &DeadlineMark) -> pb::LegalAidDeadlineMark {
+    pb::LegalAidDeadlineMark {
+        clock: mark.clock as i32,
+        due_date: format_date(mark.due_date),
+        organization_id: optional_id(mark.organization_id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::legal_aid::domain::LegalAidClock;
+
+    /// The sweeper's marks: each type's oneof arm is the type's offset by 9
+    /// (10 = CREATED), as for every other application event.
+    #[test]
+    fn deadline_marks_are_the_arm_of_their_type() {
+        let mark = DeadlineMark {
+            clock: LegalAidClock::Objection,
+            due_date: NaiveDate::from_ymd_opt(2027, 3, 1).expect("a day"),
+            organization_id: Some(Uuid::from_u128(2)),
+        };
+        for event in [Event::DeadlineApproaching(mark.clone()), Event::DeadlineMissed(mark)] {
+            let t = super::super::rules::event_type(&event);
+            assert!(pb::LegalAidEventType::try_from(i32::from(t)).is_ok());
+            let encoded = pb::LegalAidEvent { detail: Some(detail(&event)), ..Default::default() };
+            let bytes = prost::Message::encode_to_vec(&encoded);
+            let tag = (u64::try_from(t).expect("positive") + 9) << 3 | 2;
+            let mut varint = Vec::new();
+            prost::encoding::encode_varint(tag, &mut varint);
+            assert!(bytes.starts_with(&varint), "{event:?}");
+            let json = serde_json::to_value(&event).expect("json");
+            assert_eq!(serde_json::from_value::<Event>(json).expect("back"), event);
+        }
     }
 }

@@ -138,12 +138,14 @@ impl Aggregate for Dispute {
         let StoredDispute { row, mediator_account_id } = self.stored;
         let at = journal.now();
         let mut milestones = Milestones::of(&row);
+        let clocks_before = super::sweep::running(&row.lifecycle.0);
         let before = Some(row.lifecycle.0.clone());
         let start = Batch { id: row.id, before, last_sequence: row.last_sequence, actor, at };
         let (life, last_sequence) = journal.record_batch(start, events, |e, after| milestones.record(e, after, at))?;
         let change = change_of(&life, row.version + 1, last_sequence, at, &milestones);
         let mediator_changed = change.mediator_member_id != row.mediator_member_id;
         let saved = store::save_dispute(conn, row.id, &change)?;
+        super::sweep::MARKS.track(conn, row.id, &clocks_before, &super::sweep::running(&life))?;
         let mediator_account_id = match (mediator_changed, saved.mediator_member_id) {
             (false, _) => mediator_account_id,
             (true, Some(member)) => store::member_account(conn, member)?,

@@ -76,6 +76,11 @@ impl DisputeState {
 }
 
 wire_enum! {
+    /// A clock of a dispute the sweeper watches (`sweep.rs`).
+    DisputeClock { TimeLimit = 1, TermPerformance = 2, ConfirmationWindow = 3 }
+}
+
+wire_enum! {
     /// A party's answer to mediation.
     ConsentState { Pending = 1, Given = 2, Refused = 3 }
 }

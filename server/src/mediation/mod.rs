@@ -11,6 +11,7 @@ pub mod rules;
 pub mod service;
 pub mod stats;
 pub mod store;
+pub mod sweep;
 pub mod view;
 
 pub use service::MediationApi;

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::domain::{
-    AdvisedRoute, AgreementForm, ConfirmationState, ConsentState, DisputeCategory, DisputeSource, DisputeState,
-    FailureReason, TermPerformance,
+    AdvisedRoute, AgreementForm, ConfirmationState, ConsentState, DisputeCategory, DisputeClock, DisputeSource,
+    DisputeState, FailureReason, TermPerformance,
 };
 use crate::calendar::rules::{Period, WorkCalendar, is_overdue};
 use crate::directory::rules::RegionLevel;
@@ -270,6 +270,25 @@ pub enum Event {
         reason: String,
         date: NaiveDate,
     },
+    /// The sweeper: a clock's last day is near. Changes nothing of the
+    /// lifecycle (the dispute's version stays: no caller's etag fails).
+    DeadlineApproaching(DeadlineMark),
+    /// The sweeper: a clock's last day passed; as above.
+    DeadlineMissed(DeadlineMark),
+}
+
+/// A sweeper's mark on one clock of a dispute (`sweep.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlineMark {
+    pub clock: DisputeClock,
+    pub due_date: NaiveDate,
+    /// TERM_PERFORMANCE: the term (from 0) and the party that owes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub term_index: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub obligor_party_id: Option<Uuid>,
+    /// The team carrying the dispute.
+    pub team_id: Uuid,
 }
 
 /// `petition.v1.DisputeEventType` of an event.
@@ -288,6 +307,8 @@ pub fn event_type(event: &Event) -> i16 {
         Event::ConfirmationApplied { .. } => 11,
         Event::ConfirmationAnswered { .. } => 12,
         Event::Escalated { .. } => 13,
+        Event::DeadlineApproaching(_) => 14,
+        Event::DeadlineMissed(_) => 15,
     }
 }
 
@@ -697,6 +718,7 @@ pub fn apply(life: Option<Lifecycle>, event: &Event) -> Lifecycle {
             life.sessions_in_team = 0;
             life.state = DisputeState::Accepted;
         }
+        Event::DeadlineApproaching(_) | Event::DeadlineMissed(_) => {}
     }
     life
 }

@@ -295,6 +295,7 @@ pub fn list_screenings(
 pub fn insert_dispute(conn: &mut PgConnection, row: &DisputeRow, parties: &[PartyRow]) -> Result<(), AppError> {
     diesel::insert_into(disputes::table).values(row).execute(conn)?;
     diesel::insert_into(dispute_parties::table).values(parties).execute(conn)?;
+    super::sweep::MARKS.track(conn, row.id, &[], &super::sweep::running(&row.lifecycle.0))?;
     Ok(())
 }
 

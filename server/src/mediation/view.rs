@@ -9,7 +9,7 @@ use petition_proto::v1 as pb;
 use uuid::Uuid;
 
 use super::model::{DisputeRow, MemberRow, PartyRow, ScreeningRow};
-use super::rules::{Agreement, Event, Failure, Session};
+use super::rules::{Agreement, DeadlineMark, Event, Failure, Session};
 use super::store::{CountedTeam, LoadedMember};
 use crate::auth::Principal;
 use crate::auth::policy::Membership;
@@ -342,5 +342,49 @@ fn detail(event: &Event) -> Detail {
             reason: reason.clone(),
             escalate_date: format_date(*date),
         }),
+        Event::DeadlineApproaching(mark) => Detail::DeadlineApproaching(deadline_mark(mark)),
+        Event::DeadlineMissed(mark) => Detail::DeadlineMissed(deadline_mark(mark)),
+    }
+}
+
+fn deadline_mark(mark: &DeadlineMark) -> pb::DisputeDeadlineMark {
+    pb::DisputeDeadlineMark {
+        clock: mark.clock as i32,
+        due_date: format_date(mark.due_date),
+        term_index: mark.term_index.map_or(0, |i| i32::try_from(i).unwrap_or(i32::MAX)),
+        obligor_party_id: optional_id(mark.obligor_party_id),
+        team_id: id(mark.team_id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mediation::domain::DisputeClock;
+
+    /// The sweeper's marks: each type's oneof arm is the type's offset by 9
+    /// (10 = RECORDED), as for every other dispute event.
+    #[test]
+    fn deadline_marks_are_the_arm_of_their_type() {
+        let mark = DeadlineMark {
+            clock: DisputeClock::TermPerformance,
+            due_date: NaiveDate::from_ymd_opt(2027, 3, 1).expect("a day"),
+            term_index: Some(1),
+            obligor_party_id: Some(Uuid::from_u128(2)),
+            team_id: Uuid::from_u128(1),
+        };
+        for event in [Event::DeadlineApproaching(mark.clone()), Event::DeadlineMissed(mark)] {
+            let t = super::super::rules::event_type(&event);
+            assert!(pb::DisputeEventType::try_from(i32::from(t)).is_ok());
+            let encoded = pb::DisputeEvent { detail: Some(detail(&event)), ..Default::default() };
+            let bytes = prost::Message::encode_to_vec(&encoded);
+            let tag = (u64::try_from(t).expect("positive") + 9) << 3 | 2;
+            let mut varint = Vec::new();
+            prost::encoding::encode_varint(tag, &mut varint);
+            assert!(bytes.starts_with(&varint), "{event:?}");
+            // The payload round-trips through its JSON.
+            let json = serde_json::to_value(&event).expect("json");
+            assert_eq!(serde_json::from_value::<Event>(json).expect("back"), event);
+        }
     }
 }

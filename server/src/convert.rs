@@ -43,6 +43,33 @@ pub fn parse_id(field: &str, raw: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(raw).map_err(|_| AppError::invalid(field, "must be a UUID"))
 }
 
+/// Most values one typed enum filter of a list takes (each enum has fewer).
+pub const MAX_FILTER_VALUES: usize = 16;
+
+/// Typed enum values of a list filter at `field`, deduplicated; a
+/// violation per unknown one.
+pub fn enum_values<T: Copy + PartialEq>(
+    field: &str,
+    raw: &[i32],
+    parse: impl Fn(i32) -> Option<T>,
+    v: &mut Vec<crate::error::FieldViolation>,
+) -> Vec<T> {
+    use crate::error::FieldViolation;
+    let mut out = Vec::new();
+    if raw.len() > MAX_FILTER_VALUES {
+        v.push(FieldViolation::new(field, format!("at most {MAX_FILTER_VALUES} values")));
+        return out;
+    }
+    for (i, value) in raw.iter().enumerate() {
+        match parse(*value) {
+            Some(t) if !out.contains(&t) => out.push(t),
+            Some(_) => {}
+            None => v.push(FieldViolation::new(format!("{field}[{i}]"), "is not a known value")),
+        }
+    }
+    out
+}
+
 /// An optional id: empty is `None`; anything else must parse.
 pub fn optional_id(field: &str, raw: &str) -> Result<Option<Uuid>, AppError> {
     if raw.is_empty() { Ok(None) } else { parse_id(field, raw).map(Some) }

@@ -20,16 +20,13 @@ use super::store::{self, BacklogFilter, BacklogVisibility};
 use super::view;
 use crate::auth::policy::{self, BacklogAction};
 use crate::auth::{Principal, require_principal};
-use crate::convert::{optional_id_checked, parse_id};
+use crate::convert::{enum_values, optional_id_checked, parse_id};
 use crate::directory::store as directory_store;
-use crate::error::{AppError, FieldViolation, require_valid};
+use crate::error::{AppError, require_valid};
 use crate::event_log;
 use crate::pagination::{finish_page, page_size};
 use crate::pipeline::{self, Envelope};
 use crate::state::AppState;
-
-/// Most values one enum filter of ListBacklogCases takes.
-const MAX_FILTER_VALUES: usize = 16;
 
 pub struct BacklogApi {
     state: Arc<AppState>,
@@ -39,28 +36,6 @@ impl BacklogApi {
     pub fn new(state: Arc<AppState>) -> Self {
         Self { state }
     }
-}
-
-/// Typed enum values at `field`, deduplicated; a violation per unknown one.
-fn values<T: Copy + PartialEq>(
-    field: &str,
-    raw: &[i32],
-    parse: impl Fn(i32) -> Option<T>,
-    v: &mut Vec<FieldViolation>,
-) -> Vec<T> {
-    let mut out = Vec::new();
-    if raw.len() > MAX_FILTER_VALUES {
-        v.push(FieldViolation::new(field, format!("at most {MAX_FILTER_VALUES} values")));
-        return out;
-    }
-    for (i, value) in raw.iter().enumerate() {
-        match parse(*value) {
-            Some(t) if !out.contains(&t) => out.push(t),
-            Some(_) => {}
-            None => v.push(FieldViolation::new(format!("{field}[{i}]"), "is not a known value")),
-        }
-    }
-    out
 }
 
 impl BacklogApi {
@@ -124,8 +99,8 @@ impl BacklogService for BacklogApi {
         let limit = page_size(req.page_size)?;
         let mut v = Vec::new();
         let case_id = optional_id_checked("case_id", &req.case_id, &mut v);
-        let states = values("states", &req.states, BacklogState::from_i32, &mut v);
-        let reasons = values("reasons", &req.reasons, BacklogReason::from_i32, &mut v);
+        let states = enum_values("states", &req.states, BacklogState::from_i32, &mut v);
+        let reasons = enum_values("reasons", &req.reasons, BacklogReason::from_i32, &mut v);
         require_valid(v)?;
         let mut filter = BacklogFilter {
             states: states.iter().map(|s| s.as_i16()).collect(),

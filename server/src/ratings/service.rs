@@ -21,17 +21,14 @@ use super::store::{self, RatingFilter, RatingVisibility};
 use super::view;
 use crate::auth::policy::{self, RatingAction};
 use crate::auth::{Principal, require_principal};
-use crate::convert::{optional_id_checked, parse_id};
+use crate::convert::{enum_values, optional_id_checked, parse_id};
 use crate::directory::store as directory_store;
-use crate::error::{AppError, FieldViolation, require_valid};
+use crate::error::{AppError, require_valid};
 use crate::event_log;
 use crate::pagination::{finish_page, page_size};
 use crate::pipeline::{self, Envelope};
 use crate::state::AppState;
 use crate::time::shanghai_today;
-
-/// Most values one enum filter of ListRatings takes (each enum has fewer).
-const MAX_FILTER_VALUES: usize = 16;
 
 pub struct RatingApi {
     state: Arc<AppState>,
@@ -46,28 +43,6 @@ impl RatingApi {
 /// The wire form of `row` today.
 fn message(row: &RatingRow) -> pb::Rating {
     view::rating_message(row, shanghai_today())
-}
-
-/// Typed enum values at `field`, deduplicated; a violation per unknown one.
-fn values<T: Copy + PartialEq>(
-    field: &str,
-    raw: &[i32],
-    parse: impl Fn(i32) -> Option<T>,
-    v: &mut Vec<FieldViolation>,
-) -> Vec<T> {
-    let mut out = Vec::new();
-    if raw.len() > MAX_FILTER_VALUES {
-        v.push(FieldViolation::new(field, format!("at most {MAX_FILTER_VALUES} values")));
-        return out;
-    }
-    for (i, value) in raw.iter().enumerate() {
-        match parse(*value) {
-            Some(t) if !out.contains(&t) => out.push(t),
-            Some(_) => {}
-            None => v.push(FieldViolation::new(format!("{field}[{i}]"), "is not a known value")),
-        }
-    }
-    out
 }
 
 impl RatingApi {
@@ -131,11 +106,12 @@ impl RatingService for RatingApi {
         let mut v = Vec::new();
         let case_id = optional_id_checked("case_id", &req.case_id, &mut v);
         let organization_id = optional_id_checked("organization_id", &req.organization_id, &mut v);
-        let rounds = values("rounds", &req.rounds, RatingRound::from_i32, &mut v);
-        let states = values("states", &req.states, RatingState::from_i32, &mut v);
-        let handling = values("handling_satisfactions", &req.handling_satisfactions, Satisfaction::from_i32, &mut v);
+        let rounds = enum_values("rounds", &req.rounds, RatingRound::from_i32, &mut v);
+        let states = enum_values("states", &req.states, RatingState::from_i32, &mut v);
+        let handling =
+            enum_values("handling_satisfactions", &req.handling_satisfactions, Satisfaction::from_i32, &mut v);
         let acceptance =
-            values("acceptance_satisfactions", &req.acceptance_satisfactions, Satisfaction::from_i32, &mut v);
+            enum_values("acceptance_satisfactions", &req.acceptance_satisfactions, Satisfaction::from_i32, &mut v);
         require_valid(v)?;
         let mut filter = RatingFilter {
             case_id,

@@ -25,16 +25,13 @@ use crate::auth::policy::{self, CaseAction, SupervisionAccess, SupervisionAction
 use crate::auth::{Principal, require_principal};
 use crate::cases::domain::CaseState;
 use crate::cases::model::CaseRow;
-use crate::convert::{optional_id_checked, parse_id};
+use crate::convert::{enum_values, optional_id_checked, parse_id};
 use crate::directory::store as directory_store;
 use crate::error::{AppError, FieldViolation, require_valid};
 use crate::event_log;
 use crate::pagination::{finish_page, page_size};
 use crate::pipeline::{self, Envelope};
 use crate::state::AppState;
-
-/// Most values one enum filter takes (each enum has fewer).
-const MAX_FILTER_VALUES: usize = 8;
 
 pub struct SupervisionApi {
     state: Arc<AppState>,
@@ -44,28 +41,6 @@ impl SupervisionApi {
     pub fn new(state: Arc<AppState>) -> Self {
         Self { state }
     }
-}
-
-/// Typed enum values at `field`, deduplicated; a violation per unknown one.
-fn values<T: Copy + PartialEq>(
-    field: &str,
-    raw: &[i32],
-    parse: impl Fn(i32) -> Option<T>,
-    v: &mut Vec<FieldViolation>,
-) -> Vec<T> {
-    let mut out = Vec::new();
-    if raw.len() > MAX_FILTER_VALUES {
-        v.push(FieldViolation::new(field, format!("at most {MAX_FILTER_VALUES} values")));
-        return out;
-    }
-    for (i, value) in raw.iter().enumerate() {
-        match parse(*value) {
-            Some(t) if !out.contains(&t) => out.push(t),
-            Some(_) => {}
-            None => v.push(FieldViolation::new(format!("{field}[{i}]"), "is not a known value")),
-        }
-    }
-    out
 }
 
 /// The organization a case's item is addressed to by default: the
@@ -231,8 +206,8 @@ impl SupervisionService for SupervisionApi {
         let case_id = optional_id_checked("case_id", &req.case_id, &mut v);
         let organization_id = optional_id_checked("organization_id", &req.organization_id, &mut v);
         let issuer_organization_id = optional_id_checked("issuer_organization_id", &req.issuer_organization_id, &mut v);
-        let states = values("states", &req.states, SupervisionState::from_i32, &mut v);
-        let rungs = values("rungs", &req.rungs, Rung::from_i32, &mut v);
+        let states = enum_values("states", &req.states, SupervisionState::from_i32, &mut v);
+        let rungs = enum_values("rungs", &req.rungs, Rung::from_i32, &mut v);
         require_valid(v)?;
         let today = self.state.clock.today();
         let mut filter = Filter {

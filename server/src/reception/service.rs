@@ -73,6 +73,40 @@ fn optional_date(field: &str, raw: &str, v: &mut Vec<FieldViolation>) -> Option<
 }
 
 impl ReceptionApi {
+    /// A write on booking `booking_id` whose rule takes only an optional
+    /// note (`field`), decided at the business clock's now.
+    async fn noted_transition<R, C>(
+        &self,
+        request: Request<R>,
+        method: &'static str,
+        keys: impl FnOnce(&R) -> (&str, &str, &str, &str),
+        field: &'static str,
+        command: impl FnOnce(String, DateTime<Utc>) -> C + Send + 'static,
+    ) -> Result<pb::ReceptionBooking, Status>
+    where
+        R: prost::Message,
+        C: pipeline::Command<Booking> + Send + 'static,
+    {
+        let principal = require_principal(&request)?;
+        let req = request.into_inner();
+        let (request_id, booking_id, etag, note) = keys(&req);
+        let envelope = Envelope::new(principal, method, request_id, &req)?;
+        let id = parse_id("booking_id", booking_id)?;
+        let mut v = Vec::new();
+        let note = crate::text::multi_line(field, note, 0, MAX_REASON_CHARS, &mut v);
+        require_valid(v)?;
+        let now = self.state.clock.now();
+        let etag = etag.to_owned();
+        let booking = pipeline::write(&self.state, envelope, move |conn, journal, principal| {
+            journal.set_clock(Some(now));
+            let (saved, _) =
+                pipeline::transition::<Booking, C>(conn, journal, principal, id, &etag, command(note, now))?;
+            Ok(view::booking_message(&saved.row))
+        })
+        .await?;
+        Ok(booking)
+    }
+
     /// Reads booking `id` for `principal`: NOT_FOUND unless they may see it.
     async fn readable<T, F>(&self, principal: Principal, id: Uuid, then: F) -> Result<T, AppError>
     where
@@ -314,22 +348,15 @@ impl ReceptionService for ReceptionApi {
         &self,
         request: Request<pb::CancelReceptionBookingRequest>,
     ) -> Result<Response<pb::CancelReceptionBookingResponse>, Status> {
-        let principal = require_principal(&request)?;
-        let req = request.into_inner();
-        let envelope = Envelope::new(principal, "CancelReceptionBooking", &req.request_id, &req)?;
-        let id = parse_id("booking_id", &req.booking_id)?;
-        let mut v = Vec::new();
-        let reason = crate::text::multi_line("reason", &req.reason, 0, MAX_REASON_CHARS, &mut v);
-        require_valid(v)?;
-        let now = self.state.clock.now();
-        let etag = req.etag.clone();
-        let booking = pipeline::write(&self.state, envelope, move |conn, journal, principal| {
-            journal.set_clock(Some(now));
-            let (saved, _) =
-                pipeline::transition::<Booking, Cancel>(conn, journal, principal, id, &etag, Cancel { reason, now })?;
-            Ok(view::booking_message(&saved.row))
-        })
-        .await?;
+        let booking = self
+            .noted_transition(
+                request,
+                "CancelReceptionBooking",
+                |r: &pb::CancelReceptionBookingRequest| (&r.request_id, &r.booking_id, &r.etag, &r.reason),
+                "reason",
+                |reason, now| Cancel { reason, now },
+            )
+            .await?;
         Ok(Response::new(pb::CancelReceptionBookingResponse { booking: Some(booking) }))
     }
 
@@ -436,22 +463,15 @@ impl ReceptionService for ReceptionApi {
         &self,
         request: Request<pb::RecordReceptionNoShowRequest>,
     ) -> Result<Response<pb::RecordReceptionNoShowResponse>, Status> {
-        let principal = require_principal(&request)?;
-        let req = request.into_inner();
-        let envelope = Envelope::new(principal, "RecordReceptionNoShow", &req.request_id, &req)?;
-        let id = parse_id("booking_id", &req.booking_id)?;
-        let mut v = Vec::new();
-        let note = crate::text::multi_line("note", &req.note, 0, MAX_REASON_CHARS, &mut v);
-        require_valid(v)?;
-        let now = self.state.clock.now();
-        let etag = req.etag.clone();
-        let booking = pipeline::write(&self.state, envelope, move |conn, journal, principal| {
-            journal.set_clock(Some(now));
-            let (saved, _) =
-                pipeline::transition::<Booking, NoShow>(conn, journal, principal, id, &etag, NoShow { note, now })?;
-            Ok(view::booking_message(&saved.row))
-        })
-        .await?;
+        let booking = self
+            .noted_transition(
+                request,
+                "RecordReceptionNoShow",
+                |r: &pb::RecordReceptionNoShowRequest| (&r.request_id, &r.booking_id, &r.etag, &r.note),
+                "note",
+                |note, now| NoShow { note, now },
+            )
+            .await?;
         Ok(Response::new(pb::RecordReceptionNoShowResponse { booking: Some(booking) }))
     }
 

@@ -164,8 +164,7 @@ fn sweep_items(conn: &mut PgConnection, run: &Pass<'_>, report: &mut Report) -> 
                 // Held by a caller: next pass.
                 let Some(row) = item_store::lock_unless_busy(conn, *id)? else { continue };
                 let item = Supervision { row };
-                let life = item.life().clone();
-                let event = match item_rules::sweep(&life, today, until) {
+                let event = match item_rules::sweep(item.life(), today, until) {
                     Sweep::Nothing => continue,
                     Sweep::Warn(due) => {
                         report.items_warned += 1;
@@ -177,10 +176,7 @@ fn sweep_items(conn: &mut PgConnection, run: &Pass<'_>, report: &mut Report) -> 
                     }
                     Sweep::Rise(rung) => {
                         report.items_raised += 1;
-                        let number = item_aggregate::number(conn, item.row.issuer_organization_id, rung, today)?;
-                        let reason =
-                            format!("the deadline {} passed without an answer that resolves it", life.due_date);
-                        item_rules::escalated(&life, rung, today, (&settings.ladder, calendar), number, true, reason)
+                        item_aggregate::risen(conn, &item, rung, today, (&settings.ladder, calendar), None)?
                     }
                 };
                 item.save(conn, journal, None, &[event])?;

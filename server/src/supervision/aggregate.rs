@@ -110,6 +110,25 @@ pub fn number(
     Ok(rules::letter_number(rung, day.year(), sequence))
 }
 
+/// The event raising `item` to `rung` on `today`, its deadline on `due`'s
+/// ladder and calendar, its document numbered from the issuer's sequence:
+/// by a supervisor for `reason`, or (`None`) by the sweeper because the
+/// deadline passed.
+pub fn risen(
+    conn: &mut PgConnection,
+    item: &Supervision,
+    rung: super::domain::Rung,
+    today: NaiveDate,
+    due: (&Ladder, &WorkCalendar),
+    reason: Option<String>,
+) -> Result<Event, AppError> {
+    let number = number(conn, item.row.issuer_organization_id, rung, today)?;
+    let automatic = reason.is_none();
+    let reason = reason
+        .unwrap_or_else(|| format!("the deadline {} passed without an answer that resolves it", item.life().due_date));
+    Ok(rules::escalated(item.life(), rung, today, due, number, automatic, reason))
+}
+
 /// The case an item is on, as its row keeps it.
 pub struct OnCase<'a> {
     pub region_path: &'a str,

@@ -95,7 +95,6 @@ impl Command<Supervision> for Act {
         let rung = rules::next_rung(item.row.id, life, "EscalateSupervision")?;
         let today = shanghai_date(now);
         let calendar = crate::calendar::store::load_calendar_around(conn, today)?;
-        let number = aggregate::number(conn, item.row.issuer_organization_id, rung, today)?;
-        Ok(vec![rules::escalated(life, rung, today, (&ladder, &calendar), number, false, reason)])
+        Ok(vec![aggregate::risen(conn, item, rung, today, (&ladder, &calendar), Some(reason))?])
     }
 }

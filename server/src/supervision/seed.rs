@@ -70,9 +70,7 @@ fn rise(conn: &mut PgConnection, journal: &mut Journal, item: Supervision, days:
     let today = shanghai_date(at);
     let rung = rules::next_rung(item.row.id, item.life(), "seed")?;
     let calendar = crate::calendar::store::load_calendar_around(conn, today)?;
-    let number = aggregate::number(conn, item.row.issuer_organization_id, rung, today)?;
-    let reason = format!("the deadline {} passed without an answer that resolves it", item.life().due_date);
-    let event = rules::escalated(item.life(), rung, today, (&Ladder::default(), &calendar), number, true, reason);
+    let event = aggregate::risen(conn, &item, rung, today, (&Ladder::default(), &calendar), None)?;
     item.save(conn, journal, None, &[event])
 }
 

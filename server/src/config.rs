@@ -488,6 +488,19 @@ pub struct OversightConfig {
     )]
     pub sweep_interval_secs: u64,
 
+    /// The share of its time, in percent, a sweeper pass spends working:
+    /// after each transaction it rests in proportion, so that a long pass
+    /// (the catch-up after downtime) leaves the cores to callers, as
+    /// PostgreSQL's cost-based vacuum delay does.
+    #[arg(
+        global = true,
+        long,
+        env = "PETITION_SWEEP_DUTY_PERCENT",
+        default_value_t = 50,
+        value_parser = clap::value_parser!(u32).range(1..=100)
+    )]
+    pub sweep_duty_percent: u32,
+
     /// Working days before a deadline when the sweeper warns of it (cases'
     /// statutory clocks, supervision items, disputes' and legal-aid
     /// applications' clocks); 0: no warnings.

@@ -591,36 +591,26 @@ async fn the_designation_rule_picks_cases_from_the_database_and_designates_them(
         use diesel::Connection;
         conn.transaction(|conn| -> Result<_> {
             let mut journal = petition_server::event_log::Journal::default();
-            let saved = petition_server::backlog::designate_by_rule(
-                conn,
-                &mut journal,
-                picked.case_id,
-                picked.reason,
-                picked.detail.clone(),
-            )?;
+            let count = petition_server::backlog::designate_by_rule(conn, &mut journal, vec![picked.clone()])?;
             journal.flush(conn)?;
-            Ok(saved)
+            Ok(count)
         })?
     };
+    assert_eq!(designated, 1);
+    let designated = store::open_designation(&mut conn, old_id)?.context("the designation")?;
     let remaining = store::candidates(&mut conn, today, &Policy::default(), 100)?;
     assert!(!remaining.iter().any(|c| c.case_id == old_id), "designated: no longer a candidate");
     assert_eq!(remaining.len(), 2);
-    let seen = w.clerk.backlog().get_backlog_case(designated.row.id.to_string()).await?;
+    let seen = w.clerk.backlog().get_backlog_case(designated.to_string()).await?;
     assert!(seen.by_rule && seen.designated_by_account_id.is_empty());
     assert_eq!(seen.reason(), pb::BacklogReason::OpenTooLong);
     assert!(seen.detail.contains("91"), "{}", seen.detail);
     let timeline = w.clerk.backlog().list_backlog_case_events(events(&seen.id)).await?.events;
     assert!(timeline[0].actor_account_id.is_empty());
-    // Designated again while open: refused.
+    // Found again while open (designated since it was found): left alone.
     let mut journal = petition_server::event_log::Journal::default();
-    let again = petition_server::backlog::designate_by_rule(
-        &mut conn,
-        &mut journal,
-        old_id,
-        BacklogReason::OpenTooLong,
-        String::new(),
-    );
-    assert!(matches!(again, Err(petition_server::error::AppError::FailedPrecondition { .. })));
+    let again = petition_server::backlog::designate_by_rule(&mut conn, &mut journal, vec![picked])?;
+    assert_eq!(again, 0);
     Ok(())
 }
 

@@ -105,20 +105,39 @@ pub fn designate(
             subject: format!("cases/{}", case.id),
         });
     }
+    let on = store::DesignatedCase {
+        id: case.id,
+        region_path: case.region_path.clone(),
+        region_code: case.region_code.clone(),
+        number: case.number.clone(),
+    };
+    let row = designated(journal, on, reason, detail, actor)?;
+    store::insert_backlog_cases(conn, std::slice::from_ref(&row))?;
+    Ok(BacklogCase { row, handling_organization_id: case.handling_organization_id })
+}
+
+/// The row of a designation of `case`, its event journaled.
+fn designated(
+    journal: &mut Journal,
+    case: store::DesignatedCase,
+    reason: BacklogReason,
+    detail: String,
+    actor: Option<Uuid>,
+) -> Result<BacklogRow, AppError> {
     let id = Uuid::now_v7();
     let at = journal.now();
     let event = rules::designate(case.id, reason, detail, actor, at);
     let start = Batch { id, before: None, last_sequence: 0, actor, at };
     let (life, last_sequence) = journal.record_batch(start, &[event], |_, _| ())?;
-    let row = BacklogRow {
+    Ok(BacklogRow {
         id,
         case_id: case.id,
         state: life.state.as_i16(),
         reason: life.reason.as_i16(),
         by_rule: life.by_rule,
-        region_path: case.region_path.clone(),
-        region_code: case.region_code.clone(),
-        case_number: case.number.clone(),
+        region_path: case.region_path,
+        region_code: case.region_code,
+        case_number: case.number,
         designated_at: at,
         closed_at: None,
         lifecycle: Json(life),
@@ -126,25 +145,33 @@ pub fn designate(
         last_sequence,
         created_at: at,
         updated_at: at,
-    };
-    store::insert_backlog_case(conn, &row)?;
-    Ok(BacklogCase { row, handling_organization_id: case.handling_organization_id })
+    })
 }
 
-/// The designation rule's write, for the background sweep, inside its own
-/// transaction (no actor): designates case `case_id` for `reason`
-/// (a candidate of `store::candidates`). NOT_FOUND for no such case;
-/// FAILED_PRECONDITION ALREADY_DESIGNATED when one is open meanwhile.
+/// The designation rule's writes, for the background sweep, inside its own
+/// transaction (no actor): designates the `found` candidates of
+/// `store::candidates`, but those designated meanwhile; how many it did.
+/// (One designated by staff between this check and the insert fails the
+/// batch at the unique index; the next pass sees it.)
 pub fn designate_by_rule(
     conn: &mut PgConnection,
     journal: &mut Journal,
-    case_id: Uuid,
-    reason: BacklogReason,
-    detail: String,
-) -> Result<BacklogCase, AppError> {
-    if reason == BacklogReason::ByDecision {
+    found: Vec<store::Candidate>,
+) -> Result<u32, AppError> {
+    if found.iter().any(|c| c.reason == BacklogReason::ByDecision) {
         return Err(AppError::internal("a designation by rule needs a rule's reason"));
     }
-    let case = crate::cases::store::find_case(conn, case_id)?.ok_or(AppError::NotFound { resource: "case" })?;
-    designate(conn, journal, &case, reason, detail, None)
+    let ids: Vec<Uuid> = found.iter().map(|c| c.case_id).collect();
+    let open = store::open_designations(conn, &ids)?;
+    let mut cases = store::designated_cases(conn, &ids)?;
+    let mut rows = Vec::new();
+    for candidate in found {
+        if open.contains(&candidate.case_id) {
+            continue;
+        }
+        let Some(case) = cases.remove(&candidate.case_id) else { continue };
+        rows.push(designated(journal, case, candidate.reason, candidate.detail, None)?);
+    }
+    store::insert_backlog_cases(conn, &rows)?;
+    Ok(u32::try_from(rows.len()).unwrap_or(u32::MAX))
 }

@@ -2,6 +2,8 @@
 //! caller's transaction; none decides policy (the designation rule's
 //! candidates are narrowed here and decided by `rules::qualifies`).
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Int2, Nullable, Text, Timestamptz, Uuid as SqlUuid};
@@ -21,8 +23,10 @@ fn like_subtree(root: &str) -> String {
     format!("{}/%", root.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
 }
 
-pub fn insert_backlog_case(conn: &mut PgConnection, row: &BacklogRow) -> Result<(), AppError> {
-    diesel::insert_into(backlog_cases::table).values(row).execute(conn)?;
+pub fn insert_backlog_cases(conn: &mut PgConnection, rows: &[BacklogRow]) -> Result<(), AppError> {
+    if !rows.is_empty() {
+        diesel::insert_into(backlog_cases::table).values(rows).execute(conn)?;
+    }
     Ok(())
 }
 
@@ -49,6 +53,38 @@ pub fn open_designation(conn: &mut PgConnection, case_id: Uuid) -> Result<Option
         .select(backlog_cases::id)
         .first(conn)
         .optional()?)
+}
+
+/// The cases of `ids` with an open designation.
+pub fn open_designations(conn: &mut PgConnection, ids: &[Uuid]) -> Result<HashSet<Uuid>, AppError> {
+    Ok(backlog_cases::table
+        .filter(backlog_cases::case_id.eq_any(ids))
+        .filter(backlog_cases::state.eq(BacklogState::Designated.as_i16()))
+        .select(backlog_cases::case_id)
+        .load::<Uuid>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// What a designation copies of its case.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = cases, check_for_backend(diesel::pg::Pg))]
+pub struct DesignatedCase {
+    pub id: Uuid,
+    pub region_path: String,
+    pub region_code: String,
+    pub number: String,
+}
+
+/// The cases of `ids` that exist, as a designation copies them.
+pub fn designated_cases(conn: &mut PgConnection, ids: &[Uuid]) -> Result<HashMap<Uuid, DesignatedCase>, AppError> {
+    Ok(cases::table
+        .filter(cases::id.eq_any(ids))
+        .select(DesignatedCase::as_select())
+        .load::<DesignatedCase>(conn)?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect())
 }
 
 /// The case's current handling organization (who may record checks).

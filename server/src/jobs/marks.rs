@@ -83,6 +83,13 @@ pub fn plan<K: Clone + PartialEq>(
     plan
 }
 
+/// Where a walk by `(deadline, id)` starts: before any stored day, so that
+/// the row comparison stays the index scan's start (an `OR` for the first
+/// page would make it a filter of every row read).
+pub fn walk_start() -> (NaiveDate, Uuid) {
+    (NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default(), Uuid::nil())
+}
+
 /// Which walk of a mark table: deadlines to warn of, or warned ones to
 /// mark missed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,10 +137,7 @@ impl Table {
             Walk::Miss => ("miss_due", "<", today),
         };
         let Table { name, id } = *self;
-        // From before any stored day: the row comparison stays the index
-        // scan's start (an `OR` would make it a filter of every row read).
-        let start = (NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default(), Uuid::nil());
-        let (after_due, after_id) = after.unwrap_or(start);
+        let (after_due, after_id) = after.unwrap_or_else(walk_start);
         let rows: Vec<Candidate> = diesel::sql_query(format!(
             "SELECT {column} AS due, {id} AS id FROM {name}
              WHERE {column} {test} $1 AND ({column}, {id}) > ($2, $3)

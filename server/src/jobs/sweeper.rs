@@ -31,13 +31,14 @@
 //! transaction that records it; a pass after a crash or an outage does
 //! what the missed ones would have left undone, once.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::Connection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Date, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Date, Integer, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use crate::calendar::rules::{Period, WorkCalendar};
@@ -45,8 +46,7 @@ use crate::cases::rules::{self as case_rules, Event as CaseEvent};
 use crate::error::AppError;
 use crate::event_log::{Batch, Journal};
 use crate::feed::FeedSignal;
-use crate::jobs::marks::Walk;
-use crate::pipeline::Aggregate;
+use crate::jobs::marks::{MISSED, Walk};
 use crate::schema::{case_clock_marks, cases};
 use crate::state::AppState;
 use crate::supervision::aggregate::{self as item_aggregate, Supervision};
@@ -88,6 +88,8 @@ impl Report {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub now: DateTime<Utc>,
+    /// The share of the pass's time spent working, percent (1–100).
+    pub duty_percent: u32,
     pub warning_workdays: u32,
     pub ladder: Ladder,
     pub supervise_overdue: bool,
@@ -132,37 +134,46 @@ pub fn pass(conn: &mut PgConnection, settings: &Settings, signal: &FeedSignal) -
 }
 
 /// Runs `work` in one transaction with a journal on the business clock,
-/// and signals the feed once it committed.
+/// signals the feed once it committed, and rests for the pass's duty.
 fn batch<T>(
     conn: &mut PgConnection,
-    now: DateTime<Utc>,
-    signal: &FeedSignal,
+    run: &Pass<'_>,
     work: impl FnOnce(&mut PgConnection, &mut Journal) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
+    let started = std::time::Instant::now();
     let (out, xid) = crate::db::transaction(conn, |conn| {
         let mut journal = Journal::default();
-        journal.set_clock(Some(now));
+        journal.set_clock(Some(run.settings.now));
         let out = work(conn, &mut journal)?;
         journal.flush(conn)?;
         Ok((out, journal.xid()))
     })?;
     if let Some(xid) = xid {
-        signal.committed(xid);
+        run.signal.committed(xid);
     }
+    std::thread::sleep(rest(started.elapsed(), run.settings.duty_percent));
     Ok(out)
 }
 
+/// The rest after `worked` that keeps the work to `duty_percent` of the
+/// time.
+fn rest(worked: Duration, duty_percent: u32) -> Duration {
+    let duty = duty_percent.clamp(1, 100);
+    worked * (100 - duty) / duty
+}
+
 fn sweep_items(conn: &mut PgConnection, run: &Pass<'_>, report: &mut Report) -> Result<(), AppError> {
-    let Pass { settings, today, until, ref calendar, signal } = *run;
+    let Pass { settings, today, until, ref calendar, .. } = *run;
     let mut after = None;
     loop {
         let page = item_store::open_due(conn, until, after, BATCH)?;
         let Some(last) = page.last().copied() else { return Ok(()) };
         after = Some(last);
-        batch(conn, settings.now, signal, |conn, journal| {
-            for (_, id) in &page {
-                // Held by a caller: next pass.
-                let Some(row) = item_store::lock_unless_busy(conn, *id)? else { continue };
+        let ids: Vec<Uuid> = page.iter().map(|(_, id)| *id).collect();
+        batch(conn, run, |conn, journal| {
+            // Those held by a caller: next pass.
+            let mut changes = Vec::new();
+            for row in item_store::lock_unless_busy(conn, &ids)? {
                 let item = Supervision { row };
                 let event = match item_rules::sweep(item.life(), today, until) {
                     Sweep::Nothing => continue,
@@ -179,9 +190,9 @@ fn sweep_items(conn: &mut PgConnection, run: &Pass<'_>, report: &mut Report) -> 
                         item_aggregate::risen(conn, &item, rung, today, (&settings.ladder, calendar), None)?
                     }
                 };
-                item.save(conn, journal, None, &[event])?;
+                changes.push((item.row.id, item.change(journal, None, &[event])?));
             }
-            Ok(())
+            item_store::save_all(conn, &changes)
         })?;
         if i64::try_from(page.len()).unwrap_or(i64::MAX) < BATCH {
             return Ok(());
@@ -209,8 +220,7 @@ fn sweep_marks(
     candidates: Candidates,
     mark: Mark,
 ) -> Result<(u32, u32), AppError> {
-    let Pass { today, until, signal, .. } = *run;
-    let now = run.settings.now;
+    let Pass { today, until, .. } = *run;
     let mut total = (0, 0);
     for walk in [Walk::Warn, Walk::Miss] {
         let mut after = None;
@@ -218,7 +228,7 @@ fn sweep_marks(
             let page = candidates(conn, walk, today, until, after, BATCH)?;
             let Some(last) = page.last().copied() else { break };
             after = Some(last);
-            let (warned, missed) = batch(conn, now, signal, |conn, journal| {
+            let (warned, missed) = batch(conn, run, |conn, journal| {
                 let mut done = (0, 0);
                 for (_, id) in &page {
                     let (w, m) = mark(conn, journal, *id, today, until)?;
@@ -250,21 +260,19 @@ fn case_candidates(
         #[diesel(sql_type = SqlUuid)]
         id: Uuid,
     }
-    // Unused when `after` is none, but bound: a day PostgreSQL can hold.
-    let (after_due, after_id) = after.unwrap_or((NaiveDate::default(), Uuid::nil()));
+    let (after_due, after_id) = after.unwrap_or_else(crate::jobs::marks::walk_start);
     let rows: Vec<Candidate> = diesel::sql_query(
         "SELECT c.due_date, c.id FROM cases c
          LEFT JOIN case_clock_marks m ON m.case_id = c.id
          WHERE c.due_date IS NOT NULL AND c.due_date <= $2
-           AND ($3 OR (c.due_date, c.id) > ($4, $5))
+           AND (c.due_date, c.id) > ($3, $4)
            AND (m.case_id IS NULL OR m.due_date <> c.due_date
                 OR m.level < CASE WHEN c.due_date < $1 THEN 2 ELSE 1 END)
          ORDER BY c.due_date, c.id
-         LIMIT $6",
+         LIMIT $5",
     )
     .bind::<Date, _>(today)
     .bind::<Date, _>(until)
-    .bind::<Bool, _>(after.is_none())
     .bind::<Date, _>(after_due)
     .bind::<SqlUuid, _>(after_id)
     .bind::<BigInt, _>(BATCH)
@@ -278,17 +286,16 @@ fn sweep_cases(conn: &mut PgConnection, run: &Pass<'_>, report: &mut Report) -> 
         let page = case_candidates(conn, run.today, run.until, after)?;
         let Some(last) = page.last().copied() else { return Ok(()) };
         after = Some(last);
-        batch(conn, run.settings.now, run.signal, |conn, journal| {
-            for (_, id) in &page {
-                mark_case(conn, journal, run, *id, report)?;
-            }
-            Ok(())
-        })?;
+        let ids: Vec<Uuid> = page.iter().map(|(_, id)| *id).collect();
+        batch(conn, run, |conn, journal| mark_cases(conn, journal, run, &ids, report))?;
         if i64::try_from(page.len()).unwrap_or(i64::MAX) < BATCH {
             return Ok(());
         }
     }
 }
+
+/// A case's running clock: which deadline, its day, and who owes it.
+type Clock = (case_rules::DeadlineName, NaiveDate, Option<Uuid>);
 
 /// What marking a case reads of it (not its body).
 #[derive(Queryable, Selectable)]
@@ -303,130 +310,164 @@ struct ClockedCase {
     last_sequence: i32,
 }
 
-/// Marks case `id`'s running clock as far as the pass's day requires,
-/// unless a caller holds the case (next pass) or it is marked already.
-fn mark_case(
+/// The mark case `life`'s running clock calls for on `today` (warning of
+/// deadlines due by `until`) given the one `marked` (due day, level), if
+/// it is not marked that far: the clock and the level.
+fn case_mark(
+    life: &case_rules::Lifecycle,
+    marked: Option<(NaiveDate, i16)>,
+    today: NaiveDate,
+    until: NaiveDate,
+) -> Option<(Clock, i16)> {
+    let clock @ (_, due, _) = case_rules::running_clock(life)?;
+    let level = crate::jobs::marks::level(due, today, until);
+    let done = marked.is_some_and(|(marked_due, marked_level)| marked_due == due && marked_level >= level);
+    (level > 0 && !done).then_some((clock, level))
+}
+
+/// Marks the running clocks of cases `ids` as far as the pass's day
+/// requires, in a few statements for the batch; a case a caller holds is
+/// left to the next pass, one marked already is left alone.
+fn mark_cases(
     conn: &mut PgConnection,
     journal: &mut Journal,
     run: &Pass<'_>,
-    id: Uuid,
+    ids: &[Uuid],
     report: &mut Report,
 ) -> Result<(), AppError> {
-    let Pass { settings, today, until, .. } = *run;
-    let Some(case) =
-        cases::table.find(id).select(ClockedCase::as_select()).for_update().skip_locked().first(conn).optional()?
-    else {
-        return Ok(());
-    };
-    let life = &case.lifecycle.0;
-    let Some((deadline, due, owed_by)) = case_rules::running_clock(life) else { return Ok(()) };
-    let level: i16 = if due < today {
-        2
-    } else if due <= until {
-        1
-    } else {
-        return Ok(());
-    };
-    let marked: Option<(NaiveDate, i16)> = case_clock_marks::table
-        .find(id)
-        .select((case_clock_marks::due_date, case_clock_marks::level))
-        .first(conn)
-        .optional()?;
-    if marked.is_some_and(|(marked_due, marked_level)| marked_due == due && marked_level >= level) {
-        return Ok(());
-    }
-    let event = if level == 2 {
-        report.cases_missed += 1;
-        CaseEvent::DeadlineMissed { deadline, due_date: due, organization_id: owed_by }
-    } else {
-        report.cases_warned += 1;
-        CaseEvent::DeadlineApproaching { deadline, due_date: due, organization_id: owed_by }
-    };
+    let locked: Vec<ClockedCase> = cases::table
+        .filter(cases::id.eq_any(ids))
+        .select(ClockedCase::as_select())
+        .for_update()
+        .skip_locked()
+        .load(conn)?;
+    let marked: HashMap<Uuid, (NaiveDate, i16)> = case_clock_marks::table
+        .filter(case_clock_marks::case_id.eq_any(ids))
+        .select((case_clock_marks::case_id, case_clock_marks::due_date, case_clock_marks::level))
+        .load::<(Uuid, NaiveDate, i16)>(conn)?
+        .into_iter()
+        .map(|(id, due, level)| (id, (due, level)))
+        .collect();
     let at = journal.now();
-    let start = Batch { id, before: Some(life.clone()), last_sequence: case.last_sequence, actor: None, at };
-    let (_, last_sequence) = journal.record_batch(start, &[event], |_, _| ())?;
-    // The lifecycle and version stay: the mark is the timeline's only.
-    diesel::update(cases::table.find(id)).set(cases::last_sequence.eq(last_sequence)).execute(conn)?;
-    diesel::insert_into(case_clock_marks::table)
-        .values((
-            case_clock_marks::case_id.eq(id),
+    let (mut sequences, mut marks, mut overdue) = (Vec::new(), Vec::new(), Vec::new());
+    for case in &locked {
+        let life = &case.lifecycle.0;
+        let Some((clock @ (deadline, due, owed_by), level)) =
+            case_mark(life, marked.get(&case.id).copied(), run.today, run.until)
+        else {
+            continue;
+        };
+        let event = if level == MISSED {
+            report.cases_missed += 1;
+            CaseEvent::DeadlineMissed { deadline, due_date: due, organization_id: owed_by }
+        } else {
+            report.cases_warned += 1;
+            CaseEvent::DeadlineApproaching { deadline, due_date: due, organization_id: owed_by }
+        };
+        let start =
+            Batch { id: case.id, before: Some(life.clone()), last_sequence: case.last_sequence, actor: None, at };
+        let (_, last_sequence) = journal.record_batch(start, &[event], |_, _| ())?;
+        sequences.push((case.id, last_sequence));
+        marks.push((
+            case_clock_marks::case_id.eq(case.id),
             case_clock_marks::due_date.eq(due),
             case_clock_marks::level.eq(level),
-        ))
-        .on_conflict(case_clock_marks::case_id)
-        .do_update()
-        .set((case_clock_marks::due_date.eq(due), case_clock_marks::level.eq(level)))
-        .execute(conn)?;
-    if level == 2 && settings.supervise_overdue {
-        supervise_overdue(conn, journal, run, &case, (deadline, due, owed_by), report)?;
+        ));
+        if level == MISSED && run.settings.supervise_overdue {
+            overdue.push((case, clock));
+        }
     }
-    Ok(())
+    if marks.is_empty() {
+        return Ok(());
+    }
+    // The lifecycle and version stay: the mark is the timeline's only.
+    let (ids, last): (Vec<Uuid>, Vec<i32>) = sequences.into_iter().unzip();
+    diesel::sql_query(
+        "UPDATE cases SET last_sequence = s.last FROM unnest($1::uuid[], $2::int4[]) AS s(id, last)
+         WHERE cases.id = s.id",
+    )
+    .bind::<Array<SqlUuid>, _>(&ids)
+    .bind::<Array<Integer>, _>(&last)
+    .execute(conn)?;
+    {
+        use diesel::upsert::excluded;
+        diesel::insert_into(case_clock_marks::table)
+            .values(&marks)
+            .on_conflict(case_clock_marks::case_id)
+            .do_update()
+            .set((
+                case_clock_marks::due_date.eq(excluded(case_clock_marks::due_date)),
+                case_clock_marks::level.eq(excluded(case_clock_marks::level)),
+            ))
+            .execute(conn)?;
+    }
+    supervise_overdue(conn, journal, run, &overdue, report)
 }
 
-/// The sweeper's OVERDUE reminder to the organization that owes `case`'s
-/// passed clock, in the name of the bureau that registered it; none for the
-/// bureau's own clock or while one is open.
+/// The sweeper's OVERDUE reminders to the organizations that owe the
+/// `missed` cases' passed clocks, each in the name of the bureau that
+/// registered the case; none for the bureau's own clock or while one is
+/// open.
 fn supervise_overdue(
     conn: &mut PgConnection,
     journal: &mut Journal,
     run: &Pass<'_>,
-    case: &ClockedCase,
-    clock: (case_rules::DeadlineName, NaiveDate, Option<Uuid>),
+    missed: &[(&ClockedCase, Clock)],
     report: &mut Report,
 ) -> Result<(), AppError> {
-    let (deadline, due, owed_by) = clock;
-    let today = run.today;
-    let (Some(organization_id), Some(issuer)) = (owed_by, case.registering_organization_id) else {
-        return Ok(());
-    };
-    if organization_id == issuer || item_store::overdue_item_open(conn, case.id, organization_id)? {
-        return Ok(());
+    let owed: Vec<Uuid> = missed.iter().map(|(case, _)| case.id).collect();
+    let open = item_store::overdue_items_open(conn, &owed)?;
+    let mut opened = Vec::new();
+    for (case, (deadline, due, owed_by)) in missed {
+        let (Some(organization_id), Some(issuer)) = (*owed_by, case.registering_organization_id) else {
+            continue;
+        };
+        if organization_id == issuer || open.contains(&(case.id, organization_id)) {
+            continue;
+        }
+        let issue = Issue {
+            trigger: Trigger::Overdue,
+            text: format!("案件 {} 的 {} 期限（{}）已过，请说明情况并尽快办理。", case.number, deadline.field(), due),
+            rung: Rung::Reminder,
+            due_date: None,
+        };
+        let issuing = Issuing {
+            case_id: case.id,
+            organization_id,
+            issuer_organization_id: issuer,
+            issued_by: None,
+            today: run.today,
+            automatic: true,
+        };
+        let on = item_aggregate::OnCase {
+            region_path: &case.region_path,
+            region_code: &case.region_code,
+            number: &case.number,
+        };
+        opened.push(item_aggregate::opened(conn, journal, (&run.settings.ladder, &run.calendar), on, issue, issuing)?);
     }
-    let issue = Issue {
-        trigger: Trigger::Overdue,
-        text: format!("案件 {} 的 {} 期限（{}）已过，请说明情况并尽快办理。", case.number, deadline.field(), due),
-        rung: Rung::Reminder,
-        due_date: None,
-    };
-    let issuing = Issuing {
-        case_id: case.id,
-        organization_id,
-        issuer_organization_id: issuer,
-        issued_by: None,
-        today,
-        automatic: true,
-    };
-    let on =
-        item_aggregate::OnCase { region_path: &case.region_path, region_code: &case.region_code, number: &case.number };
-    item_aggregate::open(conn, journal, (&run.settings.ladder, &run.calendar), on, issue, issuing)?;
-    report.items_issued += 1;
+    item_store::insert_all(conn, &opened)?;
+    report.items_issued += u32::try_from(opened.len()).unwrap_or(u32::MAX);
     Ok(())
 }
+
+/// Candidates looked for at once: each look walks past the cases
+/// designated before it, so looking a batch at a time would be quadratic.
+const BACKLOG_LOOK: i64 = 10_000;
 
 /// Designates every case the backlog rule names, a batch per transaction.
 fn designate_backlog(conn: &mut PgConnection, run: &Pass<'_>, report: &mut Report) -> Result<(), AppError> {
     loop {
-        let found = crate::backlog::store::candidates(conn, run.today, &run.settings.backlog, BATCH)?;
-        if found.is_empty() {
-            return Ok(());
+        let mut found = crate::backlog::store::candidates(conn, run.today, &run.settings.backlog, BACKLOG_LOOK)?;
+        let complete = i64::try_from(found.len()).unwrap_or(i64::MAX) < BACKLOG_LOOK;
+        let mut designated = 0;
+        while !found.is_empty() {
+            let rest = found.split_off(found.len().min(usize::try_from(BATCH).unwrap_or(usize::MAX)));
+            let chunk = std::mem::replace(&mut found, rest);
+            designated += batch(conn, run, |conn, journal| crate::backlog::designate_by_rule(conn, journal, chunk))?;
         }
-        let designated = batch(conn, run.settings.now, run.signal, |conn, journal| {
-            let mut designated = 0;
-            for c in found {
-                // Designated by staff since it was found: refused before
-                // anything is written, so the others go on. (One committed
-                // in between fails the batch at the unique index; the next
-                // pass sees it.)
-                match crate::backlog::designate_by_rule(conn, journal, c.case_id, c.reason, c.detail) {
-                    Ok(_) => designated += 1,
-                    Err(e) if e.reason() == crate::error::Reason::AlreadyDesignated => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            Ok(designated)
-        })?;
         report.backlog_designated += designated;
-        if designated == 0 {
+        if complete || designated == 0 {
             return Ok(());
         }
     }
@@ -508,6 +549,7 @@ pub async fn run(state: Arc<AppState>, database_url: String) {
                 }
                 let settings = Settings {
                     now: state.clock.now(),
+                    duty_percent: state.oversight.sweep_duty_percent,
                     warning_workdays: state.oversight.deadline_warning_workdays,
                     ladder: state.oversight.ladder(),
                     supervise_overdue: state.oversight.supervise_overdue,
@@ -524,5 +566,68 @@ pub async fn run(state: Arc<AppState>, database_url: String) {
             Err(_) => leading = false,
         }
         tokio::time::sleep(interval).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2027, 3, d).expect("valid date")
+    }
+
+    /// A case accepted by a unit, its reply due on `reply_by`.
+    fn accepted(reply_by: NaiveDate) -> case_rules::Lifecycle {
+        serde_json::from_value(serde_json::json!({
+            "state": "ACCEPTED", "track": "NORMAL", "registered_on": "2027-01-04",
+            "handling_organization_id": "0190e1e2-0000-7000-8000-000000000001",
+            "deadlines": { "reply_by": reply_by }, "extended": false, "completion_reported": false
+        }))
+        .expect("a lifecycle")
+    }
+
+    /// Today the 10th, warning of deadlines due by the 12th: each clock is
+    /// marked once per level and deadline.
+    #[test]
+    fn a_case_clock_is_marked_once_per_level_and_deadline() {
+        let (today, until) = (day(10), day(12));
+        // (reply due, marked) → level recorded
+        type Row = (NaiveDate, Option<(NaiveDate, i16)>, Option<i16>);
+        let table: Vec<Row> = vec![
+            (day(20), None, None),
+            (day(12), None, Some(1)),
+            (day(10), None, Some(1)),
+            (day(12), Some((day(12), 1)), None),
+            (day(9), Some((day(9), 1)), Some(2)),
+            (day(1), None, Some(2)),
+            (day(1), Some((day(1), 2)), None),
+            // The deadline moved (extended): a new clock.
+            (day(11), Some((day(1), 2)), Some(1)),
+        ];
+        for (due, marked, want) in table {
+            let got = case_mark(&accepted(due), marked, today, until);
+            assert_eq!(got.map(|(_, level)| level), want, "due {due}, marked {marked:?}");
+            if let Some(((deadline, got_due, owed_by), _)) = got {
+                assert_eq!((deadline, got_due), (case_rules::DeadlineName::ReplyBy, due));
+                assert!(owed_by.is_some());
+            }
+        }
+    }
+
+    #[test]
+    fn a_pass_rests_for_its_duty() {
+        let worked = Duration::from_millis(30);
+        assert_eq!(rest(worked, 100), Duration::ZERO);
+        assert_eq!(rest(worked, 50), worked);
+        assert_eq!(rest(worked, 25), worked * 3);
+        assert_eq!(rest(worked, 0), worked * 99);
+    }
+
+    #[test]
+    fn a_case_without_a_running_clock_is_not_marked() {
+        let mut life = accepted(day(1));
+        life.state = crate::cases::domain::CaseState::Replied;
+        assert_eq!(case_mark(&life, None, day(10), day(12)), None);
     }
 }

@@ -37,6 +37,11 @@ const PAGE: i64 = 5_000;
 const PAGES_PER_TURN: usize = 20;
 /// `petition.v1.CaseEventType` of a repeat's link (its payload names `of`).
 const REPEAT_LINKED: i16 = 19;
+/// Case events that change nothing a case's facts read (the view
+/// `case_facts_from_events` and the case's row): leaders' ownership,
+/// instructions and progress, and the sweeper's deadline marks. A sweep
+/// that marks 100,000 clocks recounts no case.
+const TIMELINE_ONLY: [i16; 6] = [33, 34, 35, 36, 37, 38];
 
 /// What the follower counted with and how far.
 #[derive(Debug, Clone, QueryableByName)]
@@ -134,6 +139,8 @@ struct Logged {
     aggregate_type: Option<i16>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
     aggregate_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<SmallInt>)]
+    event_type: Option<i16>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
     repeat_of: Option<Uuid>,
     #[diesel(sql_type = Nullable<BigInt>)]
@@ -148,9 +155,9 @@ fn replay_page(conn: &mut PgConnection, after: i64, cessation_days: i32) -> Resu
     let (xid, idx) = after_key(after);
     let rows: Vec<Logged> = diesel::sql_query(
         "WITH h AS (SELECT feed_horizon() AS horizon)
-         SELECT h.horizon, e.aggregate_type, e.aggregate_id, e.repeat_of, e.xid, e.idx
+         SELECT h.horizon, e.aggregate_type, e.aggregate_id, e.event_type, e.repeat_of, e.xid, e.idx
          FROM h LEFT JOIN LATERAL (
-             SELECT aggregate_type, aggregate_id, xid, idx,
+             SELECT aggregate_type, aggregate_id, event_type, xid, idx,
                     CASE WHEN aggregate_type = 1 AND event_type = $4 THEN (payload->>'of')::uuid END AS repeat_of
              FROM events
              WHERE (xid, idx) > ($1, $2) AND xid < h.horizon
@@ -174,6 +181,9 @@ fn replay_page(conn: &mut PgConnection, after: i64, cessation_days: i32) -> Resu
         };
         last = Some(event_log::position(xid, idx));
         if kind == AggregateType::Case.as_i16() {
+            if row.event_type.is_some_and(|t| TIMELINE_ONLY.contains(&t)) {
+                continue;
+            }
             cases.insert(id);
         } else if kind == AggregateType::Rating.as_i16() {
             ratings.push(id);
@@ -391,6 +401,30 @@ pub async fn run(db: Db, signal: FeedSignal, cessation_days: i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The events left uncounted are the leaders' and the sweeper's, and
+    /// none of the ones the facts view reads.
+    #[test]
+    fn timeline_only_events_are_the_leaders_and_the_sweepers() {
+        use crate::cases::rules::{DeadlineName, Event, event_type};
+        let due = chrono::NaiveDate::from_ymd_opt(2027, 3, 1).expect("a day");
+        let text = || String::from("x");
+        let leader_account_id = Uuid::nil();
+        let events = [
+            Event::LeaderReleased { leader_account_id, reason: text() },
+            Event::LeaderInstructed { text: text() },
+            Event::LeaderProgressRecorded { text: text() },
+            Event::DeadlineApproaching { deadline: DeadlineName::ReplyBy, due_date: due, organization_id: None },
+            Event::DeadlineMissed { deadline: DeadlineName::ReplyBy, due_date: due, organization_id: None },
+        ];
+        let mut numbers: Vec<i16> = events.iter().map(event_type).collect();
+        // LeaderAssigned, the one before LeaderReleased.
+        numbers.insert(0, event_type(&events[0]) - 1);
+        assert_eq!(numbers, TIMELINE_ONLY);
+        for read in [1, 2, 4, 6, 7, 9, 10, 12, 18, 19, 20, 25] {
+            assert!(!TIMELINE_ONLY.contains(&read), "{read}");
+        }
+    }
 
     #[test]
     fn contributions_fill_every_column_under_every_dimension() {

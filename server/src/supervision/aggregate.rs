@@ -30,6 +30,26 @@ impl Supervision {
         &self.row.lifecycle.0
     }
 
+    /// What `events` (not none) by `actor` change of the item, journaled,
+    /// for the caller to store.
+    pub fn change(
+        &self,
+        journal: &mut Journal,
+        actor: Option<Uuid>,
+        events: &[Event],
+    ) -> Result<SupervisionChange, AppError> {
+        let row = &self.row;
+        let at = journal.now();
+        let start =
+            Batch { id: row.id, before: Some(row.lifecycle.0.clone()), last_sequence: row.last_sequence, actor, at };
+        let (life, last_sequence) = journal.record_batch(start, events, |_, _| ())?;
+        // The sweeper's warnings and lapse marks leave the version (the
+        // etag) as it was: a caller's conditional answer never fails for them.
+        let marks_only = events.iter().all(|e| matches!(e, Event::DeadlineApproaching { .. } | Event::Lapsed { .. }));
+        let version = if marks_only { row.version } else { row.version + 1 };
+        Ok(SupervisionChange::of(life, version, last_sequence, at))
+    }
+
     /// Loads item `id` (not locked).
     pub fn find(conn: &mut PgConnection, id: Uuid) -> Result<Supervision, AppError> {
         let row = store::find(conn, id)?.ok_or(AppError::NotFound { resource: "supervision" })?;
@@ -81,17 +101,8 @@ impl Aggregate for Supervision {
         if events.is_empty() {
             return Ok(self);
         }
-        let Supervision { row } = self;
-        let at = journal.now();
-        let start =
-            Batch { id: row.id, before: Some(row.lifecycle.0.clone()), last_sequence: row.last_sequence, actor, at };
-        let (life, last_sequence) = journal.record_batch(start, events, |_, _| ())?;
-        // The sweeper's warnings and lapse marks leave the version (the
-        // etag) as it was: a caller's conditional answer never fails for them.
-        let marks_only = events.iter().all(|e| matches!(e, Event::DeadlineApproaching { .. } | Event::Lapsed { .. }));
-        let version = if marks_only { row.version } else { row.version + 1 };
-        let change = SupervisionChange::of(life, version, last_sequence, at);
-        Ok(Supervision { row: store::save(conn, row.id, &change)? })
+        let change = self.change(journal, actor, events)?;
+        Ok(Supervision { row: store::save(conn, self.row.id, &change)? })
     }
 }
 
@@ -153,6 +164,21 @@ pub fn open(
     issue: Issue,
     issuing: Issuing,
 ) -> Result<Supervision, AppError> {
+    let row = opened(conn, journal, due, case, issue, issuing)?;
+    store::insert(conn, &row)?;
+    Ok(Supervision { row })
+}
+
+/// The row of item `issue` opened on `case`, its event journaled, for the
+/// caller to insert (the sweeper inserts a batch's at once).
+pub fn opened(
+    conn: &mut PgConnection,
+    journal: &mut Journal,
+    due: (&Ladder, &WorkCalendar),
+    case: OnCase<'_>,
+    issue: Issue,
+    issuing: Issuing,
+) -> Result<SupervisionRow, AppError> {
     let (ladder, calendar) = due;
     let number = number(conn, issuing.issuer_organization_id, issue.rung, issuing.today)?;
     let actor = issuing.issued_by;
@@ -181,6 +207,5 @@ pub fn open(
         created_at: at,
         updated_at: at,
     };
-    store::insert(conn, &row)?;
-    Ok(Supervision { row })
+    Ok(row)
 }

@@ -1,10 +1,12 @@
 //! Supervision queries. Every function takes the connection of the
 //! caller's transaction; none decides policy.
 
+use std::collections::HashSet;
+
 use chrono::NaiveDate;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Bool, Date, Integer, Jsonb, SmallInt, Timestamptz, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use super::domain::SupervisionState;
@@ -20,7 +22,13 @@ fn like_subtree(root: &str) -> String {
 }
 
 pub fn insert(conn: &mut PgConnection, row: &SupervisionRow) -> Result<(), AppError> {
-    diesel::insert_into(supervisions::table).values(row).execute(conn)?;
+    insert_all(conn, std::slice::from_ref(row))
+}
+
+pub fn insert_all(conn: &mut PgConnection, rows: &[SupervisionRow]) -> Result<(), AppError> {
+    if !rows.is_empty() {
+        diesel::insert_into(supervisions::table).values(rows).execute(conn)?;
+    }
     Ok(())
 }
 
@@ -34,14 +42,14 @@ pub fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<SupervisionRow>,
 
 /// Locks item `id` unless another transaction holds it (the sweeper
 /// leaves it for its next pass rather than wait on a caller).
-pub fn lock_unless_busy(conn: &mut PgConnection, id: Uuid) -> Result<Option<SupervisionRow>, AppError> {
+/// The items of `ids` that no caller holds, locked.
+pub fn lock_unless_busy(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<SupervisionRow>, AppError> {
     Ok(supervisions::table
-        .find(id)
+        .filter(supervisions::id.eq_any(ids))
         .select(SupervisionRow::as_select())
         .for_update()
         .skip_locked()
-        .first(conn)
-        .optional()?)
+        .load(conn)?)
 }
 
 pub fn save(conn: &mut PgConnection, id: Uuid, change: &SupervisionChange) -> Result<SupervisionRow, AppError> {
@@ -49,6 +57,37 @@ pub fn save(conn: &mut PgConnection, id: Uuid, change: &SupervisionChange) -> Re
         .set(change)
         .returning(SupervisionRow::as_returning())
         .get_result(conn)?)
+}
+
+/// Stores the `changes` of a batch of items (the sweeper's) in one
+/// statement.
+pub fn save_all(conn: &mut PgConnection, changes: &[(Uuid, SupervisionChange)]) -> Result<(), AppError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let mut lifecycles = Vec::with_capacity(changes.len());
+    for (_, change) in changes {
+        lifecycles.push(serde_json::to_value(&change.lifecycle.0).map_err(AppError::internal)?);
+    }
+    let column = |f: fn(&SupervisionChange) -> i16| changes.iter().map(|(_, c)| f(c)).collect::<Vec<_>>();
+    diesel::sql_query(
+        "UPDATE supervisions SET state = c.state, rung = c.rung, due_date = c.due_date, lifecycle = c.lifecycle,
+                version = c.version, last_sequence = c.last_sequence, updated_at = c.updated_at
+         FROM unnest($1::uuid[], $2::int2[], $3::int2[], $4::date[], $5::jsonb[], $6::int4[], $7::int4[],
+                     $8::timestamptz[])
+              AS c(id, state, rung, due_date, lifecycle, version, last_sequence, updated_at)
+         WHERE supervisions.id = c.id",
+    )
+    .bind::<Array<SqlUuid>, _>(changes.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+    .bind::<Array<SmallInt>, _>(column(|c| c.state))
+    .bind::<Array<SmallInt>, _>(column(|c| c.rung))
+    .bind::<Array<Date>, _>(changes.iter().map(|(_, c)| c.due_date).collect::<Vec<_>>())
+    .bind::<Array<Jsonb>, _>(lifecycles)
+    .bind::<Array<Integer>, _>(changes.iter().map(|(_, c)| c.version).collect::<Vec<_>>())
+    .bind::<Array<Integer>, _>(changes.iter().map(|(_, c)| c.last_sequence).collect::<Vec<_>>())
+    .bind::<Array<Timestamptz>, _>(changes.iter().map(|(_, c)| c.updated_at).collect::<Vec<_>>())
+    .execute(conn)?;
+    Ok(())
 }
 
 /// The next document number of `organization` for `year` (its own
@@ -71,17 +110,33 @@ pub fn next_number(conn: &mut PgConnection, organization: Uuid, year: i32) -> Re
     Ok(last)
 }
 
-/// Whether an OVERDUE item on `case` to `organization` is open or answered.
-pub fn overdue_item_open(conn: &mut PgConnection, case: Uuid, organization: Uuid) -> Result<bool, AppError> {
-    use diesel::dsl::exists;
-    Ok(diesel::select(exists(
-        supervisions::table
-            .filter(supervisions::case_id.eq(case))
-            .filter(supervisions::organization_id.eq(organization))
-            .filter(supervisions::trigger.eq(super::domain::Trigger::Overdue.as_i16()))
-            .filter(supervisions::state.eq_any([SupervisionState::Open.as_i16(), SupervisionState::Answered.as_i16()])),
-    ))
-    .get_result(conn)?)
+/// The (case, organization) pairs of `cases` with an OVERDUE item open or
+/// answered.
+pub fn overdue_items_open(conn: &mut PgConnection, cases: &[Uuid]) -> Result<HashSet<(Uuid, Uuid)>, AppError> {
+    if cases.is_empty() {
+        return Ok(HashSet::new());
+    }
+    Ok(supervisions::table
+        .filter(supervisions::case_id.eq_any(cases))
+        .filter(supervisions::trigger.eq(super::domain::Trigger::Overdue.as_i16()))
+        .filter(supervisions::state.eq_any([SupervisionState::Open.as_i16(), SupervisionState::Answered.as_i16()]))
+        .select((supervisions::case_id, supervisions::organization_id))
+        .load::<(Uuid, Uuid)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// Items after `(due, id)` in deadline order, as the `(due_date, id)`
+/// indexes walk: the row comparison is the scan's start, not a filter of
+/// every row before it.
+fn after_due(due: NaiveDate, id: Uuid) -> Box<dyn BoxableExpression<supervisions::table, Pg, SqlType = Bool>> {
+    Box::new(
+        diesel::dsl::sql::<Bool>("(supervisions.due_date, supervisions.id) > (")
+            .bind::<Date, _>(due)
+            .sql(", ")
+            .bind::<SqlUuid, _>(id)
+            .sql(")"),
+    )
 }
 
 /// OPEN items due by `until`, after `(due, id)` in deadline order: the
@@ -100,8 +155,7 @@ pub fn open_due(
         .limit(limit)
         .into_boxed();
     if let Some((due, id)) = after {
-        query = query
-            .filter(supervisions::due_date.gt(due).or(supervisions::due_date.eq(due).and(supervisions::id.gt(id))));
+        query = query.filter(after_due(due, id));
     }
     Ok(query.load(conn)?)
 }
@@ -192,8 +246,7 @@ pub fn list(
             .filter(supervisions::due_date.lt(today));
     }
     if let Some((due, id)) = after {
-        query = query
-            .filter(supervisions::due_date.gt(due).or(supervisions::due_date.eq(due).and(supervisions::id.gt(id))));
+        query = query.filter(after_due(due, id));
     }
     let limit = u32::try_from(limit).map_err(AppError::internal)?;
     Ok(LiteralLimit::new(query, limit).load(conn)?)

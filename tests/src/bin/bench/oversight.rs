@@ -9,7 +9,9 @@
 //!    the preloaded cases, none marked yet: every running clock within the
 //!    warning window is warned of, every passed one marked, an OVERDUE
 //!    reminder issued where a bureau registered the case, and the backlog
-//!    rule applied. Then a **steady pass** (nothing new) as of the same day.
+//!    rule applied. Then a **steady pass** as of the same day (it warns of
+//!    the new reminders' deadlines) and an **idle pass** (nothing to do:
+//!    what every interval costs).
 //!    The lag behind the clock is the interval (`--sweep-interval-secs`,
 //!    60 s by default) plus a pass.
 //! 2. `--owned` open cases are given to the city leader (in SQL); phases
@@ -94,6 +96,7 @@ fn settings(now: chrono::DateTime<chrono::Utc>) -> Settings {
     let config = petition_server::config::Config::from_defaults();
     Settings {
         now,
+        duty_percent: config.oversight.sweep_duty_percent,
         warning_workdays: config.oversight.deadline_warning_workdays,
         ladder: config.oversight.ladder(),
         supervise_overdue: config.oversight.supervise_overdue,
@@ -167,6 +170,8 @@ pub async fn oversight(args: OversightArgs) -> Result<ExitCode> {
             let now = chrono::Utc::now();
             let first = timed_pass(&mut conn, now)?;
             let steady = timed_pass(&mut conn, now)?;
+            // What every interval costs once the day's work is done.
+            let idle = timed_pass(&mut conn, now)?;
             // 2. The leader's cases: open ones of the city, newest first.
             sql_query(
                 "UPDATE cases SET owning_leader_id = $1::uuid,
@@ -179,16 +184,16 @@ pub async fn oversight(args: OversightArgs) -> Result<ExitCode> {
             .execute(&mut conn)?;
             let items = count(&mut conn, "SELECT count(*) AS n FROM supervisions")?;
             sql_query("VACUUM (ANALYZE) cases, supervisions, case_clock_marks").execute(&mut conn)?;
-            Ok((open, first, steady, items))
+            Ok((open, first, steady, idle, items))
         })
         .await??
     };
-    let (open, (first, first_secs), (steady, steady_secs), items) = catch_up;
+    let (open, (first, first_secs), (steady, steady_secs), (idle, idle_secs), items) = catch_up;
     setup.lines.push((
         "sweeper".into(),
         format!(
             "{open} cases with a running clock; catch-up pass {first_secs:.1} s ({first:?}); steady pass \
-             {steady_secs:.2} s ({steady:?}); {items} supervision items"
+             {steady_secs:.2} s ({steady:?}); idle pass {idle_secs:.2} s ({idle:?}); {items} supervision items"
         ),
     ));
     setup.lines.push(("leader".into(), format!("the city leader owns {owned} open cases")));
@@ -274,7 +279,7 @@ pub async fn oversight(args: OversightArgs) -> Result<ExitCode> {
     let mut notes = vec![
         format!(
             "catch-up pass over {open} running clocks: {first_secs:.1} s (target ≤ {PASS_TARGET_SECS:.0} s: {}); \
-             steady pass {steady_secs:.2} s",
+             steady pass {steady_secs:.2} s; idle pass {idle_secs:.2} s",
             verdict(first_secs <= PASS_TARGET_SECS)
         ),
         format!(
@@ -297,6 +302,7 @@ pub async fn oversight(args: OversightArgs) -> Result<ExitCode> {
         let mut json = setup.json(&phases);
         json.insert("catch_up_pass_seconds".into(), first_secs.into());
         json.insert("steady_pass_seconds".into(), steady_secs.into());
+        json.insert("idle_pass_seconds".into(), idle_secs.into());
         json.insert("submit_while_sweeping_over_alone".into(), ratio.into());
         println!("{}", serde_json::Value::Object(json));
     }

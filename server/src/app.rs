@@ -95,6 +95,8 @@ pub struct Application {
     tls: Option<Tls>,
     /// The database's URL (the sweeper's lease holds a connection of its own).
     database_url: String,
+    /// The metrics endpoint's listener, when configured.
+    metrics_listener: Option<TcpListener>,
 }
 
 impl Application {
@@ -180,11 +182,34 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| StartupError(format!("cannot listen on {}: {e}", config.listen)))?;
-        Ok(Application { listener, state, config, bootstrap, revocations_since, embedded, tls, database_url })
+        let metrics_listener = match config.metrics_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .map_err(|e| StartupError(format!("cannot listen for metrics on {address}: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(Application {
+            listener,
+            state,
+            config,
+            bootstrap,
+            revocations_since,
+            embedded,
+            tls,
+            database_url,
+            metrics_listener,
+        })
     }
 
     pub fn local_addr(&self) -> Result<SocketAddr, StartupError> {
         self.listener.local_addr().map_err(|e| StartupError(e.to_string()))
+    }
+
+    /// Where `GET /metrics` answers, when configured.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn state(&self) -> Arc<AppState> {
@@ -199,7 +224,18 @@ impl Application {
     /// Serves until `shutdown` completes, then reports NOT_SERVING, lets
     /// in-flight calls finish (at most the configured grace period) and stops.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartupError> {
-        let Application { listener, state, config, embedded, tls, revocations_since, database_url, .. } = self;
+        let Application {
+            listener,
+            state,
+            config,
+            embedded,
+            tls,
+            revocations_since,
+            database_url,
+            metrics_listener,
+            ..
+        } = self;
+        let telemetry = Arc::new(crate::telemetry::Telemetry::new());
         let health_reporter = HealthReporter::new();
         set_serving(&health_reporter, true).await;
         let (closing, closing_rx) = tokio::sync::watch::channel(false);
@@ -257,6 +293,8 @@ impl Application {
             )
             .layer(tower::util::option_layer(cors_layer(&config.cors_allowed_origins)))
             .layer(tonic_web::GrpcWebLayer::new())
+            // Inside gRPC-Web's: a browser's call counts as the call it is.
+            .layer(telemetry.layer())
             .layer(HeaderLimitLayer::new(limits.max_header_bytes))
             // The server's own time limit (tonic's would answer CANCELLED,
             // log nothing and let a write commit after the answer).
@@ -307,6 +345,12 @@ impl Application {
         ));
         let calendar_years = tokio::spawn(crate::calendar::watch::run(state.db.clone(), state.calendar_years.clone()));
         let sweeper = tokio::spawn(crate::jobs::sweeper::run(state.clone(), database_url.clone()));
+        let metrics_endpoint = metrics_listener.map(|listener| {
+            if let Ok(address) = listener.local_addr() {
+                tracing::info!(%address, "serving metrics at /metrics");
+            }
+            tokio::spawn(crate::telemetry::endpoint::serve(listener, telemetry.clone(), state.clone()))
+        });
         let revocations = tokio::spawn(revocation::watch::run(
             state.db.clone(),
             state.revocations.clone(),
@@ -328,6 +372,9 @@ impl Application {
         calendar_years.abort();
         sweeper.abort();
         revocations.abort();
+        if let Some(endpoint) = metrics_endpoint {
+            endpoint.abort();
+        }
         if let Some(reloader) = tls_reloader {
             reloader.abort();
         }

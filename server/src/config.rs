@@ -85,6 +85,12 @@ pub struct Config {
     #[arg(global = true, long, env = "PETITION_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
 
+    /// Address of the Prometheus endpoint (`GET /metrics`, OpenMetrics
+    /// text); unset: none. It names methods and counts, no personal data,
+    /// but keep it on localhost or the operators' network.
+    #[arg(global = true, long, env = "PETITION_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// PostgreSQL URL. When unset, an embedded PostgreSQL cluster is created
     /// and run under the data directory.
     #[arg(global = true, long, env = "DATABASE_URL", hide_env_values = true)]

@@ -13,7 +13,7 @@
 //! An outage and an overload are each logged when they start and when they
 //! end, not once per failed call or connection attempt.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -86,6 +86,65 @@ pub struct Db {
     queue_timeout: Duration,
     outage: Arc<Episode>,
     overload: Arc<Episode>,
+    queues: Arc<Queues>,
+}
+
+/// Who waits, for the metrics endpoint: calls for a turn at the pool, and
+/// admitted ones for a blocking thread; how many turns were waited for and
+/// how long in all.
+#[derive(Debug, Default)]
+struct Queues {
+    waiting: AtomicU64,
+    blocking_queued: AtomicU64,
+    waits: AtomicU64,
+    waited_micros: AtomicU64,
+}
+
+/// One waiter counted while it lives.
+struct Waiting<'a>(&'a AtomicU64);
+
+impl<'a> Waiting<'a> {
+    fn new(counter: &'a AtomicU64) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Waiting(counter)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A call counted as queued for a blocking thread until it starts (or is
+/// dropped unstarted).
+struct BlockingQueued(Arc<Queues>);
+
+impl BlockingQueued {
+    fn new(queues: Arc<Queues>) -> Self {
+        queues.blocking_queued.fetch_add(1, Ordering::Relaxed);
+        BlockingQueued(queues)
+    }
+}
+
+impl Drop for BlockingQueued {
+    fn drop(&mut self) {
+        self.0.blocking_queued.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The pool as the metrics endpoint reads it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PoolUse {
+    pub size: u32,
+    pub in_use: u32,
+    /// Calls waiting for a turn at the pool.
+    pub waiting: u64,
+    /// Calls admitted and waiting for a blocking thread.
+    pub blocking_queued: u64,
+    /// Turns that had to be waited for, and the seconds waited in all.
+    pub waits: u64,
+    pub waited_seconds: f64,
 }
 
 /// Whether a call reads only (and so may be kept out of the writes' share).
@@ -125,6 +184,21 @@ impl Db {
             queue_timeout: config.queue_timeout(),
             outage,
             overload: Arc::new(Episode::new(EpisodeKind::Overload { queue_timeout: config.queue_timeout() })),
+            queues: Arc::new(Queues::default()),
+        }
+    }
+
+    /// The pool's connections and queues now.
+    pub fn pool_use(&self) -> PoolUse {
+        let state = self.pool.state();
+        let q = &self.queues;
+        PoolUse {
+            size: self.pool.max_size(),
+            in_use: state.connections.saturating_sub(state.idle_connections),
+            waiting: q.waiting.load(Ordering::Relaxed),
+            blocking_queued: q.blocking_queued.load(Ordering::Relaxed),
+            waits: q.waits.load(Ordering::Relaxed),
+            waited_seconds: q.waited_micros.load(Ordering::Relaxed) as f64 / 1e6,
         }
     }
 
@@ -201,7 +275,9 @@ impl Db {
         let pool = self.pool.clone();
         let outage = self.outage.clone();
         let span = tracing::Span::current();
+        let queued = BlockingQueued::new(self.queues.clone());
         let result = tokio::task::spawn_blocking(move || {
+            drop(queued);
             let _entered = span.enter();
             let _permit = permit;
             CallLimit::run_blocking(call, || {
@@ -243,7 +319,13 @@ impl Db {
                 }
             }
         };
+        let started = Instant::now();
+        let waiting = Waiting::new(&self.queues.waiting);
         let waited = if shed { tokio::time::timeout(self.queue_timeout, wait).await } else { Ok(wait.await) };
+        drop(waiting);
+        self.queues.waits.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.queues.waited_micros.fetch_add(micros, Ordering::Relaxed);
         match waited {
             Ok(Ok(permit)) => {
                 self.overload.ended(OVERLOAD_QUIET);

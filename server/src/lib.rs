@@ -47,6 +47,7 @@ pub mod supervision;
 // Reception days (issue 20 §2).
 pub mod reception;
 pub mod taxonomy;
+pub mod telemetry;
 pub mod text;
 pub mod time;
 pub mod tls;

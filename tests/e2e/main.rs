@@ -41,4 +41,5 @@ mod supervision;
 mod support;
 mod sweeper_clocks;
 mod taxonomy;
+mod telemetry;
 mod tls;

@@ -30,6 +30,8 @@ pub struct TestServer {
     pub database: Option<TestDatabase>,
     /// What the server's services share (its similarity index, say).
     pub state: Arc<AppState>,
+    /// `http://…/metrics`, when the config asked for the endpoint.
+    pub metrics_url: Option<String>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), String>>>,
     data_dir: PathBuf,
@@ -114,6 +116,7 @@ impl TestServer {
         let scheme = if config.tls.cert.is_some() { "https" } else { "http" };
         let app = Application::build(config).await.context("building the server")?;
         let url = format!("{scheme}://{}", app.local_addr()?);
+        let metrics_url = app.metrics_addr().map(|address| format!("http://{address}/metrics"));
         let state = app.state();
         // Before the server runs: the build starts with it.
         let hold = state.similarity.as_ref().filter(|_| hold).and_then(|index| index.hold_builds());
@@ -125,7 +128,17 @@ impl TestServer {
             .await
             .map_err(|e| e.to_string())
         });
-        Ok((TestServer { url, database, state, stop: Some(stop), task: Some(task), data_dir, runtime: None }, hold))
+        let server = TestServer {
+            url,
+            database,
+            state,
+            metrics_url,
+            stop: Some(stop),
+            task: Some(task),
+            data_dir,
+            runtime: None,
+        };
+        Ok((server, hold))
     }
 
     /// [`Self::start`] on a tokio runtime of the server's own, with

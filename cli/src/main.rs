@@ -134,9 +134,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Whoami => {
             let session = session::Session::open(&cli.server).await?;
-            let account = session.client.identity().get_me().await?;
-            output::print(format, &[me(&account)])?;
+            let account = session.client.identity().get_me().await;
+            // Kept whatever the call did: a renewal may have rotated the pair.
             session.close()?;
+            output::print(format, &[me(&account?)])?;
         }
         Command::Cases { command } => {
             let session = session::Session::open(&cli.server).await?;

@@ -16,7 +16,7 @@ use petition_tests::courts_world::all_changes;
 use petition_tests::server::TestServer;
 use petition_tests::world::{CaseWorld, claim};
 
-use crate::support::{assert_typed, expect_error, expect_invalid, expect_precondition};
+use crate::support::{assert_typed, eventually, expect_error, expect_invalid, expect_precondition};
 
 /// A clock file the server reads as now; removed when dropped.
 struct TestClock(PathBuf);
@@ -213,7 +213,12 @@ async fn a_booking_received_creates_a_case_the_receiving_leader_owns() -> Result
         .events;
     let types: Vec<_> = events.iter().map(|e| e.r#type()).collect();
     assert_eq!(types, [pb::ReceptionBookingEventType::Booked, pb::ReceptionBookingEventType::Received]);
-    let changes = all_changes(&w.owner).await?;
+    // Read once the feed's horizon passed both (a writing transaction
+    // anywhere in the cluster holds it back).
+    let bookings = |changes: &Vec<pb::Change>| {
+        changes.iter().filter(|c| c.aggregate_type() == pb::AggregateType::ReceptionBooking).count()
+    };
+    let changes = eventually(|| all_changes(&w.owner), |c| bookings(c) >= 2).await?;
     let mine: Vec<&pb::Change> =
         changes.iter().filter(|c| c.aggregate_type() == pb::AggregateType::ReceptionBooking).collect();
     assert_eq!(mine.len(), 2);

@@ -199,18 +199,27 @@ async fn an_unanswered_item_climbs_every_rung_as_its_deadlines_pass() -> Result<
     assert_eq!(top.err().and_then(|e| e.reason().map(str::to_owned)), Some("SUPERVISION_AT_TOP_RUNG".to_owned()));
 
     // The feed carries the item's typed events to those who may see it.
-    let page = world
-        .supervisor
-        .feed()
-        .list_changes(pb::ListChangesRequest {
-            after_position: 0,
-            page_size: 500,
-            filter: Some(pb::ChangeFilter {
-                aggregate_types: vec![pb::AggregateType::Supervision.into()],
-                ..Default::default()
-            }),
-        })
-        .await?;
+    // Once the feed's horizon passed them (a writing transaction anywhere
+    // in the cluster holds it back).
+    let supervisor = world.supervisor.clone();
+    let read = || {
+        let supervisor = supervisor.clone();
+        async move {
+            let request = pb::ListChangesRequest {
+                after_position: 0,
+                page_size: 500,
+                filter: Some(pb::ChangeFilter {
+                    aggregate_types: vec![pb::AggregateType::Supervision.into()],
+                    ..Default::default()
+                }),
+            };
+            Ok(supervisor.feed().list_changes(request).await?)
+        }
+    };
+    let page = crate::support::eventually(read, |page: &pb::ListChangesResponse| {
+        page.changes.iter().filter(|c| c.aggregate_id == item.id).count() >= log.len()
+    })
+    .await?;
     let fed: Vec<_> = page.changes.iter().filter(|c| c.aggregate_id == item.id).collect();
     fed.iter().for_each(|c| assert_typed(c));
     assert_eq!(fed.len(), log.len(), "every event of the item is in the feed");

@@ -21,6 +21,7 @@
 //! cargo run --release -p petition-tests --bin bench -- ratings [--preload 20000] [--rated-cases 256]
 //!     [--rating-rate 20] [--rounds 2] [--seconds 10] [--warmup-seconds 2] [--concurrency 64] [--json]
 //! cargo run --release -p petition-tests --bin bench -- oversight [--preload 1000000] [--owned 2000]
+//! cargo build --release -p petition-cli && cargo run --release -p petition-tests --bin bench -- import [--rows 100000]
 //!     [--callers 8] [--rounds 2] [--seconds 10] [--warmup-seconds 2] [--concurrency 64] [--json]
 //! ```
 //!
@@ -121,6 +122,7 @@ mod courts;
 mod dedup;
 mod feed;
 mod identity;
+mod import;
 mod legal_aid;
 mod mediation;
 mod metrics;
@@ -172,6 +174,8 @@ enum Command {
     Metrics(metrics::MetricsArgs),
     /// Oversight: the sweeper's pass over 1,000,000 cases, the leader's and supervisor's lists, SubmitCase while sweeping.
     Oversight(oversight::OversightArgs),
+    /// petitionctl's import of 100,000 cases from CSV: rows/s and the server's SubmitCase rate meanwhile.
+    Import(import::ImportArgs),
 }
 
 /// Settings every benchmark shares.
@@ -221,6 +225,7 @@ async fn main() -> Result<ExitCode> {
         Command::Ratings(args) => &args.load,
         Command::Metrics(args) => &args.load,
         Command::Oversight(args) => &args.load,
+        Command::Import(args) => &args.load,
     };
     if cfg!(debug_assertions) {
         let banner = "!".repeat(78);
@@ -243,5 +248,6 @@ async fn main() -> Result<ExitCode> {
         Command::Ratings(args) => ratings::ratings(args).await,
         Command::Metrics(args) => metrics::metrics(args).await,
         Command::Oversight(args) => oversight::oversight(args).await,
+        Command::Import(args) => import::import(args).await,
     }
 }

@@ -4,38 +4,8 @@
 
 use anyhow::{Context, Result};
 use petition_sdk::tonic::Code;
+use petition_tests::scrape::{get, sample};
 use petition_tests::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// `GET` of `url` (`http://host:port/path`) over HTTP/1.1: (status line,
-/// content type, body).
-async fn get(url: &str) -> Result<(String, String, String)> {
-    let rest = url.strip_prefix("http://").context("an http URL")?;
-    let (address, path) = rest.split_once('/').context("a path")?;
-    let mut stream = tokio::net::TcpStream::connect(address).await?;
-    let request = format!("GET /{path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await?;
-    let (head, body) = response.split_once("\r\n\r\n").context("a response head")?;
-    let status = head.lines().next().unwrap_or_default().to_owned();
-    let content_type = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-type: ").or_else(|| l.strip_prefix("Content-Type: ")))
-        .unwrap_or_default()
-        .to_owned();
-    Ok((status, content_type, body.to_owned()))
-}
-
-/// The value of the sample `name` whose labels include every one of
-/// `labels` (`key="value"`).
-fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
-    text.lines().filter(|l| !l.starts_with('#')).find_map(|line| {
-        let (series, value) = line.rsplit_once(' ')?;
-        let (metric, rest) = series.split_once('{').unwrap_or((series, ""));
-        (metric == name && labels.iter().all(|l| rest.contains(l))).then(|| value.parse().ok())?
-    })
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scrape_counts_the_calls_made_by_method_and_code() -> Result<()> {

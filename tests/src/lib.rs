@@ -16,6 +16,7 @@ pub mod metrics_world;
 pub mod petition_texts;
 pub mod process;
 pub mod ratings_world;
+pub mod scrape;
 pub mod server;
 pub mod world;
 

@@ -38,24 +38,9 @@ pub struct ImportArgs {
 
 /// The server's count of SubmitCase calls answered OK, from its endpoint.
 async fn submitted(metrics_url: &str) -> Result<f64> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let rest = metrics_url.strip_prefix("http://").context("an http URL")?;
-    let (address, path) = rest.split_once('/').context("a path")?;
-    let mut stream = tokio::net::TcpStream::connect(address).await?;
-    stream
-        .write_all(format!("GET /{path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").as_bytes())
-        .await?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await?;
-    Ok(response
-        .lines()
-        .find(|l| {
-            l.starts_with("petition_rpc_calls_total{")
-                && l.contains(r#"method="/petition.v1.CaseService/SubmitCase""#)
-                && l.contains(r#"code="OK""#)
-        })
-        .and_then(|l| l.rsplit_once(' ')?.1.parse().ok())
-        .unwrap_or(0.0))
+    let (_, _, text) = petition_tests::scrape::get(metrics_url).await?;
+    let labels = [r#"method="/petition.v1.CaseService/SubmitCase""#, r#"code="OK""#];
+    Ok(petition_tests::scrape::sample(&text, "petition_rpc_calls_total", &labels).unwrap_or(0.0))
 }
 
 fn kind_name(kind: i32) -> &'static str {

@@ -27,6 +27,10 @@ pub struct Readings {
     sweeper_lag_seconds: Gauge<f64, AtomicU64>,
     band_index_cases: Gauge,
     band_index_bytes: Gauge,
+    /// One scrape's readings at a time: the counters are moved on by the
+    /// difference from their last value, which two scrapes at once would
+    /// both add.
+    taking: tokio::sync::Mutex<()>,
 }
 
 impl Readings {
@@ -42,6 +46,7 @@ impl Readings {
             sweeper_lag_seconds: Gauge::default(),
             band_index_cases: Gauge::default(),
             band_index_bytes: Gauge::default(),
+            taking: tokio::sync::Mutex::new(()),
         };
         let r = &readings;
         registry.register("db_pool_size", "Connections the pool may hold", r.pool_size.clone());
@@ -79,6 +84,7 @@ impl Readings {
 
     /// Takes the readings (a database one among them).
     pub async fn take(&self, state: &AppState) -> Result<(), AppError> {
+        let _taking = self.taking.lock().await;
         let pool = state.db.pool_use();
         self.pool_size.set(i64::from(pool.size));
         self.pool_in_use.set(i64::from(pool.in_use));

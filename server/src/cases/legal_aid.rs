@@ -11,6 +11,7 @@ use super::commands::decide_now;
 use super::domain::{CaseState, DeclineReason};
 use super::model::CaseRow;
 use super::rules::Command as Rule;
+use super::store::StoredLegalAid;
 use crate::error::AppError;
 use crate::event_log::Journal;
 use crate::pipeline::Aggregate;
@@ -44,20 +45,21 @@ pub fn offered(row: &CaseRow) -> bool {
         )
 }
 
-/// `Case.legal_aid` of `row`.
-pub fn message(conn: &mut PgConnection, row: &CaseRow) -> Result<pb::CaseLegalAid, AppError> {
-    let centres = crate::legal_aid::store::centres_serving(conn, &row.region_path)?;
-    let applications = crate::legal_aid::store::of_case(conn, row.id)?;
-    Ok(pb::CaseLegalAid {
+/// `Case.legal_aid` of `row`, from what was read with it.
+pub fn message(row: &CaseRow, stored: StoredLegalAid) -> pb::CaseLegalAid {
+    let StoredLegalAid { centres, application_ids, application_centres, application_states } = stored;
+    pb::CaseLegalAid {
         offered: offered(row),
         centre_organization_ids: centres.iter().map(Uuid::to_string).collect(),
-        applications: applications
+        applications: application_ids
             .into_iter()
-            .map(|(id, centre, state)| pb::CaseLegalAidApplication {
+            .zip(application_centres)
+            .zip(application_states)
+            .map(|((id, centre), state)| pb::CaseLegalAidApplication {
                 application_id: id.to_string(),
                 centre_organization_id: centre.to_string(),
                 state: i32::from(state),
             })
             .collect(),
-    })
+    }
 }

@@ -368,13 +368,13 @@ impl CaseService for CaseApi {
             .db
             .read(move |conn| {
                 // One statement: the case and its petitioner in one snapshot.
-                let (row, stored) =
+                let (row, stored, legal_aid) =
                     store::find_viewed_case(conn, &key)?.ok_or(AppError::NotFound { resource: "case" })?;
                 policy::authorize_case(&principal, CaseAction::Read, &access(&row))?;
                 let viewer = viewer_of(conn, &state, &principal)?;
                 let petitioner = PetitionerInfo::of(row.petitioner_id, stored, &viewer, &state.pii, CaseView::Full)?;
                 let mut message = full_case_message(&state, &row, &petitioner, &viewer)?;
-                message.legal_aid = Some(super::legal_aid::message(conn, &row)?);
+                message.legal_aid = Some(super::legal_aid::message(&row, legal_aid));
                 Ok(message)
             })
             .await?;
@@ -460,35 +460,23 @@ impl CaseService for CaseApi {
             }
         };
         let (page, next) = finish_page(page, limit, |listed| listed.row.id);
-        // The full view is GetCase's, legal-aid route included.
-        let legal_aid = if view == CaseView::Full && !page.is_empty() {
-            let rows: Vec<CaseRow> = page.iter().map(|listed| listed.row.clone()).collect();
-            let found = self
-                .state
-                .db
-                .read(move |conn| rows.iter().map(|row| super::legal_aid::message(conn, row)).collect())
-                .await?;
-            Some(found)
-        } else {
-            None
-        };
         let state = &self.state;
         let today = shanghai_today();
         let schedules = state.calendar_years.get();
-        let mut cases = page
+        let cases = page
             .into_iter()
             .map(|listed| {
                 let petitioner =
                     PetitionerInfo::of(listed.row.petitioner_id, listed.petitioner, &viewer, &state.pii, view)?;
-                view::case_message(&listed.row, &petitioner, &viewer, today, &schedules, &state.pii, view)
+                let mut case =
+                    view::case_message(&listed.row, &petitioner, &viewer, today, &schedules, &state.pii, view)?;
+                // The full view is GetCase's, legal-aid route included.
+                if view == CaseView::Full {
+                    case.legal_aid = Some(super::legal_aid::message(&listed.row, listed.legal_aid));
+                }
+                Ok(case)
             })
             .collect::<Result<Vec<_>, AppError>>()?;
-        if let Some(legal_aid) = legal_aid {
-            let legal_aid: Vec<pb::CaseLegalAid> = legal_aid;
-            for (case, route) in cases.iter_mut().zip(legal_aid) {
-                case.legal_aid = Some(route);
-            }
-        }
         let next_page_token = self.state.pages.next_token(&scope, next)?;
         Ok(Response::new(pb::ListCasesResponse { cases, next_page_token, feed_position }))
     }

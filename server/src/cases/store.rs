@@ -1,7 +1,9 @@
 //! Case queries: numbers, rows, the event log, listing with visibility.
 
 use chrono::{DateTime, Utc};
+use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, SmallInt, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use super::domain::CaseState;
@@ -62,11 +64,57 @@ pub struct StoredPetitioner {
     pub phone_cipher: Option<Vec<u8>>,
 }
 
-/// [`find_case_by_key`] with its petitioner, in one statement.
-pub fn find_viewed_case(conn: &mut PgConnection, key: &str) -> Result<Option<(CaseRow, StoredPetitioner)>, AppError> {
+/// A case's legal-aid route as stored, read with the case (`Case.legal_aid`).
+#[derive(Debug, Clone, Default, Queryable)]
+pub struct StoredLegalAid {
+    /// Legal-aid centres placed in the case's region or a region above it.
+    pub centres: Vec<Uuid>,
+    /// The applications made from the case, oldest first: ids, centres and
+    /// states, index by index.
+    pub application_ids: Vec<Uuid>,
+    pub application_centres: Vec<Uuid>,
+    pub application_states: Vec<i16>,
+}
+
+type LegalAidColumns =
+    (SqlLiteral<Array<SqlUuid>>, SqlLiteral<Array<SqlUuid>>, SqlLiteral<Array<SqlUuid>>, SqlLiteral<Array<SmallInt>>);
+
+/// The [`StoredLegalAid`] of the selected case as columns of its own
+/// statement (a region path's segments are its regions' codes), or empty
+/// arrays where the view leaves the route out.
+fn legal_aid_columns(read: bool) -> LegalAidColumns {
+    use diesel::dsl::sql;
+    if !read {
+        return (sql("'{}'::uuid[]"), sql("'{}'::uuid[]"), sql("'{}'::uuid[]"), sql("'{}'::int2[]"));
+    }
+    let centre = crate::directory::rules::OrganizationKind::LegalAidCentre.as_i16();
+    let application = |column: &str| {
+        format!("ARRAY(SELECT a.{column} FROM legal_aid_applications a WHERE a.case_id = cases.id ORDER BY a.id)")
+    };
+    (
+        sql(&format!(
+            "ARRAY(SELECT o.id FROM organizations o WHERE o.kind = {centre} \
+             AND o.region_code = ANY(string_to_array(cases.region_path, '/')) ORDER BY o.id)"
+        )),
+        sql(&application("id")),
+        sql(&application("centre_organization_id")),
+        sql(&application("state")),
+    )
+}
+
+/// [`find_case_by_key`] with its petitioner and its legal-aid route, in one
+/// statement.
+pub fn find_viewed_case(
+    conn: &mut PgConnection,
+    key: &str,
+) -> Result<Option<(CaseRow, StoredPetitioner, StoredLegalAid)>, AppError> {
     let query = cases::table
         .inner_join(accounts::table.on(accounts::id.eq(cases::petitioner_id)))
-        .select((CaseRow::as_select(), (accounts::display_name, accounts::phone_masked, accounts::phone_cipher)))
+        .select((
+            CaseRow::as_select(),
+            (accounts::display_name, accounts::phone_masked, accounts::phone_cipher),
+            legal_aid_columns(true),
+        ))
         .into_boxed();
     let query = match Uuid::parse_str(key) {
         Ok(id) => query.filter(cases::id.eq(id)),
@@ -76,11 +124,13 @@ pub fn find_viewed_case(conn: &mut PgConnection, key: &str) -> Result<Option<(Ca
 }
 
 /// A listed case: its row (without the body in the basic view), the feed
-/// horizon of the statement's snapshot and its petitioner.
+/// horizon of the statement's snapshot, its petitioner and (in the full
+/// view) its legal-aid route.
 pub struct Listed {
     pub row: CaseRow,
     pub horizon: i64,
     pub petitioner: StoredPetitioner,
+    pub legal_aid: StoredLegalAid,
 }
 
 pub fn find_case_by_number(conn: &mut PgConnection, number: &str) -> Result<Option<CaseRow>, AppError> {
@@ -229,8 +279,12 @@ pub fn list_cases(
     let petitioner = (accounts::display_name, accounts::phone_masked, accounts::phone_cipher);
     let joined = cases::table.inner_join(accounts::table.on(accounts::id.eq(cases::petitioner_id)));
     let mut query = match view {
-        CaseView::Full => joined.select((full_case_columns!(), horizon(), petitioner)).into_boxed(),
-        CaseView::Basic => joined.select((basic_case_columns!(), horizon(), petitioner)).into_boxed(),
+        CaseView::Full => {
+            joined.select((full_case_columns!(), horizon(), petitioner, legal_aid_columns(true))).into_boxed()
+        }
+        CaseView::Basic => {
+            joined.select((basic_case_columns!(), horizon(), petitioner, legal_aid_columns(false))).into_boxed()
+        }
     }
     .order(cases::id.desc());
     match visibility {
@@ -332,6 +386,9 @@ pub fn list_cases(
         query = query.filter(cases::id.lt(before));
     }
     let limit = u32::try_from(limit).map_err(AppError::internal)?;
-    let rows: Vec<(CaseRow, i64, StoredPetitioner)> = LiteralLimit::new(query, limit).load(conn)?;
-    Ok(rows.into_iter().map(|(row, horizon, petitioner)| Listed { row, horizon, petitioner }).collect())
+    let rows: Vec<(CaseRow, i64, StoredPetitioner, StoredLegalAid)> = LiteralLimit::new(query, limit).load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, horizon, petitioner, legal_aid)| Listed { row, horizon, petitioner, legal_aid })
+        .collect())
 }

@@ -279,7 +279,7 @@ pub fn case_message(
                 participations: life.lawyer_participations.iter().map(event_wire::lawyer_participation).collect(),
             },
         ),
-        // Legal aid (issue 18): filled by GetCase (cases::legal_aid::message).
+        // Filled from what the case was read with (cases::legal_aid::message).
         legal_aid: None,
         court_referrals: life
             .court_referrals

@@ -14,7 +14,7 @@ use crate::auth::principal::Role;
 use crate::calendar::store::overdue;
 use crate::error::AppError;
 use crate::literal_limit::LiteralLimit;
-use crate::schema::{legal_aid_applications as la, organizations, regions};
+use crate::schema::legal_aid_applications as la;
 
 pub fn insert(conn: &mut PgConnection, row: &ApplicationRow) -> Result<(), AppError> {
     diesel::insert_into(la::table).values(row).execute(conn)?;
@@ -66,30 +66,6 @@ pub fn conflict_candidates(
             adverse_keys: adverse.into_iter().flatten().collect(),
         })
         .collect())
-}
-
-/// Applications made from case `case_id`, oldest first: (id, centre, state).
-pub fn of_case(conn: &mut PgConnection, case_id: Uuid) -> Result<Vec<(Uuid, Uuid, i16)>, AppError> {
-    Ok(la::table
-        .filter(la::case_id.eq(case_id))
-        .order(la::id)
-        .select((la::id, la::centre_organization_id, la::state))
-        .load(conn)?)
-}
-
-/// Legal-aid centres whose region is `region_path` or one of its ancestors.
-pub fn centres_serving(conn: &mut PgConnection, region_path: &str) -> Result<Vec<Uuid>, AppError> {
-    let prefixes: Vec<String> = {
-        let parts: Vec<&str> = region_path.split('/').collect();
-        (1..=parts.len()).map(|n| parts[..n].join("/")).collect()
-    };
-    Ok(organizations::table
-        .inner_join(regions::table)
-        .filter(organizations::kind.eq(crate::directory::rules::OrganizationKind::LegalAidCentre.as_i16()))
-        .filter(regions::path.eq_any(prefixes))
-        .order(organizations::id)
-        .select(organizations::id)
-        .load(conn)?)
 }
 
 /// Which applications a caller may list: the SQL form of

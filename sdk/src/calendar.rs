@@ -47,7 +47,17 @@ impl CalendarClient {
         year: i32,
         days: Vec<pb::CalendarDay>,
     ) -> Result<pb::SetCalendarYearResponse> {
-        let request = pb::SetCalendarYearRequest { year, days, request_id: String::new() };
+        self.set_calendar_year_request(pb::SetCalendarYearRequest { year, days, request_id: String::new() }).await
+    }
+
+    /// [`set_calendar_year`](Self::set_calendar_year) with the whole
+    /// request, for a `request_id` of the caller's own (empty: a fresh one):
+    /// a repeat with the same id answers the first response and changes
+    /// nothing.
+    pub async fn set_calendar_year_request(
+        &self,
+        request: pb::SetCalendarYearRequest,
+    ) -> Result<pb::SetCalendarYearResponse> {
         self.client.call(request, rpc!(CalendarServiceClient::set_calendar_year)).await
     }
 

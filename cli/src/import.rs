@@ -1,133 +1,93 @@
-//! `petitionctl cases import FILE`: cases from CSV (a header row) or JSON
-//! Lines (`.jsonl`), one call each, several at once. Each row's request id
-//! is its own `request_id` column or is derived from the row (its fields,
-//! and which repeat of an identical row it is), so a rerun after a crash
-//! or a kill creates nothing twice: the server answers a replayed request
-//! with the case it created. A row with `petitioner_account_id` is
-//! registered by staff (RegisterCase, with its `channel`); one without is
-//! filed by the signed-in citizen (SubmitCase). Rows that fail go to
-//! `<FILE>.failed.jsonl` with their row number and reason; each row is one
-//! call, so none is ever half applied.
+//! The machinery of every `… import FILE`: rows from CSV (a header row) or
+//! JSON Lines (`.jsonl`), checked before anything is sent, then one call
+//! per job (a row, or the rows of one calendar year), several at once,
+//! with a progress bar and a summary. What a row means is an [`Importer`]'s
+//! business; rerunning an import must create nothing twice, which each
+//! importer makes true its own way (a request id derived from the row, or
+//! a stored record equal to the row). A job is one call, one transaction:
+//! never half applied. Rows that fail go to `<FILE>.failed.jsonl` with
+//! their row number and reason; the others go on.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use petition_sdk::{Client, pb};
-use serde::{Deserialize, Serialize};
+use petition_sdk::Client;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
 
 use crate::output::{self, Format, Record};
+use crate::progress;
 
-/// The columns a row may have; the first five are required.
-pub const COLUMNS: [&str; 10] = [
-    "kind",
-    "category_code",
-    "region_code",
-    "title",
-    "content",
-    "requests",
-    "facts_and_reasons",
-    "channel",
-    "petitioner_account_id",
-    "request_id",
-];
+/// What a rerun finds: the row made by this call, or already in and left alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Imported,
+    Existing,
+}
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Row {
-    pub kind: String,
-    pub category_code: String,
-    pub region_code: String,
-    pub title: String,
-    pub content: String,
-    #[serde(default)]
-    pub requests: String,
-    #[serde(default)]
-    pub facts_and_reasons: String,
-    #[serde(default)]
-    pub channel: String,
-    #[serde(default)]
-    pub petitioner_account_id: String,
-    #[serde(default)]
-    pub request_id: String,
+/// One call covering `rows` (their numbers in the file), or why it cannot be made.
+pub struct Job<C> {
+    pub rows: Vec<usize>,
+    pub call: Result<C, String>,
+}
+
+impl<C> Job<C> {
+    pub fn one(row: usize, call: Result<C, String>) -> Job<C> {
+        Job { rows: vec![row], call }
+    }
+}
+
+/// What one kind of row means and how it goes in.
+pub trait Importer: Send + Sync + 'static {
+    type Row: DeserializeOwned + Serialize + Send + 'static;
+    type Call: Send + 'static;
+    /// The columns a row may have; the first `REQUIRED` must be there.
+    const COLUMNS: &'static [&'static str];
+    const REQUIRED: usize;
+    /// The calls for the rows read well, in file order.
+    fn plan(&self, rows: Vec<(usize, Self::Row)>) -> Vec<Job<Self::Call>>;
+    /// Makes one call; the error is the reason written for its rows.
+    fn send(&self, client: Client, call: Self::Call) -> impl Future<Output = Result<Outcome, String>> + Send;
+    /// The row as the failed-rows file keeps it (without secrets).
+    fn failed_record(row: &Self::Row) -> serde_json::Value {
+        serde_json::to_value(row).unwrap_or_default()
+    }
+}
+
+/// A server's refusal as one line: its code, reason and field violations.
+pub fn refusal(error: &petition_sdk::Error) -> String {
+    let reason = error.reason().map(|r| format!(" {r}")).unwrap_or_default();
+    let fields: Vec<String> =
+        error.field_violations().iter().map(|v| format!("{}: {}", v.field, v.description)).collect();
+    let detail = if fields.is_empty() { error.message().to_owned() } else { fields.join("; ") };
+    format!("{:?}{reason}: {detail}", error.code())
+}
+
+/// A hex SHA-256 of `fields`, each ended by a separator, for request ids
+/// derived from a row.
+pub fn fingerprint<'a>(fields: impl IntoIterator<Item = &'a str>) -> String {
+    let mut hash = Sha256::new();
+    for field in fields {
+        hash.update(field.as_bytes());
+        hash.update([0x1f]);
+    }
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A row as read: its number in the file (the header is row 1 of a CSV),
 /// and the row or why it could not be read.
-struct Read {
-    number: usize,
-    row: Result<Row, String>,
-}
-
-fn enum_value<E>(column: &str, value: &str, prefix: &str, parse: fn(&str) -> Option<E>) -> Result<E, String> {
-    let upper = value.trim().to_uppercase();
-    let full = if upper.starts_with(prefix) { upper } else { format!("{prefix}{upper}") };
-    parse(&full).ok_or_else(|| format!("column {column}: {value:?} is not one of the values"))
-}
-
-impl Row {
-    /// The call this row makes.
-    fn request(&self, request_id: String) -> Result<Call, String> {
-        let draft = pb::CaseDraft {
-            kind: enum_value("kind", &self.kind, "CASE_KIND_", pb::CaseKind::from_str_name)?.into(),
-            category_code: self.category_code.clone(),
-            region_code: self.region_code.clone(),
-            title: self.title.clone(),
-            content: self.content.clone(),
-            requests: self.requests.clone(),
-            facts_and_reasons: self.facts_and_reasons.clone(),
-            ..Default::default()
-        };
-        if self.petitioner_account_id.is_empty() {
-            if !self.channel.is_empty() && !self.channel.eq_ignore_ascii_case("online") {
-                return Err("column channel: a row without petitioner_account_id is filed online".into());
-            }
-            return Ok(Call::Submit(pb::SubmitCaseRequest { draft: Some(draft), request_id }));
-        }
-        let channel = enum_value("channel", &self.channel, "CASE_CHANNEL_", pb::CaseChannel::from_str_name)?;
-        Ok(Call::Register(pb::RegisterCaseRequest {
-            draft: Some(draft),
-            channel: channel.into(),
-            petitioner_account_id: self.petitioner_account_id.clone(),
-            request_id,
-            ..Default::default()
-        }))
-    }
-
-    /// The row's fields, as its request id is derived from them.
-    fn fingerprint(&self) -> String {
-        let mut hash = Sha256::new();
-        for field in [
-            &self.kind,
-            &self.category_code,
-            &self.region_code,
-            &self.title,
-            &self.content,
-            &self.requests,
-            &self.facts_and_reasons,
-            &self.channel,
-            &self.petitioner_account_id,
-        ] {
-            hash.update(field.as_bytes());
-            hash.update([0x1f]);
-        }
-        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
-    }
-}
-
-enum Call {
-    Submit(pb::SubmitCaseRequest),
-    Register(pb::RegisterCaseRequest),
-}
+type Read<R> = (usize, Result<R, String>);
 
 /// Every row of `path`, read before anything is sent: a file that cannot
-/// be read or has an unknown column stops here.
-fn read(path: &Path) -> Result<Vec<Read>> {
+/// be read, an unknown column or a missing required one stops here.
+fn read<R: DeserializeOwned>(path: &Path, columns: &[&str], required: usize) -> Result<Vec<Read<R>>> {
     let jsonl = path.extension().is_some_and(|e| e == "jsonl" || e == "ndjson");
     if jsonl {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -135,176 +95,188 @@ fn read(path: &Path) -> Result<Vec<Read>> {
             .lines()
             .enumerate()
             .filter(|(_, line)| !line.trim().is_empty())
-            .map(|(i, line)| Read {
-                number: i + 1,
-                row: serde_json::from_str(line).map_err(|e| format!("not a case: {e}")),
-            })
+            .map(|(i, line)| (i + 1, serde_json::from_str(line).map_err(|e| e.to_string())))
             .collect());
     }
     let mut reader = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let headers = reader.headers().with_context(|| format!("{}: no header row", path.display()))?.clone();
+    let headers = reader.headers().with_context(|| format!("{}: row 1: no header row", path.display()))?.clone();
     for header in &headers {
-        if !COLUMNS.contains(&header) {
-            bail!("{}: row 1: unknown column {header:?} (the columns: {})", path.display(), COLUMNS.join(", "));
+        if !columns.contains(&header) {
+            bail!("{}: row 1: unknown column {header:?} (the columns: {})", path.display(), columns.join(", "));
         }
     }
-    for required in &COLUMNS[..5] {
-        if !headers.iter().any(|h| h == *required) {
-            bail!("{}: row 1: the column {required:?} is missing", path.display());
+    for column in &columns[..required] {
+        if !headers.iter().any(|h| h == *column) {
+            bail!("{}: row 1: the column {column:?} is missing", path.display());
         }
     }
     Ok(reader
-        .deserialize::<Row>()
+        .deserialize::<R>()
         .enumerate()
-        .map(|(i, row)| Read { number: i + 2, row: row.map_err(|e| e.kind_description()) })
+        .map(|(i, row)| (i + 2, row.map_err(|e| described(&e, &headers))))
         .collect())
 }
 
-trait KindDescription {
-    fn kind_description(&self) -> String;
-}
-
-impl KindDescription for csv::Error {
-    /// The reason without the position (the row number is said already).
-    fn kind_description(&self) -> String {
-        match self.kind() {
-            csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-                format!("{len} fields where the header has {expected_len}")
-            }
-            csv::ErrorKind::Deserialize { err, .. } => match err.field() {
-                Some(field) => format!("column {}: {}", COLUMNS.get(field as usize).unwrap_or(&"?"), err.kind()),
-                None => err.kind().to_string(),
-            },
-            _ => self.to_string(),
+/// The reason of a CSV error without its position (the row number is said
+/// already), naming the column by its header.
+fn described(error: &csv::Error, headers: &csv::StringRecord) -> String {
+    match error.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("{len} fields where the header has {expected_len}")
         }
+        csv::ErrorKind::Deserialize { err, .. } => match err.field().and_then(|f| headers.get(f as usize)) {
+            Some(column) => format!("column {column}: {}", err.kind()),
+            None => err.kind().to_string(),
+        },
+        _ => error.to_string(),
     }
 }
 
-/// What an import did.
+/// What an import did: `imported` rows went in by this run's calls (a
+/// case's replay counts here), `existing` were found already in.
 #[derive(Debug, Serialize)]
 pub struct Summary {
     pub rows: usize,
     pub imported: usize,
+    pub existing: usize,
     pub failed: usize,
     pub failed_file: String,
     pub seconds: f64,
 }
 
 impl Record for Summary {
-    const COLUMNS: &'static [&'static str] = &["rows", "imported", "failed", "failed_file", "seconds"];
+    const COLUMNS: &'static [&'static str] = &["rows", "imported", "existing", "failed", "failed_file", "seconds"];
 
     fn cells(&self) -> Vec<String> {
+        let seconds = format!("{:.1}", self.seconds);
         vec![
             self.rows.to_string(),
             self.imported.to_string(),
+            self.existing.to_string(),
             self.failed.to_string(),
             self.failed_file.clone(),
-            format!("{:.1}", self.seconds),
+            seconds,
         ]
     }
+}
+
+/// `<FILE>.failed.jsonl`, created at the first failure.
+struct FailedRows {
+    path: PathBuf,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    count: usize,
 }
 
 #[derive(Serialize)]
 struct Failed<'a> {
     row: usize,
-    error: String,
-    record: Option<&'a Row>,
+    error: &'a str,
+    record: Option<&'a serde_json::Value>,
 }
 
-/// Imports `path` with `concurrency` calls at once; whether every row went in.
-pub async fn import(client: &Client, path: &Path, concurrency: usize, format: Format) -> Result<bool> {
-    let started = Instant::now();
-    let rows = read(path)?;
-    let failed_path = PathBuf::from(format!("{}.failed.jsonl", path.display()));
-    let mut failed_file = None;
-    let mut failures = 0;
-    let mut fail = |row: usize, error: String, record: Option<&Row>| -> Result<()> {
-        if failed_file.is_none() {
-            let file = std::fs::File::create(&failed_path)
-                .with_context(|| format!("cannot write {}", failed_path.display()))?;
-            failed_file = Some(std::io::BufWriter::new(file));
-        }
-        if let Some(file) = failed_file.as_mut() {
-            writeln!(file, "{}", serde_json::to_string(&Failed { row, error, record })?)?;
-        }
-        failures += 1;
-        Ok(())
-    };
-    // Identical rows are distinct cases: the second gets another id.
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut calls = Vec::new();
-    for Read { number, row } in &rows {
-        let row = match row {
-            Ok(row) => row,
-            Err(error) => {
-                fail(*number, format!("row {number}: {error}"), None)?;
-                continue;
+impl FailedRows {
+    /// Removes the failed rows of an earlier run: they would mislead.
+    fn new(path: &Path) -> Result<FailedRows> {
+        let path = PathBuf::from(format!("{}.failed.jsonl", path.display()));
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("cannot remove {}", path.display()));
             }
-        };
-        let request_id = if row.request_id.is_empty() {
-            let fingerprint = row.fingerprint();
-            let repeat = seen.entry(fingerprint.clone()).or_insert(0);
-            *repeat += 1;
-            format!("import-{}-{}", &fingerprint[..32], repeat)
-        } else {
-            row.request_id.clone()
-        };
-        match row.request(request_id) {
-            Ok(call) => calls.push((*number, row, call)),
-            Err(error) => fail(*number, format!("row {number}: {error}"), Some(row))?,
+            _ => {}
+        }
+        Ok(FailedRows { path, file: None, count: 0 })
+    }
+
+    fn write(&mut self, row: usize, error: &str, record: Option<&serde_json::Value>) -> Result<()> {
+        if self.file.is_none() {
+            let file =
+                std::fs::File::create(&self.path).with_context(|| format!("cannot write {}", self.path.display()))?;
+            self.file = Some(std::io::BufWriter::new(file));
+        }
+        if let Some(file) = self.file.as_mut() {
+            let error = format!("row {row}: {error}");
+            writeln!(file, "{}", serde_json::to_string(&Failed { row, error: &error, record })?)?;
+        }
+        self.count += 1;
+        Ok(())
+    }
+}
+
+/// Imports `path` through `importer` with `concurrency` calls at once;
+/// whether every row went in.
+pub async fn run<I: Importer>(
+    client: &Client,
+    importer: I,
+    path: &Path,
+    concurrency: usize,
+    format: Format,
+) -> Result<bool> {
+    let started = Instant::now();
+    let rows = read::<I::Row>(path, I::COLUMNS, I::REQUIRED)?;
+    let total = rows.len();
+    let mut failed = FailedRows::new(path)?;
+    let bar = progress::bar(Some(total as u64), "import");
+    let mut records: HashMap<usize, serde_json::Value> = HashMap::new();
+    let mut good = Vec::new();
+    for (number, row) in rows {
+        match row {
+            Ok(row) => {
+                records.insert(number, I::failed_record(&row));
+                good.push((number, row));
+            }
+            Err(error) => {
+                failed.write(number, &error, None)?;
+                bar.inc(1);
+            }
         }
     }
-    let total = calls.len();
-    let client = Arc::new(client.clone());
+    let mut calls = Vec::new();
+    for job in importer.plan(good) {
+        match job.call {
+            Ok(call) => calls.push((job.rows, call)),
+            Err(error) => {
+                for number in &job.rows {
+                    failed.write(*number, &error, records.get(number))?;
+                }
+                bar.inc(job.rows.len() as u64);
+            }
+        }
+    }
+    let importer = Arc::new(importer);
     let mut running = JoinSet::new();
     let mut calls = calls.into_iter();
-    let mut imported = 0;
-    let mut done = 0;
-    let by_number: HashMap<usize, &Row> = rows.iter().filter_map(|r| Some((r.number, r.row.as_ref().ok()?))).collect();
+    let (mut imported, mut existing) = (0, 0);
     loop {
         while running.len() < concurrency.max(1) {
-            let Some((number, _, call)) = calls.next() else { break };
-            let client = client.clone();
-            running.spawn(async move {
-                let answer = match call {
-                    Call::Submit(request) => client.cases().submit_case(request).await.map(|_| ()),
-                    Call::Register(request) => client.cases().register_case(request).await.map(|_| ()),
-                };
-                (number, answer)
-            });
+            let Some((rows, call)) = calls.next() else { break };
+            let (client, importer) = (client.clone(), importer.clone());
+            running.spawn(async move { (rows, importer.send(client, call).await) });
         }
         let Some(joined) = running.join_next().await else { break };
-        let (number, answer) = joined.context("an import call panicked")?;
-        done += 1;
-        match answer {
-            Ok(()) => imported += 1,
-            Err(e) => {
-                let reason = e.reason().map(|r| format!(" {r}")).unwrap_or_default();
-                let fields: Vec<String> =
-                    e.field_violations().iter().map(|v| format!("{}: {}", v.field, v.description)).collect();
-                let detail = if fields.is_empty() { e.message().to_owned() } else { fields.join("; ") };
-                fail(
-                    number,
-                    format!("row {number}: {:?}{reason}: {detail}", e.code()),
-                    by_number.get(&number).copied(),
-                )?;
+        let (rows, outcome) = joined.context("an import call panicked")?;
+        match outcome {
+            Ok(Outcome::Imported) => imported += rows.len(),
+            Ok(Outcome::Existing) => existing += rows.len(),
+            Err(error) => {
+                for number in &rows {
+                    failed.write(*number, &error, records.get(number))?;
+                }
             }
         }
-        if done % 500 == 0 {
-            let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-3);
-            eprintln!("imported {done}/{total} ({rate:.0} rows/s)");
-        }
+        bar.inc(rows.len() as u64);
     }
-    if let Some(mut file) = failed_file {
+    bar.finish_and_clear();
+    if let Some(mut file) = failed.file.take() {
         file.flush()?;
     }
     let summary = Summary {
-        rows: rows.len(),
+        rows: total,
         imported,
-        failed: failures,
-        failed_file: if failures > 0 { failed_path.display().to_string() } else { String::new() },
+        existing,
+        failed: failed.count,
+        failed_file: if failed.count > 0 { failed.path.display().to_string() } else { String::new() },
         seconds: started.elapsed().as_secs_f64(),
     };
     output::print(format, &[summary])?;
-    Ok(failures == 0)
+    Ok(failed.count == 0)
 }

@@ -1,23 +1,29 @@
 //! `petitionctl`: the command line for staff scripts and operators, on the
-//! SDK. Sign in once (`login`), then list, get and import; `--output
+//! SDK. Sign in once (`login`), then read, walk cases through their life,
+//! administer the directory and the calendar, import and export; `--output
 //! json|jsonl|csv` for scripts. Exit codes scripts can test: 0 done; 1 an
 //! import with failed rows; 2 bad usage; 3 NOT_FOUND; 4 not signed in or
-//! not allowed; 5 refused as invalid (INVALID_ARGUMENT,
-//! FAILED_PRECONDITION, ALREADY_EXISTS, OUT_OF_RANGE); 6 try again later
-//! (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED); 7 a local error (a
-//! file, the session); 8 any other server error. The error and its reason
-//! go to stderr.
+//! not allowed; 5 refused (INVALID_ARGUMENT, FAILED_PRECONDITION,
+//! ALREADY_EXISTS, OUT_OF_RANGE, ABORTED); 6 try again later (UNAVAILABLE,
+//! DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED); 7 a local error (a file, the
+//! session); 8 any other server error. The error and its reason go to
+//! stderr.
 
+mod calendar;
 mod cases;
+mod directory;
+mod enums;
+mod export;
+mod feed;
 mod import;
+mod json;
 mod output;
+mod progress;
 mod session;
 
-use std::io::Read;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{CommandFactory, Parser, Subcommand};
 use petition_sdk::pb;
 use petition_sdk::tonic::Code;
@@ -37,6 +43,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size of its largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Signs in and keeps the session (0600, in the user's config directory).
@@ -52,10 +60,36 @@ enum Command {
     Logout,
     /// The signed-in account.
     Whoami,
-    /// Cases: list, get, import.
+    /// Cases: list, get, events, similar, import, export, and every transition.
     Cases {
         #[command(subcommand)]
-        command: CasesCommand,
+        command: cases::Command,
+    },
+    /// Regions of the directory: list, get, create.
+    Regions {
+        #[command(subcommand)]
+        command: directory::RegionsCommand,
+    },
+    /// Organizations: list, get, create, update, import.
+    #[command(visible_alias = "orgs")]
+    Organizations {
+        #[command(subcommand)]
+        command: directory::organizations::Command,
+    },
+    /// Staff accounts: list, get, create, disable, enable, import.
+    Staff {
+        #[command(subcommand)]
+        command: directory::staff::Command,
+    },
+    /// The workday calendar: get, set, import, deadline.
+    Calendar {
+        #[command(subcommand)]
+        command: calendar::Command,
+    },
+    /// The change feed.
+    Feed {
+        #[command(subcommand)]
+        command: FeedCommand,
     },
     /// Prints a shell completion script.
     Completion {
@@ -65,28 +99,9 @@ enum Command {
 }
 
 #[derive(Subcommand)]
-enum CasesCommand {
-    /// Cases newest first, as the caller may see them.
-    List {
-        /// Only cases in these states (ACCEPTED, REPLIED, …); repeatable.
-        #[arg(long = "state", value_parser = cases::parse_state)]
-        states: Vec<pb::CaseState>,
-        /// Only the cases the signed-in leader owns.
-        #[arg(long)]
-        owned_by_me: bool,
-        /// At most this many.
-        #[arg(long, default_value_t = 50)]
-        limit: usize,
-    },
-    /// One case, by id or number.
-    Get { id: String },
-    /// Cases from CSV or JSON Lines, each row once however often it runs.
-    Import {
-        file: PathBuf,
-        /// Calls at once.
-        #[arg(long, default_value_t = 8)]
-        concurrency: usize,
-    },
+enum FeedCommand {
+    /// Changes to CSV or JSON Lines, resumable from a position.
+    Export(feed::ExportArgs),
 }
 
 #[derive(serde::Serialize)]
@@ -104,12 +119,7 @@ impl output::Record for Me {
 }
 
 fn me(account: &pb::Account) -> Me {
-    let roles = account
-        .roles
-        .iter()
-        .map(|r| pb::Role::try_from(*r).map(|r| r.as_str_name().trim_start_matches("ROLE_")).unwrap_or("?"))
-        .collect::<Vec<_>>()
-        .join(",");
+    let roles = enums::names::<pb::Role>(&account.roles);
     Me { id: account.id.clone(), display_name: account.display_name.clone(), roles }
 }
 
@@ -117,14 +127,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     let format = cli.output;
     match cli.command {
         Command::Login { user, password_stdin } => {
-            let password = if password_stdin {
-                let mut password = String::new();
-                std::io::stdin().read_to_string(&mut password).context("reading the password")?;
-                password.trim_end_matches(['\r', '\n']).to_owned()
-            } else {
-                std::env::var("PETITIONCTL_PASSWORD")
-                    .context("give the password on standard input (--password-stdin) or in $PETITIONCTL_PASSWORD")?
-            };
+            let password = session::password(password_stdin, "PETITIONCTL_PASSWORD")?;
             let account = session::login(&cli.server, &user, &password).await?;
             output::print(format, &[me(&account)])?;
         }
@@ -139,16 +142,21 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             session.close()?;
             output::print(format, &[me(&account?)])?;
         }
-        Command::Cases { command } => {
+        command => {
             let session = session::Session::open(&cli.server).await?;
             let client = &session.client;
             let complete = match command {
-                CasesCommand::List { states, owned_by_me, limit } => {
-                    cases::list(client, &states, owned_by_me, limit, format).await.map(|()| true)
+                Command::Cases { command } => cases::run(client, command, format).await,
+                Command::Regions { command } => directory::regions(client, command, format).await.map(|()| true),
+                Command::Organizations { command } => directory::organizations::run(client, command, format).await,
+                Command::Staff { command } => directory::staff::run(client, command, format).await,
+                Command::Calendar { command } => calendar::run(client, command, format).await,
+                Command::Feed { command: FeedCommand::Export(args) } => {
+                    feed::export(client, args, format).await.map(|()| true)
                 }
-                CasesCommand::Get { id } => cases::get(client, &id, format).await.map(|()| true),
-                CasesCommand::Import { file, concurrency } => import::import(client, &file, concurrency, format).await,
+                Command::Login { .. } | Command::Logout | Command::Whoami | Command::Completion { .. } => Ok(true),
             };
+            // Kept whatever the command did: a renewal may have rotated the pair.
             session.close()?;
             if !complete? {
                 return Ok(ExitCode::from(1));
@@ -164,7 +172,7 @@ fn exit_code(error: &anyhow::Error) -> u8 {
     match sdk.code() {
         Code::NotFound => 3,
         Code::Unauthenticated | Code::PermissionDenied => 4,
-        Code::InvalidArgument | Code::FailedPrecondition | Code::AlreadyExists | Code::OutOfRange => 5,
+        Code::InvalidArgument | Code::FailedPrecondition | Code::AlreadyExists | Code::OutOfRange | Code::Aborted => 5,
         Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => 6,
         _ => 8,
     }

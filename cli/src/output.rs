@@ -16,7 +16,8 @@ pub enum Format {
     Csv,
 }
 
-/// A record with named fields, in print order.
+/// A record with named fields, in print order: JSON from `Serialize`,
+/// CSV and the table from `cells`.
 pub trait Record: Serialize {
     const COLUMNS: &'static [&'static str];
     fn cells(&self) -> Vec<String>;
@@ -25,7 +26,11 @@ pub trait Record: Serialize {
 /// Prints `records` to stdout in `format`.
 pub fn print<R: Record>(format: Format, records: &[R]) -> Result<()> {
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    write(&mut stdout.lock(), format, records, true)
+}
+
+/// Writes `records` in `format`; `header`: the CSV header row or table head.
+pub fn write<R: Record>(out: &mut impl Write, format: Format, records: &[R], header: bool) -> Result<()> {
     match format {
         Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(records)?)?,
         Format::Jsonl => {
@@ -35,8 +40,11 @@ pub fn print<R: Record>(format: Format, records: &[R]) -> Result<()> {
         }
         Format::Csv => {
             let mut writer = csv::Writer::from_writer(out);
+            if header {
+                writer.write_record(R::COLUMNS)?;
+            }
             for record in records {
-                writer.serialize(record)?;
+                writer.write_record(record.cells())?;
             }
             writer.flush()?;
         }
@@ -55,7 +63,9 @@ pub fn print<R: Record>(format: Format, records: &[R]) -> Result<()> {
                     .collect();
                 padded.join("  ").trim_end().to_owned()
             };
-            writeln!(out, "{}", line(R::COLUMNS.iter().map(|c| c.to_uppercase()).collect()))?;
+            if header {
+                writeln!(out, "{}", line(R::COLUMNS.iter().map(|c| c.to_uppercase()).collect()))?;
+            }
             for row in rows {
                 writeln!(out, "{}", line(row))?;
             }
@@ -68,3 +78,16 @@ pub fn print<R: Record>(format: Format, records: &[R]) -> Result<()> {
 fn width(text: &str) -> usize {
     text.chars().map(|c| if (c as u32) >= 0x1100 { 2 } else { 1 }).sum()
 }
+
+/// A timestamp as RFC 3339, empty when unset.
+pub fn time(timestamp: Option<&prost_types::Timestamp>) -> String {
+    timestamp.map(ToString::to_string).unwrap_or_default()
+}
+
+/// A record's cells, from its fields in order, each by `ToString`.
+macro_rules! cells {
+    ($self:ident: $($field:ident),* $(,)?) => {
+        vec![$($self.$field.to_string()),*]
+    };
+}
+pub(crate) use cells;

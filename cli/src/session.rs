@@ -6,7 +6,7 @@
 //! command. A service account signs in from the environment instead
 //! (`PETITION_CLIENT_ID`, `PETITION_CLIENT_SECRET`) and keeps nothing.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -129,4 +129,15 @@ impl Session {
         };
         if now != kept { store(&now) } else { Ok(()) }
     }
+}
+
+/// A password from standard input (`stdin`), else from the variable `env`;
+/// never an argument, which every user of the machine could see.
+pub fn password(stdin: bool, env: &str) -> Result<String> {
+    if stdin {
+        let mut password = String::new();
+        std::io::stdin().read_to_string(&mut password).context("reading the password")?;
+        return Ok(password.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    std::env::var(env).with_context(|| format!("give the password on standard input (--password-stdin) or in ${env}"))
 }

@@ -227,3 +227,33 @@ impl Importer for Years {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(date: &str, kind: &str) -> Row {
+        Row { date: date.into(), kind: kind.into(), note: String::new() }
+    }
+
+    #[test]
+    fn a_year_goes_whole_by_date_and_a_bad_row_holds_its_year_back() {
+        let rows = vec![
+            (2, row("2031-10-01", "HOLIDAY")),
+            (3, row("2031-09-28", "workday")),
+            (4, row("2032-01-01", "HOLIDAY")),
+            (5, row("2032-01-02", "WEEKEND")),
+            (6, row("1 Jan", "HOLIDAY")),
+        ];
+        let jobs = Years.plan(rows);
+        type Planned = (Vec<usize>, Result<Vec<String>, String>);
+        let summary: Vec<Planned> = jobs
+            .into_iter()
+            .map(|job| (job.rows, job.call.map(|year| year.days.into_iter().map(|d| d.date).collect())))
+            .collect();
+        assert_eq!(summary[0].0, vec![6]);
+        assert_eq!(summary[1], (vec![3, 2], Ok(vec!["2031-09-28".to_owned(), "2031-10-01".to_owned()])));
+        assert_eq!(summary[2].0, vec![4, 5]);
+        assert!(summary[2].1.as_ref().is_err_and(|e| e.starts_with("year 2032 not set: row 5: column kind")));
+    }
+}

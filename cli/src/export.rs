@@ -225,3 +225,44 @@ pub fn report(summary: &Summary, format: Format) -> Result<()> {
     }
     output::print(format, std::slice::from_ref(summary))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Line {
+        n: u32,
+    }
+
+    impl Record for Line {
+        const COLUMNS: &'static [&'static str] = &["n"];
+        fn cells(&self) -> Vec<String> {
+            vec![self.n.to_string()]
+        }
+    }
+
+    #[test]
+    fn a_rerun_drops_a_half_written_page_and_continues_from_the_kept_position() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("petitionctl-export-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("out.csv");
+        let mut export = Export::open(&path, Format::Table, "test", None)?;
+        export.page(&[Line { n: 1 }, Line { n: 2 }], "p2".into())?;
+        drop(export);
+        // Killed while writing the next page.
+        std::fs::OpenOptions::new().append(true).open(&path)?.write_all(b"3\n4")?;
+        let mut export = Export::open(&path, Format::Table, "test", None)?;
+        assert_eq!(export.position(), "p2");
+        export.page(&[Line { n: 3 }], String::new())?;
+        let summary = export.finish(true)?;
+        assert_eq!((summary.rows, summary.total_rows), (1, 3));
+        assert_eq!(std::fs::read_to_string(&path)?, "n\n1\n2\n3\n");
+        // Another export into the same file is refused; a complete one starts afresh.
+        assert!(Export::open(&path, Format::Table, "other", None).is_err());
+        assert_eq!(Export::open(&path, Format::Table, "test", None)?.position(), "");
+        assert!(Export::open(&dir.join("out.txt"), Format::Table, "test", None).is_err());
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+}

@@ -71,6 +71,8 @@ impl Export {
         let fresh =
             |position: String| Checkpoint { what: what.to_owned(), position, bytes: 0, rows: 0, complete: false };
         if path == Path::new("-") {
+            // The rows go to the terminal: no bar drawn across them.
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
             let checkpoint = fresh(start.unwrap_or_default());
             return Ok(Export {
                 path: None,

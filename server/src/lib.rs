@@ -43,6 +43,7 @@ pub mod schema;
 pub mod seed;
 pub mod similarity;
 pub mod state;
+pub mod static_sql;
 pub mod supervision;
 // Reception days (issue 20 §2).
 pub mod reception;

@@ -1,7 +1,6 @@
 //! Case queries: numbers, rows, the event log, listing with visibility.
 
 use chrono::{DateTime, Utc};
-use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, SmallInt, Uuid as SqlUuid};
 use uuid::Uuid;
@@ -16,6 +15,7 @@ use crate::error::AppError;
 use crate::error::Reason;
 use crate::literal_limit::LiteralLimit;
 use crate::schema::{accounts, cases, related_cases};
+use crate::static_sql::{StaticSql, static_sql};
 
 /// Counts one more filing of `petitioner` on `day` and returns the day's
 /// count; the row stays locked until the transaction ends, so concurrent
@@ -77,28 +77,34 @@ pub struct StoredLegalAid {
 }
 
 type LegalAidColumns =
-    (SqlLiteral<Array<SqlUuid>>, SqlLiteral<Array<SqlUuid>>, SqlLiteral<Array<SqlUuid>>, SqlLiteral<Array<SmallInt>>);
+    (StaticSql<Array<SqlUuid>>, StaticSql<Array<SqlUuid>>, StaticSql<Array<SqlUuid>>, StaticSql<Array<SmallInt>>);
+
+/// Centres: organizations of the legal-aid centre kind (4, checked by a
+/// test) whose region is one of the case's path (a region path's segments
+/// are its regions' codes).
+const LEGAL_AID_CENTRES: &str = "ARRAY(SELECT o.id FROM organizations o WHERE o.kind = 4 \
+     AND o.region_code = ANY(string_to_array(cases.region_path, '/')) ORDER BY o.id)";
 
 /// The [`StoredLegalAid`] of the selected case as columns of its own
-/// statement (a region path's segments are its regions' codes), or empty
-/// arrays where the view leaves the route out.
+/// statement, or empty arrays where the view leaves the route out. Static
+/// SQL, so that GetCase's statement stays prepared.
 fn legal_aid_columns(read: bool) -> LegalAidColumns {
-    use diesel::dsl::sql;
     if !read {
-        return (sql("'{}'::uuid[]"), sql("'{}'::uuid[]"), sql("'{}'::uuid[]"), sql("'{}'::int2[]"));
+        return (
+            static_sql("'{}'::uuid[]"),
+            static_sql("'{}'::uuid[]"),
+            static_sql("'{}'::uuid[]"),
+            static_sql("'{}'::int2[]"),
+        );
     }
-    let centre = crate::directory::rules::OrganizationKind::LegalAidCentre.as_i16();
-    let application = |column: &str| {
-        format!("ARRAY(SELECT a.{column} FROM legal_aid_applications a WHERE a.case_id = cases.id ORDER BY a.id)")
-    };
     (
-        sql(&format!(
-            "ARRAY(SELECT o.id FROM organizations o WHERE o.kind = {centre} \
-             AND o.region_code = ANY(string_to_array(cases.region_path, '/')) ORDER BY o.id)"
-        )),
-        sql(&application("id")),
-        sql(&application("centre_organization_id")),
-        sql(&application("state")),
+        static_sql(LEGAL_AID_CENTRES),
+        static_sql("ARRAY(SELECT a.id FROM legal_aid_applications a WHERE a.case_id = cases.id ORDER BY a.id)"),
+        static_sql(
+            "ARRAY(SELECT a.centre_organization_id FROM legal_aid_applications a \
+             WHERE a.case_id = cases.id ORDER BY a.id)",
+        ),
+        static_sql("ARRAY(SELECT a.state FROM legal_aid_applications a WHERE a.case_id = cases.id ORDER BY a.id)"),
     )
 }
 
@@ -391,4 +397,15 @@ pub fn list_cases(
         .into_iter()
         .map(|(row, horizon, petitioner, legal_aid)| Listed { row, horizon, petitioner, legal_aid })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_centres_column_names_the_legal_aid_centre_kind() {
+        let kind = crate::directory::rules::OrganizationKind::LegalAidCentre.as_i16();
+        assert!(LEGAL_AID_CENTRES.contains(&format!("o.kind = {kind} ")));
+    }
 }

@@ -500,6 +500,7 @@ pub async fn cases(args: CasesArgs) -> Result<ExitCode> {
     let (server, mut setup) = start_server("cases", &load, |config| {
         config.intake.daily_filing_limit = limit;
         channels = format!("{:?}", config.intake.daily_limit_channels).to_lowercase();
+        crate::support::sweep_as_deployed(config);
     })
     .await?;
     setup.lines.push((
@@ -533,6 +534,16 @@ pub async fn cases(args: CasesArgs) -> Result<ExitCode> {
         ),
     ));
 
+    eprintln!("settling: the sweeper's passes and the metrics projection over the preload…");
+    let url = database_url.clone();
+    let settled = tokio::task::spawn_blocking(move || crate::support::settle(&url, chrono::Utc::now(), 2)).await??;
+    setup.lines.push((
+        "settled".into(),
+        format!(
+            "measured after the server caught up with the preload ({settled:.0} s: two sweeper passes, the \
+             metrics projection at the newest event)"
+        ),
+    ));
     let monitor = monitor_of(&server).await?;
     let (statements, line) = StatementWatch::open_described(&database_url).await?;
     setup.lines.push(("statements".into(), line));

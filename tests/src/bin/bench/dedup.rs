@@ -827,6 +827,12 @@ async fn count_related(url: &str) -> Result<i64> {
     .await?
 }
 
+/// [`support::settle`] on a blocking thread.
+async fn settle(url: &str, since: chrono::DateTime<chrono::Utc>, passes: usize) -> Result<f64> {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || support::settle(&url, since, passes)).await?
+}
+
 /// Writes every dirty page out: the phase after it starts a checkpoint
 /// cycle, in which the first change of each page writes a full-page image
 /// to the WAL. Run before both SubmitCase phases alike; otherwise the
@@ -961,6 +967,7 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
         // all, from a small corpus, so some would be taken for repeats and
         // declined. On again from the restart after the preload.
         config.intake.duplicate_detection = false;
+        support::sweep_as_deployed(config);
         captured = Some(config.clone());
     })
     .await?;
@@ -1173,6 +1180,16 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
         ),
     ));
 
+    eprintln!("settling: the sweeper's passes and the metrics projection over the preload…");
+    let settled = settle(&database_url, chrono::Utc::now(), 2).await?;
+    setup.lines.push((
+        "settled".into(),
+        format!(
+            "measured after the server caught up with the preload ({settled:.0} s: two sweeper passes, the \
+             metrics projection at the newest event); each SubmitCase phase after a restart starts once the new \
+             server's first sweeper pass ended"
+        ),
+    ));
     let monitor = monitor_of(&server).await?;
     let (statements, line) = StatementWatch::open_described(&database_url).await?;
     setup.lines.push(("statements".into(), line));
@@ -1237,7 +1254,9 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
                 filers.clear();
                 anonymous.clear();
                 eprintln!("  restarting the server with --duplicate-detection {mode}…");
+                let restarted = chrono::Utc::now();
                 server = restart(server, &config, mode).await?;
+                settle(&database_url, restarted, 1).await?;
                 anonymous = connect(&server, load.connections as usize).await?;
                 filers = tokens
                     .iter()

@@ -47,15 +47,13 @@ pub fn offered(row: &CaseRow) -> bool {
 
 /// `Case.legal_aid` of `row`, from what was read with it.
 pub fn message(row: &CaseRow, stored: StoredLegalAid) -> pb::CaseLegalAid {
-    let StoredLegalAid { centres, application_ids, application_centres, application_states } = stored;
     pb::CaseLegalAid {
         offered: offered(row),
-        centre_organization_ids: centres.iter().map(Uuid::to_string).collect(),
-        applications: application_ids
+        centre_organization_ids: stored.centres.iter().map(Uuid::to_string).collect(),
+        applications: stored
+            .applications
             .into_iter()
-            .zip(application_centres)
-            .zip(application_states)
-            .map(|((id, centre), state)| pb::CaseLegalAidApplication {
+            .map(|(id, centre, state)| pb::CaseLegalAidApplication {
                 application_id: id.to_string(),
                 centre_organization_id: centre.to_string(),
                 state: i32::from(state),

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, SmallInt, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Record, SmallInt, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use super::domain::CaseState;
@@ -69,15 +69,11 @@ pub struct StoredPetitioner {
 pub struct StoredLegalAid {
     /// Legal-aid centres placed in the case's region or a region above it.
     pub centres: Vec<Uuid>,
-    /// The applications made from the case, oldest first: ids, centres and
-    /// states, index by index.
-    pub application_ids: Vec<Uuid>,
-    pub application_centres: Vec<Uuid>,
-    pub application_states: Vec<i16>,
+    /// The applications made from the case, oldest first: (id, centre, state).
+    pub applications: Vec<(Uuid, Uuid, i16)>,
 }
 
-type LegalAidColumns =
-    (StaticSql<Array<SqlUuid>>, StaticSql<Array<SqlUuid>>, StaticSql<Array<SqlUuid>>, StaticSql<Array<SmallInt>>);
+type LegalAidColumns = (StaticSql<Array<SqlUuid>>, StaticSql<Array<Record<(SqlUuid, SqlUuid, SmallInt)>>>);
 
 /// Centres: organizations of the legal-aid centre kind (4, checked by a
 /// test) whose region is one of the case's path (a region path's segments
@@ -90,21 +86,14 @@ const LEGAL_AID_CENTRES: &str = "ARRAY(SELECT o.id FROM organizations o WHERE o.
 /// SQL, so that GetCase's statement stays prepared.
 fn legal_aid_columns(read: bool) -> LegalAidColumns {
     if !read {
-        return (
-            static_sql("'{}'::uuid[]"),
-            static_sql("'{}'::uuid[]"),
-            static_sql("'{}'::uuid[]"),
-            static_sql("'{}'::int2[]"),
-        );
+        return (static_sql("'{}'::uuid[]"), static_sql("'{}'::record[]"));
     }
     (
         static_sql(LEGAL_AID_CENTRES),
-        static_sql("ARRAY(SELECT a.id FROM legal_aid_applications a WHERE a.case_id = cases.id ORDER BY a.id)"),
         static_sql(
-            "ARRAY(SELECT a.centre_organization_id FROM legal_aid_applications a \
+            "ARRAY(SELECT ROW(a.id, a.centre_organization_id, a.state) FROM legal_aid_applications a \
              WHERE a.case_id = cases.id ORDER BY a.id)",
         ),
-        static_sql("ARRAY(SELECT a.state FROM legal_aid_applications a WHERE a.case_id = cases.id ORDER BY a.id)"),
     )
 }
 

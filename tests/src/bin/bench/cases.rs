@@ -535,8 +535,7 @@ pub async fn cases(args: CasesArgs) -> Result<ExitCode> {
     ));
 
     eprintln!("settling: the sweeper's passes and the metrics projection over the preload…");
-    let url = database_url.clone();
-    let settled = tokio::task::spawn_blocking(move || crate::support::settle(&url, chrono::Utc::now(), 2)).await??;
+    let settled = crate::support::settle(&database_url, chrono::Utc::now(), 2).await?;
     setup.lines.push((
         "settled".into(),
         format!(

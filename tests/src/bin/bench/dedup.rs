@@ -827,12 +827,6 @@ async fn count_related(url: &str) -> Result<i64> {
     .await?
 }
 
-/// [`support::settle`] on a blocking thread.
-async fn settle(url: &str, since: chrono::DateTime<chrono::Utc>, passes: usize) -> Result<f64> {
-    let url = url.to_owned();
-    tokio::task::spawn_blocking(move || support::settle(&url, since, passes)).await?
-}
-
 /// Writes every dirty page out: the phase after it starts a checkpoint
 /// cycle, in which the first change of each page writes a full-page image
 /// to the WAL. Run before both SubmitCase phases alike; otherwise the
@@ -1181,7 +1175,7 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
     ));
 
     eprintln!("settling: the sweeper's passes and the metrics projection over the preload…");
-    let settled = settle(&database_url, chrono::Utc::now(), 2).await?;
+    let settled = support::settle(&database_url, chrono::Utc::now(), 2).await?;
     setup.lines.push((
         "settled".into(),
         format!(
@@ -1256,7 +1250,7 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
                 eprintln!("  restarting the server with --duplicate-detection {mode}…");
                 let restarted = chrono::Utc::now();
                 server = restart(server, &config, mode).await?;
-                settle(&database_url, restarted, 1).await?;
+                support::settle(&database_url, restarted, 1).await?;
                 anonymous = connect(&server, load.connections as usize).await?;
                 filers = tokens
                     .iter()

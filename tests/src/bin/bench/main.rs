@@ -21,8 +21,9 @@
 //! cargo run --release -p petition-tests --bin bench -- ratings [--preload 20000] [--rated-cases 256]
 //!     [--rating-rate 20] [--rounds 2] [--seconds 10] [--warmup-seconds 2] [--concurrency 64] [--json]
 //! cargo run --release -p petition-tests --bin bench -- oversight [--preload 1000000] [--owned 2000]
-//! cargo build --release -p petition-cli && cargo run --release -p petition-tests --bin bench -- import [--rows 100000]
 //!     [--callers 8] [--rounds 2] [--seconds 10] [--warmup-seconds 2] [--concurrency 64] [--json]
+//! cargo build --release -p petition-cli && cargo run --release -p petition-tests --bin bench -- import [--rows 100000]
+//!     [--import-concurrency 16] [--seconds 10] [--json]
 //! ```
 //!
 //! One server is started in-process with the test harness

@@ -92,7 +92,13 @@ pub fn sweep_as_deployed(config: &mut Config) {
 /// next did not), then the metrics projection reached the newest event.
 /// Returns the seconds waited. A bench that measured during these
 /// catch-ups measured them (at 1,000,000 cases, most of PostgreSQL's time).
-pub fn settle(database_url: &str, since: chrono::DateTime<chrono::Utc>, passes: usize) -> Result<f64> {
+pub async fn settle(database_url: &str, since: chrono::DateTime<chrono::Utc>, passes: usize) -> Result<f64> {
+    let url = database_url.to_owned();
+    tokio::task::spawn_blocking(move || wait_settled(&url, since, passes)).await?
+}
+
+/// [`settle`]'s polling, on a blocking thread.
+fn wait_settled(database_url: &str, since: chrono::DateTime<chrono::Utc>, passes: usize) -> Result<f64> {
     use diesel::prelude::*;
     use diesel::sql_types::{Bool, Nullable, Timestamptz};
     #[derive(QueryableByName)]

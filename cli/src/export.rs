@@ -17,7 +17,7 @@ use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
 use crate::output::{self, Format, Record};
-use crate::progress;
+use crate::{progress, state_file};
 
 /// What `<FILE>.position` keeps.
 #[derive(Debug, Serialize, Deserialize)]
@@ -84,14 +84,7 @@ impl Export {
                 bar,
             });
         }
-        let kept = match std::fs::read_to_string(checkpoint_path(path)) {
-            Ok(text) => Some(
-                serde_json::from_str::<Checkpoint>(&text)
-                    .with_context(|| format!("cannot read {}", checkpoint_path(path).display()))?,
-            ),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", checkpoint_path(path).display())),
-        };
+        let kept: Option<Checkpoint> = state_file::read(&checkpoint_path(path))?;
         let checkpoint = match (kept, start) {
             (_, Some(start)) => fresh(start),
             (Some(kept), None) if kept.what != what => bail!(
@@ -165,13 +158,7 @@ impl Export {
 
     fn keep(&self) -> Result<()> {
         let Some(path) = &self.path else { return Ok(()) };
-        let target = checkpoint_path(path);
-        let partial = PathBuf::from(format!("{}.partial", target.display()));
-        let mut file = File::create(&partial).with_context(|| format!("cannot write {}", partial.display()))?;
-        file.write_all(serde_json::to_string_pretty(&self.checkpoint)?.as_bytes())?;
-        file.sync_all()?;
-        std::fs::rename(&partial, &target).with_context(|| format!("cannot write {}", target.display()))?;
-        Ok(())
+        state_file::replace(&checkpoint_path(path), &self.checkpoint, false)
     }
 
     /// Ends the run (`complete`: the list was exported to its end) and says

@@ -20,6 +20,7 @@ mod json;
 mod output;
 mod progress;
 mod session;
+mod state_file;
 
 use std::process::ExitCode;
 

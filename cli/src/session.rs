@@ -6,12 +6,14 @@
 //! command. A service account signs in from the environment instead
 //! (`PETITION_CLIENT_ID`, `PETITION_CLIENT_SECRET`) and keeps nothing.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use petition_sdk::{Client, pb};
 use serde::{Deserialize, Serialize};
+
+use crate::state_file;
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 struct Stored {
@@ -36,30 +38,16 @@ fn session_file() -> Result<PathBuf> {
 }
 
 /// Writes the session, readable by the user alone, replacing the old one
-/// whole (a crash leaves the old or the new, never half of one).
+/// whole.
 fn store(stored: &Stored) -> Result<()> {
     let path = session_file()?;
     let dir = path.parent().context("the session file has no directory")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let partial = path.with_extension("json.partial");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&partial).with_context(|| format!("writing {}", partial.display()))?;
-    file.write_all(serde_json::to_string_pretty(stored)?.as_bytes())?;
-    file.sync_all()?;
-    std::fs::rename(&partial, &path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    state_file::replace(&path, stored, true)
 }
 
 fn load() -> Result<Option<Stored>> {
-    let path = session_file()?;
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(Some(serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-    }
+    state_file::read(&session_file()?)
 }
 
 /// Signs in with a password and keeps the session.

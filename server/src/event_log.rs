@@ -11,6 +11,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::prepared::KeepPrepared;
 use crate::schema::events;
 use crate::wire::wire_enum;
 
@@ -243,7 +244,12 @@ impl Journal {
             return Ok(());
         }
         let xids: Vec<i64> =
-            diesel::insert_into(events::table).values(&self.pending).returning(events::xid).get_results(conn)?;
+            // One statement per batch size, kept prepared.
+            diesel::insert_into(events::table)
+                .values(&self.pending)
+                .returning(events::xid)
+                .keep_prepared()
+                .get_results(conn)?;
         self.pending.clear();
         self.xid = xids.first().copied();
         Ok(())

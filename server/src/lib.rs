@@ -38,6 +38,7 @@ pub mod outcome;
 pub mod pagination;
 pub mod pii;
 pub mod pipeline;
+pub mod prepared;
 pub mod ratings;
 pub mod schema;
 pub mod seed;

@@ -109,10 +109,10 @@ macro_rules! full_case_columns {
 macro_rules! basic_case_columns {
     () => {
         case_columns!(
-            diesel::dsl::sql::<diesel::sql_types::Text>("''"),
-            diesel::dsl::sql::<diesel::sql_types::Text>("''"),
-            diesel::dsl::sql::<diesel::sql_types::Text>("''"),
-            diesel::dsl::sql::<diesel::sql_types::Jsonb>("'[]'::jsonb")
+            $crate::static_sql::static_sql::<diesel::sql_types::Text>("''"),
+            $crate::static_sql::static_sql::<diesel::sql_types::Text>("''"),
+            $crate::static_sql::static_sql::<diesel::sql_types::Text>("''"),
+            $crate::static_sql::static_sql::<diesel::sql_types::Jsonb>("'[]'::jsonb")
         )
     };
 }

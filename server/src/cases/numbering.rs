@@ -11,6 +11,7 @@ use diesel::sql_types::{Integer, Text};
 
 use crate::directory::model::RegionRow;
 use crate::error::AppError;
+use crate::prepared::KeepPrepared;
 use crate::schema::regions;
 
 /// The (region, year) sequences this server has made sure exist.
@@ -71,7 +72,10 @@ impl Numbering {
         let taken: Option<(RegionRow, i32)> = regions::table
             .filter(regions::code.eq(region_code))
             .select((RegionRow::as_select(), next))
-            .first(conn)
+            .limit(1)
+            // Fixed text (the year is bound): kept prepared.
+            .keep_prepared()
+            .get_result(conn)
             .optional()?;
         Ok(taken.map(|(region, sequence)| {
             let number = format!("{}-{year}-{sequence:06}", region.code);

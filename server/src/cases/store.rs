@@ -1,8 +1,9 @@
 //! Case queries: numbers, rows, the event log, listing with visibility.
 
 use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Record, SmallInt, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Record, SmallInt, Text, Uuid as SqlUuid};
 use uuid::Uuid;
 
 use super::domain::CaseState;
@@ -14,6 +15,7 @@ use crate::calendar::store::overdue;
 use crate::error::AppError;
 use crate::error::Reason;
 use crate::literal_limit::LiteralLimit;
+use crate::prepared::{KeepPrepared, Param, Values};
 use crate::schema::{accounts, cases, related_cases};
 use crate::static_sql::{StaticSql, static_sql};
 
@@ -28,11 +30,16 @@ pub fn count_filing(conn: &mut PgConnection, petitioner: Uuid, day: chrono::Naiv
         .do_update()
         .set(daily_filings::filings.eq(daily_filings::filings + 1))
         .returning(daily_filings::filings)
+        .keep_prepared()
         .get_result(conn)?)
 }
 
 pub fn insert_case(conn: &mut PgConnection, row: &CaseRow) -> Result<CaseRow, AppError> {
-    Ok(diesel::insert_into(cases::table).values(row).returning(CaseRow::as_returning()).get_result(conn)?)
+    Ok(diesel::insert_into(cases::table)
+        .values(row)
+        .returning(CaseRow::as_returning())
+        .keep_prepared()
+        .get_result(conn)?)
 }
 
 pub fn find_case(conn: &mut PgConnection, id: Uuid) -> Result<Option<CaseRow>, AppError> {
@@ -165,7 +172,11 @@ pub fn open_cases_with_a_deadline_between(
 }
 
 pub fn save_lifecycle(conn: &mut PgConnection, id: Uuid, change: &LifecycleChange) -> Result<CaseRow, AppError> {
-    Ok(diesel::update(cases::table.find(id)).set(change).returning(CaseRow::as_returning()).get_result(conn)?)
+    Ok(diesel::update(cases::table.find(id))
+        .set(change)
+        .returning(CaseRow::as_returning())
+        .keep_prepared()
+        .get_result(conn)?)
 }
 
 /// Whether the petitioner filed any case before `case` (ids are UUIDv7, so
@@ -234,7 +245,7 @@ impl Visibility {
 pub type TimeBounds = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 
 /// Typed list filters, already validated.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct CaseFilter {
     pub states: Vec<i16>,
     pub tracks: Vec<i16>,
@@ -255,8 +266,40 @@ pub struct CaseFilter {
     pub owning_leader_id: Option<Uuid>,
 }
 
-fn like_subtree(root: &str) -> String {
-    format!("{}/%", root.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+diesel::infix_operator!(PatternAtLeast, " ~>=~ ", backend: Pg);
+diesel::infix_operator!(PatternBelow, " ~<~ ", backend: Pg);
+
+type PathParam = Param<Text, String>;
+type InSubtree = diesel::dsl::Or<
+    diesel::dsl::Eq<cases::region_path, PathParam>,
+    diesel::dsl::And<PatternAtLeast<cases::region_path, PathParam>, PatternBelow<cases::region_path, PathParam>>,
+>;
+
+/// Cases of region `root` or below it: the paths below are a range in byte
+/// order ('0' follows '/'), which the region index serves for a bound
+/// value too, where `LIKE $1` would need the pattern at planning time.
+fn in_subtree(root: &str, values: Values) -> InSubtree {
+    let from: PathParam = values.of(format!("{root}/"));
+    let until: PathParam = values.of(format!("{root}0"));
+    let below = BoolExpressionMethods::and(
+        PatternAtLeast::new(cases::region_path, from),
+        PatternBelow::new(cases::region_path, until),
+    );
+    cases::region_path.eq(values.of(root.to_owned())).or(below)
+}
+
+/// Whether one generic plan serves every caller of a list of this shape,
+/// so that its statement may stay prepared: a list over the whole city
+/// (or a top-level region) newest first, by at most one state, walks the
+/// primary key or the state index whoever asks. Any narrower list is
+/// planned for its values at every call.
+fn one_plan_serves(visibility: &Visibility, filter: &CaseFilter) -> bool {
+    let wide = match visibility {
+        Visibility::All => true,
+        Visibility::Staff { jurisdiction: Some(root), .. } => !root.contains('/'),
+        _ => false,
+    };
+    wide && filter.states.len() <= 1 && *filter == CaseFilter { states: filter.states.clone(), ..CaseFilter::default() }
 }
 
 /// Cases newest first (ids are UUIDv7) after the cursor `before`, each
@@ -270,7 +313,7 @@ pub fn list_cases(
     limit: i64,
     view: CaseView,
 ) -> Result<Vec<Listed>, AppError> {
-    let horizon = || diesel::dsl::sql::<diesel::sql_types::BigInt>("(SELECT feed_horizon())");
+    let horizon = || static_sql::<BigInt>("(SELECT feed_horizon())");
     let petitioner = (accounts::display_name, accounts::phone_masked, accounts::phone_cipher);
     let joined = cases::table.inner_join(accounts::table.on(accounts::id.eq(cases::petitioner_id)));
     let mut query = match view {
@@ -282,26 +325,22 @@ pub fn list_cases(
         }
     }
     .order(cases::id.desc());
+    let values = if one_plan_serves(visibility, filter) { Values::Opaque } else { Values::Bound };
     match visibility {
         Visibility::All => {}
         Visibility::Petitioner(id) => query = query.filter(cases::petitioner_id.eq(*id)),
         Visibility::Staff { jurisdiction, organization } => {
             let org = organization.unwrap_or(Uuid::nil());
             let through_organization = cases::handling_organization_id
-                .eq(org)
-                .or(cases::reviewing_organization_id.eq(org))
-                .or(cases::access_organization_ids.contains(vec![org]));
+                .eq(values.of(org))
+                .or(cases::reviewing_organization_id.eq(values.of(org)))
+                .or(cases::access_organization_ids.contains(values.of(vec![org])));
             query = match jurisdiction {
-                Some(root) => query.filter(
-                    cases::region_path
-                        .eq(root.clone())
-                        .or(cases::region_path.like(like_subtree(root)))
-                        .or(through_organization),
-                ),
+                Some(root) => query.filter(in_subtree(root, values).or(through_organization)),
                 None => query.filter(through_organization),
             };
         }
-        Visibility::Nothing => query = query.filter(diesel::dsl::sql::<diesel::sql_types::Bool>("FALSE")),
+        Visibility::Nothing => query = query.filter(static_sql::<Bool>("FALSE")),
         Visibility::Partner { organization } => {
             // The second condition lets the partial index serve the first.
             query = query.filter(
@@ -312,6 +351,8 @@ pub fn list_cases(
         }
     }
     if !filter.states.is_empty() {
+        // Bound, never opaque: the planner then knows the state is one and
+        // walks the state index in the order asked for.
         query = query.filter(cases::state.eq_any(filter.states.clone()));
     }
     if filter.states.len() == 1 {
@@ -337,7 +378,7 @@ pub fn list_cases(
         query = query.filter(cases::category_code.eq(category.clone()));
     }
     if let Some(root) = &filter.region_root {
-        query = query.filter(cases::region_path.eq(root.clone()).or(cases::region_path.like(like_subtree(root))));
+        query = query.filter(in_subtree(root, values));
     }
     if let Some(org) = filter.handling_organization_id {
         query = query.filter(cases::handling_organization_id.eq(org));
@@ -378,10 +419,12 @@ pub fn list_cases(
         query = query.filter(cases::lifecycle.contains(serde_json::json!({ "escalated": true })));
     }
     if let Some(before) = before {
-        query = query.filter(cases::id.lt(before));
+        query = query.filter(cases::id.lt(values.of(before)));
     }
     let limit = u32::try_from(limit).map_err(AppError::internal)?;
-    let rows: Vec<(CaseRow, i64, StoredPetitioner, StoredLegalAid)> = LiteralLimit::new(query, limit).load(conn)?;
+    let page = LiteralLimit::new(query, limit);
+    let rows: Vec<(CaseRow, i64, StoredPetitioner, StoredLegalAid)> =
+        if values == Values::Opaque { page.keep_prepared().load(conn)? } else { page.planned_per_call().load(conn)? };
     Ok(rows
         .into_iter()
         .map(|(row, horizon, petitioner, legal_aid)| Listed { row, horizon, petitioner, legal_aid })
@@ -391,6 +434,33 @@ pub fn list_cases(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_lists_over_a_top_level_region_by_at_most_one_state_keep_one_plan() {
+        let org = Some(Uuid::nil());
+        let staff = |root: Option<&str>| Visibility::Staff { jurisdiction: root.map(str::to_owned), organization: org };
+        let by_state = |states: Vec<i16>| CaseFilter { states, ..CaseFilter::default() };
+        let everything = CaseFilter::default();
+        assert!(one_plan_serves(&Visibility::All, &everything));
+        assert!(one_plan_serves(&staff(Some("360700")), &everything));
+        assert!(one_plan_serves(&staff(Some("360700")), &by_state(vec![2])));
+        assert!(!one_plan_serves(&staff(Some("360700")), &by_state(vec![2, 3])));
+        assert!(!one_plan_serves(&staff(Some("360700/360702")), &everything));
+        assert!(!one_plan_serves(&staff(None), &everything));
+        assert!(!one_plan_serves(&Visibility::Petitioner(Uuid::nil()), &everything));
+        assert!(!one_plan_serves(&Visibility::Partner { organization: Uuid::nil() }, &everything));
+        assert!(!one_plan_serves(&Visibility::Nothing, &everything));
+        let narrowed = [
+            CaseFilter { category_code: Some("01".into()), ..CaseFilter::default() },
+            CaseFilter { region_root: Some("360700/360702".into()), ..CaseFilter::default() },
+            CaseFilter { handling_organization_id: org, ..CaseFilter::default() },
+            CaseFilter { owning_leader_id: org, ..CaseFilter::default() },
+            CaseFilter { overdue_only: true, ..CaseFilter::default() },
+        ];
+        for filter in &narrowed {
+            assert!(!one_plan_serves(&Visibility::All, filter), "{filter:?}");
+        }
+    }
 
     #[test]
     fn the_centres_column_names_the_legal_aid_centre_kind() {

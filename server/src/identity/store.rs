@@ -8,6 +8,7 @@ use super::model::{AccountRow, AccountWithJurisdiction, RefreshTokenRow, Throttl
 use crate::auth::{AccountKind, Role};
 use crate::error::AppError;
 use crate::error::Reason;
+use crate::prepared::KeepPrepared;
 use crate::schema::{accounts, login_throttle, organizations, refresh_tokens, regions};
 
 /// Inserts an account, naming the uniqueness rule it broke if any.
@@ -52,7 +53,12 @@ pub fn find_account(conn: &mut PgConnection, id: Uuid) -> Result<Option<AccountW
 
 /// The accounts with these ids (in no particular order), in one query.
 pub fn find_accounts(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<AccountRow>, AppError> {
-    Ok(accounts::table.filter(accounts::id.eq_any(ids)).select(AccountRow::as_select()).load(conn)?)
+    // PostgreSQL plans `id = ANY($1)` anew at every call (its generic plan
+    // is costed for ten ids); one id, the usual case, is a plain lookup.
+    if let [id] = ids {
+        return Ok(accounts::table.find(id).select(AccountRow::as_select()).load(conn)?);
+    }
+    Ok(accounts::table.filter(accounts::id.eq_any(ids)).select(AccountRow::as_select()).keep_prepared().load(conn)?)
 }
 
 /// A citizen by the blind index of their phone number.

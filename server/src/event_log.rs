@@ -243,13 +243,12 @@ impl Journal {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let xids: Vec<i64> =
-            // One statement per batch size, kept prepared.
-            diesel::insert_into(events::table)
-                .values(&self.pending)
-                .returning(events::xid)
-                .keep_prepared()
-                .get_results(conn)?;
+        // One statement per batch size, kept prepared.
+        let xids: Vec<i64> = diesel::insert_into(events::table)
+            .values(&self.pending)
+            .returning(events::xid)
+            .keep_prepared()
+            .get_results(conn)?;
         self.pending.clear();
         self.xid = xids.first().copied();
         Ok(())

@@ -16,28 +16,16 @@ use diesel::{QueryResult, RunQueryDsl};
 pub struct LiteralLimit<Q> {
     query: Q,
     limit: u32,
-    per_call: bool,
 }
 
 impl<Q> LiteralLimit<Q> {
     pub fn new(query: Q, limit: u32) -> Self {
-        LiteralLimit { query, limit, per_call: false }
-    }
-
-    /// Planned for its values at every call, never prepared: for a list
-    /// whose best plan depends on them (a township's cases by the region
-    /// index, a city's by walking the primary key), which one generic plan
-    /// would get wrong for some callers.
-    pub fn planned_per_call(self) -> Self {
-        LiteralLimit { per_call: true, ..self }
+        LiteralLimit { query, limit }
     }
 }
 
 impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for LiteralLimit<Q> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        if self.per_call {
-            out.unsafe_to_cache_prepared();
-        }
         self.query.walk_ast(out.reborrow())?;
         out.push_sql(&format!(" LIMIT {}", self.limit));
         Ok(())

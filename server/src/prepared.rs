@@ -22,14 +22,27 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::HasSqlType;
 use diesel::{QueryResult, RunQueryDsl};
 
-/// `query`, cached by its SQL text (see the module docs).
+/// `query`, cached by its SQL text or never cached, as its maker said
+/// rather than as diesel guesses (see the module docs).
 #[derive(Debug, Clone)]
-pub struct Prepared<Q>(Q);
+pub struct Prepared<Q> {
+    query: Q,
+    keep: bool,
+}
 
-/// Wraps a statement in [`Prepared`].
+/// Says whether a statement stays prepared.
 pub trait KeepPrepared: Sized {
+    /// Cached by its text (see the module docs).
     fn keep_prepared(self) -> Prepared<Self> {
-        Prepared(self)
+        Prepared { query: self, keep: true }
+    }
+
+    /// Planned for its values at every call, never prepared: for a
+    /// statement whose best plan depends on them (a township's cases by the
+    /// region index, a city's by walking the primary key), which one
+    /// generic plan would get wrong for some callers.
+    fn planned_per_call(self) -> Prepared<Self> {
+        Prepared { query: self, keep: false }
     }
 }
 
@@ -37,11 +50,11 @@ impl<Q: QueryFragment<Pg>> KeepPrepared for Q {}
 
 impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for Prepared<Q> {
     fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        self.0.walk_ast(out)
+        self.query.walk_ast(out)
     }
 
     fn is_safe_to_cache_prepared(&self, _backend: &Pg) -> QueryResult<bool> {
-        Ok(true)
+        Ok(self.keep)
     }
 }
 
@@ -127,7 +140,7 @@ mod tests {
     use crate::schema::daily_filings;
 
     #[test]
-    fn an_upsert_diesel_would_not_cache_is_cached_by_its_text() {
+    fn a_statement_is_cached_or_not_as_its_maker_says_not_as_diesel_guesses() {
         let upsert = diesel::insert_into(daily_filings::table)
             .values((daily_filings::day.eq(chrono::NaiveDate::MIN), daily_filings::filings.eq(1)))
             .on_conflict(daily_filings::day)
@@ -135,5 +148,8 @@ mod tests {
             .set(daily_filings::filings.eq(daily_filings::filings + 1));
         assert!(!upsert.is_safe_to_cache_prepared(&Pg).expect("walks"));
         assert!(upsert.keep_prepared().is_safe_to_cache_prepared(&Pg).expect("walks"));
+        let lookup = daily_filings::table.filter(daily_filings::filings.eq(1));
+        assert!(QueryFragment::<Pg>::is_safe_to_cache_prepared(&lookup, &Pg).expect("walks"));
+        assert!(!lookup.planned_per_call().is_safe_to_cache_prepared(&Pg).expect("walks"));
     }
 }

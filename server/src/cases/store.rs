@@ -423,8 +423,8 @@ pub fn list_cases(
     }
     let limit = u32::try_from(limit).map_err(AppError::internal)?;
     let page = LiteralLimit::new(query, limit);
-    let rows: Vec<(CaseRow, i64, StoredPetitioner, StoredLegalAid)> =
-        if values == Values::Opaque { page.keep_prepared().load(conn)? } else { page.planned_per_call().load(conn)? };
+    let page = if values == Values::Opaque { page.keep_prepared() } else { page.planned_per_call() };
+    let rows: Vec<(CaseRow, i64, StoredPetitioner, StoredLegalAid)> = page.load(conn)?;
     Ok(rows
         .into_iter()
         .map(|(row, horizon, petitioner, legal_aid)| Listed { row, horizon, petitioner, legal_aid })

@@ -541,20 +541,20 @@ async fn an_expired_position_says_where_the_feed_resumes() -> Result<()> {
     let w = CaseWorld::create(&server).await?;
     let old = w.routed_case("去年的事").await?;
     let recent = w.routed_case("今年的事").await?;
-    // The first case's events happened 31 days ago.
+    let old_events = timelines(&w.admin, &[old.id.as_str()]).await?.len();
+    // The whole feed is read before anything is old enough to expire: a
+    // sweep runs every second and would otherwise race these reads.
     let database = server.database.as_ref().context("a database of its own")?;
+    settle(&w.admin, database.url()).await?;
+    let (all, _) = list_all(&w.admin, 0).await?;
+    let last_old = all.iter().filter(|c| c.aggregate_id == old.id).map(|c| c.position).max().context("old events")?;
+    // The first case's events happened 31 days ago.
     let mut conn = database.connect()?;
     diesel::sql_query("UPDATE events SET occurred_at = occurred_at - interval '31 days' WHERE aggregate_id = $1")
         .bind::<diesel::sql_types::Uuid, _>(uuid::Uuid::parse_str(&old.id)?)
         .execute(&mut conn)?;
-    let old_events = timelines(&w.admin, &[old.id.as_str()]).await?.len();
-    settle(&w.admin, database.url()).await?;
-    let (all, _) = list_all(&w.admin, 0).await?;
-    let last_old = all.iter().filter(|c| c.aggregate_id == old.id).map(|c| c.position).max().context("old events")?;
 
-    // A sweep expires only what the feed can already read: while another
-    // transaction in the cluster holds the horizon, it may stop short of the
-    // old case's last event and the next sweep takes the rest.
+    // A sweep expires the old case's events, and nothing after them.
     let deadline = Instant::now() + Duration::from_secs(20);
     let earliest = loop {
         match w.admin.feed().list_changes(pb::ListChangesRequest::default()).await {

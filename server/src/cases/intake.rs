@@ -6,7 +6,7 @@
 use diesel::PgConnection;
 use uuid::Uuid;
 
-use super::domain::{CaseKind, CaseState};
+use super::domain::CaseKind;
 use super::intake_store::{self, CandidateQuery, CandidateRow, NewFingerprint, StoredCandidate};
 use crate::auth::policy::path_within;
 use crate::error::AppError;
@@ -208,7 +208,6 @@ pub fn candidates(
         Some(petitioner) if reach.keepable_only => bands.refused_of(petitioner, &keepable),
         _ => Vec::new(),
     };
-    let terminal = [CaseState::Declined, CaseState::Final, CaseState::Withdrawn].map(CaseState::as_i16);
     intake_store::candidates(
         conn,
         &CandidateQuery {
@@ -216,7 +215,6 @@ pub fn candidates(
             band_cases: &band_cases,
             petitioner: subject.petitioner_id,
             skip_own: &skip_own,
-            terminal_states: &terminal,
             own_limit: MAX_OWN_OPEN_CASES,
             exclude: subject.exclude,
             store: store_as.map(|case_id| NewFingerprint::new(case_id, query.version(), &query.analysis.fingerprint)),
@@ -259,6 +257,7 @@ pub fn decide(matches: &[Match], filed_at_path: &str, partial: bool) -> Outcome 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cases::domain::CaseState;
 
     fn row(petitioner: Uuid, region_path: &str, state: CaseState) -> CandidateRow {
         CandidateRow {

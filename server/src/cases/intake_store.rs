@@ -11,7 +11,7 @@ use diesel::dsl::{AsSelect, SqlTypeOf};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{Array, BigInt, Binary, Float, Integer, Nullable, SmallInt};
+use diesel::sql_types::{Array, BigInt, Binary, Float, Integer, Nullable};
 use uuid::Uuid;
 
 use super::domain::{CaseKind, CaseState};
@@ -85,8 +85,6 @@ pub struct CandidateQuery<'a> {
     pub petitioner: Option<Uuid>,
     /// The petitioner's cases not to read (known not to be keepable).
     pub skip_own: &'a [Uuid],
-    /// States that are not open.
-    pub terminal_states: &'a [i16],
     /// Most of the petitioner's open cases, newest first.
     pub own_limit: i64,
     /// A case never to return (the query case itself).
@@ -112,7 +110,7 @@ impl NewFingerprint {
 /// the band candidates and of the petitioner's open cases but those to
 /// skip (cases without a fingerprint are left out), in no order, then
 /// stores the new fingerprint if given: one round trip (the
-/// `intake_candidates` function of migration 000011).
+/// `intake_candidates` function of migration 000029).
 pub fn candidates(conn: &mut PgConnection, query: &CandidateQuery<'_>) -> Result<Vec<StoredCandidate>, AppError> {
     let store = query.store.as_ref();
     Ok(Candidates {
@@ -158,8 +156,6 @@ impl QueryFragment<Pg> for Candidates<'_, '_> {
         out.push_sql(", ");
         out.push_bind_param::<Array<diesel::sql_types::Uuid>, _>(q.skip_own)?;
         out.push_sql(", ");
-        out.push_bind_param::<Array<SmallInt>, _>(q.terminal_states)?;
-        out.push_sql(", ");
         out.push_bind_param::<BigInt, _>(&q.own_limit)?;
         out.push_sql(", ");
         out.push_bind_param::<Nullable<diesel::sql_types::Uuid>, _>(&q.exclude)?;
@@ -175,8 +171,8 @@ impl QueryFragment<Pg> for Candidates<'_, '_> {
 }
 
 /// Records a new case's related cases (both ways), in one statement. The
-/// case row comes later in the same transaction (the foreign keys are
-/// deferred).
+/// case row comes later in the same transaction; the table has no foreign
+/// keys (migration 000029): it names only cases just read or created.
 pub fn record_related(conn: &mut PgConnection, case_id: Uuid, related: &[(Uuid, f32)]) -> Result<(), AppError> {
     let (related_ids, scores): (Vec<Uuid>, Vec<f32>) =
         related.iter().map(|(id, score)| (*id, score.clamp(0.0, 1.0))).unzip();

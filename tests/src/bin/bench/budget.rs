@@ -90,8 +90,8 @@ impl StatementWatch {
         Ok(match watch {
             Ok(watch) => (
                 Some(watch),
-                "pg_stat_statements of the bench database, reset at the start of each SubmitCase phase's measured \
-                 window and read at its end"
+                "pg_stat_statements of the bench database, reset at the start of a watched phase's measured \
+                 window and read at its end (each watched phase has its statements table below)"
                     .to_owned(),
             ),
             Err(why) => (None, format!("NOT TAKEN ({why}): {STATEMENTS_HOWTO}")),

@@ -550,12 +550,13 @@ pub async fn cases(args: CasesArgs) -> Result<ExitCode> {
     eprintln!("measuring…");
     let mut phases = Vec::new();
     phases.push(health_phase(&anonymous, &load, &monitor).await?);
+    let watching = monitor.with_statements(statements.as_ref());
 
     let ids: Arc<Vec<String>> = Arc::new(preloaded.ids.iter().map(Uuid::to_string).collect());
     {
         let (readers, ids) = (readers.clone(), ids.clone());
         phases.push(
-            run_phase("GetCase", load.concurrency as usize, &load, &monitor, move |caller| {
+            run_phase("GetCase", load.concurrency as usize, &load, &watching, move |caller| {
                 let client = readers[caller % readers.len()].clone();
                 let id = ids[Rng::fresh().below(ids.len())].clone();
                 async move {
@@ -568,9 +569,9 @@ pub async fn cases(args: CasesArgs) -> Result<ExitCode> {
     }
 
     let mix = Arc::new(ListMix::default());
-    phases.push(list_phase("ListCases(50)", load.concurrency as usize, &readers, &mix, &load, &monitor).await?);
+    phases.push(list_phase("ListCases(50)", load.concurrency as usize, &readers, &mix, &load, &watching).await?);
     // The latency target is at 8 callers.
-    phases.push(list_phase("ListCases(50) x8", LIST_FEW_CALLERS, &readers, &mix, &load, &monitor).await?);
+    phases.push(list_phase("ListCases(50) x8", LIST_FEW_CALLERS, &readers, &mix, &load, &watching).await?);
 
     let pgbench_result = if args.no_pgbench {
         Err(anyhow!("skipped (--no-pgbench)"))
@@ -581,7 +582,6 @@ pub async fn cases(args: CasesArgs) -> Result<ExitCode> {
     let cases_before = count_cases(&database_url).await?;
     let filers = Arc::new(filers);
     let three: Arc<Vec<String>> = Arc::new(REGIONS.iter().map(|r| (*r).to_owned()).collect());
-    let watching = monitor.with_statements(statements.as_ref());
     phases.push(submit_phase("SubmitCase", &filers, three, &load, &watching).await?);
     if args.spread_regions > 0 {
         let townships = create_townships(&world.admin, args.spread_regions).await?;

@@ -354,17 +354,18 @@ impl MinHasher {
             any = true;
             let inv = 1.0 / w as f64;
             let id = item_id(item);
-            for (j, &seed) in self.seeds.iter().enumerate() {
+            for ((&seed, best), winner) in self.seeds.iter().zip(&mut best).zip(&mut ids) {
                 let x = mix64(item ^ seed);
-                let u = ((x >> 11) + 1) as f64 * SCALE; // (0, 1]
+                // Below 2^53: exact through i64, whose conversion is one instruction.
+                let u = ((x >> 11) + 1) as i64 as f64 * SCALE; // (0, 1]
                 // -ln(u) ≥ 1 - u: skip the logarithm when even the bound loses.
-                if (1.0 - u) * inv >= best[j] {
+                if (1.0 - u) * inv >= *best {
                     continue;
                 }
                 let e = -ln(u) * inv;
-                if e < best[j] || (e == best[j] && id < ids[j]) {
-                    best[j] = e;
-                    ids[j] = id;
+                if e < *best || (e == *best && id < *winner) {
+                    *best = e;
+                    *winner = id;
                 }
             }
         }

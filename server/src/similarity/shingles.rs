@@ -33,12 +33,14 @@
 //! carry its [`SpecificKind`], so a stored hash still says what kind of
 //! specific it was.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
 use std::ops::Range;
 use std::sync::LazyLock;
 
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
+use super::minhash::HashKeyHasher;
 use super::normalize::{Normalized, UnitKind};
 
 /// Seed of the shingle hash. Changing it invalidates every stored fingerprint.
@@ -172,7 +174,7 @@ pub fn specifics(text: &Normalized) -> Vec<Specific> {
     numbers(text, &mut out);
     names(text, &mut out);
     out.sort_by_key(|s| (s.units.start, s.units.end));
-    let mut seen = HashSet::new();
+    let mut seen: HashSet<u64, BuildHasherDefault<HashKeyHasher>> = HashSet::default();
     out.retain(|s| seen.insert(s.hash));
     out
 }
@@ -343,13 +345,17 @@ fn numbers(text: &Normalized, out: &mut Vec<Specific>) {
 /// `5月12日`, `2023年`, `5月`, `12日`). A run is a date when all its parts
 /// are, else a number.
 fn flush_group(group: &mut Vec<Quantity>, out: &mut Vec<Specific>) {
-    for a in 0..group.len() {
-        for b in a + 1..=group.len() {
-            let run = &group[a..b];
-            if run.len() == 1 {
-                push(out, run[0].kind, run[0].text.clone(), run[0].units.clone());
+    let len = group.len();
+    for a in 0..len {
+        for b in a + 1..=len {
+            if b == a + 1 {
+                // A lone quantity (the common case) gives its text away.
+                let q = &mut group[a];
+                let text = if len == 1 { std::mem::take(&mut q.text) } else { q.text.clone() };
+                push(out, q.kind, text, q.units.clone());
                 continue;
             }
+            let run = &group[a..b];
             let dated = |q: &Quantity| matches!(q.kind, SpecificKind::Date | SpecificKind::Year);
             let kind = if run.iter().all(dated) {
                 SpecificKind::Date
@@ -755,17 +761,36 @@ static SUFFIXES: LazyLock<Vec<(&'static str, SpecificKind)>> = LazyLock::new(|| 
 /// A suffix as characters, with the kind of name it ends.
 type Suffix = (Vec<char>, SpecificKind);
 
-/// [`SUFFIXES`] by their last character, longest first.
-static SUFFIX_INDEX: LazyLock<HashMap<char, Vec<Suffix>>> = LazyLock::new(|| {
-    let mut index: HashMap<char, Vec<Suffix>> = HashMap::new();
+/// [`SUFFIXES`] by their last character, longest first. Every character
+/// of a text is looked up, and few end a suffix: a bit per character code
+/// modulo 128 turns most away before the binary search.
+struct SuffixIndex {
+    last_chars: u128,
+    by_last: Vec<(char, Vec<Suffix>)>,
+}
+
+static SUFFIX_INDEX: LazyLock<SuffixIndex> = LazyLock::new(|| {
+    let mut index = SuffixIndex { last_chars: 0, by_last: Vec::new() };
     for (suffix, kind) in SUFFIXES.iter() {
         let chars: Vec<char> = suffix.chars().collect();
-        if let Some(&last) = chars.last() {
-            index.entry(last).or_default().push((chars, *kind));
+        let Some(&last) = chars.last() else { continue };
+        index.last_chars |= 1 << (last as u32 % 128);
+        match index.by_last.binary_search_by_key(&last, |(c, _)| *c) {
+            Ok(at) => index.by_last[at].1.push((chars, *kind)),
+            Err(at) => index.by_last.insert(at, (last, vec![(chars, *kind)])),
         }
     }
     index
 });
+
+/// The suffixes ending in `c`, longest first.
+fn suffixes_ending_in(c: char) -> Option<&'static [Suffix]> {
+    let index = &*SUFFIX_INDEX;
+    if index.last_chars & (1 << (c as u32 % 128)) == 0 {
+        return None;
+    }
+    index.by_last.binary_search_by_key(&c, |(last, _)| *last).ok().map(|at| &index.by_last[at].1[..])
+}
 /// Most Han characters of a name kept before its suffix.
 const NAME_PREFIX: usize = 6;
 /// The shorter forms a name is also recorded by (prefix lengths): the same
@@ -787,6 +812,20 @@ const BEFORE_NAME: &[&str] = &[
     "一管", "好好",
 ];
 
+/// [`BEFORE_NAME`] as sorted character pairs (every step back over a name
+/// looks one up).
+static BEFORE_NAME_PAIRS: LazyLock<Vec<[char; 2]>> = LazyLock::new(|| {
+    let mut pairs: Vec<[char; 2]> = BEFORE_NAME
+        .iter()
+        .filter_map(|w| {
+            let mut c = w.chars();
+            Some([c.next()?, c.next()?])
+        })
+        .collect();
+    pairs.sort_unstable();
+    pairs
+});
+
 /// Characters that end a name before them: a city, province, district or
 /// county named just before (赣州市宏达建筑有限公司 is 宏达建筑有限公司;
 /// A3区龙湾小区 is 龙湾小区; 市委市政府 names nothing); 镇 and 乡 too, but
@@ -795,6 +834,7 @@ const BOUNDARY: &str = "市省区县";
 
 fn names(text: &Normalized, out: &mut Vec<Specific>) {
     // Han units grouped in runs that touch; suffixes and names live inside one run.
+    let mut chars = Vec::new();
     let mut start = 0;
     while start < text.len() {
         if text.kind(start) != UnitKind::Han {
@@ -805,19 +845,20 @@ fn names(text: &Normalized, out: &mut Vec<Specific>) {
         while end < text.len() && text.kind(end) == UnitKind::Han && text.touches_next(end - 1) {
             end += 1;
         }
-        names_in_run(text, start..end, out);
+        names_in_run(text, start..end, &mut chars, out);
         start = end;
     }
 }
 
-fn names_in_run(text: &Normalized, run: Range<usize>, out: &mut Vec<Specific>) {
+fn names_in_run(text: &Normalized, run: Range<usize>, chars: &mut Vec<char>, out: &mut Vec<Specific>) {
     // Han units are one character each.
-    let chars: Vec<char> = run.clone().filter_map(|i| text.unit(i).chars().next()).collect();
-    let before_name =
-        |at: usize| at >= 2 && BEFORE_NAME.iter().any(|w| w.chars().eq(chars[at - 2..at].iter().copied()));
+    chars.clear();
+    chars.extend(run.clone().filter_map(|i| text.unit(i).chars().next()));
+    let chars = &chars[..];
+    let before_name = |at: usize| at >= 2 && BEFORE_NAME_PAIRS.binary_search(&[chars[at - 2], chars[at - 1]]).is_ok();
     for last in 0..chars.len() {
         // The longest suffix ending at `last` (suffixes indexed by their last character).
-        let Some(candidates) = SUFFIX_INDEX.get(&chars[last]) else { continue };
+        let Some(candidates) = suffixes_ending_in(chars[last]) else { continue };
         let found = candidates.iter().find_map(|(suffix, kind)| {
             let n = suffix.len();
             (n <= last + 1 && chars[last + 1 - n..=last] == suffix[..]).then(|| (last + 1 - n, *kind))
@@ -1108,6 +1149,12 @@ mod tests {
         assert!(has("住了3年", Number, "3年"));
         assert!(has("5月份12号", Date, "5月12日"));
         assert!(has("三万元", Amount, "30000元"));
+    }
+
+    #[test]
+    fn words_before_a_name_are_two_characters() {
+        assert!(BEFORE_NAME.iter().all(|w| w.chars().count() == 2));
+        assert_eq!(BEFORE_NAME_PAIRS.len(), BEFORE_NAME.len());
     }
 
     #[test]

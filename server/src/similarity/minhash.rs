@@ -32,6 +32,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
@@ -94,6 +95,21 @@ impl ShingleStats for NoStats {
 pub struct DocFreqTable {
     documents: u64,
     df: HashMap<u64, u32, BuildHasherDefault<HashKeyHasher>>,
+    #[serde(skip)]
+    unknown_idf: UnknownIdf,
+}
+
+/// The IDF of an item the table does not know, for the number of documents
+/// it was first asked at: most of the specifics a filing weighs are that
+/// rare, and each IDF is a logarithm.
+#[derive(Debug, Clone, Default)]
+struct UnknownIdf(OnceLock<(u64, f32)>);
+
+impl PartialEq for UnknownIdf {
+    /// A cache: it never makes two tables differ.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// Hasher for keys that are already uniform 64-bit hashes (shingle and
@@ -219,6 +235,16 @@ impl ShingleStats for DocFreqTable {
     fn doc_freq(&self, item: u64) -> u64 {
         self.df.get(&item).copied().unwrap_or(0) as u64
     }
+    fn idf(&self, item: u64) -> f32 {
+        match self.doc_freq(item) {
+            0 => match *self.unknown_idf.0.get_or_init(|| (self.documents, idf(self.documents, 0))) {
+                (documents, known) if documents == self.documents => known,
+                // Counted on since: as uncached.
+                _ => idf(self.documents, 0),
+            },
+            df => idf(self.documents, df),
+        }
+    }
 }
 
 impl<T: ShingleStats + ?Sized> ShingleStats for &T {
@@ -227,6 +253,9 @@ impl<T: ShingleStats + ?Sized> ShingleStats for &T {
     }
     fn doc_freq(&self, item: u64) -> u64 {
         (**self).doc_freq(item)
+    }
+    fn idf(&self, item: u64) -> f32 {
+        (**self).idf(item)
     }
 }
 
@@ -463,6 +492,20 @@ mod tests {
         assert!((idf(10, 50) - 1.0).abs() < 1e-6);
         assert_eq!(NoStats.idf(42), 1.0);
         assert_eq!(df_ratio(NoStats.documents(), NoStats.doc_freq(42)), 0.0);
+    }
+
+    #[test]
+    fn a_table_weighs_unknown_items_as_counted_now() {
+        let mut t = DocFreqTable::new();
+        t.add_document([1, 2]);
+        assert_eq!(t.idf(9), idf(1, 0));
+        assert_eq!(<&DocFreqTable as ShingleStats>::idf(&&t, 1), idf(1, 1));
+        // Counted on after the first question: not the cached answer.
+        t.add_document([2]);
+        assert_eq!(t.idf(9), idf(2, 0));
+        t.set_documents(5000);
+        assert_eq!(t.idf(9), idf(5000, 0));
+        assert_eq!(t.clone(), t);
     }
 
     #[test]

@@ -188,7 +188,7 @@ impl Scoring {
                 .specifics
                 .iter()
                 .zip(specific_idfs)
-                .map(|(&h, idf)| self.rarity(idf, documents) * self.specific_kind_weight(h))
+                .map(|(&h, idf)| rarity(idf, self.rarity_offset(documents)) * self.specific_kind_weight(h))
                 .collect(),
         }
     }
@@ -197,18 +197,18 @@ impl Scoring {
         pow(stats.idf(h), self.idf_power)
     }
 
-    fn specific_weight(&self, stats: &dyn ShingleStats, h: u64) -> f32 {
-        self.rarity(stats.idf(h), stats.documents()) * self.specific_kind_weight(h)
+    /// The weight of a specific under `stats`, whose [`Self::rarity_offset`]
+    /// is `offset` (looked up once for all of a candidate's specifics).
+    fn specific_weight(&self, stats: &dyn ShingleStats, offset: Option<f32>, h: u64) -> f32 {
+        rarity(stats.idf(h), offset) * self.specific_kind_weight(h)
     }
 
-    /// The weight of a specific of this IDF among `documents` cases: what
-    /// its IDF exceeds that of [`Self::specific_max_df`] by (0 for one as
-    /// common or more). Until [`RARITY_MIN_DOCUMENTS`] are counted, the IDF.
-    fn rarity(&self, idf: f32, documents: u64) -> f32 {
-        if documents < RARITY_MIN_DOCUMENTS || self.specific_max_df <= 0.0 {
-            return idf;
-        }
-        (idf - 1.0 - ln(1.0 / self.specific_max_df.min(1.0) as f64) as f32).max(0.0)
+    /// What [`rarity`] takes off an IDF among `documents` cases, beyond 1:
+    /// the IDF of [`Self::specific_max_df`]. `None` (the IDF as it is)
+    /// until [`RARITY_MIN_DOCUMENTS`] are counted.
+    fn rarity_offset(&self, documents: u64) -> Option<f32> {
+        (documents >= RARITY_MIN_DOCUMENTS && self.specific_max_df > 0.0)
+            .then(|| ln(1.0 / self.specific_max_df.min(1.0) as f64) as f32)
     }
 
     fn specific_kind_weight(&self, h: u64) -> f32 {
@@ -260,8 +260,9 @@ impl Scoring {
         text_containment: f32,
     ) -> Similarity {
         let q = &query.fingerprint.specifics;
+        let offset = self.rarity_offset(stats.documents());
         let specifics = overlap(q, &query.specific_weights, candidate_specifics, u64::MAX, None, |h| {
-            self.specific_weight(stats, h)
+            self.specific_weight(stats, offset, h)
         });
         let mut sim = Similarity {
             text_jaccard,
@@ -364,6 +365,16 @@ impl Overlap {
 /// Weighted overlap of two sorted sets, counting only hashes ≤ `limit`;
 /// `c_total`, when known, is the total weight of `c` (then `weight` is not
 /// asked for `c`'s own items).
+/// The weight of a specific of this IDF: what it exceeds the IDF of
+/// [`Scoring::specific_max_df`] by (0 for one as common or more), given
+/// [`Scoring::rarity_offset`].
+fn rarity(idf: f32, offset: Option<f32>) -> f32 {
+    match offset {
+        Some(offset) => (idf - 1.0 - offset).max(0.0),
+        None => idf,
+    }
+}
+
 fn overlap(
     q: &[u64],
     q_weights: &[f32],

@@ -68,22 +68,27 @@ pub fn is_han(c: char) -> bool {
 /// between them go through it (the normalizer was half of analyzing a text).
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
+    // The characters since the last quick one, normalized together.
     let mut rest = String::new();
+    let flush = |out: &mut String, rest: &mut String| {
+        if rest.is_empty() {
+            return;
+        }
+        out.extend(rest.nfkc().map(|c| c.to_ascii_lowercase()));
+        rest.clear();
+    };
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         let quick = quick_nfkc(c).filter(|_| is_inert(c) || chars.peek().is_none_or(|&n| quick_nfkc(n).is_some()));
         match quick {
             Some(folded) => {
-                if !rest.is_empty() {
-                    out.extend(rest.nfkc().map(|c| c.to_ascii_lowercase()));
-                    rest.clear();
-                }
+                flush(&mut out, &mut rest);
                 out.push(folded.to_ascii_lowercase());
             }
             None => rest.push(c),
         }
     }
-    out.extend(rest.nfkc().map(|c| c.to_ascii_lowercase()));
+    flush(&mut out, &mut rest);
     out
 }
 
@@ -95,8 +100,8 @@ pub fn fold(text: &str) -> String {
 /// follows ([`is_inert`]).
 fn quick_nfkc(c: char) -> Option<char> {
     match c as u32 {
+        _ if is_inert(c) => Some(c),
         0x00..=0x7F | 0x3001 | 0x3002 | 0x300A..=0x3011 | 0x2018 | 0x2019 | 0x201C | 0x201D => Some(c),
-        0x3400..=0x4DBF | 0x4E00..=0x9FFF => Some(c),
         0x3000 => Some(' '),
         0xFF01..=0xFF5E => char::from_u32(c as u32 - 0xFEE0),
         _ => None,

@@ -180,6 +180,7 @@ impl Scoring {
         shingle_idfs: impl Iterator<Item = f32>,
         specific_idfs: impl Iterator<Item = f32>,
     ) -> Prepared<'a> {
+        let offset = self.rarity_offset(documents);
         Prepared {
             fingerprint: query,
             refers_back,
@@ -188,7 +189,7 @@ impl Scoring {
                 .specifics
                 .iter()
                 .zip(specific_idfs)
-                .map(|(&h, idf)| rarity(idf, self.rarity_offset(documents)) * self.specific_kind_weight(h))
+                .map(|(&h, idf)| rarity(idf, offset) * self.specific_kind_weight(h))
                 .collect(),
         }
     }
@@ -362,9 +363,6 @@ impl Overlap {
     }
 }
 
-/// Weighted overlap of two sorted sets, counting only hashes ≤ `limit`;
-/// `c_total`, when known, is the total weight of `c` (then `weight` is not
-/// asked for `c`'s own items).
 /// The weight of a specific of this IDF: what it exceeds the IDF of
 /// [`Scoring::specific_max_df`] by (0 for one as common or more), given
 /// [`Scoring::rarity_offset`].
@@ -375,6 +373,9 @@ fn rarity(idf: f32, offset: Option<f32>) -> f32 {
     }
 }
 
+/// Weighted overlap of two sorted sets, counting only hashes ≤ `limit`;
+/// `c_total`, when known, is the total weight of `c` (then `weight` is not
+/// asked for `c`'s own items).
 fn overlap(
     q: &[u64],
     q_weights: &[f32],

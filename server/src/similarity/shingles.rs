@@ -791,6 +791,7 @@ fn suffixes_ending_in(c: char) -> Option<&'static [Suffix]> {
     }
     index.by_last.binary_search_by_key(&c, |(last, _)| *last).ok().map(|at| &index.by_last[at].1[..])
 }
+
 /// Most Han characters of a name kept before its suffix.
 const NAME_PREFIX: usize = 6;
 /// The shorter forms a name is also recorded by (prefix lengths): the same

@@ -700,27 +700,3 @@ async fn a_restarted_server_files_while_its_band_index_is_built() -> Result<()> 
     drop(b);
     Ok(())
 }
-
-/// A filing reads its petitioner's open cases by an index whose predicate
-/// is the database's `case_state_is_open` (migration 000029): it must say
-/// what the server's `CaseState::is_open` says, for every state.
-#[test]
-fn the_database_and_the_server_agree_on_which_cases_are_open() -> Result<()> {
-    use diesel::RunQueryDsl;
-    use petition_server::cases::domain::CaseState;
-
-    #[derive(diesel::QueryableByName)]
-    struct Open {
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        open: bool,
-    }
-    let database = TestDatabase::create()?;
-    let mut conn = database.connect()?;
-    for state in CaseState::ALL {
-        let Open { open } = diesel::sql_query("SELECT case_state_is_open($1) AS open")
-            .bind::<diesel::sql_types::SmallInt, _>(state.as_i16())
-            .get_result(&mut conn)?;
-        assert_eq!(open, state.is_open(), "{state:?}");
-    }
-    Ok(())
-}

@@ -37,6 +37,7 @@ mod rating_authz;
 mod rating_paths;
 mod reception;
 mod retries;
+mod schema_states;
 mod supervision;
 mod support;
 mod sweeper_clocks;

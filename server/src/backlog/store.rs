@@ -204,6 +204,31 @@ struct FactsRow {
     after_final: i64,
 }
 
+/// State numbers as this module's SQL spells them (`concat!` takes only
+/// literals); `spelled_states_are_the_enums` ties each to its enum, and the
+/// partial indexes use the same numbers (e2e `schema_states`).
+macro_rules! declined {
+    () => {
+        "4"
+    };
+}
+macro_rules! final_state {
+    () => {
+        "9"
+    };
+}
+macro_rules! designated {
+    () => {
+        "1"
+    };
+}
+/// `rules::OPEN_STATES`: still with the organizations.
+macro_rules! with_the_organizations {
+    () => {
+        "(1, 2, 3, 6, 8)"
+    };
+}
+
 /// The latest close of a designation of case `$c`, or the beginning of
 /// time (an SQL expression).
 macro_rules! since {
@@ -221,7 +246,9 @@ macro_rules! since {
 macro_rules! after_final {
     ($c:literal) => {
         concat!(
-            "d.state = 4 AND d.lifecycle ->> 'decline_reason' = 'CONCLUDED_AFTER_RECHECK'
+            "d.state = ",
+            declined!(),
+            " AND d.lifecycle ->> 'decline_reason' = 'CONCLUDED_AFTER_RECHECK'
              AND d.lifecycle ->> 'related_case_id' = ",
             $c,
             "::text AND d.created_at > ",
@@ -235,7 +262,9 @@ pub fn facts(conn: &mut PgConnection, ids: &[Uuid], today: NaiveDate) -> Result<
     let rows: Vec<FactsRow> = diesel::sql_query(concat!(
         "SELECT c.id, c.state, c.lifecycle ->> 'registered_on' AS registered_on,
                 (SELECT max(b.closed_at) FROM backlog_cases b WHERE b.case_id = c.id) AS last_closed,
-                EXISTS (SELECT 1 FROM backlog_cases b WHERE b.case_id = c.id AND b.state = 1) AS designated,
+                EXISTS (SELECT 1 FROM backlog_cases b WHERE b.case_id = c.id AND b.state = ",
+        designated!(),
+        ") AS designated,
                 (SELECT count(*) FROM cases r WHERE r.repeat_of = c.id AND r.created_at > ",
         since!("c.id"),
         ") AS repeats,
@@ -289,10 +318,16 @@ pub fn candidates(
         let rows: Vec<Picked> = diesel::sql_query(concat!(
             "SELECT f.id FROM (
                  SELECT DISTINCT (d.lifecycle ->> 'related_case_id')::uuid AS id FROM cases d
-                 WHERE d.state = 4 AND d.lifecycle ->> 'decline_reason' = 'CONCLUDED_AFTER_RECHECK'
+                 WHERE d.state = ",
+            declined!(),
+            " AND d.lifecycle ->> 'decline_reason' = 'CONCLUDED_AFTER_RECHECK'
              ) f
-             JOIN cases c ON c.id = f.id AND c.state = 9
-             WHERE NOT EXISTS (SELECT 1 FROM backlog_cases b WHERE b.case_id = f.id AND b.state = 1)
+             JOIN cases c ON c.id = f.id AND c.state = ",
+            final_state!(),
+            "
+             WHERE NOT EXISTS (SELECT 1 FROM backlog_cases b WHERE b.case_id = f.id AND b.state = ",
+            designated!(),
+            ")
                AND EXISTS (SELECT 1 FROM cases d WHERE ",
             after_final!("f.id"),
             ")
@@ -306,7 +341,9 @@ pub fn candidates(
         let rows: Vec<Picked> = diesel::sql_query(concat!(
             "SELECT r.repeat_of AS id FROM cases r
              WHERE r.repeat_of IS NOT NULL
-               AND NOT EXISTS (SELECT 1 FROM backlog_cases b WHERE b.case_id = r.repeat_of AND b.state = 1)
+               AND NOT EXISTS (SELECT 1 FROM backlog_cases b WHERE b.case_id = r.repeat_of AND b.state = ",
+            designated!(),
+            ")
                AND r.created_at > ",
             since!("r.repeat_of"),
             "
@@ -320,21 +357,25 @@ pub fn candidates(
     }
     if policy.open_days > 0 {
         // Registered before the cutoff day: open more than `open_days` days.
-        // The states are `rules::OPEN_STATES`, written out so that the
-        // planner matches the partial index's predicate.
+        // The states are written out, not bound, so that the planner
+        // matches the partial index's predicate.
         let cutoff = today - chrono::Days::new(u64::from(policy.open_days));
         let cutoff_start = crate::time::shanghai()
             .from_local_datetime(&cutoff.and_hms_opt(0, 0, 0).unwrap_or_default())
             .single()
             .map(|t| t.with_timezone(&Utc))
             .ok_or_else(|| AppError::internal("the cutoff day has no start"))?;
-        let rows: Vec<Picked> = diesel::sql_query(
+        let rows: Vec<Picked> = diesel::sql_query(concat!(
             "SELECT c.id FROM cases c
-             WHERE c.state IN (1, 2, 3, 6, 8) AND c.lifecycle ->> 'registered_on' < $1
+             WHERE c.state IN ",
+            with_the_organizations!(),
+            " AND c.lifecycle ->> 'registered_on' < $1
                AND NOT EXISTS (SELECT 1 FROM backlog_cases b WHERE b.case_id = c.id
-                               AND (b.state = 1 OR b.closed_at >= $2))
-             ORDER BY c.lifecycle ->> 'registered_on', c.id LIMIT $3",
-        )
+                               AND (b.state = ",
+            designated!(),
+            " OR b.closed_at >= $2))
+             ORDER BY c.lifecycle ->> 'registered_on', c.id LIMIT $3"
+        ))
         .bind::<Text, _>(crate::calendar::rules::format_date(cutoff))
         .bind::<Timestamptz, _>(cutoff_start)
         .bind::<BigInt, _>(limit)
@@ -356,4 +397,18 @@ pub fn candidates(
     out.sort_by_key(|c| c.case_id);
     out.truncate(usize::try_from(limit).unwrap_or(0));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spelled_states_are_the_enums() {
+        assert_eq!(declined!(), CaseState::Declined.as_i16().to_string());
+        assert_eq!(final_state!(), CaseState::Final.as_i16().to_string());
+        assert_eq!(designated!(), BacklogState::Designated.as_i16().to_string());
+        let open: Vec<String> = rules::OPEN_STATES.iter().map(i16::to_string).collect();
+        assert_eq!(with_the_organizations!(), format!("({})", open.join(", ")));
+    }
 }

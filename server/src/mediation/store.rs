@@ -22,6 +22,13 @@ use crate::schema::{dispute_parties, disputes, mediation_teams, regions, screeni
 /// IN_MEDIATION): `DisputeState::is_open`.
 pub const OPEN_STATES: [i16; 3] = [1, 2, 3];
 
+/// [`OPEN_STATES`] as the counts' SQL spells them (`sql` takes a literal).
+macro_rules! open_states {
+    () => {
+        "(1, 2, 3)"
+    };
+}
+
 fn like_subtree(root: &str) -> String {
     format!("{}/%", root.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
 }
@@ -66,7 +73,11 @@ fn member_count() -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
 }
 
 fn open_dispute_count() -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
-    sql("(SELECT count(*) FROM disputes d WHERE d.team_id = mediation_teams.id AND d.state IN (1, 2, 3))")
+    sql(concat!(
+        "(SELECT count(*) FROM disputes d WHERE d.team_id = mediation_teams.id AND d.state IN ",
+        open_states!(),
+        ")"
+    ))
 }
 
 pub fn insert_team(conn: &mut PgConnection, row: &TeamRow) -> Result<(), AppError> {
@@ -194,7 +205,11 @@ pub struct LoadedMember {
 }
 
 fn member_load() -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
-    sql("(SELECT count(*) FROM disputes d WHERE d.mediator_member_id = team_members.id AND d.state IN (1, 2, 3))")
+    sql(concat!(
+        "(SELECT count(*) FROM disputes d WHERE d.mediator_member_id = team_members.id AND d.state IN ",
+        open_states!(),
+        ")"
+    ))
 }
 
 pub fn insert_member(conn: &mut PgConnection, row: &MemberRow) -> Result<(), AppError> {
@@ -512,6 +527,15 @@ mod tests {
         let sql = diesel::debug_query::<diesel::pg::Pg, _>(&visible(query, &visibility)).to_string();
         assert!(!sql.contains('\u{0}') && !sql.contains(r"\0"), "{sql}");
         assert!(sql.contains("FALSE OR"), "no region clause: {sql}");
+    }
+
+    #[test]
+    fn the_open_states_are_the_open_disputes() {
+        use crate::mediation::domain::DisputeState;
+        let open: Vec<i16> = DisputeState::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_i16()).collect();
+        assert_eq!(OPEN_STATES.to_vec(), open);
+        let spelled: Vec<String> = OPEN_STATES.iter().map(i16::to_string).collect();
+        assert_eq!(open_states!(), format!("({})", spelled.join(", ")));
     }
 
     #[test]

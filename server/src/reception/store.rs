@@ -20,7 +20,7 @@ fn like_subtree(root: &str) -> String {
 }
 
 /// States that hold a place in a slot.
-const HOLDING: [i16; 2] = [BookingState::Booked as i16, BookingState::Received as i16];
+pub const HOLDING: [i16; 2] = [BookingState::Booked as i16, BookingState::Received as i16];
 
 pub fn insert_schedule(conn: &mut PgConnection, row: &ScheduleRow) -> Result<(), AppError> {
     diesel::insert_into(reception_schedules::table).values(row).execute(conn)?;

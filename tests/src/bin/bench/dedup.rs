@@ -43,15 +43,18 @@
 //!    from the generator (85% fresh matters, 15% another petitioner's filing
 //!    of a stored matter), a fresh `request_id` each call; the daily filing
 //!    limit is off.
-//! 5. `SubmitCase (detection off)`: the server restarted with
-//!    `--duplicate-detection false` on the same database, the same texts in
-//!    the same order.
+//! 5. `SubmitCase (detection off)`: through a second server started
+//!    beside the first with `--duplicate-detection false`, on the same
+//!    database, the same texts in the same order.
 //!
-//! The two run in `--rounds` rounds (on-off, off-on, …), each phase of
-//! `--round-seconds`, right after a `CHECKPOINT`, so that each pays the
-//! full-page images of the pages it changes first (before, the second
-//! phase found those of the first already written). Before each phase the
-//! filers' open cases are withdrawn in SQL (the state only, no event;
+//! The two alternate in `--rounds` rounds (on-off, off-on, …) of short
+//! phases (`--round-seconds`, after a second's warm-up), both servers
+//! running throughout: neither mode's phases follow a restart (a restarted
+//! server's first phases ran slower), and a drift of this machine's speed,
+//! which swung ten-second phases of one mode by up to 40%, falls on both
+//! modes alike. One `CHECKPOINT` precedes the rounds; the checkpoints
+//! after it fall on phases of both modes. Before each phase the filers'
+//! open cases are withdrawn in SQL (the state only, no event;
 //! `--keep-open-cases` not to): a filing with detection on is compared
 //! with its petitioner's open cases, so without this the cost of the later
 //! phases grew with the filings of all those before.
@@ -128,11 +131,10 @@ pub struct DedupArgs {
     filing_citizens: u32,
 
     /// Rounds of the SubmitCase phases, each a detection-on and a
-    /// detection-off phase, in the order on-off, off-on, on-off, …, each
-    /// after a CHECKPOINT: the ratios are taken per round and their median
-    /// reported, so a machine that speeds up or slows down during the run
-    /// weighs on both alike.
-    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=40))]
+    /// detection-off phase, in the order on-off, off-on, on-off, …: the
+    /// ratios are taken per round and their median reported, so a machine
+    /// that speeds up or slows down during the run weighs on both alike.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100))]
     rounds: u32,
 
     /// Keep the filers' cases open from phase to phase (by default they are
@@ -750,15 +752,12 @@ async fn start_on(config: &Config, database: petition_tests::TestDatabase, detec
     support::start_on(config, database).await.context("restarting the server")
 }
 
-/// Stops `server` and starts another on its database, with detection on
-/// or off; with it on, once the band index is built (in the background).
-async fn restart(mut server: TestServer, config: &Config, detection: bool) -> Result<TestServer> {
-    if detection {
-        return Ok(start_and_build(server, config).await?.server);
-    }
-    let database = server.database.take().context("the server has no harness database")?;
-    server.stop().await.context("stopping the server")?;
-    start_on(config, database, detection).await
+/// A second server on `config` over the first one's database, with
+/// detection on or off.
+async fn start_beside(config: &Config, detection: bool) -> Result<TestServer> {
+    let mut config = config.clone();
+    config.intake.duplicate_detection = detection;
+    support::start_beside(config).await.context("starting a second server")
 }
 
 /// A server restarted with detection on, once its band index is built.
@@ -796,42 +795,9 @@ async fn start_and_build(mut server: TestServer, config: &Config) -> Result<Star
     Ok(Started { bands_built: index.bands_built(), server, port_seconds, built_seconds })
 }
 
-/// Fingerprints stored per statistics version.
-async fn fingerprint_versions(url: &str) -> Result<BTreeMap<i32, i64>> {
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = Integer)]
-        version: i32,
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
-    let url = url.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut conn = PgConnection::establish(&url)?;
-        let rows: Vec<Row> =
-            sql_query("SELECT stats_version AS version, count(*) AS n FROM case_fingerprints GROUP BY 1")
-                .load(&mut conn)?;
-        anyhow::Ok(rows.into_iter().map(|r| (r.version, r.n)).collect())
-    })
-    .await?
-}
-
-/// Rows of `related_cases` now.
-async fn count_related(url: &str) -> Result<i64> {
-    let url = url.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut conn = PgConnection::establish(&url)?;
-        let count: Count = sql_query("SELECT count(*) AS n FROM related_cases").get_result(&mut conn)?;
-        anyhow::Ok(count.n)
-    })
-    .await?
-}
-
-/// Writes every dirty page out: the phase after it starts a checkpoint
-/// cycle, in which the first change of each page writes a full-page image
-/// to the WAL. Run before both SubmitCase phases alike; otherwise the
-/// second would find imaged the pages the first had changed (the same
-/// citizens' index pages, the numbering rows) and write less WAL.
+/// Writes every dirty page out, so that the SubmitCase rounds start a
+/// checkpoint cycle of their own, not one the preload and the checks left
+/// half done; the cycles after it fall on phases of both modes alike.
 async fn checkpoint(url: &str) -> Result<()> {
     let url = url.to_owned();
     tokio::task::spawn_blocking(move || {
@@ -841,47 +807,96 @@ async fn checkpoint(url: &str) -> Result<()> {
     .await?
 }
 
+/// Where the WAL and the tables stood when a phase began.
+struct SliceMark {
+    wal_bytes: i64,
+    /// Cases (and their fingerprints) created after it have greater ids
+    /// (UUIDv7, made by servers on this machine's clock).
+    boundary: Uuid,
+    related_rows: i64,
+}
+
+/// What was written since a [`SliceMark`].
+struct SliceWrites {
+    wal_bytes: i64,
+    cases: i64,
+    /// New fingerprints by statistics version.
+    fingerprints: BTreeMap<i32, i64>,
+    related_rows: i64,
+}
+
+impl SliceMark {
+    async fn now(url: &str) -> Result<SliceMark> {
+        let url = url.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = PgConnection::establish(&url)?;
+            let boundary = Uuid::now_v7();
+            let wal: Count =
+                sql_query("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint AS n").get_result(&mut conn)?;
+            let related: Count = sql_query("SELECT count(*) AS n FROM related_cases").get_result(&mut conn)?;
+            anyhow::Ok(SliceMark { wal_bytes: wal.n, boundary, related_rows: related.n })
+        })
+        .await?
+    }
+
+    /// Read by primary key ranges: a count of the whole tables before and
+    /// after every short phase would read gigabytes between them.
+    async fn written_since(&self, url: &str) -> Result<SliceWrites> {
+        #[derive(QueryableByName)]
+        struct Version {
+            #[diesel(sql_type = Integer)]
+            version: i32,
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let (url, boundary, wal_before, related_before) =
+            (url.to_owned(), self.boundary, self.wal_bytes, self.related_rows);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = PgConnection::establish(&url)?;
+            let wal: Count =
+                sql_query("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint AS n").get_result(&mut conn)?;
+            let cases: Count = sql_query("SELECT count(*) AS n FROM cases WHERE id > $1")
+                .bind::<diesel::sql_types::Uuid, _>(boundary)
+                .get_result(&mut conn)?;
+            let versions: Vec<Version> = sql_query(
+                "SELECT stats_version AS version, count(*) AS n FROM case_fingerprints WHERE case_id > $1 GROUP BY 1",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(boundary)
+            .load(&mut conn)?;
+            let related: Count = sql_query("SELECT count(*) AS n FROM related_cases").get_result(&mut conn)?;
+            anyhow::Ok(SliceWrites {
+                wal_bytes: wal.n - wal_before,
+                cases: cases.n,
+                fingerprints: versions.into_iter().map(|v| (v.version, v.n)).collect(),
+                related_rows: related.n - related_before,
+            })
+        })
+        .await?
+    }
+}
+
 /// Withdraws (the state only, in SQL) the open cases of `petitioners`.
 async fn withdraw_open_cases(url: &str, petitioners: &[Uuid]) -> Result<usize> {
-    let terminal = [CaseState::Declined, CaseState::Final, CaseState::Withdrawn].map(CaseState::as_i16);
     let (url, petitioners) = (url.to_owned(), petitioners.to_vec());
     tokio::task::spawn_blocking(move || {
-        let withdrawn = sql_query("UPDATE cases SET state = $1 WHERE petitioner_id = ANY($2) AND state <> ALL($3)")
-            .bind::<diesel::sql_types::SmallInt, _>(CaseState::Withdrawn.as_i16())
-            .bind::<Array<diesel::sql_types::Uuid>, _>(&petitioners)
-            .bind::<Array<diesel::sql_types::SmallInt>, _>(terminal.to_vec())
-            .execute(&mut PgConnection::establish(&url)?)?;
+        // By the index of open cases (`case_state_is_open`).
+        let withdrawn =
+            sql_query("UPDATE cases SET state = $1 WHERE petitioner_id = ANY($2) AND case_state_is_open(state)")
+                .bind::<diesel::sql_types::SmallInt, _>(CaseState::Withdrawn.as_i16())
+                .bind::<Array<diesel::sql_types::Uuid>, _>(&petitioners)
+                .execute(&mut PgConnection::establish(&url)?)?;
         anyhow::Ok(withdrawn)
     })
     .await?
 }
 
-/// Where the WAL is and the cases stored: read before and after a phase,
-/// the WAL per filing (and the range to give `pg_waldump --stats`).
-struct WalMark {
-    /// Bytes since 0/0.
-    bytes: i64,
-    lsn: String,
-    cases: i64,
-}
-
-async fn wal_and_cases(url: &str) -> Result<WalMark> {
-    #[derive(QueryableByName)]
-    struct Wal {
-        #[diesel(sql_type = BigInt)]
-        bytes: i64,
-        #[diesel(sql_type = Text)]
-        lsn: String,
-    }
+/// Cases stored.
+async fn count_cases(url: &str) -> Result<i64> {
     let url = url.to_owned();
     tokio::task::spawn_blocking(move || {
-        let mut conn = PgConnection::establish(&url)?;
-        let wal: Wal = sql_query(
-            "SELECT pg_wal_lsn_diff(l, '0/0')::bigint AS bytes, l::text AS lsn FROM pg_current_wal_lsn() AS l",
-        )
-        .get_result(&mut conn)?;
-        let cases: Count = sql_query("SELECT count(*) AS n FROM cases").get_result(&mut conn)?;
-        anyhow::Ok(WalMark { bytes: wal.bytes, lsn: wal.lsn, cases: cases.n })
+        let cases: Count =
+            sql_query("SELECT count(*) AS n FROM cases").get_result(&mut PgConnection::establish(&url)?)?;
+        anyhow::Ok(cases.n)
     })
     .await?
 }
@@ -1156,15 +1171,15 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
              draft i filed by citizen i mod {}, a fresh request_id per call; {} drafts ({:.0}% another petitioner's \
              filing of a stored matter), the same ones in the same order, by the same citizens, in both modes; \
              {} round(s) of a detection-on and a detection-off phase (on-off, off-on, …) of {}s warm-up + {}s \
-             measured each, each phase after a CHECKPOINT{}: ratios per round and their median; each mode's \
-             phases also reported as one",
+             measured each, through two servers (detection on, off) running throughout, one CHECKPOINT before \
+             the rounds{}: ratios per round and their median; each mode's phases also reported as one",
             filers.len(),
             signing_in.elapsed().as_secs_f64(),
             filers.len(),
             SUBMIT_POOL,
             SUBMIT_RELATED * 100.0,
             args.rounds,
-            load.warmup_seconds,
+            load.warmup_seconds.min(1),
             round_seconds,
             if args.keep_open_cases {
                 " (--keep-open-cases: the filers' cases stay open, so later phases meet more of them)"
@@ -1180,8 +1195,8 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
         "settled".into(),
         format!(
             "measured after the server caught up with the preload ({settled:.0} s: two sweeper passes, the \
-             metrics projection at the newest event); each SubmitCase phase after a restart starts once the new \
-             server's first sweeper pass ended"
+             metrics projection at the newest event); the SubmitCase rounds start once the detection-off server, \
+             started beside the first, has caught up too"
         ),
     ));
     let monitor = monitor_of(&server).await?;
@@ -1234,55 +1249,46 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
     };
 
     // Both modes file the same drafts in the same order, each going on
-    // where its previous phase stopped.
+    // where its previous phase stopped, each through a server of its own:
+    // both run throughout, so that neither mode's phases follow a restart
+    // and the two share the machine's drifts.
+    eprintln!("  starting a second server, with detection off, beside the first…");
+    let beside = chrono::Utc::now();
+    let off_server = start_beside(&config, false).await?;
+    support::settle(&database_url, beside, 1).await?;
+    let off_anonymous = connect(&off_server, load.connections as usize).await?;
+    let off_filers = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, token)| off_anonymous[i % off_anonymous.len()].with_access_token(token))
+        .collect::<Result<Vec<_>, _>>()?;
     let (mut on, mut off) = (ModeTally::default(), ModeTally::default());
-    let round_load = LoadArgs { seconds: round_seconds, ..load.clone() };
+    let round_load = LoadArgs { seconds: round_seconds, warmup_seconds: load.warmup_seconds.min(1), ..load.clone() };
     let watching = monitor.with_statements(statements.as_ref());
     let (on_next, off_next) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let (mut server, mut anonymous, mut filers, mut detection) = (server, anonymous, filers, true);
+    checkpoint(&database_url).await?;
     for round in 0..args.rounds {
         let modes = if round % 2 == 0 { [true, false] } else { [false, true] };
         for mode in modes {
-            if mode != detection {
-                // The old server's connections close before it stops.
-                filers.clear();
-                anonymous.clear();
-                eprintln!("  restarting the server with --duplicate-detection {mode}…");
-                let restarted = chrono::Utc::now();
-                server = restart(server, &config, mode).await?;
-                support::settle(&database_url, restarted, 1).await?;
-                anonymous = connect(&server, load.connections as usize).await?;
-                filers = tokens
-                    .iter()
-                    .enumerate()
-                    .map(|(i, token)| anonymous[i % anonymous.len()].with_access_token(token))
-                    .collect::<Result<Vec<_>, _>>()?;
-                detection = mode;
-            }
-            let (rpc, next, tally) =
-                if mode { (SUBMIT_ON, &on_next, &mut on) } else { (SUBMIT_OFF, &off_next, &mut off) };
-            let versions_before = fingerprint_versions(&database_url).await?;
-            let related_before = count_related(&database_url).await?;
+            let (rpc, filers, next, tally) = if mode {
+                (SUBMIT_ON, &filers, &on_next, &mut on)
+            } else {
+                (SUBMIT_OFF, &off_filers, &off_next, &mut off)
+            };
             if !args.keep_open_cases {
                 withdraw_open_cases(&database_url, &filer_ids).await?;
             }
-            checkpoint(&database_url).await?;
-            let wal_before = wal_and_cases(&database_url).await?;
-            let (phase, repeats) = submit_phase(rpc, &filers, &pool, next.clone(), &round_load, &watching).await?;
-            let wal_after = wal_and_cases(&database_url).await?;
-            eprintln!(
-                "  {rpc}: WAL {} to {} (`pg_waldump --stats=record` breaks it down)",
-                wal_before.lsn, wal_after.lsn
-            );
+            let before = SliceMark::now(&database_url).await?;
+            let (phase, repeats) = submit_phase(rpc, filers, &pool, next.clone(), &round_load, &watching).await?;
+            let written = before.written_since(&database_url).await?;
             tally.phases.push(phase);
             tally.repeats += repeats;
-            tally.wal_bytes += wal_after.bytes - wal_before.bytes;
-            tally.filed += wal_after.cases - wal_before.cases;
-            for (version, n) in fingerprint_versions(&database_url).await? {
-                let new = n - versions_before.get(&version).copied().unwrap_or(0);
-                *tally.fingerprints.entry(version).or_default() += new;
+            tally.wal_bytes += written.wal_bytes;
+            tally.filed += written.cases;
+            for (version, n) in written.fingerprints {
+                *tally.fingerprints.entry(version).or_default() += n;
             }
-            tally.related_rows += count_related(&database_url).await? - related_before;
+            tally.related_rows += written.related_rows;
         }
     }
     let wal_on = on.wal_per_filing();
@@ -1299,9 +1305,12 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
         }
     }
 
-    let cases_now = wal_and_cases(&database_url).await?.cases;
+    let cases_now = count_cases(&database_url).await?;
     let fingerprints_size = fingerprints_size(&database_url).await?;
-    drop((anonymous, filers, monitor, watching, statements));
+    drop((anonymous, filers, off_anonymous, off_filers, monitor, watching, statements));
+    if let Err(error) = off_server.stop().await {
+        eprintln!("warning: the detection-off server did not stop cleanly: {error:#}");
+    }
     stop_server(server, args.keep_database).await;
 
     // Notes.

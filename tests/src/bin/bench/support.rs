@@ -23,10 +23,20 @@ pub fn server_workers() -> usize {
 /// [`TestServer::start_on_own_runtime`]), over `database`, in a fresh
 /// data directory.
 pub async fn start_on(config: Config, database: TestDatabase) -> Result<TestServer> {
+    start_in_fresh_directory(config, Some(database)).await
+}
+
+/// [`start_on`], for a second server over a database another server owns
+/// (and drops).
+pub async fn start_beside(config: Config) -> Result<TestServer> {
+    start_in_fresh_directory(config, None).await
+}
+
+async fn start_in_fresh_directory(config: Config, database: Option<TestDatabase>) -> Result<TestServer> {
     let data_dir = std::env::temp_dir().join(format!("petition-test-{}", uuid::Uuid::now_v7().simple()));
     let mut config = config;
     config.data_dir = data_dir.clone();
-    TestServer::start_on_own_runtime(config, Some(database), data_dir, server_workers()).await
+    TestServer::start_on_own_runtime(config, database, data_dir, server_workers()).await
 }
 
 /// Starts the server on its own runtime over a fresh database with default

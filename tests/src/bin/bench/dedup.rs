@@ -745,19 +745,22 @@ fn preload_archive(url: &str, sources: Sources, count: usize, seed: u64) -> Resu
     })
 }
 
-/// A server on `config` over `database` (the harness's), in a fresh data directory.
-async fn start_on(config: &Config, database: petition_tests::TestDatabase, detection: bool) -> Result<TestServer> {
+/// `config` with duplicate detection on or off.
+fn with_detection(config: &Config, detection: bool) -> Config {
     let mut config = config.clone();
     config.intake.duplicate_detection = detection;
-    support::start_on(config, database).await.context("restarting the server")
+    config
+}
+
+/// A server on `config` over `database` (the harness's), in a fresh data directory.
+async fn start_on(config: &Config, database: petition_tests::TestDatabase, detection: bool) -> Result<TestServer> {
+    support::start_on(with_detection(config, detection), database).await.context("restarting the server")
 }
 
 /// A second server on `config` over the first one's database, with
 /// detection on or off.
 async fn start_beside(config: &Config, detection: bool) -> Result<TestServer> {
-    let mut config = config.clone();
-    config.intake.duplicate_detection = detection;
-    support::start_beside(config).await.context("starting a second server")
+    support::start_beside(with_detection(config, detection)).await.context("starting a second server")
 }
 
 /// A server restarted with detection on, once its band index is built.
@@ -816,6 +819,13 @@ struct SliceMark {
     related_rows: i64,
 }
 
+/// WAL bytes since 0/0 and rows of `related_cases`, now.
+fn wal_and_related(conn: &mut PgConnection) -> Result<(i64, i64)> {
+    let wal: Count = sql_query("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint AS n").get_result(conn)?;
+    let related: Count = sql_query("SELECT count(*) AS n FROM related_cases").get_result(conn)?;
+    Ok((wal.n, related.n))
+}
+
 /// What was written since a [`SliceMark`].
 struct SliceWrites {
     wal_bytes: i64,
@@ -831,10 +841,8 @@ impl SliceMark {
         tokio::task::spawn_blocking(move || {
             let mut conn = PgConnection::establish(&url)?;
             let boundary = Uuid::now_v7();
-            let wal: Count =
-                sql_query("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint AS n").get_result(&mut conn)?;
-            let related: Count = sql_query("SELECT count(*) AS n FROM related_cases").get_result(&mut conn)?;
-            anyhow::Ok(SliceMark { wal_bytes: wal.n, boundary, related_rows: related.n })
+            let (wal_bytes, related_rows) = wal_and_related(&mut conn)?;
+            anyhow::Ok(SliceMark { wal_bytes, boundary, related_rows })
         })
         .await?
     }
@@ -853,8 +861,7 @@ impl SliceMark {
             (url.to_owned(), self.boundary, self.wal_bytes, self.related_rows);
         tokio::task::spawn_blocking(move || {
             let mut conn = PgConnection::establish(&url)?;
-            let wal: Count =
-                sql_query("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint AS n").get_result(&mut conn)?;
+            let (wal_bytes, related_rows) = wal_and_related(&mut conn)?;
             let cases: Count = sql_query("SELECT count(*) AS n FROM cases WHERE id > $1")
                 .bind::<diesel::sql_types::Uuid, _>(boundary)
                 .get_result(&mut conn)?;
@@ -863,12 +870,11 @@ impl SliceMark {
             )
             .bind::<diesel::sql_types::Uuid, _>(boundary)
             .load(&mut conn)?;
-            let related: Count = sql_query("SELECT count(*) AS n FROM related_cases").get_result(&mut conn)?;
             anyhow::Ok(SliceWrites {
-                wal_bytes: wal.n - wal_before,
+                wal_bytes: wal_bytes - wal_before,
                 cases: cases.n,
                 fingerprints: versions.into_iter().map(|v| (v.version, v.n)).collect(),
-                related_rows: related.n - related_before,
+                related_rows: related_rows - related_before,
             })
         })
         .await?
@@ -1184,7 +1190,7 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
             if args.keep_open_cases {
                 " (--keep-open-cases: the filers' cases stay open, so later phases meet more of them)"
             } else {
-                " with the filers' open cases withdrawn in SQL before it, so each starts as the first did"
+                "; the filers' open cases withdrawn in SQL before each phase, so each starts as the first did"
             },
         ),
     ));

@@ -606,7 +606,6 @@ diesel::joinable!(backlog_cases -> cases (case_id));
 diesel::joinable!(backlog_cases -> regions (region_code));
 diesel::joinable!(case_clock_marks -> cases (case_id));
 diesel::joinable!(case_facts -> cases (case_id));
-diesel::joinable!(case_fingerprints -> cases (case_id));
 diesel::joinable!(cases -> categories (category_code));
 diesel::joinable!(cases -> regions (region_code));
 diesel::joinable!(court_referrals -> cases (case_id));

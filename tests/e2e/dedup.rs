@@ -513,6 +513,17 @@ async fn reindexing_rebuilds_the_statistics_and_rekeys_every_case() -> Result<()
         .select(case_fingerprints::stats_version)
         .first(&mut conn)?;
     assert_eq!(version, 1, "filed under the statistics the restarted server loaded");
+
+    // The next reindex re-keys every case but one already keyed to its
+    // version (as a case filed while it runs is).
+    let stored: i64 = case_fingerprints::table.count().get_result(&mut conn)?;
+    diesel::update(case_fingerprints::table.find(uuid::Uuid::parse_str(&own.id)?))
+        .set(case_fingerprints::stats_version.eq(2))
+        .execute(&mut conn)?;
+    let report = petition_server::cases::reindex::run(&db, false).await?;
+    assert_eq!((report.version, report.rekeyed), (2, u64::try_from(stored)? - 1));
+    let versions: Vec<i32> = case_fingerprints::table.select(case_fingerprints::stats_version).load(&mut conn)?;
+    assert!(versions.iter().all(|&v| v == 2), "{versions:?}");
     Ok(())
 }
 

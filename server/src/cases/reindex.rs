@@ -86,28 +86,34 @@ pub fn prune_rare(table: &mut DocFreqTable) {
     table.prune(min_df);
 }
 
-/// Re-keys up to one batch of cases whose fingerprint is missing or of an
-/// older version; returns how many.
+/// Re-keys the cases of one batch after `after`, in key order, whose
+/// fingerprint is missing or of an older version than `version`; returns
+/// the last case of the batch (`None`: none was left) and how many were
+/// re-keyed.
 fn rekey_batch(
     conn: &mut PgConnection,
     fingerprinter: &Fingerprinter,
     version: i32,
     table: &DocFreqTable,
-) -> Result<u64, AppError> {
-    let stale = similarity_store::stale_fingerprints(conn, version, BATCH)?;
-    let missing: Vec<Uuid> = cases::table
-        .left_join(case_fingerprints::table)
-        .filter(case_fingerprints::case_id.is_null())
-        .select(cases::id)
+    after: Option<Uuid>,
+) -> Result<(Option<Uuid>, u64), AppError> {
+    let mut query = cases::table
+        .left_join(case_fingerprints::table.on(case_fingerprints::case_id.eq(cases::id)))
+        .select((CaseText::as_select(), case_fingerprints::stats_version.nullable()))
+        .order(cases::id)
         .limit(BATCH)
-        .load(conn)?;
-    let ids: Vec<Uuid> = stale.into_iter().chain(missing).collect();
-    let rows: Vec<CaseText> = cases::table.filter(cases::id.eq_any(&ids)).select(CaseText::as_select()).load(conn)?;
-    for row in &rows {
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(cases::id.gt(after));
+    }
+    let rows: Vec<(CaseText, Option<i32>)> = query.load(conn)?;
+    let mut rekeyed = 0;
+    for (row, _) in rows.iter().filter(|(_, stored)| stored.is_none_or(|stored| stored < version)) {
         let fingerprint = fingerprinter.fingerprint(&row.text(), table);
         similarity_store::replace_fingerprint(conn, row.id, version, &fingerprint)?;
+        rekeyed += 1;
     }
-    Ok(rows.len() as u64)
+    Ok((rows.last().map(|(row, _)| row.id), rekeyed))
 }
 
 /// Builds and stores a new statistics version, waits for running servers
@@ -128,13 +134,16 @@ pub async fn run(db: &Db, wait: bool) -> Result<Report, AppError> {
         // an older version, so one sweep catches every straggler.
         tokio::time::sleep(RELOAD_EVERY + Duration::from_secs(5)).await;
     }
-    let mut rekeyed = 0;
+    // One pass over the cases in key order: a case filed from now on is
+    // keyed to the new version already.
+    let (mut rekeyed, mut after) = (0, None);
     loop {
         let (fingerprinter, table) = (fingerprinter.clone(), table.clone());
-        let done = db.run(move |conn| rekey_batch(conn, &fingerprinter, version, &table)).await?;
+        let (last, done) = db.run(move |conn| rekey_batch(conn, &fingerprinter, version, &table, after)).await?;
         rekeyed += done;
-        if done == 0 {
-            break;
+        match last {
+            Some(last) => after = Some(last),
+            None => break,
         }
     }
     db.run(move |conn| similarity_store::complete_stats(conn, version)).await?;

@@ -168,14 +168,3 @@ pub fn indexed_prefixes_stored_since(
         rows.into_iter().filter_map(|r| Some(IndexedPrefix { case_id: r.case_id?, prefix: r.prefix? })).collect();
     Ok((xmin, stored))
 }
-
-/// Up to `limit` cases whose fingerprint is of a version before `version`
-/// (the newest: nothing is made with a later one while it is rolled out).
-/// `<`, not `<>`, so that the version index finds them.
-pub fn stale_fingerprints(conn: &mut PgConnection, version: i32, limit: i64) -> Result<Vec<Uuid>, AppError> {
-    Ok(case_fingerprints::table
-        .filter(case_fingerprints::stats_version.lt(version))
-        .select(case_fingerprints::case_id)
-        .limit(limit)
-        .load(conn)?)
-}

@@ -752,17 +752,6 @@ fn with_detection(config: &Config, detection: bool) -> Config {
     config
 }
 
-/// A server on `config` over `database` (the harness's), in a fresh data directory.
-async fn start_on(config: &Config, database: petition_tests::TestDatabase, detection: bool) -> Result<TestServer> {
-    support::start_on(with_detection(config, detection), database).await.context("restarting the server")
-}
-
-/// A second server on `config` over the first one's database, with
-/// detection on or off.
-async fn start_beside(config: &Config, detection: bool) -> Result<TestServer> {
-    support::start_beside(with_detection(config, detection)).await.context("starting a second server")
-}
-
 /// A server restarted with detection on, once its band index is built.
 struct Started {
     server: TestServer,
@@ -780,7 +769,7 @@ async fn start_and_build(mut server: TestServer, config: &Config) -> Result<Star
     let database = server.database.take().context("the server has no harness database")?;
     server.stop().await.context("stopping the server")?;
     let starting = Instant::now();
-    let server = start_on(config, database, true).await?;
+    let server = support::start_on(with_detection(config, true), database).await.context("restarting the server")?;
     let client = server.client().await?;
     HealthClient::new(client.channel().clone())
         .check(tonic::Request::new(HealthCheckRequest { service: String::new() }))
@@ -975,6 +964,8 @@ fn megabytes(bytes: i64) -> f64 {
 pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
     let load = args.load.clone();
     let round_seconds = args.round_seconds.unwrap_or((2 * load.seconds / u64::from(args.rounds)).max(1));
+    // Both servers run throughout: a phase needs only a second to warm up.
+    let round_warmup = load.warmup_seconds.min(1);
     let mut captured: Option<Config> = None;
     let (server, mut setup) = start_server("dedup", &load, |config| {
         config.intake.daily_filing_limit = 0;
@@ -1185,7 +1176,7 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
             SUBMIT_POOL,
             SUBMIT_RELATED * 100.0,
             args.rounds,
-            load.warmup_seconds.min(1),
+            round_warmup,
             round_seconds,
             if args.keep_open_cases {
                 " (--keep-open-cases: the filers' cases stay open, so later phases meet more of them)"
@@ -1260,7 +1251,7 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
     // and the two share the machine's drifts.
     eprintln!("  starting a second server, with detection off, beside the first…");
     let beside = chrono::Utc::now();
-    let off_server = start_beside(&config, false).await?;
+    let off_server = support::start_beside(with_detection(&config, false)).await.context("starting a second server")?;
     support::settle(&database_url, beside, 1).await?;
     let off_anonymous = connect(&off_server, load.connections as usize).await?;
     let off_filers = tokens
@@ -1269,7 +1260,7 @@ pub async fn dedup(args: DedupArgs) -> Result<ExitCode> {
         .map(|(i, token)| off_anonymous[i % off_anonymous.len()].with_access_token(token))
         .collect::<Result<Vec<_>, _>>()?;
     let (mut on, mut off) = (ModeTally::default(), ModeTally::default());
-    let round_load = LoadArgs { seconds: round_seconds, warmup_seconds: load.warmup_seconds.min(1), ..load.clone() };
+    let round_load = LoadArgs { seconds: round_seconds, warmup_seconds: round_warmup, ..load.clone() };
     let watching = monitor.with_statements(statements.as_ref());
     let (on_next, off_next) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     checkpoint(&database_url).await?;
